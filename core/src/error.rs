@@ -1,0 +1,90 @@
+//! The error type shared by the engine, and its mapping onto Airbyte failure types.
+
+use lakeport_protocol::{ConnectorError, FailureType};
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, by meaning. Every variant says what to do in its message.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The user's configuration is wrong or incomplete.
+    #[error("{0}")]
+    Config(String),
+    /// A file could not be decoded or encoded in its format.
+    #[error("Format error in {file}: {message}")]
+    Format {
+        /// The file (path or object key) being read or written.
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An object, file or bucket does not exist.
+    #[error("Not found: {0}")]
+    NotFound(String),
+    /// Access was refused.
+    #[error("Access denied: {0}")]
+    AccessDenied(String),
+    /// A retryable infrastructure fault (network, throttling, 5xx) that persisted.
+    #[error("{0}")]
+    Transient(String),
+    /// A local I/O error with the path it concerns.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else: a bug or an unexpected state.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A [`Error::Format`] for `file`.
+    pub fn format(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Format {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The Airbyte failure type this error is reported as.
+    pub fn failure_type(&self) -> FailureType {
+        match self {
+            Error::Config(_) | Error::Format { .. } | Error::NotFound(_) | Error::AccessDenied(_) => {
+                FailureType::ConfigError
+            }
+            Error::Transient(_) => FailureType::TransientError,
+            Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    FailureType::ConfigError
+                }
+                _ => FailureType::SystemError,
+            },
+            Error::Internal(_) => FailureType::SystemError,
+        }
+    }
+}
+
+impl From<Error> for ConnectorError {
+    fn from(e: Error) -> Self {
+        let failure_type = e.failure_type();
+        let internal = match &e {
+            Error::Io { source, .. } => Some(format!("{source:?}")),
+            _ => None,
+        };
+        ConnectorError::new(failure_type, e.to_string()).with_internal_opt(internal)
+    }
+}

@@ -1,0 +1,815 @@
+//! Avro object container files: schema mapping both ways, a streaming reader (rows decoded by
+//! `apache-avro`, assembled into Arrow through `arrow_json`), and a block-by-block writer.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use apache_avro::schema::{RecordField, Schema as AvroSchema};
+use apache_avro::types::Value;
+use apache_avro::Codec;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::*;
+use serde_json::{json, Value as JsonValue};
+
+use super::conform::{conform, drop_rows};
+use super::options::{OnBadRecord, ReadOptions};
+use super::{BatchReader, Warnings};
+use crate::error::{Error, Result};
+use crate::records::{json_reader_builder, write_date, write_json_str};
+
+// ---------------------------------------------------------------------------------------
+// Avro schema → Arrow
+// ---------------------------------------------------------------------------------------
+
+type Names = HashMap<String, AvroSchema>;
+
+fn collect_names(s: &AvroSchema, names: &mut Names) {
+    match s {
+        AvroSchema::Record(r) => {
+            names.insert(r.name.name.clone(), s.clone());
+            names.insert(r.name.fullname(None), s.clone());
+            for f in &r.fields {
+                collect_names(&f.schema, names);
+            }
+        }
+        AvroSchema::Enum(e) => {
+            names.insert(e.name.name.clone(), s.clone());
+            names.insert(e.name.fullname(None), s.clone());
+        }
+        AvroSchema::Fixed(f) => {
+            names.insert(f.name.name.clone(), s.clone());
+            names.insert(f.name.fullname(None), s.clone());
+        }
+        AvroSchema::Array(a) => collect_names(&a.items, names),
+        AvroSchema::Map(m) => collect_names(&m.types, names),
+        AvroSchema::Union(u) => u.variants().iter().for_each(|v| collect_names(v, names)),
+        AvroSchema::Decimal(d) => collect_names(&d.inner, names),
+        _ => {}
+    }
+}
+
+fn resolve<'a>(s: &'a AvroSchema, names: &'a Names) -> &'a AvroSchema {
+    match s {
+        AvroSchema::Ref { name } => names
+            .get(&name.fullname(None))
+            .or_else(|| names.get(&name.name))
+            .unwrap_or(s),
+        _ => s,
+    }
+}
+
+fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
+    let s = resolve(s, names);
+    if depth > 32 {
+        return DataType::Utf8;
+    }
+    match s {
+        AvroSchema::Null => DataType::Null,
+        AvroSchema::Boolean => DataType::Boolean,
+        AvroSchema::Int => DataType::Int32,
+        AvroSchema::Long => DataType::Int64,
+        AvroSchema::Float => DataType::Float32,
+        AvroSchema::Double => DataType::Float64,
+        AvroSchema::Bytes | AvroSchema::Fixed(_) | AvroSchema::Duration => DataType::Binary,
+        AvroSchema::String | AvroSchema::Enum(_) | AvroSchema::Uuid | AvroSchema::BigDecimal => {
+            DataType::Utf8
+        }
+        AvroSchema::Date => DataType::Date32,
+        AvroSchema::TimeMillis => DataType::Time32(TimeUnit::Millisecond),
+        AvroSchema::TimeMicros => DataType::Time64(TimeUnit::Microsecond),
+        AvroSchema::TimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        AvroSchema::TimestampMicros => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        AvroSchema::TimestampNanos => DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+        AvroSchema::LocalTimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, None),
+        AvroSchema::LocalTimestampMicros => DataType::Timestamp(TimeUnit::Microsecond, None),
+        AvroSchema::LocalTimestampNanos => DataType::Timestamp(TimeUnit::Nanosecond, None),
+        AvroSchema::Decimal(d) if d.precision <= 38 && d.scale <= d.precision => {
+            DataType::Decimal128(d.precision as u8, d.scale as i8)
+        }
+        AvroSchema::Decimal(_) => DataType::Utf8,
+        AvroSchema::Array(a) => DataType::List(Arc::new(Field::new_list_field(
+            avro_type(&a.items, names, depth + 1),
+            true,
+        ))),
+        AvroSchema::Map(m) => DataType::Map(
+            Arc::new(Field::new(
+                "entries",
+                DataType::Struct(Fields::from(vec![
+                    Field::new("keys", DataType::Utf8, false),
+                    Field::new("values", avro_type(&m.types, names, depth + 1), true),
+                ])),
+                false,
+            )),
+            false,
+        ),
+        AvroSchema::Record(r) => DataType::Struct(record_fields(&r.fields, names, depth + 1)),
+        AvroSchema::Union(u) => {
+            let non_null: Vec<&AvroSchema> =
+                u.variants().iter().filter(|v| !matches!(v, AvroSchema::Null)).collect();
+            match non_null.as_slice() {
+                [one] => avro_type(one, names, depth),
+                [] => DataType::Null,
+                _ => DataType::Utf8,
+            }
+        }
+        AvroSchema::Ref { .. } => DataType::Utf8,
+    }
+}
+
+fn record_fields(fields: &[RecordField], names: &Names, depth: usize) -> Fields {
+    fields
+        .iter()
+        .map(|f| Field::new(&f.name, avro_type(&f.schema, names, depth), true))
+        .collect()
+}
+
+/// The Arrow schema of records with Avro schema `s` (a record schema; anything else becomes
+/// one column named `value`).
+pub fn avro_to_arrow(s: &AvroSchema) -> Schema {
+    let mut names = Names::new();
+    collect_names(s, &mut names);
+    match s {
+        AvroSchema::Record(r) => Schema::new(record_fields(&r.fields, &names, 0)),
+        other => Schema::new(vec![Field::new("value", avro_type(other, &names, 0), true)]),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Avro value → JSON text (fed to arrow_json)
+// ---------------------------------------------------------------------------------------
+
+fn write_decimal_bytes(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
+    // Big-endian two's complement.
+    if bytes.len() > 16 {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    let mut v: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) { -1 } else { 0 };
+    for b in bytes {
+        v = (v << 8) | i128::from(*b);
+    }
+    let mut tmp = Vec::new();
+    let neg = v < 0;
+    let abs = v.unsigned_abs().to_string();
+    if neg {
+        tmp.push(b'-');
+    }
+    if scale == 0 {
+        tmp.extend_from_slice(abs.as_bytes());
+    } else if abs.len() > scale {
+        tmp.extend_from_slice(&abs.as_bytes()[..abs.len() - scale]);
+        tmp.push(b'.');
+        tmp.extend_from_slice(&abs.as_bytes()[abs.len() - scale..]);
+    } else {
+        tmp.extend_from_slice(b"0.");
+        tmp.extend(std::iter::repeat_n(b'0', scale - abs.len()));
+        tmp.extend_from_slice(abs.as_bytes());
+    }
+    out.extend_from_slice(&tmp);
+}
+
+fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
+    let s = resolve(s, names);
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) if matches!(s, AvroSchema::Date) => write_date(out, i64::from(*i)),
+        Value::Date(d) => write_date(out, i64::from(*d)),
+        Value::Int(i) | Value::TimeMillis(i) => {
+            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes())
+        }
+        Value::Long(i)
+        | Value::TimeMicros(i)
+        | Value::TimestampMillis(i)
+        | Value::TimestampMicros(i)
+        | Value::TimestampNanos(i)
+        | Value::LocalTimestampMillis(i)
+        | Value::LocalTimestampMicros(i)
+        | Value::LocalTimestampNanos(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::Float(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
+        Value::Double(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
+        Value::Float(_) | Value::Double(_) => out.extend_from_slice(b"null"),
+        Value::Bytes(b) | Value::Fixed(_, b) => {
+            use base64::Engine;
+            write_json_str(out, &base64::engine::general_purpose::STANDARD.encode(b));
+        }
+        Value::String(st) | Value::Enum(_, st) => write_json_str(out, st),
+        Value::Uuid(u) => write_json_str(out, &u.to_string()),
+        Value::Decimal(d) => {
+            let scale = match s {
+                AvroSchema::Decimal(ds) => ds.scale,
+                _ => 0,
+            };
+            match <Vec<u8>>::try_from(d) {
+                Ok(bytes) => write_decimal_bytes(out, &bytes, scale),
+                Err(_) => out.extend_from_slice(b"null"),
+            }
+        }
+        Value::BigDecimal(b) => write_json_str(out, &b.to_string()),
+        Value::Duration(d) => {
+            use base64::Engine;
+            let bytes: [u8; 12] = (*d).into();
+            write_json_str(out, &base64::engine::general_purpose::STANDARD.encode(bytes));
+        }
+        Value::Union(i, inner) => {
+            let branch = match s {
+                AvroSchema::Union(u) => u.variants().get(*i as usize).unwrap_or(s),
+                _ => s,
+            };
+            write_value(inner, branch, names, out)
+        }
+        Value::Array(items) => {
+            let item_schema = match s {
+                AvroSchema::Array(a) => a.items.as_ref(),
+                _ => s,
+            };
+            out.push(b'[');
+            for (n, it) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                write_value(it, item_schema, names, out);
+            }
+            out.push(b']');
+        }
+        Value::Map(m) => {
+            let vs = match s {
+                AvroSchema::Map(ms) => ms.types.as_ref(),
+                _ => s,
+            };
+            out.push(b'{');
+            for (n, (k, v)) in m.iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k);
+                out.push(b':');
+                write_value(v, vs, names, out);
+            }
+            out.push(b'}');
+        }
+        Value::Record(fields) => {
+            let schemas: Option<&Vec<RecordField>> = match s {
+                AvroSchema::Record(r) => Some(&r.fields),
+                _ => None,
+            };
+            out.push(b'{');
+            for (n, (k, v)) in fields.iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k);
+                out.push(b':');
+                let fs = schemas
+                    .and_then(|fs| fs.iter().find(|f| &f.name == k))
+                    .map(|f| &f.schema)
+                    .unwrap_or(&AvroSchema::Null);
+                write_value(v, fs, names, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reader
+// ---------------------------------------------------------------------------------------
+
+/// A streaming Avro container-file reader producing batches.
+pub struct AvroReader<'a> {
+    file: String,
+    rows: apache_avro::Reader<'static, Box<dyn Read + Send + 'a>>,
+    avro_schema: AvroSchema,
+    names: Names,
+    decoder: arrow::json::reader::Decoder,
+    schema: SchemaRef,
+    target: Option<SchemaRef>,
+    batch_size: usize,
+    on_bad: OnBadRecord,
+    warnings: Warnings,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+fn avro_err(file: &str, e: impl std::fmt::Display) -> Error {
+    let msg = e.to_string();
+    if msg.to_ascii_lowercase().contains("magic") || msg.contains("header") {
+        Error::format(
+            file,
+            format!("the file is not a valid Avro object container file ({msg}); check the file format"),
+        )
+    } else {
+        Error::format(file, format!("invalid Avro data: {msg}"))
+    }
+}
+
+impl<'a> AvroReader<'a> {
+    /// Opens an Avro object container stream (already decompressed; block codecs are
+    /// handled here). With `target`, output batches conform to it.
+    pub fn new(
+        file: &str,
+        input: Box<dyn Read + Send + 'a>,
+        opts: &ReadOptions,
+        target: Option<SchemaRef>,
+    ) -> Result<Self> {
+        let rows = apache_avro::Reader::new(input).map_err(|e| avro_err(file, e))?;
+        let avro_schema = rows.writer_schema().clone();
+        let mut names = Names::new();
+        collect_names(&avro_schema, &mut names);
+        let native = Arc::new(avro_to_arrow(&avro_schema));
+        let decoder = json_reader_builder(native.clone(), opts.batch_size)
+            .build_decoder()
+            .map_err(|e| Error::Internal(format!("decoder: {e}")))?;
+        Ok(AvroReader {
+            file: file.to_string(),
+            rows,
+            avro_schema,
+            names,
+            decoder,
+            schema: target.clone().unwrap_or(native),
+            target,
+            batch_size: opts.batch_size,
+            on_bad: opts.on_bad_record,
+            warnings: Warnings::default(),
+            buf: Vec::with_capacity(64 * 1024),
+            done: false,
+        })
+    }
+
+    fn read_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let mut n = 0;
+        while n < self.batch_size {
+            let Some(row) = self.rows.next() else {
+                self.done = true;
+                break;
+            };
+            let row = row.map_err(|e| avro_err(&self.file, e))?;
+            self.buf.clear();
+            match &self.avro_schema {
+                AvroSchema::Record(_) => write_value(&row, &self.avro_schema, &self.names, &mut self.buf),
+                other => {
+                    self.buf.extend_from_slice(b"{\"value\":");
+                    write_value(&row, other, &self.names, &mut self.buf);
+                    self.buf.push(b'}');
+                }
+            }
+            self.buf.push(b'\n');
+            let used = self
+                .decoder
+                .decode(&self.buf)
+                .map_err(|e| Error::format(&self.file, format!("invalid Avro data: {e}")))?;
+            if used != self.buf.len() {
+                return Err(Error::Internal("Avro row decoder overflow".into()));
+            }
+            n += 1;
+        }
+        let batch = self
+            .decoder
+            .flush()
+            .map_err(|e| Error::format(&self.file, format!("invalid Avro data: {e}")))?;
+        let Some(batch) = batch else {
+            return Ok(None);
+        };
+        match &self.target {
+            None => Ok(Some(batch)),
+            Some(t) => {
+                let c = conform(&batch, t).map_err(|e| Error::format(&self.file, e.to_string()))?;
+                if let Some(first) = c.bad.first() {
+                    let msg = format!(
+                        "value {} in field '{}' cannot be read as {}",
+                        first.value,
+                        first.column,
+                        crate::schema::kind_name(&first.target)
+                    );
+                    match self.on_bad {
+                        OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                        OnBadRecord::Skip => {
+                            self.warnings.push(format!(
+                                "{}: skipped {} record(s), first: {msg}",
+                                self.file,
+                                c.bad.len()
+                            ));
+                            let rows: Vec<usize> = c.bad.iter().map(|b| b.row).collect();
+                            return Ok(Some(drop_rows(&c.batch, &rows)?));
+                        }
+                    }
+                }
+                Ok(Some(c.batch))
+            }
+        }
+    }
+}
+
+impl Iterator for AvroReader<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.read_batch() {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => None,
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl BatchReader for AvroReader<'_> {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.warnings.take()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Arrow → Avro schema and values
+// ---------------------------------------------------------------------------------------
+
+fn avro_type_json(dt: &DataType, path: &str) -> JsonValue {
+    use DataType::*;
+    match dt {
+        Null => json!("null"),
+        Boolean => json!("boolean"),
+        Int8 | Int16 | Int32 | UInt8 | UInt16 => json!("int"),
+        Int64 | UInt32 | UInt64 => json!("long"),
+        Float16 | Float32 => json!("float"),
+        Float64 => json!("double"),
+        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => json!("bytes"),
+        Date32 | Date64 => json!({"type": "int", "logicalType": "date"}),
+        Time32(_) => json!({"type": "int", "logicalType": "time-millis"}),
+        Time64(_) => json!({"type": "long", "logicalType": "time-micros"}),
+        Timestamp(TimeUnit::Millisecond, tz) => json!({
+            "type": "long",
+            "logicalType": if tz.is_some() { "timestamp-millis" } else { "local-timestamp-millis" }
+        }),
+        Timestamp(_, tz) => json!({
+            "type": "long",
+            "logicalType": if tz.is_some() { "timestamp-micros" } else { "local-timestamp-micros" }
+        }),
+        Decimal32(p, s) | Decimal64(p, s) | Decimal128(p, s) | Decimal256(p, s) => json!({
+            "type": "bytes", "logicalType": "decimal", "precision": p, "scale": s
+        }),
+        Struct(fields) => json!({
+            "type": "record",
+            "name": path,
+            "fields": fields.iter().map(|f| field_json(f, &format!("{path}_{}", sanitize(f.name())))).collect::<Vec<_>>(),
+        }),
+        List(f) | LargeList(f) | FixedSizeList(f, _) => json!({
+            "type": "array",
+            "items": nullable_json(avro_type_json(f.data_type(), &format!("{path}_item"))),
+        }),
+        Map(entries, _) => {
+            let value_type = match entries.data_type() {
+                Struct(kv) if kv.len() == 2 => kv[1].data_type().clone(),
+                _ => Utf8,
+            };
+            json!({
+                "type": "map",
+                "values": nullable_json(avro_type_json(&value_type, &format!("{path}_value"))),
+            })
+        }
+        Dictionary(_, v) => avro_type_json(v, path),
+        _ => json!("string"),
+    }
+}
+
+fn nullable_json(t: JsonValue) -> JsonValue {
+    if t == json!("null") {
+        t
+    } else {
+        json!(["null", t])
+    }
+}
+
+fn field_json(f: &Field, path: &str) -> JsonValue {
+    json!({
+        "name": sanitize(f.name()),
+        "type": nullable_json(avro_type_json(f.data_type(), path)),
+        "default": null,
+    })
+}
+
+/// An Avro-legal name: letters, digits and `_`, not starting with a digit.
+fn sanitize(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s
+}
+
+/// The Avro schema (a record named `name`) for an Arrow schema. Every field is a
+/// `["null", T]` union with default null. Field names are made Avro-legal (non-alphanumeric
+/// characters become `_`).
+pub fn arrow_to_avro(schema: &Schema, name: &str) -> Result<AvroSchema> {
+    let root = sanitize(name);
+    let j = json!({
+        "type": "record",
+        "name": root,
+        "fields": schema.fields().iter().map(|f| field_json(f, &format!("{root}_{}", sanitize(f.name())))).collect::<Vec<_>>(),
+    });
+    AvroSchema::parse(&j).map_err(|e| Error::Internal(format!("Avro schema for {name}: {e}")))
+}
+
+fn decimal_value(v: i128) -> Value {
+    let bytes = v.to_be_bytes();
+    // Minimal two's-complement length.
+    let mut start = 0;
+    while start < 15 {
+        let b = bytes[start];
+        let next_high = bytes[start + 1] & 0x80;
+        if (b == 0 && next_high == 0) || (b == 0xff && next_high != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    Value::Decimal(apache_avro::Decimal::from(bytes[start..].to_vec()))
+}
+
+/// The Avro value of `array[i]` (not null) for Arrow type `dt`.
+fn arrow_value(array: &dyn Array, i: usize) -> Value {
+    use DataType::*;
+    if array.is_null(i) {
+        return Value::Null;
+    }
+    match array.data_type() {
+        Null => Value::Null,
+        Boolean => Value::Boolean(array.as_boolean().value(i)),
+        Int8 => Value::Int(i32::from(array.as_primitive::<Int8Type>().value(i))),
+        Int16 => Value::Int(i32::from(array.as_primitive::<Int16Type>().value(i))),
+        Int32 => Value::Int(array.as_primitive::<Int32Type>().value(i)),
+        UInt8 => Value::Int(i32::from(array.as_primitive::<UInt8Type>().value(i))),
+        UInt16 => Value::Int(i32::from(array.as_primitive::<UInt16Type>().value(i))),
+        Int64 => Value::Long(array.as_primitive::<Int64Type>().value(i)),
+        UInt32 => Value::Long(i64::from(array.as_primitive::<UInt32Type>().value(i))),
+        UInt64 => Value::Long(array.as_primitive::<UInt64Type>().value(i) as i64),
+        Float16 => Value::Float(array.as_primitive::<Float16Type>().value(i).to_f32()),
+        Float32 => Value::Float(array.as_primitive::<Float32Type>().value(i)),
+        Float64 => Value::Double(array.as_primitive::<Float64Type>().value(i)),
+        Utf8 => Value::String(array.as_string::<i32>().value(i).to_string()),
+        LargeUtf8 => Value::String(array.as_string::<i64>().value(i).to_string()),
+        Utf8View => Value::String(array.as_string_view().value(i).to_string()),
+        Binary => Value::Bytes(array.as_binary::<i32>().value(i).to_vec()),
+        LargeBinary => Value::Bytes(array.as_binary::<i64>().value(i).to_vec()),
+        BinaryView => Value::Bytes(array.as_binary_view().value(i).to_vec()),
+        FixedSizeBinary(_) => Value::Bytes(array.as_fixed_size_binary().value(i).to_vec()),
+        Date32 => Value::Date(array.as_primitive::<Date32Type>().value(i)),
+        Date64 => Value::Date((array.as_primitive::<Date64Type>().value(i) / 86_400_000) as i32),
+        Time32(TimeUnit::Second) => {
+            Value::TimeMillis(array.as_primitive::<Time32SecondType>().value(i) * 1000)
+        }
+        Time32(_) => Value::TimeMillis(array.as_primitive::<Time32MillisecondType>().value(i)),
+        Time64(TimeUnit::Nanosecond) => {
+            Value::TimeMicros(array.as_primitive::<Time64NanosecondType>().value(i) / 1000)
+        }
+        Time64(_) => Value::TimeMicros(array.as_primitive::<Time64MicrosecondType>().value(i)),
+        Timestamp(unit, tz) => {
+            let v = match unit {
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(i) * 1_000_000,
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(i),
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(i),
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(i) / 1000,
+            };
+            match (unit, tz.is_some()) {
+                (TimeUnit::Millisecond, true) => Value::TimestampMillis(v),
+                (TimeUnit::Millisecond, false) => Value::LocalTimestampMillis(v),
+                (_, true) => Value::TimestampMicros(v),
+                (_, false) => Value::LocalTimestampMicros(v),
+            }
+        }
+        Decimal128(..) => decimal_value(array.as_primitive::<Decimal128Type>().value(i)),
+        Decimal64(..) => decimal_value(i128::from(array.as_primitive::<Decimal64Type>().value(i))),
+        Decimal32(..) => decimal_value(i128::from(array.as_primitive::<Decimal32Type>().value(i))),
+        Struct(fields) => {
+            let s = array.as_struct();
+            Value::Record(
+                fields
+                    .iter()
+                    .zip(s.columns())
+                    .map(|(f, c)| (sanitize(f.name()), nullable_value(c.as_ref(), i)))
+                    .collect(),
+            )
+        }
+        List(_) => {
+            let l = array.as_list::<i32>();
+            let v = l.value(i);
+            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
+        }
+        LargeList(_) => {
+            let l = array.as_list::<i64>();
+            let v = l.value(i);
+            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
+        }
+        FixedSizeList(..) => {
+            let l = array.as_fixed_size_list();
+            let v = l.value(i);
+            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
+        }
+        Map(..) => {
+            let m = array.as_map();
+            let entries = m.value(i);
+            let keys = arrow::compute::cast(entries.column(0), &Utf8).ok();
+            let values = entries.column(1);
+            let mut out = HashMap::new();
+            if let Some(keys) = keys {
+                let keys = keys.as_string::<i32>();
+                for j in 0..entries.len() {
+                    out.insert(keys.value(j).to_string(), nullable_value(values.as_ref(), j));
+                }
+            }
+            Value::Map(out)
+        }
+        _ => {
+            let options = arrow::util::display::FormatOptions::default();
+            match arrow::util::display::ArrayFormatter::try_new(array, &options) {
+                Ok(f) => Value::String(f.value(i).to_string()),
+                Err(_) => Value::Null,
+            }
+        }
+    }
+}
+
+/// A `["null", T]` union value.
+fn nullable_value(array: &dyn Array, i: usize) -> Value {
+    if matches!(array.data_type(), DataType::Null) {
+        return Value::Null;
+    }
+    if array.is_null(i) {
+        Value::Union(0, Box::new(Value::Null))
+    } else {
+        Value::Union(1, Box::new(arrow_value(array, i)))
+    }
+}
+
+/// Parses an Avro codec name: `null`/`none`, `deflate`, `snappy`, `zstd`/`zstandard`,
+/// `bzip2`, `xz`.
+pub fn parse_codec(name: &str) -> Result<Codec> {
+    Ok(match name.trim().to_ascii_lowercase().as_str() {
+        "null" | "none" | "" | "uncompressed" => Codec::Null,
+        "deflate" => Codec::Deflate(apache_avro::DeflateSettings::default()),
+        "snappy" => Codec::Snappy,
+        "zstd" | "zstandard" => Codec::Zstandard(apache_avro::ZstandardSettings::default()),
+        "bzip2" | "bz2" => Codec::Bzip2(apache_avro::Bzip2Settings::default()),
+        "xz" => Codec::Xz(apache_avro::XzSettings::default()),
+        other => {
+            return Err(Error::Config(format!(
+                "unknown Avro codec '{other}'; use one of null, deflate, snappy, zstd, bzip2, xz"
+            )))
+        }
+    })
+}
+
+fn codec_name(c: &Codec) -> &'static str {
+    match c {
+        Codec::Null => "null",
+        Codec::Deflate(_) => "deflate",
+        Codec::Snappy => "snappy",
+        Codec::Zstandard(_) => "zstandard",
+        Codec::Bzip2(_) => "bzip2",
+        Codec::Xz(_) => "xz",
+    }
+}
+
+fn zigzag(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    loop {
+        if z & !0x7f == 0 {
+            out.push(z as u8);
+            return;
+        }
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+}
+
+fn avro_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    zigzag(out, b.len() as i64);
+    out.extend_from_slice(b);
+}
+
+/// Writes an Avro object container file block by block: rows are encoded into a block
+/// buffer that is compressed and written out whenever it exceeds the block size.
+pub struct AvroBlockWriter<W: Write> {
+    sink: W,
+    schema: AvroSchema,
+    codec: Codec,
+    sync: [u8; 16],
+    block: Vec<u8>,
+    rows_in_block: i64,
+    block_bytes: usize,
+    header_written: bool,
+    schema_json: String,
+}
+
+impl<W: Write> AvroBlockWriter<W> {
+    /// A writer of records with Arrow schema `schema` (record name `name`) using `codec`.
+    pub fn new(sink: W, schema: &Schema, name: &str, codec: Codec) -> Result<Self> {
+        let avro = arrow_to_avro(schema, name)?;
+        let schema_json = avro.canonical_form();
+        let schema_json = serde_json::to_string(&avro).unwrap_or(schema_json);
+        let sync = *uuid::Uuid::new_v4().as_bytes();
+        Ok(AvroBlockWriter {
+            sink,
+            schema: avro,
+            codec,
+            sync,
+            block: Vec::with_capacity(1 << 20),
+            rows_in_block: 0,
+            block_bytes: 1 << 20,
+            header_written: false,
+            schema_json,
+        })
+    }
+
+    fn write_header(&mut self) -> std::io::Result<()> {
+        let mut h = Vec::with_capacity(self.schema_json.len() + 64);
+        h.extend_from_slice(b"Obj\x01");
+        zigzag(&mut h, 2);
+        avro_bytes(&mut h, b"avro.schema");
+        avro_bytes(&mut h, self.schema_json.as_bytes());
+        avro_bytes(&mut h, b"avro.codec");
+        avro_bytes(&mut h, codec_name(&self.codec).as_bytes());
+        zigzag(&mut h, 0);
+        h.extend_from_slice(&self.sync);
+        self.sink.write_all(&h)?;
+        self.header_written = true;
+        Ok(())
+    }
+
+    /// Appends every row of `batch`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if !self.header_written {
+            self.write_header().map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
+        }
+        let schema = batch.schema();
+        let names: Vec<String> = schema.fields().iter().map(|f| sanitize(f.name())).collect();
+        for i in 0..batch.num_rows() {
+            let rec = Value::Record(
+                names
+                    .iter()
+                    .zip(batch.columns())
+                    .map(|(n, c)| (n.clone(), nullable_value(c.as_ref(), i)))
+                    .collect(),
+            );
+            let datum = apache_avro::to_avro_datum(&self.schema, rec)
+                .map_err(|e| Error::Internal(format!("Avro encode row {i}: {e}")))?;
+            self.block.extend_from_slice(&datum);
+            self.rows_in_block += 1;
+            if self.block.len() >= self.block_bytes {
+                self.flush_block()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compresses and writes the pending block (if any).
+    pub fn flush_block(&mut self) -> Result<()> {
+        if !self.header_written {
+            self.write_header().map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
+        }
+        if self.rows_in_block == 0 {
+            return Ok(());
+        }
+        let mut data = std::mem::take(&mut self.block);
+        self.codec
+            .compress(&mut data)
+            .map_err(|e| Error::Internal(format!("Avro compress: {e}")))?;
+        let mut head = Vec::with_capacity(20);
+        zigzag(&mut head, self.rows_in_block);
+        zigzag(&mut head, data.len() as i64);
+        let io = |e: std::io::Error| Error::Internal(format!("Avro write: {e}"));
+        self.sink.write_all(&head).map_err(io)?;
+        self.sink.write_all(&data).map_err(io)?;
+        self.sink.write_all(&self.sync).map_err(io)?;
+        data.clear();
+        self.block = data;
+        self.rows_in_block = 0;
+        Ok(())
+    }
+
+    /// The sink.
+    pub fn get_ref(&self) -> &W {
+        &self.sink
+    }
+
+    /// Writes the last block and returns the sink.
+    pub fn finish(mut self) -> Result<W> {
+        self.flush_block()?;
+        self.sink
+            .flush()
+            .map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
+        Ok(self.sink)
+    }
+}

@@ -1,0 +1,329 @@
+//! CSV and TSV reader: streaming, typed by a target schema or by inference from the first
+//! rows, with encodings, skipped rows, null values, a line-length cap and a bad-row policy.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::conform::{cast_column, drop_rows};
+use super::io::{utf8_reader, LineCap};
+use super::options::{OnBadRecord, ReadOptions};
+use super::{BatchReader, Warnings};
+use crate::error::{Error, Result};
+use crate::schema::{finalize, infer_text_type, widen};
+
+/// A streaming CSV/TSV reader producing typed batches.
+pub struct CsvReader<'a> {
+    file: String,
+    rdr: csv::Reader<Box<dyn Read + Send + 'a>>,
+    /// Rows read ahead for inference, with their line numbers.
+    pending: VecDeque<(csv::StringRecord, u64)>,
+    /// For each output column, the index of the source column (None: absent from file).
+    sources: Vec<Option<usize>>,
+    /// The number of fields every row must have.
+    width: usize,
+    schema: SchemaRef,
+    opts: ReadOptions,
+    null_values: Vec<String>,
+    warnings: Warnings,
+    done: bool,
+    record: csv::ByteRecord,
+}
+
+impl<'a> CsvReader<'a> {
+    /// Opens a CSV stream (already decompressed). With `target`, output batches have that
+    /// schema; without, the schema is inferred from the first `opts.infer_rows` rows.
+    /// `tsv` makes a tab the delimiter unless another non-comma delimiter was set.
+    pub fn new(
+        file: &str,
+        input: Box<dyn Read + Send + 'a>,
+        opts: &ReadOptions,
+        target: Option<SchemaRef>,
+        tsv: bool,
+    ) -> Result<Self> {
+        let c = &opts.csv;
+        let delimiter = if tsv && c.delimiter == b',' { b'\t' } else { c.delimiter };
+        let text = utf8_reader(input, c.encoding);
+        let capped: Box<dyn Read + Send + 'a> = Box::new(LineCap::new(text, opts.max_line_bytes));
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .quote(c.quote)
+            .escape(c.escape)
+            .double_quote(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(capped);
+        let mut me = CsvReader {
+            file: file.to_string(),
+            rdr,
+            pending: VecDeque::new(),
+            sources: vec![],
+            width: 0,
+            schema: Arc::new(Schema::empty()),
+            opts: opts.clone(),
+            null_values: c.null_values.clone(),
+            warnings: Warnings::default(),
+            done: false,
+            record: csv::ByteRecord::new(),
+        };
+        for _ in 0..c.skip_rows_before_header {
+            if me.next_raw()?.is_none() {
+                break;
+            }
+        }
+        let names: Vec<String> = if c.header {
+            match me.next_raw()? {
+                Some((rec, _)) => header_names(rec.iter()),
+                None => vec![],
+            }
+        } else {
+            vec![]
+        };
+        for _ in 0..c.skip_rows_after_header {
+            if me.next_raw()?.is_none() {
+                break;
+            }
+        }
+        // Read ahead: the inference sample, or one row to learn the width without a header.
+        let sample = if target.is_none() { opts.infer_rows } else { usize::from(!c.header) };
+        while me.pending.len() < sample {
+            match me.next_raw()? {
+                Some(r) => me.pending.push_back(r),
+                None => break,
+            }
+        }
+        let names = if c.header {
+            names
+        } else {
+            let width = me.pending.front().map(|(r, _)| r.len()).unwrap_or(0);
+            match &c.column_names {
+                Some(n) => n.clone(),
+                None => (0..width).map(|i| format!("f{i}")).collect(),
+            }
+        };
+        me.width = names.len();
+        let schema = match target {
+            Some(t) => t,
+            None => Arc::new(me.infer(&names)),
+        };
+        me.sources = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                names.iter().position(|n| n == f.name()).or_else(|| {
+                    names
+                        .iter()
+                        .position(|n| n.eq_ignore_ascii_case(f.name()))
+                })
+            })
+            .collect();
+        me.schema = schema;
+        Ok(me)
+    }
+
+    fn infer(&mut self, names: &[String]) -> Schema {
+        let mut types = vec![DataType::Null; names.len()];
+        for (rec, _) in &self.pending {
+            if rec.len() != names.len() {
+                continue;
+            }
+            for (t, v) in types.iter_mut().zip(rec.iter()) {
+                if self.null_values.iter().any(|n| n == v) {
+                    continue;
+                }
+                let vt = infer_text_type(v);
+                *t = widen(t, &vt).unwrap_or(DataType::Utf8);
+            }
+        }
+        finalize(&Schema::new(
+            names
+                .iter()
+                .zip(types)
+                .map(|(n, t)| Field::new(n, t, true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// The next record as validated UTF-8 with its line number.
+    fn next_raw(&mut self) -> Result<Option<(csv::StringRecord, u64)>> {
+        loop {
+            let more = self.rdr.read_byte_record(&mut self.record).map_err(|e| {
+                let line = e.position().map(|p| p.line());
+                let msg = match e.into_kind() {
+                    csv::ErrorKind::Io(io) => io.to_string(),
+                    other => format!("{other:?}"),
+                };
+                match line {
+                    Some(l) => Error::format(&self.file, format!("line {l}: {msg}")),
+                    None => Error::format(&self.file, msg),
+                }
+            })?;
+            if !more {
+                return Ok(None);
+            }
+            let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+            // A blank line parses as one empty field: skip it.
+            if self.record.len() == 1 && self.record.get(0).is_some_and(<[u8]>::is_empty) {
+                continue;
+            }
+            let rec = std::mem::take(&mut self.record);
+            match csv::StringRecord::from_byte_record(rec) {
+                Ok(s) => return Ok(Some((s, line))),
+                Err(e) => {
+                    let msg = format!(
+                        "line {line}: invalid UTF-8 in field {} — set the encoding (e.g. \"latin-1\" or \"windows-1252\") to match the file",
+                        e.utf8_error().field() + 1
+                    );
+                    match self.opts.on_bad_record {
+                        OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                        OnBadRecord::Skip => self.warnings.push(format!("{}: skipped {msg}", self.file)),
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_row(&mut self) -> Result<Option<(csv::StringRecord, u64)>> {
+        if let Some(r) = self.pending.pop_front() {
+            return Ok(Some(r));
+        }
+        self.next_raw()
+    }
+
+    fn read_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let batch_size = self.opts.batch_size;
+        let n_out = self.schema.fields().len();
+        let mut builders: Vec<StringBuilder> = (0..n_out)
+            .map(|_| StringBuilder::with_capacity(batch_size, batch_size * 8))
+            .collect();
+        let mut lines: Vec<u64> = Vec::with_capacity(batch_size);
+        while lines.len() < batch_size {
+            let Some((rec, line)) = self.next_row()? else {
+                self.done = true;
+                break;
+            };
+            if rec.len() != self.width && self.width > 0 {
+                let msg = format!(
+                    "line {line} has {} fields but the header has {}; check the delimiter and quoting, or set on_bad_record to skip",
+                    rec.len(),
+                    self.width
+                );
+                match self.opts.on_bad_record {
+                    OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                    OnBadRecord::Skip => {
+                        self.warnings.push(format!("{}: skipped {msg}", self.file));
+                        continue;
+                    }
+                }
+            }
+            for (b, src) in builders.iter_mut().zip(&self.sources) {
+                match src.and_then(|i| rec.get(i)) {
+                    Some(v) if !self.null_values.iter().any(|n| n == v) => b.append_value(v),
+                    _ => b.append_null(),
+                }
+            }
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(n_out);
+        let mut bad_rows: Vec<usize> = vec![];
+        for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
+            let text: ArrayRef = Arc::new(b.finish());
+            let (col, bad) = cast_column(&text, f.data_type()).map_err(|e| Error::format(&self.file, e.to_string()))?;
+            if let Some(&row) = bad.first() {
+                let text = text.as_any().downcast_ref::<arrow::array::StringArray>();
+                let value = text.map(|t| t.value(row).to_string()).unwrap_or_default();
+                let msg = format!(
+                    "line {}: value {:?} in column '{}' is not a valid {}",
+                    lines[row],
+                    truncate(&value),
+                    f.name(),
+                    crate::schema::kind_name(f.data_type())
+                );
+                match self.opts.on_bad_record {
+                    OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                    OnBadRecord::Skip => {
+                        self.warnings.push(format!(
+                            "{}: skipped {} row(s) that do not fit the schema, first: {msg}",
+                            self.file,
+                            bad.len()
+                        ));
+                        bad_rows.extend(bad);
+                    }
+                }
+            }
+            columns.push(col);
+        }
+        let batch = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(lines.len())),
+        )
+        .map_err(|e| Error::format(&self.file, e.to_string()))?;
+        bad_rows.sort_unstable();
+        bad_rows.dedup();
+        Ok(Some(drop_rows(&batch, &bad_rows)?))
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.len() <= 60 {
+        return s.to_string();
+    }
+    let mut end = 60;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Column names from a header row: blanks become `f<i>`, duplicates get `_<n>` suffixes.
+fn header_names<'r>(fields: impl Iterator<Item = &'r str>) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for (i, f) in fields.enumerate() {
+        let base = if f.trim().is_empty() { format!("f{i}") } else { f.trim().to_string() };
+        let mut name = base.clone();
+        let mut n = 1;
+        while out.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        out.push(name);
+    }
+    out
+}
+
+impl Iterator for CsvReader<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done && self.pending.is_empty() {
+            return None;
+        }
+        match self.read_batch() {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => None,
+            Err(e) => {
+                self.done = true;
+                self.pending.clear();
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl BatchReader for CsvReader<'_> {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.warnings.take()
+    }
+}

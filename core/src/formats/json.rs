@@ -1,0 +1,399 @@
+//! JSON (a top-level array of objects, streamed element by element, or one object) and
+//! JSONL/NDJSON readers over `arrow_json`, with inference, flattening and a size cap.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+
+use super::conform::{conform, drop_rows};
+use super::options::{OnBadRecord, ReadOptions};
+use super::{BatchReader, Warnings};
+use crate::error::{Error, Result};
+use crate::records::json_reader_builder;
+use crate::schema::JsonSchemaInferrer;
+
+/// Turns a JSON document (an array of values, or values separated by whitespace) into a
+/// stream of values separated by newlines, enforcing a size cap per value.
+struct Framer<R> {
+    inner: R,
+    max: usize,
+    /// Bytes in the current top-level value.
+    current: usize,
+    values: u64,
+    state: FrameState,
+    in_string: bool,
+    escaped: bool,
+    depth: usize,
+    buf: Vec<u8>,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum FrameState {
+    /// Before the first non-blank byte.
+    Start,
+    /// Inside a top-level array (values at depth 1 are rows).
+    Array,
+    /// After the top-level array's `]`.
+    AfterArray,
+    /// Values one after another (JSONL or a single object).
+    Values,
+}
+
+impl<R: Read> Framer<R> {
+    fn new(inner: R, max: usize, allow_array: bool) -> Self {
+        Framer {
+            inner,
+            max,
+            current: 0,
+            values: 0,
+            state: if allow_array { FrameState::Start } else { FrameState::Values },
+            in_string: false,
+            escaped: false,
+            depth: 0,
+            buf: vec![0; 64 * 1024],
+        }
+    }
+
+    fn too_long(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "record {} is longer than {} bytes (the size limit); is the file format right?",
+                self.values + 1,
+                self.max
+            ),
+        )
+    }
+}
+
+impl<R: Read> Read for Framer<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let want = out.len().min(self.buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        loop {
+            let n = self.inner.read(&mut self.buf[..want])?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let mut w = 0;
+            for i in 0..n {
+                let b = self.buf[i];
+                match self.state {
+                    FrameState::Start => {
+                        if b.is_ascii_whitespace() {
+                            continue;
+                        }
+                        if b == b'[' {
+                            self.state = FrameState::Array;
+                            self.depth = 1;
+                            continue;
+                        }
+                        self.state = FrameState::Values;
+                        self.value_byte(b, out, &mut w)?;
+                    }
+                    FrameState::Array => {
+                        if !self.in_string && self.depth == 1 {
+                            match b {
+                                b',' => {
+                                    out[w] = b'\n';
+                                    w += 1;
+                                    self.current = 0;
+                                    self.values += 1;
+                                    continue;
+                                }
+                                b']' => {
+                                    out[w] = b'\n';
+                                    w += 1;
+                                    self.depth = 0;
+                                    self.state = FrameState::AfterArray;
+                                    continue;
+                                }
+                                _ => {}
+                            }
+                        }
+                        self.value_byte(b, out, &mut w)?;
+                    }
+                    FrameState::AfterArray => {
+                        if !b.is_ascii_whitespace() {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                "unexpected data after the top-level JSON array",
+                            ));
+                        }
+                    }
+                    FrameState::Values => {
+                        if b == b'\n' && !self.in_string {
+                            self.current = 0;
+                            self.values += 1;
+                        }
+                        self.value_byte(b, out, &mut w)?;
+                    }
+                }
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+impl<R> Framer<R> {
+    #[inline]
+    fn value_byte(&mut self, b: u8, out: &mut [u8], w: &mut usize) -> io::Result<()> {
+        if self.in_string {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.in_string = false;
+            }
+        } else {
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        self.current += 1;
+        if self.current > self.max {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "record {} is longer than {} bytes (the size limit); is the file format right?",
+                    self.values + 1,
+                    self.max
+                ),
+            ));
+        }
+        out[*w] = b;
+        *w += 1;
+        Ok(())
+    }
+}
+
+/// Records the bytes read through it (for replaying an inference sample).
+struct Tee<R> {
+    inner: R,
+    seen: Vec<u8>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// A streaming JSON / JSONL reader producing batches.
+pub struct JsonReader<'a> {
+    file: String,
+    inner: arrow::json::Reader<Box<dyn BufRead + Send + 'a>>,
+    schema: SchemaRef,
+    /// Decode schema when it differs from the output (flattening, conformance).
+    flatten: Option<usize>,
+    target: Option<SchemaRef>,
+    on_bad: OnBadRecord,
+    warnings: Warnings,
+    done: bool,
+}
+
+impl<'a> JsonReader<'a> {
+    /// Opens a JSON (`array = true`: a top-level array or object) or JSONL stream (already
+    /// decompressed). With `target`, output batches have that schema; without, the schema is
+    /// inferred from the first `opts.infer_rows` records.
+    pub fn new(
+        file: &str,
+        input: Box<dyn Read + Send + 'a>,
+        opts: &ReadOptions,
+        target: Option<SchemaRef>,
+        array: bool,
+    ) -> Result<Self> {
+        let framer = Framer::new(input, opts.max_line_bytes, array);
+        let mut warnings = Warnings::default();
+        // Learn the decode schema: from the target (unflattened when flattening), else from a
+        // sample that is replayed afterwards.
+        let (decode_schema, stream): (SchemaRef, Box<dyn Read + Send + 'a>) = match &target {
+            Some(t) if !opts.json_flatten => (t.clone(), Box::new(framer)),
+            Some(t) => (Arc::new(unflatten(t)), Box::new(framer)),
+            None => {
+                let mut tee = BufReader::with_capacity(64 * 1024, Tee { inner: framer, seen: vec![] });
+                let mut inferrer = JsonSchemaInferrer::new(opts.json_max_depth.max(1) + 1);
+                {
+                    let mut values = serde_json::Deserializer::from_reader(&mut tee)
+                        .into_iter::<serde_json::Value>();
+                    let mut seen = 0;
+                    while seen < opts.infer_rows {
+                        match values.next() {
+                            None => break,
+                            Some(Ok(v)) => {
+                                inferrer.observe(&v);
+                                seen += 1;
+                            }
+                            Some(Err(e)) => {
+                                if let Some(io) = io_cause(&e) {
+                                    return Err(Error::format(file, io));
+                                }
+                                return Err(Error::format(
+                                    file,
+                                    format!("invalid JSON near record {} ({e}); is the file JSON/JSONL?", seen + 1),
+                                ));
+                            }
+                        }
+                    }
+                }
+                for w in inferrer.warnings() {
+                    warnings.push(format!("{file}: {w}"));
+                }
+                let tee = tee.into_inner();
+                let replay = io::Cursor::new(tee.seen).chain(tee.inner);
+                (Arc::new(inferrer.schema()), Box::new(replay))
+            }
+        };
+        let buffered: Box<dyn BufRead + Send + 'a> = Box::new(BufReader::with_capacity(256 * 1024, stream));
+        let inner = json_reader_builder(decode_schema.clone(), opts.batch_size)
+            .with_ignore_type_conflicts(opts.on_bad_record == OnBadRecord::Skip)
+            .build(buffered)
+            .map_err(|e| Error::format(file, e.to_string()))?;
+        let flatten = opts.json_flatten.then_some(opts.json_max_depth);
+        let schema = match (&target, flatten) {
+            (Some(t), _) => t.clone(),
+            (None, Some(depth)) => {
+                let empty = RecordBatch::new_empty(decode_schema.clone());
+                empty
+                    .normalize(".", Some(depth))
+                    .map_err(|e| Error::format(file, e.to_string()))?
+                    .schema()
+            }
+            (None, None) => decode_schema,
+        };
+        Ok(JsonReader {
+            file: file.to_string(),
+            inner,
+            schema,
+            flatten,
+            target,
+            on_bad: opts.on_bad_record,
+            warnings,
+            done: false,
+        })
+    }
+
+    fn process(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
+        let batch = match self.flatten {
+            Some(depth) => batch
+                .normalize(".", Some(depth))
+                .map_err(|e| Error::format(&self.file, e.to_string()))?,
+            None => batch,
+        };
+        match &self.target {
+            Some(t) if batch.schema_ref() != t => {
+                let c = conform(&batch, t).map_err(|e| Error::format(&self.file, e.to_string()))?;
+                if let Some(first) = c.bad.first() {
+                    let msg = format!(
+                        "value {} in field '{}' is not a valid {}",
+                        first.value,
+                        first.column,
+                        crate::schema::kind_name(&first.target)
+                    );
+                    match self.on_bad {
+                        OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                        OnBadRecord::Skip => {
+                            self.warnings.push(format!(
+                                "{}: skipped {} record(s) that do not fit the schema, first: {msg}",
+                                self.file,
+                                c.bad.len()
+                            ));
+                            let rows: Vec<usize> = c.bad.iter().map(|b| b.row).collect();
+                            return drop_rows(&c.batch, &rows);
+                        }
+                    }
+                }
+                Ok(c.batch)
+            }
+            _ => Ok(batch),
+        }
+    }
+}
+
+fn io_cause(e: &serde_json::Error) -> Option<String> {
+    if e.is_io() {
+        Some(e.to_string())
+    } else {
+        None
+    }
+}
+
+/// Rebuilds nested structs from `parent.child` column names.
+fn unflatten(schema: &Schema) -> Schema {
+    fn insert(fields: &mut Vec<Field>, path: &[&str], dt: &DataType) {
+        if path.len() == 1 {
+            if !fields.iter().any(|f| f.name() == path[0]) {
+                fields.push(Field::new(path[0], dt.clone(), true));
+            }
+            return;
+        }
+        let pos = fields.iter().position(|f| f.name() == path[0]);
+        let mut children: Vec<Field> = match pos.map(|p| fields[p].data_type().clone()) {
+            Some(DataType::Struct(fs)) => fs.iter().map(|f| f.as_ref().clone()).collect(),
+            Some(_) => return,
+            None => vec![],
+        };
+        insert(&mut children, &path[1..], dt);
+        let f = Field::new(path[0], DataType::Struct(Fields::from(children)), true);
+        match pos {
+            Some(p) => fields[p] = f,
+            None => fields.push(f),
+        }
+    }
+    let mut fields = vec![];
+    for f in schema.fields() {
+        let path: Vec<&str> = f.name().split('.').collect();
+        insert(&mut fields, &path, f.data_type());
+    }
+    Schema::new(fields)
+}
+
+impl Iterator for JsonReader<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.inner.next()? {
+            Ok(b) => match self.process(b) {
+                Ok(b) => Some(Ok(b)),
+                Err(e) => {
+                    self.done = true;
+                    Some(Err(e))
+                }
+            },
+            Err(e) => {
+                self.done = true;
+                let msg = match e {
+                    arrow::error::ArrowError::IoError(m, _) => m,
+                    arrow::error::ArrowError::JsonError(m) => format!("invalid JSON: {m}"),
+                    other => other.to_string(),
+                };
+                Some(Err(Error::format(&self.file, msg)))
+            }
+        }
+    }
+}
+
+impl BatchReader for JsonReader<'_> {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.warnings.take()
+    }
+}

@@ -1,0 +1,25 @@
+//! `lakeport-core`: the engine shared by every Lakeport connector.
+//!
+//! Bytes flow one way — storage → (decompress) → format → Arrow `RecordBatch` →
+//! records → protocol writer — and each concern has one module:
+//!
+//! | module        | holds                                                            |
+//! |---------------|------------------------------------------------------------------|
+//! | [`storage`]   | list / get / put / delete over S3 and the local filesystem       |
+//! | [`formats`]   | streaming readers and writers for CSV, TSV, JSON, JSONL, Parquet, Avro, and compression |
+//! | [`schema`]    | Arrow ⇄ JSON Schema, inference, merging across files             |
+//! | [`records`]   | `RecordBatch` → RECORD JSON lines; JSON records → `RecordBatch`  |
+//! | [`error`]     | the crate's error type, mapped to Airbyte failure types          |
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod cursor;
+pub mod error;
+pub mod formats;
+pub mod records;
+pub mod scan;
+pub mod sink;
+pub mod schema;
+pub mod storage;
+
+pub use error::{Error, Result};

@@ -1,0 +1,213 @@
+//! The read loop of file-based sources: files are decoded in parallel worker
+//! threads, each worker serialises its batches into RECORD lines, and the
+//! caller receives them strictly in file order — so a STATE after each file
+//! always covers exactly the files before it.
+//!
+//! Memory is bounded: at most `workers` files are in flight and each holds at
+//! most [`CHUNKS_PER_FILE`] serialised batches waiting for the writer.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::SchemaRef;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::cursor::{format_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use crate::error::{Error, Result};
+use crate::formats::options::ReadOptions;
+use crate::formats::BatchReader;
+use crate::records::RecordSerializer;
+
+/// Serialised batches a worker may hold ahead of the writer, per file.
+pub const CHUNKS_PER_FILE: usize = 2;
+
+/// Opens a file's batch reader on a worker thread.
+pub type Opener =
+    Box<dyn FnOnce(&ReadOptions, Option<SchemaRef>) -> Result<Box<dyn BatchReader>> + Send>;
+
+/// One file to read.
+pub struct ScanFile {
+    /// Its URL (object key or path), recorded in `_ab_source_file_url`.
+    pub url: String,
+    /// When it was last modified, recorded in `_ab_source_file_last_modified`.
+    pub last_modified: DateTime<Utc>,
+    /// Its size in bytes.
+    pub size: u64,
+    /// More constant fields for its records (e.g. partition values).
+    pub extra_fields: Vec<(String, Value)>,
+    /// Opens it.
+    pub open: Opener,
+}
+
+/// How to scan.
+#[derive(Clone)]
+pub struct ScanConfig {
+    /// Files decoded at once (at least 1).
+    pub workers: usize,
+    /// Reader options.
+    pub read_options: ReadOptions,
+    /// The schema records must follow (from the catalog), if any.
+    pub target: Option<SchemaRef>,
+    /// The stream's name.
+    pub stream: String,
+    /// The stream's namespace.
+    pub namespace: Option<String>,
+    /// `emitted_at` of every record.
+    pub emitted_at: i64,
+}
+
+/// What the writer receives, in file order.
+#[derive(Debug)]
+pub enum ScanEvent {
+    /// RECORD lines of the current file.
+    Records {
+        /// The lines, each ending in `\n`.
+        bytes: Vec<u8>,
+        /// How many lines.
+        count: u64,
+    },
+    /// Warnings (skipped records…) from the current file.
+    Warnings(Vec<String>),
+    /// The file was read completely.
+    FileDone {
+        /// Its position in the list.
+        index: usize,
+        /// Its URL.
+        url: String,
+        /// Its modification time.
+        last_modified: DateTime<Utc>,
+        /// Records it produced.
+        records: u64,
+    },
+}
+
+enum Chunk {
+    Event(ScanEvent),
+    Failed(Error),
+}
+
+type Job = (usize, ScanFile, SyncSender<Chunk>);
+
+/// Reads `files` with `config.workers` threads and hands every event to
+/// `sink`, in file order. Stops at the first error (from a file or from
+/// `sink`); files after it are not reported done.
+pub fn scan<E>(
+    files: Vec<ScanFile>,
+    config: &ScanConfig,
+    mut sink: impl FnMut(ScanEvent) -> std::result::Result<(), E>,
+) -> std::result::Result<(), ScanError<E>> {
+    let workers = config.workers.max(1).min(files.len().max(1));
+    let (order_tx, order_rx) = sync_channel::<Receiver<Chunk>>(workers);
+    let (job_tx, job_rx) = sync_channel::<Job>(workers);
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for (index, file) in files.into_iter().enumerate() {
+                let (tx, rx) = sync_channel(CHUNKS_PER_FILE);
+                if order_tx.send(rx).is_err() || job_tx.send((index, file, tx)).is_err() {
+                    return;
+                }
+            }
+        });
+        for _ in 0..workers {
+            let job_rx = Arc::clone(&job_rx);
+            scope.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((index, file, tx)) = job else { return };
+                if let Err(e) = read_file(index, file, config, &tx) {
+                    let _ = tx.send(Chunk::Failed(e));
+                }
+            });
+        }
+        let result = (|| {
+            for rx in order_rx.iter() {
+                for chunk in rx.iter() {
+                    match chunk {
+                        Chunk::Event(ev) => sink(ev).map_err(ScanError::Sink)?,
+                        Chunk::Failed(e) => return Err(ScanError::File(e)),
+                    }
+                }
+            }
+            Ok(())
+        })();
+        // Dropping the receivers stops the dispatcher and every worker.
+        drop(order_rx);
+        result
+    })
+}
+
+/// Why a scan stopped.
+#[derive(Debug)]
+pub enum ScanError<E> {
+    /// A file could not be read.
+    File(Error),
+    /// The sink failed (e.g. stdout closed).
+    Sink(E),
+}
+
+fn read_file(index: usize, file: ScanFile, config: &ScanConfig, tx: &SyncSender<Chunk>) -> Result<()> {
+    let ScanFile {
+        url,
+        last_modified,
+        extra_fields,
+        open,
+        ..
+    } = file;
+    let mut fields: Vec<(&str, Value)> = vec![
+        (FILE_URL_FIELD, Value::String(url.clone())),
+        (LAST_MODIFIED_FIELD, Value::String(format_timestamp(last_modified))),
+    ];
+    fields.extend(extra_fields.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let serializer = RecordSerializer::new(&config.stream, config.namespace.as_deref(), config.emitted_at)
+        .with_extra_fields(&fields);
+    let skip: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+    let target = config.target.as_ref().map(|t| without_fields(t, &skip));
+    let mut reader = open(&config.read_options, target)?;
+    let mut records = 0u64;
+    while let Some(batch) = reader.next() {
+        let batch = batch?;
+        let warnings = reader.take_warnings();
+        if !warnings.is_empty() && tx.send(Chunk::Event(ScanEvent::Warnings(warnings))).is_err() {
+            return Ok(());
+        }
+        if batch.num_rows() == 0 {
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(batch.num_rows() * 128);
+        serializer.write_batch(&batch, &mut bytes)?;
+        let count = batch.num_rows() as u64;
+        records += count;
+        if tx.send(Chunk::Event(ScanEvent::Records { bytes, count })).is_err() {
+            return Ok(());
+        }
+    }
+    let warnings = reader.take_warnings();
+    if !warnings.is_empty() {
+        let _ = tx.send(Chunk::Event(ScanEvent::Warnings(warnings)));
+    }
+    let _ = tx.send(Chunk::Event(ScanEvent::FileDone {
+        index,
+        url,
+        last_modified,
+        records,
+    }));
+    Ok(())
+}
+
+/// `schema` without the named fields (added per file, not read from it).
+pub fn without_fields(schema: &SchemaRef, names: &[&str]) -> SchemaRef {
+    if !schema.fields().iter().any(|f| names.contains(&f.name().as_str())) {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| !names.contains(&f.name().as_str()))
+        .cloned()
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()))
+}

@@ -1,0 +1,75 @@
+//! Parsing the messages a destination reads on stdin, without building a
+//! `serde_json::Value` per record: the record's `data` stays raw JSON text.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One input line, borrowed from the line's text.
+#[derive(Debug, Deserialize)]
+pub struct InputLine<'a> {
+    /// The message type (`RECORD`, `STATE`, …).
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    /// The record, for RECORD.
+    #[serde(borrow, default)]
+    pub record: Option<InputRecord<'a>>,
+    /// The state, for STATE, as raw JSON.
+    #[serde(borrow, default)]
+    pub state: Option<&'a RawValue>,
+}
+
+/// A RECORD's payload.
+#[derive(Debug, Deserialize)]
+pub struct InputRecord<'a> {
+    /// The stream.
+    #[serde(borrow)]
+    pub stream: Cow<'a, str>,
+    /// Its namespace.
+    #[serde(borrow, default)]
+    pub namespace: Option<Cow<'a, str>>,
+    /// The record's fields, as raw JSON.
+    #[serde(borrow)]
+    pub data: &'a RawValue,
+    /// When it was extracted (ms since the epoch).
+    #[serde(default)]
+    pub emitted_at: i64,
+}
+
+/// Parses one line; the error says what is wrong in words a user can act on.
+pub fn parse_line(line: &str) -> Result<InputLine<'_>, String> {
+    let parsed: InputLine = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    if parsed.kind == "RECORD" && parsed.record.is_none() {
+        return Err("a RECORD message has no \"record\" field".into());
+    }
+    if parsed.kind == "STATE" && parsed.state.is_none() {
+        return Err("a STATE message has no \"state\" field".into());
+    }
+    if let Some(r) = &parsed.record {
+        if !r.data.get().trim_start().starts_with('{') {
+            return Err("a RECORD's \"data\" is not a JSON object".into());
+        }
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_states_and_errors() {
+        let l = parse_line(r#"{"type":"RECORD","record":{"stream":"s\"x","data":{"a":[1,2]},"emitted_at":5}}"#).unwrap();
+        let r = l.record.unwrap();
+        assert_eq!(r.stream, "s\"x");
+        assert_eq!(r.data.get(), r#"{"a":[1,2]}"#);
+        assert_eq!(r.emitted_at, 5);
+        let l = parse_line(r#"{"type":"STATE","state":{"type":"STREAM"}}"#).unwrap();
+        assert_eq!(l.state.unwrap().get(), r#"{"type":"STREAM"}"#);
+        assert!(parse_line(r#"{"type":"LOG","log":{"level":"INFO","message":"m"}}"#).is_ok());
+        assert!(parse_line("{\"type\":\"RECORD\"}").is_err());
+        assert!(parse_line(r#"{"type":"RECORD","record":{"stream":"s","data":3,"emitted_at":1}}"#).is_err());
+        assert!(parse_line("not json").is_err());
+    }
+}

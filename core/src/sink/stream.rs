@@ -1,0 +1,372 @@
+//! One stream's output: its schema, its open file per partition, rollover,
+//! and commit.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use serde_json::{Map, Value};
+
+use super::layout::{file_name, partition_segment, safe_segment};
+use super::target::Target;
+use super::SinkConfig;
+use crate::error::{Error, Result};
+use crate::formats::{new_writer, FormatWriter};
+use crate::records::{record_fits, JsonRecordDecoder};
+use crate::schema::{timestamp_utc, JsonSchemaInferrer};
+
+/// The row id column added to every row.
+pub const RAW_ID: &str = "_airbyte_raw_id";
+/// The extraction time column added to every row.
+pub const EXTRACTED_AT: &str = "_airbyte_extracted_at";
+
+/// Records buffered to infer a schema when there is no catalog.
+pub const INFER_SAMPLE: usize = 1000;
+
+struct OpenFile<S: std::io::Write + Send + 'static> {
+    rel_path: String,
+    writer: Box<dyn FormatWriter<S>>,
+}
+
+/// One partition folder's writer.
+struct Part<S: std::io::Write + Send + 'static> {
+    rel_dir: String,
+    decoder: JsonRecordDecoder,
+    file: Option<OpenFile<S>>,
+    /// Sequence number of the oldest record not yet committed.
+    first_uncommitted: Option<u64>,
+}
+
+/// A stream's writer.
+pub struct StreamSink<S: std::io::Write + Send + 'static> {
+    name: String,
+    dir: String,
+    schema: Option<SchemaRef>,
+    data_schema: Option<Schema>,
+    inferrer: Option<JsonSchemaInferrer>,
+    warned: usize,
+    sample: Vec<(u64, String, String)>,
+    parts: BTreeMap<String, Part<S>>,
+    next_index: usize,
+    /// Final paths of the files this sync committed.
+    pub committed: Vec<String>,
+    /// Records since the stream's last STATE.
+    pub since_state: u64,
+    /// Records written in this sync.
+    pub records: u64,
+    /// Whether older files are removed at the end.
+    pub overwrite: bool,
+}
+
+fn with_metadata(data: &Schema, metadata_columns: bool) -> SchemaRef {
+    if !metadata_columns {
+        return Arc::new(data.clone());
+    }
+    let mut fields = vec![
+        Arc::new(Field::new(RAW_ID, DataType::Utf8, true)),
+        Arc::new(Field::new(EXTRACTED_AT, timestamp_utc(), true)),
+    ];
+    fields.extend(
+        data.fields()
+            .iter()
+            .filter(|f| f.name() != RAW_ID && f.name() != EXTRACTED_AT)
+            .cloned(),
+    );
+    Arc::new(Schema::new(fields))
+}
+
+impl<S: std::io::Write + Send + 'static> StreamSink<S> {
+    /// A stream writer; `schema` is the data's schema from the catalog, or
+    /// `None` to infer it from the records.
+    pub fn new(name: &str, schema: Option<&Schema>, overwrite: bool, cfg: &SinkConfig) -> Self {
+        StreamSink {
+            name: name.to_string(),
+            dir: safe_segment(name),
+            schema: schema.map(|s| with_metadata(s, cfg.metadata_columns)),
+            data_schema: schema.cloned(),
+            warned: 0,
+            inferrer: schema.is_none().then(|| JsonSchemaInferrer::new(cfg.json_max_depth)),
+            sample: Vec::new(),
+            parts: BTreeMap::new(),
+            next_index: 0,
+            committed: Vec::new(),
+            since_state: 0,
+            records: 0,
+            overwrite,
+        }
+    }
+
+    /// The stream's directory (relative to the root).
+    pub fn dir(&self) -> &str {
+        &self.dir
+    }
+
+    /// The oldest uncommitted record's sequence number.
+    pub fn first_uncommitted(&self) -> Option<u64> {
+        let parts = self.parts.values().filter_map(|p| p.first_uncommitted);
+        let sample = self.sample.first().map(|(seq, _, _)| *seq);
+        parts.chain(sample).min()
+    }
+
+    /// Adds one record (`row` is the JSON text to decode, with metadata
+    /// columns spliced in; `data` the record's own fields for partitioning
+    /// and inference).
+    pub fn push<T: Target<Sink = S>>(
+        &mut self,
+        target: &mut T,
+        cfg: &SinkConfig,
+        seq: u64,
+        data: &str,
+        emitted_at: i64,
+    ) -> Result<Vec<String>> {
+        self.records += 1;
+        self.since_state += 1;
+        let row = splice_metadata(data, emitted_at, cfg.metadata_columns);
+        let parsed: Option<Map<String, Value>> = if self.inferrer.is_some() || !cfg.partition_by.is_empty() {
+            Some(serde_json::from_str(data).map_err(|e| Error::format(&self.name, format!("invalid record: {e}")))?)
+        } else {
+            None
+        };
+        let part_dir = match &parsed {
+            Some(map) if !cfg.partition_by.is_empty() => partition_dir(&cfg.partition_by, map, emitted_at),
+            _ => String::new(),
+        };
+        let mut warnings = vec![];
+        if let (Some(map), true) = (parsed, self.inferrer.is_some()) {
+            let record = Value::Object(map);
+            if self.schema.is_none() {
+                if let Some(inferrer) = self.inferrer.as_mut() {
+                    inferrer.observe(&record);
+                }
+                self.sample.push((seq, row, part_dir));
+                if self.sample.len() >= INFER_SAMPLE {
+                    self.start_inferred(target, cfg)?;
+                }
+                return Ok(self.new_warnings());
+            }
+            if !self.data_schema.as_ref().is_some_and(|s| record_fits(&record, s)) {
+                // Widen, and roll every open file over to the new schema.
+                let widened = match self.inferrer.as_mut() {
+                    Some(inferrer) => {
+                        inferrer.observe(&record);
+                        inferrer.schema()
+                    }
+                    None => return Err(Error::Internal("no schema inferrer".into())),
+                };
+                warnings = self.new_warnings();
+                self.commit_all(target, cfg)?;
+                self.set_schema(&widened, cfg);
+                self.parts.clear();
+            }
+        }
+        self.push_row(target, cfg, seq, &row, part_dir)?;
+        Ok(warnings)
+    }
+
+    fn set_schema(&mut self, data: &Schema, cfg: &SinkConfig) {
+        self.schema = Some(with_metadata(data, cfg.metadata_columns));
+        self.data_schema = Some(data.clone());
+    }
+
+    fn new_warnings(&mut self) -> Vec<String> {
+        let Some(inferrer) = &self.inferrer else { return vec![] };
+        let all = inferrer.warnings();
+        let fresh = all.get(self.warned..).unwrap_or_default().to_vec();
+        self.warned = all.len();
+        fresh
+    }
+
+    fn start_inferred<T: Target<Sink = S>>(&mut self, target: &mut T, cfg: &SinkConfig) -> Result<()> {
+        let Some(inferred) = self.inferrer.as_ref().map(JsonSchemaInferrer::schema) else {
+            return Ok(());
+        };
+        self.set_schema(&inferred, cfg);
+        for (seq, row, dir) in std::mem::take(&mut self.sample) {
+            self.push_row(target, cfg, seq, &row, dir)?;
+        }
+        Ok(())
+    }
+
+    fn push_row<T: Target<Sink = S>>(
+        &mut self,
+        target: &mut T,
+        cfg: &SinkConfig,
+        seq: u64,
+        row: &str,
+        part_dir: String,
+    ) -> Result<()> {
+        let schema = match &self.schema {
+            Some(s) => Arc::clone(s),
+            None => return Err(Error::Internal("stream has no schema yet".into())),
+        };
+        if !self.parts.contains_key(&part_dir) {
+            let rel_dir = if part_dir.is_empty() {
+                self.dir.clone()
+            } else {
+                format!("{}/{}", self.dir, part_dir)
+            };
+            let part = Part {
+                rel_dir,
+                decoder: JsonRecordDecoder::new(Arc::clone(&schema), cfg.batch_size)?,
+                file: None,
+                first_uncommitted: None,
+            };
+            self.parts.insert(part_dir.clone(), part);
+        }
+        let name = self.name.clone();
+        let Some(part) = self.parts.get_mut(&part_dir) else {
+            return Err(Error::Internal("partition writer vanished".into()));
+        };
+        part.first_uncommitted.get_or_insert(seq);
+        part.decoder
+            .push(row.as_bytes())
+            .map_err(|e| Error::format(&name, format!("record {seq} does not fit the stream's schema: {e}")))?;
+        if part.decoder.is_full() {
+            let full = write_buffered(part, target, cfg, &self.dir, &mut self.next_index, &schema)?;
+            if full {
+                let path = commit_part(part, target)?;
+                self.committed.extend(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes out and commits every open file (at a state flush or the end).
+    pub fn commit_all<T: Target<Sink = S>>(&mut self, target: &mut T, cfg: &SinkConfig) -> Result<()> {
+        if self.schema.is_none() && !self.sample.is_empty() {
+            self.start_inferred(target, cfg)?;
+        }
+        let Some(schema) = self.schema.clone() else { return Ok(()) };
+        for part in self.parts.values_mut() {
+            write_buffered(part, target, cfg, &self.dir, &mut self.next_index, &schema)?;
+            let path = commit_part(part, target)?;
+            self.committed.extend(path);
+        }
+        Ok(())
+    }
+
+    /// The file name prefix of this stream's files (`<stream>_`).
+    pub fn file_prefix(&self) -> String {
+        format!("{}_", self.dir)
+    }
+}
+
+/// Flushes the decoder's rows into the part's file (opening one when
+/// needed). Returns true when the file reached the rollover size.
+fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
+    part: &mut Part<S>,
+    target: &mut T,
+    cfg: &SinkConfig,
+    stream_dir: &str,
+    next_index: &mut usize,
+    schema: &SchemaRef,
+) -> Result<bool> {
+    let Some(batch) = part.decoder.flush()? else {
+        return Ok(false);
+    };
+    if batch.num_rows() == 0 {
+        return Ok(false);
+    }
+    if part.file.is_none() {
+        let rel_path = loop {
+            let name = file_name(stream_dir, &cfg.stamp, *next_index, &cfg.extension());
+            *next_index += 1;
+            let candidate = format!("{}/{}", part.rel_dir, name);
+            if !target.exists(&candidate)? {
+                break candidate;
+            }
+        };
+        let sink = target.create(&rel_path)?;
+        let writer = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &cfg.write_options)?;
+        part.file = Some(OpenFile { rel_path, writer });
+    }
+    let Some(file) = part.file.as_mut() else {
+        return Ok(false);
+    };
+    file.writer.write(&batch)?;
+    Ok(file.writer.bytes_written() + file.writer.buffered_bytes() >= cfg.file_size_bytes)
+}
+
+/// Finishes and commits the part's open file, if any. Returns its path.
+fn commit_part<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
+    part: &mut Part<S>,
+    target: &mut T,
+) -> Result<Option<String>> {
+    let committed = match part.file.take() {
+        Some(OpenFile { rel_path, writer }) => {
+            let sink = writer.finish()?;
+            target.commit(&rel_path, sink)?;
+            Some(rel_path)
+        }
+        None => None,
+    };
+    if part.decoder.buffered_rows() == 0 {
+        part.first_uncommitted = None;
+    }
+    Ok(committed)
+}
+
+/// The record's JSON with `_airbyte_raw_id` and `_airbyte_extracted_at`
+/// spliced in front of its fields.
+fn splice_metadata(data: &str, emitted_at: i64, metadata_columns: bool) -> String {
+    if !metadata_columns {
+        return data.to_string();
+    }
+    let body = data.trim_start();
+    let rest = body.strip_prefix('{').unwrap_or(body).trim_start();
+    let extracted = chrono::DateTime::from_timestamp_millis(emitted_at)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ");
+    let sep = if rest.starts_with('}') { "" } else { "," };
+    format!(
+        "{{\"{RAW_ID}\":\"{}\",\"{EXTRACTED_AT}\":\"{extracted}\"{sep}{rest}",
+        uuid::Uuid::new_v4()
+    )
+}
+
+/// The hive folders for a record: `k1=v1/k2=v2`.
+fn partition_dir(keys: &[String], data: &Map<String, Value>, emitted_at: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_millis(emitted_at).unwrap_or_default();
+    keys.iter()
+        .map(|k| {
+            let value = match data.get(k) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => match k.as_str() {
+                    "year" => t.format("%Y").to_string(),
+                    "month" => t.format("%m").to_string(),
+                    "day" => t.format("%d").to_string(),
+                    "hour" => t.format("%H").to_string(),
+                    EXTRACTED_AT => t.format("%Y-%m-%d").to_string(),
+                    _ => String::new(),
+                },
+                Some(other) => other.to_string(),
+            };
+            partition_segment(k, &value)
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_spliced_in_front() {
+        let row = splice_metadata(r#"{"a":1}"#, 1_700_000_000_123, true);
+        let v: Value = serde_json::from_str(&row).unwrap();
+        assert_eq!(v["a"], 1);
+        assert_eq!(v[EXTRACTED_AT], "2023-11-14T22:13:20.123Z");
+        assert_eq!(v[RAW_ID].as_str().unwrap().len(), 36);
+        let empty: Value = serde_json::from_str(&splice_metadata(" { } ", 0, true)).unwrap();
+        assert_eq!(empty.as_object().unwrap().len(), 2);
+        assert_eq!(splice_metadata(r#"{"a":1}"#, 0, false), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn partition_folders() {
+        let data: Map<String, Value> = serde_json::from_str(r#"{"country":"FR","n":3}"#).unwrap();
+        let keys = vec!["country".to_string(), "n".to_string(), "year".to_string()];
+        assert_eq!(partition_dir(&keys, &data, 1_700_000_000_000), "country=FR/n=3/year=2023");
+    }
+}

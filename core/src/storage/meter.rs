@@ -1,0 +1,369 @@
+//! The meter: counts every request actually sent and every byte moved.
+//!
+//! It is the truth the cost report is made of. For S3 it is fed by an SDK
+//! interceptor ([`MeterInterceptor`]) that runs once per *attempt*, so a
+//! request retried three times counts three times — as AWS bills it. Bytes
+//! sent are request bodies as transmitted (again per attempt); bytes received
+//! are response bodies: the `Content-Length` of non-streaming responses
+//! (listings, errors) plus the object bytes a GET stream actually delivered.
+//!
+//! All counters are relaxed atomics: cheap enough for every request, shared
+//! through an `Arc<Meter>` between the store, its client and the reports.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_s3::config::interceptors::{BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef};
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use serde::Serialize;
+
+/// The kind of a storage request, as S3 prices and counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// A LIST (ListObjectsV2 page).
+    List,
+    /// A GET of a whole object or a range.
+    Get,
+    /// A HEAD.
+    Head,
+    /// A single PUT.
+    Put,
+    /// CreateMultipartUpload.
+    CreateMultipart,
+    /// UploadPart.
+    UploadPart,
+    /// CompleteMultipartUpload.
+    CompleteMultipart,
+    /// AbortMultipartUpload.
+    AbortMultipart,
+    /// A DELETE.
+    Delete,
+    /// Anything else (e.g. GetBucketLocation).
+    Other,
+}
+
+impl RequestKind {
+    /// Every kind, in display order.
+    pub const ALL: [RequestKind; 10] = [
+        RequestKind::List,
+        RequestKind::Get,
+        RequestKind::Head,
+        RequestKind::Put,
+        RequestKind::CreateMultipart,
+        RequestKind::UploadPart,
+        RequestKind::CompleteMultipart,
+        RequestKind::AbortMultipart,
+        RequestKind::Delete,
+        RequestKind::Other,
+    ];
+
+    /// The kind of an S3 operation, by its SDK name (`ListObjectsV2`, …).
+    pub fn of_s3_operation(name: &str) -> Self {
+        match name {
+            "ListObjectsV2" | "ListObjects" => RequestKind::List,
+            "GetObject" => RequestKind::Get,
+            "HeadObject" | "HeadBucket" => RequestKind::Head,
+            "PutObject" => RequestKind::Put,
+            "CreateMultipartUpload" => RequestKind::CreateMultipart,
+            "UploadPart" => RequestKind::UploadPart,
+            "CompleteMultipartUpload" => RequestKind::CompleteMultipart,
+            "AbortMultipartUpload" => RequestKind::AbortMultipart,
+            "DeleteObject" | "DeleteObjects" => RequestKind::Delete,
+            _ => RequestKind::Other,
+        }
+    }
+
+    /// A verb phrase for messages ("list", "read", …).
+    pub fn verb(self) -> &'static str {
+        match self {
+            RequestKind::List => "list",
+            RequestKind::Get => "read",
+            RequestKind::Head => "read the metadata of",
+            RequestKind::Put | RequestKind::CreateMultipart | RequestKind::UploadPart | RequestKind::CompleteMultipart => {
+                "write"
+            }
+            RequestKind::AbortMultipart => "abort an upload to",
+            RequestKind::Delete => "delete",
+            RequestKind::Other => "access",
+        }
+    }
+
+    /// The IAM permission the operation needs.
+    pub fn permission(self) -> &'static str {
+        match self {
+            RequestKind::List => "s3:ListBucket",
+            RequestKind::Get | RequestKind::Head => "s3:GetObject",
+            RequestKind::Put | RequestKind::CreateMultipart | RequestKind::UploadPart | RequestKind::CompleteMultipart => {
+                "s3:PutObject"
+            }
+            RequestKind::AbortMultipart => "s3:AbortMultipartUpload",
+            RequestKind::Delete => "s3:DeleteObject",
+            RequestKind::Other => "the needed S3 permission",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            RequestKind::List => "LIST",
+            RequestKind::Get => "GET",
+            RequestKind::Head => "HEAD",
+            RequestKind::Put => "PUT",
+            RequestKind::CreateMultipart => "CREATE_MULTIPART",
+            RequestKind::UploadPart => "UPLOAD_PART",
+            RequestKind::CompleteMultipart => "COMPLETE_MULTIPART",
+            RequestKind::AbortMultipart => "ABORT_MULTIPART",
+            RequestKind::Delete => "DELETE",
+            RequestKind::Other => "OTHER",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Counts requests (per kind, retries included) and bytes.
+#[derive(Default)]
+pub struct Meter {
+    requests: [AtomicU64; RequestKind::ALL.len()],
+    retries: AtomicU64,
+    bytes_received: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+impl fmt::Debug for Meter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.snapshot().fmt(f)
+    }
+}
+
+impl Meter {
+    /// A meter at zero, ready to share.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Meter::default())
+    }
+
+    /// Counts one request of `kind` (one attempt).
+    pub fn record_request(&self, kind: RequestKind) {
+        self.requests[kind.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one retry (an attempt after the first of the same request).
+    pub fn record_retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts bytes received.
+    pub fn record_received(&self, bytes: u64) {
+        self.bytes_received.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts bytes sent.
+    pub fn record_sent(&self, bytes: u64) {
+        self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Requests of `kind` so far.
+    pub fn requests(&self, kind: RequestKind) -> u64 {
+        self.requests[kind.index()].load(Ordering::Relaxed)
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> MeterSnapshot {
+        let r = |k: RequestKind| self.requests(k);
+        MeterSnapshot {
+            list_requests: r(RequestKind::List),
+            get_requests: r(RequestKind::Get),
+            head_requests: r(RequestKind::Head),
+            put_requests: r(RequestKind::Put),
+            create_multipart_requests: r(RequestKind::CreateMultipart),
+            upload_part_requests: r(RequestKind::UploadPart),
+            complete_multipart_requests: r(RequestKind::CompleteMultipart),
+            abort_multipart_requests: r(RequestKind::AbortMultipart),
+            delete_requests: r(RequestKind::Delete),
+            other_requests: r(RequestKind::Other),
+            retries: self.retries.load(Ordering::Relaxed),
+            bytes_received: self.bytes_received.load(Ordering::Relaxed),
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The meter's counters at one moment. Subtract two snapshots for the
+/// requests made in between.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MeterSnapshot {
+    /// LIST requests.
+    pub list_requests: u64,
+    /// GET requests (whole or ranged).
+    pub get_requests: u64,
+    /// HEAD requests.
+    pub head_requests: u64,
+    /// Single PUT requests.
+    pub put_requests: u64,
+    /// CreateMultipartUpload requests.
+    pub create_multipart_requests: u64,
+    /// UploadPart requests.
+    pub upload_part_requests: u64,
+    /// CompleteMultipartUpload requests.
+    pub complete_multipart_requests: u64,
+    /// AbortMultipartUpload requests.
+    pub abort_multipart_requests: u64,
+    /// DELETE requests.
+    pub delete_requests: u64,
+    /// Other requests.
+    pub other_requests: u64,
+    /// Attempts that were retries of an earlier attempt (already included in
+    /// the per-kind counts).
+    pub retries: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+}
+
+impl MeterSnapshot {
+    /// Every request, all kinds.
+    pub fn total_requests(&self) -> u64 {
+        self.list_requests
+            + self.get_requests
+            + self.head_requests
+            + self.put_requests
+            + self.create_multipart_requests
+            + self.upload_part_requests
+            + self.complete_multipart_requests
+            + self.abort_multipart_requests
+            + self.delete_requests
+            + self.other_requests
+    }
+
+    /// Requests S3 prices as PUT/COPY/POST/LIST ("tier 1").
+    pub fn tier1_requests(&self) -> u64 {
+        self.list_requests
+            + self.put_requests
+            + self.create_multipart_requests
+            + self.upload_part_requests
+            + self.complete_multipart_requests
+    }
+
+    /// Requests S3 prices as GET/HEAD/other ("tier 2"); DELETE and abort are free.
+    pub fn tier2_requests(&self) -> u64 {
+        self.get_requests + self.head_requests + self.other_requests
+    }
+}
+
+impl std::ops::Sub for MeterSnapshot {
+    type Output = MeterSnapshot;
+
+    fn sub(self, o: MeterSnapshot) -> MeterSnapshot {
+        MeterSnapshot {
+            list_requests: self.list_requests.saturating_sub(o.list_requests),
+            get_requests: self.get_requests.saturating_sub(o.get_requests),
+            head_requests: self.head_requests.saturating_sub(o.head_requests),
+            put_requests: self.put_requests.saturating_sub(o.put_requests),
+            create_multipart_requests: self.create_multipart_requests.saturating_sub(o.create_multipart_requests),
+            upload_part_requests: self.upload_part_requests.saturating_sub(o.upload_part_requests),
+            complete_multipart_requests: self
+                .complete_multipart_requests
+                .saturating_sub(o.complete_multipart_requests),
+            abort_multipart_requests: self.abort_multipart_requests.saturating_sub(o.abort_multipart_requests),
+            delete_requests: self.delete_requests.saturating_sub(o.delete_requests),
+            other_requests: self.other_requests.saturating_sub(o.other_requests),
+            retries: self.retries.saturating_sub(o.retries),
+            bytes_received: self.bytes_received.saturating_sub(o.bytes_received),
+            bytes_sent: self.bytes_sent.saturating_sub(o.bytes_sent),
+        }
+    }
+}
+
+/// The SDK interceptor feeding a [`Meter`]: once per attempt, just before
+/// the request goes on the wire, and once per response received.
+#[derive(Debug, Clone)]
+pub struct MeterInterceptor {
+    meter: Arc<Meter>,
+}
+
+impl MeterInterceptor {
+    /// An interceptor counting into `meter`.
+    pub fn new(meter: Arc<Meter>) -> Self {
+        MeterInterceptor { meter }
+    }
+}
+
+fn operation_kind(cfg: &ConfigBag) -> RequestKind {
+    cfg.load::<Metadata>()
+        .map(|m| RequestKind::of_s3_operation(m.name()))
+        .unwrap_or(RequestKind::Other)
+}
+
+impl Intercept for MeterInterceptor {
+    fn name(&self) -> &'static str {
+        "LakeportMeter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.meter.record_request(operation_kind(cfg));
+        if cfg.load::<RequestAttempts>().is_some_and(|a| a.attempts() > 1) {
+            self.meter.record_retry();
+        }
+        if let Some(len) = context.request().body().content_length() {
+            self.meter.record_sent(len);
+        }
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let streaming_body = operation_kind(cfg) == RequestKind::Get && response.status().is_success();
+        // A successful GET's body is counted as the stream delivers it.
+        if !streaming_body {
+            if let Some(len) = response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                self.meter.record_received(len);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_subtract() {
+        let m = Meter::new();
+        m.record_request(RequestKind::List);
+        let a = m.snapshot();
+        m.record_request(RequestKind::List);
+        m.record_request(RequestKind::Get);
+        m.record_received(10);
+        let d = m.snapshot() - a;
+        assert_eq!(d.list_requests, 1);
+        assert_eq!(d.get_requests, 1);
+        assert_eq!(d.bytes_received, 10);
+        assert_eq!(d.total_requests(), 2);
+        assert_eq!(RequestKind::of_s3_operation("UploadPart"), RequestKind::UploadPart);
+    }
+}

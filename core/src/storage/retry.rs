@@ -1,0 +1,88 @@
+//! Retry policy and timeouts, as plain data.
+//!
+//! S3 requests use the SDK's *standard* retry strategy: exponential backoff
+//! with full jitter, starting at [`RetryConfig::initial_backoff`] and capped at
+//! [`RetryConfig::max_backoff`], for at most [`RetryConfig::max_attempts`]
+//! attempts. Retried:
+//!
+//! - throttling: `503 SlowDown`, `Throttling`, `RequestLimitExceeded`, HTTP 429;
+//! - server faults: HTTP 500, 502, 503, 504 (`InternalError`, `ServiceUnavailable`);
+//! - transient network faults: connection reset or refused, broken pipes,
+//!   connect and read timeouts (`RequestTimeout`).
+//!
+//! Client errors (403, 404, bad requests) are not retried. Every attempt is
+//! counted by the [`crate::storage::Meter`].
+
+use std::time::Duration;
+
+/// Attempts, backoff and timeouts of storage requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Attempts per request, the first included. Default 8.
+    pub max_attempts: u32,
+    /// Backoff before the first retry (then doubled, with jitter). Default 100 ms.
+    pub initial_backoff: Duration,
+    /// Cap of the backoff between two attempts. Default 15 s.
+    pub max_backoff: Duration,
+    /// Time to establish a connection. Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time to wait for a response once a request is sent. Default 60 s.
+    pub read_timeout: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// A quick policy for connection checks: 3 attempts, 5 s to connect,
+    /// 20 s for a response — a check answers in seconds even when the
+    /// endpoint is down.
+    pub fn for_check() -> Self {
+        RetryConfig {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// No retries at all (tests, benchmarks of raw request counts).
+    pub fn none() -> Self {
+        RetryConfig {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the attempts per request (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The SDK's retry configuration.
+    pub fn sdk_retry_config(&self) -> aws_sdk_s3::config::retry::RetryConfig {
+        aws_sdk_s3::config::retry::RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff)
+    }
+
+    /// The SDK's timeout configuration.
+    pub fn sdk_timeout_config(&self) -> aws_sdk_s3::config::timeout::TimeoutConfig {
+        aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .build()
+    }
+}

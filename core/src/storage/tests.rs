@@ -1,0 +1,108 @@
+//! Unit tests of the storage layer on the local backend.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use super::conformance;
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStorage::new(dir.path().join("root"));
+    conformance::put_get_list_delete(&store, "").await;
+    conformance::put_get_list_delete(&store, "nested/prefix/").await;
+    conformance::multipart(Arc::new(store.clone()), "mp/").await;
+    // Nothing temporary is left behind, and the multipart area is not listed.
+    assert!(conformance::keys(&store, ListOptions::default()).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_meter_counts_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStorage::new(dir.path());
+    for i in 0..25 {
+        store.put(&format!("k/{i:03}"), Bytes::from_static(b"xyz")).await.unwrap();
+    }
+    let before = store.meter().snapshot();
+    let keys = conformance::keys(&store, ListOptions::prefix("k/").with_page_size(10)).await;
+    assert_eq!(keys.len(), 25);
+    store.get_range("k/000", 0..2).await.unwrap();
+    store.head("k/001").await.unwrap();
+    store.delete("k/002").await.unwrap();
+    let d = store.meter().snapshot() - before;
+    assert_eq!(d.list_requests, 3);
+    assert_eq!(d.get_requests, 1);
+    assert_eq!(d.head_requests, 1);
+    assert_eq!(d.delete_requests, 1);
+    assert_eq!(d.bytes_received, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_reader_reads_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStorage::new(dir.path());
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 256) as u8).collect();
+    store.put("big", Bytes::from(data.clone())).await.unwrap();
+    let got = store.get("big").await.unwrap();
+    let mut reader = got.into_reader(DEFAULT_READ_AHEAD_CHUNKS);
+    let back = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    assert_eq!(back, data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_reader_surfaces_storage_errors() {
+    let stream: ByteStream = futures::stream::iter(vec![
+        Ok(Bytes::from_static(b"ab")),
+        Err(StorageError::Transient {
+            operation: RequestKind::Get,
+            target: "s3://b/k".into(),
+            detail: "connection reset".into(),
+        }),
+    ])
+    .boxed();
+    let mut reader = BlockingReader::spawn(stream, 2);
+    let err = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap_err()
+    })
+    .await
+    .unwrap();
+    let back = StorageError::from_io(err, "k");
+    assert!(back.is_transient(), "{back}");
+}
+
+#[tokio::test]
+async fn keys_cannot_escape_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStorage::new(dir.path());
+    assert!(store.put("../x", Bytes::new()).await.is_err());
+}
+
+#[test]
+fn storage_errors_map_to_failure_types() {
+    use lakeport_protocol::FailureType;
+    let e: crate::Error = StorageError::BucketNotFound {
+        bucket: "b".into(),
+        endpoint: "http://x".into(),
+    }
+    .into();
+    assert_eq!(e.failure_type(), FailureType::ConfigError);
+    assert!(e.to_string().starts_with("Not found: bucket 'b'"), "{e}");
+    let e: crate::Error = StorageError::Unreachable {
+        endpoint: "http://x".into(),
+        detail: "refused".into(),
+    }
+    .into();
+    assert_eq!(e.failure_type(), FailureType::TransientError);
+    assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
+}

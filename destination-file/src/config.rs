@@ -1,0 +1,100 @@
+//! The typed native config of destination-file, and the write settings it
+//! means.
+
+use std::path::PathBuf;
+
+use lakeport_core::formats::compression::Compression;
+use lakeport_core::formats::{FileFormat, WriteOptions};
+use lakeport_core::sink::layout::stamp;
+use lakeport_core::sink::SinkConfig;
+use lakeport_protocol::ConnectorError;
+use serde::Deserialize;
+
+fn default_file_size_mb() -> f64 {
+    200.0
+}
+fn default_true() -> bool {
+    true
+}
+
+/// destination-file's config (CONTRACT §4).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// The output directory.
+    pub base_path: PathBuf,
+    /// The output format.
+    pub format: String,
+    /// The codec.
+    #[serde(default)]
+    pub compression: Option<String>,
+    /// Replace each stream's older files.
+    #[serde(default)]
+    pub overwrite: bool,
+    /// Rollover size.
+    #[serde(default = "default_file_size_mb")]
+    pub file_size_mb: f64,
+    /// Hive partition keys.
+    #[serde(default)]
+    pub partition_by: Vec<String>,
+    /// Add `_airbyte_raw_id` and `_airbyte_extracted_at`.
+    #[serde(default = "default_true")]
+    pub metadata_columns: bool,
+}
+
+/// The codecs each format accepts, the first being the default.
+fn codecs(format: FileFormat) -> &'static [&'static str] {
+    match format {
+        FileFormat::Parquet => &["snappy", "gzip", "zstd", "lz4", "brotli", "none"],
+        FileFormat::Avro => &["snappy", "deflate", "zstd", "bzip2", "xz", "none"],
+        _ => &["none", "gzip", "zstd"],
+    }
+}
+
+impl Config {
+    /// The write settings this config means; errors name the key and the
+    /// values allowed.
+    pub fn sink_config(&self) -> Result<SinkConfig, ConnectorError> {
+        let format: FileFormat = self.format.parse().map_err(|_| {
+            ConnectorError::config(format!(
+                "format '{}' is not supported; use parquet, json, jsonl, csv or avro.",
+                self.format
+            ))
+        })?;
+        if format == FileFormat::Tsv {
+            return Err(ConnectorError::config("format 'tsv' is not written; use csv, json, jsonl, parquet or avro."));
+        }
+        let allowed = codecs(format);
+        let codec = self
+            .compression
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| allowed[0].to_string());
+        if !allowed.contains(&codec.as_str()) {
+            return Err(ConnectorError::config(format!(
+                "compression '{codec}' does not apply to {}; use one of: {}.",
+                format.name(),
+                allowed.join(", ")
+            )));
+        }
+        let text_compression = match format {
+            FileFormat::Parquet | FileFormat::Avro => Compression::None,
+            _ => codec.parse().map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string()))?,
+        };
+        if !(self.file_size_mb > 0.0) {
+            return Err(ConnectorError::config("file_size_mb must be greater than 0."));
+        }
+        Ok(SinkConfig {
+            format,
+            codec,
+            text_compression,
+            file_size_bytes: (self.file_size_mb * 1024.0 * 1024.0) as u64,
+            partition_by: self.partition_by.clone(),
+            metadata_columns: self.metadata_columns,
+            batch_size: 10_000,
+            stamp: stamp(chrono::Utc::now()),
+            overwrite: self.overwrite,
+            json_max_depth: 10,
+            write_options: WriteOptions::default(),
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! `destination-file`: writes Airbyte streams to local files in Parquet,
+//! JSON, JSONL, CSV or Avro, each committed atomically.
+
+mod config;
+mod target;
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use lakeport_core::sink::run_sink;
+use lakeport_protocol::{
+    ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification, Destination,
+    DestinationSyncMode, Emitter,
+};
+
+use config::Config;
+
+/// The connector.
+struct DestinationFile;
+
+impl Connector for DestinationFile {
+    const NAME: &'static str = "destination-file";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn spec(&self) -> ConnectorSpecification {
+        ConnectorSpecification {
+            documentation_url: Some("https://github.com/lakeport/lakeport#destination-file".into()),
+            changelog_url: None,
+            connection_specification: serde_json::from_str(include_str!("spec.json"))
+                .unwrap_or_else(|e| panic!("destination-file spec.json is invalid JSON: {e}")),
+            supports_incremental: Some(true),
+            supported_destination_sync_modes: Some(vec![DestinationSyncMode::Append, DestinationSyncMode::Overwrite]),
+            protocol_version: Some(lakeport_protocol::PROTOCOL_VERSION.into()),
+        }
+    }
+}
+
+impl Destination for DestinationFile {
+    type Config = Config;
+
+    async fn check(&self, config: &Config, _out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
+        config.sink_config()?;
+        match target::probe(&config.base_path) {
+            Ok(()) => Ok(ConnectionStatus::succeeded(format!(
+                "'{}' is writable.",
+                config.base_path.display()
+            ))),
+            Err(e) => Ok(ConnectionStatus::failed(format!(
+                "Cannot write to base_path: {e}. Create the directory or fix its permissions."
+            ))),
+        }
+    }
+
+    async fn write(
+        &self,
+        config: &Config,
+        catalog: Option<&ConfiguredAirbyteCatalog>,
+        input: &mut (dyn BufRead + Send),
+        out: &mut Emitter,
+    ) -> Result<(), ConnectorError> {
+        let sink_config = config.sink_config()?;
+        let mut target = target::LocalTarget::new(&config.base_path)?;
+        let summary = run_sink(&mut target, &sink_config, catalog, input, out)?;
+        out.info(format!(
+            "Wrote {} records to {} file(s) under {}{}.",
+            summary.records,
+            summary.files.len(),
+            config.base_path.display(),
+            if summary.removed > 0 {
+                format!(" and removed {} older file(s)", summary.removed)
+            } else {
+                String::new()
+            }
+        ))?;
+        Ok(())
+    }
+}
+
+fn main() -> ExitCode {
+    lakeport_protocol::run_destination(DestinationFile)
+}

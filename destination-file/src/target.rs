@@ -1,0 +1,138 @@
+//! Files on the local filesystem, written under a hidden temporary name in
+//! the final directory, fsynced, and renamed into place on commit.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use lakeport_core::sink::layout::{is_temp_name, temp_path};
+use lakeport_core::sink::Target;
+use lakeport_core::{Error, Result};
+
+/// Output buffer per open file.
+const FILE_BUFFER: usize = 1 << 20;
+
+/// A directory tree receiving a destination's files.
+pub struct LocalTarget {
+    root: PathBuf,
+    open: HashMap<String, PathBuf>,
+}
+
+impl LocalTarget {
+    /// A target rooted at `root` (created when missing).
+    pub fn new(root: &Path) -> Result<Self> {
+        std::fs::create_dir_all(root).map_err(|e| Error::io(root.display().to_string(), e))?;
+        Ok(LocalTarget {
+            root: root.to_path_buf(),
+            open: HashMap::new(),
+        })
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        rel.split('/').fold(self.root.clone(), |p, seg| p.join(seg))
+    }
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path.display().to_string(), e)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, e))
+}
+
+impl Target for LocalTarget {
+    type Sink = BufWriter<File>;
+
+    fn exists(&mut self, rel_path: &str) -> Result<bool> {
+        Ok(self.path(rel_path).exists())
+    }
+
+    fn create(&mut self, rel_path: &str) -> Result<Self::Sink> {
+        let final_path = self.path(rel_path);
+        if let Some(dir) = final_path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        let temp = temp_path(&final_path);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| io(&temp, e))?;
+        self.open.insert(rel_path.to_string(), temp);
+        Ok(BufWriter::with_capacity(FILE_BUFFER, file))
+    }
+
+    fn commit(&mut self, rel_path: &str, sink: Self::Sink) -> Result<()> {
+        let final_path = self.path(rel_path);
+        let temp = self
+            .open
+            .remove(rel_path)
+            .ok_or_else(|| Error::Internal(format!("commit of a file never created: {rel_path}")))?;
+        let file = sink.into_inner().map_err(|e| io(&temp, e.into_error()))?;
+        file.sync_all().map_err(|e| io(&temp, e))?;
+        drop(file);
+        std::fs::rename(&temp, &final_path).map_err(|e| io(&final_path, e))?;
+        if let Some(dir) = final_path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    fn abort_all(&mut self) {
+        for (_, temp) in self.open.drain() {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+
+    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String]) -> Result<usize> {
+        let start = self.path(dir);
+        let mut removed = 0;
+        let mut stack = vec![start];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            for entry in entries {
+                let entry = entry.map_err(|e| io(&d, e))?;
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if !name.starts_with(prefix) || is_temp_name(&name) {
+                    continue;
+                }
+                let rel = path
+                    .strip_prefix(&self.root)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                if keep.contains(&rel) {
+                    continue;
+                }
+                std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Checks that `root` can hold files: creates it when missing, then writes,
+/// reads back and removes a probe file.
+pub fn probe(root: &Path) -> Result<()> {
+    std::fs::create_dir_all(root).map_err(|e| io(root, e))?;
+    let probe = root.join(format!(".lakeport-check-{}", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&probe)?;
+        f.write_all(b"lakeport")?;
+        f.sync_all()?;
+        std::fs::read(&probe)
+    })();
+    let _ = std::fs::remove_file(&probe);
+    match result {
+        Ok(bytes) if bytes == b"lakeport" => Ok(()),
+        Ok(_) => Err(Error::Internal(format!("a probe file in {} did not read back", root.display()))),
+        Err(e) => Err(io(root, e)),
+    }
+}

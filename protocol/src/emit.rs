@@ -1,0 +1,150 @@
+//! The one buffered writer of protocol messages.
+//!
+//! Records are the bulk of the output and are written as they come, buffered;
+//! every other message is masked for secrets and flushed at once, so a STATE or
+//! an error reaches the platform without delay. Pre-serialised RECORD lines
+//! (built by the engine's record serializer in worker tasks) take a fast path
+//! that copies bytes without parsing them.
+
+use std::io::{self, BufWriter, Write};
+
+use crate::message::{AirbyteMessage, LogLevel, LogMessage, TraceMessage};
+use crate::secrets::Secrets;
+
+/// Buffer size of the stdout writer.
+pub const OUTPUT_BUFFER_BYTES: usize = 1 << 20;
+
+/// Writes protocol messages, one JSON object per line.
+pub struct Emitter {
+    out: BufWriter<Box<dyn Write + Send>>,
+    secrets: Secrets,
+    logs_to_stderr: bool,
+    records: u64,
+}
+
+impl Emitter {
+    /// An emitter writing to this process's stdout; LOG messages are echoed to
+    /// stderr for people watching a shell.
+    pub fn stdout() -> Self {
+        let mut e = Self::new(Box::new(io::stdout()));
+        e.logs_to_stderr = true;
+        e
+    }
+
+    /// An emitter writing to any sink (tests, files).
+    pub fn new(sink: Box<dyn Write + Send>) -> Self {
+        Emitter {
+            out: BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, sink),
+            secrets: Secrets::none(),
+            logs_to_stderr: false,
+            records: 0,
+        }
+    }
+
+    /// The secrets to mask from now on.
+    pub fn set_secrets(&mut self, secrets: Secrets) {
+        self.secrets = secrets;
+    }
+
+    /// The secrets being masked.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Writes one message. RECORDs are buffered; anything else is masked and
+    /// flushed.
+    pub fn emit(&mut self, message: &AirbyteMessage) -> io::Result<()> {
+        let line = serde_json::to_string(message).map_err(io::Error::other)?;
+        if let AirbyteMessage::Record { .. } = message {
+            self.records += 1;
+            self.out.write_all(line.as_bytes())?;
+            return self.out.write_all(b"\n");
+        }
+        let masked = self.secrets.mask(&line);
+        self.out.write_all(masked.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    /// Writes pre-serialised RECORD lines (each ending in `\n`) as they are.
+    /// `count` is how many lines the bytes hold.
+    pub fn record_lines(&mut self, bytes: &[u8], count: u64) -> io::Result<()> {
+        self.records += count;
+        self.out.write_all(bytes)
+    }
+
+    /// How many records were written.
+    pub fn records_written(&self) -> u64 {
+        self.records
+    }
+
+    /// Writes a LOG message (and a line on stderr when writing to stdout).
+    pub fn log(&mut self, level: LogLevel, message: impl AsRef<str>) -> io::Result<()> {
+        let text = self.secrets.mask(message.as_ref()).into_owned();
+        if self.logs_to_stderr {
+            eprintln!("{level:?}: {text}");
+        }
+        self.emit(&AirbyteMessage::Log {
+            log: LogMessage {
+                level,
+                message: text,
+                stack_trace: None,
+            },
+        })
+    }
+
+    /// A LOG at INFO.
+    pub fn info(&mut self, message: impl AsRef<str>) -> io::Result<()> {
+        self.log(LogLevel::Info, message)
+    }
+
+    /// A LOG at WARN.
+    pub fn warn(&mut self, message: impl AsRef<str>) -> io::Result<()> {
+        self.log(LogLevel::Warn, message)
+    }
+
+    /// Writes a TRACE message.
+    pub fn trace(&mut self, trace: TraceMessage) -> io::Result<()> {
+        self.emit(&AirbyteMessage::Trace { trace })
+    }
+
+    /// Flushes buffered records.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn logs_are_masked_and_one_per_line() {
+        let sink = Shared::default();
+        let mut e = Emitter::new(Box::new(sink.clone()));
+        let mut s = Secrets::none();
+        s.add("TOPSECRET");
+        e.set_secrets(s);
+        e.warn("key TOPSECRET rejected").unwrap();
+        e.record_lines(b"{\"type\":\"RECORD\"}\n", 1).unwrap();
+        e.flush().unwrap();
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains("key ********** rejected"), "{}", lines[0]);
+        assert_eq!(e.records_written(), 1);
+    }
+}

@@ -1,0 +1,167 @@
+//! Masking of secrets in everything a connector prints.
+//!
+//! Which config keys are secret comes from the spec (`airbyte_secret: true`,
+//! at any depth) plus the legacy and foreign names of the same secrets
+//! (`secret_key`, `aws_secret_access_key`, Fivetran's `access_key_secret`, …).
+//! Every value found under such a key in the config is replaced by `**********`
+//! wherever it appears in a LOG, TRACE, CONNECTION_STATUS or stderr line.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// The replacement text.
+pub const MASK: &str = "**********";
+
+/// Names that are secret in any flavour of any connector, spec or not.
+const WELL_KNOWN_SECRET_KEYS: &[&str] = &[
+    "secret_access_key",
+    "secret_key",
+    "aws_secret_access_key",
+    "access_key_secret",
+    "session_token",
+    "aws_session_token",
+    "password",
+    "token",
+    "api_key",
+    "private_key",
+    "pgp_secret_key",
+    "pgp_pass_phrase",
+    "client_secret",
+    "external_id",
+];
+
+/// A set of secret values to mask.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// Values, longest first, in raw and JSON-escaped forms.
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// No secrets.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The secret key names declared by a `connectionSpecification`.
+    pub fn secret_keys_of_spec(spec: &Value) -> BTreeSet<String> {
+        let mut keys: BTreeSet<String> =
+            WELL_KNOWN_SECRET_KEYS.iter().map(|s| s.to_string()).collect();
+        collect_spec_secret_keys(spec, &mut keys);
+        keys
+    }
+
+    /// Every value of `config` found under a secret key of `spec`.
+    pub fn from_spec_and_config(spec: &Value, config: &Value) -> Self {
+        let keys = Self::secret_keys_of_spec(spec);
+        let mut found = BTreeSet::new();
+        collect_config_values(config, &keys, &mut found);
+        let mut s = Secrets::default();
+        for v in found {
+            s.add(&v);
+        }
+        s
+    }
+
+    /// Adds one secret value (ignored when empty).
+    pub fn add(&mut self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let escaped = serde_json::to_string(value)
+            .map(|q| q[1..q.len() - 1].to_string())
+            .unwrap_or_default();
+        for v in [value.to_string(), escaped] {
+            if !v.is_empty() && !self.values.contains(&v) {
+                self.values.push(v);
+            }
+        }
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// Adds every secret of another set.
+    pub fn extend(&mut self, other: &Secrets) {
+        for v in &other.values {
+            if !self.values.contains(v) {
+                self.values.push(v.clone());
+            }
+        }
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// True when there is nothing to mask.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every secret replaced by [`MASK`].
+    pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for v in &self.values {
+            if out.contains(v.as_str()) {
+                out = Cow::Owned(out.replace(v.as_str(), MASK));
+            }
+        }
+        out
+    }
+}
+
+fn collect_spec_secret_keys(schema: &Value, keys: &mut BTreeSet<String>) {
+    match schema {
+        Value::Object(obj) => {
+            if let Some(Value::Object(props)) = obj.get("properties") {
+                for (name, prop) in props {
+                    if prop.get("airbyte_secret").and_then(Value::as_bool) == Some(true) {
+                        keys.insert(name.clone());
+                    }
+                }
+            }
+            for v in obj.values() {
+                collect_spec_secret_keys(v, keys);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_spec_secret_keys(v, keys)),
+        _ => {}
+    }
+}
+
+fn collect_config_values(config: &Value, keys: &BTreeSet<String>, found: &mut BTreeSet<String>) {
+    match config {
+        Value::Object(obj) => {
+            for (k, v) in obj {
+                if keys.contains(k.as_str()) {
+                    if let Some(s) = v.as_str() {
+                        found.insert(s.to_string());
+                        continue;
+                    }
+                }
+                collect_config_values(v, keys, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_config_values(v, keys, found)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masks_spec_and_legacy_secrets_at_any_depth() {
+        let spec = json!({"properties": {"api_secret": {"type": "string", "airbyte_secret": true},
+            "nested": {"type":"object","properties": {"pw": {"airbyte_secret": true}}}}});
+        let config = json!({"api_secret": "s3cr3t-A", "nested": {"pw": "hunter2"},
+            "secret_key": "legacy\"quote", "bucket": "public"});
+        let s = Secrets::from_spec_and_config(&spec, &config);
+        let text = "a s3cr3t-A b hunter2 c legacy\"quote d {\"k\":\"legacy\\\"quote\"} public";
+        let masked = s.mask(text);
+        assert!(!masked.contains("s3cr3t-A"));
+        assert!(!masked.contains("hunter2"));
+        assert!(!masked.contains("legacy"));
+        assert!(masked.contains("public"));
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently, into a cache outside the clone:
+#   - a Python venv with the official Airbyte protocol models and independent
+#     Parquet/Avro readers (pyarrow, fastavro);
+#   - the s3s-fs S3-protocol server binary (from crates.io).
+# Prints the two paths as shell assignments for `eval`.
+set -euo pipefail
+
+CACHE="${LAKEPORT_CACHE:-$HOME/.cache/lakeport}"
+VENV="$CACHE/venv"
+S3S_ROOT="$CACHE/s3s-fs"
+mkdir -p "$CACHE"
+# One installer at a time (test binaries may start it concurrently).
+exec 9>"$CACHE/.install.lock"
+flock 9
+
+PY_REQS=(airbyte-protocol-models==0.18.0 pyarrow fastavro)
+stamp="$VENV/.lakeport-reqs"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${PY_REQS[*]}" ]; then
+    echo "test-deps: creating Python venv at $VENV" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_REQS[@]}" >&2
+    echo "${PY_REQS[*]}" > "$stamp"
+fi
+
+if [ ! -x "$S3S_ROOT/bin/s3s-fs" ]; then
+    echo "test-deps: installing s3s-fs 0.14.1 into $S3S_ROOT (one-time compile)" >&2
+    CARGO_TARGET_DIR="$CACHE/s3s-build" cargo install s3s-fs --version 0.14.1 \
+        --features binary --locked --root "$S3S_ROOT" --quiet >&2
+    rm -rf "$CACHE/s3s-build"
+fi
+
+echo "LAKEPORT_PYTHON=$VENV/bin/python"
+echo "LAKEPORT_S3S_FS=$S3S_ROOT/bin/s3s-fs"

@@ -1,0 +1,162 @@
+//! Finding the files to read: a single file, or a directory walked
+//! recursively and filtered by glob patterns, in a stable order.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use lakeport_protocol::ConnectorError;
+
+/// One file found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileEntry {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its path relative to the directory read (its own name for a single file).
+    pub relative: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last modified.
+    pub last_modified: DateTime<Utc>,
+}
+
+impl FileEntry {
+    /// The URL recorded in `_ab_source_file_url` and the state: the path as given.
+    pub fn url(&self) -> String {
+        self.path.to_string_lossy().into_owned()
+    }
+}
+
+/// Compiles glob patterns (matched against paths relative to the directory).
+pub fn glob_set(patterns: &[String]) -> Result<Option<GlobSet>, ConnectorError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = Glob::new(p.trim_start_matches("./")).map_err(|e| {
+            ConnectorError::config(format!(
+                "glob_pattern '{p}' is not a valid glob: {e}. Use patterns such as '*.csv' or '**/*.parquet'."
+            ))
+        })?;
+        b.add(glob);
+        // `*.csv` in a directory also means files in its subdirectories when
+        // the pattern has no separator, as `find -name` users expect.
+        if !p.contains('/') {
+            if let Ok(g) = Glob::new(&format!("**/{p}")) {
+                b.add(g);
+            }
+        }
+    }
+    b.build()
+        .map(Some)
+        .map_err(|e| ConnectorError::config(format!("glob_pattern is not valid: {e}")))
+}
+
+fn entry(path: &Path, relative: String) -> Result<FileEntry, ConnectorError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    let modified = meta.modified().map_err(|e| io_error(path, e))?;
+    Ok(FileEntry {
+        path: path.to_path_buf(),
+        relative,
+        size: meta.len(),
+        last_modified: DateTime::<Utc>::from(modified),
+    })
+}
+
+/// An error about a path, saying what to do.
+pub fn io_error(path: &Path, e: std::io::Error) -> ConnectorError {
+    let what = match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist; check file_path".to_string(),
+        std::io::ErrorKind::PermissionDenied => {
+            "cannot be read (permission denied); check its permissions".to_string()
+        }
+        _ => format!("cannot be read: {e}"),
+    };
+    ConnectorError::config(format!("'{}' {what}.", path.display()))
+}
+
+/// Lists `root`: itself when it is a file, else every file below it matching
+/// `globs` (all files when there are none), sorted by relative path. Hidden
+/// files and our temporary files are skipped.
+pub fn list(root: &Path, globs: Option<&GlobSet>) -> Result<Vec<FileEntry>, ConnectorError> {
+    let meta = std::fs::metadata(root).map_err(|e| io_error(root, e))?;
+    if meta.is_file() {
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok(vec![entry(root, name)?]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let rd = std::fs::read_dir(&dir).map_err(|e| io_error(&dir, e))?;
+        for item in rd {
+            let item = item.map_err(|e| io_error(&dir, e))?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = item.path();
+            let ft = item.file_type().map_err(|e| io_error(&path, e))?;
+            let is_dir = ft.is_dir() || (ft.is_symlink() && path.is_dir());
+            if is_dir {
+                stack.push(path);
+                continue;
+            }
+            let relative = path
+                .strip_prefix(root)
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|_| name.clone());
+            if globs.is_some_and(|g| !g.is_match(&relative)) {
+                continue;
+            }
+            out.push(entry(&path, relative)?);
+        }
+    }
+    out.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(out)
+}
+
+/// The immediate subdirectories of `root`, sorted (layout `per_subdirectory`).
+pub fn subdirectories(root: &Path) -> Result<Vec<(String, PathBuf)>, ConnectorError> {
+    let mut out = Vec::new();
+    for item in std::fs::read_dir(root).map_err(|e| io_error(root, e))? {
+        let item = item.map_err(|e| io_error(root, e))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && item.path().is_dir() {
+            out.push((name, item.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_filters_and_sorts() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        for f in ["z.csv", "a/x.csv", "a/b/y.csv", "a/b/y.json", ".hidden.csv", "a/.t.lakeport-tmp"] {
+            std::fs::write(root.join(f), "x").unwrap();
+        }
+        let all = list(root, None).unwrap();
+        let names: Vec<_> = all.iter().map(|e| e.relative.as_str()).collect();
+        assert_eq!(names, ["a/b/y.csv", "a/b/y.json", "a/x.csv", "z.csv"]);
+        let g = glob_set(&["*.csv".into()]).unwrap();
+        let csv: Vec<_> = list(root, g.as_ref()).unwrap().into_iter().map(|e| e.relative).collect();
+        assert_eq!(csv, ["a/b/y.csv", "a/x.csv", "z.csv"]);
+        let g = glob_set(&["a/*.csv".into()]).unwrap();
+        let one: Vec<_> = list(root, g.as_ref()).unwrap().into_iter().map(|e| e.relative).collect();
+        assert_eq!(one, ["a/x.csv"]);
+        let single = list(&root.join("z.csv"), None).unwrap();
+        assert_eq!(single[0].relative, "z.csv");
+        assert!(list(&root.join("missing"), None).unwrap_err().message.contains("does not exist"));
+        assert!(glob_set(&["[".into()]).is_err());
+    }
+}

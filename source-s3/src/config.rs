@@ -1,0 +1,339 @@
+//! The native config of source-s3 (CONTRACT §4), and the mapping of the seed
+//! documents' legacy key names onto it.
+
+use lakeport_core::storage::S3Connection;
+use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Legacy name → native name, in the order they are looked at (the first
+/// legacy name of a native key wins over later ones).
+pub(crate) const LEGACY_NAMES: &[(&str, &str)] = &[
+    ("prefix", "path_prefix"),
+    ("format", "file_format"),
+    ("access_key", "access_key_id"),
+    ("aws_access_key_id", "access_key_id"),
+    ("secret_key", "secret_access_key"),
+    ("aws_secret_access_key", "secret_access_key"),
+    ("region_name", "region"),
+    ("endpoint", "endpoint_url"),
+];
+
+/// Renames legacy keys to native ones: native > legacy when both are given,
+/// one WARN per legacy name used. Values of other shapes (e.g. an Airbyte
+/// `format` object) are left for the flavour mapping.
+pub(crate) fn migrate_legacy(
+    raw: Value,
+    from: Flavour,
+    names: &[(&str, &str)],
+    out: &mut Emitter,
+) -> Result<MigratedConfig, ConnectorError> {
+    match from {
+        Flavour::Auto | Flavour::Native | Flavour::Legacy => {}
+        other => {
+            return Err(ConnectorError::config(format!(
+                "This connector does not read {} configs yet; write the config with its native keys (see `spec`).",
+                other.name()
+            )))
+        }
+    }
+    let Value::Object(mut map) = raw else {
+        return Err(ConnectorError::config(
+            "The config must be a JSON object, like {\"bucket\": \"my-bucket\"}.",
+        ));
+    };
+    let mut used_legacy = false;
+    if from != Flavour::Native {
+        for (old, new) in names {
+            let Some(value) = map.get(*old) else { continue };
+            if !(value.is_string() || value.is_null()) {
+                continue; // not the legacy shape (e.g. Airbyte's `format` object)
+            }
+            let value = map.remove(*old).unwrap_or(Value::Null);
+            used_legacy = true;
+            if map.contains_key(*new) {
+                warn(out, &format!("`{old}` is a legacy name of `{new}`, which is also set: `{new}` wins and `{old}` is ignored. Remove `{old}`."));
+            } else {
+                warn(out, &format!("`{old}` is a legacy name: it was read as `{new}`. Rename it to `{new}`."));
+                if !value.is_null() {
+                    map.insert((*new).to_string(), value);
+                }
+            }
+        }
+    }
+    Ok(MigratedConfig {
+        config: Value::Object(map),
+        flavour: if used_legacy { Flavour::Legacy } else { Flavour::Native },
+    })
+}
+
+fn warn(out: &mut Emitter, message: &str) {
+    // A closed stdout is reported by the next real write.
+    let _ = out.warn(message);
+}
+
+/// Removes keys whose value is null or an empty string, so optional keys
+/// left blank in a UI mean "unset".
+pub(crate) fn drop_blank(map: &mut Map<String, Value>) {
+    map.retain(|_, v| !(v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())));
+}
+
+fn default_file_format() -> String {
+    "csv".into()
+}
+fn default_cost_limit() -> f64 {
+    100.0
+}
+fn default_max_files() -> u64 {
+    10_000
+}
+fn default_max_gb() -> f64 {
+    1000.0
+}
+fn default_batch_size() -> usize {
+    10_000
+}
+fn default_workers() -> usize {
+    4
+}
+fn default_comma() -> String {
+    ",".into()
+}
+fn default_utf8() -> String {
+    "utf-8".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_depth() -> u32 {
+    10
+}
+
+/// Price overrides (USD).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Pricing {
+    /// Per 1,000 GET/HEAD requests.
+    pub get_per_1000: Option<f64>,
+    /// Per 1,000 LIST requests.
+    pub list_per_1000: Option<f64>,
+    /// Per 1,000 PUT/POST requests.
+    pub put_per_1000: Option<f64>,
+    /// Per GB transferred.
+    pub transfer_per_gb: Option<f64>,
+}
+
+/// Format options (top level, and per stream where given).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FormatOptions {
+    /// CSV delimiter.
+    #[serde(default = "default_comma")]
+    pub csv_delimiter: String,
+    /// CSV header row.
+    #[serde(default = "default_true")]
+    pub csv_header: bool,
+    /// CSV text encoding.
+    #[serde(default = "default_utf8")]
+    pub csv_encoding: String,
+    /// CSV quote character.
+    #[serde(default)]
+    pub csv_quote_char: Option<String>,
+    /// CSV escape character.
+    #[serde(default)]
+    pub csv_escape_char: Option<String>,
+    /// Values read as null.
+    #[serde(default)]
+    pub csv_null_values: Option<Vec<String>>,
+    /// Parquet column projection.
+    #[serde(default)]
+    pub parquet_columns: Option<Vec<String>>,
+    /// Parquet pushdown filters `[column, op, value]`.
+    #[serde(default)]
+    pub parquet_filters: Option<Vec<Value>>,
+    /// Flatten nested JSON objects.
+    #[serde(default = "default_true")]
+    pub json_flatten: bool,
+    /// Deepest nesting flattened.
+    #[serde(default = "default_depth")]
+    pub json_max_depth: u32,
+}
+
+/// One stream of a multi-stream config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StreamConfig {
+    /// Stream name.
+    pub name: String,
+    /// Key prefix.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// Glob patterns.
+    #[serde(default)]
+    pub globs: Option<Vec<String>>,
+    /// File format (default: the top-level one).
+    #[serde(default)]
+    pub file_format: Option<String>,
+    /// Compression (default: detected).
+    #[serde(default)]
+    pub compression: Option<String>,
+    /// The stream's own format options, as given (merged over the top-level ones).
+    #[serde(flatten)]
+    pub options: Map<String, Value>,
+}
+
+/// source-s3's native config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SourceS3Config {
+    /// Bucket, region, credentials, endpoint.
+    #[serde(flatten)]
+    pub connection: S3Connection,
+    /// Key prefix of the files.
+    #[serde(default)]
+    pub path_prefix: String,
+    /// Glob patterns.
+    #[serde(default)]
+    pub globs: Option<Vec<String>>,
+    /// File format.
+    #[serde(default = "default_file_format")]
+    pub file_format: String,
+    /// Compression (default: detected).
+    #[serde(default)]
+    pub compression: Option<String>,
+    /// Stream name.
+    #[serde(default)]
+    pub stream_name: Option<String>,
+    /// Several streams.
+    #[serde(default)]
+    pub streams: Option<Vec<StreamConfig>>,
+    /// Cost limit of a run.
+    #[serde(default = "default_cost_limit")]
+    pub cost_limit_usd: f64,
+    /// Most files per run.
+    #[serde(default = "default_max_files")]
+    pub max_files_per_run: u64,
+    /// Most GB scanned per run.
+    #[serde(default = "default_max_gb")]
+    pub max_data_size_gb: f64,
+    /// Fraction of files read in development.
+    #[serde(default)]
+    pub dev_sampling: Option<f64>,
+    /// Most files read in development.
+    #[serde(default)]
+    pub dev_max_files: Option<u64>,
+    /// Price overrides.
+    #[serde(default)]
+    pub pricing: Option<Pricing>,
+    /// Partition level names.
+    #[serde(default)]
+    pub partition_keys: Option<Vec<String>>,
+    /// Partition filter.
+    #[serde(default)]
+    pub partition_filter: Option<Map<String, Value>>,
+    /// Add partition values as fields.
+    #[serde(default)]
+    pub partition_columns: bool,
+    /// Only files modified since.
+    #[serde(default)]
+    pub start_date: Option<String>,
+    /// Incremental cursor field.
+    #[serde(default)]
+    pub cursor_field: Option<String>,
+    /// Rows per batch.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Files in parallel.
+    #[serde(default = "default_workers")]
+    pub parallel_workers: usize,
+    /// Format options.
+    #[serde(flatten)]
+    pub format_options: FormatOptions,
+}
+
+impl SourceS3Config {
+    /// The default stream name: the last segment of `path_prefix`, else the bucket.
+    pub fn default_stream_name(&self) -> String {
+        if let Some(name) = self.stream_name.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            return name.to_string();
+        }
+        self.path_prefix
+            .split('/')
+            .rfind(|s| !s.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| self.connection.bucket.trim().trim_start_matches("s3://").trim_matches('/').to_string())
+    }
+}
+
+/// Maps a raw config to the native one (legacy names, blank values).
+pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
+    let mut migrated = migrate_legacy(raw, from, LEGACY_NAMES, out)?;
+    if let Value::Object(map) = &mut migrated.config {
+        drop_blank(map);
+    }
+    Ok(migrated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn quiet() -> Emitter {
+        Emitter::new(Box::new(std::io::sink()))
+    }
+
+    #[test]
+    fn legacy_names_are_mapped_and_native_wins() {
+        let raw = json!({"bucket": "b", "prefix": "data/", "format": "csv", "access_key": "AK",
+            "secret_key": "SK", "path_prefix": "native/", "region_name": "eu-west-1"});
+        let m = migrate(raw, Flavour::Auto, &mut quiet()).unwrap();
+        assert_eq!(m.flavour, Flavour::Legacy);
+        assert_eq!(
+            m.config,
+            json!({"bucket": "b", "path_prefix": "native/", "file_format": "csv", "access_key_id": "AK",
+                "secret_access_key": "SK", "region": "eu-west-1"})
+        );
+        let cfg: SourceS3Config = serde_json::from_value(m.config).unwrap();
+        assert_eq!(cfg.connection.region, "eu-west-1");
+        assert_eq!(cfg.default_stream_name(), "native");
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let m = migrate(json!({"bucket": "b", "endpoint_url": ""}), Flavour::Auto, &mut quiet()).unwrap();
+        assert_eq!(m.flavour, Flavour::Native);
+        let cfg: SourceS3Config = serde_json::from_value(m.config).unwrap();
+        assert_eq!(cfg.file_format, "csv");
+        assert_eq!(cfg.connection.region, "us-east-1");
+        assert!(cfg.connection.use_ssl);
+        assert_eq!(cfg.connection.endpoint_url, None);
+        assert_eq!(cfg.batch_size, 10_000);
+        assert_eq!(cfg.parallel_workers, 4);
+        assert_eq!(cfg.format_options.csv_delimiter, ",");
+        assert!(cfg.format_options.json_flatten);
+        assert_eq!(cfg.default_stream_name(), "b");
+    }
+
+    #[test]
+    fn airbyte_format_object_is_left_alone() {
+        let m = migrate(json!({"bucket": "b", "format": {"filetype": "csv"}}), Flavour::Auto, &mut quiet()).unwrap();
+        assert_eq!(m.config["format"], json!({"filetype": "csv"}));
+    }
+
+    #[test]
+    fn spec_is_valid_and_seed_examples_pass() {
+        let spec: Value = serde_json::from_str(include_str!("spec.json")).unwrap();
+        let props = spec["properties"].as_object().unwrap();
+        for (name, secret) in [("secret_access_key", true), ("session_token", true), ("secret_key", true),
+            ("aws_secret_access_key", true), ("access_key_id", false)] {
+            assert_eq!(props[name].get("airbyte_secret").and_then(Value::as_bool).unwrap_or(false), secret, "{name}");
+        }
+        for key in ["bucket", "region", "endpoint_url", "use_ssl", "path_prefix", "globs", "file_format",
+            "compression", "stream_name", "streams", "cost_limit_usd", "max_files_per_run", "max_data_size_gb",
+            "dev_sampling", "dev_max_files", "pricing", "partition_keys", "partition_filter", "partition_columns",
+            "start_date", "cursor_field", "batch_size", "parallel_workers", "csv_delimiter", "csv_header",
+            "csv_encoding", "csv_quote_char", "csv_escape_char", "csv_null_values", "parquet_columns",
+            "parquet_filters", "json_flatten", "json_max_depth", "role_arn", "prefix", "format", "access_key",
+            "region_name", "endpoint"] {
+            let p = &props[key];
+            assert!(p.get("description").is_some() && p.get("order").is_some() && p.get("group").is_some(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! Reading streams: full refresh in key order with a STATE after every
+//! batch, incremental in `(cursor, key)` order with a STATE only at
+//! cursor-value boundaries. See [`crate::state`] for what the states hold.
+//!
+//! A full refresh of a table runs one short query per batch
+//! (`WHERE key > last ORDER BY key LIMIT batch_size`), each its own read
+//! transaction, so writers are never held off for a whole table. An
+//! incremental read is one query (it is ordered by the cursor, which may have
+//! no index). Records are serialised into a byte buffer and handed to the
+//! emitter every [`FLUSH_BYTES`], so memory stays flat whatever the table
+//! size or `batch_size`.
+
+use lakeport_protocol::{
+    now_millis, AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter,
+    EstimateTrace, EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus, SyncMode, TraceMessage,
+};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Row};
+use serde_json::Value;
+
+use crate::connect::Database;
+use crate::discover::{describe, list_objects, select_objects, ObjectKind, RowKey, TableInfo};
+use crate::error::SqliteSourceError;
+use crate::ident::quote_ident;
+use crate::state::{Checkpoint, Position};
+use crate::value::position::{owned, same};
+use crate::value::serialize::RecordLayout;
+
+/// Serialised records are handed to the emitter whenever this many bytes
+/// are buffered.
+pub const FLUSH_BYTES: usize = 1 << 20;
+
+/// One configured stream resolved against the database.
+struct Plan<'a> {
+    configured: &'a ConfiguredAirbyteStream,
+    table: TableInfo,
+    /// Indices into `table.columns` of the columns to emit.
+    columns: Vec<usize>,
+}
+
+impl Plan<'_> {
+    fn descriptor(&self) -> StreamDescriptor {
+        self.configured.stream.descriptor()
+    }
+
+    fn column_sql(&self) -> Vec<String> {
+        self.columns.iter().map(|&i| quote_ident(&self.table.columns[i].name)).collect()
+    }
+
+    fn layout(&self) -> RecordLayout {
+        let cols: Vec<_> = self
+            .columns
+            .iter()
+            .map(|&i| (self.table.columns[i].name.clone(), self.table.columns[i].kind))
+            .collect();
+        RecordLayout::new(
+            self.configured.stream.namespace.as_deref(),
+            &self.configured.stream.name,
+            &cols,
+        )
+    }
+}
+
+/// Reads every stream of `catalog`.
+pub fn read(
+    db: &Database,
+    catalog: &ConfiguredAirbyteCatalog,
+    state: &InputState,
+    out: &mut Emitter,
+) -> Result<(), ConnectorError> {
+    let plans = plan(db, catalog, out)?;
+    for p in &plans {
+        let desc = p.descriptor();
+        let saved = state.stream(&desc);
+        out.trace(TraceMessage::stream_status(desc.clone(), StreamStatus::Started))?;
+        let result = match p.configured.sync_mode {
+            SyncMode::FullRefresh => full_refresh(db, p, saved, out),
+            SyncMode::Incremental => incremental(db, p, saved, out),
+        };
+        match result {
+            Ok(count) => {
+                out.trace(TraceMessage::stream_status(desc, StreamStatus::Complete))?;
+                out.info(format!("Read {count} records from '{}'.", p.table.name))?;
+            }
+            Err(e) => {
+                if !e.is_broken_pipe() {
+                    let _ = out.trace(TraceMessage::stream_status(desc.clone(), StreamStatus::Incomplete));
+                }
+                return Err(e.with_stream(desc));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves every configured stream to a table or view, failing up front when
+/// one does not exist.
+fn plan<'a>(
+    db: &Database,
+    catalog: &'a ConfiguredAirbyteCatalog,
+    out: &mut Emitter,
+) -> Result<Vec<Plan<'a>>, ConnectorError> {
+    let all = list_objects(db)?;
+    let wanted: Vec<String> = catalog.streams.iter().map(|s| s.stream.name.clone()).collect();
+    let found = select_objects(&all, &wanted)?;
+    let mut plans = Vec::with_capacity(catalog.streams.len());
+    for configured in &catalog.streams {
+        let name = &configured.stream.name;
+        let kind = found
+            .iter()
+            .find(|(n, _)| n == name)
+            .or_else(|| found.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .map(|(_, k)| *k)
+            .unwrap_or(ObjectKind::Table);
+        let object = found
+            .iter()
+            .find(|(n, _)| n == name)
+            .or_else(|| found.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| name.clone());
+        let table = describe(db, &object, kind, false)?;
+        let columns = select_columns(&table, &configured.stream.json_schema, out)?;
+        plans.push(Plan {
+            configured,
+            table,
+            columns,
+        });
+    }
+    Ok(plans)
+}
+
+/// The columns the configured schema asks for (all of them when it lists none).
+fn select_columns(table: &TableInfo, schema: &Value, out: &mut Emitter) -> Result<Vec<usize>, ConnectorError> {
+    let all: Vec<usize> = (0..table.columns.len()).collect();
+    let Some(props) = schema.get("properties").and_then(Value::as_object).filter(|p| !p.is_empty()) else {
+        return Ok(all);
+    };
+    let unknown: Vec<&str> = props
+        .keys()
+        .filter(|k| table.column(k).is_none())
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        out.warn(format!(
+            "The catalog's schema of '{}' lists fields the table does not have ({}); they are left out. Run discover again to refresh the catalog.",
+            table.name,
+            unknown.join(", ")
+        ))?;
+    }
+    let picked: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&i| props.contains_key(&table.columns[i].name))
+        .collect();
+    Ok(if picked.is_empty() { all } else { picked })
+}
+
+fn state_error(table: &str, why: String) -> ConnectorError {
+    ConnectorError::config(format!(
+        "The saved state of stream '{table}' cannot be used: {why}. Pass the STATE messages of an earlier source-sqlite run, or drop this stream's state to read it from the start."
+    ))
+}
+
+fn emit_state(
+    out: &mut Emitter,
+    desc: &StreamDescriptor,
+    checkpoint: &Checkpoint,
+    count: u64,
+) -> Result<(), ConnectorError> {
+    out.emit(&AirbyteMessage::State {
+        state: StateMessage::stream(desc.clone(), checkpoint.to_json(), count),
+    })?;
+    Ok(())
+}
+
+fn emit_estimate(out: &mut Emitter, p: &Plan<'_>, rows: u64) -> Result<(), ConnectorError> {
+    out.trace(TraceMessage::estimate(EstimateTrace {
+        name: p.configured.stream.name.clone(),
+        estimate_type: EstimateType::Stream,
+        namespace: p.configured.stream.namespace.clone(),
+        row_estimate: Some(rows),
+        byte_estimate: None,
+    }))?;
+    Ok(())
+}
+
+/// Counts the rows a query will read (tables only; views are not counted, as
+/// that would run the view twice).
+fn estimate(
+    db: &Database,
+    p: &Plan<'_>,
+    where_sql: &str,
+    params: &[SqlValue],
+    out: &mut Emitter,
+) -> Result<(), ConnectorError> {
+    if p.table.kind == ObjectKind::View {
+        return Ok(());
+    }
+    let sql = format!("SELECT count(*) FROM {}{where_sql}", quote_ident(&p.table.name));
+    let n: i64 = db
+        .conn
+        .query_row(&sql, params_from_iter(params.iter()), |r| r.get(0))
+        .map_err(|e| db.error(e, "counting rows"))?;
+    emit_estimate(out, p, u64::try_from(n).unwrap_or(0))
+}
+
+/// Buffered RECORD lines waiting for the emitter.
+struct Pending {
+    buf: Vec<u8>,
+    count: u64,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending {
+            buf: Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
+            count: 0,
+        }
+    }
+
+    fn push(&mut self, layout: &mut RecordLayout, row: &Row<'_>, first: usize, emitted_at: i64) -> rusqlite::Result<()> {
+        layout.write_row(&mut self.buf, row, first, emitted_at)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    fn flush_if_full(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
+        if self.buf.len() >= FLUSH_BYTES {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
+        if self.count > 0 {
+            out.record_lines(&self.buf, self.count)?;
+        }
+        self.buf.clear();
+        self.count = 0;
+        Ok(())
+    }
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Reads a stream in full; returns how many records were read.
+fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emitter) -> Result<u64, ConnectorError> {
+    let key = p.table.row_key();
+    if key == RowKey::None {
+        return full_refresh_keyless(db, p, out);
+    }
+    let desc = p.descriptor();
+    let key_names = key.names();
+    let mut last: Option<Vec<SqlValue>> = match saved.map(Checkpoint::parse).transpose() {
+        Err(e) => return Err(state_error(&p.table.name, e)),
+        Ok(Some(Checkpoint::FullRefresh {
+            key_columns,
+            key: Some(k),
+        })) => {
+            if key_columns == key_names && k.len() == key_names.len() {
+                out.info(format!("Resuming the full refresh of '{}' after key {:?}.", p.table.name, k))?;
+                Some(k)
+            } else {
+                out.warn(format!(
+                    "The saved state of '{}' is keyed by {:?} but the table is now read by {:?}; reading it from the start.",
+                    p.table.name, key_columns, key_names
+                ))?;
+                None
+            }
+        }
+        Ok(_) => None,
+    };
+
+    let key_exprs = key.select_exprs();
+    let k = key_exprs.len();
+    let key_list = key_exprs.join(", ");
+    let mut select = key_exprs.clone();
+    select.extend(p.column_sql());
+    let select = select.join(", ");
+    let table = quote_ident(&p.table.name);
+    let after = format!(" WHERE ({key_list}) > ({})", placeholders(2, k));
+    let first_sql = format!("SELECT {select} FROM {table} ORDER BY {key_list} LIMIT ?1");
+    let next_sql = format!("SELECT {select} FROM {table}{after} ORDER BY {key_list} LIMIT ?1");
+
+    match &last {
+        Some(k) => estimate_after(db, p, &key_list, k, out)?,
+        None => estimate(db, p, "", &[], out)?,
+    }
+
+    let batch = db.config.batch_size();
+    let mut layout = p.layout();
+    let mut pending = Pending::new();
+    let mut total = 0u64;
+    let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
+    loop {
+        let mut params: Vec<SqlValue> = vec![SqlValue::Integer(i64::try_from(batch).unwrap_or(i64::MAX))];
+        let sql = match &last {
+            Some(k) => {
+                params.extend(k.iter().cloned());
+                &next_sql
+            }
+            None => &first_sql,
+        };
+        let mut stmt = db.conn.prepare_cached(sql).map_err(err)?;
+        let mut rows = stmt.query(params_from_iter(params.iter())).map_err(err)?;
+        let emitted_at = now_millis();
+        let mut n = 0usize;
+        let mut batch_key: Option<Vec<SqlValue>> = None;
+        while let Some(row) = rows.next().map_err(err)? {
+            pending.push(&mut layout, row, k, emitted_at).map_err(err)?;
+            n += 1;
+            if n == batch {
+                batch_key = Some((0..k).map(|i| row.get_ref(i).map(owned)).collect::<Result<_, _>>().map_err(err)?);
+            }
+            pending.flush_if_full(out)?;
+        }
+        drop(rows);
+        drop(stmt);
+        pending.flush(out)?;
+        total += n as u64;
+        match batch_key {
+            Some(key_values) => {
+                let cp = Checkpoint::FullRefresh {
+                    key_columns: key_names.clone(),
+                    key: Some(key_values.clone()),
+                };
+                emit_state(out, &desc, &cp, n as u64)?;
+                last = Some(key_values);
+            }
+            None => {
+                let cp = Checkpoint::FullRefresh {
+                    key_columns: key_names,
+                    key: None,
+                };
+                emit_state(out, &desc, &cp, n as u64)?;
+                return Ok(total);
+            }
+        }
+    }
+}
+
+fn estimate_after(
+    db: &Database,
+    p: &Plan<'_>,
+    key_list: &str,
+    key: &[SqlValue],
+    out: &mut Emitter,
+) -> Result<(), ConnectorError> {
+    let where_sql = format!(" WHERE ({key_list}) > ({})", placeholders(1, key.len()));
+    estimate(db, p, &where_sql, key, out)
+}
+
+/// A view: one query, a STATE at the end (it cannot be resumed).
+fn full_refresh_keyless(db: &Database, p: &Plan<'_>, out: &mut Emitter) -> Result<u64, ConnectorError> {
+    estimate(db, p, "", &[], out)?;
+    let sql = format!("SELECT {} FROM {}", p.column_sql().join(", "), quote_ident(&p.table.name));
+    let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
+    let mut stmt = db.conn.prepare(&sql).map_err(err)?;
+    let mut rows = stmt.query([]).map_err(err)?;
+    let mut layout = p.layout();
+    let mut pending = Pending::new();
+    let mut emitted_at = now_millis();
+    let mut total = 0u64;
+    while let Some(row) = rows.next().map_err(err)? {
+        pending.push(&mut layout, row, 0, emitted_at).map_err(err)?;
+        total += 1;
+        if pending.buf.len() >= FLUSH_BYTES {
+            pending.flush(out)?;
+            emitted_at = now_millis();
+        }
+    }
+    pending.flush(out)?;
+    let cp = Checkpoint::FullRefresh {
+        key_columns: Vec::new(),
+        key: None,
+    };
+    emit_state(out, &p.descriptor(), &cp, total)?;
+    Ok(total)
+}
+
+/// Reads the rows after the saved position in `(cursor, key)` order; returns
+/// how many records were read.
+fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emitter) -> Result<u64, ConnectorError> {
+    let stream_name = &p.configured.stream.name;
+    let cursor_path = p
+        .configured
+        .effective_cursor()
+        .ok_or_else(|| SqliteSourceError::NoCursor(stream_name.clone()))?
+        .to_vec();
+    let cursor_col = match cursor_path.as_slice() {
+        [c] if p.table.column(c).is_some() => c.clone(),
+        _ => {
+            return Err(SqliteSourceError::BadCursor {
+                stream: stream_name.clone(),
+                cursor: cursor_path,
+                columns: p.table.columns.iter().map(|c| c.name.clone()).collect(),
+            }
+            .into())
+        }
+    };
+    let key = p.table.row_key();
+    let key_names = key.names();
+    let desc = p.descriptor();
+
+    // Where the last run stopped, and whether its key can break cursor ties.
+    let (position, keyed_resume) = match saved.map(Checkpoint::parse).transpose() {
+        Err(e) => return Err(state_error(&p.table.name, e)),
+        Ok(Some(Checkpoint::Incremental {
+            cursor_field,
+            key_columns,
+            position,
+        })) => {
+            if cursor_field != cursor_path {
+                out.warn(format!(
+                    "The cursor of '{}' changed from {:?} to {:?}; reading the stream from the start.",
+                    p.table.name, cursor_field, cursor_path
+                ))?;
+                (None, false)
+            } else {
+                let keyed = key != RowKey::None
+                    && key_columns == key_names
+                    && position.as_ref().is_some_and(|pos| pos.key.len() == key_names.len());
+                (position, keyed)
+            }
+        }
+        Ok(Some(Checkpoint::FullRefresh { .. })) => {
+            out.info(format!(
+                "The saved state of '{}' is from a full refresh; reading it incrementally from the start.",
+                p.table.name
+            ))?;
+            (None, false)
+        }
+        Ok(None) => (None, false),
+    };
+
+    let c = quote_ident(&cursor_col);
+    let key_exprs = key.select_exprs();
+    let k = key_exprs.len();
+    let mut order = vec![c.clone()];
+    order.extend(key_exprs.iter().cloned());
+    let mut params: Vec<SqlValue> = Vec::new();
+    let where_sql = match &position {
+        None => String::new(),
+        Some(pos) if keyed_resume => {
+            let keys = key_exprs.join(", ");
+            if pos.cursor == SqlValue::Null {
+                params.extend(pos.key.iter().cloned());
+                format!(" WHERE ({c} IS NULL AND ({keys}) > ({})) OR {c} IS NOT NULL", placeholders(1, k))
+            } else {
+                params.push(pos.cursor.clone());
+                params.extend(pos.key.iter().cloned());
+                format!(" WHERE ({c}, {keys}) > ({})", placeholders(1, k + 1))
+            }
+        }
+        // No usable tie-breaking key: re-read rows equal to the saved cursor
+        // (duplicates rather than losses).
+        Some(pos) if pos.cursor == SqlValue::Null => String::new(),
+        Some(pos) => {
+            params.push(pos.cursor.clone());
+            format!(" WHERE {c} >= ?1")
+        }
+    };
+    estimate(db, p, &where_sql, &params, out)?;
+
+    let mut select = order.clone();
+    select.extend(p.column_sql());
+    let sql = format!(
+        "SELECT {} FROM {}{where_sql} ORDER BY {}",
+        select.join(", "),
+        quote_ident(&p.table.name),
+        order.join(", ")
+    );
+    let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
+    let mut stmt = db.conn.prepare(&sql).map_err(err)?;
+    let mut rows = stmt.query(params_from_iter(params.iter())).map_err(err)?;
+
+    let batch = db.config.batch_size() as u64;
+    let mut layout = p.layout();
+    let mut pending = Pending::new();
+    let mut emitted_at = now_millis();
+    let mut total = 0u64;
+    let mut since_state = 0u64;
+    let mut last: Option<Position> = None;
+    let checkpoint = |pos: Option<Position>| Checkpoint::Incremental {
+        cursor_field: cursor_path.clone(),
+        key_columns: key_names.clone(),
+        position: pos,
+    };
+    while let Some(row) = rows.next().map_err(err)? {
+        let cursor = row.get_ref(0).map_err(err)?;
+        if let Some(prev) = &last {
+            if since_state >= batch && !same(&prev.cursor, cursor) {
+                // A cursor-value boundary: every row of the previous value is out.
+                pending.flush(out)?;
+                emit_state(out, &desc, &checkpoint(Some(prev.clone())), since_state)?;
+                since_state = 0;
+                emitted_at = now_millis();
+            }
+        }
+        pending.push(&mut layout, row, 1 + k, emitted_at).map_err(err)?;
+        total += 1;
+        since_state += 1;
+        match &mut last {
+            Some(prev) => {
+                if !same(&prev.cursor, cursor) {
+                    prev.cursor = owned(cursor);
+                }
+                for i in 0..k {
+                    let v = row.get_ref(1 + i).map_err(err)?;
+                    if !same(&prev.key[i], v) {
+                        prev.key[i] = owned(v);
+                    }
+                }
+            }
+            None => {
+                last = Some(Position {
+                    cursor: owned(cursor),
+                    key: (0..k).map(|i| row.get_ref(1 + i).map(owned)).collect::<Result<_, _>>().map_err(err)?,
+                });
+            }
+        }
+        pending.flush_if_full(out)?;
+    }
+    drop(rows);
+    pending.flush(out)?;
+    let final_position = last.or(position);
+    emit_state(out, &desc, &checkpoint(final_position), since_state)?;
+    Ok(total)
+}

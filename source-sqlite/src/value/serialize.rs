@@ -1,0 +1,287 @@
+//! RECORD lines written straight into a byte buffer — no `serde_json::Value`
+//! per row. Each stream precomputes its line prefix and its quoted field
+//! names; each value is written as SQLite stores it: integers as JSON
+//! integers, REALs via `ryu`, TEXT as escaped strings, BLOBs as base64,
+//! NULL as null. A value that cannot be represented (±infinity, TEXT that is
+//! not UTF-8) is nulled and noted in `meta.changes`; nothing else changes.
+
+use base64::Engine as _;
+use rusqlite::types::ValueRef;
+use rusqlite::Row;
+
+use crate::types::ColumnKind;
+
+/// What happened to a value on its way to JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Written as stored.
+    AsIs,
+    /// Replaced by null (could not be represented in JSON).
+    Nulled,
+}
+
+/// Writes one value of a column of `kind`.
+pub fn write_value(buf: &mut Vec<u8>, kind: ColumnKind, value: ValueRef<'_>) -> Written {
+    match value {
+        ValueRef::Null => buf.extend_from_slice(b"null"),
+        ValueRef::Integer(i) => {
+            if kind == ColumnKind::Boolean && (i == 0 || i == 1) {
+                buf.extend_from_slice(if i == 1 { b"true" } else { b"false" });
+            } else {
+                buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            }
+        }
+        ValueRef::Real(f) => {
+            if f.is_finite() {
+                buf.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes());
+            } else {
+                buf.extend_from_slice(b"null");
+                return Written::Nulled;
+            }
+        }
+        ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
+            Ok(s) => write_json_str(buf, s),
+            Err(_) => {
+                buf.extend_from_slice(b"null");
+                return Written::Nulled;
+            }
+        },
+        ValueRef::Blob(bytes) => write_base64(buf, bytes),
+    }
+    Written::AsIs
+}
+
+/// Writes `bytes` as a base64 JSON string.
+pub fn write_base64(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    buf.push(b'"');
+    let start = buf.len();
+    let len = base64::encoded_len(bytes.len(), true).unwrap_or(0);
+    buf.resize(start + len, 0);
+    let written = engine.encode_slice(bytes, &mut buf[start..]).unwrap_or(0);
+    buf.truncate(start + written);
+    buf.push(b'"');
+}
+
+/// For each byte: 0 = copy as is, `u` = `\u00XX`, else the escape letter.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// Writes `s` as a JSON string (quotes, `\"`, `\\`, control characters escaped).
+pub fn write_json_str(buf: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    buf.reserve(bytes.len() + 2);
+    buf.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = ESCAPE[usize::from(b)];
+        if esc == 0 {
+            continue;
+        }
+        buf.extend_from_slice(&bytes[start..i]);
+        if esc == b'u' {
+            buf.extend_from_slice(b"\\u00");
+            buf.push(HEX[usize::from(b >> 4)]);
+            buf.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            buf.push(b'\\');
+            buf.push(esc);
+        }
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+    buf.push(b'"');
+}
+
+/// The precomputed shape of one stream's RECORD lines.
+pub struct RecordLayout {
+    prefix: Vec<u8>,
+    keys: Vec<Vec<u8>>,
+    kinds: Vec<ColumnKind>,
+    names: Vec<String>,
+    changed: Vec<usize>,
+}
+
+impl RecordLayout {
+    /// A layout for stream `stream` (in `namespace`) with these columns.
+    pub fn new(namespace: Option<&str>, stream: &str, columns: &[(String, ColumnKind)]) -> Self {
+        let mut prefix = b"{\"type\":\"RECORD\",\"record\":{".to_vec();
+        if let Some(ns) = namespace {
+            prefix.extend_from_slice(b"\"namespace\":");
+            write_json_str(&mut prefix, ns);
+            prefix.push(b',');
+        }
+        prefix.extend_from_slice(b"\"stream\":");
+        write_json_str(&mut prefix, stream);
+        prefix.extend_from_slice(b",\"data\":{");
+        let keys = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                let mut k = Vec::with_capacity(name.len() + 4);
+                if i > 0 {
+                    k.push(b',');
+                }
+                write_json_str(&mut k, name);
+                k.push(b':');
+                k
+            })
+            .collect();
+        RecordLayout {
+            prefix,
+            keys,
+            kinds: columns.iter().map(|(_, k)| *k).collect(),
+            names: columns.iter().map(|(n, _)| n.clone()).collect(),
+            changed: Vec::new(),
+        }
+    }
+
+    /// Appends the RECORD line of `row`, whose data columns start at `first`.
+    pub fn write_row(
+        &mut self,
+        buf: &mut Vec<u8>,
+        row: &Row<'_>,
+        first: usize,
+        emitted_at: i64,
+    ) -> rusqlite::Result<()> {
+        buf.extend_from_slice(&self.prefix);
+        self.changed.clear();
+        for (i, (key, kind)) in self.keys.iter().zip(&self.kinds).enumerate() {
+            buf.extend_from_slice(key);
+            if write_value(buf, *kind, row.get_ref(first + i)?) == Written::Nulled {
+                self.changed.push(i);
+            }
+        }
+        self.finish(buf, emitted_at);
+        Ok(())
+    }
+
+    /// Appends a RECORD line from values (for tests and small callers).
+    pub fn write_values(&mut self, buf: &mut Vec<u8>, values: &[ValueRef<'_>], emitted_at: i64) {
+        buf.extend_from_slice(&self.prefix);
+        self.changed.clear();
+        for (i, ((key, kind), v)) in self.keys.iter().zip(&self.kinds).zip(values).enumerate() {
+            buf.extend_from_slice(key);
+            if write_value(buf, *kind, *v) == Written::Nulled {
+                self.changed.push(i);
+            }
+        }
+        self.finish(buf, emitted_at);
+    }
+
+    fn finish(&self, buf: &mut Vec<u8>, emitted_at: i64) {
+        buf.extend_from_slice(b"},\"emitted_at\":");
+        buf.extend_from_slice(itoa::Buffer::new().format(emitted_at).as_bytes());
+        if !self.changed.is_empty() {
+            buf.extend_from_slice(b",\"meta\":{\"changes\":[");
+            for (n, &i) in self.changed.iter().enumerate() {
+                if n > 0 {
+                    buf.push(b',');
+                }
+                buf.extend_from_slice(b"{\"field\":");
+                write_json_str(buf, &self.names[i]);
+                buf.extend_from_slice(b",\"change\":\"NULLED\",\"reason\":\"SOURCE_SERIALIZATION_ERROR\"}");
+            }
+            buf.extend_from_slice(b"]}");
+        }
+        buf.extend_from_slice(b"}}\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn esc(s: &str) -> String {
+        let mut b = Vec::new();
+        write_json_str(&mut b, s);
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn json_escaping_matches_serde() {
+        let samples = [
+            "",
+            "plain",
+            "quote \" and backslash \\",
+            "nl\ncr\rtab\tbs\u{8}ff\u{c}",
+            "\u{0}\u{1}\u{1f}\u{7f}",
+            "unicode é 日本 🎉 \u{2028}",
+            "Robert'); DROP TABLE x;--",
+        ];
+        for s in samples {
+            let ours = esc(s);
+            assert_eq!(ours, serde_json::to_string(s).unwrap(), "{s:?}");
+            assert_eq!(serde_json::from_str::<String>(&ours).unwrap(), s);
+        }
+    }
+
+    fn one(kind: ColumnKind, v: ValueRef<'_>) -> (String, Written) {
+        let mut b = Vec::new();
+        let w = write_value(&mut b, kind, v);
+        (String::from_utf8(b).unwrap(), w)
+    }
+
+    #[test]
+    fn values_are_faithful() {
+        use ColumnKind::*;
+        assert_eq!(one(Integer, ValueRef::Integer(i64::MIN)).0, "-9223372036854775808");
+        assert_eq!(one(Number, ValueRef::Real(1.5)).0, "1.5");
+        assert_eq!(one(Number, ValueRef::Real(3.0)).0, "3.0");
+        assert_eq!(one(Number, ValueRef::Real(1e300)).0, "1e300");
+        assert_eq!(one(Number, ValueRef::Real(f64::INFINITY)), ("null".into(), Written::Nulled));
+        assert_eq!(one(Number, ValueRef::Real(f64::NAN)), ("null".into(), Written::Nulled));
+        assert_eq!(one(Integer, ValueRef::Real(2.5)).0, "2.5");
+        assert_eq!(one(Integer, ValueRef::Text(b"abc")).0, "\"abc\"");
+        assert_eq!(one(Boolean, ValueRef::Integer(1)).0, "true");
+        assert_eq!(one(Boolean, ValueRef::Integer(0)).0, "false");
+        assert_eq!(one(Boolean, ValueRef::Integer(2)).0, "2");
+        assert_eq!(one(Integer, ValueRef::Integer(1)).0, "1");
+        assert_eq!(one(Blob, ValueRef::Blob(b"\x00\xffhi")).0, "\"AP9oaQ==\"");
+        assert_eq!(one(Blob, ValueRef::Blob(b"")).0, "\"\"");
+        assert_eq!(one(String, ValueRef::Text(b"\xff\xfe")), ("null".into(), Written::Nulled));
+        assert_eq!(one(String, ValueRef::Null).0, "null");
+    }
+
+    #[test]
+    fn record_lines_parse_and_note_changes() {
+        let cols = vec![
+            ("id".to_string(), ColumnKind::Integer),
+            ("na\"me".to_string(), ColumnKind::String),
+            ("x".to_string(), ColumnKind::Number),
+        ];
+        let mut layout = RecordLayout::new(None, "Robert'); DROP TABLE x;--", &cols);
+        let mut buf = Vec::new();
+        layout.write_values(&mut buf, &[ValueRef::Integer(7), ValueRef::Text(b"a\nb"), ValueRef::Real(0.25)], 5);
+        layout.write_values(&mut buf, &[ValueRef::Null, ValueRef::Null, ValueRef::Real(f64::NEG_INFINITY)], 6);
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(
+            lines[0],
+            json!({"type":"RECORD","record":{"stream":"Robert'); DROP TABLE x;--",
+                "data":{"id":7,"na\"me":"a\nb","x":0.25},"emitted_at":5}})
+        );
+        assert_eq!(
+            lines[1]["record"]["meta"],
+            json!({"changes":[{"field":"x","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}]})
+        );
+        let with_ns = RecordLayout::new(Some("main"), "t", &cols[..1]);
+        assert!(with_ns.prefix.starts_with(b"{\"type\":\"RECORD\",\"record\":{\"namespace\":\"main\",\"stream\":\"t\""));
+    }
+}

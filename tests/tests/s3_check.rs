@@ -1,0 +1,164 @@
+//! `check` of source-s3 and destination-s3 against a real S3-protocol server:
+//! good credentials succeed; a wrong secret, a missing bucket and an
+//! unreachable endpoint fail with distinct messages (exit 0); a secret never
+//! appears in any output.
+
+use lakeport_tests::{free_port, run, write_json, Run, S3Server};
+use serde_json::{json, Value};
+
+const CONNECTORS: &[&str] = &["source-s3", "destination-s3"];
+
+/// A secret distinctive enough that finding it anywhere is a leak.
+const SECRET: &str = "Zx9-LEAKCANARY-q7Wm2Pv4sT";
+
+fn check(name: &str, config: &Value) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_json(dir.path(), "config.json", config);
+    let r = run(name, &["check", "--config", path.to_str().expect("utf-8 path")], None);
+    assert!(
+        r.status.success(),
+        "{name} check must exit 0:\nstdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    r
+}
+
+fn config_for(name: &str, mut conn: Value) -> Value {
+    if name == "destination-s3" {
+        conn["file_format"] = json!("jsonl");
+    }
+    conn
+}
+
+fn status(r: &Run) -> (String, String) {
+    let s = r.connection_status();
+    (
+        s["status"].as_str().unwrap_or_default().to_string(),
+        s["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn assert_no_secret(r: &Run, secret: &str) {
+    assert!(!r.stdout.contains(secret), "secret leaked on stdout:\n{}", r.stdout);
+    assert!(!r.stderr.contains(secret), "secret leaked on stderr:\n{}", r.stderr);
+}
+
+#[test]
+fn good_credentials_succeed() {
+    let server = S3Server::start_with_keys("lakeport-key", SECRET);
+    server.create_bucket("data");
+    server.put_object("data", "events/2024/a.csv", b"id\n1\n");
+    for name in CONNECTORS {
+        let mut conn = server.connection("data");
+        conn["path_prefix"] = json!("events/");
+        let r = check(name, &config_for(name, conn));
+        let (s, msg) = status(&r);
+        assert_eq!(s, "SUCCEEDED", "{name}: {msg}\nstderr:\n{}", r.stderr);
+        assert_no_secret(&r, SECRET);
+    }
+    // The source saw the object; the destination's probe object is gone.
+    let r = check("source-s3", &server.connection("data"));
+    assert!(status(&r).1.contains("events/2024/a.csv"), "{}", status(&r).1);
+    assert_eq!(server.keys("data"), vec!["events/2024/a.csv".to_string()]);
+}
+
+#[test]
+fn empty_bucket_succeeds_for_the_source() {
+    let server = S3Server::start();
+    server.create_bucket("empty");
+    let r = check("source-s3", &server.connection("empty"));
+    let (s, msg) = status(&r);
+    assert_eq!(s, "SUCCEEDED", "{msg}");
+    assert!(msg.contains("no objects"), "{msg}");
+}
+
+#[test]
+fn failures_are_distinct_and_secret_free() {
+    let server = S3Server::start_with_keys("lakeport-key", SECRET);
+    server.create_bucket("data");
+    let wrong_secret = format!("{SECRET}-WRONG");
+    for name in CONNECTORS {
+        // wrong secret
+        let mut conn = server.connection("data");
+        conn["secret_access_key"] = json!(wrong_secret);
+        let r = check(name, &config_for(name, conn));
+        let (s, bad_secret) = status(&r);
+        assert_eq!(s, "FAILED", "{name}");
+        assert!(bad_secret.contains("Invalid credentials"), "{name}: {bad_secret}");
+        assert!(bad_secret.contains("secret_access_key"), "{name}: {bad_secret}");
+        assert_no_secret(&r, &wrong_secret);
+        assert_no_secret(&r, SECRET);
+
+        // unknown access key
+        let mut conn = server.connection("data");
+        conn["access_key_id"] = json!("nobody");
+        let r = check(name, &config_for(name, conn));
+        let (s, bad_key) = status(&r);
+        assert_eq!(s, "FAILED", "{name}");
+        assert!(bad_key.contains("Invalid credentials"), "{name}: {bad_key}");
+        assert_no_secret(&r, SECRET);
+
+        // missing bucket
+        let r = check(name, &config_for(name, server.connection("no-such-bucket")));
+        let (s, missing) = status(&r);
+        assert_eq!(s, "FAILED", "{name}");
+        assert!(missing.contains("bucket 'no-such-bucket' does not exist"), "{name}: {missing}");
+        assert_no_secret(&r, SECRET);
+
+        // unreachable endpoint: a port nobody listens on
+        let mut conn = server.connection("data");
+        let closed = format!("http://127.0.0.1:{}", free_port());
+        conn["endpoint_url"] = json!(closed);
+        let started = std::time::Instant::now();
+        let r = check(name, &config_for(name, conn));
+        let (s, unreachable) = status(&r);
+        assert_eq!(s, "FAILED", "{name}");
+        assert!(unreachable.contains(&format!("Could not connect to {closed}")), "{name}: {unreachable}");
+        assert!(started.elapsed().as_secs() < 30, "{name}: check took {:?}", started.elapsed());
+        assert_no_secret(&r, SECRET);
+
+        let all = [&bad_secret, &missing, &unreachable];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b, "{name}: two failures share a message");
+            }
+        }
+    }
+}
+
+#[test]
+fn legacy_names_work_with_a_warning() {
+    let server = S3Server::start_with_keys("lakeport-key", SECRET);
+    server.create_bucket("data");
+    for name in CONNECTORS {
+        let mut config = json!({
+            "bucket": "data",
+            "prefix": "raw/",
+            "aws_access_key_id": server.access_key,
+            "aws_secret_access_key": server.secret_key,
+            "endpoint": server.endpoint,
+            "use_ssl": false,
+        });
+        if *name == "destination-s3" {
+            config["format"] = json!("parquet");
+        }
+        let r = check(name, &config);
+        let (s, msg) = status(&r);
+        assert_eq!(s, "SUCCEEDED", "{name}: {msg}\n{}", r.stdout);
+        let logs = r.logs().join("\n");
+        assert!(logs.contains("WARN") && logs.contains("`prefix`") && logs.contains("`path_prefix`"), "{name}: {logs}");
+        assert!(logs.contains("`aws_secret_access_key`"), "{name}: {logs}");
+        assert_no_secret(&r, SECRET);
+    }
+}
+
+#[test]
+fn destination_requires_a_format() {
+    let server = S3Server::start();
+    server.create_bucket("data");
+    let r = check("destination-s3", &server.connection("data"));
+    let (s, msg) = status(&r);
+    assert_eq!(s, "FAILED");
+    assert!(msg.contains("file_format"), "{msg}");
+}
