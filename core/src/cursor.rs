@@ -48,6 +48,11 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// `t` without its sub-microsecond part (what the state can hold).
+pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
 /// Files read so far, by URL (key or path), with their modification time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileCursor {
@@ -100,8 +105,10 @@ impl FileCursor {
     }
 
     /// Whether a file must be read: new, modified since it was read, and not
-    /// older than the watermark.
+    /// older than the watermark. Times compare at the state's precision
+    /// (microseconds).
     pub fn should_read(&self, url: &str, last_modified: DateTime<Utc>) -> bool {
+        let last_modified = truncate_micros(last_modified);
         if let Some(seen) = self.history.get(url) {
             return last_modified > *seen;
         }
@@ -113,7 +120,7 @@ impl FileCursor {
 
     /// Records that a file was read completely.
     pub fn mark_read(&mut self, url: &str, last_modified: DateTime<Utc>) {
-        self.history.insert(url.to_string(), last_modified);
+        self.history.insert(url.to_string(), truncate_micros(last_modified));
         self.compact();
     }
 
@@ -186,7 +193,8 @@ mod tests {
     fn new_and_modified_files_are_read_once() {
         let mut c = FileCursor::default();
         assert!(c.should_read("a", t("2024-01-01T00:00:00Z")));
-        c.mark_read("a", t("2024-01-01T00:00:00Z"));
+        c.mark_read("a", t("2024-01-01T00:00:00.000000789Z"));
+        assert!(!c.should_read("a", t("2024-01-01T00:00:00.000000789Z")));
         assert!(!c.should_read("a", t("2024-01-01T00:00:00Z")));
         assert!(c.should_read("a", t("2024-01-02T00:00:00Z")));
         let back = FileCursor::from_state(Some(&c.to_state()), 10);

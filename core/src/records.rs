@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::*;
-use arrow::json::reader::{ArrayDecoder, DecoderContext, DecoderFactory, Tape, TapeElement};
 use arrow::error::ArrowError;
+use arrow::json::reader::{ArrayDecoder, DecoderContext, DecoderFactory, Tape, TapeElement};
 use base64::Engine;
 use serde_json::Value as JsonValue;
 
@@ -55,7 +55,14 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&bytes[start..i]);
         if esc == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ]);
         } else {
             out.extend_from_slice(&[b'\\', esc]);
         }
@@ -391,8 +398,10 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
         _ => {
             // Durations, intervals and other rare types: their display text as a string.
             let options = arrow::util::display::FormatOptions::default();
-            let fmt = arrow::util::display::ArrayFormatter::try_new(array, &options)
-                .map_err(|e| Error::Internal(format!("cannot format {}: {e}", array.data_type())))?;
+            let fmt =
+                arrow::util::display::ArrayFormatter::try_new(array, &options).map_err(|e| {
+                    Error::Internal(format!("cannot format {}: {e}", array.data_type()))
+                })?;
             Box::new(move |i, out| write_json_str(out, &fmt.value(i).to_string()))
         }
     };
@@ -646,7 +655,10 @@ impl RecordSerializer {
     ) -> Result<()> {
         let enc = RowEncoder::new(batch, &self.extra_names)?;
         let end = end.min(batch.num_rows());
-        out.reserve((end.saturating_sub(start)) * (self.prefix.len() + self.suffix.len() + 16 * enc.columns.len()));
+        out.reserve(
+            (end.saturating_sub(start))
+                * (self.prefix.len() + self.suffix.len() + 16 * enc.columns.len()),
+        );
         // The extra fragment starts with a comma; drop it when there is no column before it.
         let extra: &[u8] = if enc.is_empty() && !self.extra.is_empty() {
             &self.extra[1..]
@@ -691,7 +703,11 @@ impl DecoderFactory for LenientDecoderFactory {
 struct AnyToStringDecoder;
 
 /// Appends the JSON text of the tape value at `p` to `out`; returns the next position.
-fn tape_to_json(tape: &Tape<'_>, p: u32, out: &mut Vec<u8>) -> std::result::Result<u32, ArrowError> {
+fn tape_to_json(
+    tape: &Tape<'_>,
+    p: u32,
+    out: &mut Vec<u8>,
+) -> std::result::Result<u32, ArrowError> {
     match tape.get(p) {
         TapeElement::StartObject(end) => {
             out.push(b'{');
@@ -774,7 +790,11 @@ fn tape_to_json(tape: &Tape<'_>, p: u32, out: &mut Vec<u8>) -> std::result::Resu
 }
 
 impl ArrayDecoder for AnyToStringDecoder {
-    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
+    fn decode(
+        &mut self,
+        tape: &Tape<'_>,
+        pos: &[u32],
+    ) -> std::result::Result<ArrayRef, ArrowError> {
         let mut b = arrow::array::StringBuilder::with_capacity(pos.len(), pos.len() * 8);
         let mut buf = Vec::new();
         for &p in pos {
@@ -798,7 +818,11 @@ impl ArrayDecoder for AnyToStringDecoder {
 struct Base64Decoder;
 
 impl ArrayDecoder for Base64Decoder {
-    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
+    fn decode(
+        &mut self,
+        tape: &Tape<'_>,
+        pos: &[u32],
+    ) -> std::result::Result<ArrayRef, ArrowError> {
         let mut b = arrow::array::BinaryBuilder::with_capacity(pos.len(), pos.len() * 8);
         for &p in pos {
             match tape.get(p) {
@@ -870,10 +894,9 @@ impl JsonRecordDecoder {
     pub fn push(&mut self, data: &[u8]) -> Result<()> {
         let mut rest = data;
         while !rest.is_empty() {
-            let n = self
-                .decoder
-                .decode(rest)
-                .map_err(|e| Error::format("<records>", format!("record does not fit the schema: {e}")))?;
+            let n = self.decoder.decode(rest).map_err(|e| {
+                Error::format("<records>", format!("record does not fit the schema: {e}"))
+            })?;
             if n == 0 {
                 return Err(Error::Internal(
                     "JSON decoder is full; flush before pushing more records".into(),
@@ -886,7 +909,10 @@ impl JsonRecordDecoder {
             .decode(b"\n")
             .map_err(|e| Error::format("<records>", format!("invalid JSON record: {e}")))?;
         if self.decoder.has_partial_record() {
-            return Err(Error::format("<records>", "a record's data is not a complete JSON object"));
+            return Err(Error::format(
+                "<records>",
+                "a record's data is not a complete JSON object",
+            ));
         }
         self.rows += 1;
         Ok(())
@@ -910,9 +936,7 @@ pub fn value_fits(v: &JsonValue, dt: &DataType) -> bool {
         (JsonValue::Bool(_), Boolean) => true,
         (JsonValue::Number(n), Int8 | Int16 | Int32 | Int64) => n.is_i64(),
         (JsonValue::Number(_), Float32 | Float64 | Decimal128(..)) => true,
-        (JsonValue::String(s), Date32) => {
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
-        }
+        (JsonValue::String(s), Date32) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
         (JsonValue::String(s), Timestamp(..)) => {
             arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s).is_ok()
         }
@@ -952,10 +976,16 @@ mod tests {
         write_date(&mut o, 0);
         write_date(&mut o, 19_782);
         write_date(&mut o, -1);
-        assert_eq!(String::from_utf8(o).unwrap(), "\"1970-01-01\"\"2024-02-29\"\"1969-12-31\"");
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "\"1970-01-01\"\"2024-02-29\"\"1969-12-31\""
+        );
         let mut o = vec![];
         write_timestamp(&mut o, -1, TimeUnit::Microsecond, true);
-        assert_eq!(String::from_utf8(o).unwrap(), "\"1969-12-31T23:59:59.999999Z\"");
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "\"1969-12-31T23:59:59.999999Z\""
+        );
         let mut o = vec![];
         write_decimal(&mut o, -12345, 3);
         write_decimal(&mut o, 5, 2);
@@ -967,6 +997,9 @@ mod tests {
         let mut o = vec![];
         write_json_str(&mut o, "a\"b\\c\n\u{1}é😀");
         let s = String::from_utf8(o).unwrap();
-        assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "a\"b\\c\n\u{1}é😀");
+        assert_eq!(
+            serde_json::from_str::<String>(&s).unwrap(),
+            "a\"b\\c\n\u{1}é😀"
+        );
     }
 }

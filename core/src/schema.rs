@@ -139,7 +139,9 @@ fn schema_types(s: &JsonValue) -> Vec<String> {
     let mut out = vec![];
     match s.get("type") {
         Some(JsonValue::String(t)) => out.push(t.clone()),
-        Some(JsonValue::Array(ts)) => out.extend(ts.iter().filter_map(|t| t.as_str().map(String::from))),
+        Some(JsonValue::Array(ts)) => {
+            out.extend(ts.iter().filter_map(|t| t.as_str().map(String::from)))
+        }
         _ => {}
     }
     for key in ["anyOf", "oneOf"] {
@@ -206,12 +208,9 @@ pub fn json_schema_to_data_type(s: &JsonValue) -> DataType {
             _ => DataType::Utf8,
         },
         "array" => match s.get("items") {
-            Some(items) if items.is_object() && !schema_types(items).is_empty() => {
-                DataType::List(Arc::new(Field::new_list_field(
-                    json_schema_to_data_type(items),
-                    true,
-                )))
-            }
+            Some(items) if items.is_object() && !schema_types(items).is_empty() => DataType::List(
+                Arc::new(Field::new_list_field(json_schema_to_data_type(items), true)),
+            ),
             _ => DataType::Utf8,
         },
         _ => DataType::Utf8,
@@ -255,10 +254,12 @@ pub fn infer_text_type(s: &str) -> DataType {
     if looks_like_date(b) {
         return DataType::Date32;
     }
-    if b.len() >= 19 && looks_like_date(&b[..10]) && (b[10] == b'T' || b[10] == b' ') {
-        if arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(t).is_ok() {
-            return timestamp_utc();
-        }
+    if b.len() >= 19
+        && looks_like_date(&b[..10])
+        && (b[10] == b'T' || b[10] == b' ')
+        && arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(t).is_ok()
+    {
+        return timestamp_utc();
     }
     DataType::Utf8
 }
@@ -270,7 +271,8 @@ fn looks_like_date(b: &[u8]) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && chrono::NaiveDate::parse_from_str(std::str::from_utf8(b).unwrap_or(""), "%Y-%m-%d").is_ok()
+        && chrono::NaiveDate::parse_from_str(std::str::from_utf8(b).unwrap_or(""), "%Y-%m-%d")
+            .is_ok()
 }
 
 /// The type of one JSON value; objects deeper than `max_depth` levels become `Utf8`

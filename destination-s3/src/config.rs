@@ -62,7 +62,11 @@ pub struct DestinationS3Config {
 
 /// Maps a raw config to the native one: legacy names (native > legacy, one
 /// WARN per legacy name used), blank values dropped, `file_format` required.
-pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
+pub(crate) fn migrate(
+    raw: Value,
+    from: Flavour,
+    out: &mut Emitter,
+) -> Result<MigratedConfig, ConnectorError> {
     match from {
         Flavour::Auto | Flavour::Native | Flavour::Legacy => {}
         other => {
@@ -91,7 +95,9 @@ pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<Mi
                     "`{old}` is a legacy name of `{new}`, which is also set: `{new}` wins and `{old}` is ignored. Remove `{old}`."
                 ));
             } else {
-                let _ = out.warn(format!("`{old}` is a legacy name: it was read as `{new}`. Rename it to `{new}`."));
+                let _ = out.warn(format!(
+                    "`{old}` is a legacy name: it was read as `{new}`. Rename it to `{new}`."
+                ));
                 if !value.is_null() {
                     map.insert((*new).to_string(), value);
                 }
@@ -107,7 +113,11 @@ pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<Mi
     }
     Ok(MigratedConfig {
         config: Value::Object(map),
-        flavour: if used_legacy { Flavour::Legacy } else { Flavour::Native },
+        flavour: if used_legacy {
+            Flavour::Legacy
+        } else {
+            Flavour::Native
+        },
     })
 }
 
@@ -151,12 +161,32 @@ mod tests {
     fn spec_marks_secrets() {
         let spec: Value = serde_json::from_str(include_str!("spec.json")).unwrap();
         let props = spec["properties"].as_object().unwrap();
-        for name in ["secret_access_key", "session_token", "secret_key", "aws_secret_access_key"] {
+        for name in [
+            "secret_access_key",
+            "session_token",
+            "secret_key",
+            "aws_secret_access_key",
+        ] {
             assert_eq!(props[name]["airbyte_secret"], json!(true), "{name}");
         }
-        for key in ["bucket", "path_prefix", "file_format", "compression", "file_size_mb", "part_size_mb",
-            "partition_by", "region", "endpoint_url", "use_ssl", "prefix", "format"] {
-            assert!(props[key].get("description").is_some() && props[key].get("order").is_some(), "{key}");
+        for key in [
+            "bucket",
+            "path_prefix",
+            "file_format",
+            "compression",
+            "file_size_mb",
+            "part_size_mb",
+            "partition_by",
+            "region",
+            "endpoint_url",
+            "use_ssl",
+            "prefix",
+            "format",
+        ] {
+            assert!(
+                props[key].get("description").is_some() && props[key].get("order").is_some(),
+                "{key}"
+            );
         }
     }
 }

@@ -54,7 +54,12 @@ pub(crate) fn migrate_legacy(
             if map.contains_key(*new) {
                 warn(out, &format!("`{old}` is a legacy name of `{new}`, which is also set: `{new}` wins and `{old}` is ignored. Remove `{old}`."));
             } else {
-                warn(out, &format!("`{old}` is a legacy name: it was read as `{new}`. Rename it to `{new}`."));
+                warn(
+                    out,
+                    &format!(
+                        "`{old}` is a legacy name: it was read as `{new}`. Rename it to `{new}`."
+                    ),
+                );
                 if !value.is_null() {
                     map.insert((*new).to_string(), value);
                 }
@@ -63,7 +68,11 @@ pub(crate) fn migrate_legacy(
     }
     Ok(MigratedConfig {
         config: Value::Object(map),
-        flavour: if used_legacy { Flavour::Legacy } else { Flavour::Native },
+        flavour: if used_legacy {
+            Flavour::Legacy
+        } else {
+            Flavour::Native
+        },
     })
 }
 
@@ -250,19 +259,35 @@ pub struct SourceS3Config {
 impl SourceS3Config {
     /// The default stream name: the last segment of `path_prefix`, else the bucket.
     pub fn default_stream_name(&self) -> String {
-        if let Some(name) = self.stream_name.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(name) = self
+            .stream_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             return name.to_string();
         }
         self.path_prefix
             .split('/')
             .rfind(|s| !s.is_empty())
             .map(str::to_string)
-            .unwrap_or_else(|| self.connection.bucket.trim().trim_start_matches("s3://").trim_matches('/').to_string())
+            .unwrap_or_else(|| {
+                self.connection
+                    .bucket
+                    .trim()
+                    .trim_start_matches("s3://")
+                    .trim_matches('/')
+                    .to_string()
+            })
     }
 }
 
 /// Maps a raw config to the native one (legacy names, blank values).
-pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
+pub(crate) fn migrate(
+    raw: Value,
+    from: Flavour,
+    out: &mut Emitter,
+) -> Result<MigratedConfig, ConnectorError> {
     let mut migrated = migrate_legacy(raw, from, LEGACY_NAMES, out)?;
     if let Value::Object(map) = &mut migrated.config {
         drop_blank(map);
@@ -297,7 +322,12 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let m = migrate(json!({"bucket": "b", "endpoint_url": ""}), Flavour::Auto, &mut quiet()).unwrap();
+        let m = migrate(
+            json!({"bucket": "b", "endpoint_url": ""}),
+            Flavour::Auto,
+            &mut quiet(),
+        )
+        .unwrap();
         assert_eq!(m.flavour, Flavour::Native);
         let cfg: SourceS3Config = serde_json::from_value(m.config).unwrap();
         assert_eq!(cfg.file_format, "csv");
@@ -313,7 +343,12 @@ mod tests {
 
     #[test]
     fn airbyte_format_object_is_left_alone() {
-        let m = migrate(json!({"bucket": "b", "format": {"filetype": "csv"}}), Flavour::Auto, &mut quiet()).unwrap();
+        let m = migrate(
+            json!({"bucket": "b", "format": {"filetype": "csv"}}),
+            Flavour::Auto,
+            &mut quiet(),
+        )
+        .unwrap();
         assert_eq!(m.config["format"], json!({"filetype": "csv"}));
     }
 
@@ -321,19 +356,70 @@ mod tests {
     fn spec_is_valid_and_seed_examples_pass() {
         let spec: Value = serde_json::from_str(include_str!("spec.json")).unwrap();
         let props = spec["properties"].as_object().unwrap();
-        for (name, secret) in [("secret_access_key", true), ("session_token", true), ("secret_key", true),
-            ("aws_secret_access_key", true), ("access_key_id", false)] {
-            assert_eq!(props[name].get("airbyte_secret").and_then(Value::as_bool).unwrap_or(false), secret, "{name}");
+        for (name, secret) in [
+            ("secret_access_key", true),
+            ("session_token", true),
+            ("secret_key", true),
+            ("aws_secret_access_key", true),
+            ("access_key_id", false),
+        ] {
+            assert_eq!(
+                props[name]
+                    .get("airbyte_secret")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                secret,
+                "{name}"
+            );
         }
-        for key in ["bucket", "region", "endpoint_url", "use_ssl", "path_prefix", "globs", "file_format",
-            "compression", "stream_name", "streams", "cost_limit_usd", "max_files_per_run", "max_data_size_gb",
-            "dev_sampling", "dev_max_files", "pricing", "partition_keys", "partition_filter", "partition_columns",
-            "start_date", "cursor_field", "batch_size", "parallel_workers", "csv_delimiter", "csv_header",
-            "csv_encoding", "csv_quote_char", "csv_escape_char", "csv_null_values", "parquet_columns",
-            "parquet_filters", "json_flatten", "json_max_depth", "role_arn", "prefix", "format", "access_key",
-            "region_name", "endpoint"] {
+        for key in [
+            "bucket",
+            "region",
+            "endpoint_url",
+            "use_ssl",
+            "path_prefix",
+            "globs",
+            "file_format",
+            "compression",
+            "stream_name",
+            "streams",
+            "cost_limit_usd",
+            "max_files_per_run",
+            "max_data_size_gb",
+            "dev_sampling",
+            "dev_max_files",
+            "pricing",
+            "partition_keys",
+            "partition_filter",
+            "partition_columns",
+            "start_date",
+            "cursor_field",
+            "batch_size",
+            "parallel_workers",
+            "csv_delimiter",
+            "csv_header",
+            "csv_encoding",
+            "csv_quote_char",
+            "csv_escape_char",
+            "csv_null_values",
+            "parquet_columns",
+            "parquet_filters",
+            "json_flatten",
+            "json_max_depth",
+            "role_arn",
+            "prefix",
+            "format",
+            "access_key",
+            "region_name",
+            "endpoint",
+        ] {
             let p = &props[key];
-            assert!(p.get("description").is_some() && p.get("order").is_some() && p.get("group").is_some(), "{key}");
+            assert!(
+                p.get("description").is_some()
+                    && p.get("order").is_some()
+                    && p.get("group").is_some(),
+                "{key}"
+            );
         }
     }
 }

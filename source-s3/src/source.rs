@@ -2,8 +2,8 @@
 
 use lakeport_core::storage::{RetryConfig, StorageExt};
 use lakeport_protocol::{
-    AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
-    Emitter, Flavour, InputState, MigratedConfig, Source,
+    AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError,
+    ConnectorSpecification, Emitter, Flavour, InputState, MigratedConfig, Source,
 };
 use serde_json::Value;
 
@@ -20,7 +20,8 @@ impl Connector for SourceS3 {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     fn spec(&self) -> ConnectorSpecification {
-        let schema: Value = serde_json::from_str(SPEC).unwrap_or_else(|e| panic!("source-s3 spec.json is not JSON: {e}"));
+        let schema: Value = serde_json::from_str(SPEC)
+            .unwrap_or_else(|e| panic!("source-s3 spec.json is not JSON: {e}"));
         ConnectorSpecification {
             documentation_url: Some("https://github.com/lakeport/lakeport#source-s3".into()),
             changelog_url: None,
@@ -31,7 +32,12 @@ impl Connector for SourceS3 {
         }
     }
 
-    fn migrate_config(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
+    fn migrate_config(
+        &self,
+        raw: Value,
+        from: Flavour,
+        out: &mut Emitter,
+    ) -> Result<MigratedConfig, ConnectorError> {
         config::migrate(raw, from, out)
     }
 }
@@ -40,7 +46,11 @@ impl Source for SourceS3 {
     type Config = SourceS3Config;
     const SUPPORTS_ESTIMATE: bool = true;
 
-    async fn check(&self, config: &SourceS3Config, _out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
+    async fn check(
+        &self,
+        config: &SourceS3Config,
+        _out: &mut Emitter,
+    ) -> Result<ConnectionStatus, ConnectorError> {
         let store = config
             .connection
             .builder()
@@ -50,14 +60,23 @@ impl Source for SourceS3 {
         let prefix = config.path_prefix.trim_start_matches('/');
         let found = store.first_object(prefix).await?;
         let at = format!("s3://{}/{}", store.bucket(), prefix);
+        let stream = config.default_stream_name();
         Ok(ConnectionStatus::succeeded(match found {
-            Some(meta) => format!("Listed {at}: found {} ({} bytes).", meta.key, meta.size),
-            None => format!("Listed {at}: the connection works, but there are no objects under this prefix yet."),
+            Some(meta) => format!("Listed {at} (stream '{stream}'): found {} ({} bytes).", meta.key, meta.size),
+            None => format!(
+                "Listed {at} (stream '{stream}'): the connection works, but there are no objects under this prefix yet."
+            ),
         }))
     }
 
-    async fn discover(&self, _config: &SourceS3Config, _out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
-        Err(ConnectorError::system("source-s3 discover is not implemented yet."))
+    async fn discover(
+        &self,
+        _config: &SourceS3Config,
+        _out: &mut Emitter,
+    ) -> Result<AirbyteCatalog, ConnectorError> {
+        Err(ConnectorError::system(
+            "source-s3 discover is not implemented yet.",
+        ))
     }
 
     async fn read(
@@ -67,7 +86,9 @@ impl Source for SourceS3 {
         _state: &InputState,
         _out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        Err(ConnectorError::system("source-s3 read is not implemented yet."))
+        Err(ConnectorError::system(
+            "source-s3 read is not implemented yet.",
+        ))
     }
 }
 
@@ -78,6 +99,9 @@ mod tests {
     #[test]
     fn spec_parses() {
         let spec = SourceS3.spec();
-        assert_eq!(spec.connection_specification["required"], serde_json::json!(["bucket"]));
+        assert_eq!(
+            spec.connection_specification["required"],
+            serde_json::json!(["bucket"])
+        );
     }
 }

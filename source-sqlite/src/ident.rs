@@ -17,7 +17,11 @@ pub fn quote_ident(name: &str) -> String {
 
 /// Quoted identifiers joined by `, `.
 pub fn quote_list<S: AsRef<str>>(names: &[S]) -> String {
-    names.iter().map(|n| quote_ident(n.as_ref())).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| quote_ident(n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -27,7 +31,10 @@ mod tests {
     #[test]
     fn quotes_hostile_names() {
         assert_eq!(quote_ident("users"), "\"users\"");
-        assert_eq!(quote_ident("Robert'); DROP TABLE x;--"), "\"Robert'); DROP TABLE x;--\"");
+        assert_eq!(
+            quote_ident("Robert'); DROP TABLE x;--"),
+            "\"Robert'); DROP TABLE x;--\""
+        );
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_ident(""), "\"\"");
         assert_eq!(quote_list(&["a", "b c"]), "\"a\", \"b c\"");

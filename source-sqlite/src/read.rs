@@ -11,8 +11,9 @@
 //! size or `batch_size`.
 
 use lakeport_protocol::{
-    now_millis, AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter,
-    EstimateTrace, EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus, SyncMode, TraceMessage,
+    now_millis, AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError,
+    Emitter, EstimateTrace, EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus,
+    SyncMode, TraceMessage,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Row};
@@ -44,14 +45,22 @@ impl Plan<'_> {
     }
 
     fn column_sql(&self) -> Vec<String> {
-        self.columns.iter().map(|&i| quote_ident(&self.table.columns[i].name)).collect()
+        self.columns
+            .iter()
+            .map(|&i| quote_ident(&self.table.columns[i].name))
+            .collect()
     }
 
     fn layout(&self) -> RecordLayout {
         let cols: Vec<_> = self
             .columns
             .iter()
-            .map(|&i| (self.table.columns[i].name.clone(), self.table.columns[i].kind))
+            .map(|&i| {
+                (
+                    self.table.columns[i].name.clone(),
+                    self.table.columns[i].kind,
+                )
+            })
             .collect();
         RecordLayout::new(
             self.configured.stream.namespace.as_deref(),
@@ -72,7 +81,10 @@ pub fn read(
     for p in &plans {
         let desc = p.descriptor();
         let saved = state.stream(&desc);
-        out.trace(TraceMessage::stream_status(desc.clone(), StreamStatus::Started))?;
+        out.trace(TraceMessage::stream_status(
+            desc.clone(),
+            StreamStatus::Started,
+        ))?;
         let result = match p.configured.sync_mode {
             SyncMode::FullRefresh => full_refresh(db, p, saved, out),
             SyncMode::Incremental => incremental(db, p, saved, out),
@@ -84,7 +96,10 @@ pub fn read(
             }
             Err(e) => {
                 if !e.is_broken_pipe() {
-                    let _ = out.trace(TraceMessage::stream_status(desc.clone(), StreamStatus::Incomplete));
+                    let _ = out.trace(TraceMessage::stream_status(
+                        desc.clone(),
+                        StreamStatus::Incomplete,
+                    ));
                 }
                 return Err(e.with_stream(desc));
             }
@@ -101,23 +116,21 @@ fn plan<'a>(
     out: &mut Emitter,
 ) -> Result<Vec<Plan<'a>>, ConnectorError> {
     let all = list_objects(db)?;
-    let wanted: Vec<String> = catalog.streams.iter().map(|s| s.stream.name.clone()).collect();
+    let wanted: Vec<String> = catalog
+        .streams
+        .iter()
+        .map(|s| s.stream.name.clone())
+        .collect();
     let found = select_objects(&all, &wanted)?;
     let mut plans = Vec::with_capacity(catalog.streams.len());
     for configured in &catalog.streams {
         let name = &configured.stream.name;
-        let kind = found
+        let (object, kind) = found
             .iter()
             .find(|(n, _)| n == name)
             .or_else(|| found.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
-            .map(|(_, k)| *k)
-            .unwrap_or(ObjectKind::Table);
-        let object = found
-            .iter()
-            .find(|(n, _)| n == name)
-            .or_else(|| found.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
-            .map(|(n, _)| n.clone())
-            .unwrap_or_else(|| name.clone());
+            .cloned()
+            .unwrap_or_else(|| (name.clone(), ObjectKind::Table));
         let table = describe(db, &object, kind, false)?;
         let columns = select_columns(&table, &configured.stream.json_schema, out)?;
         plans.push(Plan {
@@ -130,9 +143,17 @@ fn plan<'a>(
 }
 
 /// The columns the configured schema asks for (all of them when it lists none).
-fn select_columns(table: &TableInfo, schema: &Value, out: &mut Emitter) -> Result<Vec<usize>, ConnectorError> {
+fn select_columns(
+    table: &TableInfo,
+    schema: &Value,
+    out: &mut Emitter,
+) -> Result<Vec<usize>, ConnectorError> {
     let all: Vec<usize> = (0..table.columns.len()).collect();
-    let Some(props) = schema.get("properties").and_then(Value::as_object).filter(|p| !p.is_empty()) else {
+    let Some(props) = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .filter(|p| !p.is_empty())
+    else {
         return Ok(all);
     };
     let unknown: Vec<&str> = props
@@ -196,7 +217,10 @@ fn estimate(
     if p.table.kind == ObjectKind::View {
         return Ok(());
     }
-    let sql = format!("SELECT count(*) FROM {}{where_sql}", quote_ident(&p.table.name));
+    let sql = format!(
+        "SELECT count(*) FROM {}{where_sql}",
+        quote_ident(&p.table.name)
+    );
     let n: i64 = db
         .conn
         .query_row(&sql, params_from_iter(params.iter()), |r| r.get(0))
@@ -218,7 +242,13 @@ impl Pending {
         }
     }
 
-    fn push(&mut self, layout: &mut RecordLayout, row: &Row<'_>, first: usize, emitted_at: i64) -> rusqlite::Result<()> {
+    fn push(
+        &mut self,
+        layout: &mut RecordLayout,
+        row: &Row<'_>,
+        first: usize,
+        emitted_at: i64,
+    ) -> rusqlite::Result<()> {
         layout.write_row(&mut self.buf, row, first, emitted_at)?;
         self.count += 1;
         Ok(())
@@ -242,11 +272,19 @@ impl Pending {
 }
 
 fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Reads a stream in full; returns how many records were read.
-fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emitter) -> Result<u64, ConnectorError> {
+fn full_refresh(
+    db: &Database,
+    p: &Plan<'_>,
+    saved: Option<&Value>,
+    out: &mut Emitter,
+) -> Result<u64, ConnectorError> {
     let key = p.table.row_key();
     if key == RowKey::None {
         return full_refresh_keyless(db, p, out);
@@ -260,7 +298,10 @@ fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Em
             key: Some(k),
         })) => {
             if key_columns == key_names && k.len() == key_names.len() {
-                out.info(format!("Resuming the full refresh of '{}' after key {:?}.", p.table.name, k))?;
+                out.info(format!(
+                    "Resuming the full refresh of '{}' after key {:?}.",
+                    p.table.name, k
+                ))?;
                 Some(k)
             } else {
                 out.warn(format!(
@@ -295,7 +336,8 @@ fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Em
     let mut total = 0u64;
     let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
     loop {
-        let mut params: Vec<SqlValue> = vec![SqlValue::Integer(i64::try_from(batch).unwrap_or(i64::MAX))];
+        let mut params: Vec<SqlValue> =
+            vec![SqlValue::Integer(i64::try_from(batch).unwrap_or(i64::MAX))];
         let sql = match &last {
             Some(k) => {
                 params.extend(k.iter().cloned());
@@ -312,7 +354,12 @@ fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Em
             pending.push(&mut layout, row, k, emitted_at).map_err(err)?;
             n += 1;
             if n == batch {
-                batch_key = Some((0..k).map(|i| row.get_ref(i).map(owned)).collect::<Result<_, _>>().map_err(err)?);
+                batch_key = Some(
+                    (0..k)
+                        .map(|i| row.get_ref(i).map(owned))
+                        .collect::<Result<_, _>>()
+                        .map_err(err)?,
+                );
             }
             pending.flush_if_full(out)?;
         }
@@ -353,9 +400,17 @@ fn estimate_after(
 }
 
 /// A view: one query, a STATE at the end (it cannot be resumed).
-fn full_refresh_keyless(db: &Database, p: &Plan<'_>, out: &mut Emitter) -> Result<u64, ConnectorError> {
+fn full_refresh_keyless(
+    db: &Database,
+    p: &Plan<'_>,
+    out: &mut Emitter,
+) -> Result<u64, ConnectorError> {
     estimate(db, p, "", &[], out)?;
-    let sql = format!("SELECT {} FROM {}", p.column_sql().join(", "), quote_ident(&p.table.name));
+    let sql = format!(
+        "SELECT {} FROM {}",
+        p.column_sql().join(", "),
+        quote_ident(&p.table.name)
+    );
     let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
     let mut stmt = db.conn.prepare(&sql).map_err(err)?;
     let mut rows = stmt.query([]).map_err(err)?;
@@ -382,7 +437,12 @@ fn full_refresh_keyless(db: &Database, p: &Plan<'_>, out: &mut Emitter) -> Resul
 
 /// Reads the rows after the saved position in `(cursor, key)` order; returns
 /// how many records were read.
-fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emitter) -> Result<u64, ConnectorError> {
+fn incremental(
+    db: &Database,
+    p: &Plan<'_>,
+    saved: Option<&Value>,
+    out: &mut Emitter,
+) -> Result<u64, ConnectorError> {
     let stream_name = &p.configured.stream.name;
     let cursor_path = p
         .configured
@@ -421,7 +481,9 @@ fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emi
             } else {
                 let keyed = key != RowKey::None
                     && key_columns == key_names
-                    && position.as_ref().is_some_and(|pos| pos.key.len() == key_names.len());
+                    && position
+                        .as_ref()
+                        .is_some_and(|pos| pos.key.len() == key_names.len());
                 (position, keyed)
             }
         }
@@ -447,7 +509,10 @@ fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emi
             let keys = key_exprs.join(", ");
             if pos.cursor == SqlValue::Null {
                 params.extend(pos.key.iter().cloned());
-                format!(" WHERE ({c} IS NULL AND ({keys}) > ({})) OR {c} IS NOT NULL", placeholders(1, k))
+                format!(
+                    " WHERE ({c} IS NULL AND ({keys}) > ({})) OR {c} IS NOT NULL",
+                    placeholders(1, k)
+                )
             } else {
                 params.push(pos.cursor.clone());
                 params.extend(pos.key.iter().cloned());
@@ -499,7 +564,9 @@ fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emi
                 emitted_at = now_millis();
             }
         }
-        pending.push(&mut layout, row, 1 + k, emitted_at).map_err(err)?;
+        pending
+            .push(&mut layout, row, 1 + k, emitted_at)
+            .map_err(err)?;
         total += 1;
         since_state += 1;
         match &mut last {
@@ -517,7 +584,10 @@ fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emi
             None => {
                 last = Some(Position {
                     cursor: owned(cursor),
-                    key: (0..k).map(|i| row.get_ref(1 + i).map(owned)).collect::<Result<_, _>>().map_err(err)?,
+                    key: (0..k)
+                        .map(|i| row.get_ref(1 + i).map(owned))
+                        .collect::<Result<_, _>>()
+                        .map_err(err)?,
                 });
             }
         }

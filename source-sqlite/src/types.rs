@@ -90,7 +90,11 @@ impl ColumnKind {
         let mut schema = Map::new();
         schema.insert(
             "type".into(),
-            if nullable { json!(["null", ty]) } else { json!(ty) },
+            if nullable {
+                json!(["null", ty])
+            } else {
+                json!(ty)
+            },
         );
         if let Value::Object(extra) = extra {
             schema.extend(extra);
@@ -188,19 +192,37 @@ mod tests {
     #[test]
     fn schemas() {
         let none = Observed::default();
-        assert_eq!(Integer.json_schema(true, &none), json!({"type": ["null", "integer"]}));
-        assert_eq!(Integer.json_schema(false, &none), json!({"type": "integer"}));
+        assert_eq!(
+            Integer.json_schema(true, &none),
+            json!({"type": ["null", "integer"]})
+        );
+        assert_eq!(
+            Integer.json_schema(false, &none),
+            json!({"type": "integer"})
+        );
         assert_eq!(
             Blob.json_schema(true, &none),
             json!({"type": ["null", "string"], "contentEncoding": "base64"})
         );
-        assert_eq!(Date.json_schema(true, &none), json!({"type": ["null", "string"], "format": "date"}));
-        assert_eq!(Untyped.json_schema(false, &none), json!({"type": ["null", "string"]}));
+        assert_eq!(
+            Date.json_schema(true, &none),
+            json!({"type": ["null", "string"], "format": "date"})
+        );
+        assert_eq!(
+            Untyped.json_schema(false, &none),
+            json!({"type": ["null", "string"]})
+        );
         let mut o = Observed::default();
         o.note("integer");
         o.note("text");
-        assert_eq!(Untyped.json_schema(false, &o), json!({"type": ["null", "integer", "string"]}));
+        assert_eq!(
+            Untyped.json_schema(false, &o),
+            json!({"type": ["null", "integer", "string"]})
+        );
         o.note("real");
-        assert_eq!(o.json_schema(), json!({"type": ["null", "number", "string"]}));
+        assert_eq!(
+            o.json_schema(),
+            json!({"type": ["null", "number", "string"]})
+        );
     }
 }

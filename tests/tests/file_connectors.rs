@@ -181,7 +181,11 @@ fn parquet_and_avro_output_is_read_by_independent_readers() {
     let dir = tempfile::tempdir().unwrap();
     write_jsonl(&dir.path().join("rows.jsonl"), &sample_rows());
     let src = json!({"file_path": dir.path().join("rows.jsonl"), "stream_name": "rows"});
-    let catalog = discover(dir.path(), &src);
+    let mut catalog = discover(dir.path(), &src);
+    // Declare the date and timestamp columns as a catalog would (CONTRACT §5).
+    let props = &mut catalog["streams"][0]["json_schema"]["properties"];
+    props["day"] = json!({"type": ["null", "string"], "format": "date"});
+    props["at"] = json!({"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"});
     let catalog_path = write_json(dir.path(), "catalog.json", &configured(&catalog, "full_refresh", "append"));
     let records = read_all(dir.path(), src);
     for (format, reader) in [
@@ -325,7 +329,9 @@ fn a_hostile_stream_name_stays_inside_base_path() {
 fn big_input(n: usize) -> String {
     let mut s = String::new();
     for i in 0..n {
-        s.push_str(&json!({"type":"RECORD","record":{"stream":"s","data":{"id":i,"pad":"x".repeat(200)},"emitted_at":1}}).to_string());
+        // Incompressible padding, so files reach the rollover size.
+        let pad: String = (0..25).map(|k| format!("{:08x}", (i as u64 * 2654435761 + k * 40503) % 4294967291)).collect();
+        s.push_str(&json!({"type":"RECORD","record":{"stream":"s","data":{"id":i,"pad":pad},"emitted_at":1}}).to_string());
         s.push('\n');
         if i % 100 == 99 {
             s.push_str(&json!({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s"},"stream_state":{"upto":i}}}}).to_string());
@@ -372,13 +378,13 @@ fn echoed_count(stdout: &str) -> (u64, Option<i64>) {
 fn bad_input_mid_stream_leaves_only_committed_files_and_states() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
-    let mut input = big_input(2000);
+    let mut input = big_input(25_000);
     input.push_str("{this is not a message\n");
     input.push_str(&big_input(10));
-    let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "parquet", "file_size_mb": 0.05}));
+    let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "parquet", "file_size_mb": 1}));
     let r = run("destination-file", &["write", "--config", dst.to_str().unwrap()], Some(input.as_bytes()));
     assert!(!r.status.success());
-    assert!(r.errors()[0]["message"].as_str().unwrap().contains("line 2021"), "{}", r.stdout);
+    assert!(r.errors()[0]["message"].as_str().unwrap().contains("line 25251"), "{}", r.stdout);
     let (echoed, last) = echoed_count(&r.stdout);
     let rows = committed_rows(&base);
     assert!(echoed > 0, "rollover should have committed files and released states");
@@ -392,7 +398,7 @@ fn bad_input_mid_stream_leaves_only_committed_files_and_states() {
 fn sigkill_mid_stream_leaves_no_partial_final_file() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
-    let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "parquet", "file_size_mb": 0.05}));
+    let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "parquet", "file_size_mb": 1}));
     let mut child = Command::new(bin("destination-file"))
         .args(["write", "--config", dst.to_str().unwrap()])
         .stdin(Stdio::piped())
@@ -401,8 +407,9 @@ fn sigkill_mid_stream_leaves_no_partial_final_file() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(big_input(3000).as_bytes()).unwrap();
-    stdin.flush().unwrap();
+    // The process may die before it reads everything: ignore a broken pipe.
+    let _ = stdin.write_all(big_input(40_000).as_bytes());
+    let _ = stdin.flush();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();

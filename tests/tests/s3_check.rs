@@ -14,7 +14,11 @@ const SECRET: &str = "Zx9-LEAKCANARY-q7Wm2Pv4sT";
 fn check(name: &str, config: &Value) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_json(dir.path(), "config.json", config);
-    let r = run(name, &["check", "--config", path.to_str().expect("utf-8 path")], None);
+    let r = run(
+        name,
+        &["check", "--config", path.to_str().expect("utf-8 path")],
+        None,
+    );
     assert!(
         r.status.success(),
         "{name} check must exit 0:\nstdout:\n{}\nstderr:\n{}",
@@ -40,8 +44,16 @@ fn status(r: &Run) -> (String, String) {
 }
 
 fn assert_no_secret(r: &Run, secret: &str) {
-    assert!(!r.stdout.contains(secret), "secret leaked on stdout:\n{}", r.stdout);
-    assert!(!r.stderr.contains(secret), "secret leaked on stderr:\n{}", r.stderr);
+    assert!(
+        !r.stdout.contains(secret),
+        "secret leaked on stdout:\n{}",
+        r.stdout
+    );
+    assert!(
+        !r.stderr.contains(secret),
+        "secret leaked on stderr:\n{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -59,7 +71,11 @@ fn good_credentials_succeed() {
     }
     // The source saw the object; the destination's probe object is gone.
     let r = check("source-s3", &server.connection("data"));
-    assert!(status(&r).1.contains("events/2024/a.csv"), "{}", status(&r).1);
+    assert!(
+        status(&r).1.contains("events/2024/a.csv"),
+        "{}",
+        status(&r).1
+    );
     assert_eq!(server.keys("data"), vec!["events/2024/a.csv".to_string()]);
 }
 
@@ -85,8 +101,14 @@ fn failures_are_distinct_and_secret_free() {
         let r = check(name, &config_for(name, conn));
         let (s, bad_secret) = status(&r);
         assert_eq!(s, "FAILED", "{name}");
-        assert!(bad_secret.contains("Invalid credentials"), "{name}: {bad_secret}");
-        assert!(bad_secret.contains("secret_access_key"), "{name}: {bad_secret}");
+        assert!(
+            bad_secret.contains("Invalid credentials"),
+            "{name}: {bad_secret}"
+        );
+        assert!(
+            bad_secret.contains("secret_access_key"),
+            "{name}: {bad_secret}"
+        );
         assert_no_secret(&r, &wrong_secret);
         assert_no_secret(&r, SECRET);
 
@@ -103,7 +125,10 @@ fn failures_are_distinct_and_secret_free() {
         let r = check(name, &config_for(name, server.connection("no-such-bucket")));
         let (s, missing) = status(&r);
         assert_eq!(s, "FAILED", "{name}");
-        assert!(missing.contains("bucket 'no-such-bucket' does not exist"), "{name}: {missing}");
+        assert!(
+            missing.contains("bucket 'no-such-bucket' does not exist"),
+            "{name}: {missing}"
+        );
         assert_no_secret(&r, SECRET);
 
         // unreachable endpoint: a port nobody listens on
@@ -114,8 +139,15 @@ fn failures_are_distinct_and_secret_free() {
         let r = check(name, &config_for(name, conn));
         let (s, unreachable) = status(&r);
         assert_eq!(s, "FAILED", "{name}");
-        assert!(unreachable.contains(&format!("Could not connect to {closed}")), "{name}: {unreachable}");
-        assert!(started.elapsed().as_secs() < 30, "{name}: check took {:?}", started.elapsed());
+        assert!(
+            unreachable.contains(&format!("Could not connect to {closed}")),
+            "{name}: {unreachable}"
+        );
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "{name}: check took {:?}",
+            started.elapsed()
+        );
         assert_no_secret(&r, SECRET);
 
         let all = [&bad_secret, &missing, &unreachable];
@@ -147,7 +179,10 @@ fn legacy_names_work_with_a_warning() {
         let (s, msg) = status(&r);
         assert_eq!(s, "SUCCEEDED", "{name}: {msg}\n{}", r.stdout);
         let logs = r.logs().join("\n");
-        assert!(logs.contains("WARN") && logs.contains("`prefix`") && logs.contains("`path_prefix`"), "{name}: {logs}");
+        assert!(
+            logs.contains("WARN") && logs.contains("`prefix`") && logs.contains("`path_prefix`"),
+            "{name}: {logs}"
+        );
         assert!(logs.contains("`aws_secret_access_key`"), "{name}: {logs}");
         assert_no_secret(&r, SECRET);
     }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use lakeport_core::storage::{
-    conformance, ListOptions, ListPage, MultipartWriter, RetryConfig, S3Builder, S3Storage, Storage, StorageError,
-    MIN_PART_SIZE,
+    conformance, ListOptions, ListPage, MultipartWriter, RetryConfig, S3Builder, S3Storage,
+    Storage, StorageError, MIN_PART_SIZE,
 };
 use lakeport_tests::{free_port, S3Server};
 
@@ -62,9 +62,15 @@ fn pagination_beyond_1000_keys_and_start_after() {
         let ps = pages(&s, ListOptions::prefix("logs/")).await;
         let d = s.meter().snapshot() - before;
         assert_eq!(ps.len(), 3, "2345 keys come in pages of 1000, 1000, 345");
-        assert_eq!(ps.iter().map(|p| p.objects.len()).collect::<Vec<_>>(), vec![1000, 1000, 345]);
+        assert_eq!(
+            ps.iter().map(|p| p.objects.len()).collect::<Vec<_>>(),
+            vec![1000, 1000, 345]
+        );
         assert_eq!(d.list_requests, 3, "one LIST per page");
-        let keys: Vec<String> = ps.iter().flat_map(|p| p.objects.iter().map(|o| o.key.clone())).collect();
+        let keys: Vec<String> = ps
+            .iter()
+            .flat_map(|p| p.objects.iter().map(|o| o.key.clone()))
+            .collect();
         let mut sorted = keys.clone();
         sorted.sort();
         sorted.dedup();
@@ -74,7 +80,11 @@ fn pagination_beyond_1000_keys_and_start_after() {
         assert!(ps[0].objects.iter().all(|o| o.size == 2));
 
         // start-after skips to the middle
-        let after = conformance::keys(&s, ListOptions::prefix("logs/").with_start_after("logs/01999.json")).await;
+        let after = conformance::keys(
+            &s,
+            ListOptions::prefix("logs/").with_start_after("logs/01999.json"),
+        )
+        .await;
         assert_eq!(after.len(), 345);
         assert_eq!(after[0], "logs/02000.json");
 
@@ -89,14 +99,22 @@ fn pagination_beyond_1000_keys_and_start_after() {
 fn delimiter_lists_folders() {
     let server = S3Server::start();
     server.create_bucket("tree");
-    for key in ["t/year=2023/a.csv", "t/year=2024/b.csv", "t/year=2024/c.csv", "t/top.csv"] {
+    for key in [
+        "t/year=2023/a.csv",
+        "t/year=2024/b.csv",
+        "t/year=2024/c.csv",
+        "t/top.csv",
+    ] {
         server.put_object("tree", key, b"x");
     }
     runtime().block_on(async {
         let s = store(&server, "tree", RetryConfig::none()).await;
         let ps = pages(&s, ListOptions::prefix("t/").with_delimiter("/")).await;
         let dirs: Vec<String> = ps.iter().flat_map(|p| p.common_prefixes.clone()).collect();
-        let files: Vec<String> = ps.iter().flat_map(|p| p.objects.iter().map(|o| o.key.clone())).collect();
+        let files: Vec<String> = ps
+            .iter()
+            .flat_map(|p| p.objects.iter().map(|o| o.key.clone()))
+            .collect();
         assert_eq!(dirs, vec!["t/year=2023/", "t/year=2024/"]);
         assert_eq!(files, vec!["t/top.csv"]);
     });
@@ -105,21 +123,35 @@ fn delimiter_lists_folders() {
 #[test]
 fn meter_counts_every_request_and_byte() {
     let server = S3Server::start();
-    server.create_bucket("m");
+    server.create_bucket("meter");
     runtime().block_on(async {
-        let s = Arc::new(store(&server, "m", RetryConfig::none()).await);
+        let s = Arc::new(store(&server, "meter", RetryConfig::none()).await);
         let m = s.meter().clone();
         let t0 = m.snapshot();
-        s.put("a.bin", Bytes::from(vec![7u8; 1000])).await.expect("put");
+        s.put("a.bin", Bytes::from(vec![7u8; 1000]))
+            .await
+            .expect("put");
         s.head("a.bin").await.expect("head");
         let got = s.get_range("a.bin", 10..110).await.expect("range");
         assert_eq!(got.len(), 100);
-        let whole = s.get("a.bin").await.expect("get").bytes().await.expect("body");
+        let whole = s
+            .get("a.bin")
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
         assert_eq!(whole.len(), 1000);
         s.delete("a.bin").await.expect("delete");
         let d = m.snapshot() - t0;
         assert_eq!(
-            (d.put_requests, d.head_requests, d.get_requests, d.delete_requests, d.list_requests),
+            (
+                d.put_requests,
+                d.head_requests,
+                d.get_requests,
+                d.delete_requests,
+                d.list_requests
+            ),
             (1, 1, 2, 1, 0)
         );
         assert!(d.bytes_sent >= 1000, "{d:?}");
@@ -129,68 +161,107 @@ fn meter_counts_every_request_and_byte() {
         // multipart: 1 create + 3 parts + 1 complete
         let t1 = m.snapshot();
         let mut w = MultipartWriter::new(s.clone(), "big.bin".into(), MIN_PART_SIZE);
-        w.write(&vec![1u8; 2 * MIN_PART_SIZE + 10]).await.expect("write");
+        w.write(&vec![1u8; 2 * MIN_PART_SIZE + 10])
+            .await
+            .expect("write");
         w.finish().await.expect("finish");
         let d = m.snapshot() - t1;
         assert_eq!(
-            (d.create_multipart_requests, d.upload_part_requests, d.complete_multipart_requests, d.put_requests),
+            (
+                d.create_multipart_requests,
+                d.upload_part_requests,
+                d.complete_multipart_requests,
+                d.put_requests
+            ),
             (1, 3, 1, 0)
         );
         assert!(d.bytes_sent >= (2 * MIN_PART_SIZE + 10) as u64);
-        assert_eq!(server.object("m", "big.bin").len(), 2 * MIN_PART_SIZE + 10);
+        assert_eq!(server.object("meter", "big.bin").len(), 2 * MIN_PART_SIZE + 10);
     });
 }
 
 #[test]
 fn errors_say_what_is_wrong() {
     let server = S3Server::start();
-    server.create_bucket("e");
+    server.create_bucket("errs");
     runtime().block_on(async {
-        let s = store(&server, "e", RetryConfig::none()).await;
+        let s = store(&server, "errs", RetryConfig::none()).await;
         let err = s.head("missing.csv").await.expect_err("missing object");
         assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
-        let err = s.get_range("missing.csv", 0..10).await.expect_err("missing object");
+        let err = s
+            .get_range("missing.csv", 0..10)
+            .await
+            .expect_err("missing object");
         assert!(err.is_not_found(), "{err}");
         let err = s.get("missing.csv").await.expect_err("missing object");
-        assert!(err.to_string().contains("'missing.csv' does not exist in s3://e"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("'missing.csv' does not exist in s3://errs"),
+            "{err}"
+        );
         // Deleting what is not there succeeds, as on S3.
-        s.delete("missing.csv").await.expect("delete of a missing key");
+        s.delete("missing.csv")
+            .await
+            .expect("delete of a missing key");
     });
 }
 
 #[test]
 fn missing_bucket_wrong_secret_and_closed_port() {
     let server = S3Server::start();
-    server.create_bucket("e");
+    server.create_bucket("errs");
     runtime().block_on(async {
         let nb = store(&server, "no-bucket", RetryConfig::none()).await;
-        let err = nb.list(ListOptions::default()).try_collect::<Vec<_>>().await.expect_err("no bucket");
+        let err = nb
+            .list(ListOptions::default())
+            .try_collect::<Vec<_>>()
+            .await
+            .expect_err("no bucket");
         assert!(matches!(err, StorageError::BucketNotFound { .. }), "{err}");
 
-        let bad = S3Builder::new("e")
+        let bad = S3Builder::new("errs")
             .with_endpoint_url(&server.endpoint)
             .with_credentials(&server.access_key, "not-the-secret")
             .with_retry(RetryConfig::none())
             .build()
             .await
             .expect("build");
-        let err = bad.list(ListOptions::default()).try_collect::<Vec<_>>().await.expect_err("bad secret");
-        assert!(matches!(err, StorageError::InvalidCredentials { .. }), "{err}");
+        let err = bad
+            .list(ListOptions::default())
+            .try_collect::<Vec<_>>()
+            .await
+            .expect_err("bad secret");
+        assert!(
+            matches!(err, StorageError::InvalidCredentials { .. }),
+            "{err}"
+        );
         assert!(!err.to_string().contains("not-the-secret"));
 
         // A closed port: every attempt is a request sent, and is metered.
-        let closed = S3Builder::new("e")
+        let closed = S3Builder::new("errs")
             .with_endpoint_url(format!("http://127.0.0.1:{}", free_port()))
             .with_credentials("k", "s")
             .with_retry(RetryConfig::for_check())
             .build()
             .await
             .expect("build");
-        let err = closed.list(ListOptions::default()).try_collect::<Vec<_>>().await.expect_err("closed port");
+        let err = closed
+            .list(ListOptions::default())
+            .try_collect::<Vec<_>>()
+            .await
+            .expect_err("closed port");
         assert!(matches!(err, StorageError::Unreachable { .. }), "{err}");
-        assert!(err.to_string().starts_with("Could not connect to http://127.0.0.1:"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("Could not connect to http://127.0.0.1:"),
+            "{err}"
+        );
         let snap = closed.meter().snapshot();
-        assert_eq!(snap.list_requests, u64::from(RetryConfig::for_check().max_attempts), "{snap:?}");
+        assert_eq!(
+            snap.list_requests,
+            u64::from(RetryConfig::for_check().max_attempts),
+            "{snap:?}"
+        );
         assert_eq!(snap.retries, snap.list_requests - 1, "{snap:?}");
     });
 }

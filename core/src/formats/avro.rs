@@ -78,8 +78,12 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         AvroSchema::Date => DataType::Date32,
         AvroSchema::TimeMillis => DataType::Time32(TimeUnit::Millisecond),
         AvroSchema::TimeMicros => DataType::Time64(TimeUnit::Microsecond),
-        AvroSchema::TimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-        AvroSchema::TimestampMicros => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        AvroSchema::TimestampMillis => {
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+        }
+        AvroSchema::TimestampMicros => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        }
         AvroSchema::TimestampNanos => DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
         AvroSchema::LocalTimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, None),
         AvroSchema::LocalTimestampMicros => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -105,8 +109,11 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         ),
         AvroSchema::Record(r) => DataType::Struct(record_fields(&r.fields, names, depth + 1)),
         AvroSchema::Union(u) => {
-            let non_null: Vec<&AvroSchema> =
-                u.variants().iter().filter(|v| !matches!(v, AvroSchema::Null)).collect();
+            let non_null: Vec<&AvroSchema> = u
+                .variants()
+                .iter()
+                .filter(|v| !matches!(v, AvroSchema::Null))
+                .collect();
             match non_null.as_slice() {
                 [one] => avro_type(one, names, depth),
                 [] => DataType::Null,
@@ -145,7 +152,11 @@ fn write_decimal_bytes(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
         out.extend_from_slice(b"null");
         return;
     }
-    let mut v: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) { -1 } else { 0 };
+    let mut v: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+        -1
+    } else {
+        0
+    };
     for b in bytes {
         v = (v << 8) | i128::from(*b);
     }
@@ -186,9 +197,15 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         | Value::TimestampNanos(i)
         | Value::LocalTimestampMillis(i)
         | Value::LocalTimestampMicros(i)
-        | Value::LocalTimestampNanos(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
-        Value::Float(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
-        Value::Double(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
+        | Value::LocalTimestampNanos(i) => {
+            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes())
+        }
+        Value::Float(f) if f.is_finite() => {
+            out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes())
+        }
+        Value::Double(f) if f.is_finite() => {
+            out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes())
+        }
         Value::Float(_) | Value::Double(_) => out.extend_from_slice(b"null"),
         Value::Bytes(b) | Value::Fixed(_, b) => {
             use base64::Engine;
@@ -210,7 +227,10 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         Value::Duration(d) => {
             use base64::Engine;
             let bytes: [u8; 12] = (*d).into();
-            write_json_str(out, &base64::engine::general_purpose::STANDARD.encode(bytes));
+            write_json_str(
+                out,
+                &base64::engine::general_purpose::STANDARD.encode(bytes),
+            );
         }
         Value::Union(i, inner) => {
             let branch = match s {
@@ -297,7 +317,9 @@ fn avro_err(file: &str, e: impl std::fmt::Display) -> Error {
     if msg.to_ascii_lowercase().contains("magic") || msg.contains("header") {
         Error::format(
             file,
-            format!("the file is not a valid Avro object container file ({msg}); check the file format"),
+            format!(
+                "the file is not a valid Avro object container file ({msg}); check the file format"
+            ),
         )
     } else {
         Error::format(file, format!("invalid Avro data: {msg}"))
@@ -347,7 +369,9 @@ impl<'a> AvroReader<'a> {
             let row = row.map_err(|e| avro_err(&self.file, e))?;
             self.buf.clear();
             match &self.avro_schema {
-                AvroSchema::Record(_) => write_value(&row, &self.avro_schema, &self.names, &mut self.buf),
+                AvroSchema::Record(_) => {
+                    write_value(&row, &self.avro_schema, &self.names, &mut self.buf)
+                }
                 other => {
                     self.buf.extend_from_slice(b"{\"value\":");
                     write_value(&row, other, &self.names, &mut self.buf);
@@ -501,7 +525,13 @@ fn field_json(f: &Field, path: &str) -> JsonValue {
 fn sanitize(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
@@ -577,10 +607,14 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
         Time64(_) => Value::TimeMicros(array.as_primitive::<Time64MicrosecondType>().value(i)),
         Timestamp(unit, tz) => {
             let v = match unit {
-                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(i) * 1_000_000,
+                TimeUnit::Second => {
+                    array.as_primitive::<TimestampSecondType>().value(i) * 1_000_000
+                }
                 TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(i),
                 TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(i),
-                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(i) / 1000,
+                TimeUnit::Nanosecond => {
+                    array.as_primitive::<TimestampNanosecondType>().value(i) / 1000
+                }
             };
             match (unit, tz.is_some()) {
                 (TimeUnit::Millisecond, true) => Value::TimestampMillis(v),
@@ -605,17 +639,29 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
         List(_) => {
             let l = array.as_list::<i32>();
             let v = l.value(i);
-            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
+            Value::Array(
+                (0..v.len())
+                    .map(|j| nullable_value(v.as_ref(), j))
+                    .collect(),
+            )
         }
         LargeList(_) => {
             let l = array.as_list::<i64>();
             let v = l.value(i);
-            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
+            Value::Array(
+                (0..v.len())
+                    .map(|j| nullable_value(v.as_ref(), j))
+                    .collect(),
+            )
         }
         FixedSizeList(..) => {
             let l = array.as_fixed_size_list();
             let v = l.value(i);
-            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
+            Value::Array(
+                (0..v.len())
+                    .map(|j| nullable_value(v.as_ref(), j))
+                    .collect(),
+            )
         }
         Map(..) => {
             let m = array.as_map();
@@ -626,7 +672,10 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
             if let Some(keys) = keys {
                 let keys = keys.as_string::<i32>();
                 for j in 0..entries.len() {
-                    out.insert(keys.value(j).to_string(), nullable_value(values.as_ref(), j));
+                    out.insert(
+                        keys.value(j).to_string(),
+                        nullable_value(values.as_ref(), j),
+                    );
                 }
             }
             Value::Map(out)
@@ -751,7 +800,8 @@ impl<W: Write> AvroBlockWriter<W> {
     /// Appends every row of `batch`.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if !self.header_written {
-            self.write_header().map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
+            self.write_header()
+                .map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
         }
         let schema = batch.schema();
         let names: Vec<String> = schema.fields().iter().map(|f| sanitize(f.name())).collect();
@@ -777,7 +827,8 @@ impl<W: Write> AvroBlockWriter<W> {
     /// Compresses and writes the pending block (if any).
     pub fn flush_block(&mut self) -> Result<()> {
         if !self.header_written {
-            self.write_header().map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
+            self.write_header()
+                .map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
         }
         if self.rows_in_block == 0 {
             return Ok(());

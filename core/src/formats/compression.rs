@@ -274,7 +274,10 @@ fn read_local_header(r: &mut dyn Read) -> io::Result<Option<LocalHeader>> {
             return if got == 0 {
                 Ok(None)
             } else {
-                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated zip header"))
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "truncated zip header",
+                ))
             };
         }
         got += n;
@@ -292,7 +295,8 @@ fn read_local_header(r: &mut dyn Read) -> io::Result<Option<LocalHeader>> {
     }
     r.read_exact(&mut fixed[4..])?;
     let u16_at = |i: usize| u16::from_le_bytes([fixed[i], fixed[i + 1]]);
-    let u32_at = |i: usize| u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
+    let u32_at =
+        |i: usize| u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
     let flags = u16_at(6);
     let method = u16_at(8);
     let mut compressed_size = u64::from(u32_at(18));
@@ -374,8 +378,9 @@ where
 {
     let mut reader = reader;
     loop {
-        let member = zip::read::read_zipfile_from_stream(&mut reader)
-            .map_err(|e| Error::format(file, format!("the file is not a valid zip archive ({e})")))?;
+        let member = zip::read::read_zipfile_from_stream(&mut reader).map_err(|e| {
+            Error::format(file, format!("the file is not a valid zip archive ({e})"))
+        })?;
         let Some(mut member) = member else {
             return Ok(());
         };

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray,
+};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
@@ -39,8 +41,10 @@ fn same_type(a: &DataType, b: &DataType) -> bool {
 pub(crate) fn to_text(array: &ArrayRef) -> Result<ArrayRef> {
     match array.data_type() {
         DataType::Utf8 => Ok(array.clone()),
-        DataType::LargeUtf8 | DataType::Utf8View => cast_with_options(array, &DataType::Utf8, &CastOptions::default())
-            .map_err(|e| Error::Internal(format!("cast to text: {e}"))),
+        DataType::LargeUtf8 | DataType::Utf8View => {
+            cast_with_options(array, &DataType::Utf8, &CastOptions::default())
+                .map_err(|e| Error::Internal(format!("cast to text: {e}")))
+        }
         _ => {
             let json = records::array_to_json_strings(array.as_ref())?;
             let unquoted: StringArray = json
@@ -105,12 +109,35 @@ fn parse_json_column(text: &StringArray, target: &DataType) -> Result<(ArrayRef,
                 .map_err(|e| Error::Internal(format!("JSON decode: {e}")))?;
         }
     }
-    let batch = decoder.flush().map_err(|e| Error::Internal(format!("JSON decode: {e}")))?;
+    let batch = decoder
+        .flush()
+        .map_err(|e| Error::Internal(format!("JSON decode: {e}")))?;
     let array = match batch {
         Some(b) => b.column(0).clone(),
         None => new_null_array(target, 0),
     };
     Ok((array, bad))
+}
+
+/// Decodes base64 text into bytes; undecodable values are reported.
+fn base64_column(text: &StringArray) -> Result<(ArrayRef, Vec<usize>)> {
+    use base64::Engine;
+    let mut b = arrow::array::BinaryBuilder::with_capacity(text.len(), text.len() * 8);
+    let mut bad = vec![];
+    for i in 0..text.len() {
+        if text.is_null(i) {
+            b.append_null();
+            continue;
+        }
+        match base64::engine::general_purpose::STANDARD.decode(text.value(i).trim()) {
+            Ok(v) => b.append_value(v),
+            Err(_) => {
+                bad.push(i);
+                b.append_null();
+            }
+        }
+    }
+    Ok((Arc::new(b.finish()), bad))
 }
 
 /// Casts one column to `target`. Returns the column and the rows whose value could not be
@@ -122,6 +149,9 @@ pub(crate) fn cast_column(array: &ArrayRef, target: &DataType) -> Result<(ArrayR
     if matches!(target, DataType::Utf8) {
         return Ok((to_text(array)?, vec![]));
     }
+    if matches!(target, DataType::Binary) && matches!(array.data_type(), DataType::Utf8) {
+        return base64_column(array.as_string::<i32>());
+    }
     if is_nested(target) {
         let text = to_text(array)?;
         return parse_json_column(text.as_string::<i32>(), target);
@@ -130,8 +160,12 @@ pub(crate) fn cast_column(array: &ArrayRef, target: &DataType) -> Result<(ArrayR
     let source: ArrayRef = if matches!(array.data_type(), DataType::Utf8) {
         let s = array.as_string::<i32>();
         if s.iter().any(|v| v.is_some_and(|v| v.trim().is_empty())) {
-            let mask: BooleanArray = s.iter().map(|v| Some(v.is_some_and(|v| v.trim().is_empty()))).collect();
-            arrow::compute::nullif(array, &mask).map_err(|e| Error::Internal(format!("nullif: {e}")))?
+            let mask: BooleanArray = s
+                .iter()
+                .map(|v| Some(v.is_some_and(|v| v.trim().is_empty())))
+                .collect();
+            arrow::compute::nullif(array, &mask)
+                .map_err(|e| Error::Internal(format!("nullif: {e}")))?
         } else {
             array.clone()
         }

@@ -45,7 +45,11 @@ impl<'a> CsvReader<'a> {
         tsv: bool,
     ) -> Result<Self> {
         let c = &opts.csv;
-        let delimiter = if tsv && c.delimiter == b',' { b'\t' } else { c.delimiter };
+        let delimiter = if tsv && c.delimiter == b',' {
+            b'\t'
+        } else {
+            c.delimiter
+        };
         let text = utf8_reader(input, c.encoding);
         let capped: Box<dyn Read + Send + 'a> = Box::new(LineCap::new(text, opts.max_line_bytes));
         let rdr = csv::ReaderBuilder::new()
@@ -89,7 +93,11 @@ impl<'a> CsvReader<'a> {
             }
         }
         // Read ahead: the inference sample, or one row to learn the width without a header.
-        let sample = if target.is_none() { opts.infer_rows } else { usize::from(!c.header) };
+        let sample = if target.is_none() {
+            opts.infer_rows
+        } else {
+            usize::from(!c.header)
+        };
         while me.pending.len() < sample {
             match me.next_raw()? {
                 Some(r) => me.pending.push_back(r),
@@ -114,11 +122,10 @@ impl<'a> CsvReader<'a> {
             .fields()
             .iter()
             .map(|f| {
-                names.iter().position(|n| n == f.name()).or_else(|| {
-                    names
-                        .iter()
-                        .position(|n| n.eq_ignore_ascii_case(f.name()))
-                })
+                names
+                    .iter()
+                    .position(|n| n == f.name())
+                    .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(f.name())))
             })
             .collect();
         me.schema = schema;
@@ -180,7 +187,9 @@ impl<'a> CsvReader<'a> {
                     );
                     match self.opts.on_bad_record {
                         OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
-                        OnBadRecord::Skip => self.warnings.push(format!("{}: skipped {msg}", self.file)),
+                        OnBadRecord::Skip => {
+                            self.warnings.push(format!("{}: skipped {msg}", self.file))
+                        }
                     }
                 }
             }
@@ -235,7 +244,8 @@ impl<'a> CsvReader<'a> {
         let mut bad_rows: Vec<usize> = vec![];
         for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
             let text: ArrayRef = Arc::new(b.finish());
-            let (col, bad) = cast_column(&text, f.data_type()).map_err(|e| Error::format(&self.file, e.to_string()))?;
+            let (col, bad) = cast_column(&text, f.data_type())
+                .map_err(|e| Error::format(&self.file, e.to_string()))?;
             if let Some(&row) = bad.first() {
                 let text = text.as_any().downcast_ref::<arrow::array::StringArray>();
                 let value = text.map(|t| t.value(row).to_string()).unwrap_or_default();
@@ -287,7 +297,11 @@ fn truncate(s: &str) -> String {
 fn header_names<'r>(fields: impl Iterator<Item = &'r str>) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for (i, f) in fields.enumerate() {
-        let base = if f.trim().is_empty() { format!("f{i}") } else { f.trim().to_string() };
+        let base = if f.trim().is_empty() {
+            format!("f{i}")
+        } else {
+            f.trim().to_string()
+        };
         let mut name = base.clone();
         let mut n = 1;
         while out.contains(&name) {

@@ -48,23 +48,16 @@ impl<R: Read> Framer<R> {
             max,
             current: 0,
             values: 0,
-            state: if allow_array { FrameState::Start } else { FrameState::Values },
+            state: if allow_array {
+                FrameState::Start
+            } else {
+                FrameState::Values
+            },
             in_string: false,
             escaped: false,
             depth: 0,
             buf: vec![0; 64 * 1024],
         }
-    }
-
-    fn too_long(&self) -> io::Error {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "record {} is longer than {} bytes (the size limit); is the file format right?",
-                self.values + 1,
-                self.max
-            ),
-        )
     }
 }
 
@@ -142,6 +135,17 @@ impl<R: Read> Read for Framer<R> {
 }
 
 impl<R> Framer<R> {
+    fn too_long(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "record {} is longer than {} bytes (the size limit); is the file format right?",
+                self.values + 1,
+                self.max
+            ),
+        )
+    }
+
     #[inline]
     fn value_byte(&mut self, b: u8, out: &mut [u8], w: &mut usize) -> io::Result<()> {
         if self.in_string {
@@ -162,14 +166,7 @@ impl<R> Framer<R> {
         }
         self.current += 1;
         if self.current > self.max {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "record {} is longer than {} bytes (the size limit); is the file format right?",
-                    self.values + 1,
-                    self.max
-                ),
-            ));
+            return Err(self.too_long());
         }
         out[*w] = b;
         *w += 1;
@@ -223,7 +220,13 @@ impl<'a> JsonReader<'a> {
             Some(t) if !opts.json_flatten => (t.clone(), Box::new(framer)),
             Some(t) => (Arc::new(unflatten(t)), Box::new(framer)),
             None => {
-                let mut tee = BufReader::with_capacity(64 * 1024, Tee { inner: framer, seen: vec![] });
+                let mut tee = BufReader::with_capacity(
+                    64 * 1024,
+                    Tee {
+                        inner: framer,
+                        seen: vec![],
+                    },
+                );
                 let mut inferrer = JsonSchemaInferrer::new(opts.json_max_depth.max(1) + 1);
                 {
                     let mut values = serde_json::Deserializer::from_reader(&mut tee)
@@ -256,7 +259,8 @@ impl<'a> JsonReader<'a> {
                 (Arc::new(inferrer.schema()), Box::new(replay))
             }
         };
-        let buffered: Box<dyn BufRead + Send + 'a> = Box::new(BufReader::with_capacity(256 * 1024, stream));
+        let buffered: Box<dyn BufRead + Send + 'a> =
+            Box::new(BufReader::with_capacity(256 * 1024, stream));
         let inner = json_reader_builder(decode_schema.clone(), opts.batch_size)
             .with_ignore_type_conflicts(opts.on_bad_record == OnBadRecord::Skip)
             .build(buffered)

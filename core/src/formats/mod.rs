@@ -171,8 +171,15 @@ pub fn read_stream<'a>(
         FileFormat::Parquet => {
             let mut input = input;
             let mut buf = Vec::new();
-            input.read_to_end(&mut buf).map_err(|e| Error::format(file, e.to_string()))?;
-            Box::new(parquet::read_parquet(file, bytes::Bytes::from(buf), opts, target)?)
+            input
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::format(file, e.to_string()))?;
+            Box::new(parquet::read_parquet(
+                file,
+                bytes::Bytes::from(buf),
+                opts,
+                target,
+            )?)
         }
     })
 }

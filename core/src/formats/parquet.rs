@@ -41,13 +41,24 @@ fn scalar_array(value: &JsonValue, dt: &DataType) -> std::result::Result<ArrayRe
     let raw: ArrayRef = match value {
         JsonValue::Bool(b) => Arc::new(BooleanArray::from(vec![*b])),
         JsonValue::Number(n) => match n.as_i64() {
-            Some(i) if !matches!(dt, DataType::Float16 | DataType::Float32 | DataType::Float64) => {
+            Some(i)
+                if !matches!(
+                    dt,
+                    DataType::Float16 | DataType::Float32 | DataType::Float64
+                ) =>
+            {
                 Arc::new(arrow::array::Int64Array::from(vec![i]))
             }
-            _ => Arc::new(arrow::array::Float64Array::from(vec![n.as_f64().unwrap_or(f64::NAN)])),
+            _ => Arc::new(arrow::array::Float64Array::from(vec![n
+                .as_f64()
+                .unwrap_or(f64::NAN)])),
         },
         JsonValue::String(s) => Arc::new(arrow::array::StringArray::from(vec![s.as_str()])),
-        other => return Err(format!("filter value {other} must be a string, number or boolean")),
+        other => {
+            return Err(format!(
+                "filter value {other} must be a string, number or boolean"
+            ))
+        }
     };
     let dt = match dt {
         DataType::Dictionary(_, v) => v.as_ref(),
@@ -73,7 +84,11 @@ fn filter_scalars(f: &ColumnFilter, dt: &DataType) -> std::result::Result<Vec<Ar
     }
 }
 
-fn cmp_op(op: FilterOp, l: &dyn Datum, r: &dyn Datum) -> std::result::Result<BooleanArray, ArrowError> {
+fn cmp_op(
+    op: FilterOp,
+    l: &dyn Datum,
+    r: &dyn Datum,
+) -> std::result::Result<BooleanArray, ArrowError> {
     match op {
         FilterOp::Eq | FilterOp::In => cmp::eq(l, r),
         FilterOp::NotEq => cmp::neq(l, r),
@@ -122,9 +137,9 @@ fn excluded_by_stats(
             let s = Scalar::new(v.clone());
             let below = cmp::gt(mins, &s)?; // min > v
             let above = cmp::lt(maxes, &s)?; // max < v
-            for i in 0..n {
+            for (i, o) in out.iter_mut().enumerate() {
                 if !(truthy(&below, i) || truthy(&above, i)) {
-                    out[i] = false;
+                    *o = false;
                 }
             }
         }
@@ -167,7 +182,11 @@ fn configure<T>(
     let metadata = builder.metadata().clone();
     let parquet_schema_ptr = metadata.file_metadata().schema_descr_ptr();
     let parquet_schema = parquet_schema_ptr.as_ref();
-    let names: Vec<String> = arrow_schema.fields().iter().map(|f| f.name().clone()).collect();
+    let names: Vec<String> = arrow_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
 
     // Projection: requested columns, else the target's columns present in the file, else all.
     let wanted: Option<Vec<usize>> = match (&opts.parquet_columns, target) {
@@ -190,7 +209,11 @@ fn configure<T>(
             names
                 .iter()
                 .enumerate()
-                .filter(|(_, n)| t.fields().iter().any(|f| f.name() == *n || f.name().eq_ignore_ascii_case(n)))
+                .filter(|(_, n)| {
+                    t.fields()
+                        .iter()
+                        .any(|f| f.name() == *n || f.name().eq_ignore_ascii_case(n))
+                })
                 .map(|(i, _)| i)
                 .collect(),
         ),
@@ -222,7 +245,8 @@ fn configure<T>(
             };
             let dt = arrow_schema.field(ci).data_type().clone();
             let values = filter_scalars(f, &dt).map_err(Error::Config)?;
-            if let Ok(conv) = StatisticsConverter::try_new(&f.column, &arrow_schema, parquet_schema) {
+            if let Ok(conv) = StatisticsConverter::try_new(&f.column, &arrow_schema, parquet_schema)
+            {
                 if let (Ok(mins), Ok(maxes)) = (
                     conv.row_group_mins(row_groups.iter()),
                     conv.row_group_maxes(row_groups.iter()),
@@ -238,11 +262,17 @@ fn configure<T>(
             }
             let op = f.op;
             let mask = ProjectionMask::roots(parquet_schema, [ci]);
-            predicates.push(Box::new(ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
-                let r = eval_filter(batch.column(0).as_ref(), op, &values)?;
-                // Nulls never pass.
-                Ok(arrow::compute::prep_null_mask_filter(&r))
-            })));
+            predicates.push(Box::new(ArrowPredicateFn::new(
+                mask,
+                move |batch: RecordBatch| {
+                    let r = eval_filter(batch.column(0).as_ref(), op, &values)?;
+                    // Nulls never pass.
+                    Ok(match r.nulls() {
+                        Some(_) => arrow::compute::prep_null_mask_filter(&r),
+                        None => r,
+                    })
+                },
+            )));
         }
         let selected: Vec<usize> = keep
             .iter()
@@ -318,7 +348,10 @@ fn finish_batch(
         match on_bad {
             OnBadRecord::Fail => return Err(Error::format(file, msg)),
             OnBadRecord::Skip => {
-                warnings.push(format!("{file}: skipped {} row(s), first: {msg}", c.bad.len()));
+                warnings.push(format!(
+                    "{file}: skipped {} row(s), first: {msg}",
+                    c.bad.len()
+                ));
                 let rows: Vec<usize> = c.bad.iter().map(|b| b.row).collect();
                 return drop_rows(&c.batch, &rows);
             }
@@ -335,7 +368,13 @@ impl Iterator for ParquetReader {
             return None;
         }
         let r = match self.inner.next()? {
-            Ok(b) => finish_batch(&self.file, b, self.target.as_ref(), self.on_bad, &mut self.warnings),
+            Ok(b) => finish_batch(
+                &self.file,
+                b,
+                self.target.as_ref(),
+                self.on_bad,
+                &mut self.warnings,
+            ),
             Err(e) => Err(perr(&self.file, e)),
         };
         if r.is_err() {

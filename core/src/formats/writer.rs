@@ -130,16 +130,26 @@ pub fn new_writer<W: Write + Send + 'static>(
                 .set_compression(parse_parquet_codec(codec)?)
                 .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
                 .build();
-            let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props)).map_err(werr)?;
+            let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props))
+                .map_err(werr)?;
             Ok(Box::new(ParquetWriter { inner: w }))
         }
         FileFormat::Avro => {
             let codec = parse_codec(codec)?;
-            let w = AvroBlockWriter::new(CountingWriter::new(sink), &schema, &opts.avro_record_name, codec)?;
+            let w = AvroBlockWriter::new(
+                CountingWriter::new(sink),
+                &schema,
+                &opts.avro_record_name,
+                codec,
+            )?;
             Ok(Box::new(AvroWriter { inner: w }))
         }
         FileFormat::Csv | FileFormat::Tsv | FileFormat::Json | FileFormat::Jsonl => {
-            let c: Compression = if codec.trim().is_empty() { Compression::None } else { codec.parse()? };
+            let c: Compression = if codec.trim().is_empty() {
+                Compression::None
+            } else {
+                codec.parse()?
+            };
             let enc = Encoder::new(c, CountingWriter::new(sink))?;
             let kind = match format {
                 FileFormat::Json => TextKind::JsonArray,
@@ -220,7 +230,8 @@ struct TextWriter<W: Write> {
 /// Appends one CSV field, quoted when needed.
 fn csv_field(out: &mut Vec<u8>, s: &str, delimiter: u8) {
     let needs = s.is_empty()
-        || s.bytes().any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+        || s.bytes()
+            .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
         || s.starts_with(' ')
         || s.ends_with(' ');
     if !needs {
@@ -258,7 +269,12 @@ impl<W: Write + Send> TextWriter<W> {
         let is_string: Vec<bool> = batch
             .columns()
             .iter()
-            .map(|c| matches!(c.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
+            .map(|c| {
+                matches!(
+                    c.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+            })
             .collect();
         for i in 0..batch.num_rows() {
             for (j, t) in texts.iter().enumerate() {
@@ -299,7 +315,11 @@ impl<W: Write + Send> FormatWriter<W> for TextWriter<W> {
                 let array = self.kind == TextKind::JsonArray;
                 for i in 0..batch.num_rows() {
                     if array {
-                        self.buf.extend_from_slice(if self.rows == 0 && i == 0 { b"[\n" } else { b",\n" });
+                        self.buf.extend_from_slice(if self.rows == 0 && i == 0 {
+                            b"[\n"
+                        } else {
+                            b",\n"
+                        });
                     }
                     enc.write_object(i, &mut self.buf);
                     if !array {
@@ -346,13 +366,21 @@ pub fn write_path(
 ) -> Result<u64> {
     let name = path.display().to_string();
     let file = std::fs::File::create(path).map_err(|e| Error::io(&name, e))?;
-    let mut w = new_writer(format, codec, schema, io::BufWriter::with_capacity(1 << 20, file), &WriteOptions::default())?;
+    let mut w = new_writer(
+        format,
+        codec,
+        schema,
+        io::BufWriter::with_capacity(1 << 20, file),
+        &WriteOptions::default(),
+    )?;
     for b in batches {
         w.write(b)?;
     }
     let mut buf = w.finish()?;
     buf.flush().map_err(|e| Error::io(&name, e))?;
-    let file = buf.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| Error::io(&name, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&name, e))?;
     Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
 }

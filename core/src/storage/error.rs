@@ -133,15 +133,19 @@ impl StorageError {
 
     /// True for a missing object or bucket.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, StorageError::NotFound { .. } | StorageError::BucketNotFound { .. })
-            || matches!(self, StorageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        matches!(
+            self,
+            StorageError::NotFound { .. } | StorageError::BucketNotFound { .. }
+        ) || matches!(self, StorageError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 
     /// True for faults worth retrying later (network, throttling, 5xx).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            StorageError::Unreachable { .. } | StorageError::Timeout { .. } | StorageError::Transient { .. }
+            StorageError::Unreachable { .. }
+                | StorageError::Timeout { .. }
+                | StorageError::Transient { .. }
         )
     }
 
@@ -185,14 +189,16 @@ impl From<StorageError> for crate::Error {
             StorageError::NotFound { .. } | StorageError::BucketNotFound { .. } => {
                 crate::Error::NotFound(strip("Not found: ", e.to_string()))
             }
-            StorageError::AccessDenied { .. } => crate::Error::AccessDenied(strip("Access denied: ", e.to_string())),
+            StorageError::AccessDenied { .. } => {
+                crate::Error::AccessDenied(strip("Access denied: ", e.to_string()))
+            }
             StorageError::InvalidCredentials { .. }
             | StorageError::NoCredentials { .. }
             | StorageError::WrongRegion { .. }
             | StorageError::Config(_) => crate::Error::Config(e.to_string()),
-            StorageError::Unreachable { .. } | StorageError::Timeout { .. } | StorageError::Transient { .. } => {
-                crate::Error::Transient(e.to_string())
-            }
+            StorageError::Unreachable { .. }
+            | StorageError::Timeout { .. }
+            | StorageError::Transient { .. } => crate::Error::Transient(e.to_string()),
             StorageError::Io { path, source } => crate::Error::Io { path, source },
             StorageError::Other { .. } => crate::Error::Internal(e.to_string()),
         }

@@ -14,7 +14,9 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use aws_sdk_s3::config::interceptors::{BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef};
+use aws_sdk_s3::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -84,9 +86,10 @@ impl RequestKind {
             RequestKind::List => "list",
             RequestKind::Get => "read",
             RequestKind::Head => "read the metadata of",
-            RequestKind::Put | RequestKind::CreateMultipart | RequestKind::UploadPart | RequestKind::CompleteMultipart => {
-                "write"
-            }
+            RequestKind::Put
+            | RequestKind::CreateMultipart
+            | RequestKind::UploadPart
+            | RequestKind::CompleteMultipart => "write",
             RequestKind::AbortMultipart => "abort an upload to",
             RequestKind::Delete => "delete",
             RequestKind::Other => "access",
@@ -98,9 +101,10 @@ impl RequestKind {
         match self {
             RequestKind::List => "s3:ListBucket",
             RequestKind::Get | RequestKind::Head => "s3:GetObject",
-            RequestKind::Put | RequestKind::CreateMultipart | RequestKind::UploadPart | RequestKind::CompleteMultipart => {
-                "s3:PutObject"
-            }
+            RequestKind::Put
+            | RequestKind::CreateMultipart
+            | RequestKind::UploadPart
+            | RequestKind::CompleteMultipart => "s3:PutObject",
             RequestKind::AbortMultipart => "s3:AbortMultipartUpload",
             RequestKind::Delete => "s3:DeleteObject",
             RequestKind::Other => "the needed S3 permission",
@@ -269,12 +273,18 @@ impl std::ops::Sub for MeterSnapshot {
             get_requests: self.get_requests.saturating_sub(o.get_requests),
             head_requests: self.head_requests.saturating_sub(o.head_requests),
             put_requests: self.put_requests.saturating_sub(o.put_requests),
-            create_multipart_requests: self.create_multipart_requests.saturating_sub(o.create_multipart_requests),
-            upload_part_requests: self.upload_part_requests.saturating_sub(o.upload_part_requests),
+            create_multipart_requests: self
+                .create_multipart_requests
+                .saturating_sub(o.create_multipart_requests),
+            upload_part_requests: self
+                .upload_part_requests
+                .saturating_sub(o.upload_part_requests),
             complete_multipart_requests: self
                 .complete_multipart_requests
                 .saturating_sub(o.complete_multipart_requests),
-            abort_multipart_requests: self.abort_multipart_requests.saturating_sub(o.abort_multipart_requests),
+            abort_multipart_requests: self
+                .abort_multipart_requests
+                .saturating_sub(o.abort_multipart_requests),
             delete_requests: self.delete_requests.saturating_sub(o.delete_requests),
             other_requests: self.other_requests.saturating_sub(o.other_requests),
             retries: self.retries.saturating_sub(o.retries),
@@ -316,7 +326,10 @@ impl Intercept for MeterInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.meter.record_request(operation_kind(cfg));
-        if cfg.load::<RequestAttempts>().is_some_and(|a| a.attempts() > 1) {
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|a| a.attempts() > 1)
+        {
             self.meter.record_retry();
         }
         if let Some(len) = context.request().body().content_length() {
@@ -332,7 +345,8 @@ impl Intercept for MeterInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
-        let streaming_body = operation_kind(cfg) == RequestKind::Get && response.status().is_success();
+        let streaming_body =
+            operation_kind(cfg) == RequestKind::Get && response.status().is_success();
         // A successful GET's body is counted as the stream delivers it.
         if !streaming_body {
             if let Some(len) = response
@@ -364,6 +378,9 @@ mod tests {
         assert_eq!(d.get_requests, 1);
         assert_eq!(d.bytes_received, 10);
         assert_eq!(d.total_requests(), 2);
-        assert_eq!(RequestKind::of_s3_operation("UploadPart"), RequestKind::UploadPart);
+        assert_eq!(
+            RequestKind::of_s3_operation("UploadPart"),
+            RequestKind::UploadPart
+        );
     }
 }

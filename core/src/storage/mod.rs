@@ -42,7 +42,7 @@
 //!     .await
 //!     .unwrap();
 //! assert_eq!(keys, ["data/a.csv"]);
-//! assert_eq!(&store.get_range("data/a.csv", 3..4).await.unwrap()[..], b"\n");
+//! assert_eq!(&store.get_range("data/a.csv", 3..4).await.unwrap()[..], b"1");
 //! # });
 //! ```
 
@@ -137,7 +137,9 @@ impl ListOptions {
 
     /// The page size to request.
     pub fn effective_page_size(&self) -> usize {
-        self.page_size.unwrap_or(MAX_LIST_PAGE).clamp(1, MAX_LIST_PAGE)
+        self.page_size
+            .unwrap_or(MAX_LIST_PAGE)
+            .clamp(1, MAX_LIST_PAGE)
     }
 }
 
@@ -168,7 +170,9 @@ pub struct GetResult {
 
 impl fmt::Debug for GetResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GetResult").field("meta", &self.meta).finish_non_exhaustive()
+        f.debug_struct("GetResult")
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
     }
 }
 
@@ -264,7 +268,11 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display + 'static {
     ) -> BoxFuture<'a, Result<PutResult>>;
 
     /// Abandons the upload and frees its parts.
-    fn abort_multipart<'a>(&'a self, key: &'a str, upload: &'a MultipartId) -> BoxFuture<'a, Result<()>>;
+    fn abort_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload: &'a MultipartId,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// Deletes `key`; succeeds if it does not exist.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -384,7 +392,10 @@ impl MultipartWriter {
         };
         let number = self.parts.len() as u32 + 1;
         let data = self.buffer.split().freeze();
-        let part = self.store.upload_part(&self.key, &upload, number, data).await?;
+        let part = self
+            .store
+            .upload_part(&self.key, &upload, number, data)
+            .await?;
         self.parts.push(part);
         Ok(())
     }
@@ -401,7 +412,9 @@ impl MultipartWriter {
                 self.flush_part().await?;
             }
             let parts = std::mem::take(&mut self.parts);
-            self.store.complete_multipart(&self.key, &upload, parts).await
+            self.store
+                .complete_multipart(&self.key, &upload, parts)
+                .await
         }
         .await;
         if result.is_err() {

@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 
 use super::meter::{Meter, MeterInterceptor, RequestKind};
 use super::{
-    GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult, RetryConfig, Storage,
-    StorageError,
+    GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult,
+    RetryConfig, Storage, StorageError,
 };
 use crate::storage::error::Result;
 
@@ -181,7 +181,11 @@ impl S3Builder {
     }
 
     /// Sets static credentials.
-    pub fn with_credentials(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<Secret>) -> Self {
+    pub fn with_credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<Secret>,
+    ) -> Self {
         self.conn.access_key_id = Some(access_key_id.into());
         self.conn.secret_access_key = Some(secret_access_key.into());
         self
@@ -245,13 +249,17 @@ impl S3Builder {
             (None, true) => format!("https://s3.{region}.amazonaws.com"),
             (None, false) => format!("http://s3.{region}.amazonaws.com"),
         };
-        let meter = self.meter.unwrap_or_else(Meter::new);
+        let meter = self.meter.unwrap_or_default();
 
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
             .retry_config(self.retry.sdk_retry_config())
             .timeout_config(self.retry.sdk_timeout_config());
-        let key_id = conn.access_key_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let key_id = conn
+            .access_key_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         let secret = conn.secret_access_key.as_ref().filter(|s| !s.is_empty());
         let token = conn.session_token.as_ref().filter(|s| !s.is_empty());
         if conn.anonymous {
@@ -282,7 +290,11 @@ impl S3Builder {
             }
         }
         let mut sdk = loader.load().await;
-        let role = conn.role_arn.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let role = conn
+            .role_arn
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         if let (Some(role), false) = (role, conn.anonymous) {
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)
                 .session_name("lakeport")
@@ -295,7 +307,8 @@ impl S3Builder {
                 .build();
         }
 
-        let mut conf = aws_sdk_s3::config::Builder::from(&sdk).interceptor(MeterInterceptor::new(meter.clone()));
+        let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
+            .interceptor(MeterInterceptor::new(meter.clone()));
         if let Some(url) = &custom_endpoint {
             conf = conf
                 .endpoint_url(url)
@@ -323,7 +336,9 @@ fn normalize_bucket(raw: &str) -> Result<String> {
     let b = raw.trim();
     let b = b.strip_prefix("s3://").unwrap_or(b).trim_end_matches('/');
     if b.is_empty() {
-        return Err(StorageError::Config("`bucket` is empty: set it to the bucket's name.".into()));
+        return Err(StorageError::Config(
+            "`bucket` is empty: set it to the bucket's name.".into(),
+        ));
     }
     if b.contains('/') {
         return Err(StorageError::Config(format!(
@@ -339,11 +354,11 @@ fn normalize_endpoint(raw: Option<&str>, use_ssl: bool) -> Result<Option<String>
     let Some(url) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let url = url.trim_end_matches('/');
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
         None => (if use_ssl { "https" } else { "http" }.to_string(), url),
     };
+    let rest = rest.trim_end_matches('/');
     let scheme = match scheme.as_str() {
         "https" if !use_ssl => "http",
         "https" => "https",
@@ -532,7 +547,13 @@ where
     }
 }
 
-fn classify_response(cx: &Context<'_>, status: u16, code: &str, message: &str, region: Option<String>) -> StorageError {
+fn classify_response(
+    cx: &Context<'_>,
+    status: u16,
+    code: &str,
+    message: &str,
+    region: Option<String>,
+) -> StorageError {
     let target = cx.target();
     let code_or_status = if code.is_empty() {
         format!("HTTP {status}")
@@ -546,13 +567,19 @@ fn classify_response(cx: &Context<'_>, status: u16, code: &str, message: &str, r
                 endpoint: cx.endpoint.to_string(),
             }
         }
+        "InvalidBucketName" => {
+            return StorageError::Config(format!(
+                "`bucket` '{}' is not a valid bucket name: use 3-63 lowercase letters, digits, dots and hyphens.",
+                cx.bucket
+            ))
+        }
         "NoSuchKey" | "NotFound" | "NoSuchUpload" => {
             return StorageError::NotFound {
                 store: format!("s3://{}", cx.bucket),
                 key: cx.key.to_string(),
             }
         }
-        "InvalidAccessKeyId" => {
+        "InvalidAccessKeyId" | "NotSignedUp" | "InvalidClientTokenId" | "UnrecognizedClientException" => {
             return StorageError::InvalidCredentials {
                 code: code.into(),
                 reason: "the server does not know this access key id".into(),
@@ -570,7 +597,9 @@ fn classify_response(cx: &Context<'_>, status: u16, code: &str, message: &str, r
                 reason: "the session token is invalid or expired".into(),
             }
         }
-        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => {
+        "PermanentRedirect"
+        | "AuthorizationHeaderMalformed"
+        | "IllegalLocationConstraintException" => {
             return StorageError::WrongRegion {
                 bucket: cx.bucket.to_string(),
                 configured: cx.region.to_string(),
@@ -584,8 +613,13 @@ fn classify_response(cx: &Context<'_>, status: u16, code: &str, message: &str, r
                 code: code.into(),
             }
         }
-        "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "InternalError"
-        | "ServiceUnavailable" | "RequestTimeout" => {
+        "SlowDown"
+        | "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "InternalError"
+        | "ServiceUnavailable"
+        | "RequestTimeout" => {
             return StorageError::Transient {
                 operation: cx.op,
                 target,
@@ -668,11 +702,16 @@ impl Download {
                     // A dropped connection mid-body: the SDK does not retry
                     // streaming bodies, so resume with a ranged GET from where
                     // we are, pinned to the same version by If-Match.
-                    if self.resumes + 1 >= self.store.inner.max_attempts || self.offset >= self.size {
+                    if self.resumes + 1 >= self.store.inner.max_attempts || self.offset >= self.size
+                    {
                         let err = StorageError::Transient {
                             operation: RequestKind::Get,
                             target: self.store.url(&self.key),
-                            detail: format!("the download broke off at byte {}: {}", self.offset, root_cause(&e)),
+                            detail: format!(
+                                "the download broke off at byte {}: {}",
+                                self.offset,
+                                root_cause(&e)
+                            ),
                         };
                         self.resumes = u32::MAX - 1;
                         self.body = SdkByteStream::from_static(b"");
@@ -841,14 +880,20 @@ impl Storage for S3Storage {
                 .await;
             let out = match result {
                 Ok(out) => out,
-                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => return Ok(Bytes::new()),
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                    return Ok(Bytes::new())
+                }
                 Err(e) => return Err(self.map_err(RequestKind::Get, key, e)),
             };
-            let data = out.body.collect().await.map_err(|e| StorageError::Transient {
-                operation: RequestKind::Get,
-                target: self.url(key),
-                detail: format!("the download broke off: {}", root_cause(&e)),
-            })?;
+            let data = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| StorageError::Transient {
+                    operation: RequestKind::Get,
+                    target: self.url(key),
+                    detail: format!("the download broke off: {}", root_cause(&e)),
+                })?;
             let bytes = data.into_bytes();
             self.inner.meter.record_received(bytes.len() as u64);
             Ok(bytes)
@@ -910,7 +955,9 @@ impl Storage for S3Storage {
                 .ok_or_else(|| StorageError::Other {
                     operation: RequestKind::UploadPart,
                     target: self.url(key),
-                    detail: format!("part number {part_number} is outside 1..=10000; raise the part size"),
+                    detail: format!(
+                        "part number {part_number} is outside 1..=10000; raise the part size"
+                    ),
                 })?;
             let out = self
                 .inner
@@ -970,7 +1017,11 @@ impl Storage for S3Storage {
         .boxed()
     }
 
-    fn abort_multipart<'a>(&'a self, key: &'a str, upload: &'a MultipartId) -> BoxFuture<'a, Result<()>> {
+    fn abort_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload: &'a MultipartId,
+    ) -> BoxFuture<'a, Result<()>> {
         async move {
             self.inner
                 .client
@@ -1021,15 +1072,21 @@ mod tests {
         assert_eq!(normalize_endpoint(None, true).unwrap(), None);
         assert_eq!(normalize_endpoint(Some("  "), true).unwrap(), None);
         assert_eq!(
-            normalize_endpoint(Some("localhost:9000"), false).unwrap().as_deref(),
+            normalize_endpoint(Some("localhost:9000"), false)
+                .unwrap()
+                .as_deref(),
             Some("http://localhost:9000")
         );
         assert_eq!(
-            normalize_endpoint(Some("minio:9000/"), true).unwrap().as_deref(),
+            normalize_endpoint(Some("minio:9000/"), true)
+                .unwrap()
+                .as_deref(),
             Some("https://minio:9000")
         );
         assert_eq!(
-            normalize_endpoint(Some("https://minio:9000"), false).unwrap().as_deref(),
+            normalize_endpoint(Some("https://minio:9000"), false)
+                .unwrap()
+                .as_deref(),
             Some("http://minio:9000")
         );
         assert!(normalize_endpoint(Some("ftp://x"), true).is_err());
@@ -1050,8 +1107,12 @@ mod tests {
         conn.secret_access_key = Some(Secret::new("TOPSECRETVALUE"));
         conn.session_token = Some(Secret::new("TOKENVALUE"));
         let shown = format!("{conn:?} {:?}", conn.builder());
-        assert!(!shown.contains("TOPSECRETVALUE") && !shown.contains("TOKENVALUE"), "{shown}");
-        let back: S3Connection = serde_json::from_value(serde_json::to_value(&conn).unwrap()).unwrap();
+        assert!(
+            !shown.contains("TOPSECRETVALUE") && !shown.contains("TOKENVALUE"),
+            "{shown}"
+        );
+        let back: S3Connection =
+            serde_json::from_value(serde_json::to_value(&conn).unwrap()).unwrap();
         assert_eq!(back.secret_access_key.unwrap().expose(), "TOPSECRETVALUE");
     }
 
@@ -1084,9 +1145,18 @@ mod tests {
             classify_response(&cx, 301, "", "", Some("eu-west-1".into())),
             StorageError::WrongRegion { .. }
         ));
-        let e = classify_response(&cx, 503, "SlowDown", "Please reduce your request rate.", None);
+        let e = classify_response(
+            &cx,
+            503,
+            "SlowDown",
+            "Please reduce your request rate.",
+            None,
+        );
         assert!(e.is_transient(), "{e}");
         let msg = classify_response(&cx, 403, "AccessDenied", "", None).to_string();
-        assert!(msg.contains("s3:ListBucket") && msg.contains("s3://b/data/*"), "{msg}");
+        assert!(
+            msg.contains("s3:ListBucket") && msg.contains("s3://b/data/*"),
+            "{msg}"
+        );
     }
 }

@@ -17,7 +17,9 @@ async fn local_conformance() {
     conformance::put_get_list_delete(&store, "nested/prefix/").await;
     conformance::multipart(Arc::new(store.clone()), "mp/").await;
     // Nothing temporary is left behind, and the multipart area is not listed.
-    assert!(conformance::keys(&store, ListOptions::default()).await.is_empty());
+    assert!(conformance::keys(&store, ListOptions::default())
+        .await
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,7 +27,10 @@ async fn local_meter_counts_requests() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStorage::new(dir.path());
     for i in 0..25 {
-        store.put(&format!("k/{i:03}"), Bytes::from_static(b"xyz")).await.unwrap();
+        store
+            .put(&format!("k/{i:03}"), Bytes::from_static(b"xyz"))
+            .await
+            .unwrap();
     }
     let before = store.meter().snapshot();
     let keys = conformance::keys(&store, ListOptions::prefix("k/").with_page_size(10)).await;
@@ -104,5 +109,8 @@ fn storage_errors_map_to_failure_types() {
     }
     .into();
     assert_eq!(e.failure_type(), FailureType::TransientError);
-    assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
+    assert!(
+        e.to_string().contains("Could not connect to http://x"),
+        "{e}"
+    );
 }

@@ -1,0 +1,182 @@
+//! RECORD lines parsed back with serde_json equal the expected values; JSON records decode
+//! into batches.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::datatypes::*;
+use lakeport_core::records::{record_fits, JsonRecordDecoder, RecordSerializer};
+use serde_json::{json, Value};
+
+#[test]
+fn record_lines_have_typed_values() {
+    let batch = common::every_type();
+    let ser =
+        RecordSerializer::new("users", Some("public"), 1_700_000_000_000).with_extra_fields(&[
+            ("_ab_source_file_url", json!("s3://b/k.parquet")),
+            (
+                "_ab_source_file_last_modified",
+                json!("2024-01-01T00:00:00.000000Z"),
+            ),
+        ]);
+    let mut out = Vec::new();
+    ser.write_batch(&batch, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(text.ends_with('\n'));
+    let rows: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let r0 = &rows[0];
+    assert_eq!(r0["type"], "RECORD");
+    assert_eq!(r0["record"]["stream"], "users");
+    assert_eq!(r0["record"]["namespace"], "public");
+    assert_eq!(r0["record"]["emitted_at"], 1_700_000_000_000i64);
+    let d0 = &r0["record"]["data"];
+    assert_eq!(
+        d0,
+        &json!({
+            "id": i64::MIN,
+            "score": 1.5,
+            "name": "",
+            "flag": true,
+            "day": "1970-01-01",
+            "ts": "1970-01-01T00:00:00.000000Z",
+            "amount": 123.45,
+            "obj": {"a": 1, "b": "x"},
+            "tags": [1, 2],
+            "blob": "AP8=",
+            "_ab_source_file_url": "s3://b/k.parquet",
+            "_ab_source_file_last_modified": "2024-01-01T00:00:00.000000Z"
+        })
+    );
+    let d1 = &rows[1]["record"]["data"];
+    assert_eq!(d1["name"], "héllo 😀 \u{1} tab\there");
+    assert_eq!(d1["day"], "2024-02-29");
+    assert_eq!(d1["ts"], "2023-11-14T22:13:20.123456Z");
+    assert_eq!(d1["amount"], json!(-0.05));
+    assert_eq!(d1["obj"], Value::Null);
+    assert_eq!(d1["tags"], json!([]));
+    assert_eq!(d1["score"], json!(-2.25e-7));
+    let d2 = &rows[2]["record"]["data"];
+    assert_eq!(d2["id"], json!(i64::MAX));
+    assert_eq!(d2["name"], "a\"b,\nc");
+    assert_eq!(d2["day"], "1969-12-31");
+    assert_eq!(d2["ts"], "1969-12-31T23:59:59.999999Z");
+    assert_eq!(d2["tags"], Value::Null);
+    assert_eq!(d2["obj"], json!({"a": null, "b": "y"}));
+    let d3 = &rows[3]["record"]["data"];
+    assert_eq!(d3["id"], Value::Null);
+    assert_eq!(d3["score"], json!(1e300));
+    assert_eq!(d3["tags"], json!([null, 5]));
+    assert_eq!(d3["amount"], json!(0.0));
+    // The raw text keeps the decimal's scale.
+    assert!(lines[3].contains("\"amount\":0.00"));
+    // No namespace → the key is omitted.
+    let mut out = Vec::new();
+    RecordSerializer::new("s", None, 1)
+        .write_batch(&batch.slice(0, 1), &mut out)
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["record"].get("namespace").is_none());
+}
+
+#[test]
+fn nan_and_infinity_are_null_and_extra_fields_win() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("f", DataType::Float32, true),
+        Field::new("_ab_source_file_url", DataType::Utf8, true),
+        Field::new("ms", DataType::Timestamp(TimeUnit::Millisecond, None), true),
+        Field::new(
+            "m",
+            DataType::Map(
+                Arc::new(Field::new(
+                    "entries",
+                    DataType::Struct(
+                        vec![
+                            Field::new("key", DataType::Utf8, false),
+                            Field::new("value", DataType::Int32, true),
+                        ]
+                        .into(),
+                    ),
+                    false,
+                )),
+                false,
+            ),
+            true,
+        ),
+    ]));
+    let mut mb = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+    mb.keys().append_value("k");
+    mb.values().append_value(7);
+    mb.append(true).unwrap();
+    mb.append(false).unwrap();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Float32Array::from(vec![f32::NAN, f32::INFINITY])),
+            Arc::new(StringArray::from(vec![Some("column value"), None])),
+            Arc::new(TimestampMillisecondArray::from(vec![Some(1_500), None])),
+            Arc::new(mb.finish()),
+        ],
+    )
+    .unwrap();
+    let ser = RecordSerializer::new("s", None, 5)
+        .with_extra_fields(&[("_ab_source_file_url", json!("file.csv"))]);
+    let mut out = Vec::new();
+    ser.write_batch(&batch, &mut out).unwrap();
+    let rows: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows[0]["record"]["data"],
+        json!({"f": null, "ms": "1970-01-01T00:00:01.500", "m": {"k": 7}, "_ab_source_file_url": "file.csv"})
+    );
+    assert_eq!(rows[1]["record"]["data"]["m"], Value::Null);
+}
+
+#[test]
+fn json_records_decode_into_batches() {
+    let schema = common::every_type_schema();
+    let mut dec = JsonRecordDecoder::new(schema.clone(), 100).unwrap();
+    dec.push(br#"{"id": 5, "name": "x", "ts": "2024-01-01T00:00:00Z", "day": "2024-01-02", "amount": 1.25, "obj": {"a": 1}, "tags": [1], "blob": "AP8=", "extra": {"ignored": true}}"#).unwrap();
+    dec.push(br#"{"id": null, "name": {"nested": [1, "two"]}, "score": 3}"#)
+        .unwrap();
+    assert_eq!(dec.buffered_rows(), 2);
+    let b = dec.flush().unwrap().unwrap();
+    assert_eq!(b.num_rows(), 2);
+    assert_eq!(b.column(0).as_primitive::<Int64Type>().value(0), 5);
+    assert!(b.column(0).is_null(1));
+    // An object in a string column is kept as JSON text.
+    assert_eq!(
+        b.column(2).as_string::<i32>().value(1),
+        r#"{"nested":[1,"two"]}"#
+    );
+    assert_eq!(b.column(1).as_primitive::<Float64Type>().value(1), 3.0);
+    assert_eq!(
+        b.column(5)
+            .as_primitive::<TimestampMicrosecondType>()
+            .value(0),
+        1_704_067_200_000_000
+    );
+    assert_eq!(b.column(4).as_primitive::<Date32Type>().value(0), 19_724);
+    assert_eq!(b.column(6).as_primitive::<Decimal128Type>().value(0), 125);
+    assert_eq!(b.column(9).as_binary::<i32>().value(0), b"\x00\xff");
+    // A record that does not fit.
+    assert!(dec.push(br#"{"id": "not a number"}"#).is_err() || dec.flush().is_err());
+}
+
+#[test]
+fn record_fits_detects_widening() {
+    let schema = Schema::new(vec![Field::new("a", DataType::Int64, true)]);
+    assert!(record_fits(&json!({"a": 1}), &schema));
+    assert!(record_fits(&json!({"a": null}), &schema));
+    assert!(!record_fits(&json!({"a": 1.5}), &schema));
+    assert!(!record_fits(&json!({"b": 1}), &schema));
+}

@@ -1,0 +1,198 @@
+//! Arrow ⇄ JSON Schema and merging across files.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow::datatypes::*;
+use lakeport_core::schema::{self, arrow_to_json_schema, json_schema_to_arrow, merge};
+use serde_json::json;
+
+#[test]
+fn arrow_to_json_schema_follows_airbyte_conventions() {
+    let s = arrow_to_json_schema(&common::every_type_schema());
+    let p = &s["properties"];
+    assert_eq!(s["type"], "object");
+    assert_eq!(p["id"], json!({"type": ["null", "integer"]}));
+    assert_eq!(p["score"], json!({"type": ["null", "number"]}));
+    assert_eq!(p["amount"], json!({"type": ["null", "number"]}));
+    assert_eq!(p["flag"], json!({"type": ["null", "boolean"]}));
+    assert_eq!(p["name"], json!({"type": ["null", "string"]}));
+    assert_eq!(
+        p["day"],
+        json!({"type": ["null", "string"], "format": "date"})
+    );
+    assert_eq!(
+        p["ts"],
+        json!({"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"})
+    );
+    assert_eq!(p["obj"]["type"], json!(["null", "object"]));
+    assert_eq!(
+        p["obj"]["properties"]["a"],
+        json!({"type": ["null", "integer"]})
+    );
+    assert_eq!(
+        p["tags"],
+        json!({"type": ["null", "array"], "items": {"type": ["null", "integer"]}})
+    );
+    assert_eq!(p["blob"]["type"], json!(["null", "string"]));
+    let naive = schema::data_type_to_json_schema(&DataType::Timestamp(TimeUnit::Millisecond, None));
+    assert_eq!(naive["airbyte_type"], "timestamp_without_timezone");
+}
+
+#[test]
+fn json_schema_to_arrow_and_back() {
+    let js = json!({
+        "type": "object",
+        "properties": {
+            "i": {"type": ["null", "integer"]},
+            "n": {"type": "number"},
+            "n_int": {"type": "number", "airbyte_type": "integer"},
+            "b": {"type": ["boolean", "null"]},
+            "s": {"type": "string"},
+            "d": {"type": "string", "format": "date"},
+            "t": {"type": ["null", "string"], "format": "date-time"},
+            "o": {"type": "object", "properties": {"x": {"type": "integer"}}},
+            "o_free": {"type": "object"},
+            "a": {"type": "array", "items": {"type": "string"}},
+            "a_free": {"type": "array"},
+            "mixed": {"type": ["string", "integer"]},
+            "any": {}
+        }
+    });
+    let s = json_schema_to_arrow(&js).unwrap();
+    let t = |n: &str| s.field_with_name(n).unwrap().data_type().clone();
+    assert_eq!(t("i"), DataType::Int64);
+    assert_eq!(t("n"), DataType::Float64);
+    assert_eq!(t("n_int"), DataType::Int64);
+    assert_eq!(t("b"), DataType::Boolean);
+    assert_eq!(t("s"), DataType::Utf8);
+    assert_eq!(t("d"), DataType::Date32);
+    assert_eq!(
+        t("t"),
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(
+        t("o"),
+        DataType::Struct(vec![Field::new("x", DataType::Int64, true)].into())
+    );
+    assert_eq!(t("o_free"), DataType::Utf8);
+    assert_eq!(
+        t("a"),
+        DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+    );
+    assert_eq!(t("a_free"), DataType::Utf8);
+    assert_eq!(t("mixed"), DataType::Utf8);
+    assert_eq!(t("any"), DataType::Utf8);
+    assert!(s.fields().iter().all(|f| f.is_nullable()));
+    // Field order is kept.
+    assert_eq!(s.field(0).name(), "i");
+    // And back again: the same schema.
+    let again = json_schema_to_arrow(&arrow_to_json_schema(&s)).unwrap();
+    assert_eq!(again, s);
+}
+
+#[test]
+fn merge_widens_and_unions_columns() {
+    let a = Schema::new(vec![
+        Field::new("x", DataType::Boolean, true),
+        Field::new("y", DataType::Int64, true),
+        Field::new("z", DataType::Null, true),
+        Field::new("d", DataType::Date32, true),
+        Field::new("only_a", DataType::Utf8, true),
+    ]);
+    let b = Schema::new(vec![
+        Field::new("x", DataType::Int64, true),
+        Field::new("y", DataType::Float64, true),
+        Field::new("z", DataType::Utf8, true),
+        Field::new(
+            "d",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("only_b", DataType::Int64, false),
+    ]);
+    let (m, warnings) = merge(&a, "a.csv", &b, "b.csv");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let t = |n: &str| m.field_with_name(n).unwrap().data_type().clone();
+    assert_eq!(t("x"), DataType::Int64);
+    assert_eq!(t("y"), DataType::Float64);
+    assert_eq!(t("z"), DataType::Utf8);
+    assert_eq!(
+        t("d"),
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(t("only_a"), DataType::Utf8);
+    assert_eq!(t("only_b"), DataType::Int64);
+    assert!(m.field_with_name("only_b").unwrap().is_nullable());
+    let names: Vec<&str> = m.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["x", "y", "z", "d", "only_a", "only_b"]);
+}
+
+#[test]
+fn merge_conflict_widens_to_string_with_warning() {
+    let a = Schema::new(vec![Field::new(
+        "v",
+        DataType::Struct(vec![Field::new("k", DataType::Int64, true)].into()),
+        true,
+    )]);
+    let b = Schema::new(vec![Field::new("v", DataType::Int64, true)]);
+    let (m, warnings) = merge(&a, "s3://b/one.json", &b, "s3://b/two.json");
+    assert_eq!(m.field(0).data_type(), &DataType::Utf8);
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].contains("one.json") && warnings[0].contains("two.json"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("object") && warnings[0].contains("integer"));
+}
+
+#[test]
+fn nested_struct_merge_unions_fields() {
+    let a = Schema::new(vec![Field::new(
+        "o",
+        DataType::Struct(vec![Field::new("k", DataType::Int64, true)].into()),
+        true,
+    )]);
+    let b = Schema::new(vec![Field::new(
+        "o",
+        DataType::Struct(
+            vec![
+                Field::new("k", DataType::Float64, true),
+                Field::new("j", DataType::Utf8, true),
+            ]
+            .into(),
+        ),
+        true,
+    )]);
+    let (m, w) = merge(&a, "a", &b, "b");
+    assert!(w.is_empty());
+    assert_eq!(
+        m.field(0).data_type(),
+        &DataType::Struct(
+            vec![
+                Field::new("k", DataType::Float64, true),
+                Field::new("j", DataType::Utf8, true),
+            ]
+            .into()
+        )
+    );
+}
+
+#[test]
+fn json_inference_widens() {
+    let mut inf = schema::JsonSchemaInferrer::new(10);
+    inf.observe(&json!({"a": 1, "b": true, "c": {"x": 1}, "d": null}));
+    inf.observe(&json!({"a": 2.5, "b": 3, "c": 7, "e": [1, 2]}));
+    let s = inf.schema();
+    let t = |n: &str| s.field_with_name(n).unwrap().data_type().clone();
+    assert_eq!(t("a"), DataType::Float64);
+    assert_eq!(t("b"), DataType::Int64);
+    assert_eq!(t("c"), DataType::Utf8);
+    assert_eq!(t("d"), DataType::Utf8);
+    assert_eq!(
+        t("e"),
+        DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true)))
+    );
+    assert_eq!(inf.warnings().len(), 1);
+}
