@@ -14,7 +14,7 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.install.lock"
 flock 9
 
-PY_REQS=(airbyte-protocol-models==0.18.0 pyarrow fastavro cramjam zstandard)
+PY_REQS=(airbyte-protocol-models==0.18.0 pyarrow fastavro cramjam zstandard backports.zstd)
 stamp="$VENV/.lakeport-reqs"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${PY_REQS[*]}" ]; then
     echo "test-deps: creating Python venv at $VENV" >&2

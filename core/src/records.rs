@@ -486,6 +486,42 @@ fn key_bytes(name: &str) -> Vec<u8> {
     k
 }
 
+/// `batch` with top-level dictionary-encoded columns decoded to their value type (borrowed
+/// unchanged when there are none).
+pub fn plain_batch(batch: &RecordBatch) -> Result<std::borrow::Cow<'_, RecordBatch>> {
+    if !batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Dictionary(..)))
+    {
+        return Ok(std::borrow::Cow::Borrowed(batch));
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (f, c) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        match f.data_type() {
+            DataType::Dictionary(_, v) => {
+                let plain = arrow::compute::cast(c, v)
+                    .map_err(|e| Error::Internal(format!("dictionary column {}: {e}", f.name())))?;
+                fields.push(f.as_ref().clone().with_data_type(v.as_ref().clone()));
+                columns.push(plain);
+            }
+            _ => {
+                fields.push(f.as_ref().clone());
+                columns.push(c.clone());
+            }
+        }
+    }
+    let b = RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(|e| Error::Internal(format!("record batch: {e}")))?;
+    Ok(std::borrow::Cow::Owned(b))
+}
+
 /// Writes the rows of a `RecordBatch` as JSON objects. Built once per batch.
 pub struct RowEncoder<'a> {
     columns: Vec<(Vec<u8>, ColumnEncoder<'a>)>,
@@ -493,6 +529,9 @@ pub struct RowEncoder<'a> {
 
 impl<'a> RowEncoder<'a> {
     /// An encoder for every column of `batch` except those named in `skip`.
+    ///
+    /// Dictionary-encoded columns are best decoded first with [`plain_batch`] (they work
+    /// without it, slowly).
     pub fn new(batch: &'a RecordBatch, skip: &[String]) -> Result<Self> {
         let schema = batch.schema_ref();
         let mut columns = Vec::with_capacity(batch.num_columns());
@@ -653,6 +692,8 @@ impl RecordSerializer {
         end: usize,
         out: &mut Vec<u8>,
     ) -> Result<()> {
+        let batch = plain_batch(batch)?;
+        let batch = batch.as_ref();
         let enc = RowEncoder::new(batch, &self.extra_names)?;
         let end = end.min(batch.num_rows());
         out.reserve(
@@ -924,6 +965,59 @@ impl JsonRecordDecoder {
         self.decoder
             .flush()
             .map_err(|e| Error::format("<records>", format!("record does not fit the schema: {e}")))
+    }
+}
+
+/// Decodes whole Airbyte RECORD lines (`{"type":"RECORD","record":{…,"data":{…}}}`) into
+/// batches of the `data` objects for a given schema, without a `serde_json::Value` per line.
+/// Lines must be RECORD messages (route STATE and other messages elsewhere first).
+pub struct RecordLineDecoder {
+    inner: JsonRecordDecoder,
+    data_schema: SchemaRef,
+}
+
+impl RecordLineDecoder {
+    /// A decoder producing batches of `data_schema` of up to `batch_size` rows.
+    pub fn new(data_schema: SchemaRef, batch_size: usize) -> Result<Self> {
+        let data = Field::new("data", DataType::Struct(data_schema.fields().clone()), true);
+        let record = Field::new("record", DataType::Struct(vec![data].into()), true);
+        let wrapper = Arc::new(Schema::new(vec![record]));
+        Ok(RecordLineDecoder {
+            inner: JsonRecordDecoder::new(wrapper, batch_size)?,
+            data_schema,
+        })
+    }
+
+    /// Adds one RECORD line.
+    pub fn push(&mut self, line: &[u8]) -> Result<()> {
+        self.inner.push(line)
+    }
+
+    /// Whether a full batch is buffered.
+    pub fn is_full(&self) -> bool {
+        self.inner.is_full()
+    }
+
+    /// Rows buffered.
+    pub fn buffered_rows(&self) -> usize {
+        self.inner.buffered_rows()
+    }
+
+    /// The buffered `data` objects as a batch of the data schema (`None` when empty).
+    pub fn flush(&mut self) -> Result<Option<RecordBatch>> {
+        let Some(batch) = self.inner.flush()? else {
+            return Ok(None);
+        };
+        let record = batch.column(0).as_struct();
+        let data = record.column(0).as_struct();
+        let columns = data.columns().to_vec();
+        let batch = RecordBatch::try_new_with_options(
+            self.data_schema.clone(),
+            columns,
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )
+        .map_err(|e| Error::Internal(format!("record batch: {e}")))?;
+        Ok(Some(batch))
     }
 }
 

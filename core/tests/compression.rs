@@ -154,3 +154,23 @@ fn zip_members_seekable_and_streamed() {
             .unwrap_err();
     assert!(e.to_string().contains("bad.zip"));
 }
+
+#[test]
+fn zip_members_feed_the_format_readers() {
+    let bytes = make_zip();
+    let mut totals = vec![];
+    compression::for_each_zip_member("z.zip", Cursor::new(bytes), |name, member| {
+        let reader = lakeport_core::formats::read_stream(
+            name,
+            Box::new(member),
+            lakeport_core::formats::FileFormat::Csv,
+            &lakeport_core::formats::ReadOptions::default(),
+            None,
+        )?;
+        let rows: usize = reader.map(|b| b.map(|b| b.num_rows())).sum::<lakeport_core::Result<usize>>()?;
+        totals.push(rows);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(totals, vec![1, 1]);
+}

@@ -320,3 +320,28 @@ fn csv_dialect_options() {
     let b = r.map(|b| b.unwrap()).next().unwrap();
     assert_eq!(b.column(0).as_string::<i32>().value(0), "ü");
 }
+
+#[test]
+fn infer_schema_and_headerless_csv_with_target() {
+    let (schema, warnings) = formats::infer_schema(
+        "s.jsonl",
+        Box::new("{\"a\": 1, \"b\": {\"c\": 1}}\n{\"a\": 2.5, \"b\": 3}\n".as_bytes()),
+        FileFormat::Jsonl,
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(schema.field(0).data_type(), &DataType::Float64);
+    assert_eq!(schema.field(1).data_type(), &DataType::Utf8);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // Headerless CSV with a target schema: columns are taken by position.
+    let target = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("name", DataType::Utf8, true),
+    ]));
+    let mut opts = ReadOptions::default();
+    opts.csv.header = false;
+    let r = formats::read_stream("h.csv", Box::new("1,a\n2,b\n".as_bytes()), FileFormat::Csv, &opts, Some(target)).unwrap();
+    let b = r.map(|b| b.unwrap()).next().unwrap();
+    assert_eq!(b.column(0).as_primitive::<Int64Type>().values(), &[1, 2]);
+    assert_eq!(b.column(1).as_string::<i32>().value(1), "b");
+}

@@ -1,10 +1,16 @@
 //! The native config of destination-s3 (CONTRACT §4), and the mapping of the
 //! seed documents' legacy key names onto it.
 
+use lakeport_core::formats::compression::Compression;
+use lakeport_core::formats::{FileFormat, WriteOptions};
+use lakeport_core::sink::layout::stamp;
+use lakeport_core::sink::SinkConfig;
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use crate::envelope::Flattening;
 
 /// Legacy name → native name, in the order they are looked at (the first
 /// legacy name of a native key wins over later ones).
@@ -58,6 +64,106 @@ pub struct DestinationS3Config {
     /// Add `_airbyte_raw_id` and `_airbyte_extracted_at`.
     #[serde(default = "default_true")]
     pub metadata_columns: bool,
+    /// Airbyte-style key layout: `${…}` variables after `path_prefix`
+    /// (e.g. `${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_`).
+    #[serde(default)]
+    pub path_format: Option<String>,
+    /// File name with `{…}` placeholders, after `path_format`
+    /// (default `{part_number}{format_extension}`).
+    #[serde(default)]
+    pub file_name_pattern: Option<String>,
+    /// Airbyte's record envelope: `root_level` (fields at the root) or
+    /// `no_flattening` (fields in `_airbyte_data`); replaces `metadata_columns`.
+    #[serde(default)]
+    pub airbyte_envelope: Option<String>,
+}
+
+/// The codecs each format accepts, the first being the default.
+fn codecs(format: FileFormat) -> &'static [&'static str] {
+    match format {
+        FileFormat::Parquet => &["snappy", "gzip", "zstd", "lz4", "brotli", "none"],
+        FileFormat::Avro => &["snappy", "deflate", "zstd", "bzip2", "xz", "none"],
+        _ => &["none", "gzip", "zstd"],
+    }
+}
+
+impl DestinationS3Config {
+    /// The write settings this config means; errors name the key and the
+    /// values allowed.
+    pub fn sink_config(&self) -> Result<SinkConfig, ConnectorError> {
+        let format: FileFormat = self.file_format.parse().map_err(|_| {
+            ConnectorError::config(format!(
+                "file_format '{}' is not supported; use one of {}.",
+                self.file_format,
+                FORMATS.join(", ")
+            ))
+        })?;
+        if !FORMATS.contains(&format.name()) {
+            return Err(ConnectorError::config(format!(
+                "file_format '{}' is not written; use one of {}.",
+                self.file_format,
+                FORMATS.join(", ")
+            )));
+        }
+        let allowed = codecs(format);
+        let codec = self
+            .compression
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| allowed[0].to_string());
+        if !allowed.contains(&codec.as_str()) {
+            return Err(ConnectorError::config(format!(
+                "compression '{codec}' does not apply to {}; use one of: {}.",
+                format.name(),
+                allowed.join(", ")
+            )));
+        }
+        let text_compression = match format {
+            FileFormat::Parquet | FileFormat::Avro => Compression::None,
+            _ => codec
+                .parse()
+                .map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string()))?,
+        };
+        if self.file_size_mb == 0 {
+            return Err(ConnectorError::config("file_size_mb must be at least 1."));
+        }
+        if self.part_size_mb < 5 {
+            return Err(ConnectorError::config(
+                "part_size_mb must be at least 5 (S3's smallest multipart part).",
+            ));
+        }
+        let envelope = self.envelope()?;
+        Ok(SinkConfig {
+            format,
+            codec,
+            text_compression,
+            file_size_bytes: self.file_size_mb * 1024 * 1024,
+            partition_by: self.partition_by.clone().unwrap_or_default(),
+            metadata_columns: self.metadata_columns && envelope.is_none(),
+            batch_size: 10_000,
+            stamp: stamp(chrono::Utc::now()),
+            overwrite: false,
+            json_max_depth: 10,
+            write_options: WriteOptions::default(),
+        })
+    }
+
+    /// The Airbyte envelope's flattening, when asked for.
+    pub fn envelope(&self) -> Result<Option<Flattening>, ConnectorError> {
+        match self.airbyte_envelope.as_deref() {
+            None => Ok(None),
+            Some("root_level") => Ok(Some(Flattening::RootLevel)),
+            Some("no_flattening") => Ok(Some(Flattening::None)),
+            Some(other) => Err(ConnectorError::config(format!(
+                "airbyte_envelope '{other}' is not known; use root_level or no_flattening."
+            ))),
+        }
+    }
+
+    /// The part size in bytes.
+    pub fn part_size_bytes(&self) -> usize {
+        usize::try_from(self.part_size_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+    }
 }
 
 /// Maps a raw config to the native one: legacy names (native > legacy, one
@@ -67,7 +173,10 @@ pub(crate) fn migrate(
     from: Flavour,
     out: &mut Emitter,
 ) -> Result<MigratedConfig, ConnectorError> {
+    let is_airbyte = raw.get("s3_bucket_name").is_some();
     match from {
+        Flavour::Airbyte => return crate::airbyte::migrate(raw, out),
+        Flavour::Auto if is_airbyte => return crate::airbyte::migrate(raw, out),
         Flavour::Auto | Flavour::Native | Flavour::Legacy => {}
         other => {
             return Err(ConnectorError::config(format!(

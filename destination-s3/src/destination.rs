@@ -10,7 +10,13 @@ use lakeport_protocol::{
 };
 use serde_json::Value;
 
+use lakeport_core::formats::FileFormat;
+use lakeport_core::sink::run_sink;
+
 use crate::config::{self, DestinationS3Config};
+use crate::envelope::{envelope_catalog, Envelope, EnvelopeReader};
+use crate::layout::{KeyLayout, Pattern, StreamNames, DEFAULT_FILE_NAME_PATTERN};
+use crate::target::S3Target;
 
 /// The connector.
 pub(crate) struct DestinationS3;
@@ -64,7 +70,10 @@ impl Destination for DestinationS3 {
             .await?;
         // A LIST first: it tells a missing bucket apart even on servers that
         // create buckets on PUT. Writers without s3:ListBucket still pass.
-        match store.first_object(config.path_prefix.trim_start_matches('/')).await {
+        match store
+            .first_object(config.path_prefix.trim_start_matches('/'))
+            .await
+        {
             Ok(_) | Err(StorageError::AccessDenied { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -84,15 +93,93 @@ impl Destination for DestinationS3 {
 
     async fn write(
         &self,
-        _config: &DestinationS3Config,
-        _catalog: Option<&ConfiguredAirbyteCatalog>,
-        _input: &mut (dyn BufRead + Send),
-        _out: &mut Emitter,
+        config: &DestinationS3Config,
+        catalog: Option<&ConfiguredAirbyteCatalog>,
+        input: &mut (dyn BufRead + Send),
+        out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        Err(ConnectorError::system(
-            "destination-s3 write is not implemented yet.",
-        ))
+        let sink_config = config.sink_config()?;
+        let flattening = config.envelope()?;
+        let store = config.connection.builder().build().await?;
+        let bucket = store.bucket().to_string();
+        let sync_id = uuid::Uuid::new_v4().simple().to_string();
+        let streams: StreamNames = Default::default();
+        let layout = match config.path_format.as_deref() {
+            Some(path_format) => KeyLayout::Pattern(Pattern {
+                prefix: config.path_prefix.clone(),
+                path_format: path_format.to_string(),
+                file_name_pattern: config
+                    .file_name_pattern
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_FILE_NAME_PATTERN.to_string()),
+                time: chrono::Utc::now(),
+                stamp: sink_config.stamp.clone(),
+                extension: sink_config.extension(),
+                sync_id: airbyte_sync_id(catalog).unwrap_or_else(|| sync_id.clone()),
+                streams: streams.clone(),
+            }),
+            None => KeyLayout::Native {
+                prefix: config.path_prefix.clone(),
+            },
+        };
+        let mut metadata = Vec::new();
+        if flattening.is_some() {
+            if let Some(generation) = catalog
+                .and_then(|c| c.streams.iter().filter_map(|s| s.generation_id).max())
+            {
+                metadata.push(("ab-generation-id".to_string(), generation.to_string()));
+            }
+        }
+        let handle = tokio::runtime::Handle::current();
+        // The engine is blocking: run it off the async context; the target
+        // drives its uploads with the runtime's handle.
+        tokio::task::block_in_place(|| {
+            let mut target = S3Target::new(
+                store,
+                handle,
+                layout,
+                config.part_size_bytes(),
+                sync_id,
+                metadata,
+            );
+            let result = match flattening {
+                Some(flattening) => {
+                    let millis = !matches!(sink_config.format, FileFormat::Parquet | FileFormat::Avro);
+                    let envelope = Envelope::new(flattening, millis, catalog);
+                    let wrapped = catalog.map(|c| envelope_catalog(c, &envelope));
+                    let mut reader = EnvelopeReader::new(input, envelope, streams);
+                    run_sink(&mut target, &sink_config, wrapped.as_ref(), &mut reader, out)
+                }
+                None => run_sink(&mut target, &sink_config, catalog, input, out),
+            };
+            let summary = match result {
+                Ok(summary) => summary,
+                // A storage failure reached the engine as an I/O error: report
+                // the storage error itself (its type and advice).
+                Err(e) => return Err(target.take_error().unwrap_or(e)),
+            };
+            out.info(format!(
+                "Wrote {} records to {} object(s) in s3://{bucket}/ ({} multipart part(s) uploaded){}.",
+                summary.records,
+                summary.files.len(),
+                target.parts_uploaded(),
+                if summary.removed > 0 {
+                    format!("; removed {} older object(s)", summary.removed)
+                } else {
+                    String::new()
+                }
+            ))?;
+            Ok(())
+        })
     }
+}
+
+/// Airbyte's `{sync_id}`: the catalog's `sync_id`, else the platform's job id.
+fn airbyte_sync_id(catalog: Option<&ConfiguredAirbyteCatalog>) -> Option<String> {
+    catalog
+        .and_then(|c| c.streams.iter().find_map(|s| s.sync_id))
+        .map(|id| id.to_string())
+        .or_else(|| std::env::var("WORKER_JOB_ID").ok().filter(|s| !s.is_empty()))
 }
 
 #[cfg(test)]

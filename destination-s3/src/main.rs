@@ -7,8 +7,12 @@
 
 use std::process::ExitCode;
 
+mod airbyte;
 mod config;
 mod destination;
+mod envelope;
+mod layout;
+mod target;
 
 fn main() -> ExitCode {
     lakeport_protocol::run_destination(destination::DestinationS3)

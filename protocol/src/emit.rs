@@ -82,7 +82,7 @@ impl Emitter {
     pub fn log(&mut self, level: LogLevel, message: impl AsRef<str>) -> io::Result<()> {
         let text = self.secrets.mask(message.as_ref()).into_owned();
         if self.logs_to_stderr {
-            eprintln!("{level:?}: {text}");
+            eprintln!("{}: {text}", level_name(level));
         }
         self.emit(&AirbyteMessage::Log {
             log: LogMessage {
@@ -146,5 +146,16 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].contains("key ********** rejected"), "{}", lines[0]);
         assert_eq!(e.records_written(), 1);
+    }
+}
+
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Fatal => "FATAL",
+        LogLevel::Error => "ERROR",
+        LogLevel::Warn => "WARN",
+        LogLevel::Info => "INFO",
+        LogLevel::Debug => "DEBUG",
+        LogLevel::Trace => "TRACE",
     }
 }

@@ -1,6 +1,7 @@
 //! The native config of source-s3 (CONTRACT §4), and the mapping of the seed
 //! documents' legacy key names onto it.
 
+use lakeport_core::config::FormatOptions;
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde::Deserialize;
@@ -99,25 +100,9 @@ fn default_max_files() -> u64 {
 fn default_max_gb() -> f64 {
     1000.0
 }
-fn default_batch_size() -> usize {
-    10_000
-}
 fn default_workers() -> usize {
     4
 }
-fn default_comma() -> String {
-    ",".into()
-}
-fn default_utf8() -> String {
-    "utf-8".into()
-}
-fn default_true() -> bool {
-    true
-}
-fn default_depth() -> u32 {
-    10
-}
-
 /// Price overrides (USD).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Pricing {
@@ -129,41 +114,6 @@ pub struct Pricing {
     pub put_per_1000: Option<f64>,
     /// Per GB transferred.
     pub transfer_per_gb: Option<f64>,
-}
-
-/// Format options (top level, and per stream where given).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FormatOptions {
-    /// CSV delimiter.
-    #[serde(default = "default_comma")]
-    pub csv_delimiter: String,
-    /// CSV header row.
-    #[serde(default = "default_true")]
-    pub csv_header: bool,
-    /// CSV text encoding.
-    #[serde(default = "default_utf8")]
-    pub csv_encoding: String,
-    /// CSV quote character.
-    #[serde(default)]
-    pub csv_quote_char: Option<String>,
-    /// CSV escape character.
-    #[serde(default)]
-    pub csv_escape_char: Option<String>,
-    /// Values read as null.
-    #[serde(default)]
-    pub csv_null_values: Option<Vec<String>>,
-    /// Parquet column projection.
-    #[serde(default)]
-    pub parquet_columns: Option<Vec<String>>,
-    /// Parquet pushdown filters `[column, op, value]`.
-    #[serde(default)]
-    pub parquet_filters: Option<Vec<Value>>,
-    /// Flatten nested JSON objects.
-    #[serde(default = "default_true")]
-    pub json_flatten: bool,
-    /// Deepest nesting flattened.
-    #[serde(default = "default_depth")]
-    pub json_max_depth: u32,
 }
 
 /// One stream of a multi-stream config.
@@ -183,9 +133,10 @@ pub struct StreamConfig {
     /// Compression (default: detected).
     #[serde(default)]
     pub compression: Option<String>,
-    /// The stream's own format options, as given (merged over the top-level ones).
+    /// The stream's format options (top-level ones copied in by [`migrate`]
+    /// where the stream sets none).
     #[serde(flatten)]
-    pub options: Map<String, Value>,
+    pub format_options: FormatOptions,
 }
 
 /// source-s3's native config.
@@ -245,13 +196,10 @@ pub struct SourceS3Config {
     /// Incremental cursor field.
     #[serde(default)]
     pub cursor_field: Option<String>,
-    /// Rows per batch.
-    #[serde(default = "default_batch_size")]
-    pub batch_size: usize,
     /// Files in parallel.
     #[serde(default = "default_workers")]
     pub parallel_workers: usize,
-    /// Format options.
+    /// Format options (`csv_*`, `parquet_*`, `json_*`, `batch_size`).
     #[serde(flatten)]
     pub format_options: FormatOptions,
 }
@@ -282,7 +230,46 @@ impl SourceS3Config {
     }
 }
 
-/// Maps a raw config to the native one (legacy names, blank values).
+/// Keys a `streams[]` item inherits from the top level when it does not set them.
+const INHERITED_KEYS: &[&str] = &[
+    "file_format",
+    "compression",
+    "batch_size",
+    "csv_delimiter",
+    "csv_header",
+    "csv_encoding",
+    "csv_quote_char",
+    "csv_escape_char",
+    "csv_null_values",
+    "csv_skip_rows_before_header",
+    "csv_skip_rows_after_header",
+    "parquet_columns",
+    "parquet_filters",
+    "json_flatten",
+    "json_max_depth",
+    "on_error",
+];
+
+/// Copies the top-level format keys into each `streams[]` item that lacks them.
+fn inherit_stream_options(map: &mut Map<String, Value>) {
+    let inherited: Vec<(&str, Value)> = INHERITED_KEYS
+        .iter()
+        .filter_map(|k| map.get(*k).map(|v| (*k, v.clone())))
+        .collect();
+    if let Some(Value::Array(streams)) = map.get_mut("streams") {
+        for item in streams.iter_mut() {
+            if let Value::Object(item) = item {
+                drop_blank(item);
+                for (k, v) in &inherited {
+                    item.entry((*k).to_string()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Maps a raw config to the native one (legacy names, blank values, stream
+/// options inherited from the top level).
 pub(crate) fn migrate(
     raw: Value,
     from: Flavour,
@@ -291,6 +278,7 @@ pub(crate) fn migrate(
     let mut migrated = migrate_legacy(raw, from, LEGACY_NAMES, out)?;
     if let Value::Object(map) = &mut migrated.config {
         drop_blank(map);
+        inherit_stream_options(map);
     }
     Ok(migrated)
 }
@@ -334,11 +322,24 @@ mod tests {
         assert_eq!(cfg.connection.region, "us-east-1");
         assert!(cfg.connection.use_ssl);
         assert_eq!(cfg.connection.endpoint_url, None);
-        assert_eq!(cfg.batch_size, 10_000);
+        assert_eq!(cfg.format_options.batch_size, 10_000);
         assert_eq!(cfg.parallel_workers, 4);
         assert_eq!(cfg.format_options.csv_delimiter, ",");
         assert!(cfg.format_options.json_flatten);
         assert_eq!(cfg.default_stream_name(), "b");
+    }
+
+    #[test]
+    fn streams_inherit_top_level_options() {
+        let raw = json!({"bucket": "b", "file_format": "jsonl", "csv_delimiter": ";",
+            "streams": [{"name": "a", "globs": ["a/*.csv"], "file_format": "csv"}, {"name": "b", "csv_delimiter": "|"}]});
+        let m = migrate(raw, Flavour::Auto, &mut quiet()).unwrap();
+        let cfg: SourceS3Config = serde_json::from_value(m.config).unwrap();
+        let streams = cfg.streams.unwrap();
+        assert_eq!(streams[0].file_format.as_deref(), Some("csv"));
+        assert_eq!(streams[0].format_options.csv_delimiter, ";");
+        assert_eq!(streams[1].file_format.as_deref(), Some("jsonl"));
+        assert_eq!(streams[1].format_options.csv_delimiter, "|");
     }
 
     #[test]

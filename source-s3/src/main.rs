@@ -7,7 +7,11 @@
 use std::process::ExitCode;
 
 mod config;
+mod discover;
+mod objects;
+mod read;
 mod source;
+mod streams;
 
 fn main() -> ExitCode {
     lakeport_protocol::run_source(source::SourceS3)

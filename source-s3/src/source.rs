@@ -1,6 +1,8 @@
 //! The source-s3 connector: spec, check, discover and read.
 
-use lakeport_core::storage::{RetryConfig, StorageExt};
+use std::sync::Arc;
+
+use lakeport_core::storage::{RetryConfig, Storage, StorageExt};
 use lakeport_protocol::{
     AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError,
     ConnectorSpecification, Emitter, Flavour, InputState, MigratedConfig, Source,
@@ -8,6 +10,12 @@ use lakeport_protocol::{
 use serde_json::Value;
 
 use crate::config::{self, SourceS3Config};
+use crate::{discover, read};
+
+/// The storage of a config, with the default retry policy.
+async fn store(config: &SourceS3Config) -> Result<Arc<dyn Storage>, ConnectorError> {
+    Ok(Arc::new(config.connection.builder().build().await?))
+}
 
 /// The connector.
 pub(crate) struct SourceS3;
@@ -44,7 +52,6 @@ impl Connector for SourceS3 {
 
 impl Source for SourceS3 {
     type Config = SourceS3Config;
-    const SUPPORTS_ESTIMATE: bool = true;
 
     async fn check(
         &self,
@@ -71,24 +78,20 @@ impl Source for SourceS3 {
 
     async fn discover(
         &self,
-        _config: &SourceS3Config,
-        _out: &mut Emitter,
+        config: &SourceS3Config,
+        out: &mut Emitter,
     ) -> Result<AirbyteCatalog, ConnectorError> {
-        Err(ConnectorError::system(
-            "source-s3 discover is not implemented yet.",
-        ))
+        discover::discover(config, &store(config).await?, out).await
     }
 
     async fn read(
         &self,
-        _config: &SourceS3Config,
-        _catalog: &ConfiguredAirbyteCatalog,
-        _state: &InputState,
-        _out: &mut Emitter,
+        config: &SourceS3Config,
+        catalog: &ConfiguredAirbyteCatalog,
+        state: &InputState,
+        out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        Err(ConnectorError::system(
-            "source-s3 read is not implemented yet.",
-        ))
+        read::read(config, &store(config).await?, catalog, state, out).await
     }
 }
 

@@ -347,11 +347,12 @@ fn member_reader<'a>(
 }
 
 /// Calls `f(member_name, member_bytes)` for every file member of a seekable zip archive
-/// (directories skipped), in archive order.
+/// (directories skipped), in archive order. The member reader is `Send`, so it can be given
+/// to [`crate::formats::read_stream`] as `Box::new(member)`.
 pub fn for_each_zip_member<R, F>(file: &str, reader: R, mut f: F) -> Result<()>
 where
-    R: Read + Seek,
-    F: FnMut(&str, &mut dyn Read) -> Result<()>,
+    R: Read + Seek + Send,
+    F: FnMut(&str, &mut (dyn Read + Send)) -> Result<()>,
 {
     let mut archive = zip::ZipArchive::new(reader)
         .map_err(|e| Error::format(file, format!("the file is not a valid zip archive ({e})")))?;
@@ -373,8 +374,8 @@ where
 /// deflated; a member's bytes must be fully consumed or are skipped by `f`'s return.
 pub fn for_each_zip_member_in_stream<R, F>(file: &str, reader: R, mut f: F) -> Result<()>
 where
-    R: Read,
-    F: FnMut(&str, &mut dyn Read) -> Result<()>,
+    R: Read + Send,
+    F: FnMut(&str, &mut (dyn Read + Send)) -> Result<()>,
 {
     let mut reader = reader;
     loop {

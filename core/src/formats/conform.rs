@@ -143,8 +143,19 @@ fn base64_column(text: &StringArray) -> Result<(ArrayRef, Vec<usize>)> {
 /// Casts one column to `target`. Returns the column and the rows whose value could not be
 /// converted (null in the result).
 pub(crate) fn cast_column(array: &ArrayRef, target: &DataType) -> Result<(ArrayRef, Vec<usize>)> {
-    if same_type(array.data_type(), target) {
+    if array.data_type() == target {
         return Ok((array.clone(), vec![]));
+    }
+    if same_type(array.data_type(), target) {
+        // Equal but for nested field names or nullability (e.g. a list's
+        // `element` vs `item`): relabel, so the batch matches the schema.
+        let data = array
+            .to_data()
+            .into_builder()
+            .data_type(target.clone())
+            .build()
+            .map_err(|e| Error::Internal(format!("relabel {}: {e}", array.data_type())))?;
+        return Ok((arrow::array::make_array(data), vec![]));
     }
     if matches!(target, DataType::Utf8) {
         return Ok((to_text(array)?, vec![]));

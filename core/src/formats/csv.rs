@@ -20,7 +20,7 @@ pub struct CsvReader<'a> {
     file: String,
     rdr: csv::Reader<Box<dyn Read + Send + 'a>>,
     /// Rows read ahead for inference, with their line numbers.
-    pending: VecDeque<(csv::StringRecord, u64)>,
+    pending: VecDeque<(csv::ByteRecord, u64)>,
     /// For each output column, the index of the source column (None: absent from file).
     sources: Vec<Option<usize>>,
     /// The number of fields every row must have.
@@ -81,7 +81,7 @@ impl<'a> CsvReader<'a> {
         }
         let names: Vec<String> = if c.header {
             match me.next_raw()? {
-                Some((rec, _)) => header_names(rec.iter()),
+                Some(_) => header_names(me.record.iter().map(as_str)),
                 None => vec![],
             }
         } else {
@@ -100,7 +100,7 @@ impl<'a> CsvReader<'a> {
         };
         while me.pending.len() < sample {
             match me.next_raw()? {
-                Some(r) => me.pending.push_back(r),
+                Some(line) => me.pending.push_back((me.record.clone(), line)),
                 None => break,
             }
         }
@@ -108,12 +108,18 @@ impl<'a> CsvReader<'a> {
             names
         } else {
             let width = me.pending.front().map(|(r, _)| r.len()).unwrap_or(0);
-            match &c.column_names {
-                Some(n) => n.clone(),
-                None => (0..width).map(|i| format!("f{i}")).collect(),
+            match (&c.column_names, &target) {
+                (Some(n), _) => n.clone(),
+                // Without a header, a target schema names the columns by position.
+                (None, Some(t)) => t.fields().iter().map(|f| f.name().clone()).collect(),
+                (None, None) => (0..width).map(|i| format!("f{i}")).collect(),
             }
         };
-        me.width = names.len();
+        me.width = if c.header {
+            names.len()
+        } else {
+            me.pending.front().map(|(r, _)| r.len()).unwrap_or(names.len())
+        };
         let schema = match target {
             Some(t) => t,
             None => Arc::new(me.infer(&names)),
@@ -138,7 +144,7 @@ impl<'a> CsvReader<'a> {
             if rec.len() != names.len() {
                 continue;
             }
-            for (t, v) in types.iter_mut().zip(rec.iter()) {
+            for (t, v) in types.iter_mut().zip(rec.iter().map(as_str)) {
                 if self.null_values.iter().any(|n| n == v) {
                     continue;
                 }
@@ -155,8 +161,8 @@ impl<'a> CsvReader<'a> {
         ))
     }
 
-    /// The next record as validated UTF-8 with its line number.
-    fn next_raw(&mut self) -> Result<Option<(csv::StringRecord, u64)>> {
+    /// Reads the next record into `self.record` (UTF-8 validated); returns its line number.
+    fn next_raw(&mut self) -> Result<Option<u64>> {
         loop {
             let more = self.rdr.read_byte_record(&mut self.record).map_err(|e| {
                 let line = e.position().map(|p| p.line());
@@ -177,28 +183,29 @@ impl<'a> CsvReader<'a> {
             if self.record.len() == 1 && self.record.get(0).is_some_and(<[u8]>::is_empty) {
                 continue;
             }
-            let rec = std::mem::take(&mut self.record);
-            match csv::StringRecord::from_byte_record(rec) {
-                Ok(s) => return Ok(Some((s, line))),
-                Err(e) => {
-                    let msg = format!(
-                        "line {line}: invalid UTF-8 in field {} — set the encoding (e.g. \"latin-1\" or \"windows-1252\") to match the file",
-                        e.utf8_error().field() + 1
-                    );
-                    match self.opts.on_bad_record {
-                        OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
-                        OnBadRecord::Skip => {
-                            self.warnings.push(format!("{}: skipped {msg}", self.file))
-                        }
-                    }
-                }
+            if std::str::from_utf8(self.record.as_slice()).is_ok() {
+                return Ok(Some(line));
+            }
+            let field = self
+                .record
+                .iter()
+                .position(|f| std::str::from_utf8(f).is_err())
+                .unwrap_or(0);
+            let msg = format!(
+                "line {line}: invalid UTF-8 in field {} — set the encoding (e.g. \"latin-1\" or \"windows-1252\") to match the file",
+                field + 1
+            );
+            match self.opts.on_bad_record {
+                OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                OnBadRecord::Skip => self.warnings.push(format!("{}: skipped {msg}", self.file)),
             }
         }
     }
 
-    fn next_row(&mut self) -> Result<Option<(csv::StringRecord, u64)>> {
-        if let Some(r) = self.pending.pop_front() {
-            return Ok(Some(r));
+    fn next_row(&mut self) -> Result<Option<u64>> {
+        if let Some((r, line)) = self.pending.pop_front() {
+            self.record = r;
+            return Ok(Some(line));
         }
         self.next_raw()
     }
@@ -211,10 +218,11 @@ impl<'a> CsvReader<'a> {
             .collect();
         let mut lines: Vec<u64> = Vec::with_capacity(batch_size);
         while lines.len() < batch_size {
-            let Some((rec, line)) = self.next_row()? else {
+            let Some(line) = self.next_row()? else {
                 self.done = true;
                 break;
             };
+            let rec = &self.record;
             if rec.len() != self.width && self.width > 0 {
                 let msg = format!(
                     "line {line} has {} fields but the header has {}; check the delimiter and quoting, or set on_bad_record to skip",
@@ -230,7 +238,7 @@ impl<'a> CsvReader<'a> {
                 }
             }
             for (b, src) in builders.iter_mut().zip(&self.sources) {
-                match src.and_then(|i| rec.get(i)) {
+                match src.and_then(|i| rec.get(i)).map(as_str) {
                     Some(v) if !self.null_values.iter().any(|n| n == v) => b.append_value(v),
                     _ => b.append_null(),
                 }
@@ -280,6 +288,12 @@ impl<'a> CsvReader<'a> {
         bad_rows.dedup();
         Ok(Some(drop_rows(&batch, &bad_rows)?))
     }
+}
+
+/// A field already validated as UTF-8.
+#[inline]
+fn as_str(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or("")
 }
 
 fn truncate(s: &str) -> String {

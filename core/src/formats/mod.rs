@@ -184,6 +184,21 @@ pub fn read_stream<'a>(
     })
 }
 
+/// The schema of a stream, inferred from a bounded sample (`opts.infer_rows` rows for CSV/TSV
+/// and JSON/JSONL) or read from the file's own schema (Avro header; Parquet footer — the whole
+/// stream is buffered for Parquet here, prefer [`parquet::parquet_schema`]). Returns the
+/// schema and warnings (e.g. conflicting types widened to string). Only the sample is read.
+pub fn infer_schema(
+    file: &str,
+    input: Box<dyn Read + Send + '_>,
+    format: FileFormat,
+    opts: &ReadOptions,
+) -> Result<(arrow::datatypes::Schema, Vec<String>)> {
+    let mut reader = read_stream(file, input, format, opts, None)?;
+    let schema = reader.schema().as_ref().clone();
+    Ok((schema, reader.take_warnings()))
+}
+
 /// Reads a local file: the format from `format` or the extension, the compression from
 /// `compression` or the extension then magic bytes. Parquet files are read with random
 /// access (footer, then the needed column chunks).

@@ -16,7 +16,7 @@ use super::compression::{Compression, Encoder};
 use super::conform::to_text;
 use super::FileFormat;
 use crate::error::{Error, Result};
-use crate::records::RowEncoder;
+use crate::records::{plain_batch, RowEncoder};
 
 /// Writes batches to a sink of type `W`, reporting bytes written so far (for rollover).
 pub trait FormatWriter<W: Write + Send>: Send {
@@ -311,6 +311,8 @@ impl<W: Write + Send> FormatWriter<W> for TextWriter<W> {
             TextKind::Csv(d) => self.write_csv(batch, d)?,
             TextKind::Jsonl | TextKind::JsonArray => {
                 self.buf.clear();
+                let batch = plain_batch(batch)?;
+                let batch = batch.as_ref();
                 let enc = RowEncoder::new(batch, &[])?;
                 let array = self.kind == TextKind::JsonArray;
                 for i in 0..batch.num_rows() {

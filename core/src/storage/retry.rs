@@ -12,6 +12,14 @@
 //!
 //! Client errors (403, 404, bad requests) are not retried. Every attempt is
 //! counted by the [`crate::storage::Meter`].
+//!
+//! Besides the per-request cap, a process-wide *retry budget* stops retry
+//! storms during an outage: each retry takes one token from a bucket of
+//! [`RetryConfig::retry_budget`] tokens, refilled at
+//! [`RetryConfig::retry_budget_refill_per_sec`]; with the bucket empty,
+//! failures are returned without retrying. (The SDK's own default bucket —
+//! 500 tokens, 5-14 per retry, no refill — would allow only a few dozen
+//! retries per process, too few for a long read through a flaky network.)
 
 use std::time::Duration;
 
@@ -28,6 +36,10 @@ pub struct RetryConfig {
     pub connect_timeout: Duration,
     /// Time to wait for a response once a request is sent. Default 60 s.
     pub read_timeout: Duration,
+    /// Retries allowed in a burst, process-wide. Default 10,000.
+    pub retry_budget: u32,
+    /// Tokens added back to the retry budget per second. Default 100.
+    pub retry_budget_refill_per_sec: u32,
 }
 
 impl Default for RetryConfig {
@@ -38,6 +50,8 @@ impl Default for RetryConfig {
             max_backoff: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
+            retry_budget: 10_000,
+            retry_budget_refill_per_sec: 100,
         }
     }
 }
@@ -53,6 +67,7 @@ impl RetryConfig {
             max_backoff: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(20),
+            ..Self::default()
         }
     }
 
@@ -76,6 +91,21 @@ impl RetryConfig {
             .with_max_attempts(self.max_attempts.max(1))
             .with_initial_backoff(self.initial_backoff)
             .with_max_backoff(self.max_backoff)
+    }
+
+    /// The SDK's retry partition, holding the retry budget.
+    pub fn sdk_retry_partition(&self) -> aws_sdk_s3::config::retry::RetryPartition {
+        use aws_sdk_s3::config::retry::{RetryPartition, TokenBucket};
+        let bucket = TokenBucket::builder()
+            .capacity(self.retry_budget.max(1) as usize)
+            .retry_cost(1)
+            .throttling_retry_cost(1)
+            .timeout_retry_cost(1)
+            .refill_rate(self.retry_budget_refill_per_sec as f32)
+            .build();
+        RetryPartition::custom("lakeport")
+            .token_bucket(bucket)
+            .build()
     }
 
     /// The SDK's timeout configuration.

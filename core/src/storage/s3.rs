@@ -308,7 +308,8 @@ impl S3Builder {
         }
 
         let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
-            .interceptor(MeterInterceptor::new(meter.clone()));
+            .interceptor(MeterInterceptor::new(meter.clone()))
+            .retry_partition(self.retry.sdk_retry_partition());
         if let Some(url) = &custom_endpoint {
             conf = conf
                 .endpoint_url(url)
@@ -480,7 +481,7 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     while let Some(next) = cur.source() {
         cur = next;
     }
-    cur.to_string()
+    cur.to_string().trim_end().trim_end_matches('.').to_string()
 }
 
 fn chain_has_credentials_error(err: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -1060,6 +1061,65 @@ impl Storage for S3Storage {
 
     fn meter(&self) -> &Arc<Meter> {
         &self.inner.meter
+    }
+}
+
+/// User metadata (`x-amz-meta-*`) on writes, and reading it back. Keys are
+/// given without the `x-amz-meta-` prefix, lowercase.
+impl S3Storage {
+    /// [`Storage::put`] with user metadata on the new object.
+    pub async fn put_with_metadata(&self, key: &str, data: Bytes, metadata: &[(String, String)]) -> Result<PutResult> {
+        let mut req = self
+            .inner
+            .client
+            .put_object()
+            .bucket(&self.inner.bucket)
+            .key(key)
+            .body(SdkByteStream::from(data));
+        for (k, v) in metadata {
+            req = req.metadata(k, v);
+        }
+        let out = req.send().await.map_err(|e| self.map_err(RequestKind::Put, key, e))?;
+        Ok(PutResult {
+            etag: out.e_tag().map(str::to_string),
+        })
+    }
+
+    /// [`Storage::create_multipart`] with user metadata on the object it completes into.
+    pub async fn create_multipart_with_metadata(&self, key: &str, metadata: &[(String, String)]) -> Result<MultipartId> {
+        let mut req = self
+            .inner
+            .client
+            .create_multipart_upload()
+            .bucket(&self.inner.bucket)
+            .key(key);
+        for (k, v) in metadata {
+            req = req.metadata(k, v);
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| self.map_err(RequestKind::CreateMultipart, key, e))?;
+        let id = out.upload_id().ok_or_else(|| StorageError::Other {
+            operation: RequestKind::CreateMultipart,
+            target: self.url(key),
+            detail: "the server returned no upload id".into(),
+        })?;
+        Ok(MultipartId(id.to_string()))
+    }
+
+    /// The user metadata of `key` (one HEAD request).
+    pub async fn head_metadata(&self, key: &str) -> Result<std::collections::HashMap<String, String>> {
+        let out = self
+            .inner
+            .client
+            .head_object()
+            .bucket(&self.inner.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.map_err(RequestKind::Head, key, e))?;
+        Ok(out.metadata().cloned().unwrap_or_default())
     }
 }
 

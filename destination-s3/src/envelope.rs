@@ -1,0 +1,269 @@
+//! Airbyte destination-s3's record envelope: every row gets
+//! `_airbyte_raw_id`, `_airbyte_extracted_at`, `_airbyte_generation_id` and
+//! `_airbyte_meta` (`{"changes": [], "sync_id": …}`), with the record's
+//! fields at the root (root-level flattening; always for Parquet and Avro) or
+//! as one `_airbyte_data` object (no flattening).
+//!
+//! [`EnvelopeReader`] rewrites the RECORD lines of the input before the sink
+//! engine reads them (one line in, one line out, so the engine's line numbers
+//! stay right) and records each stream's real name and namespace for the key
+//! layout; [`envelope_catalog`] gives the engine the matching schemas.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, Read};
+
+use lakeport_core::sink::input::parse_line;
+use lakeport_core::sink::layout::safe_segment;
+use lakeport_protocol::ConfiguredAirbyteCatalog;
+use serde_json::{json, Value};
+
+use crate::layout::StreamNames;
+
+/// How the record's fields are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flattening {
+    /// Fields at the root, next to the envelope columns.
+    RootLevel,
+    /// Fields in one `_airbyte_data` column.
+    None,
+}
+
+/// The envelope's settings.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// Where the fields go.
+    pub flattening: Flattening,
+    /// `_airbyte_extracted_at` as epoch milliseconds (text formats, as
+    /// Airbyte writes them) instead of a timestamp (Parquet, Avro).
+    pub extracted_at_millis: bool,
+    /// Generation id per stream (from the catalog; 0 otherwise).
+    pub generations: HashMap<(String, Option<String>), i64>,
+    /// `_airbyte_meta.sync_id`.
+    pub sync_id: i64,
+}
+
+impl Envelope {
+    /// The envelope for `catalog`'s streams.
+    pub fn new(flattening: Flattening, extracted_at_millis: bool, catalog: Option<&ConfiguredAirbyteCatalog>) -> Self {
+        let mut generations = HashMap::new();
+        let mut sync_id = 0;
+        for s in catalog.map(|c| c.streams.as_slice()).unwrap_or_default() {
+            generations.insert((s.stream.name.clone(), s.stream.namespace.clone()), s.generation_id.unwrap_or(0));
+            sync_id = s.sync_id.unwrap_or(sync_id);
+        }
+        Envelope {
+            flattening,
+            extracted_at_millis,
+            generations,
+            sync_id,
+        }
+    }
+
+    /// The record's data wrapped in the envelope, as JSON text.
+    fn wrap(&self, data: &str, emitted_at: i64, stream: &str, namespace: Option<&str>) -> String {
+        let generation = self
+            .generations
+            .get(&(stream.to_string(), namespace.map(str::to_string)))
+            .copied()
+            .unwrap_or(0);
+        let extracted = if self.extracted_at_millis {
+            emitted_at.to_string()
+        } else {
+            let t = chrono::DateTime::from_timestamp_millis(emitted_at).unwrap_or_default();
+            format!("\"{}\"", t.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        };
+        let head = format!(
+            "{{\"_airbyte_raw_id\":\"{}\",\"_airbyte_extracted_at\":{extracted},\"_airbyte_generation_id\":{generation},\"_airbyte_meta\":{{\"changes\":[],\"sync_id\":{}}}",
+            uuid::Uuid::new_v4(),
+            self.sync_id
+        );
+        match self.flattening {
+            Flattening::None => format!("{head},\"_airbyte_data\":{data}}}"),
+            Flattening::RootLevel => {
+                let body = data.trim_start();
+                let rest = body.strip_prefix('{').unwrap_or(body).trim_start();
+                let sep = if rest.starts_with('}') { "" } else { "," };
+                format!("{head}{sep}{rest}")
+            }
+        }
+    }
+}
+
+/// The JSON schema of the envelope columns.
+fn envelope_properties(millis: bool) -> serde_json::Map<String, Value> {
+    let extracted = if millis {
+        json!({"type": "integer"})
+    } else {
+        json!({"type": "string", "format": "date-time"})
+    };
+    let mut props = serde_json::Map::new();
+    props.insert("_airbyte_raw_id".into(), json!({"type": "string"}));
+    props.insert("_airbyte_extracted_at".into(), extracted);
+    props.insert("_airbyte_generation_id".into(), json!({"type": "integer"}));
+    props.insert(
+        "_airbyte_meta".into(),
+        json!({"type": "object", "properties": {
+            "changes": {"type": "array", "items": {"type": "object", "properties": {
+                "field": {"type": "string"}, "change": {"type": "string"}, "reason": {"type": "string"}}}},
+            "sync_id": {"type": "integer"}}}),
+    );
+    props
+}
+
+/// The catalog with each stream's schema wrapped in the envelope.
+pub fn envelope_catalog(catalog: &ConfiguredAirbyteCatalog, envelope: &Envelope) -> ConfiguredAirbyteCatalog {
+    let mut out = catalog.clone();
+    for s in &mut out.streams {
+        let mut props = envelope_properties(envelope.extracted_at_millis);
+        let schema = &s.stream.json_schema;
+        match envelope.flattening {
+            Flattening::None => {
+                props.insert("_airbyte_data".into(), schema.clone());
+            }
+            Flattening::RootLevel => {
+                if let Some(fields) = schema.get("properties").and_then(Value::as_object) {
+                    for (k, v) in fields {
+                        props.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
+        s.stream.json_schema = json!({"type": "object", "properties": Value::Object(props)});
+    }
+    out
+}
+
+/// Rewrites RECORD lines into the envelope; every other line passes as is
+/// (a malformed line too: the engine reports it with its line number).
+pub struct EnvelopeReader<R> {
+    inner: R,
+    envelope: Envelope,
+    streams: StreamNames,
+    line: String,
+    out: Vec<u8>,
+    pos: usize,
+}
+
+impl<R: BufRead> EnvelopeReader<R> {
+    /// Wraps `inner`; stream names seen are recorded in `streams`.
+    pub fn new(inner: R, envelope: Envelope, streams: StreamNames) -> Self {
+        EnvelopeReader {
+            inner,
+            envelope,
+            streams,
+            line: String::new(),
+            out: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    fn next_line(&mut self) -> io::Result<()> {
+        self.line.clear();
+        self.out.clear();
+        self.pos = 0;
+        if self.inner.read_line(&mut self.line)? == 0 {
+            return Ok(());
+        }
+        let text = self.line.trim_end_matches(['\n', '\r']);
+        let rewritten = match parse_line(text) {
+            Ok(parsed) if parsed.kind == "RECORD" => parsed.record.map(|r| {
+                let namespace = r.namespace.as_deref();
+                let dir = safe_segment(&r.stream);
+                if let Ok(mut names) = self.streams.lock() {
+                    names
+                        .entry(dir)
+                        .or_insert_with(|| (r.stream.to_string(), namespace.map(str::to_string)));
+                }
+                let data = self.envelope.wrap(r.data.get(), r.emitted_at, &r.stream, namespace);
+                let record = json!({
+                    "stream": r.stream,
+                    "namespace": namespace,
+                    "emitted_at": r.emitted_at,
+                    "data": "__DATA__",
+                });
+                record
+                    .to_string()
+                    .replacen("\"__DATA__\"", &data, 1)
+            }),
+            _ => None,
+        };
+        match rewritten {
+            Some(record) => {
+                self.out.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":");
+                self.out.extend_from_slice(record.as_bytes());
+                self.out.extend_from_slice(b"}\n");
+            }
+            None => self.out.extend_from_slice(self.line.as_bytes()),
+        }
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for EnvelopeReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for EnvelopeReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.out.len() {
+            self.next_line()?;
+        }
+        Ok(&self.out[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.out.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(flattening: Flattening) -> Envelope {
+        Envelope {
+            flattening,
+            extracted_at_millis: true,
+            generations: HashMap::new(),
+            sync_id: 7,
+        }
+    }
+
+    #[test]
+    fn records_are_wrapped_and_other_lines_pass() {
+        let input = "{\"type\":\"RECORD\",\"record\":{\"stream\":\"users\",\"namespace\":\"public\",\"data\":{\"id\":1},\"emitted_at\":5}}\n{\"type\":\"STATE\",\"state\":{\"type\":\"LEGACY\",\"data\":{}}}\nnot json\n";
+        let names: StreamNames = Default::default();
+        let mut r = EnvelopeReader::new(input.as_bytes(), env(Flattening::None), names.clone());
+        let mut out = String::new();
+        r.read_to_string(&mut out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let v: Value = serde_json::from_str(lines[0]).unwrap();
+        let d = &v["record"]["data"];
+        assert_eq!(d["_airbyte_data"], json!({"id": 1}));
+        assert_eq!(d["_airbyte_extracted_at"], json!(5));
+        assert_eq!(d["_airbyte_generation_id"], json!(0));
+        assert_eq!(d["_airbyte_meta"], json!({"changes": [], "sync_id": 7}));
+        assert_eq!(d["_airbyte_raw_id"].as_str().unwrap().len(), 36);
+        assert_eq!(v["record"]["namespace"], json!("public"));
+        assert_eq!(lines[1], "{\"type\":\"STATE\",\"state\":{\"type\":\"LEGACY\",\"data\":{}}}");
+        assert_eq!(lines[2], "not json");
+        assert_eq!(names.lock().unwrap()["users"], ("users".to_string(), Some("public".to_string())));
+    }
+
+    #[test]
+    fn root_level_flattening() {
+        let e = env(Flattening::RootLevel);
+        let v: Value = serde_json::from_str(&e.wrap("{\"a\":1}", 0, "s", None)).unwrap();
+        assert_eq!(v["a"], json!(1));
+        assert!(v.get("_airbyte_data").is_none());
+        let v: Value = serde_json::from_str(&e.wrap("{}", 0, "s", None)).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 4);
+    }
+}

@@ -1,0 +1,145 @@
+//! Discovery: each stream's schema, inferred from a bounded sample of its
+//! newest objects (read in parallel) and merged across them.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema};
+use futures::{StreamExt, TryStreamExt};
+use lakeport_core::cursor::{FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use lakeport_core::schema::{arrow_to_json_schema, merge};
+use lakeport_core::storage::{ObjectMeta, Storage};
+use lakeport_protocol::{AirbyteCatalog, AirbyteStream, ConnectorError, Emitter, SyncMode};
+use serde_json::Value;
+use tokio::runtime::Handle;
+
+use crate::config::SourceS3Config;
+use crate::objects::{self, Decoding};
+use crate::streams::{self, StreamPlan};
+
+/// Objects sampled per stream for its schema.
+pub(crate) const SAMPLE_FILES: usize = 10;
+
+/// Infers the merged schema of the newest [`SAMPLE_FILES`] of `files`.
+pub(crate) async fn infer_schema(
+    store: &Arc<dyn Storage>,
+    plan: &StreamPlan,
+    files: &[ObjectMeta],
+    workers: usize,
+    out: &mut Emitter,
+) -> Result<Schema, ConnectorError> {
+    let mut newest: Vec<ObjectMeta> = files.to_vec();
+    newest.sort_by(|a, b| {
+        b.last_modified
+            .cmp(&a.last_modified)
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    newest.truncate(SAMPLE_FILES);
+    let opts = plan.format_options.to_read_options()?;
+    let decoding = Decoding {
+        format: plan.format,
+        compression: plan.compression,
+    };
+    let handle = Handle::current();
+    let schemas: Vec<(String, Schema)> = futures::stream::iter(newest)
+        .map(|meta| {
+            let (store, decoding, opts, handle) = (
+                store.clone(),
+                decoding.clone(),
+                opts.clone(),
+                handle.clone(),
+            );
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let reader = objects::open(&handle, &store, &meta, &decoding, &opts, None)?;
+                    Ok::<_, lakeport_core::Error>((
+                        meta.key.clone(),
+                        reader.schema().as_ref().clone(),
+                    ))
+                })
+                .await
+                .map_err(|e| {
+                    ConnectorError::system(format!("A schema inference task failed: {e}"))
+                })?
+                .map_err(ConnectorError::from)
+            }
+        })
+        .buffered(workers.max(1))
+        .try_collect()
+        .await?;
+    let mut merged: Option<(Schema, String)> = None;
+    for (name, schema) in schemas {
+        merged = Some(match merged {
+            None => (schema, name),
+            Some((acc, acc_name)) => {
+                let (m, warnings) = merge(&acc, &acc_name, &schema, &name);
+                for w in warnings {
+                    out.warn(w)?;
+                }
+                (m, acc_name)
+            }
+        });
+    }
+    Ok(merged.map(|(s, _)| s).unwrap_or_else(Schema::empty))
+}
+
+/// The JSON Schema of a stream: the data's columns plus the two file fields.
+pub(crate) fn stream_json_schema(data: &Schema) -> Value {
+    let mut fields: Vec<Arc<Field>> = data
+        .fields()
+        .iter()
+        .filter(|f| f.name() != FILE_URL_FIELD && f.name() != LAST_MODIFIED_FIELD)
+        .cloned()
+        .collect();
+    fields.push(Arc::new(Field::new(FILE_URL_FIELD, DataType::Utf8, true)));
+    fields.push(Arc::new(Field::new(
+        LAST_MODIFIED_FIELD,
+        lakeport_core::schema::timestamp_utc(),
+        true,
+    )));
+    arrow_to_json_schema(&Schema::new(fields))
+}
+
+/// An Airbyte stream for a file-based stream with this JSON Schema.
+pub(crate) fn airbyte_stream(name: &str, json_schema: Value) -> AirbyteStream {
+    AirbyteStream {
+        name: name.to_string(),
+        json_schema,
+        supported_sync_modes: vec![SyncMode::FullRefresh, SyncMode::Incremental],
+        source_defined_cursor: Some(true),
+        default_cursor_field: Some(vec![LAST_MODIFIED_FIELD.to_string()]),
+        source_defined_primary_key: None,
+        namespace: None,
+        is_resumable: Some(true),
+    }
+}
+
+/// Discovers every stream of the config.
+pub(crate) async fn discover(
+    config: &SourceS3Config,
+    store: &Arc<dyn Storage>,
+    out: &mut Emitter,
+) -> Result<AirbyteCatalog, ConnectorError> {
+    let since = streams::start_date(config)?;
+    let mut result = Vec::new();
+    for plan in streams::plan(config)? {
+        let listing = streams::list(store, &plan, since).await?;
+        for w in listing.warnings {
+            out.warn(w)?;
+        }
+        if listing.files.is_empty() {
+            return Err(ConnectorError::config(format!(
+                "No object to read for stream '{}' under {}/{}{}{} ({} listed). Check `path_prefix`, `globs`, `file_format` and `start_date`.",
+                plan.name,
+                store,
+                plan.prefix,
+                if plan.patterns.is_empty() { "" } else { " matching " },
+                plan.patterns.join(", "),
+                listing.listed
+            )));
+        }
+        let schema =
+            infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
+        result.push(airbyte_stream(&plan.name, stream_json_schema(&schema)));
+    }
+    Ok(AirbyteCatalog { streams: result })
+}
