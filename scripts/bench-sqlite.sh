@@ -21,7 +21,8 @@ if [ ! -x /usr/bin/time ]; then
     apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y time >/dev/null; }
 fi
 
-(cd "$ROOT" && cargo build --release -p source-sqlite >&2)
+# SKIP_BUILD=1 reuses an existing release binary.
+[ "${SKIP_BUILD:-0}" = 1 ] || (cd "$ROOT" && cargo build --release -p source-sqlite >&2)
 BIN="$TARGET/release/source-sqlite"
 
 make_db() { # rows path

@@ -2,8 +2,11 @@
 # Installs what the test suite needs, idempotently, into a cache outside the clone:
 #   - a Python venv with the official Airbyte protocol models and independent
 #     Parquet/Avro readers (pyarrow, fastavro);
-#   - the s3s-fs S3-protocol server binary (from crates.io).
-# Prints the two paths as shell assignments for `eval`.
+#   - the s3s-fs S3-protocol server binary (from crates.io);
+#   - PyAirbyte (PyPI `airbyte`) in a venv of its own, so the main venv stays
+#     light: the orchestrator tests run each source through it
+#     (LAKEPORT_SKIP_PYAIRBYTE=1 skips it).
+# Prints the paths as shell assignments for `eval`.
 set -euo pipefail
 
 CACHE="${LAKEPORT_CACHE:-$HOME/.cache/lakeport}"
@@ -30,5 +33,20 @@ if [ ! -x "$S3S_ROOT/bin/s3s-fs" ]; then
     rm -rf "$CACHE/s3s-build"
 fi
 
+PYAB_VENV="$CACHE/pyairbyte-venv"
+PYAB_REQS=(airbyte==0.71.3)
+pyab_stamp="$PYAB_VENV/.lakeport-reqs"
+if [ -z "${LAKEPORT_SKIP_PYAIRBYTE:-}" ]; then
+    if [ ! -x "$PYAB_VENV/bin/python" ] || [ "$(cat "$pyab_stamp" 2>/dev/null)" != "${PYAB_REQS[*]}" ]; then
+        echo "test-deps: creating the PyAirbyte venv at $PYAB_VENV (one-time, ~800 MB)" >&2
+        python3 -m venv "$PYAB_VENV"
+        "$PYAB_VENV/bin/pip" install --quiet --disable-pip-version-check "${PYAB_REQS[@]}" >&2
+        echo "${PYAB_REQS[*]}" > "$pyab_stamp"
+    fi
+fi
+
 echo "LAKEPORT_PYTHON=$VENV/bin/python"
 echo "LAKEPORT_S3S_FS=$S3S_ROOT/bin/s3s-fs"
+if [ -z "${LAKEPORT_SKIP_PYAIRBYTE:-}" ]; then
+    echo "LAKEPORT_PYAIRBYTE_PYTHON=$PYAB_VENV/bin/python"
+fi

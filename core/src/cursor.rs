@@ -181,6 +181,45 @@ impl FileCursor {
     }
 }
 
+/// Decides when a file-based source emits its STATE: after every completed
+/// file while the history is small, then at most once per `interval`, and
+/// always after the last file. Each STATE carries the whole history, so one
+/// per file would make the output grow with the square of the file count.
+#[derive(Debug, Clone)]
+pub struct StatePacer {
+    small_history: usize,
+    interval: std::time::Duration,
+    last: std::time::Instant,
+}
+
+impl Default for StatePacer {
+    fn default() -> Self {
+        Self::new(100, std::time::Duration::from_secs(1))
+    }
+}
+
+impl StatePacer {
+    /// Every file while the history holds at most `small_history` files,
+    /// then at most once per `interval`.
+    pub fn new(small_history: usize, interval: std::time::Duration) -> Self {
+        StatePacer {
+            small_history,
+            interval,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether to emit a STATE now, after a file completed; `history_len` is
+    /// the cursor's size and `last_file` whether no file follows.
+    pub fn due(&mut self, history_len: usize, last_file: bool) -> bool {
+        let due = last_file || history_len <= self.small_history || self.last.elapsed() >= self.interval;
+        if due {
+            self.last = std::time::Instant::now();
+        }
+        due
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +251,16 @@ mod tests {
         let c = FileCursor::from_state(Some(&s), DEFAULT_MAX_HISTORY);
         assert!(!c.should_read("data/x.csv", t("2023-06-05T03:54:07Z")));
         assert!(c.should_read("data/y.csv", t("2020-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn states_are_paced_once_history_is_large() {
+        let mut p = StatePacer::new(2, std::time::Duration::from_secs(3600));
+        assert!(p.due(1, false));
+        assert!(p.due(2, false));
+        assert!(!p.due(3, false));
+        assert!(!p.due(4, false));
+        assert!(p.due(5, true));
     }
 
     #[test]

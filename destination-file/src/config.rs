@@ -80,7 +80,7 @@ impl Config {
             FileFormat::Parquet | FileFormat::Avro => Compression::None,
             _ => codec.parse().map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string()))?,
         };
-        if !(self.file_size_mb > 0.0) {
+        if self.file_size_mb.is_nan() || self.file_size_mb <= 0.0 {
             return Err(ConnectorError::config("file_size_mb must be greater than 0."));
         }
         Ok(SinkConfig {

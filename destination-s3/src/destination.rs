@@ -101,6 +101,15 @@ impl Destination for DestinationS3 {
         let sink_config = config.sink_config()?;
         let flattening = config.envelope()?;
         let store = config.connection.builder().build().await?;
+        // Fail before reading any input when the bucket is missing or the
+        // credentials are refused (some servers create buckets on PUT).
+        match store
+            .first_object(config.path_prefix.trim_start_matches('/'))
+            .await
+        {
+            Ok(_) | Err(StorageError::AccessDenied { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
         let bucket = store.bucket().to_string();
         let sync_id = uuid::Uuid::new_v4().simple().to_string();
         let streams: StreamNames = Default::default();

@@ -114,6 +114,17 @@ impl Emitter {
     }
 }
 
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Fatal => "FATAL",
+        LogLevel::Error => "ERROR",
+        LogLevel::Warn => "WARN",
+        LogLevel::Info => "INFO",
+        LogLevel::Debug => "DEBUG",
+        LogLevel::Trace => "TRACE",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,16 +157,5 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].contains("key ********** rejected"), "{}", lines[0]);
         assert_eq!(e.records_written(), 1);
-    }
-}
-
-fn level_name(level: LogLevel) -> &'static str {
-    match level {
-        LogLevel::Fatal => "FATAL",
-        LogLevel::Error => "ERROR",
-        LogLevel::Warn => "WARN",
-        LogLevel::Info => "INFO",
-        LogLevel::Debug => "DEBUG",
-        LogLevel::Trace => "TRACE",
     }
 }

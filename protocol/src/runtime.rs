@@ -33,6 +33,41 @@ pub struct MigratedConfig {
     pub flavour: Flavour,
 }
 
+impl MigratedConfig {
+    /// A migrated config.
+    pub fn new(config: Value, flavour: Flavour) -> Self {
+        MigratedConfig { config, flavour }
+    }
+}
+
+/// What `import-config` prints: the migrated config, plus the rows of the
+/// table printed on stderr (source key as written → native key, or
+/// `dropped: why`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedConfig {
+    /// The migrated config.
+    pub migrated: MigratedConfig,
+    /// Source key → native key (or `dropped: why`); never a value.
+    pub table: Vec<(String, String)>,
+}
+
+/// The `import-config` table as text: one row per source key, aligned.
+pub fn key_table_text(rows: &[(String, String)]) -> String {
+    let head = ("source key", "native key");
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .chain(std::iter::once(head.0.len()))
+        .max()
+        .unwrap_or(0);
+    let mut text = format!("{:<width$}  {}\n", head.0, head.1);
+    text.push_str(&format!("{:-<width$}  {:-<10}\n", "", ""));
+    for (k, v) in rows {
+        text.push_str(&format!("{k:<width$}  {v}\n"));
+    }
+    text
+}
+
 /// What every connector has: a name, a version, a spec, and a way to map
 /// configs of other flavours to its native one.
 pub trait Connector {
@@ -65,6 +100,27 @@ pub trait Connector {
                 Self::NAME
             ))),
         }
+    }
+
+    /// Maps a config for `import-config`: the migrated config plus the table
+    /// of source key → native key printed on stderr. The default calls
+    /// [`Connector::migrate_config`] and derives a table from the top-level
+    /// keys (kept, or renamed/dropped as the WARNs said).
+    fn import_mapping(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<ImportedConfig, ConnectorError> {
+        let keys: Vec<String> = raw.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        let migrated = self.migrate_config(raw, from, out)?;
+        let table = keys
+            .into_iter()
+            .map(|k| {
+                let target = if migrated.config.get(&k).is_some() {
+                    k.clone()
+                } else {
+                    "renamed or dropped (see the WARN lines)".to_string()
+                };
+                (k, target)
+            })
+            .collect();
+        Ok(ImportedConfig { migrated, table })
     }
 }
 
@@ -277,8 +333,15 @@ fn import_config<C: Connector>(c: &C, from: Flavour, file: &Path, out: &mut Emit
     let raw = read_json_file(file, "config")?;
     // Warnings about the mapping go to stderr only: stdout carries the config.
     let mut quiet = Emitter::new(Box::new(std::io::sink()));
-    let migrated = c.migrate_config(raw, from, &mut quiet)?;
-    let text = serde_json::to_string_pretty(&migrated.config).map_err(|e| ConnectorError::system(e.to_string()))?;
+    let imported = c.import_mapping(raw, from, &mut quiet)?;
+    eprintln!(
+        "{}: read as a {} config\n{}",
+        C::NAME,
+        imported.migrated.flavour.name(),
+        key_table_text(&imported.table)
+    );
+    let text =
+        serde_json::to_string_pretty(&imported.migrated.config).map_err(|e| ConnectorError::system(e.to_string()))?;
     out.record_lines(format!("{text}\n").as_bytes(), 0)?;
     Ok(())
 }

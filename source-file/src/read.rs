@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lakeport_core::cursor::FileCursor;
+use lakeport_core::cursor::{FileCursor, StatePacer};
 use lakeport_core::formats;
 use lakeport_core::scan::{scan, ScanConfig, ScanError, ScanEvent, ScanFile};
 use lakeport_core::schema::json_schema_to_arrow;
@@ -111,6 +111,8 @@ fn read_stream(
         emitted_at: lakeport_protocol::now_millis(),
     };
     let mut since_state = 0u64;
+    let mut pacer = StatePacer::default();
+    let last_index = scan_files.len().saturating_sub(1);
     let result = scan(scan_files, &scan_config, |event| -> Result<(), ConnectorError> {
         match event {
             ScanEvent::Records { bytes, count } => {
@@ -122,12 +124,19 @@ fn read_stream(
                     out.warn(w)?;
                 }
             }
-            ScanEvent::FileDone { url, last_modified, .. } => {
+            ScanEvent::FileDone {
+                index,
+                url,
+                last_modified,
+                ..
+            } => {
                 cursor.mark_read(&url, last_modified);
-                out.emit(&AirbyteMessage::State {
-                    state: StateMessage::stream(descriptor.clone(), cursor.to_state(), since_state),
-                })?;
-                since_state = 0;
+                if pacer.due(cursor.len(), index == last_index) {
+                    out.emit(&AirbyteMessage::State {
+                        state: StateMessage::stream(descriptor.clone(), cursor.to_state(), since_state),
+                    })?;
+                    since_state = 0;
+                }
             }
         }
         Ok(())

@@ -30,6 +30,8 @@ pub struct FormatOptions {
     pub csv_skip_rows_before_header: usize,
     /// Rows skipped after the CSV header.
     pub csv_skip_rows_after_header: usize,
+    /// CSV column names, used when `csv_header` is false (else `f0`, `f1`, …).
+    pub csv_column_names: Option<Vec<String>>,
     /// Parquet column projection.
     pub parquet_columns: Option<Vec<String>>,
     /// Parquet filters, `[column, op, value]`.
@@ -54,6 +56,7 @@ impl Default for FormatOptions {
             csv_null_values: vec![String::new()],
             csv_skip_rows_before_header: 0,
             csv_skip_rows_after_header: 0,
+            csv_column_names: None,
             parquet_columns: None,
             parquet_filters: None,
             json_flatten: true,
@@ -97,7 +100,7 @@ impl FormatOptions {
             skip_rows_before_header: self.csv_skip_rows_before_header,
             skip_rows_after_header: self.csv_skip_rows_after_header,
             encoding: self.csv_encoding.parse()?,
-            column_names: None,
+            column_names: self.csv_column_names.clone().filter(|names| !names.is_empty()),
         };
         let mut opts = ReadOptions::default()
             .with_batch_size(self.batch_size)
