@@ -39,6 +39,11 @@ pub struct Config {
     /// Add `_airbyte_raw_id` and `_airbyte_extracted_at`.
     #[serde(default = "default_true")]
     pub metadata_columns: bool,
+    /// Airbyte's raw layout (`_airbyte_raw_<stream>.jsonl|.csv` with
+    /// `_airbyte_ab_id`, `_airbyte_emitted_at`, `_airbyte_data`), set when an
+    /// Airbyte destination-local-json / destination-csv config is imported.
+    #[serde(default)]
+    pub airbyte_raw: bool,
 }
 
 /// The codecs each format accepts, the first being the default.
@@ -54,6 +59,11 @@ impl Config {
     /// The write settings this config means; errors name the key and the
     /// values allowed.
     pub fn sink_config(&self) -> Result<SinkConfig, ConnectorError> {
+        if self.airbyte_raw {
+            return Err(ConnectorError::config(
+                "airbyte_raw (the _airbyte_raw_<stream> file layout of Airbyte's destination-local-json / destination-csv) is not supported yet. Write the config with native keys instead: base_path and format (run `import-config` to see the mapping), and remove airbyte_raw.",
+            ));
+        }
         let format: FileFormat = self.format.parse().map_err(|_| {
             ConnectorError::config(format!(
                 "format '{}' is not supported; use parquet, json, jsonl, csv or avro.",

@@ -7,11 +7,14 @@ mod target;
 use std::io::BufRead;
 use std::process::ExitCode;
 
+use lakeport_core::config::to_native_destination_file;
 use lakeport_core::sink::run_sink;
+use lakeport_protocol::runtime::ImportedConfig;
 use lakeport_protocol::{
     ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification, Destination,
-    DestinationSyncMode, Emitter,
+    DestinationSyncMode, Emitter, Flavour, MigratedConfig,
 };
+use serde_json::Value;
 
 use config::Config;
 
@@ -32,6 +35,21 @@ impl Connector for DestinationFile {
             supported_destination_sync_modes: Some(vec![DestinationSyncMode::Append, DestinationSyncMode::Overwrite]),
             protocol_version: Some(lakeport_protocol::PROTOCOL_VERSION.into()),
         }
+    }
+
+    /// Native, legacy and Airbyte destination-local-json / destination-csv
+    /// configs (CONTRACT §4).
+    fn migrate_config(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
+        to_native_destination_file(&raw, from)?.migrate(out)
+    }
+
+    fn import_mapping(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<ImportedConfig, ConnectorError> {
+        let mapped = to_native_destination_file(&raw, from)?;
+        let table = mapped.table_rows();
+        Ok(ImportedConfig {
+            migrated: mapped.migrate(out)?,
+            table,
+        })
     }
 }
 

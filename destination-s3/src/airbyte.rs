@@ -64,11 +64,16 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
     }
     dst.insert(
         "path_format".into(),
-        Value::String(text(&src, "s3_path_format").unwrap_or_else(|| DEFAULT_PATH_FORMAT.to_string())),
+        Value::String(
+            text(&src, "s3_path_format").unwrap_or_else(|| DEFAULT_PATH_FORMAT.to_string()),
+        ),
     );
     dst.insert(
         "file_name_pattern".into(),
-        Value::String(text(&src, "file_name_pattern").unwrap_or_else(|| DEFAULT_FILE_NAME_PATTERN.to_string())),
+        Value::String(
+            text(&src, "file_name_pattern")
+                .unwrap_or_else(|| DEFAULT_FILE_NAME_PATTERN.to_string()),
+        ),
     );
     for key in src.keys() {
         if ![
@@ -97,7 +102,9 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
             ))
         }
     };
-    let format_type = text(&format, "format_type").unwrap_or_default().to_ascii_lowercase();
+    let format_type = text(&format, "format_type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let (file_format, codec, flattening) = match format_type.as_str() {
         "csv" | "jsonl" => {
             let codec = match format.get("compression") {
@@ -112,7 +119,10 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
                 },
                 _ => "gzip",
             };
-            let flat = match text(&format, "flattening").map(|f| f.to_ascii_lowercase()).as_deref() {
+            let flat = match text(&format, "flattening")
+                .map(|f| f.to_ascii_lowercase())
+                .as_deref()
+            {
                 Some("root level flattening") => "root_level",
                 _ => "no_flattening",
             };
@@ -167,7 +177,10 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
     };
     dst.insert("file_format".into(), Value::String(file_format));
     dst.insert("compression".into(), Value::String(codec.to_string()));
-    dst.insert("airbyte_envelope".into(), Value::String(flattening.to_string()));
+    dst.insert(
+        "airbyte_envelope".into(),
+        Value::String(flattening.to_string()),
+    );
     if let Some(part) = format.get("part_size_mb").and_then(Value::as_u64) {
         dst.insert("part_size_mb".into(), Value::from(part.max(5)));
     }
@@ -216,11 +229,20 @@ mod tests {
         let m = migrate(raw, &mut quiet).unwrap();
         assert_eq!(m.config["compression"], json!("snappy"));
         assert_eq!(m.config["path_format"], json!(DEFAULT_PATH_FORMAT));
-        assert_eq!(m.config["file_name_pattern"], json!(DEFAULT_FILE_NAME_PATTERN));
+        assert_eq!(
+            m.config["file_name_pattern"],
+            json!(DEFAULT_FILE_NAME_PATTERN)
+        );
         let raw = json!({"s3_bucket_name": "lake", "format": {"format_type": "Avro", "compression_codec": {"codec": "zstandard"}}});
-        assert_eq!(migrate(raw, &mut quiet).unwrap().config["compression"], json!("zstd"));
+        assert_eq!(
+            migrate(raw, &mut quiet).unwrap().config["compression"],
+            json!("zstd")
+        );
         let raw = json!({"s3_bucket_name": "lake", "format": {"format_type": "JSONL"}});
         let c = migrate(raw, &mut quiet).unwrap().config;
-        assert_eq!((c["compression"].clone(), c["airbyte_envelope"].clone()), (json!("gzip"), json!("no_flattening")));
+        assert_eq!(
+            (c["compression"].clone(), c["airbyte_envelope"].clone()),
+            (json!("gzip"), json!("no_flattening"))
+        );
     }
 }

@@ -133,8 +133,8 @@ impl Destination for DestinationS3 {
         };
         let mut metadata = Vec::new();
         if flattening.is_some() {
-            if let Some(generation) = catalog
-                .and_then(|c| c.streams.iter().filter_map(|s| s.generation_id).max())
+            if let Some(generation) =
+                catalog.and_then(|c| c.streams.iter().filter_map(|s| s.generation_id).max())
             {
                 metadata.push(("ab-generation-id".to_string(), generation.to_string()));
             }
@@ -151,15 +151,27 @@ impl Destination for DestinationS3 {
                 sync_id,
                 metadata,
             );
-            let result = match flattening {
-                Some(flattening) => {
-                    let millis = !matches!(sink_config.format, FileFormat::Parquet | FileFormat::Avro);
+            let result = match (flattening, config.path_format.is_some()) {
+                (Some(flattening), _) => {
+                    let millis =
+                        !matches!(sink_config.format, FileFormat::Parquet | FileFormat::Avro);
                     let envelope = Envelope::new(flattening, millis, catalog);
                     let wrapped = catalog.map(|c| envelope_catalog(c, &envelope));
-                    let mut reader = EnvelopeReader::new(input, envelope, streams);
-                    run_sink(&mut target, &sink_config, wrapped.as_ref(), &mut reader, out)
+                    let mut reader = EnvelopeReader::new(input, Some(envelope), streams);
+                    run_sink(
+                        &mut target,
+                        &sink_config,
+                        wrapped.as_ref(),
+                        &mut reader,
+                        out,
+                    )
                 }
-                None => run_sink(&mut target, &sink_config, catalog, input, out),
+                // The path format needs each stream's name and namespace.
+                (None, true) => {
+                    let mut reader = EnvelopeReader::new(input, None, streams);
+                    run_sink(&mut target, &sink_config, catalog, &mut reader, out)
+                }
+                (None, false) => run_sink(&mut target, &sink_config, catalog, input, out),
             };
             let summary = match result {
                 Ok(summary) => summary,
@@ -188,7 +200,11 @@ fn airbyte_sync_id(catalog: Option<&ConfiguredAirbyteCatalog>) -> Option<String>
     catalog
         .and_then(|c| c.streams.iter().find_map(|s| s.sync_id))
         .map(|id| id.to_string())
-        .or_else(|| std::env::var("WORKER_JOB_ID").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("WORKER_JOB_ID")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
 }
 
 #[cfg(test)]

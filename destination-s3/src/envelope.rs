@@ -44,11 +44,18 @@ pub struct Envelope {
 
 impl Envelope {
     /// The envelope for `catalog`'s streams.
-    pub fn new(flattening: Flattening, extracted_at_millis: bool, catalog: Option<&ConfiguredAirbyteCatalog>) -> Self {
+    pub fn new(
+        flattening: Flattening,
+        extracted_at_millis: bool,
+        catalog: Option<&ConfiguredAirbyteCatalog>,
+    ) -> Self {
         let mut generations = HashMap::new();
         let mut sync_id = 0;
         for s in catalog.map(|c| c.streams.as_slice()).unwrap_or_default() {
-            generations.insert((s.stream.name.clone(), s.stream.namespace.clone()), s.generation_id.unwrap_or(0));
+            generations.insert(
+                (s.stream.name.clone(), s.stream.namespace.clone()),
+                s.generation_id.unwrap_or(0),
+            );
             sync_id = s.sync_id.unwrap_or(sync_id);
         }
         Envelope {
@@ -111,7 +118,10 @@ fn envelope_properties(millis: bool) -> serde_json::Map<String, Value> {
 }
 
 /// The catalog with each stream's schema wrapped in the envelope.
-pub fn envelope_catalog(catalog: &ConfiguredAirbyteCatalog, envelope: &Envelope) -> ConfiguredAirbyteCatalog {
+pub fn envelope_catalog(
+    catalog: &ConfiguredAirbyteCatalog,
+    envelope: &Envelope,
+) -> ConfiguredAirbyteCatalog {
     let mut out = catalog.clone();
     for s in &mut out.streams {
         let mut props = envelope_properties(envelope.extracted_at_millis);
@@ -133,11 +143,12 @@ pub fn envelope_catalog(catalog: &ConfiguredAirbyteCatalog, envelope: &Envelope)
     out
 }
 
-/// Rewrites RECORD lines into the envelope; every other line passes as is
-/// (a malformed line too: the engine reports it with its line number).
+/// Rewrites RECORD lines into the envelope (when one is given; else it only
+/// records stream names); every other line passes as is (a malformed line
+/// too: the engine reports it with its line number).
 pub struct EnvelopeReader<R> {
     inner: R,
-    envelope: Envelope,
+    envelope: Option<Envelope>,
     streams: StreamNames,
     line: String,
     out: Vec<u8>,
@@ -146,7 +157,7 @@ pub struct EnvelopeReader<R> {
 
 impl<R: BufRead> EnvelopeReader<R> {
     /// Wraps `inner`; stream names seen are recorded in `streams`.
-    pub fn new(inner: R, envelope: Envelope, streams: StreamNames) -> Self {
+    pub fn new(inner: R, envelope: Option<Envelope>, streams: StreamNames) -> Self {
         EnvelopeReader {
             inner,
             envelope,
@@ -166,30 +177,29 @@ impl<R: BufRead> EnvelopeReader<R> {
         }
         let text = self.line.trim_end_matches(['\n', '\r']);
         let rewritten = match parse_line(text) {
-            Ok(parsed) if parsed.kind == "RECORD" => parsed.record.map(|r| {
+            Ok(parsed) if parsed.kind == "RECORD" => parsed.record.and_then(|r| {
                 let namespace = r.namespace.as_deref();
                 let dir = safe_segment(&r.stream);
                 if let Ok(mut names) = self.streams.lock() {
-                    names
-                        .entry(dir)
-                        .or_insert_with(|| (r.stream.to_string(), namespace.map(str::to_string)));
+                    if !names.contains_key(&dir) {
+                        names.insert(dir, (r.stream.to_string(), namespace.map(str::to_string)));
+                    }
                 }
-                let data = self.envelope.wrap(r.data.get(), r.emitted_at, &r.stream, namespace);
-                let record = json!({
-                    "stream": r.stream,
-                    "namespace": namespace,
-                    "emitted_at": r.emitted_at,
-                    "data": "__DATA__",
-                });
-                record
-                    .to_string()
-                    .replacen("\"__DATA__\"", &data, 1)
+                let envelope = self.envelope.as_ref()?;
+                let data = envelope.wrap(r.data.get(), r.emitted_at, &r.stream, namespace);
+                Some(format!(
+                    "{{\"stream\":{},\"namespace\":{},\"emitted_at\":{},\"data\":{data}}}",
+                    Value::from(r.stream.as_ref()),
+                    namespace.map_or(Value::Null, Value::from),
+                    r.emitted_at
+                ))
             }),
             _ => None,
         };
         match rewritten {
             Some(record) => {
-                self.out.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":");
+                self.out
+                    .extend_from_slice(b"{\"type\":\"RECORD\",\"record\":");
                 self.out.extend_from_slice(record.as_bytes());
                 self.out.extend_from_slice(b"}\n");
             }
@@ -239,7 +249,8 @@ mod tests {
     fn records_are_wrapped_and_other_lines_pass() {
         let input = "{\"type\":\"RECORD\",\"record\":{\"stream\":\"users\",\"namespace\":\"public\",\"data\":{\"id\":1},\"emitted_at\":5}}\n{\"type\":\"STATE\",\"state\":{\"type\":\"LEGACY\",\"data\":{}}}\nnot json\n";
         let names: StreamNames = Default::default();
-        let mut r = EnvelopeReader::new(input.as_bytes(), env(Flattening::None), names.clone());
+        let mut r =
+            EnvelopeReader::new(input.as_bytes(), Some(env(Flattening::None)), names.clone());
         let mut out = String::new();
         r.read_to_string(&mut out).unwrap();
         let lines: Vec<&str> = out.lines().collect();
@@ -252,9 +263,15 @@ mod tests {
         assert_eq!(d["_airbyte_meta"], json!({"changes": [], "sync_id": 7}));
         assert_eq!(d["_airbyte_raw_id"].as_str().unwrap().len(), 36);
         assert_eq!(v["record"]["namespace"], json!("public"));
-        assert_eq!(lines[1], "{\"type\":\"STATE\",\"state\":{\"type\":\"LEGACY\",\"data\":{}}}");
+        assert_eq!(
+            lines[1],
+            "{\"type\":\"STATE\",\"state\":{\"type\":\"LEGACY\",\"data\":{}}}"
+        );
         assert_eq!(lines[2], "not json");
-        assert_eq!(names.lock().unwrap()["users"], ("users".to_string(), Some("public".to_string())));
+        assert_eq!(
+            names.lock().unwrap()["users"],
+            ("users".to_string(), Some("public".to_string()))
+        );
     }
 
     #[test]

@@ -17,7 +17,8 @@ use chrono::{DateTime, Utc};
 use lakeport_core::storage::join_key;
 
 /// Airbyte's default `s3_path_format`.
-pub const DEFAULT_PATH_FORMAT: &str = "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";
+pub const DEFAULT_PATH_FORMAT: &str =
+    "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";
 /// Airbyte's default file name.
 pub const DEFAULT_FILE_NAME_PATTERN: &str = "{part_number}{format_extension}";
 
@@ -70,7 +71,10 @@ impl KeyLayout {
     /// name prefix they have (`None`: every object under the prefix).
     pub fn stream_scope(&self, dir: &str, file_prefix: &str) -> (String, Option<String>) {
         match self {
-            KeyLayout::Native { prefix } => (format!("{}/", join_key(prefix, dir)), Some(file_prefix.to_string())),
+            KeyLayout::Native { prefix } => (
+                format!("{}/", join_key(prefix, dir)),
+                Some(file_prefix.to_string()),
+            ),
             KeyLayout::Pattern(p) => (p.stream_prefix(dir), None),
         }
     }
@@ -316,19 +320,30 @@ mod tests {
         );
         let p = pattern("${STREAM_NAME}/${UUID}/", "x{format_extension}");
         let k = p.key("users/users_20210101_000000.csv.gz");
-        assert_eq!(k.len(), "data_output_path/users/".len() + 36 + "/x.csv.gz".len(), "{k}");
+        assert_eq!(
+            k.len(),
+            "data_output_path/users/".len() + 36 + "/x.csv.gz".len(),
+            "{k}"
+        );
         assert_eq!(p.stream_prefix("users"), "data_output_path/users/");
     }
 
     #[test]
     fn native_keys() {
-        let l = KeyLayout::Native { prefix: "raw/".into() };
-        assert_eq!(l.key("users/users_20240101_000000.json"), "raw/users/users_20240101_000000.json");
+        let l = KeyLayout::Native {
+            prefix: "raw/".into(),
+        };
+        assert_eq!(
+            l.key("users/users_20240101_000000.json"),
+            "raw/users/users_20240101_000000.json"
+        );
         assert_eq!(
             l.stream_scope("users", "users_"),
             ("raw/users/".to_string(), Some("users_".to_string()))
         );
-        let l = KeyLayout::Native { prefix: String::new() };
+        let l = KeyLayout::Native {
+            prefix: String::new(),
+        };
         assert_eq!(l.stream_scope("users", "users_").0, "users/");
     }
 }

@@ -9,10 +9,13 @@ mod streams;
 
 use std::process::ExitCode;
 
+use lakeport_core::config::to_native_source_file;
+use lakeport_protocol::runtime::ImportedConfig;
 use lakeport_protocol::{
     AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
-    Emitter, InputState, Source,
+    Emitter, Flavour, InputState, MigratedConfig, Source,
 };
+use serde_json::Value;
 
 use config::Config;
 
@@ -33,6 +36,20 @@ impl Connector for SourceFile {
             supported_destination_sync_modes: None,
             protocol_version: Some(lakeport_protocol::PROTOCOL_VERSION.into()),
         }
+    }
+
+    /// Native, legacy and Airbyte source-file configs (CONTRACT §4).
+    fn migrate_config(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
+        to_native_source_file(&raw, from)?.migrate(out)
+    }
+
+    fn import_mapping(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<ImportedConfig, ConnectorError> {
+        let mapped = to_native_source_file(&raw, from)?;
+        let table = mapped.table_rows();
+        Ok(ImportedConfig {
+            migrated: mapped.migrate(out)?,
+            table,
+        })
     }
 }
 

@@ -1,86 +1,11 @@
 //! The native config of source-s3 (CONTRACT §4), and the mapping of the seed
 //! documents' legacy key names onto it.
 
-use lakeport_core::config::FormatOptions;
+use lakeport_core::config::{to_native_source_s3, FormatOptions};
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-
-/// Legacy name → native name, in the order they are looked at (the first
-/// legacy name of a native key wins over later ones).
-pub(crate) const LEGACY_NAMES: &[(&str, &str)] = &[
-    ("prefix", "path_prefix"),
-    ("format", "file_format"),
-    ("access_key", "access_key_id"),
-    ("aws_access_key_id", "access_key_id"),
-    ("secret_key", "secret_access_key"),
-    ("aws_secret_access_key", "secret_access_key"),
-    ("region_name", "region"),
-    ("endpoint", "endpoint_url"),
-];
-
-/// Renames legacy keys to native ones: native > legacy when both are given,
-/// one WARN per legacy name used. Values of other shapes (e.g. an Airbyte
-/// `format` object) are left for the flavour mapping.
-pub(crate) fn migrate_legacy(
-    raw: Value,
-    from: Flavour,
-    names: &[(&str, &str)],
-    out: &mut Emitter,
-) -> Result<MigratedConfig, ConnectorError> {
-    match from {
-        Flavour::Auto | Flavour::Native | Flavour::Legacy => {}
-        other => {
-            return Err(ConnectorError::config(format!(
-                "This connector does not read {} configs yet; write the config with its native keys (see `spec`).",
-                other.name()
-            )))
-        }
-    }
-    let Value::Object(mut map) = raw else {
-        return Err(ConnectorError::config(
-            "The config must be a JSON object, like {\"bucket\": \"my-bucket\"}.",
-        ));
-    };
-    let mut used_legacy = false;
-    if from != Flavour::Native {
-        for (old, new) in names {
-            let Some(value) = map.get(*old) else { continue };
-            if !(value.is_string() || value.is_null()) {
-                continue; // not the legacy shape (e.g. Airbyte's `format` object)
-            }
-            let value = map.remove(*old).unwrap_or(Value::Null);
-            used_legacy = true;
-            if map.contains_key(*new) {
-                warn(out, &format!("`{old}` is a legacy name of `{new}`, which is also set: `{new}` wins and `{old}` is ignored. Remove `{old}`."));
-            } else {
-                warn(
-                    out,
-                    &format!(
-                        "`{old}` is a legacy name: it was read as `{new}`. Rename it to `{new}`."
-                    ),
-                );
-                if !value.is_null() {
-                    map.insert((*new).to_string(), value);
-                }
-            }
-        }
-    }
-    Ok(MigratedConfig {
-        config: Value::Object(map),
-        flavour: if used_legacy {
-            Flavour::Legacy
-        } else {
-            Flavour::Native
-        },
-    })
-}
-
-fn warn(out: &mut Emitter, message: &str) {
-    // A closed stdout is reported by the next real write.
-    let _ = out.warn(message);
-}
 
 /// Removes keys whose value is null or an empty string, so optional keys
 /// left blank in a UI mean "unset".
@@ -268,14 +193,24 @@ fn inherit_stream_options(map: &mut Map<String, Value>) {
     }
 }
 
-/// Maps a raw config to the native one (legacy names, blank values, stream
-/// options inherited from the top level).
+/// Maps a raw config in any flavour (native, legacy names, Airbyte v3/v4,
+/// Fivetran — see `lakeport_core::config::to_native_source_s3`) to the native
+/// one, logging a WARN per legacy name and per option without equivalent;
+/// then drops blank values and copies the top-level format options into each
+/// `streams[]` item that lacks them.
 pub(crate) fn migrate(
     raw: Value,
     from: Flavour,
     out: &mut Emitter,
 ) -> Result<MigratedConfig, ConnectorError> {
-    let mut migrated = migrate_legacy(raw, from, LEGACY_NAMES, out)?;
+    if !raw.is_object() {
+        return Err(ConnectorError::config(
+            "The config must be a JSON object, like {\"bucket\": \"my-bucket\"}.",
+        ));
+    }
+    let mut migrated = to_native_source_s3(&raw, from)
+        .map_err(ConnectorError::from)?
+        .migrate(out)?;
     if let Value::Object(map) = &mut migrated.config {
         drop_blank(map);
         inherit_stream_options(map);

@@ -14,5 +14,5 @@ mod source;
 mod streams;
 
 fn main() -> ExitCode {
-    lakeport_protocol::run_source(source::SourceS3)
+    lakeport_protocol::run_source(source::SourceS3::default())
 }

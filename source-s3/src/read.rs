@@ -41,7 +41,6 @@ pub(crate) async fn read(
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
     let plans = streams::plan(config)?;
-    let start = store.meter().snapshot();
     let mut totals = ReadTotals::default();
     for configured in &catalog.streams {
         let name = &configured.stream.name;
@@ -72,7 +71,8 @@ pub(crate) async fn read(
             }
         }
     }
-    let used = store.meter().snapshot() - start;
+    // Everything the process sent, discovery included.
+    let used = store.meter().snapshot();
     out.info(cost_report(config, &used, &totals))?;
     Ok(())
 }

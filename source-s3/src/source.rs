@@ -12,13 +12,29 @@ use serde_json::Value;
 use crate::config::{self, SourceS3Config};
 use crate::{discover, read};
 
-/// The storage of a config, with the default retry policy.
-async fn store(config: &SourceS3Config) -> Result<Arc<dyn Storage>, ConnectorError> {
-    Ok(Arc::new(config.connection.builder().build().await?))
+/// The connector.
+///
+/// One process runs one command; its storage client (and so its meter) is
+/// made once and shared by discover and read, so the COST report counts every
+/// request of the run.
+#[derive(Default)]
+pub(crate) struct SourceS3 {
+    store: tokio::sync::OnceCell<Arc<dyn Storage>>,
 }
 
-/// The connector.
-pub(crate) struct SourceS3;
+impl SourceS3 {
+    /// The storage of a config, with the default retry policy (made once).
+    async fn store(&self, config: &SourceS3Config) -> Result<Arc<dyn Storage>, ConnectorError> {
+        let store = self
+            .store
+            .get_or_try_init(|| async {
+                let s3 = config.connection.builder().build().await?;
+                Ok::<_, ConnectorError>(Arc::new(s3) as Arc<dyn Storage>)
+            })
+            .await?;
+        Ok(store.clone())
+    }
+}
 
 /// The spec's `connectionSpecification`.
 const SPEC: &str = include_str!("spec.json");
@@ -81,7 +97,7 @@ impl Source for SourceS3 {
         config: &SourceS3Config,
         out: &mut Emitter,
     ) -> Result<AirbyteCatalog, ConnectorError> {
-        discover::discover(config, &store(config).await?, out).await
+        discover::discover(config, &self.store(config).await?, out).await
     }
 
     async fn read(
@@ -91,7 +107,7 @@ impl Source for SourceS3 {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        read::read(config, &store(config).await?, catalog, state, out).await
+        read::read(config, &self.store(config).await?, catalog, state, out).await
     }
 }
 
@@ -101,7 +117,7 @@ mod tests {
 
     #[test]
     fn spec_parses() {
-        let spec = SourceS3.spec();
+        let spec = SourceS3::default().spec();
         assert_eq!(
             spec.connection_specification["required"],
             serde_json::json!(["bucket"])

@@ -57,7 +57,12 @@ fn state(stream: &str, n: u64) -> String {
 fn users(n: u64, pad: usize) -> Vec<String> {
     let padding = "x".repeat(pad);
     (0..n)
-        .map(|i| record("users", json!({"id": i, "name": format!("user-{i}"), "pad": padding})))
+        .map(|i| {
+            record(
+                "users",
+                json!({"id": i, "name": format!("user-{i}"), "pad": padding}),
+            )
+        })
         .collect()
 }
 
@@ -79,7 +84,11 @@ struct Sync {
 fn write(config: &Value, catalog: Option<&Value>, lines: &[String]) -> Sync {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = write_json(dir.path(), "config.json", config);
-    let mut args = vec!["write".to_string(), "--config".into(), cfg.to_string_lossy().into_owned()];
+    let mut args = vec![
+        "write".to_string(),
+        "--config".into(),
+        cfg.to_string_lossy().into_owned(),
+    ];
     if let Some(c) = catalog {
         let p = write_json(dir.path(), "catalog.json", c);
         args.push("--catalog".into());
@@ -102,7 +111,11 @@ fn config(server: &S3Server, extra: Value) -> Value {
 
 /// Keys under `prefix`.
 fn keys_under(server: &S3Server, prefix: &str) -> Vec<String> {
-    server.keys(BUCKET).into_iter().filter(|k| k.starts_with(prefix)).collect()
+    server
+        .keys(BUCKET)
+        .into_iter()
+        .filter(|k| k.starts_with(prefix))
+        .collect()
 }
 
 /// Files the server keeps for multipart uploads in progress or temporary
@@ -116,7 +129,10 @@ fn stray_uploads(server: &S3Server) -> Vec<PathBuf> {
             let name = e.file_name().to_string_lossy().into_owned();
             if p.is_dir() {
                 stack.push(p);
-            } else if name.starts_with(".upload") || name.starts_with(".tmp.") || name.contains(".upload-") {
+            } else if name.starts_with(".upload")
+                || name.starts_with(".tmp.")
+                || name.contains(".upload-")
+            {
                 out.push(p);
             }
         }
@@ -136,8 +152,13 @@ fn matches(re: &str, s: &str) -> bool {
         }
         if p.starts_with(b"\\d{") {
             let end = p.iter().position(|&c| c == b'}').expect("closing brace");
-            let n: usize = std::str::from_utf8(&p[3..end]).expect("utf-8").parse().expect("count");
-            return s.len() >= n && s[..n].iter().all(u8::is_ascii_digit) && go(&p[end + 1..], &s[n..]);
+            let n: usize = std::str::from_utf8(&p[3..end])
+                .expect("utf-8")
+                .parse()
+                .expect("count");
+            return s.len() >= n
+                && s[..n].iter().all(u8::is_ascii_digit)
+                && go(&p[end + 1..], &s[n..]);
         }
         if p.starts_with(b"\\") {
             return !s.is_empty() && s[0] == p[1] && go(&p[2..], &s[1..]);
@@ -153,8 +174,14 @@ fn every_format_and_codec_reads_back() {
     server.create_bucket(BUCKET);
     let cat = catalog(&[("users", "append")]);
     let combos: &[(&str, &[&str])] = &[
-        ("parquet", &["snappy", "gzip", "zstd", "lz4", "brotli", "none"]),
-        ("avro", &["snappy", "deflate", "zstd", "bzip2", "xz", "none"]),
+        (
+            "parquet",
+            &["snappy", "gzip", "zstd", "lz4", "brotli", "none"],
+        ),
+        (
+            "avro",
+            &["snappy", "deflate", "zstd", "bzip2", "xz", "none"],
+        ),
         ("csv", &["none", "gzip", "zstd"]),
         ("json", &["none", "gzip", "zstd"]),
         ("jsonl", &["none", "gzip", "zstd"]),
@@ -165,14 +192,21 @@ fn every_format_and_codec_reads_back() {
     for (format, codecs) in combos {
         for codec in *codecs {
             let prefix = format!("{format}-{codec}");
-            let cfg = config(&server, json!({"path_prefix": prefix, "file_format": format, "compression": codec}));
+            let cfg = config(
+                &server,
+                json!({"path_prefix": prefix, "file_format": format, "compression": codec}),
+            );
             let s = write(&cfg, Some(&cat), &lines);
             s.run.assert_success();
             let counts: Vec<f64> = s
                 .run
                 .states()
                 .iter()
-                .map(|st| st["destinationStats"]["recordCount"].as_f64().unwrap_or(-1.0))
+                .map(|st| {
+                    st["destinationStats"]["recordCount"]
+                        .as_f64()
+                        .unwrap_or(-1.0)
+                })
                 .collect();
             assert_eq!(counts, vec![20.0, 20.0], "{prefix}: {}", s.run.stdout);
             let keys = keys_under(&server, &format!("{prefix}/users/"));
@@ -183,14 +217,24 @@ fn every_format_and_codec_reads_back() {
                 _ => format!("{format}.zst"),
             };
             let name = keys[0].rsplit('/').next().unwrap_or_default();
-            assert!(matches(&format!("{}\\.{ext}", stamp_re("users")), name), "{prefix}: {name}");
+            assert!(
+                matches(&format!("{}\\.{ext}", stamp_re("users")), name),
+                "{prefix}: {name}"
+            );
             let rows = read_back(&server.path(BUCKET, &keys[0]), format);
             assert_eq!(rows.len(), 40, "{prefix}");
             for (i, row) in rows.iter().enumerate() {
                 assert_eq!(row["id"], json!(i), "{prefix}: {row}");
                 assert_eq!(row["name"], json!(format!("user-{i}")), "{prefix}: {row}");
-                assert_eq!(row["_airbyte_raw_id"].as_str().map(str::len), Some(36), "{prefix}: {row}");
-                assert!(row.get("_airbyte_extracted_at").is_some(), "{prefix}: {row}");
+                assert_eq!(
+                    row["_airbyte_raw_id"].as_str().map(str::len),
+                    Some(36),
+                    "{prefix}: {row}"
+                );
+                assert!(
+                    row.get("_airbyte_extracted_at").is_some(),
+                    "{prefix}: {row}"
+                );
             }
         }
     }
@@ -204,17 +248,32 @@ fn multipart_above_the_part_size() {
     // ~12 MiB of JSONL: three 5 MiB parts (the last smaller), uploaded while
     // records keep arriving.
     let lines = users(12_000, 1024);
-    let cfg = config(&server, json!({"path_prefix": "big", "file_format": "jsonl", "part_size_mb": 5}));
+    let cfg = config(
+        &server,
+        json!({"path_prefix": "big", "file_format": "jsonl", "part_size_mb": 5}),
+    );
     let s = write(&cfg, None, &lines);
     s.run.assert_success();
     let keys = keys_under(&server, "big/users/");
     assert_eq!(keys.len(), 1, "{keys:?}");
-    let size = std::fs::metadata(server.path(BUCKET, &keys[0])).expect("object").len();
+    let size = std::fs::metadata(server.path(BUCKET, &keys[0]))
+        .expect("object")
+        .len();
     assert!(size > 10 * 1024 * 1024, "object of {size} bytes");
     let log = s.run.logs().join("\n");
-    assert!(log.contains("12000 records") && log.contains("(3 multipart part(s)"), "{log}");
-    assert_eq!(read_back(&server.path(BUCKET, &keys[0]), "jsonl").len(), 12_000);
-    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
+    assert!(
+        log.contains("12000 records") && log.contains("(3 multipart part(s)"),
+        "{log}"
+    );
+    assert_eq!(
+        read_back(&server.path(BUCKET, &keys[0]), "jsonl").len(),
+        12_000
+    );
+    assert!(
+        stray_uploads(&server).is_empty(),
+        "{:?}",
+        stray_uploads(&server)
+    );
 }
 
 #[test]
@@ -222,7 +281,10 @@ fn rollover_produces_several_objects() {
     let server = S3Server::start();
     server.create_bucket(BUCKET);
     let lines = users(25_000, 200);
-    let cfg = config(&server, json!({"path_prefix": "roll", "file_format": "jsonl", "file_size_mb": 1}));
+    let cfg = config(
+        &server,
+        json!({"path_prefix": "roll", "file_format": "jsonl", "file_size_mb": 1}),
+    );
     let s = write(&cfg, None, &lines);
     s.run.assert_success();
     let keys = keys_under(&server, "roll/users/");
@@ -236,7 +298,10 @@ fn rollover_produces_several_objects() {
             "{name}"
         );
     }
-    let total: usize = keys.iter().map(|k| read_back(&server.path(BUCKET, k), "jsonl").len()).sum();
+    let total: usize = keys
+        .iter()
+        .map(|k| read_back(&server.path(BUCKET, k), "jsonl").len())
+        .sum();
     assert_eq!(total, 25_000);
 }
 
@@ -244,9 +309,21 @@ fn rollover_produces_several_objects() {
 fn overwrite_leaves_exactly_this_syncs_objects() {
     let server = S3Server::start();
     server.create_bucket(BUCKET);
-    server.put_object(BUCKET, "raw/users/users_20200101_000000.jsonl", b"{\"old\":1}\n");
-    server.put_object(BUCKET, "raw/users/day=1/users_20200101_000000.jsonl", b"{\"old\":2}\n");
-    server.put_object(BUCKET, "raw/orders/orders_20200101_000000.jsonl", b"{\"old\":3}\n");
+    server.put_object(
+        BUCKET,
+        "raw/users/users_20200101_000000.jsonl",
+        b"{\"old\":1}\n",
+    );
+    server.put_object(
+        BUCKET,
+        "raw/users/day=1/users_20200101_000000.jsonl",
+        b"{\"old\":2}\n",
+    );
+    server.put_object(
+        BUCKET,
+        "raw/orders/orders_20200101_000000.jsonl",
+        b"{\"old\":3}\n",
+    );
     server.put_object(BUCKET, "raw/users_elsewhere.txt", b"keep\n");
     let cfg = config(
         &server,
@@ -259,13 +336,28 @@ fn overwrite_leaves_exactly_this_syncs_objects() {
     s.run.assert_success();
     let users_keys = keys_under(&server, "raw/users/");
     assert!(users_keys.len() >= 3, "{users_keys:?}");
-    assert!(users_keys.iter().all(|k| !k.contains("20200101")), "{users_keys:?}");
-    let total: usize = users_keys.iter().map(|k| read_back(&server.path(BUCKET, k), "jsonl").len()).sum();
+    assert!(
+        users_keys.iter().all(|k| !k.contains("20200101")),
+        "{users_keys:?}"
+    );
+    let total: usize = users_keys
+        .iter()
+        .map(|k| read_back(&server.path(BUCKET, k), "jsonl").len())
+        .sum();
     assert_eq!(total, 25_000, "every object of this sync kept");
     let orders = keys_under(&server, "raw/orders/");
     assert_eq!(orders.len(), 2, "append keeps the older object: {orders:?}");
-    assert!(server.keys(BUCKET).contains(&"raw/users_elsewhere.txt".to_string()));
-    assert!(s.run.logs().join("\n").contains("removed 2 older object(s)"), "{:?}", s.run.logs());
+    assert!(server
+        .keys(BUCKET)
+        .contains(&"raw/users_elsewhere.txt".to_string()));
+    assert!(
+        s.run
+            .logs()
+            .join("\n")
+            .contains("removed 2 older object(s)"),
+        "{:?}",
+        s.run.logs()
+    );
 }
 
 #[test]
@@ -282,13 +374,27 @@ fn a_bad_line_mid_way_leaves_nothing_uncommitted() {
         }
     }
     lines.push("{not json".into());
-    let cfg = config(&server, json!({"path_prefix": "fail", "file_format": "jsonl", "part_size_mb": 5}));
+    let cfg = config(
+        &server,
+        json!({"path_prefix": "fail", "file_format": "jsonl", "part_size_mb": 5}),
+    );
     let s = write(&cfg, None, &lines);
     assert!(!s.run.status.success());
     assert_eq!(s.run.errors().len(), 1, "{}", s.run.stdout);
-    assert!(s.run.states().is_empty(), "no state without its records committed");
-    assert!(keys_under(&server, "fail/").is_empty(), "{:?}", server.keys(BUCKET));
-    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
+    assert!(
+        s.run.states().is_empty(),
+        "no state without its records committed"
+    );
+    assert!(
+        keys_under(&server, "fail/").is_empty(),
+        "{:?}",
+        server.keys(BUCKET)
+    );
+    assert!(
+        stray_uploads(&server).is_empty(),
+        "{:?}",
+        stray_uploads(&server)
+    );
 
     // With rollover, the states echoed cover exactly the committed objects.
     let cfg = config(
@@ -309,13 +415,27 @@ fn a_bad_line_mid_way_leaves_nothing_uncommitted() {
         .run
         .states()
         .iter()
-        .map(|st| st["destinationStats"]["recordCount"].as_f64().unwrap_or(0.0))
+        .map(|st| {
+            st["destinationStats"]["recordCount"]
+                .as_f64()
+                .unwrap_or(0.0)
+        })
         .sum();
     let keys = keys_under(&server, "fail2/users/");
-    let committed: usize = keys.iter().map(|k| read_back(&server.path(BUCKET, k), "jsonl").len()).sum();
-    assert!(echoed > 0.0 && echoed as usize <= committed, "echoed {echoed}, committed {committed}");
+    let committed: usize = keys
+        .iter()
+        .map(|k| read_back(&server.path(BUCKET, k), "jsonl").len())
+        .sum();
+    assert!(
+        echoed > 0.0 && echoed as usize <= committed,
+        "echoed {echoed}, committed {committed}"
+    );
     assert_eq!(committed, 20_000, "{keys:?}");
-    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
+    assert!(
+        stray_uploads(&server).is_empty(),
+        "{:?}",
+        stray_uploads(&server)
+    );
 }
 
 #[test]
@@ -334,7 +454,9 @@ fn a_server_refusing_uploads_fails_cleanly() {
     assert!(msg.contains("missing-bucket"), "{msg}");
     assert_eq!(errors[0]["failure_type"], json!("config_error"));
     assert!(s.run.states().is_empty());
-    assert!(!s.run.stdout.contains(&server.secret_key) && !s.run.stderr.contains(&server.secret_key));
+    assert!(
+        !s.run.stdout.contains(&server.secret_key) && !s.run.stderr.contains(&server.secret_key)
+    );
     assert!(stray_uploads(&server).is_empty());
 
     // The server refuses the credentials.
@@ -348,7 +470,46 @@ fn a_server_refusing_uploads_fails_cleanly() {
     assert_eq!(errors[0]["failure_type"], json!("config_error"));
     assert!(s.run.states().is_empty());
     assert!(server.keys(BUCKET).is_empty());
-    assert!(!s.run.stdout.contains("wrong-secret-Kq3") && !s.run.stderr.contains("wrong-secret-Kq3"));
+    assert!(
+        !s.run.stdout.contains("wrong-secret-Kq3") && !s.run.stderr.contains("wrong-secret-Kq3")
+    );
+}
+
+#[test]
+fn a_server_refusing_an_upload_mid_way_aborts_every_open_upload() {
+    let server = S3Server::start();
+    server.create_bucket(BUCKET);
+    // `users` gets a 10 MiB batch (two parts into an open multipart upload);
+    // at the end the first stream's object cannot be stored (its folder name
+    // is too long for the server's filesystem): the PUT fails after retries,
+    // and the still open `users` upload is aborted.
+    let long = "s".repeat(240);
+    let mut lines = vec![record(&long, json!({"id": 0}))];
+    for (i, l) in users(10_000, 1024).into_iter().enumerate() {
+        lines.push(l);
+        if (i + 1) % 1000 == 0 {
+            lines.push(state("users", i as u64 + 1));
+        }
+    }
+    let cfg = config(
+        &server,
+        json!({"path_prefix": "mid", "file_format": "jsonl", "part_size_mb": 5,
+            "path_format": "${STREAM_NAME}${STREAM_NAME}/"}),
+    );
+    let s = write(&cfg, None, &lines);
+    assert!(!s.run.status.success(), "{}", s.run.stderr);
+    assert_eq!(s.run.errors().len(), 1, "{}", s.run.stdout);
+    assert!(s.run.states().is_empty(), "{}", s.run.stdout);
+    assert!(
+        keys_under(&server, "mid/").is_empty(),
+        "{:?}",
+        server.keys(BUCKET)
+    );
+    assert!(
+        stray_uploads(&server).is_empty(),
+        "{:?}",
+        stray_uploads(&server)
+    );
 }
 
 #[test]
@@ -364,8 +525,17 @@ fn seed_004_example_2_layout() {
     s.run.assert_success();
     let keys = server.keys("my-data-lake");
     assert_eq!(keys.len(), 2, "{keys:?}");
-    assert!(matches(&format!("raw/orders/{}\\.json", stamp_re("orders")), &keys[0]), "{keys:?}");
-    assert!(matches(&format!("raw/users/{}\\.json", stamp_re("users")), &keys[1]), "{keys:?}");
+    assert!(
+        matches(
+            &format!("raw/orders/{}\\.json", stamp_re("orders")),
+            &keys[0]
+        ),
+        "{keys:?}"
+    );
+    assert!(
+        matches(&format!("raw/users/{}\\.json", stamp_re("users")), &keys[1]),
+        "{keys:?}"
+    );
     let rows = read_back(&server.path("my-data-lake", &keys[1]), "json");
     assert_eq!(rows.len(), 5);
     assert!(!s.run.stdout.contains(&server.secret_key));
@@ -405,24 +575,38 @@ fn airbyte_default_layout_and_envelope() {
     );
     let rows = read_back(&server.path(BUCKET, &keys[0]), "jsonl");
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[1]["_airbyte_data"], json!({"id": 1, "name": {"first": "A"}}));
-    assert_eq!(rows[1]["_airbyte_extracted_at"], json!(1_700_000_000_000i64));
+    assert_eq!(
+        rows[1]["_airbyte_data"],
+        json!({"id": 1, "name": {"first": "A"}})
+    );
+    assert_eq!(
+        rows[1]["_airbyte_extracted_at"],
+        json!(1_700_000_000_000i64)
+    );
     assert_eq!(rows[1]["_airbyte_generation_id"], json!(0));
     assert_eq!(rows[1]["_airbyte_meta"]["changes"], json!([]));
     assert_eq!(rows[1]["_airbyte_raw_id"].as_str().map(str::len), Some(36));
 
     // Parquet with a catalog: fields at the root, generation id from the catalog.
-    let cfg = airbyte_config(&server, json!({"format_type": "Parquet", "compression_codec": "SNAPPY"}));
+    let cfg = airbyte_config(
+        &server,
+        json!({"format_type": "Parquet", "compression_codec": "SNAPPY"}),
+    );
     let mut cat = catalog(&[("orders", "append")]);
     cat["streams"][0]["generation_id"] = json!(3);
     cat["streams"][0]["sync_id"] = json!(77);
-    let lines: Vec<String> = (0..4).map(|i| record("orders", json!({"id": i, "name": "n", "pad": ""}))).collect();
+    let lines: Vec<String> = (0..4)
+        .map(|i| record("orders", json!({"id": i, "name": "n", "pad": ""})))
+        .collect();
     let s = write(&cfg, Some(&cat), &lines);
     s.run.assert_success();
     let keys = keys_under(&server, "data_output_path/orders/");
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(
-        matches("data_output_path/orders/\\d{4}_\\d{2}_\\d{2}_\\d{13}_0\\.parquet", &keys[0]),
+        matches(
+            "data_output_path/orders/\\d{4}_\\d{2}_\\d{2}_\\d{13}_0\\.parquet",
+            &keys[0]
+        ),
         "{keys:?}"
     );
     let rows = read_back(&server.path(BUCKET, &keys[0]), "parquet");
@@ -434,11 +618,23 @@ fn airbyte_default_layout_and_envelope() {
     // `check` announces the native config it migrated to.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_json(dir.path(), "config.json", &cfg);
-    let r = run("destination-s3", &["check", "--config", path.to_str().expect("utf-8")], None);
-    assert_eq!(r.connection_status()["status"], json!("SUCCEEDED"), "{}", r.stdout);
+    let r = run(
+        "destination-s3",
+        &["check", "--config", path.to_str().expect("utf-8")],
+        None,
+    );
+    assert_eq!(
+        r.connection_status()["status"],
+        json!("SUCCEEDED"),
+        "{}",
+        r.stdout
+    );
     let control = r.of_type("CONTROL");
     assert_eq!(control.len(), 1, "{}", r.stdout);
-    assert_eq!(control[0]["control"]["connectorConfig"]["config"]["path_format"], json!("${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_"));
+    assert_eq!(
+        control[0]["control"]["connectorConfig"]["config"]["path_format"],
+        json!("${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_")
+    );
 }
 
 #[test]

@@ -70,27 +70,17 @@ fn parse_dockerfile(text: &str) -> Dockerfile {
             cur.clear();
         }
     }
-    let mut df = Dockerfile {
-        global_args: vec![],
-        stages: vec![],
-    };
+    let mut df = Dockerfile { global_args: vec![], stages: vec![] };
     for l in logical {
         let (op, args) = l.split_once(char::is_whitespace).unwrap_or((&l, ""));
-        let instr = Instr {
-            op: op.to_ascii_uppercase(),
-            args: args.trim().to_string(),
-        };
+        let instr = Instr { op: op.to_ascii_uppercase(), args: args.trim().to_string() };
         if instr.op == "FROM" {
             let parts: Vec<&str> = instr.args.split_whitespace().collect();
             let name = match parts.as_slice() {
                 [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => Some(name.to_string()),
                 _ => None,
             };
-            df.stages.push(Stage {
-                from: parts[0].to_string(),
-                name,
-                instrs: vec![],
-            });
+            df.stages.push(Stage { from: parts[0].to_string(), name, instrs: vec![] });
         } else if let Some(stage) = df.stages.last_mut() {
             stage.instrs.push(instr);
         } else {
@@ -127,11 +117,7 @@ fn key_values(args: &str) -> BTreeMap<String, String> {
 /// The exec-form JSON array of ENTRYPOINT / CMD.
 fn exec_form(args: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(args).unwrap_or_else(|e| panic!("not exec form ({e}): {args}"));
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|s| s.as_str().expect("string").to_string())
-        .collect()
+    v.as_array().expect("array").iter().map(|s| s.as_str().expect("string").to_string()).collect()
 }
 
 /// The `[workspace] members` of Cargo.toml.
@@ -139,11 +125,7 @@ fn workspace_members() -> Vec<String> {
     let text = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
     let start = text.find("members = [").expect("members") + "members = [".len();
     let end = start + text[start..].find(']').unwrap();
-    text[start..end]
-        .split(',')
-        .map(|s| s.trim().trim_matches('"').to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
+    text[start..end].split(',').map(|s| s.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect()
 }
 
 #[test]
@@ -218,11 +200,7 @@ fn runtime_stage_has_airbyte_labels_entrypoint_and_a_non_root_user() {
 #[test]
 fn builder_stage_caches_dependencies_and_builds_the_chosen_connector() {
     let df = dockerfile();
-    let builder = df
-        .stages
-        .iter()
-        .find(|s| s.name.as_deref() == Some("builder"))
-        .expect("a stage named builder");
+    let builder = df.stages.iter().find(|s| s.name.as_deref() == Some("builder")).expect("a stage named builder");
     assert!(builder.from.starts_with("rust:"), "{}", builder.from);
     let rust_arg = df.global_args.iter().find_map(|a| a.strip_prefix("RUST_VERSION="));
     if builder.from.contains("${RUST_VERSION}") {
@@ -235,9 +213,7 @@ fn builder_stage_caches_dependencies_and_builds_the_chosen_connector() {
 
     // Manifests first, then a build of placeholders, then the sources.
     let copies = builder.all("COPY");
-    let copy_all = builder
-        .position(|i| i.op == "COPY" && i.args.trim() == ". .")
-        .expect("COPY . . of the sources");
+    let copy_all = builder.position(|i| i.op == "COPY" && i.args.trim() == ". .").expect("COPY . . of the sources");
     let copied_manifests: BTreeSet<String> = builder.instrs[..copy_all]
         .iter()
         .filter(|i| i.op == "COPY")
@@ -273,11 +249,7 @@ fn builder_stage_caches_dependencies_and_builds_the_chosen_connector() {
 fn dependency_layer_placeholders_form_a_valid_locked_workspace() {
     let df = dockerfile();
     let builder = df.stages.iter().find(|s| s.name.as_deref() == Some("builder")).unwrap();
-    let script = builder
-        .all("RUN")
-        .into_iter()
-        .find(|r| r.contains("for manifest in"))
-        .expect("the placeholder loop");
+    let script = builder.all("RUN").into_iter().find(|r| r.contains("for manifest in")).expect("the placeholder loop");
     let start = script.find("for manifest in").unwrap();
     let end = start + script[start..].find("done;").expect("done;") + "done;".len();
     let loop_sh = &script[start..end];
@@ -291,14 +263,11 @@ fn dependency_layer_placeholders_form_a_valid_locked_workspace() {
         std::fs::create_dir_all(dir.path().join(&m)).unwrap();
         std::fs::copy(root.join(&m).join("Cargo.toml"), dir.path().join(&m).join("Cargo.toml")).unwrap();
     }
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("set -eu; {loop_sh}"))
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = Command::new("sh").arg("-c").arg(format!("set -eu; {loop_sh}")).current_dir(dir.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("source-sqlite/src/lib.rs").exists() && dir.path().join("source-sqlite/src/main.rs").exists());
+    assert!(
+        dir.path().join("source-sqlite/src/lib.rs").exists() && dir.path().join("source-sqlite/src/main.rs").exists()
+    );
     assert!(dir.path().join("source-file/src/main.rs").exists() && !dir.path().join("source-file/src/lib.rs").exists());
     assert!(dir.path().join("protocol/src/lib.rs").exists());
 
@@ -328,11 +297,7 @@ fn host_triple() -> String {
 #[test]
 fn build_script_uses_the_workspace_version_and_builds_all_five() {
     let root = workspace_root();
-    let out = Command::new("bash")
-        .arg(root.join("docker/build.sh"))
-        .arg("--print-version")
-        .output()
-        .unwrap();
+    let out = Command::new("bash").arg(root.join("docker/build.sh")).arg("--print-version").output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), VERSION);
     let text = std::fs::read_to_string(root.join("docker/build.sh")).unwrap();
@@ -341,26 +306,18 @@ fn build_script_uses_the_workspace_version_and_builds_all_five() {
     }
     assert!(text.contains("--build-arg \"VERSION=$VERSION\"") && text.contains("--build-arg \"CONNECTOR=$c\""));
     // An unknown connector is refused before Docker is touched.
-    let out = Command::new("bash")
-        .arg(root.join("docker/build.sh"))
-        .arg("source-nope")
-        .output()
-        .unwrap();
+    let out = Command::new("bash").arg(root.join("docker/build.sh")).arg("source-nope").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn dockerignore_keeps_the_context_small_but_complete() {
     let text = std::fs::read_to_string(workspace_root().join(".dockerignore")).expect(".dockerignore");
-    let rules: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+    let rules: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     assert!(rules.iter().any(|r| r.trim_end_matches('/') == "target"), "{rules:?}");
     assert!(rules.iter().any(|r| r.trim_end_matches('/') == ".git"), "{rules:?}");
     for m in workspace_members() {
-        for needed in [format!("{m}"), format!("{m}/src"), format!("{m}/Cargo.toml")] {
+        for needed in [m.to_string(), format!("{m}/src"), format!("{m}/Cargo.toml")] {
             assert!(
                 !rules.iter().any(|r| r.trim_end_matches('/') == needed),
                 ".dockerignore excludes {needed}, which the build needs"
@@ -376,11 +333,7 @@ fn dockerignore_keeps_the_context_small_but_complete() {
 #[test]
 fn smoke_test_reports_a_missing_engine_honestly() {
     let root = workspace_root();
-    let engine = Command::new("docker")
-        .arg("info")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let engine = Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false);
     if engine && std::env::var_os("LAKEPORT_DOCKER_SMOKE").is_none() {
         eprintln!("a Docker engine is present: set LAKEPORT_DOCKER_SMOKE=1 to build and smoke-test the images");
         return;
@@ -457,11 +410,8 @@ fn every_connector_has_airbyte_metadata_matching_its_crate() {
     for c in CONNECTORS {
         let path: PathBuf = root.join(c).join("metadata.yaml");
         let (data, lists, spec_version) = metadata_data(&path);
-        let get = |k: &str| {
-            data.get(k)
-                .map(String::as_str)
-                .unwrap_or_else(|| panic!("{}: data.{k} missing", path.display()))
-        };
+        let get =
+            |k: &str| data.get(k).map(String::as_str).unwrap_or_else(|| panic!("{}: data.{k} missing", path.display()));
         assert_eq!(spec_version, "1.0", "{c}: metadataSpecVersion");
         assert_eq!(get("dockerRepository"), format!("lakeport/{c}"));
         assert_eq!(get("dockerImageTag"), VERSION, "{c}: dockerImageTag must be the crate version");

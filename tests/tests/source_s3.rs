@@ -123,8 +123,9 @@ fn discover_and_read_csv_with_file_fields() {
     let report: Value =
         serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
     assert_eq!(report["files_read"], 2);
-    assert_eq!(report["get_requests"], 2, "{report}");
-    assert_eq!(report["list_requests"], 1, "{report}");
+    // Discovery's sample and the read, through one metered client.
+    assert_eq!(report["get_requests"], 4, "{report}");
+    assert_eq!(report["list_requests"], 2, "{report}");
     assert!(report["actual_usd"].as_f64().is_some());
 }
 
@@ -281,4 +282,186 @@ fn start_date_skips_old_objects_and_empty_discover_fails_clearly() {
     let msg = err[0]["message"].as_str().expect("message");
     assert!(msg.contains("No object to read for stream 'x'"), "{msg}");
     assert_eq!(err[0]["failure_type"], "config_error");
+}
+
+/// A TCP proxy in front of the S3 server that injects faults by connection
+/// number: a `503 SlowDown`, a connection dropped before any response, or an
+/// object download cut off mid-body. Every forwarded request is sent upstream
+/// with `Connection: close`, so one connection carries one request.
+mod fault_proxy {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Faults injected so far, by kind.
+    #[derive(Default)]
+    pub struct Counts {
+        pub requests: AtomicUsize,
+        pub slow_down: AtomicUsize,
+        pub dropped: AtomicUsize,
+        pub cut: AtomicUsize,
+    }
+
+    /// Starts the proxy; returns its endpoint and the fault counters.
+    pub fn start(upstream: u16) -> (String, Arc<Counts>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let counts = Arc::new(Counts::default());
+        let c = counts.clone();
+        std::thread::spawn(move || {
+            for (i, conn) in listener.incoming().enumerate() {
+                let Ok(conn) = conn else { continue };
+                let c = c.clone();
+                std::thread::spawn(move || handle(conn, i, upstream, &c));
+            }
+        });
+        (format!("http://127.0.0.1:{port}"), counts)
+    }
+
+    fn read_head(s: &mut TcpStream) -> Option<Vec<u8>> {
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut b).ok()? == 0 {
+                return None;
+            }
+            head.push(b[0]);
+        }
+        Some(head)
+    }
+
+    fn handle(mut client: TcpStream, i: usize, upstream: u16, counts: &Counts) {
+        let Some(head) = read_head(&mut client) else {
+            return;
+        };
+        counts.requests.fetch_add(1, Ordering::SeqCst);
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let object_get = text.starts_with("GET ") && !text.contains("list-type");
+        match i % 7 {
+            2 => {
+                counts.slow_down.fetch_add(1, Ordering::SeqCst);
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                let _ = write!(
+                    client,
+                    "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = client.shutdown(Shutdown::Both);
+                return;
+            }
+            5 => {
+                counts.dropped.fetch_add(1, Ordering::SeqCst);
+                let _ = client.shutdown(Shutdown::Both);
+                return;
+            }
+            _ => {}
+        }
+        let cut = i % 7 == 6 && object_get;
+        let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+            return;
+        };
+        let mut lines: Vec<&str> = text
+            .trim_end()
+            .split("\r\n")
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+            .collect();
+        lines.push("Connection: close");
+        let new_head = format!("{}\r\n\r\n", lines.join("\r\n"));
+        if up.write_all(new_head.as_bytes()).is_err() {
+            return;
+        }
+        // Request bodies (PUT) flow client → upstream on their own thread.
+        if let (Ok(mut from), Ok(mut to)) = (client.try_clone(), up.try_clone()) {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from, &mut to);
+            });
+        }
+        // The response head, with `Connection: close` so the client never
+        // reuses this connection.
+        let Some(resp_head) = read_head(&mut up) else {
+            return;
+        };
+        let resp_text = String::from_utf8_lossy(&resp_head).into_owned();
+        let mut resp_lines: Vec<&str> = resp_text
+            .trim_end()
+            .split("\r\n")
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+            .collect();
+        resp_lines.push("Connection: close");
+        let resp_head = format!("{}\r\n\r\n", resp_lines.join("\r\n"));
+        if client.write_all(resp_head.as_bytes()).is_err() {
+            return;
+        }
+        if cut {
+            // A few body bytes, then drop.
+            let mut some = [0u8; 10];
+            let n = up.read(&mut some).unwrap_or(0);
+            let _ = client.write_all(&some[..n]);
+            counts.cut.fetch_add(1, Ordering::SeqCst);
+        } else {
+            let _ = std::io::copy(&mut up, &mut client);
+        }
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = up.shutdown(Shutdown::Both);
+    }
+}
+
+#[test]
+fn read_survives_throttling_and_dropped_connections() {
+    let env = Env::new("flaky");
+    let mut expected = Vec::new();
+    for i in 0..30 {
+        let mut body = String::from("id,padding\n");
+        for j in 0..5 {
+            let id = i * 5 + j;
+            expected.push(id);
+            body.push_str(&format!("{id},{}\n", "x".repeat(40)));
+        }
+        env.server
+            .put_object("flaky", &format!("f/{i:03}.csv"), body.as_bytes());
+    }
+    let (endpoint, counts) = fault_proxy::start(env.server.port);
+    let config = env.config(
+        "flaky",
+        json!({"path_prefix": "f/", "endpoint_url": endpoint, "parallel_workers": 4}),
+    );
+    let r = ok(run("source-s3", &["read", "--config", &config], None));
+    let mut ids: Vec<i64> = r
+        .data()
+        .iter()
+        .map(|d| d["id"].as_i64().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, expected, "every record, once");
+    use std::sync::atomic::Ordering::SeqCst;
+    let (slow, dropped, cut) = (
+        counts.slow_down.load(SeqCst),
+        counts.dropped.load(SeqCst),
+        counts.cut.load(SeqCst),
+    );
+    assert!(
+        slow > 0 && dropped > 0 && cut > 0,
+        "faults injected: {slow} {dropped} {cut}"
+    );
+    let cost = r
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("COST "))
+        .expect("COST report");
+    let report: Value =
+        serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
+    let gets = report["get_requests"].as_u64().expect("get_requests");
+    let lists = report["list_requests"].as_u64().expect("list_requests");
+    let retries = report["retries"].as_u64().expect("retries");
+    // The meter saw exactly the requests that reached the wire (discovery's
+    // sample included), and every injected fault cost one more.
+    let sent = counts.requests.load(SeqCst) as u64;
+    assert_eq!(
+        gets + lists,
+        sent,
+        "{report} faults: {slow} {dropped} {cut}"
+    );
+    assert!(gets > 30 + cut as u64, "{report}");
+    assert!(retries >= (slow + dropped) as u64, "{report}");
 }

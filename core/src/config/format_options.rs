@@ -100,7 +100,10 @@ impl FormatOptions {
             skip_rows_before_header: self.csv_skip_rows_before_header,
             skip_rows_after_header: self.csv_skip_rows_after_header,
             encoding: self.csv_encoding.parse()?,
-            column_names: self.csv_column_names.clone().filter(|names| !names.is_empty()),
+            column_names: self
+                .csv_column_names
+                .clone()
+                .filter(|names| !names.is_empty()),
         };
         let mut opts = ReadOptions::default()
             .with_batch_size(self.batch_size)
@@ -113,7 +116,10 @@ impl FormatOptions {
             opts = opts.with_parquet_columns(cols.clone());
         }
         if let Some(filters) = &self.parquet_filters {
-            let parsed = filters.iter().map(ColumnFilter::from_json).collect::<Result<Vec<_>>>()?;
+            let parsed = filters
+                .iter()
+                .map(ColumnFilter::from_json)
+                .collect::<Result<Vec<_>>>()?;
             opts = opts.with_parquet_filters(parsed);
         }
         Ok(opts)
@@ -135,12 +141,17 @@ mod tests {
         assert_eq!(o.batch_size, 10_000);
         let f: FormatOptions = serde_json::from_value(json!({
             "csv_delimiter": "\\t", "csv_encoding": "latin-1", "on_error": "skip",
-            "parquet_filters": [["a", ">=", 3]], "parquet_columns": ["a"]})).unwrap();
+            "parquet_filters": [["a", ">=", 3]], "parquet_columns": ["a"]}))
+        .unwrap();
         let o = f.to_read_options().unwrap();
         assert_eq!(o.csv.delimiter, b'\t');
         assert_eq!(o.on_bad_record, OnBadRecord::Skip);
         assert_eq!(o.parquet_filters.len(), 1);
         let bad: FormatOptions = serde_json::from_value(json!({"csv_delimiter": ";;"})).unwrap();
-        assert!(bad.to_read_options().unwrap_err().to_string().contains("csv_delimiter"));
+        assert!(bad
+            .to_read_options()
+            .unwrap_err()
+            .to_string()
+            .contains("csv_delimiter"));
     }
 }

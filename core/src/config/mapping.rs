@@ -184,15 +184,18 @@ impl Mapped {
     }
 }
 
-/// A value that says "unset": null, or a blank string.
+/// A value that says "unset": null, or an empty string. (A string of
+/// whitespace is a value: a tab or a space is a valid delimiter.)
 pub fn is_blank(v: &Value) -> bool {
-    v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())
+    v.is_null() || v.as_str().is_some_and(str::is_empty)
 }
 
-/// A string value, trimmed; numbers and booleans are written out.
+/// A string value, trimmed unless it is only whitespace (a tab delimiter);
+/// numbers and booleans are written out.
 pub fn as_text(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::String(s) if s.trim().is_empty() && !s.is_empty() => Some(s.clone()),
+        Value::String(s) if !s.is_empty() => Some(s.trim().to_string()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -379,7 +382,12 @@ impl<'a> Mapper<'a> {
     /// Notes `from` as ignored, with why: nothing is lost (nothing when the
     /// source lacks it or it is already noted).
     pub fn ignore(&mut self, from: &str, why: impl Into<String>) {
-        if !self.src.contains_key(from) || self.notes.iter().any(|n| n.source_key() == self.key_path(from)) {
+        if !self.src.contains_key(from)
+            || self
+                .notes
+                .iter()
+                .any(|n| n.source_key() == self.key_path(from))
+        {
             self.consume(from);
             return;
         }
@@ -538,7 +546,13 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap();
-        let notes = rename_legacy(&mut map, &[("prefix", "path_prefix"), ("aws_access_key_id", "access_key_id")]);
+        let notes = rename_legacy(
+            &mut map,
+            &[
+                ("prefix", "path_prefix"),
+                ("aws_access_key_id", "access_key_id"),
+            ],
+        );
         assert_eq!(map["path_prefix"], "n/");
         assert_eq!(map["access_key_id"], "AKIDSECRETISH");
         let m = Mapped {
@@ -548,7 +562,9 @@ mod tests {
         };
         let w = m.warnings();
         assert_eq!(w.len(), 2, "{w:?}");
-        assert!(w.iter().any(|l| l.contains("`prefix`") && l.contains("`path_prefix` wins")));
+        assert!(w
+            .iter()
+            .any(|l| l.contains("`prefix`") && l.contains("`path_prefix` wins")));
         assert!(w.iter().any(|l| l.contains("Rename it to `access_key_id`")));
         assert!(!w.concat().contains("AKIDSECRETISH"));
         let t = m.table();
@@ -557,12 +573,18 @@ mod tests {
 
     #[test]
     fn mapper_drops_unknown_and_shadows() {
-        let src = json!({"a": 1, "b": 2, "old": 3, "x": "", "weird": true}).as_object().cloned().unwrap();
+        let src = json!({"a": 1, "b": 2, "old": 3, "x": "", "weird": true})
+            .as_object()
+            .cloned()
+            .unwrap();
         let mut m = Mapper::new(&src, "cfg.");
         m.rename("a", "alpha");
         m.rename_first(&["b", "old"], "beta", 1);
         let (out, notes) = m.finish("unknown");
-        assert_eq!(out, json!({"alpha": 1, "beta": 2}).as_object().cloned().unwrap());
+        assert_eq!(
+            out,
+            json!({"alpha": 1, "beta": 2}).as_object().cloned().unwrap()
+        );
         assert!(notes.contains(&KeyNote::Shadowed {
             from: "cfg.old".into(),
             to: "beta".into(),

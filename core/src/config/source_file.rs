@@ -6,7 +6,9 @@
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
-use super::mapping::{as_count, as_text, object, rename_legacy, unknown_flavour, used_legacy, KeyNote, Mapped, Mapper};
+use super::mapping::{
+    as_count, as_text, object, rename_legacy, unknown_flavour, used_legacy, KeyNote, Mapped, Mapper,
+};
 use crate::error::{Error, Result};
 
 /// Legacy name → native name for source-file (the S3 key names of seed 004
@@ -62,7 +64,11 @@ const EXPECTED: &[&str] = &[
 /// when [`Flavour::Auto`]) to the native config, with a note per key.
 pub fn to_native_source_file(raw: &Value, from: Flavour) -> Result<Mapped> {
     let map = object(raw)?;
-    let airbyte: Vec<&str> = AIRBYTE_KEYS.iter().copied().filter(|k| map.contains_key(*k)).collect();
+    let airbyte: Vec<&str> = AIRBYTE_KEYS
+        .iter()
+        .copied()
+        .filter(|k| map.contains_key(*k))
+        .collect();
     match from {
         Flavour::Fivetran => Err(Error::Config(
             "source-file does not read Fivetran configs: Fivetran has no local-file connector config to import. Write the config with native keys (see `spec`).".into(),
@@ -108,7 +114,11 @@ fn airbyte_source_file(map: &Map<String, Value>) -> Result<Mapped> {
     let mut m = Mapper::new(map, "");
     m.keep_native(NATIVE_KEYS);
     m.rename("dataset_name", "stream_name");
-    let format = m.take("format").and_then(as_text).unwrap_or_else(|| "csv".into()).to_ascii_lowercase();
+    let format = m
+        .take("format")
+        .and_then(as_text)
+        .unwrap_or_else(|| "csv".into())
+        .to_ascii_lowercase();
     match format.as_str() {
         "csv" | "json" | "jsonl" | "parquet" => {
             if map.contains_key("format") {
@@ -211,7 +221,9 @@ fn reader_options(m: &mut Mapper<'_>, opts: &Map<String, Value>) -> Result<()> {
             o.consume("header");
             o.set("header", "csv_header", Value::Bool(false));
         }
-        Some(v) if as_text(v).is_some_and(|s| s == "infer") => o.ignore("header", "the first row is the header (the default)"),
+        Some(v) if as_text(v).is_some_and(|s| s == "infer") => {
+            o.ignore("header", "the first row is the header (the default)")
+        }
         Some(v) => match as_count(v) {
             Some(n) => {
                 o.consume("header");
@@ -239,7 +251,10 @@ fn reader_options(m: &mut Mapper<'_>, opts: &Map<String, Value>) -> Result<()> {
                     to: "csv_skip_rows_before_header".into(),
                 });
             }
-            None => o.drop_key("skiprows", "only a number of rows is supported, not a list or a function"),
+            None => o.drop_key(
+                "skiprows",
+                "only a number of rows is supported, not a list or a function",
+            ),
         }
     }
     if let Some(names) = o.take("names") {
@@ -254,7 +269,8 @@ fn reader_options(m: &mut Mapper<'_>, opts: &Map<String, Value>) -> Result<()> {
         // header: null already set csv_header false.
     }
     if before > 0 {
-        o.out.insert("csv_skip_rows_before_header".into(), json!(before));
+        o.out
+            .insert("csv_skip_rows_before_header".into(), json!(before));
     }
     if o.peek("nrows").is_some() {
         o.drop_key("nrows", "every row is read; there is no row limit");
@@ -282,7 +298,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("'HTTPS'") && e.contains("only local files and S3"), "{e}");
+        assert!(
+            e.contains("'HTTPS'") && e.contains("only local files and S3"),
+            "{e}"
+        );
         let e = to_native_source_file(
             &json!({"dataset_name": "d", "format": "excel", "url": "/x.xlsx", "provider": {"storage": "local"}}),
             Flavour::Auto,

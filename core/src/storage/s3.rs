@@ -1068,7 +1068,12 @@ impl Storage for S3Storage {
 /// given without the `x-amz-meta-` prefix, lowercase.
 impl S3Storage {
     /// [`Storage::put`] with user metadata on the new object.
-    pub async fn put_with_metadata(&self, key: &str, data: Bytes, metadata: &[(String, String)]) -> Result<PutResult> {
+    pub async fn put_with_metadata(
+        &self,
+        key: &str,
+        data: Bytes,
+        metadata: &[(String, String)],
+    ) -> Result<PutResult> {
         let mut req = self
             .inner
             .client
@@ -1079,14 +1084,21 @@ impl S3Storage {
         for (k, v) in metadata {
             req = req.metadata(k, v);
         }
-        let out = req.send().await.map_err(|e| self.map_err(RequestKind::Put, key, e))?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| self.map_err(RequestKind::Put, key, e))?;
         Ok(PutResult {
             etag: out.e_tag().map(str::to_string),
         })
     }
 
     /// [`Storage::create_multipart`] with user metadata on the object it completes into.
-    pub async fn create_multipart_with_metadata(&self, key: &str, metadata: &[(String, String)]) -> Result<MultipartId> {
+    pub async fn create_multipart_with_metadata(
+        &self,
+        key: &str,
+        metadata: &[(String, String)],
+    ) -> Result<MultipartId> {
         let mut req = self
             .inner
             .client
@@ -1109,7 +1121,10 @@ impl S3Storage {
     }
 
     /// The user metadata of `key` (one HEAD request).
-    pub async fn head_metadata(&self, key: &str) -> Result<std::collections::HashMap<String, String>> {
+    pub async fn head_metadata(
+        &self,
+        key: &str,
+    ) -> Result<std::collections::HashMap<String, String>> {
         let out = self
             .inner
             .client
