@@ -278,14 +278,16 @@ mod tests {
     }
 
     #[test]
-    fn airbyte_format_object_is_left_alone() {
-        let m = migrate(
-            json!({"bucket": "b", "format": {"filetype": "csv"}}),
-            Flavour::Auto,
-            &mut quiet(),
-        )
-        .unwrap();
-        assert_eq!(m.config["format"], json!({"filetype": "csv"}));
+    fn airbyte_v4_configs_map_to_native_streams() {
+        let raw = json!({"bucket": "b", "region_name": "eu-west-1",
+            "streams": [{"name": "orders", "globs": ["orders/*.csv"], "format": {"filetype": "csv"}}]});
+        let m = migrate(raw, Flavour::Auto, &mut quiet()).unwrap();
+        assert_eq!(m.flavour, Flavour::Airbyte);
+        let cfg: SourceS3Config = serde_json::from_value(m.config).unwrap();
+        let streams = cfg.streams.unwrap();
+        assert_eq!(streams[0].name, "orders");
+        assert_eq!(streams[0].file_format.as_deref(), Some("csv"));
+        assert_eq!(cfg.connection.region, "eu-west-1");
     }
 
     #[test]

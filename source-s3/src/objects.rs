@@ -1,16 +1,33 @@
-//! Opening an S3 object as a stream of record batches, on a blocking thread:
-//! a streaming GET feeding a bounded read-ahead buffer, decompression, then
-//! the format's reader.
+//! Opening an S3 object as a stream of record batches, on a blocking thread.
+//!
+//! - Parquet (uncompressed as a whole, the usual case) is read through ranged
+//!   GETs: the footer first (one request with a 64 KiB prefetch), then only the
+//!   column chunks the projection and filters need ([`ObjectFile`]).
+//! - Every other format streams: one GET feeding a bounded read-ahead buffer,
+//!   decompression, then the format's reader.
 
+use std::ops::Range;
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use lakeport_core::formats::{
     self, compression, BatchReader, Compression, FileFormat, ReadOptions,
 };
 use lakeport_core::storage::{ObjectMeta, Storage, DEFAULT_READ_AHEAD_CHUNKS};
 use lakeport_core::{Error, Result};
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use tokio::runtime::Handle;
+
+/// Bytes fetched with the footer's length, so small footers take one GET.
+const FOOTER_PREFETCH: usize = 64 * 1024;
 
 /// How a stream's objects are decoded.
 #[derive(Debug, Clone)]
@@ -47,6 +64,25 @@ pub(crate) fn open(
 ) -> Result<Box<dyn BatchReader>> {
     let key = meta.key.as_str();
     let format = decoding.format_of(key)?;
+    let whole_file_compressed = match decoding.compression {
+        Some(c) => c != Compression::None,
+        None => Compression::from_extension(key).is_some(),
+    };
+    if format == FileFormat::Parquet && !whole_file_compressed {
+        let file = ObjectFile {
+            store: store.clone(),
+            key: key.to_string(),
+            size: meta.size,
+        };
+        let (schema, stream) = handle.block_on(formats::parquet::read_parquet_async(
+            key, file, opts, target,
+        ))?;
+        return Ok(Box::new(BlockingBatches {
+            handle: handle.clone(),
+            schema,
+            stream,
+        }));
+    }
     let reader = handle.block_on(async {
         store
             .get(key)
@@ -55,4 +91,83 @@ pub(crate) fn open(
     })?;
     let (_, input) = compression::open_decompressed(key, decoding.compression, Box::new(reader))?;
     formats::read_stream(key, input, format, opts, target)
+}
+
+/// A stored object as Parquet's random-access input: every read is a ranged
+/// GET (several ranges are fetched concurrently).
+struct ObjectFile {
+    store: Arc<dyn Storage>,
+    key: String,
+    size: u64,
+}
+
+fn external(e: lakeport_core::storage::StorageError) -> ParquetError {
+    ParquetError::External(Box::new(e))
+}
+
+impl AsyncFileReader for ObjectFile {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            self.store
+                .get_range(&self.key, range)
+                .await
+                .map_err(external)
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            let store = &self.store;
+            let key = &self.key;
+            futures::future::try_join_all(ranges.into_iter().map(|r| store.get_range(key, r)))
+                .await
+                .map_err(external)
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.size;
+            let metadata = ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .with_prefetch_hint(Some(FOOTER_PREFETCH))
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}
+
+/// An async batch stream read from a blocking thread.
+struct BlockingBatches {
+    handle: Handle,
+    schema: SchemaRef,
+    stream: BoxStream<'static, Result<RecordBatch>>,
+}
+
+impl Iterator for BlockingBatches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.handle.block_on(self.stream.next())
+    }
+}
+
+impl BatchReader for BlockingBatches {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -87,6 +87,15 @@ pub fn read(
         ))?;
         let result = match p.configured.sync_mode {
             SyncMode::FullRefresh => full_refresh(db, p, saved, out),
+            SyncMode::Incremental if p.configured.effective_cursor().is_none() => {
+                // What Airbyte clients (e.g. PyAirbyte) ask of every stream;
+                // without a cursor the only faithful answer is a full read.
+                out.warn(format!(
+                    "Stream '{}' was asked for incremental sync but has no cursor field (set cursor_field in the catalog or incremental_field in the config); reading it in full.",
+                    desc.name
+                ))?;
+                full_refresh(db, p, saved, out)
+            }
             SyncMode::Incremental => incremental(db, p, saved, out),
         };
         match result {

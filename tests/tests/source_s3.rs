@@ -465,3 +465,51 @@ fn read_survives_throttling_and_dropped_connections() {
     assert!(gets > 30 + cut as u64, "{report}");
     assert!(retries >= (slow + dropped) as u64, "{report}");
 }
+
+#[test]
+fn parquet_is_read_with_ranged_gets_and_projection() {
+    let env = Env::new("pqt");
+    let path = env.server.path("pqt", "tables/t.parquet");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    lakeport_tests::python_eval(
+        "import os, sys, pyarrow as pa, pyarrow.parquet as pq\n\
+         n = 20000\n\
+         t = pa.table({'id': list(range(n)), 'name': ['name-%d' % i for i in range(n)],\n\
+                       'blob': [os.urandom(96).hex() for i in range(n)]})\n\
+         pq.write_table(t, sys.argv[1], row_group_size=5000, compression='snappy')\n",
+        &[path.to_str().expect("utf-8 path")],
+    );
+    let size = std::fs::metadata(&path).expect("parquet file").len();
+
+    // All columns.
+    let config = env.config(
+        "pqt",
+        json!({"path_prefix": "tables/", "file_format": "parquet"}),
+    );
+    let r = ok(run("source-s3", &["read", "--config", &config], None));
+    let data = r.data();
+    assert_eq!(data.len(), 20000);
+    assert_eq!(data[12345]["id"], 12345);
+    assert_eq!(data[12345]["name"], "name-12345");
+
+    // Only `id`: the blob column chunks are never fetched.
+    let config = env.config(
+        "pqt",
+        json!({"path_prefix": "tables/", "file_format": "parquet", "parquet_columns": ["id"]}),
+    );
+    let r = ok(run("source-s3", &["read", "--config", &config], None));
+    assert_eq!(r.data().len(), 20000);
+    assert!(r.data()[7].get("blob").is_none(), "{}", r.data()[7]);
+    let cost = r
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("COST "))
+        .expect("COST report");
+    let report: Value =
+        serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
+    let scanned = report["bytes_scanned"].as_u64().expect("bytes_scanned");
+    assert!(
+        scanned * 3 < size,
+        "projection read {scanned} of {size} bytes: {report}"
+    );
+}
