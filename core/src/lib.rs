@@ -13,9 +13,11 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod cost;
 pub mod cursor;
 pub mod error;
 pub mod formats;
+pub mod partition;
 pub mod records;
 pub mod scan;
 pub mod sink;

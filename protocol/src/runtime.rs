@@ -147,7 +147,8 @@ pub trait Source: Connector {
         out: &mut Emitter,
     ) -> Result<(), ConnectorError>;
 
-    /// Prices a read without reading.
+    /// Prices a read without reading (no object is downloaded). An empty
+    /// catalog means every stream of the config, read in full.
     async fn estimate(
         &self,
         _config: &Self::Config,
@@ -286,9 +287,19 @@ pub fn load_config<C: Connector, T: DeserializeOwned>(
     out.set_secrets(secrets);
     validate_config(schema, &migrated.config)?;
     if announce_migration && migrated.flavour != Flavour::Native {
-        out.emit(&AirbyteMessage::Control {
-            control: ControlMessage::connector_config(migrated.config.clone()),
-        })?;
+        if Secrets::from_spec_and_config(schema, &migrated.config).is_empty() {
+            out.emit(&AirbyteMessage::Control {
+                control: ControlMessage::connector_config(migrated.config.clone()),
+            })?;
+        } else {
+            // A CONTROL message would have to carry the secrets (masked, it
+            // would overwrite them wherever the platform stores it).
+            out.warn(format!(
+                "This {} config was read as a native one. It holds secrets, so it is not sent back as a CONTROL message; run `{} import-config FILE` to convert the file once.",
+                migrated.flavour.name(),
+                C::NAME
+            ))?;
+        }
     }
     serde_json::from_value(migrated.config).map_err(|e| {
         ConnectorError::config(format!(
@@ -371,7 +382,18 @@ async fn source_command<S: Source>(s: &S, inv: Invocation, out: &mut Emitter) ->
             s.read(&cfg, &catalog, &state, out).await
         }
         Invocation::Estimate { config, catalog, state } => {
-            let (cfg, catalog, state) = read_inputs(s, &config, catalog.as_deref(), state.as_deref(), out).await?;
+            // No discovery here: it would download samples, and an estimate
+            // fetches nothing. Without --catalog the catalog is empty, which
+            // `estimate` takes as "every stream of the config, full refresh".
+            let cfg: S::Config = load_config(s, &config, out, false)?;
+            let state = match state.as_deref() {
+                Some(p) => load_state(p)?,
+                None => InputState::default(),
+            };
+            let catalog = match catalog.as_deref() {
+                Some(p) => load_catalog(p)?,
+                None => ConfiguredAirbyteCatalog::default(),
+            };
             s.estimate(&cfg, &catalog, &state, out).await
         }
         Invocation::Write { .. } => Err(ConnectorError::config(format!("{} is a source: it has no write command.", S::NAME))),

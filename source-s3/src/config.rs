@@ -132,12 +132,7 @@ pub struct SourceS3Config {
 impl SourceS3Config {
     /// The default stream name: the last segment of `path_prefix`, else the bucket.
     pub fn default_stream_name(&self) -> String {
-        if let Some(name) = self
-            .stream_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(name) = self.stream_name.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             return name.to_string();
         }
         self.path_prefix
@@ -198,11 +193,7 @@ fn inherit_stream_options(map: &mut Map<String, Value>) {
 /// one, logging a WARN per legacy name and per option without equivalent;
 /// then drops blank values and copies the top-level format options into each
 /// `streams[]` item that lacks them.
-pub(crate) fn migrate(
-    raw: Value,
-    from: Flavour,
-    out: &mut Emitter,
-) -> Result<MigratedConfig, ConnectorError> {
+pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
     if !raw.is_object() {
         return Err(ConnectorError::config(
             "The config must be a JSON object, like {\"bucket\": \"my-bucket\"}.",
@@ -245,12 +236,7 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let m = migrate(
-            json!({"bucket": "b", "endpoint_url": ""}),
-            Flavour::Auto,
-            &mut quiet(),
-        )
-        .unwrap();
+        let m = migrate(json!({"bucket": "b", "endpoint_url": ""}), Flavour::Auto, &mut quiet()).unwrap();
         assert_eq!(m.flavour, Flavour::Native);
         let cfg: SourceS3Config = serde_json::from_value(m.config).unwrap();
         assert_eq!(cfg.file_format, "csv");
@@ -353,9 +339,7 @@ mod tests {
         ] {
             let p = &props[key];
             assert!(
-                p.get("description").is_some()
-                    && p.get("order").is_some()
-                    && p.get("group").is_some(),
+                p.get("description").is_some() && p.get("order").is_some() && p.get("group").is_some(),
                 "{key}"
             );
         }

@@ -28,11 +28,7 @@ pub(crate) async fn infer_schema(
     out: &mut Emitter,
 ) -> Result<Schema, ConnectorError> {
     let mut newest: Vec<ObjectMeta> = files.to_vec();
-    newest.sort_by(|a, b| {
-        b.last_modified
-            .cmp(&a.last_modified)
-            .then_with(|| a.key.cmp(&b.key))
-    });
+    newest.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.key.cmp(&b.key)));
     newest.truncate(SAMPLE_FILES);
     let opts = plan.format_options.to_read_options()?;
     let decoding = Decoding {
@@ -42,24 +38,14 @@ pub(crate) async fn infer_schema(
     let handle = Handle::current();
     let schemas: Vec<(String, Schema)> = futures::stream::iter(newest)
         .map(|meta| {
-            let (store, decoding, opts, handle) = (
-                store.clone(),
-                decoding.clone(),
-                opts.clone(),
-                handle.clone(),
-            );
+            let (store, decoding, opts, handle) = (store.clone(), decoding.clone(), opts.clone(), handle.clone());
             async move {
                 tokio::task::spawn_blocking(move || {
                     let reader = objects::open(&handle, &store, &meta, &decoding, &opts, None)?;
-                    Ok::<_, lakeport_core::Error>((
-                        meta.key.clone(),
-                        reader.schema().as_ref().clone(),
-                    ))
+                    Ok::<_, lakeport_core::Error>((meta.key.clone(), reader.schema().as_ref().clone()))
                 })
                 .await
-                .map_err(|e| {
-                    ConnectorError::system(format!("A schema inference task failed: {e}"))
-                })?
+                .map_err(|e| ConnectorError::system(format!("A schema inference task failed: {e}")))?
                 .map_err(ConnectorError::from)
             }
         })
@@ -137,8 +123,7 @@ pub(crate) async fn discover(
                 listing.listed
             )));
         }
-        let schema =
-            infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
+        let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
         result.push(airbyte_stream(&plan.name, stream_json_schema(&schema)));
     }
     Ok(AirbyteCatalog { streams: result })

@@ -15,9 +15,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
-use lakeport_core::formats::{
-    self, compression, BatchReader, Compression, FileFormat, ReadOptions,
-};
+use lakeport_core::formats::{self, compression, BatchReader, Compression, FileFormat, ReadOptions};
 use lakeport_core::storage::{ObjectMeta, Storage, DEFAULT_READ_AHEAD_CHUNKS};
 use lakeport_core::{Error, Result};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
@@ -74,9 +72,7 @@ pub(crate) fn open(
             key: key.to_string(),
             size: meta.size,
         };
-        let (schema, stream) = handle.block_on(formats::parquet::read_parquet_async(
-            key, file, opts, target,
-        ))?;
+        let (schema, stream) = handle.block_on(formats::parquet::read_parquet_async(key, file, opts, target))?;
         return Ok(Box::new(BlockingBatches {
             handle: handle.clone(),
             schema,
@@ -107,19 +103,10 @@ fn external(e: lakeport_core::storage::StorageError) -> ParquetError {
 
 impl AsyncFileReader for ObjectFile {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        async move {
-            self.store
-                .get_range(&self.key, range)
-                .await
-                .map_err(external)
-        }
-        .boxed()
+        async move { self.store.get_range(&self.key, range).await.map_err(external) }.boxed()
     }
 
-    fn get_byte_ranges(
-        &mut self,
-        ranges: Vec<Range<u64>>,
-    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
             let store = &self.store;
             let key = &self.key;

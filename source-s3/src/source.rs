@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use lakeport_core::storage::{RetryConfig, Storage, StorageExt};
 use lakeport_protocol::{
-    AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError,
-    ConnectorSpecification, Emitter, Flavour, InputState, MigratedConfig, Source,
+    AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
+    Emitter, Flavour, InputState, MigratedConfig, Source,
 };
 use serde_json::Value;
 
 use crate::config::{self, SourceS3Config};
-use crate::{discover, read};
+use crate::{discover, read, streams};
 
 /// The connector.
 ///
@@ -44,8 +44,8 @@ impl Connector for SourceS3 {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     fn spec(&self) -> ConnectorSpecification {
-        let schema: Value = serde_json::from_str(SPEC)
-            .unwrap_or_else(|e| panic!("source-s3 spec.json is not JSON: {e}"));
+        let schema: Value =
+            serde_json::from_str(SPEC).unwrap_or_else(|e| panic!("source-s3 spec.json is not JSON: {e}"));
         ConnectorSpecification {
             documentation_url: Some("https://github.com/lakeport/lakeport#source-s3".into()),
             changelog_url: None,
@@ -56,24 +56,21 @@ impl Connector for SourceS3 {
         }
     }
 
-    fn migrate_config(
-        &self,
-        raw: Value,
-        from: Flavour,
-        out: &mut Emitter,
-    ) -> Result<MigratedConfig, ConnectorError> {
+    fn migrate_config(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
         config::migrate(raw, from, out)
     }
 }
 
 impl Source for SourceS3 {
     type Config = SourceS3Config;
+    const SUPPORTS_ESTIMATE: bool = true;
 
-    async fn check(
-        &self,
-        config: &SourceS3Config,
-        _out: &mut Emitter,
-    ) -> Result<ConnectionStatus, ConnectorError> {
+    async fn check(&self, config: &SourceS3Config, _out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
+        // Settings that cannot work fail here, before any request.
+        for plan in streams::plan(config)? {
+            plan.format_options.to_read_options()?;
+        }
+        streams::start_date(config)?;
         let store = config
             .connection
             .builder()
@@ -85,18 +82,17 @@ impl Source for SourceS3 {
         let at = format!("s3://{}/{}", store.bucket(), prefix);
         let stream = config.default_stream_name();
         Ok(ConnectionStatus::succeeded(match found {
-            Some(meta) => format!("Listed {at} (stream '{stream}'): found {} ({} bytes).", meta.key, meta.size),
+            Some(meta) => format!(
+                "Listed {at} (stream '{stream}'): found {} ({} bytes).",
+                meta.key, meta.size
+            ),
             None => format!(
                 "Listed {at} (stream '{stream}'): the connection works, but there are no objects under this prefix yet."
             ),
         }))
     }
 
-    async fn discover(
-        &self,
-        config: &SourceS3Config,
-        out: &mut Emitter,
-    ) -> Result<AirbyteCatalog, ConnectorError> {
+    async fn discover(&self, config: &SourceS3Config, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
         discover::discover(config, &self.store(config).await?, out).await
     }
 
@@ -109,6 +105,16 @@ impl Source for SourceS3 {
     ) -> Result<(), ConnectorError> {
         read::read(config, &self.store(config).await?, catalog, state, out).await
     }
+
+    async fn estimate(
+        &self,
+        config: &SourceS3Config,
+        catalog: &ConfiguredAirbyteCatalog,
+        state: &InputState,
+        out: &mut Emitter,
+    ) -> Result<(), ConnectorError> {
+        read::estimate(config, &self.store(config).await?, catalog, state, out).await
+    }
 }
 
 #[cfg(test)]
@@ -118,9 +124,6 @@ mod tests {
     #[test]
     fn spec_parses() {
         let spec = SourceS3::default().spec();
-        assert_eq!(
-            spec.connection_specification["required"],
-            serde_json::json!(["bucket"])
-        );
+        assert_eq!(spec.connection_specification["required"], serde_json::json!(["bucket"]));
     }
 }

@@ -90,9 +90,7 @@ pub(crate) fn glob_set(patterns: &[String]) -> Result<Option<GlobSet>, Connector
 
 /// The literal start of a glob pattern (before its first wildcard).
 fn literal_prefix(pattern: &str) -> &str {
-    let end = pattern
-        .find(['*', '?', '[', '{', '\\'])
-        .unwrap_or(pattern.len());
+    let end = pattern.find(['*', '?', '[', '{', '\\']).unwrap_or(pattern.len());
     &pattern[..end]
 }
 
@@ -109,11 +107,7 @@ fn listing_prefix(path_prefix: &str, patterns: &[String]) -> String {
         common = Some(match common {
             None => lit,
             Some(c) => {
-                let n = c
-                    .bytes()
-                    .zip(lit.bytes())
-                    .take_while(|(a, b)| a == b)
-                    .count();
+                let n = c.bytes().zip(lit.bytes()).take_while(|(a, b)| a == b).count();
                 &c[..n]
             }
         });
@@ -237,15 +231,9 @@ mod tests {
     #[test]
     fn prefixes_come_from_globs() {
         assert_eq!(listing_prefix("data/", &["x/**".into()]), "data/");
+        assert_eq!(listing_prefix("", &["events/2024/**/*.csv".into()]), "events/2024/");
         assert_eq!(
-            listing_prefix("", &["events/2024/**/*.csv".into()]),
-            "events/2024/"
-        );
-        assert_eq!(
-            listing_prefix(
-                "",
-                &["events/2024/*.csv".into(), "events/2023/*.csv".into()]
-            ),
+            listing_prefix("", &["events/2024/*.csv".into(), "events/2023/*.csv".into()]),
             "events/202"
         );
         assert_eq!(listing_prefix("", &["*.csv".into()]), "");

@@ -14,11 +14,7 @@ const SECRET: &str = "Zx9-LEAKCANARY-q7Wm2Pv4sT";
 fn check(name: &str, config: &Value) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_json(dir.path(), "config.json", config);
-    let r = run(
-        name,
-        &["check", "--config", path.to_str().expect("utf-8 path")],
-        None,
-    );
+    let r = run(name, &["check", "--config", path.to_str().expect("utf-8 path")], None);
     assert!(
         r.status.success(),
         "{name} check must exit 0:\nstdout:\n{}\nstderr:\n{}",
@@ -44,16 +40,8 @@ fn status(r: &Run) -> (String, String) {
 }
 
 fn assert_no_secret(r: &Run, secret: &str) {
-    assert!(
-        !r.stdout.contains(secret),
-        "secret leaked on stdout:\n{}",
-        r.stdout
-    );
-    assert!(
-        !r.stderr.contains(secret),
-        "secret leaked on stderr:\n{}",
-        r.stderr
-    );
+    assert!(!r.stdout.contains(secret), "secret leaked on stdout:\n{}", r.stdout);
+    assert!(!r.stderr.contains(secret), "secret leaked on stderr:\n{}", r.stderr);
 }
 
 #[test]
@@ -71,11 +59,7 @@ fn good_credentials_succeed() {
     }
     // The source saw the object; the destination's probe object is gone.
     let r = check("source-s3", &server.connection("data"));
-    assert!(
-        status(&r).1.contains("events/2024/a.csv"),
-        "{}",
-        status(&r).1
-    );
+    assert!(status(&r).1.contains("events/2024/a.csv"), "{}", status(&r).1);
     assert_eq!(server.keys("data"), vec!["events/2024/a.csv".to_string()]);
 }
 
@@ -101,14 +85,8 @@ fn failures_are_distinct_and_secret_free() {
         let r = check(name, &config_for(name, conn));
         let (s, bad_secret) = status(&r);
         assert_eq!(s, "FAILED", "{name}");
-        assert!(
-            bad_secret.contains("Invalid credentials"),
-            "{name}: {bad_secret}"
-        );
-        assert!(
-            bad_secret.contains("secret_access_key"),
-            "{name}: {bad_secret}"
-        );
+        assert!(bad_secret.contains("Invalid credentials"), "{name}: {bad_secret}");
+        assert!(bad_secret.contains("secret_access_key"), "{name}: {bad_secret}");
         assert_no_secret(&r, &wrong_secret);
         assert_no_secret(&r, SECRET);
 
@@ -184,6 +162,10 @@ fn legacy_names_work_with_a_warning() {
             "{name}: {logs}"
         );
         assert!(logs.contains("`aws_secret_access_key`"), "{name}: {logs}");
+        // The upgraded config holds the secret: no CONTROL message (it would
+        // have to print it), a WARN pointing at import-config instead.
+        assert!(r.of_type("CONTROL").is_empty(), "{name}: {}", r.stdout);
+        assert!(logs.contains("import-config"), "{name}: {logs}");
         assert_no_secret(&r, SECRET);
     }
 }
@@ -196,4 +178,24 @@ fn destination_requires_a_format() {
     let (s, msg) = status(&r);
     assert_eq!(s, "FAILED");
     assert!(msg.contains("file_format"), "{msg}");
+}
+
+#[test]
+fn source_settings_are_checked_before_connecting() {
+    let server = S3Server::start();
+    server.create_bucket("data");
+    for (extra, what) in [
+        (json!({"globs": ["[oops"]}), "globs"),
+        (json!({"csv_delimiter": ";;"}), "csv_delimiter"),
+        (json!({"start_date": "last tuesday"}), "start_date"),
+    ] {
+        let mut conn = server.connection("data");
+        for (k, v) in extra.as_object().expect("object") {
+            conn[k] = v.clone();
+        }
+        let r = check("source-s3", &conn);
+        let (s, msg) = status(&r);
+        assert_eq!(s, "FAILED", "{what}");
+        assert!(msg.contains(what), "{what}: {msg}");
+    }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use lakeport_core::storage::{
-    conformance, ListOptions, ListPage, MultipartWriter, RetryConfig, S3Builder, S3Storage,
-    Storage, StorageError, MIN_PART_SIZE,
+    conformance, ListOptions, ListPage, MultipartWriter, RetryConfig, S3Builder, S3Storage, Storage, StorageError,
+    MIN_PART_SIZE,
 };
 use lakeport_tests::{free_port, S3Server};
 
@@ -80,11 +80,7 @@ fn pagination_beyond_1000_keys_and_start_after() {
         assert!(ps[0].objects.iter().all(|o| o.size == 2));
 
         // start-after skips to the middle
-        let after = conformance::keys(
-            &s,
-            ListOptions::prefix("logs/").with_start_after("logs/01999.json"),
-        )
-        .await;
+        let after = conformance::keys(&s, ListOptions::prefix("logs/").with_start_after("logs/01999.json")).await;
         assert_eq!(after.len(), 345);
         assert_eq!(after[0], "logs/02000.json");
 
@@ -128,19 +124,11 @@ fn meter_counts_every_request_and_byte() {
         let s = Arc::new(store(&server, "meter", RetryConfig::none()).await);
         let m = s.meter().clone();
         let t0 = m.snapshot();
-        s.put("a.bin", Bytes::from(vec![7u8; 1000]))
-            .await
-            .expect("put");
+        s.put("a.bin", Bytes::from(vec![7u8; 1000])).await.expect("put");
         s.head("a.bin").await.expect("head");
         let got = s.get_range("a.bin", 10..110).await.expect("range");
         assert_eq!(got.len(), 100);
-        let whole = s
-            .get("a.bin")
-            .await
-            .expect("get")
-            .bytes()
-            .await
-            .expect("body");
+        let whole = s.get("a.bin").await.expect("get").bytes().await.expect("body");
         assert_eq!(whole.len(), 1000);
         s.delete("a.bin").await.expect("delete");
         let d = m.snapshot() - t0;
@@ -161,9 +149,7 @@ fn meter_counts_every_request_and_byte() {
         // multipart: 1 create + 3 parts + 1 complete
         let t1 = m.snapshot();
         let mut w = MultipartWriter::new(s.clone(), "big.bin".into(), MIN_PART_SIZE);
-        w.write(&vec![1u8; 2 * MIN_PART_SIZE + 10])
-            .await
-            .expect("write");
+        w.write(&vec![1u8; 2 * MIN_PART_SIZE + 10]).await.expect("write");
         w.finish().await.expect("finish");
         let d = m.snapshot() - t1;
         assert_eq!(
@@ -188,21 +174,15 @@ fn errors_say_what_is_wrong() {
         let s = store(&server, "errs", RetryConfig::none()).await;
         let err = s.head("missing.csv").await.expect_err("missing object");
         assert!(matches!(err, StorageError::NotFound { .. }), "{err}");
-        let err = s
-            .get_range("missing.csv", 0..10)
-            .await
-            .expect_err("missing object");
+        let err = s.get_range("missing.csv", 0..10).await.expect_err("missing object");
         assert!(err.is_not_found(), "{err}");
         let err = s.get("missing.csv").await.expect_err("missing object");
         assert!(
-            err.to_string()
-                .contains("'missing.csv' does not exist in s3://errs"),
+            err.to_string().contains("'missing.csv' does not exist in s3://errs"),
             "{err}"
         );
         // Deleting what is not there succeeds, as on S3.
-        s.delete("missing.csv")
-            .await
-            .expect("delete of a missing key");
+        s.delete("missing.csv").await.expect("delete of a missing key");
     });
 }
 
@@ -231,10 +211,7 @@ fn missing_bucket_wrong_secret_and_closed_port() {
             .try_collect::<Vec<_>>()
             .await
             .expect_err("bad secret");
-        assert!(
-            matches!(err, StorageError::InvalidCredentials { .. }),
-            "{err}"
-        );
+        assert!(matches!(err, StorageError::InvalidCredentials { .. }), "{err}");
         assert!(!err.to_string().contains("not-the-secret"));
 
         // A closed port: every attempt is a request sent, and is metered.
@@ -252,8 +229,7 @@ fn missing_bucket_wrong_secret_and_closed_port() {
             .expect_err("closed port");
         assert!(matches!(err, StorageError::Unreachable { .. }), "{err}");
         assert!(
-            err.to_string()
-                .starts_with("Could not connect to http://127.0.0.1:"),
+            err.to_string().starts_with("Could not connect to http://127.0.0.1:"),
             "{err}"
         );
         let snap = closed.meter().snapshot();

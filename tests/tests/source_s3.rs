@@ -62,18 +62,12 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 #[test]
 fn discover_and_read_csv_with_file_fields() {
     let env = Env::new("lake");
-    env.server.put_object(
-        "lake",
-        "users/part-1.csv",
-        b"id,name,score\n1,ann,1.5\n2,bob,2.5\n",
-    );
+    env.server
+        .put_object("lake", "users/part-1.csv", b"id,name,score\n1,ann,1.5\n2,bob,2.5\n");
     env.server
         .put_object("lake", "users/part-2.csv", b"id,name,score\n3,cid,3.5\n");
     env.server.put_object("lake", "other/x.csv", b"id\n9\n");
-    let config = env.config(
-        "lake",
-        json!({"path_prefix": "users/", "file_format": "csv"}),
-    );
+    let config = env.config("lake", json!({"path_prefix": "users/", "file_format": "csv"}));
 
     let r = ok(run("source-s3", &["discover", "--config", &config], None));
     let stream = &r.catalog()["streams"][0];
@@ -88,10 +82,7 @@ fn discover_and_read_csv_with_file_fields() {
     ] {
         assert!(props.get(f).is_some(), "{f} missing from {props}");
     }
-    assert_eq!(
-        stream["default_cursor_field"],
-        json!(["_ab_source_file_last_modified"])
-    );
+    assert_eq!(stream["default_cursor_field"], json!(["_ab_source_file_last_modified"]));
 
     let r = ok(run("source-s3", &["read", "--config", &config], None));
     let data = r.data();
@@ -100,9 +91,7 @@ fn discover_and_read_csv_with_file_fields() {
     assert_eq!(first["name"], "ann");
     assert_eq!(first["score"], 1.5);
     assert_eq!(first["_ab_source_file_url"], "users/part-1.csv");
-    let lm = first["_ab_source_file_last_modified"]
-        .as_str()
-        .expect("last modified");
+    let lm = first["_ab_source_file_last_modified"].as_str().expect("last modified");
     assert!(
         lm.ends_with('Z') && lm.len() == "2024-01-01T00:00:00.000000Z".len(),
         "{lm}"
@@ -115,13 +104,8 @@ fn discover_and_read_csv_with_file_fields() {
         .map(|m| &m["trace"]["stream_status"]["status"])
         .collect();
     assert_eq!(statuses, vec!["STARTED", "COMPLETE"]);
-    let cost = r
-        .logs()
-        .into_iter()
-        .find(|l| l.contains("COST "))
-        .expect("COST report");
-    let report: Value =
-        serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
+    let cost = r.logs().into_iter().find(|l| l.contains("COST ")).expect("COST report");
+    let report: Value = serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
     assert_eq!(report["files_read"], 2);
     // Discovery's sample and the read, through one metered client.
     assert_eq!(report["get_requests"], 4, "{report}");
@@ -133,22 +117,12 @@ fn discover_and_read_csv_with_file_fields() {
 fn read_beyond_1000_objects_in_parallel() {
     let env = Env::new("many");
     for i in 0..1100 {
-        env.server.put_object(
-            "many",
-            &format!("rows/{i:05}.csv"),
-            format!("n\n{i}\n").as_bytes(),
-        );
+        env.server
+            .put_object("many", &format!("rows/{i:05}.csv"), format!("n\n{i}\n").as_bytes());
     }
-    let config = env.config(
-        "many",
-        json!({"path_prefix": "rows/", "parallel_workers": 8}),
-    );
+    let config = env.config("many", json!({"path_prefix": "rows/", "parallel_workers": 8}));
     let r = ok(run("source-s3", &["read", "--config", &config], None));
-    let mut ns: Vec<i64> = r
-        .data()
-        .iter()
-        .map(|d| d["n"].as_i64().expect("integer n"))
-        .collect();
+    let mut ns: Vec<i64> = r.data().iter().map(|d| d["n"].as_i64().expect("integer n")).collect();
     ns.sort_unstable();
     assert_eq!(ns, (0..1100).collect::<Vec<i64>>());
     assert_eq!(r.states().len(), 1100);
@@ -157,11 +131,8 @@ fn read_beyond_1000_objects_in_parallel() {
 #[test]
 fn globs_streams_and_compression() {
     let env = Env::new("multi");
-    env.server.put_object(
-        "multi",
-        "orders/2024/a.csv",
-        b"order_id,total\n1,10\n2,20\n",
-    );
+    env.server
+        .put_object("multi", "orders/2024/a.csv", b"order_id,total\n1,10\n2,20\n");
     env.server
         .put_object("multi", "orders/2024/notes.txt.bak", b"ignore me");
     env.server.put_object(
@@ -185,24 +156,13 @@ fn globs_streams_and_compression() {
         .collect();
     assert_eq!(names, vec!["orders", "events"]);
     let r = ok(run("source-s3", &["read", "--config", &config], None));
-    let orders: Vec<&Value> = r
-        .records()
-        .into_iter()
-        .filter(|x| x["stream"] == "orders")
-        .collect();
-    let events: Vec<&Value> = r
-        .records()
-        .into_iter()
-        .filter(|x| x["stream"] == "events")
-        .collect();
+    let orders: Vec<&Value> = r.records().into_iter().filter(|x| x["stream"] == "orders").collect();
+    let events: Vec<&Value> = r.records().into_iter().filter(|x| x["stream"] == "events").collect();
     assert_eq!(orders.len(), 2);
     assert_eq!(orders[1]["data"]["total"], 20);
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["data"]["kind"], "click");
-    assert_eq!(
-        events[0]["data"]["_ab_source_file_url"],
-        "events/e1.jsonl.gz"
-    );
+    assert_eq!(events[0]["data"]["_ab_source_file_url"], "events/e1.jsonl.gz");
 }
 
 #[test]
@@ -234,15 +194,7 @@ fn incremental_reads_only_new_or_changed_objects() {
 
     let second = ok(run(
         "source-s3",
-        &[
-            "read",
-            "--config",
-            &config,
-            "--catalog",
-            &catalog,
-            "--state",
-            &state,
-        ],
+        &["read", "--config", &config, "--catalog", &catalog, "--state", &state],
         None,
     ));
     assert_eq!(second.data().len(), 0, "nothing new:\n{}", second.stdout);
@@ -253,15 +205,7 @@ fn incremental_reads_only_new_or_changed_objects() {
     env.server.put_object("inc", "d/b.csv", b"v\n2\n3\n");
     let third = ok(run(
         "source-s3",
-        &[
-            "read",
-            "--config",
-            &config,
-            "--catalog",
-            &catalog,
-            "--state",
-            &state,
-        ],
+        &["read", "--config", &config, "--catalog", &catalog, "--state", &state],
         None,
     ));
     let vs: Vec<&Value> = third.data().iter().map(|d| &d["v"]).collect();
@@ -427,11 +371,7 @@ fn read_survives_throttling_and_dropped_connections() {
         json!({"path_prefix": "f/", "endpoint_url": endpoint, "parallel_workers": 4}),
     );
     let r = ok(run("source-s3", &["read", "--config", &config], None));
-    let mut ids: Vec<i64> = r
-        .data()
-        .iter()
-        .map(|d| d["id"].as_i64().expect("id"))
-        .collect();
+    let mut ids: Vec<i64> = r.data().iter().map(|d| d["id"].as_i64().expect("id")).collect();
     ids.sort_unstable();
     assert_eq!(ids, expected, "every record, once");
     use std::sync::atomic::Ordering::SeqCst;
@@ -444,24 +384,15 @@ fn read_survives_throttling_and_dropped_connections() {
         slow > 0 && dropped > 0 && cut > 0,
         "faults injected: {slow} {dropped} {cut}"
     );
-    let cost = r
-        .logs()
-        .into_iter()
-        .find(|l| l.contains("COST "))
-        .expect("COST report");
-    let report: Value =
-        serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
+    let cost = r.logs().into_iter().find(|l| l.contains("COST ")).expect("COST report");
+    let report: Value = serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
     let gets = report["get_requests"].as_u64().expect("get_requests");
     let lists = report["list_requests"].as_u64().expect("list_requests");
     let retries = report["retries"].as_u64().expect("retries");
     // The meter saw exactly the requests that reached the wire (discovery's
     // sample included), and every injected fault cost one more.
     let sent = counts.requests.load(SeqCst) as u64;
-    assert_eq!(
-        gets + lists,
-        sent,
-        "{report} faults: {slow} {dropped} {cut}"
-    );
+    assert_eq!(gets + lists, sent, "{report} faults: {slow} {dropped} {cut}");
     assert!(gets > 30 + cut as u64, "{report}");
     assert!(retries >= (slow + dropped) as u64, "{report}");
 }
@@ -482,10 +413,7 @@ fn parquet_is_read_with_ranged_gets_and_projection() {
     let size = std::fs::metadata(&path).expect("parquet file").len();
 
     // All columns.
-    let config = env.config(
-        "pqt",
-        json!({"path_prefix": "tables/", "file_format": "parquet"}),
-    );
+    let config = env.config("pqt", json!({"path_prefix": "tables/", "file_format": "parquet"}));
     let r = ok(run("source-s3", &["read", "--config", &config], None));
     let data = r.data();
     assert_eq!(data.len(), 20000);
@@ -500,16 +428,106 @@ fn parquet_is_read_with_ranged_gets_and_projection() {
     let r = ok(run("source-s3", &["read", "--config", &config], None));
     assert_eq!(r.data().len(), 20000);
     assert!(r.data()[7].get("blob").is_none(), "{}", r.data()[7]);
-    let cost = r
-        .logs()
-        .into_iter()
-        .find(|l| l.contains("COST "))
-        .expect("COST report");
-    let report: Value =
-        serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
+    let cost = r.logs().into_iter().find(|l| l.contains("COST ")).expect("COST report");
+    let report: Value = serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
     let scanned = report["bytes_scanned"].as_u64().expect("bytes_scanned");
     assert!(
         scanned * 3 < size,
         "projection read {scanned} of {size} bytes: {report}"
+    );
+}
+
+#[test]
+fn estimate_prices_without_fetching() {
+    let env = Env::new("est");
+    env.server.put_object("est", "e/a.csv", b"v\n1\n");
+    env.server.put_object("est", "e/b.csv", b"v\n2\n3\n");
+    let config = env.config("est", json!({"path_prefix": "e/"}));
+    let r = ok(run("source-s3", &["discover", "--config", &config], None));
+    let stream = r.catalog()["streams"][0].clone();
+    let catalog = env.path(
+        "catalog.json",
+        &json!({"streams": [{"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "append"}]}),
+    );
+    let r = ok(run(
+        "source-s3",
+        &["estimate", "--config", &config, "--catalog", &catalog],
+        None,
+    ));
+    assert!(r.records().is_empty());
+    let estimates: Vec<&Value> = r
+        .of_type("TRACE")
+        .into_iter()
+        .filter(|m| m["trace"]["type"] == "ESTIMATE")
+        .collect();
+    assert_eq!(estimates.len(), 1);
+    assert_eq!(estimates[0]["trace"]["estimate"]["byte_estimate"], 4 + 6);
+    let cost = r.logs().into_iter().find(|l| l.contains("COST ")).expect("COST report");
+    let report: Value = serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
+    assert_eq!(report["get_requests"], 0, "{report}");
+    assert_eq!(report["list_requests"], 1, "{report}");
+    assert_eq!(report["files_selected"], 2, "{report}");
+    assert_eq!(report["files_read"], 0, "{report}");
+    assert!(report["estimated_usd"].as_f64().expect("estimated_usd") > 0.0);
+}
+
+#[test]
+fn estimate_without_a_catalog_discovers_nothing_and_fetches_nothing() {
+    let env = Env::new("est2");
+    env.server.put_object("est2", "e/a.parquet", b"not really parquet, never fetched");
+    env.server.put_object("est2", "e/b.parquet", b"neither");
+    let config = env.config("est2", json!({"path_prefix": "e/", "file_format": "parquet"}));
+    let r = ok(run("source-s3", &["estimate", "--config", &config], None));
+    assert!(r.records().is_empty());
+    let cost = r.logs().into_iter().find(|l| l.contains("COST ")).expect("COST report");
+    let report: Value = serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
+    assert_eq!(report["get_requests"], 0, "{report}");
+    assert_eq!(report["head_requests"], 0, "{report}");
+    assert_eq!(report["files_selected"], 2, "{report}");
+}
+
+#[test]
+fn a_state_written_by_airbytes_source_s3_is_accepted() {
+    let env = Env::new("abstate");
+    env.server.put_object("abstate", "d/a.csv", b"v\n1\n");
+    env.server.put_object("abstate", "d/b.csv", b"v\n2\n");
+    let config = env.config("abstate", json!({"path_prefix": "d/"}));
+    let r = ok(run("source-s3", &["read", "--config", &config], None));
+    let a = r
+        .data()
+        .into_iter()
+        .find(|d| d["_ab_source_file_url"] == "d/a.csv")
+        .expect("a.csv read")
+        .clone();
+    let a_modified = a["_ab_source_file_last_modified"].as_str().expect("time").to_string();
+    let r = ok(run("source-s3", &["discover", "--config", &config], None));
+    let stream = r.catalog()["streams"][0].clone();
+    let catalog = env.path(
+        "catalog.json",
+        &json!({"streams": [{"stream": stream, "sync_mode": "incremental", "destination_sync_mode": "append"}]}),
+    );
+    // Exactly what Airbyte's file-based source-s3 checkpoints.
+    let state = env.path(
+        "state.json",
+        &json!([{"type": "STREAM", "stream": {
+            "stream_descriptor": {"name": "d"},
+            "stream_state": {
+                "history": {"d/a.csv": a_modified},
+                "_ab_source_file_last_modified": format!("{a_modified}_d/a.csv")
+            }
+        }}]),
+    );
+    let r = ok(run(
+        "source-s3",
+        &["read", "--config", &config, "--catalog", &catalog, "--state", &state],
+        None,
+    ));
+    let urls: Vec<&Value> = r.data().iter().map(|d| &d["_ab_source_file_url"]).collect();
+    assert_eq!(urls, vec!["d/b.csv"], "only the object not in the history");
+    let last = r.states().last().expect("state").clone();
+    let history = &last["stream"]["stream_state"]["history"];
+    assert!(
+        history["d/a.csv"].is_string() && history["d/b.csv"].is_string(),
+        "{last}"
     );
 }

@@ -44,10 +44,7 @@ pub async fn put_get_list_delete(store: &dyn Storage, prefix: &str) {
     // get, streaming and whole
     let got = store.get_bytes(&k("b/1.csv")).await.expect("get failed");
     assert_eq!(&got[..], b"content of b/1.csv");
-    let err = store
-        .get(&k("missing"))
-        .await
-        .expect_err("get of a missing key");
+    let err = store.get(&k("missing")).await.expect_err("get of a missing key");
     assert!(err.is_not_found(), "{err}");
 
     // ranged get, including a range past the end
@@ -87,24 +84,13 @@ pub async fn put_get_list_delete(store: &dyn Storage, prefix: &str) {
         .iter()
         .flat_map(|p| p.objects.iter().map(|m| m.key.clone()))
         .collect();
-    let dirs: Vec<String> = pages
-        .iter()
-        .flat_map(|p| p.common_prefixes.clone())
-        .collect();
-    assert_eq!(
-        objects,
-        vec![k("a.csv"), k("b-c.csv")],
-        "objects beside the folders"
-    );
+    let dirs: Vec<String> = pages.iter().flat_map(|p| p.common_prefixes.clone()).collect();
+    assert_eq!(objects, vec![k("a.csv"), k("b-c.csv")], "objects beside the folders");
     assert_eq!(dirs, vec![k("b/"), k("c/")], "common prefixes");
 
     // start-after
     assert_eq!(
-        keys(
-            store,
-            ListOptions::prefix(prefix).with_start_after(k("b/1.csv"))
-        )
-        .await,
+        keys(store, ListOptions::prefix(prefix).with_start_after(k("b/1.csv"))).await,
         vec![k("b/2.csv"), k("c/d/e.csv")]
     );
 
@@ -130,23 +116,14 @@ pub async fn put_get_list_delete(store: &dyn Storage, prefix: &str) {
         .put(&k("a.csv"), Bytes::from_static(b"new"))
         .await
         .expect("overwrite");
-    assert_eq!(
-        &store.get_bytes(&k("a.csv")).await.expect("get")[..],
-        b"new"
-    );
+    assert_eq!(&store.get_bytes(&k("a.csv")).await.expect("get")[..], b"new");
 
     // delete, twice (idempotent)
     for n in names {
         store.delete(&k(n)).await.expect("delete failed");
     }
-    store
-        .delete(&k("a.csv"))
-        .await
-        .expect("second delete must succeed");
-    assert!(
-        keys(store, ListOptions::prefix(prefix)).await.is_empty(),
-        "all deleted"
-    );
+    store.delete(&k("a.csv")).await.expect("second delete must succeed");
+    assert!(keys(store, ListOptions::prefix(prefix)).await.is_empty(), "all deleted");
 }
 
 /// A multipart upload of three parts (two of [`MIN_PART_SIZE`], one small)
@@ -162,18 +139,12 @@ pub async fn multipart(store: std::sync::Arc<dyn Storage>, prefix: &str) {
         w.write(chunk).await.expect("multipart write");
     }
     w.finish().await.expect("multipart complete");
-    let meta = store
-        .head(&key)
-        .await
-        .expect("head of the completed upload");
+    let meta = store.head(&key).await.expect("head of the completed upload");
     assert_eq!(meta.size, data.len() as u64);
     let back = store.get_bytes(&key).await.expect("get");
     assert!(back[..] == data[..], "multipart content differs");
     let mid = MIN_PART_SIZE as u64 - 10;
-    let range = store
-        .get_range(&key, mid..mid + 20)
-        .await
-        .expect("range across parts");
+    let range = store.get_range(&key, mid..mid + 20).await.expect("range across parts");
     assert_eq!(&range[..], &data[mid as usize..mid as usize + 20]);
 
     // small objects go as one PUT
@@ -188,11 +159,7 @@ pub async fn multipart(store: std::sync::Arc<dyn Storage>, prefix: &str) {
     let mut w = MultipartWriter::new(store.clone(), aborted.clone(), MIN_PART_SIZE);
     w.write(&data[..MIN_PART_SIZE + 1]).await.expect("write");
     w.abort().await.expect("abort");
-    assert!(store
-        .head(&aborted)
-        .await
-        .expect_err("aborted upload")
-        .is_not_found());
+    assert!(store.head(&aborted).await.expect_err("aborted upload").is_not_found());
 
     store.delete(&key).await.expect("delete");
     store.delete(&small).await.expect("delete");

@@ -143,9 +143,7 @@ impl StorageError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            StorageError::Unreachable { .. }
-                | StorageError::Timeout { .. }
-                | StorageError::Transient { .. }
+            StorageError::Unreachable { .. } | StorageError::Timeout { .. } | StorageError::Transient { .. }
         )
     }
 
@@ -189,16 +187,14 @@ impl From<StorageError> for crate::Error {
             StorageError::NotFound { .. } | StorageError::BucketNotFound { .. } => {
                 crate::Error::NotFound(strip("Not found: ", e.to_string()))
             }
-            StorageError::AccessDenied { .. } => {
-                crate::Error::AccessDenied(strip("Access denied: ", e.to_string()))
-            }
+            StorageError::AccessDenied { .. } => crate::Error::AccessDenied(strip("Access denied: ", e.to_string())),
             StorageError::InvalidCredentials { .. }
             | StorageError::NoCredentials { .. }
             | StorageError::WrongRegion { .. }
             | StorageError::Config(_) => crate::Error::Config(e.to_string()),
-            StorageError::Unreachable { .. }
-            | StorageError::Timeout { .. }
-            | StorageError::Transient { .. } => crate::Error::Transient(e.to_string()),
+            StorageError::Unreachable { .. } | StorageError::Timeout { .. } | StorageError::Transient { .. } => {
+                crate::Error::Transient(e.to_string())
+            }
             StorageError::Io { path, source } => crate::Error::Io { path, source },
             StorageError::Other { .. } => crate::Error::Internal(e.to_string()),
         }

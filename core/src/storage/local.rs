@@ -26,8 +26,7 @@ use futures::{FutureExt, StreamExt};
 
 use super::meter::{Meter, RequestKind};
 use super::{
-    GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult,
-    Storage, StorageError,
+    GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult, Storage, StorageError,
 };
 use crate::storage::error::Result;
 
@@ -47,9 +46,7 @@ pub struct LocalStorage {
 
 impl fmt::Debug for LocalStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalStorage")
-            .field("root", &self.root)
-            .finish()
+        f.debug_struct("LocalStorage").field("root", &self.root).finish()
     }
 }
 
@@ -107,21 +104,14 @@ impl LocalStorage {
         }
     }
 
-    async fn blocking<T: Send + 'static>(
-        f: impl FnOnce() -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
         tokio::task::spawn_blocking(f)
             .await
             .map_err(|e| StorageError::Config(format!("a filesystem task failed: {e}")))?
     }
 
     fn multipart_dir(&self, upload: &MultipartId) -> Result<PathBuf> {
-        if upload.0.is_empty()
-            || !upload
-                .0
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if upload.0.is_empty() || !upload.0.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(StorageError::Config(format!(
                 "'{}' is not a multipart upload id.",
                 upload.0
@@ -132,10 +122,7 @@ impl LocalStorage {
 }
 
 fn meta_of(key: String, md: &fs::Metadata) -> ObjectMeta {
-    let modified: DateTime<Utc> = md
-        .modified()
-        .map(DateTime::from)
-        .unwrap_or(DateTime::UNIX_EPOCH);
+    let modified: DateTime<Utc> = md.modified().map(DateTime::from).unwrap_or(DateTime::UNIX_EPOCH);
     let size = md.len();
     let etag = format!("{:x}-{:x}", modified.timestamp_micros(), size);
     ObjectMeta {
@@ -147,21 +134,12 @@ fn meta_of(key: String, md: &fs::Metadata) -> ObjectMeta {
 }
 
 /// Writes `data` to `path` via a temporary file, fsync and rename.
-fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
-) -> Result<()> {
+fn write_atomic(path: &Path, write: impl FnOnce(&mut fs::File) -> std::io::Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let io = |e| StorageError::io(path.display().to_string(), e);
     fs::create_dir_all(dir).map_err(|e| StorageError::io(dir.display().to_string(), e))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("object");
-    let tmp = dir.join(format!(
-        ".{name}{TMP_MARK}{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let tmp = dir.join(format!(".{name}{TMP_MARK}{}", uuid::Uuid::new_v4().simple()));
     let result = (|| -> std::io::Result<()> {
         let mut f = fs::File::create(&tmp)?;
         write(&mut f)?;
@@ -227,8 +205,7 @@ impl Walk {
                 continue;
             }
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false)
-                || (entry.file_type().map(|t| t.is_symlink()).unwrap_or(false)
-                    && entry.path().is_dir());
+                || (entry.file_type().map(|t| t.is_symlink()).unwrap_or(false) && entry.path().is_dir());
             entries.push((name, is_dir));
         }
         entries.sort_by_cached_key(sort_name);
@@ -295,11 +272,7 @@ impl Walk {
                 if !key.starts_with(&self.prefix) {
                     continue;
                 }
-                if self
-                    .start_after
-                    .as_ref()
-                    .is_some_and(|sa| key.as_str() <= sa.as_str())
-                {
+                if self.start_after.as_ref().is_some_and(|sa| key.as_str() <= sa.as_str()) {
                     continue;
                 }
                 let path = self.root.join(&key);
@@ -452,8 +425,7 @@ impl Storage for LocalStorage {
             let store = self.clone();
             let key = key.to_string();
             let bytes = LocalStorage::blocking(move || {
-                let mut f =
-                    fs::File::open(&path).map_err(|e| store.not_found_or_io(&key, &path, e))?;
+                let mut f = fs::File::open(&path).map_err(|e| store.not_found_or_io(&key, &path, e))?;
                 let io = |e| StorageError::io(path.display().to_string(), e);
                 let len = f.metadata().map_err(io)?.len();
                 let end = range.end.min(len);
@@ -463,9 +435,7 @@ impl Storage for LocalStorage {
                 f.seek(SeekFrom::Start(range.start)).map_err(io)?;
                 let want = usize::try_from(end - range.start).unwrap_or(usize::MAX);
                 let mut buf = Vec::with_capacity(want);
-                f.take(end - range.start)
-                    .read_to_end(&mut buf)
-                    .map_err(io)?;
+                f.take(end - range.start).read_to_end(&mut buf).map_err(io)?;
                 Ok(Bytes::from(buf))
             })
             .await?;
@@ -568,11 +538,7 @@ impl Storage for LocalStorage {
         .boxed()
     }
 
-    fn abort_multipart<'a>(
-        &'a self,
-        _key: &'a str,
-        upload: &'a MultipartId,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn abort_multipart<'a>(&'a self, _key: &'a str, upload: &'a MultipartId) -> BoxFuture<'a, Result<()>> {
         async move {
             self.meter.record_request(RequestKind::AbortMultipart);
             let dir = self.multipart_dir(upload)?;

@@ -276,15 +276,11 @@ impl std::ops::Sub for MeterSnapshot {
             create_multipart_requests: self
                 .create_multipart_requests
                 .saturating_sub(o.create_multipart_requests),
-            upload_part_requests: self
-                .upload_part_requests
-                .saturating_sub(o.upload_part_requests),
+            upload_part_requests: self.upload_part_requests.saturating_sub(o.upload_part_requests),
             complete_multipart_requests: self
                 .complete_multipart_requests
                 .saturating_sub(o.complete_multipart_requests),
-            abort_multipart_requests: self
-                .abort_multipart_requests
-                .saturating_sub(o.abort_multipart_requests),
+            abort_multipart_requests: self.abort_multipart_requests.saturating_sub(o.abort_multipart_requests),
             delete_requests: self.delete_requests.saturating_sub(o.delete_requests),
             other_requests: self.other_requests.saturating_sub(o.other_requests),
             retries: self.retries.saturating_sub(o.retries),
@@ -326,10 +322,7 @@ impl Intercept for MeterInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.meter.record_request(operation_kind(cfg));
-        if cfg
-            .load::<RequestAttempts>()
-            .is_some_and(|a| a.attempts() > 1)
-        {
+        if cfg.load::<RequestAttempts>().is_some_and(|a| a.attempts() > 1) {
             self.meter.record_retry();
         }
         if let Some(len) = context.request().body().content_length() {
@@ -345,8 +338,7 @@ impl Intercept for MeterInterceptor {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
-        let streaming_body =
-            operation_kind(cfg) == RequestKind::Get && response.status().is_success();
+        let streaming_body = operation_kind(cfg) == RequestKind::Get && response.status().is_success();
         // A successful GET's body is counted as the stream delivers it.
         if !streaming_body {
             if let Some(len) = response
@@ -378,9 +370,6 @@ mod tests {
         assert_eq!(d.get_requests, 1);
         assert_eq!(d.bytes_received, 10);
         assert_eq!(d.total_requests(), 2);
-        assert_eq!(
-            RequestKind::of_s3_operation("UploadPart"),
-            RequestKind::UploadPart
-        );
+        assert_eq!(RequestKind::of_s3_operation("UploadPart"), RequestKind::UploadPart);
     }
 }

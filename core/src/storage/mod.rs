@@ -11,6 +11,7 @@
 //! | [`local`]   | [`LocalStorage`]: a directory; puts go to a temporary name + rename    |
 //! | [`meter`]   | [`Meter`]: counts every request actually sent and every byte moved     |
 //! | [`retry`]   | [`RetryConfig`]: attempts, backoff and timeouts, with documented defaults |
+//! | [`conformance`] | the behaviour every backend must show, as a test suite each backend's tests run |
 //!
 //! # Contract
 //!
@@ -137,9 +138,7 @@ impl ListOptions {
 
     /// The page size to request.
     pub fn effective_page_size(&self) -> usize {
-        self.page_size
-            .unwrap_or(MAX_LIST_PAGE)
-            .clamp(1, MAX_LIST_PAGE)
+        self.page_size.unwrap_or(MAX_LIST_PAGE).clamp(1, MAX_LIST_PAGE)
     }
 }
 
@@ -268,11 +267,7 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display + 'static {
     ) -> BoxFuture<'a, Result<PutResult>>;
 
     /// Abandons the upload and frees its parts.
-    fn abort_multipart<'a>(
-        &'a self,
-        key: &'a str,
-        upload: &'a MultipartId,
-    ) -> BoxFuture<'a, Result<()>>;
+    fn abort_multipart<'a>(&'a self, key: &'a str, upload: &'a MultipartId) -> BoxFuture<'a, Result<()>>;
 
     /// Deletes `key`; succeeds if it does not exist.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -392,10 +387,7 @@ impl MultipartWriter {
         };
         let number = self.parts.len() as u32 + 1;
         let data = self.buffer.split().freeze();
-        let part = self
-            .store
-            .upload_part(&self.key, &upload, number, data)
-            .await?;
+        let part = self.store.upload_part(&self.key, &upload, number, data).await?;
         self.parts.push(part);
         Ok(())
     }
@@ -412,9 +404,7 @@ impl MultipartWriter {
                 self.flush_part().await?;
             }
             let parts = std::mem::take(&mut self.parts);
-            self.store
-                .complete_multipart(&self.key, &upload, parts)
-                .await
+            self.store.complete_multipart(&self.key, &upload, parts).await
         }
         .await;
         if result.is_err() {

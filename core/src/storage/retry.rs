@@ -103,9 +103,7 @@ impl RetryConfig {
             .timeout_retry_cost(1)
             .refill_rate(self.retry_budget_refill_per_sec as f32)
             .build();
-        RetryPartition::custom("lakeport")
-            .token_bucket(bucket)
-            .build()
+        RetryPartition::custom("lakeport").token_bucket(bucket).build()
     }
 
     /// The SDK's timeout configuration.

@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 
 use super::meter::{Meter, MeterInterceptor, RequestKind};
 use super::{
-    GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult,
-    RetryConfig, Storage, StorageError,
+    GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult, RetryConfig, Storage,
+    StorageError,
 };
 use crate::storage::error::Result;
 
@@ -181,11 +181,7 @@ impl S3Builder {
     }
 
     /// Sets static credentials.
-    pub fn with_credentials(
-        mut self,
-        access_key_id: impl Into<String>,
-        secret_access_key: impl Into<Secret>,
-    ) -> Self {
+    pub fn with_credentials(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<Secret>) -> Self {
         self.conn.access_key_id = Some(access_key_id.into());
         self.conn.secret_access_key = Some(secret_access_key.into());
         self
@@ -255,11 +251,7 @@ impl S3Builder {
             .region(Region::new(region.clone()))
             .retry_config(self.retry.sdk_retry_config())
             .timeout_config(self.retry.sdk_timeout_config());
-        let key_id = conn
-            .access_key_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
+        let key_id = conn.access_key_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let secret = conn.secret_access_key.as_ref().filter(|s| !s.is_empty());
         let token = conn.session_token.as_ref().filter(|s| !s.is_empty());
         if conn.anonymous {
@@ -290,11 +282,7 @@ impl S3Builder {
             }
         }
         let mut sdk = loader.load().await;
-        let role = conn
-            .role_arn
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
+        let role = conn.role_arn.as_deref().map(str::trim).filter(|s| !s.is_empty());
         if let (Some(role), false) = (role, conn.anonymous) {
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)
                 .session_name("lakeport")
@@ -548,13 +536,7 @@ where
     }
 }
 
-fn classify_response(
-    cx: &Context<'_>,
-    status: u16,
-    code: &str,
-    message: &str,
-    region: Option<String>,
-) -> StorageError {
+fn classify_response(cx: &Context<'_>, status: u16, code: &str, message: &str, region: Option<String>) -> StorageError {
     let target = cx.target();
     let code_or_status = if code.is_empty() {
         format!("HTTP {status}")
@@ -598,9 +580,7 @@ fn classify_response(
                 reason: "the session token is invalid or expired".into(),
             }
         }
-        "PermanentRedirect"
-        | "AuthorizationHeaderMalformed"
-        | "IllegalLocationConstraintException" => {
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => {
             return StorageError::WrongRegion {
                 bucket: cx.bucket.to_string(),
                 configured: cx.region.to_string(),
@@ -703,16 +683,11 @@ impl Download {
                     // A dropped connection mid-body: the SDK does not retry
                     // streaming bodies, so resume with a ranged GET from where
                     // we are, pinned to the same version by If-Match.
-                    if self.resumes + 1 >= self.store.inner.max_attempts || self.offset >= self.size
-                    {
+                    if self.resumes + 1 >= self.store.inner.max_attempts || self.offset >= self.size {
                         let err = StorageError::Transient {
                             operation: RequestKind::Get,
                             target: self.store.url(&self.key),
-                            detail: format!(
-                                "the download broke off at byte {}: {}",
-                                self.offset,
-                                root_cause(&e)
-                            ),
+                            detail: format!("the download broke off at byte {}: {}", self.offset, root_cause(&e)),
                         };
                         self.resumes = u32::MAX - 1;
                         self.body = SdkByteStream::from_static(b"");
@@ -881,20 +856,14 @@ impl Storage for S3Storage {
                 .await;
             let out = match result {
                 Ok(out) => out,
-                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
-                    return Ok(Bytes::new())
-                }
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => return Ok(Bytes::new()),
                 Err(e) => return Err(self.map_err(RequestKind::Get, key, e)),
             };
-            let data = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| StorageError::Transient {
-                    operation: RequestKind::Get,
-                    target: self.url(key),
-                    detail: format!("the download broke off: {}", root_cause(&e)),
-                })?;
+            let data = out.body.collect().await.map_err(|e| StorageError::Transient {
+                operation: RequestKind::Get,
+                target: self.url(key),
+                detail: format!("the download broke off: {}", root_cause(&e)),
+            })?;
             let bytes = data.into_bytes();
             self.inner.meter.record_received(bytes.len() as u64);
             Ok(bytes)
@@ -956,9 +925,7 @@ impl Storage for S3Storage {
                 .ok_or_else(|| StorageError::Other {
                     operation: RequestKind::UploadPart,
                     target: self.url(key),
-                    detail: format!(
-                        "part number {part_number} is outside 1..=10000; raise the part size"
-                    ),
+                    detail: format!("part number {part_number} is outside 1..=10000; raise the part size"),
                 })?;
             let out = self
                 .inner
@@ -1018,11 +985,7 @@ impl Storage for S3Storage {
         .boxed()
     }
 
-    fn abort_multipart<'a>(
-        &'a self,
-        key: &'a str,
-        upload: &'a MultipartId,
-    ) -> BoxFuture<'a, Result<()>> {
+    fn abort_multipart<'a>(&'a self, key: &'a str, upload: &'a MultipartId) -> BoxFuture<'a, Result<()>> {
         async move {
             self.inner
                 .client
@@ -1068,12 +1031,7 @@ impl Storage for S3Storage {
 /// given without the `x-amz-meta-` prefix, lowercase.
 impl S3Storage {
     /// [`Storage::put`] with user metadata on the new object.
-    pub async fn put_with_metadata(
-        &self,
-        key: &str,
-        data: Bytes,
-        metadata: &[(String, String)],
-    ) -> Result<PutResult> {
+    pub async fn put_with_metadata(&self, key: &str, data: Bytes, metadata: &[(String, String)]) -> Result<PutResult> {
         let mut req = self
             .inner
             .client
@@ -1084,10 +1042,7 @@ impl S3Storage {
         for (k, v) in metadata {
             req = req.metadata(k, v);
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| self.map_err(RequestKind::Put, key, e))?;
+        let out = req.send().await.map_err(|e| self.map_err(RequestKind::Put, key, e))?;
         Ok(PutResult {
             etag: out.e_tag().map(str::to_string),
         })
@@ -1121,10 +1076,7 @@ impl S3Storage {
     }
 
     /// The user metadata of `key` (one HEAD request).
-    pub async fn head_metadata(
-        &self,
-        key: &str,
-    ) -> Result<std::collections::HashMap<String, String>> {
+    pub async fn head_metadata(&self, key: &str) -> Result<std::collections::HashMap<String, String>> {
         let out = self
             .inner
             .client
@@ -1147,15 +1099,11 @@ mod tests {
         assert_eq!(normalize_endpoint(None, true).unwrap(), None);
         assert_eq!(normalize_endpoint(Some("  "), true).unwrap(), None);
         assert_eq!(
-            normalize_endpoint(Some("localhost:9000"), false)
-                .unwrap()
-                .as_deref(),
+            normalize_endpoint(Some("localhost:9000"), false).unwrap().as_deref(),
             Some("http://localhost:9000")
         );
         assert_eq!(
-            normalize_endpoint(Some("minio:9000/"), true)
-                .unwrap()
-                .as_deref(),
+            normalize_endpoint(Some("minio:9000/"), true).unwrap().as_deref(),
             Some("https://minio:9000")
         );
         assert_eq!(
@@ -1186,8 +1134,7 @@ mod tests {
             !shown.contains("TOPSECRETVALUE") && !shown.contains("TOKENVALUE"),
             "{shown}"
         );
-        let back: S3Connection =
-            serde_json::from_value(serde_json::to_value(&conn).unwrap()).unwrap();
+        let back: S3Connection = serde_json::from_value(serde_json::to_value(&conn).unwrap()).unwrap();
         assert_eq!(back.secret_access_key.unwrap().expose(), "TOPSECRETVALUE");
     }
 
@@ -1220,18 +1167,9 @@ mod tests {
             classify_response(&cx, 301, "", "", Some("eu-west-1".into())),
             StorageError::WrongRegion { .. }
         ));
-        let e = classify_response(
-            &cx,
-            503,
-            "SlowDown",
-            "Please reduce your request rate.",
-            None,
-        );
+        let e = classify_response(&cx, 503, "SlowDown", "Please reduce your request rate.", None);
         assert!(e.is_transient(), "{e}");
         let msg = classify_response(&cx, 403, "AccessDenied", "", None).to_string();
-        assert!(
-            msg.contains("s3:ListBucket") && msg.contains("s3://b/data/*"),
-            "{msg}"
-        );
+        assert!(msg.contains("s3:ListBucket") && msg.contains("s3://b/data/*"), "{msg}");
     }
 }

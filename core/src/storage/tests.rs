@@ -17,9 +17,7 @@ async fn local_conformance() {
     conformance::put_get_list_delete(&store, "nested/prefix/").await;
     conformance::multipart(Arc::new(store.clone()), "mp/").await;
     // Nothing temporary is left behind, and the multipart area is not listed.
-    assert!(conformance::keys(&store, ListOptions::default())
-        .await
-        .is_empty());
+    assert!(conformance::keys(&store, ListOptions::default()).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,8 +107,5 @@ fn storage_errors_map_to_failure_types() {
     }
     .into();
     assert_eq!(e.failure_type(), FailureType::TransientError);
-    assert!(
-        e.to_string().contains("Could not connect to http://x"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
 }

@@ -1,0 +1,600 @@
+//! The pruned listing plan: list only what the partition filter leaves open.
+//!
+//! [`plan_listing`] runs against a [`Lister`] — "list this prefix, with this
+//! delimiter, after this key" — so it knows nothing of S3; any
+//! [`Storage`](crate::storage::Storage) is one ([`StorageLister`]), and the
+//! unit tests use an in-memory one that counts requests.
+//!
+//! Strategies, cheapest first:
+//! 1. **Sample**: the first page of a flat listing (one LIST) shows the
+//!    layout. If it holds every key, nothing more is listed.
+//! 2. **Start-after**: in a date-ordered layout (`YYYY/MM/DD/`, `year=/month=/`,
+//!    `dt=YYYY-MM-DD/`) with a date floor (`start_date`, an incremental
+//!    bookmark, `gte` on the leading date), the listing starts after the
+//!    floor's folder: older folders cost nothing. With keys already synced,
+//!    the layout is read from them and even the sample LIST is skipped.
+//! 3. **Pruned**: equality and list values on leading keys become exact
+//!    prefixes (no LIST); ranges deeper down are resolved level by level with
+//!    delimiter listings that skip pruned folders; then each open prefix is
+//!    listed flat.
+//! 4. **Flat**: when the estimate says a flat listing costs fewer requests,
+//!    the sample's listing simply continues, and the filter applies in memory.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+
+use super::filter::{Condition, PartitionFilter};
+use super::scheme::{DatePart, LevelKind, PartValue, PartitionScheme};
+use super::value::{compare_values, parse_date};
+use crate::storage::{ListOptions, ObjectMeta, Storage};
+use crate::{Error, Result};
+
+/// One listing to run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListCall {
+    /// Keys starting with this.
+    pub prefix: String,
+    /// Fold keys under a further delimiter into common prefixes (`/`).
+    pub delimiter: Option<String>,
+    /// Only keys after this one.
+    pub start_after: Option<String>,
+    /// Stop after this many pages (`None`: all).
+    pub max_pages: Option<usize>,
+}
+
+/// What a [`ListCall`] returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Objects, in key order.
+    pub objects: Vec<ObjectMeta>,
+    /// Common prefixes (with a delimiter), in order.
+    pub common_prefixes: Vec<String>,
+    /// Whether pages were left unread because of `max_pages`.
+    pub truncated: bool,
+    /// LIST requests made.
+    pub requests: u64,
+}
+
+/// Runs listings: the planner's only access to storage.
+pub trait Lister: Send + Sync {
+    /// Runs one listing (all its pages, or `max_pages`).
+    fn list(&self, call: ListCall) -> BoxFuture<'_, Result<Listing>>;
+
+    /// Keys per LIST page.
+    fn page_size(&self) -> usize;
+}
+
+/// A [`Lister`] over a [`Storage`].
+#[derive(Debug, Clone)]
+pub struct StorageLister {
+    store: Arc<dyn Storage>,
+    page_size: usize,
+}
+
+impl StorageLister {
+    /// Lists `store` with pages of `page_size` keys (1..=1000).
+    pub fn new(store: Arc<dyn Storage>, page_size: usize) -> StorageLister {
+        StorageLister {
+            store,
+            page_size: page_size.clamp(1, crate::storage::MAX_LIST_PAGE),
+        }
+    }
+}
+
+impl Lister for StorageLister {
+    fn list(&self, call: ListCall) -> BoxFuture<'_, Result<Listing>> {
+        async move {
+            let options = ListOptions {
+                prefix: call.prefix,
+                delimiter: call.delimiter,
+                start_after: call.start_after,
+                page_size: Some(self.page_size),
+            };
+            let mut pages = self.store.list(options);
+            let mut out = Listing::default();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(Error::from)?;
+                out.requests += 1;
+                let full = page.objects.len() + page.common_prefixes.len() >= self.page_size;
+                out.objects.extend(page.objects);
+                out.common_prefixes.extend(page.common_prefixes);
+                if call.max_pages.is_some_and(|m| out.requests as usize >= m) {
+                    out.truncated = full;
+                    break;
+                }
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn page_size(&self) -> usize {
+        self.page_size
+    }
+}
+
+/// What to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanRequest {
+    /// The base prefix (`path_prefix`).
+    pub base: String,
+    /// `partition_keys`, if set.
+    pub partition_keys: Option<Vec<String>>,
+    /// The filter (`partition_filter`, `start_date` as a date floor).
+    pub filter: PartitionFilter,
+    /// Keys already synced (from the incremental state).
+    pub synced_keys: Vec<String>,
+    /// Incremental: start from the newest synced partition (its folder is listed again).
+    pub resume_from_synced: bool,
+}
+
+/// How the listing was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// One flat listing of the base prefix.
+    Flat,
+    /// A flat listing starting after this key.
+    StartAfter(String),
+    /// Flat listings of these prefixes (after level-by-level pruning).
+    Pruned(Vec<String>),
+}
+
+/// A file the plan selected, with its partition values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// The object.
+    pub meta: ObjectMeta,
+    /// Its partition values.
+    pub partition: Vec<PartValue>,
+}
+
+/// The outcome of [`plan_listing`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingPlan {
+    /// The detected (and named) scheme.
+    pub scheme: PartitionScheme,
+    /// How the keys were listed.
+    pub strategy: Strategy,
+    /// The files the filter keeps, in key order.
+    pub files: Vec<PlannedFile>,
+    /// Objects the listings returned.
+    pub files_listed: u64,
+    /// Their bytes.
+    pub bytes_listed: u64,
+    /// LIST requests made.
+    pub list_requests: u64,
+    /// Partitions (leaf folders) in the data: counted when everything was
+    /// listed, else estimated from the scheme and the filter.
+    pub partitions_total: u64,
+    /// Partitions holding a selected file.
+    pub partitions_selected: u64,
+    /// The share of the data the filter avoids reading, in percent.
+    pub scan_reduction_pct: f64,
+}
+
+impl ListingPlan {
+    /// Bytes of the selected files.
+    pub fn bytes_selected(&self) -> u64 {
+        self.files.iter().map(|f| f.meta.size).sum()
+    }
+}
+
+/// Parses a cursor or `start_date` value as a moment: RFC 3339, ISO without
+/// zone (`2024-01-15T10:00:00[.fff][Z]`), or a date.
+pub fn parse_moment(raw: &str) -> Option<NaiveDateTime> {
+    let s = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.naive_utc());
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%SZ"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t);
+        }
+    }
+    if s.len() == 10 || s.len() == 8 {
+        return parse_date(s).and_then(|d: NaiveDate| d.and_hms_opt(0, 0, 0));
+    }
+    None
+}
+
+/// The key after which a listing can start to see every file at or after
+/// `cursor_value`: for a partition key `cursor_field` on the first partition
+/// level, its folder; for a date or timestamp cursor in a date-ordered
+/// layout, the folder of that date (and hour, if the layout has hours).
+/// Otherwise the base prefix (list everything).
+pub fn build_optimized_prefix(scheme: &PartitionScheme, cursor_value: &str, cursor_field: &str) -> String {
+    let mut key = scheme.base.clone();
+    if !key.is_empty() && !key.ends_with('/') {
+        key.push('/');
+    }
+    if let Some(first) = scheme.levels.iter().position(|l| l.is_partition()) {
+        let level = &scheme.levels[first];
+        if level.name.as_deref() == Some(cursor_field) && level.width.is_some() {
+            if let Some(seg) = level.segment(cursor_value) {
+                for l in &scheme.levels[..first] {
+                    if let LevelKind::Fixed(s) = &l.kind {
+                        key.push_str(s);
+                        key.push('/');
+                    }
+                }
+                key.push_str(&seg);
+                key.push('/');
+                return key;
+            }
+        }
+    }
+    parse_moment(cursor_value)
+        .and_then(|at| scheme.date_prefix(at))
+        .unwrap_or(key)
+}
+
+/// The fraction (0..=1) of a level's values that `conds` keep.
+fn level_fraction(scheme: &PartitionScheme, depth: usize, filter: &PartitionFilter) -> f64 {
+    let level = &scheme.levels[depth];
+    let Some(name) = level.name.as_deref() else { return 1.0 };
+    let conds = filter.on(name);
+    if conds.is_empty() {
+        return 1.0;
+    }
+    let mut domain: BTreeSet<String> = level.observed.clone();
+    if let Some(exact) = filter.exact_values(name) {
+        domain.extend(exact);
+    }
+    if let Some(n) = level.date_part.and_then(DatePart::natural_cardinality) {
+        let start = if level.date_part == Some(DatePart::Hour) { 0 } else { 1 };
+        let width = level.width.unwrap_or(2);
+        domain.extend((start..start + n).map(|i| format!("{i:0width$}")));
+    }
+    // Values equal as numbers ("1" and "01") count once.
+    let mut distinct: Vec<String> = Vec::new();
+    for v in domain {
+        if !distinct.iter().any(|d| compare_values(d, &v).is_eq()) {
+            distinct.push(v);
+        }
+    }
+    if distinct.is_empty() {
+        return 1.0;
+    }
+    let kept = distinct.iter().filter(|v| conds.iter().all(|c| c.accepts(v))).count();
+    (kept.max(1) as f64 / distinct.len() as f64).min(1.0)
+}
+
+/// The expected share of the data `filter` prunes in `scheme`, in percent
+/// (0 = reads everything): the product over filtered levels of the share of
+/// their values kept, values counted from those observed, those the filter
+/// names, and the calendar (12 months, 30 days, 24 hours).
+pub fn estimate_scan_reduction(scheme: &PartitionScheme, filter: &PartitionFilter) -> f64 {
+    let kept: f64 = (0..scheme.levels.len()).map(|d| level_fraction(scheme, d, filter)).product();
+    ((1.0 - kept) * 100.0).clamp(0.0, 100.0)
+}
+
+fn cardinality(scheme: &PartitionScheme, depth: usize) -> f64 {
+    let level = &scheme.levels[depth];
+    if !level.is_partition() {
+        return 1.0;
+    }
+    let natural = level.date_part.and_then(DatePart::natural_cardinality).unwrap_or(0);
+    level.observed.len().max(natural).max(1) as f64
+}
+
+fn constrained(scheme: &PartitionScheme, depth: usize, filter: &PartitionFilter) -> bool {
+    let level = &scheme.levels[depth];
+    let named = match &level.kind {
+        LevelKind::HiveMixed => !filter.conditions.is_empty(),
+        _ => level.name.as_deref().is_some_and(|n| !filter.on(n).is_empty()),
+    };
+    named || (filter.since.is_some() && level.date_part.is_some())
+}
+
+fn with_slash(base: &str) -> String {
+    if base.is_empty() || base.ends_with('/') {
+        base.to_string()
+    } else {
+        format!("{base}/")
+    }
+}
+
+/// The date floor a `gte` on the leading date level of a date-ordered layout gives.
+fn leading_floor(scheme: &PartitionScheme, filter: &PartitionFilter) -> Option<NaiveDateTime> {
+    scheme.date_ordered_depth()?;
+    let level = scheme.levels.iter().find(|l| l.is_partition())?;
+    let name = level.name.as_deref()?;
+    let gte = filter.on(name).iter().find_map(|c| match c {
+        Condition::Range { gte: Some(v), .. } => Some(v.clone()),
+        _ => None,
+    })?;
+    match level.date_part? {
+        DatePart::Date => parse_date(&gte)?.and_hms_opt(0, 0, 0),
+        DatePart::Year => NaiveDate::from_ymd_opt(gte.parse().ok()?, 1, 1)?.and_hms_opt(0, 0, 0),
+        _ => None,
+    }
+}
+
+/// Plans and runs the listing of `request.base` through `lister`: detects the
+/// scheme, names it after `partition_keys`, checks the filter's keys, picks
+/// the cheapest strategy and returns the files the filter keeps.
+///
+/// Errors: a [`PartitionError`](super::PartitionError) (as a config error)
+/// for keys or filters the data does not have, and the lister's errors.
+pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<ListingPlan> {
+    let page = lister.page_size().max(1);
+    let base = request.base.as_str();
+    let mut requests = 0u64;
+    let mut filter = request.filter.clone();
+
+    // The layout: from keys already synced when they show a date-ordered one
+    // (no request), else from a first page.
+    let mut sample: Option<Listing> = None;
+    let mut scheme = if request.resume_from_synced && !request.synced_keys.is_empty() {
+        Some(PartitionScheme::detect(base, &request.synced_keys)).filter(|s| s.date_ordered_depth().is_some())
+    } else {
+        None
+    };
+    if scheme.is_none() {
+        let first = lister
+            .list(ListCall {
+                prefix: base.to_string(),
+                max_pages: Some(1),
+                ..Default::default()
+            })
+            .await?;
+        requests += first.requests;
+        let keys: Vec<&str> = first.objects.iter().map(|o| o.key.as_str()).collect();
+        scheme = Some(PartitionScheme::detect(base, &keys));
+        sample = Some(first);
+    }
+    let mut scheme = scheme.unwrap_or_else(|| PartitionScheme::detect(base, &[] as &[&str]));
+    let empty = sample.as_ref().is_some_and(|s| s.objects.is_empty());
+    if !empty {
+        if let Some(keys) = &request.partition_keys {
+            scheme = scheme.with_keys(keys)?;
+        }
+        filter.validate(&scheme)?;
+    }
+    if request.resume_from_synced {
+        let newest = request.synced_keys.iter().filter_map(|k| scheme.date_of(k)).max();
+        filter = filter.with_since(newest);
+    }
+
+    let mut listed: Vec<ObjectMeta> = Vec::new();
+    let strategy;
+    let complete_sample = sample.as_ref().is_some_and(|s| !s.truncated);
+    let floor = filter.since.or_else(|| leading_floor(&scheme, &filter));
+    let leading_exact = scheme
+        .levels
+        .iter()
+        .find(|l| l.is_partition())
+        .and_then(|l| l.name.as_deref())
+        .is_some_and(|n| filter.exact_values(n).is_some());
+    let start_after = floor.and_then(|at| scheme.date_prefix(at)).filter(|_| !leading_exact);
+
+    if complete_sample || filter.is_empty() || empty {
+        strategy = Strategy::Flat;
+        listed = continue_flat(lister, base, sample.take(), &mut requests).await?;
+    } else if let Some(after) = start_after {
+        let mut kept: Vec<ObjectMeta> = Vec::new();
+        let mut from = after.clone();
+        if let Some(s) = sample.take() {
+            if let Some(last) = s.objects.last().filter(|o| o.key > after) {
+                from = last.key.clone();
+                kept = s.objects.into_iter().filter(|o| o.key > after).collect();
+            }
+        }
+        let rest = lister
+            .list(ListCall {
+                prefix: base.to_string(),
+                start_after: Some(from),
+                ..Default::default()
+            })
+            .await?;
+        requests += rest.requests;
+        kept.extend(rest.objects);
+        listed = kept;
+        strategy = Strategy::StartAfter(after);
+    } else {
+        match pruned_prefixes(lister, &scheme, &filter, base, sample.as_ref(), page, &mut requests).await? {
+            Some((prefixes, direct)) => {
+                listed = direct;
+                for prefix in &prefixes {
+                    let got = lister
+                        .list(ListCall {
+                            prefix: prefix.clone(),
+                            ..Default::default()
+                        })
+                        .await?;
+                    requests += got.requests;
+                    listed.extend(got.objects);
+                }
+                strategy = Strategy::Pruned(prefixes);
+            }
+            None => {
+                strategy = Strategy::Flat;
+                listed = continue_flat(lister, base, sample.take(), &mut requests).await?;
+            }
+        }
+    }
+    listed.sort_by(|a, b| a.key.cmp(&b.key));
+    listed.dedup_by(|a, b| a.key == b.key);
+
+    let files_listed = listed.len() as u64;
+    let bytes_listed: u64 = listed.iter().map(|o| o.size).sum();
+    let leaf = |key: &str| key.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
+    let all_partitions: BTreeSet<String> = listed.iter().map(|o| leaf(&o.key)).collect();
+    let files: Vec<PlannedFile> = listed
+        .into_iter()
+        .filter_map(|meta| {
+            let partition = scheme.values(&meta.key);
+            filter.accepts(&partition).then_some(PlannedFile { meta, partition })
+        })
+        .collect();
+    let selected: BTreeSet<String> = files.iter().map(|f| leaf(&f.meta.key)).collect();
+    let selected_bytes: u64 = files.iter().map(|f| f.meta.size).sum();
+    let (partitions_total, scan_reduction_pct) = if strategy == Strategy::Flat {
+        let pct = if bytes_listed > 0 {
+            100.0 * (1.0 - selected_bytes as f64 / bytes_listed as f64)
+        } else if files_listed > 0 {
+            100.0 * (1.0 - files.len() as f64 / files_listed as f64)
+        } else {
+            0.0
+        };
+        (all_partitions.len() as u64, pct)
+    } else {
+        let pct = match &strategy {
+            Strategy::StartAfter(after) if !request.synced_keys.is_empty() => {
+                // Skipped: what was synced before the floor's folder.
+                let skipped = request.synced_keys.iter().filter(|k| k.as_str() <= after.as_str()).count();
+                let seen = skipped + files.len();
+                if seen > 0 {
+                    100.0 * skipped as f64 / seen as f64
+                } else {
+                    0.0
+                }
+            }
+            _ => estimate_scan_reduction(&scheme, &filter),
+        };
+        let kept = (1.0 - pct / 100.0).max(1e-9);
+        let total = ((selected.len() as f64) / kept).round() as u64;
+        (total.max(all_partitions.len() as u64), pct)
+    };
+    Ok(ListingPlan {
+        scheme,
+        strategy,
+        files,
+        files_listed,
+        bytes_listed,
+        list_requests: requests,
+        partitions_total,
+        partitions_selected: selected.len() as u64,
+        scan_reduction_pct: scan_reduction_pct.clamp(0.0, 100.0),
+    })
+}
+
+/// The sample's objects plus the rest of the flat listing after them.
+async fn continue_flat(
+    lister: &dyn Lister,
+    base: &str,
+    sample: Option<Listing>,
+    requests: &mut u64,
+) -> Result<Vec<ObjectMeta>> {
+    let (mut objects, truncated) = match sample {
+        Some(s) => (s.objects, s.truncated),
+        None => (Vec::new(), true),
+    };
+    if truncated {
+        let rest = lister
+            .list(ListCall {
+                prefix: base.to_string(),
+                start_after: objects.last().map(|o| o.key.clone()),
+                ..Default::default()
+            })
+            .await?;
+        *requests += rest.requests;
+        objects.extend(rest.objects);
+    }
+    Ok(objects)
+}
+
+/// The open prefixes after pruning level by level, with the objects found
+/// directly in listed folders; `None` when a flat listing is expected to
+/// cost fewer requests.
+async fn pruned_prefixes(
+    lister: &dyn Lister,
+    scheme: &PartitionScheme,
+    filter: &PartitionFilter,
+    base: &str,
+    sample: Option<&Listing>,
+    page: usize,
+    requests: &mut u64,
+) -> Result<Option<(Vec<String>, Vec<ObjectMeta>)>> {
+    let levels = scheme.levels.len();
+    let Some(last) = (0..levels).rev().find(|d| constrained(scheme, *d, filter)) else {
+        return Ok(None);
+    };
+    // Estimates: files per leaf folder from the sample, folders per level
+    // from what was observed and the calendar.
+    let files_per_leaf = sample
+        .map(|s| {
+            let leaves: BTreeSet<&str> = s.objects.iter().filter_map(|o| o.key.rsplit_once('/').map(|x| x.0)).collect();
+            s.objects.len() as f64 / leaves.len().max(1) as f64
+        })
+        .unwrap_or(1.0)
+        .max(1.0);
+    let total_files = files_per_leaf * (0..levels).map(|d| cardinality(scheme, d)).product::<f64>();
+    let flat_pages = (total_files / page as f64).ceil().max(1.0);
+    let mut open = 1.0f64;
+    let mut walk = 0.0f64;
+    for d in 0..=last {
+        let level = &scheme.levels[d];
+        if !level.is_partition() {
+            continue;
+        }
+        let exact = level.name.as_deref().and_then(|n| filter.exact_values(n));
+        match exact {
+            Some(vs) if level.segment("x").is_some() => open *= vs.len() as f64,
+            _ => {
+                walk += open;
+                open *= cardinality(scheme, d) * level_fraction(scheme, d, filter);
+            }
+        }
+    }
+    let below: f64 = files_per_leaf * (last + 1..levels).map(|d| cardinality(scheme, d)).product::<f64>();
+    walk += open * (below / page as f64).ceil().max(1.0);
+    if walk >= flat_pages {
+        return Ok(None);
+    }
+
+    let mut prefixes = vec![with_slash(base)];
+    let mut direct: Vec<ObjectMeta> = Vec::new();
+    for d in 0..=last {
+        let level = &scheme.levels[d];
+        if let LevelKind::Fixed(seg) = &level.kind {
+            prefixes.iter_mut().for_each(|p| {
+                p.push_str(seg);
+                p.push('/');
+            });
+            continue;
+        }
+        let exact = level.name.as_deref().and_then(|n| filter.exact_values(n));
+        if let Some(values) = exact.filter(|_| level.segment("x").is_some()) {
+            let mut next = Vec::new();
+            for p in &prefixes {
+                for v in &values {
+                    if let Some(seg) = level.segment(v) {
+                        let candidate = format!("{p}{seg}/");
+                        if filter.accepts_partial(&scheme.values(&format!("{candidate}x"))) {
+                            next.push(candidate);
+                        }
+                    }
+                }
+            }
+            prefixes = next;
+            continue;
+        }
+        let mut next = Vec::new();
+        for p in &prefixes {
+            let got = lister
+                .list(ListCall {
+                    prefix: p.clone(),
+                    delimiter: Some("/".into()),
+                    ..Default::default()
+                })
+                .await?;
+            *requests += got.requests;
+            direct.extend(got.objects);
+            next.extend(
+                got.common_prefixes
+                    .into_iter()
+                    .filter(|cp| filter.accepts_partial(&scheme.values(&format!("{cp}x")))),
+            );
+        }
+        prefixes = next;
+    }
+    Ok(Some((prefixes, direct)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,316 @@
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use super::*;
+
+/// An in-memory bucket with S3's listing semantics, counting requests.
+struct Bucket {
+    keys: BTreeMap<String, u64>,
+    page: usize,
+    calls: Mutex<Vec<ListCall>>,
+    requests: Mutex<u64>,
+}
+
+impl Bucket {
+    fn new(keys: impl IntoIterator<Item = String>, page: usize) -> Bucket {
+        Bucket {
+            keys: keys.into_iter().map(|k| (k, 100)).collect(),
+            page,
+            calls: Mutex::new(Vec::new()),
+            requests: Mutex::new(0),
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        *self.requests.lock().unwrap()
+    }
+}
+
+impl Lister for Bucket {
+    fn list(&self, call: ListCall) -> BoxFuture<'_, Result<Listing>> {
+        self.calls.lock().unwrap().push(call.clone());
+        // Entries in order: objects and folded prefixes.
+        let mut entries: Vec<(String, bool)> = Vec::new();
+        for k in self.keys.keys() {
+            if !k.starts_with(&call.prefix) || call.start_after.as_ref().is_some_and(|s| k <= s) {
+                continue;
+            }
+            let rest = &k[call.prefix.len()..];
+            match call.delimiter.as_deref().and_then(|d| rest.find(d).map(|i| i + d.len())) {
+                Some(end) => {
+                    let cp = format!("{}{}", call.prefix, &rest[..end]);
+                    if entries.last().map(|e| &e.0) != Some(&cp) {
+                        entries.push((cp, true));
+                    }
+                }
+                None => entries.push((k.clone(), false)),
+            }
+        }
+        let mut out = Listing::default();
+        let chunks: Vec<&[(String, bool)]> = if entries.is_empty() {
+            vec![&[]]
+        } else {
+            entries.chunks(self.page).collect()
+        };
+        let n = chunks.len();
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            out.requests += 1;
+            *self.requests.lock().unwrap() += 1;
+            for (e, is_prefix) in chunk {
+                if *is_prefix {
+                    out.common_prefixes.push(e.clone());
+                } else {
+                    out.objects.push(ObjectMeta {
+                        key: e.clone(),
+                        size: self.keys[e],
+                        last_modified: Utc.timestamp_opt(0, 0).unwrap(),
+                        etag: None,
+                    });
+                }
+            }
+            if call.max_pages.is_some_and(|m| i + 1 >= m) {
+                out.truncated = i + 1 < n;
+                break;
+            }
+        }
+        async move { Ok(out) }.boxed()
+    }
+
+    fn page_size(&self) -> usize {
+        self.page
+    }
+}
+
+fn hive() -> Vec<String> {
+    let mut keys = Vec::new();
+    for y in 2023..=2024 {
+        for m in 1..=12 {
+            for d in 1..=5 {
+                keys.push(format!("events/year={y}/month={m:02}/day={d:02}/part-0.parquet"));
+            }
+        }
+    }
+    keys
+}
+
+fn date_paths(days: u32) -> Vec<String> {
+    let mut keys = Vec::new();
+    for d in 1..=days {
+        for f in 0..2 {
+            keys.push(format!("logs/2024/01/{d:02}/f{f}.jsonl"));
+        }
+    }
+    keys
+}
+
+fn request(base: &str, filter: serde_json::Value) -> PlanRequest {
+    PlanRequest {
+        base: base.into(),
+        filter: PartitionFilter::from_json(filter.as_object().unwrap()).unwrap(),
+        ..Default::default()
+    }
+}
+
+fn run(bucket: &Bucket, req: &PlanRequest) -> Result<ListingPlan> {
+    futures::executor::block_on(plan_listing(bucket, req))
+}
+
+fn keys_of(plan: &ListingPlan) -> Vec<String> {
+    plan.files.iter().map(|f| f.meta.key.clone()).collect()
+}
+
+fn expected(keys: &[String], filter: serde_json::Value) -> Vec<String> {
+    let scheme = PartitionScheme::detect("events/", keys);
+    let f = PartitionFilter::from_json(filter.as_object().unwrap()).unwrap();
+    keys.iter().filter(|k| f.accepts(&scheme.values(k))).cloned().collect()
+}
+
+#[test]
+fn unfiltered_is_one_flat_listing() {
+    let bucket = Bucket::new(hive(), 10);
+    let plan = run(&bucket, &request("events/", json!({}))).unwrap();
+    assert_eq!(plan.strategy, Strategy::Flat);
+    assert_eq!(plan.files.len(), 120);
+    assert_eq!(plan.list_requests, 12);
+    assert_eq!(bucket.requests(), 12);
+    assert_eq!(plan.scan_reduction_pct, 0.0);
+    assert_eq!(plan.partitions_total, 120);
+}
+
+#[test]
+fn equality_and_lists_on_leading_keys_become_exact_prefixes() {
+    let filter = json!({"year": "2024", "month": ["01", "02", "03"]});
+    let bucket = Bucket::new(hive(), 10);
+    let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
+    assert_eq!(
+        plan.strategy,
+        Strategy::Pruned(vec![
+            "events/year=2024/month=01/".into(),
+            "events/year=2024/month=02/".into(),
+            "events/year=2024/month=03/".into()
+        ])
+    );
+    assert_eq!(keys_of(&plan), expected(&hive(), filter));
+    assert_eq!(plan.files.len(), 15);
+    // The sample page plus one page per month.
+    assert_eq!(plan.list_requests, 4);
+    assert!(plan.scan_reduction_pct >= 85.0, "{}", plan.scan_reduction_pct);
+    assert_eq!(plan.partitions_selected, 15);
+    assert!(plan.partitions_total >= 100, "{}", plan.partitions_total);
+    // Same answer with numbers and unpadded values.
+    let plan = run(&bucket, &request("events", json!({"year": 2024, "month": [1, 2, 3]}))).unwrap();
+    assert_eq!(plan.files.len(), 15);
+}
+
+#[test]
+fn small_listings_stay_flat() {
+    let bucket = Bucket::new(hive(), 1000);
+    let filter = json!({"year": "2024", "month": ["01", "02", "03"]});
+    let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
+    assert_eq!(plan.strategy, Strategy::Flat);
+    assert_eq!(plan.list_requests, 1);
+    assert_eq!(keys_of(&plan), expected(&hive(), filter));
+    assert!((plan.scan_reduction_pct - 87.5).abs() < 0.01, "{}", plan.scan_reduction_pct);
+    assert_eq!(plan.partitions_total, 120);
+    assert_eq!(plan.partitions_selected, 15);
+}
+
+#[test]
+fn deep_ranges_fall_back_to_a_flat_listing_when_cheaper() {
+    let filter = json!({"day": {"gte": "03"}});
+    let bucket = Bucket::new(hive(), 10);
+    let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
+    assert_eq!(plan.strategy, Strategy::Flat);
+    assert_eq!(plan.list_requests, 12);
+    assert_eq!(keys_of(&plan), expected(&hive(), filter));
+    assert_eq!(plan.files.len(), 72);
+}
+
+#[test]
+fn ranges_list_level_by_level_skipping_pruned_folders() {
+    // Many files per partition: listing the month level pays off.
+    let mut keys = Vec::new();
+    for m in 1..=12 {
+        for f in 0..30 {
+            keys.push(format!("t/region=eu/month={m:02}/f{f:02}.csv"));
+        }
+    }
+    let filter = json!({"region": "eu", "month": {"gte": "11"}});
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", filter)).unwrap();
+    assert_eq!(
+        plan.strategy,
+        Strategy::Pruned(vec!["t/region=eu/month=11/".into(), "t/region=eu/month=12/".into()])
+    );
+    assert_eq!(plan.files.len(), 60);
+    // Sample + one delimiter listing of region=eu/ (2 pages of 12 folders? no: 12 < 10? 2 pages) + 3 pages × 2.
+    let calls = bucket.calls.lock().unwrap();
+    assert!(calls.iter().any(|c| c.delimiter.is_some() && c.prefix == "t/region=eu/"));
+    assert!(!calls.iter().any(|c| c.prefix.contains("month=01")));
+    assert_eq!(plan.list_requests, 1 + 2 + 6);
+}
+
+#[test]
+fn unknown_filter_key_is_a_partition_error() {
+    let bucket = Bucket::new(hive(), 10);
+    let err = run(&bucket, &request("events/", json!({"country": "fr"}))).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("Partition error:"), "{msg}");
+    assert!(msg.contains("year, month, day"), "{msg}");
+    assert_eq!(err.failure_type(), lakeport_protocol::FailureType::ConfigError);
+    let mut req = request("events/", json!({}));
+    req.partition_keys = Some(vec!["year".into(), "country".into()]);
+    let msg = run(&bucket, &req).unwrap_err().to_string();
+    assert!(msg.contains("'country'"), "{msg}");
+}
+
+#[test]
+fn date_floor_starts_after_the_floor_folder() {
+    let bucket = Bucket::new(date_paths(20), 5);
+    let mut req = request("logs/", json!({}));
+    req.filter = req.filter.with_since(parse_moment("2024-01-18T10:00:00Z"));
+    let plan = run(&bucket, &req).unwrap();
+    assert_eq!(plan.strategy, Strategy::StartAfter("logs/2024/01/18/".into()));
+    assert_eq!(plan.files.len(), 6);
+    // Sample + one page after the floor.
+    assert_eq!(plan.list_requests, 1 + 2);
+    let calls = bucket.calls.lock().unwrap();
+    assert_eq!(calls[1].start_after.as_deref(), Some("logs/2024/01/18/"));
+}
+
+#[test]
+fn incremental_resume_lists_only_from_the_newest_synced_folder() {
+    let synced = date_paths(5);
+    let bucket = Bucket::new(date_paths(6), 3);
+    let req = PlanRequest {
+        base: "logs/".into(),
+        synced_keys: synced,
+        resume_from_synced: true,
+        ..Default::default()
+    };
+    let plan = run(&bucket, &req).unwrap();
+    assert_eq!(plan.strategy, Strategy::StartAfter("logs/2024/01/05/".into()));
+    // Day 5 again (its files may have changed) and day 6; no sample page.
+    assert_eq!(
+        keys_of(&plan),
+        [
+            "logs/2024/01/05/f0.jsonl",
+            "logs/2024/01/05/f1.jsonl",
+            "logs/2024/01/06/f0.jsonl",
+            "logs/2024/01/06/f1.jsonl"
+        ]
+    );
+    assert_eq!(plan.list_requests, 2);
+    assert_eq!(bucket.calls.lock().unwrap().len(), 1);
+    assert!(plan.scan_reduction_pct > 60.0, "{}", plan.scan_reduction_pct);
+}
+
+#[test]
+fn leading_gte_on_a_date_uses_start_after() {
+    let keys: Vec<String> = (1..=9)
+        .flat_map(|d| (0..3).map(move |f| format!("t/dt=2024-01-0{d}/f{f}.csv")))
+        .collect();
+    let bucket = Bucket::new(keys, 4);
+    let plan = run(&bucket, &request("t/", json!({"dt": {"gte": "2024-01-08"}}))).unwrap();
+    assert_eq!(plan.strategy, Strategy::StartAfter("t/dt=2024-01-08/".into()));
+    assert_eq!(plan.files.len(), 6);
+    assert_eq!(plan.list_requests, 1 + 2);
+}
+
+#[test]
+fn empty_prefix_plans_nothing() {
+    let bucket = Bucket::new(Vec::new(), 10);
+    let mut req = request("none/", json!({"year": "2024"}));
+    req.partition_keys = Some(vec!["year".into()]);
+    let plan = run(&bucket, &req).unwrap();
+    assert!(plan.files.is_empty());
+    assert_eq!(plan.list_requests, 1);
+}
+
+#[test]
+fn optimized_prefix_for_cursors() {
+    let scheme = PartitionScheme::detect("logs/", &date_paths(3));
+    assert_eq!(
+        build_optimized_prefix(&scheme, "2024-01-02T23:00:00.000000Z", "ts"),
+        "logs/2024/01/02/"
+    );
+    assert_eq!(build_optimized_prefix(&scheme, "not a date", "ts"), "logs/");
+    let scheme = PartitionScheme::detect("t", &["t/x/dt=2024-01-01/a", "t/x/dt=2024-01-02/a"]);
+    assert_eq!(build_optimized_prefix(&scheme, "2024-01-02", "dt"), "t/x/dt=2024-01-02/");
+    let flat = PartitionScheme::detect("t/", &["t/a", "t/b"]);
+    assert_eq!(build_optimized_prefix(&flat, "2024-01-02", "ts"), "t/");
+}
+
+#[test]
+fn scan_reduction_estimates() {
+    let scheme = PartitionScheme::detect("events/", &hive()[..10]);
+    let f = |v: serde_json::Value| PartitionFilter::from_json(v.as_object().unwrap()).unwrap();
+    let r = estimate_scan_reduction(&scheme, &f(json!({"year": "2024", "month": ["01", "02", "03"]})));
+    assert!((r - 87.5).abs() < 0.01, "{r}");
+    assert_eq!(estimate_scan_reduction(&scheme, &f(json!({}))), 0.0);
+    let r = estimate_scan_reduction(&scheme, &f(json!({"month": {"gte": "07"}})));
+    assert!((r - 50.0).abs() < 0.01, "{r}");
+}
