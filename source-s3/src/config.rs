@@ -58,6 +58,24 @@ pub struct StreamConfig {
     /// Compression (default: detected).
     #[serde(default)]
     pub compression: Option<String>,
+    /// A regular expression the object keys must match (anywhere in the key),
+    /// besides `globs` and the prefix.
+    #[serde(default)]
+    pub key_pattern: Option<String>,
+    /// `false`: every CSV column is a string (default: types inferred).
+    #[serde(default)]
+    pub csv_infer_types: Option<bool>,
+    /// `true`: one `data` object per record, schema not inferred.
+    #[serde(default)]
+    pub schemaless: Option<bool>,
+    /// A schema used instead of inference: a JSON string holding a JSON Schema
+    /// object or a `{"column": "type"}` mapping.
+    #[serde(default)]
+    pub input_schema: Option<String>,
+    /// `emit` (default), `skip` or `wait`: what to do with records that do not
+    /// fit the schema.
+    #[serde(default)]
+    pub validation_policy: Option<String>,
     /// The stream's format options (top-level ones copied in by [`migrate`]
     /// where the stream sets none).
     #[serde(flatten)]
@@ -124,6 +142,24 @@ pub struct SourceS3Config {
     /// Files in parallel.
     #[serde(default = "default_workers")]
     pub parallel_workers: usize,
+    /// A regular expression the object keys must match (anywhere in the key),
+    /// besides `globs` and the prefix.
+    #[serde(default)]
+    pub key_pattern: Option<String>,
+    /// `false`: every CSV column is a string (default: types inferred).
+    #[serde(default)]
+    pub csv_infer_types: Option<bool>,
+    /// `true`: one `data` object per record, schema not inferred.
+    #[serde(default)]
+    pub schemaless: Option<bool>,
+    /// A schema used instead of inference: a JSON string holding a JSON Schema
+    /// object or a `{"column": "type"}` mapping.
+    #[serde(default)]
+    pub input_schema: Option<String>,
+    /// `emit` (default), `skip` or `wait`: what to do with records that do not
+    /// fit the schema.
+    #[serde(default)]
+    pub validation_policy: Option<String>,
     /// Format options (`csv_*`, `parquet_*`, `json_*`, `batch_size`).
     #[serde(flatten)]
     pub format_options: FormatOptions,
@@ -330,6 +366,12 @@ mod tests {
             "parquet_filters",
             "json_flatten",
             "json_max_depth",
+            "key_pattern",
+            "csv_infer_types",
+            "schemaless",
+            "input_schema",
+            "validation_policy",
+            "anonymous",
             "role_arn",
             "prefix",
             "format",

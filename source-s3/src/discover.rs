@@ -6,7 +6,8 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema};
 use futures::{StreamExt, TryStreamExt};
 use lakeport_core::cursor::{FILE_URL_FIELD, LAST_MODIFIED_FIELD};
-use lakeport_core::schema::{arrow_to_json_schema, merge};
+use lakeport_core::formats::FileFormat;
+use lakeport_core::schema::{arrow_to_json_schema, json_schema_to_arrow, merge};
 use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::{AirbyteCatalog, AirbyteStream, ConnectorError, Emitter, SyncMode};
 use serde_json::Value;
@@ -34,7 +35,10 @@ pub(crate) async fn infer_schema(
     let decoding = Decoding {
         format: plan.format,
         compression: plan.compression,
+        schemaless: false,
+        wait_for_discover: false,
     };
+    let strings_only = !plan.csv_infer_types;
     let handle = Handle::current();
     let schemas: Vec<(String, Schema)> = futures::stream::iter(newest)
         .map(|meta| {
@@ -42,7 +46,11 @@ pub(crate) async fn infer_schema(
             async move {
                 tokio::task::spawn_blocking(move || {
                     let reader = objects::open(&handle, &store, &meta, &decoding, &opts, None)?;
-                    Ok::<_, lakeport_core::Error>((meta.key.clone(), reader.schema().as_ref().clone()))
+                    let mut schema = reader.schema().as_ref().clone();
+                    if strings_only && decoding.format_of(&meta.key)? == FileFormat::Csv {
+                        schema = all_strings(&schema);
+                    }
+                    Ok::<_, lakeport_core::Error>((meta.key.clone(), schema))
                 })
                 .await
                 .map_err(|e| ConnectorError::system(format!("A schema inference task failed: {e}")))?
@@ -66,6 +74,40 @@ pub(crate) async fn infer_schema(
         });
     }
     Ok(merged.map(|(s, _)| s).unwrap_or_else(Schema::empty))
+}
+
+/// `schema` with every column a string (`csv_infer_types: false`).
+fn all_strings(schema: &Schema) -> Schema {
+    Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The JSON Schema of a schemaless stream: one `data` object plus the two file fields.
+pub(crate) fn schemaless_json_schema() -> Value {
+    let mut schema = stream_json_schema(&Schema::empty());
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        let mut with_data = serde_json::Map::new();
+        with_data.insert("data".into(), serde_json::json!({"type": "object"}));
+        with_data.extend(std::mem::take(props));
+        *props = with_data;
+    }
+    schema
+}
+
+/// The JSON Schema of a stream whose schema is given by `input_schema`
+/// (a JSON Schema object), normalised, plus the two file fields.
+pub(crate) fn input_json_schema(input: &Value) -> Result<Value, ConnectorError> {
+    let schema = json_schema_to_arrow(input).map_err(|e| {
+        ConnectorError::config(format!(
+            "input_schema: {e}. Write a JSON Schema object or a mapping like {{\"id\": \"integer\"}}."
+        ))
+    })?;
+    Ok(stream_json_schema(&schema))
 }
 
 /// The JSON Schema of a stream: the data's columns plus the two file fields.
@@ -123,8 +165,15 @@ pub(crate) async fn discover(
                 listing.listed
             )));
         }
-        let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
-        result.push(airbyte_stream(&plan.name, stream_json_schema(&schema)));
+        let json_schema = if plan.schemaless {
+            schemaless_json_schema()
+        } else if let Some(input) = &plan.input_schema {
+            input_json_schema(input)?
+        } else {
+            let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
+            stream_json_schema(&schema)
+        };
+        result.push(airbyte_stream(&plan.name, json_schema));
     }
     Ok(AirbyteCatalog { streams: result })
 }

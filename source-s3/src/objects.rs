@@ -9,8 +9,8 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StructArray};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -34,6 +34,11 @@ pub(crate) struct Decoding {
     pub format: Option<FileFormat>,
     /// The compression; `None`: by extension, then magic bytes.
     pub compression: Option<Compression>,
+    /// Each batch's columns become one struct column `data` (`schemaless`).
+    pub schemaless: bool,
+    /// A record that does not fit the schema stops the read with a
+    /// config_error asking for a new discover (`validation_policy: wait`).
+    pub wait_for_discover: bool,
 }
 
 impl Decoding {
@@ -53,6 +58,95 @@ impl Decoding {
 /// Opens `meta`'s object as batches. Blocks: call it from a blocking thread
 /// (a scan worker or `spawn_blocking`), never from an async task.
 pub(crate) fn open(
+    handle: &Handle,
+    store: &Arc<dyn Storage>,
+    meta: &ObjectMeta,
+    decoding: &Decoding,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader>> {
+    let reader = open_plain(handle, store, meta, decoding, opts, target)
+        .map_err(|e| wait_error(decoding.wait_for_discover, e))?;
+    if !decoding.schemaless && !decoding.wait_for_discover {
+        return Ok(reader);
+    }
+    let schema = if decoding.schemaless {
+        Arc::new(Schema::new(vec![data_field(reader.schema().fields().clone())]))
+    } else {
+        reader.schema()
+    };
+    Ok(Box::new(Wrapped {
+        inner: reader,
+        schema,
+        schemaless: decoding.schemaless,
+        wait_for_discover: decoding.wait_for_discover,
+    }))
+}
+
+/// The `data` column of a schemaless stream.
+fn data_field(fields: Fields) -> Field {
+    Field::new("data", DataType::Struct(fields), true)
+}
+
+/// With `validation_policy: wait`, a record that does not fit is a
+/// config_error asking for a new discover.
+fn wait_error(wait_for_discover: bool, e: Error) -> Error {
+    match e {
+        Error::Format { file, message } if wait_for_discover => Error::Config(format!(
+            "'{file}' has a record that does not fit the stream's schema ({message}). The stream's \
+             validation_policy is 'wait': run discover again, review the new schema, then read."
+        )),
+        other => other,
+    }
+}
+
+/// A reader whose batches are wrapped into one `data` column and/or whose
+/// errors become "run discover again" config errors.
+struct Wrapped {
+    inner: Box<dyn BatchReader>,
+    schema: SchemaRef,
+    schemaless: bool,
+    wait_for_discover: bool,
+}
+
+impl Iterator for Wrapped {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = match self.inner.next()? {
+            Ok(b) => b,
+            Err(e) => return Some(Err(wait_error(self.wait_for_discover, e))),
+        };
+        if !self.schemaless {
+            return Some(Ok(batch));
+        }
+        let rows = batch.num_rows();
+        let fields = batch.schema().fields().clone();
+        let data = StructArray::try_new(fields.clone(), batch.columns().to_vec(), None)
+            .map_err(|e| Error::Internal(format!("schemaless data column: {e}")));
+        Some(data.and_then(|data| {
+            RecordBatch::try_new_with_options(
+                Arc::new(Schema::new(vec![data_field(fields)])),
+                vec![Arc::new(data) as ArrayRef],
+                &RecordBatchOptions::new().with_row_count(Some(rows)),
+            )
+            .map_err(|e| Error::Internal(format!("schemaless batch: {e}")))
+        }))
+    }
+}
+
+impl BatchReader for Wrapped {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        self.inner.take_warnings()
+    }
+}
+
+/// Opens `meta`'s object as batches of its own columns.
+fn open_plain(
     handle: &Handle,
     store: &Arc<dyn Storage>,
     meta: &ObjectMeta,

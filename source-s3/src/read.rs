@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use lakeport_core::cursor::{FileCursor, DEFAULT_MAX_HISTORY};
 use lakeport_core::scan::{scan, ScanConfig, ScanError, ScanEvent, ScanFile};
-use lakeport_core::schema::json_schema_to_arrow;
 use lakeport_core::storage::{MeterSnapshot, ObjectMeta, Storage};
 use lakeport_protocol::{
     AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, EstimateTrace,
@@ -17,7 +16,7 @@ use serde_json::json;
 use tokio::runtime::Handle;
 
 use crate::config::SourceS3Config;
-use crate::objects::{self, Decoding};
+use crate::objects;
 use crate::streams::{self, StreamPlan};
 
 /// What a read did, for the COST report.
@@ -109,13 +108,8 @@ async fn read_stream(
         }
         return Ok(());
     }
-    let target = json_schema_to_arrow(&configured.stream.json_schema)
-        .map(Arc::new)
-        .map_err(ConnectorError::from)?;
-    let decoding = Decoding {
-        format: plan.format,
-        compression: plan.compression,
-    };
+    let target = plan.read_target(&configured.stream.json_schema)?;
+    let decoding = plan.decoding();
     let handle = Handle::current();
     let scan_files: Vec<ScanFile> = files
         .into_iter()
@@ -132,8 +126,8 @@ async fn read_stream(
         .collect();
     let scan_config = ScanConfig {
         workers: config.parallel_workers,
-        read_options: plan.format_options.to_read_options()?,
-        target: Some(target),
+        read_options: plan.read_options()?,
+        target,
         stream: descriptor.name.clone(),
         namespace: descriptor.namespace.clone(),
         emitted_at: lakeport_protocol::now_millis(),

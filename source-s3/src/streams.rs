@@ -4,16 +4,23 @@
 
 use std::sync::Arc;
 
+use arrow::datatypes::SchemaRef;
+
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_core::config::FormatOptions;
 use lakeport_core::cursor::parse_timestamp;
+use lakeport_core::formats::options::{OnBadRecord, ReadOptions};
 use lakeport_core::formats::{Compression, FileFormat};
+use lakeport_core::schema::json_schema_to_arrow;
 use lakeport_core::storage::{ListOptions, ObjectMeta, Storage, StorageExt};
 use lakeport_protocol::ConnectorError;
+use regex::Regex;
+use serde_json::{json, Map, Value};
 
 use crate::config::SourceS3Config;
+use crate::objects::Decoding;
 
 /// One stream: its name, where its objects are, and how to decode them.
 #[derive(Debug, Clone)]
@@ -32,6 +39,136 @@ pub(crate) struct StreamPlan {
     pub compression: Option<Compression>,
     /// Format options.
     pub format_options: FormatOptions,
+    /// A regular expression the keys must match (`key_pattern`).
+    pub key_pattern: Option<Regex>,
+    /// Whether CSV column types are inferred (`csv_infer_types`); `false`: strings.
+    pub csv_infer_types: bool,
+    /// Records are `{"data": {…}}` with no inferred schema (`schemaless`).
+    pub schemaless: bool,
+    /// The schema given by `input_schema` (a JSON Schema object), if any.
+    pub input_schema: Option<Value>,
+    /// What to do with records that do not fit the schema.
+    pub validation_policy: ValidationPolicy,
+    /// Whether `validation_policy` was written (else `on_error`, if set, decides).
+    pub validation_policy_set: bool,
+}
+
+/// What a read does with records whose values do not fit the stream's schema
+/// (`validation_policy`, Airbyte's "Emit Record" / "Skip Record" / "Wait for Discover").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ValidationPolicy {
+    /// Emit them; values that cannot be converted are null (left out of the
+    /// record) with a WARN. Rows that cannot be parsed at all still fail.
+    #[default]
+    Emit,
+    /// Drop them with a WARN.
+    Skip,
+    /// Stop the stream with a config_error asking for a new discover.
+    Wait,
+}
+
+impl ValidationPolicy {
+    fn parse(s: Option<&str>) -> Result<Self, ConnectorError> {
+        match s
+            .map(|s| s.trim().to_ascii_lowercase().replace([' ', '-'], "_"))
+            .as_deref()
+        {
+            None | Some("") | Some("emit") | Some("emit_record") => Ok(ValidationPolicy::Emit),
+            Some("skip") | Some("skip_record") => Ok(ValidationPolicy::Skip),
+            Some("wait") | Some("wait_for_discover") => Ok(ValidationPolicy::Wait),
+            Some(other) => Err(ConnectorError::config(format!(
+                "validation_policy: '{other}' is not a policy; use 'emit', 'skip' or 'wait'."
+            ))),
+        }
+    }
+}
+
+impl StreamPlan {
+    /// The reader options of this stream (`validation_policy: skip` drops bad records).
+    pub fn read_options(&self) -> Result<ReadOptions, ConnectorError> {
+        let opts = self.format_options.to_read_options()?;
+        Ok(match self.validation_policy {
+            ValidationPolicy::Skip => opts.with_on_bad_record(OnBadRecord::Skip),
+            ValidationPolicy::Wait => opts.with_on_bad_record(OnBadRecord::Fail),
+            // Without an explicit policy, `on_error` decides (default: fail with
+            // an error naming file and line), as for every native config.
+            ValidationPolicy::Emit if !self.validation_policy_set => opts,
+            ValidationPolicy::Emit => opts.with_on_bad_record(OnBadRecord::Emit),
+        })
+    }
+
+    /// How this stream's objects are decoded.
+    pub fn decoding(&self) -> Decoding {
+        Decoding {
+            format: self.format,
+            compression: self.compression,
+            schemaless: self.schemaless,
+            wait_for_discover: self.validation_policy == ValidationPolicy::Wait,
+        }
+    }
+
+    /// The schema records are conformed to, from the catalog's JSON Schema;
+    /// none for a schemaless stream (its `data` object is kept as read).
+    pub fn read_target(&self, json_schema: &Value) -> Result<Option<SchemaRef>, ConnectorError> {
+        if self.schemaless {
+            return Ok(None);
+        }
+        json_schema_to_arrow(json_schema)
+            .map(|s| Some(Arc::new(s)))
+            .map_err(ConnectorError::from)
+    }
+}
+
+/// Compiles `key_pattern`; an invalid one is a config_error naming the key.
+fn key_regex(pattern: Option<&str>) -> Result<Option<Regex>, ConnectorError> {
+    match pattern.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) => Regex::new(p).map(Some).map_err(|e| {
+            ConnectorError::config(format!(
+                "key_pattern: '{p}' is not a valid regular expression: {e}. Write it like 'landing/.*\\.csv$'."
+            ))
+        }),
+    }
+}
+
+/// Parses `input_schema`: a JSON string holding a JSON Schema object
+/// (`{"type": "object", "properties": …}`) or Airbyte's `{"column": "type"}`
+/// mapping (types `string`, `integer`, `number`, `boolean`, `object`, `array`,
+/// `null`). Returns a JSON Schema object; `None` for an empty one.
+pub(crate) fn parse_input_schema(text: Option<&str>) -> Result<Option<Value>, ConnectorError> {
+    let text = match text.map(str::trim) {
+        None | Some("") => return Ok(None),
+        Some(t) => t,
+    };
+    let bad = |why: String| {
+        ConnectorError::config(format!(
+            "input_schema: {why}. Write a JSON Schema object or a mapping like {{\"id\": \"integer\", \"name\": \"string\"}}."
+        ))
+    };
+    let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON ({e})")))?;
+    let Value::Object(map) = value else {
+        return Err(bad("not a JSON object".into()));
+    };
+    if map.is_empty() {
+        return Ok(None);
+    }
+    if map.contains_key("properties") || map.get("type").and_then(Value::as_str) == Some("object") {
+        return Ok(Some(Value::Object(map)));
+    }
+    let mut properties = Map::new();
+    for (name, ty) in map {
+        let t = match ty.as_str().map(|t| t.trim().to_ascii_lowercase()) {
+            Some(t) if ["string", "integer", "number", "boolean", "object", "array", "null"].contains(&t.as_str()) => t,
+            _ => return Err(bad(format!("column '{name}' has type {ty}, which is not one of string, integer, number, boolean, object, array, null"))),
+        };
+        let schema = if t == "null" {
+            json!({"type": "null"})
+        } else {
+            json!({"type": ["null", t]})
+        };
+        properties.insert(name, schema);
+    }
+    Ok(Some(json!({"type": "object", "properties": properties})))
 }
 
 /// The objects a stream reads, and warnings about skipped ones.
@@ -152,6 +289,14 @@ pub(crate) fn plan(config: &SourceS3Config) -> Result<Vec<StreamPlan>, Connector
                             None => top_compression,
                         },
                         format_options: s.format_options.clone(),
+                        key_pattern: key_regex(s.key_pattern.as_deref().or(config.key_pattern.as_deref()))?,
+                        csv_infer_types: s.csv_infer_types.or(config.csv_infer_types).unwrap_or(true),
+                        schemaless: s.schemaless.or(config.schemaless).unwrap_or(false),
+                        input_schema: parse_input_schema(s.input_schema.as_deref())?,
+                        validation_policy: ValidationPolicy::parse(
+                            s.validation_policy.as_deref().or(config.validation_policy.as_deref()),
+                        )?,
+                        validation_policy_set: s.validation_policy.is_some() || config.validation_policy.is_some(),
                     })
                 })
                 .collect()
@@ -166,6 +311,12 @@ pub(crate) fn plan(config: &SourceS3Config) -> Result<Vec<StreamPlan>, Connector
                 format: top_format,
                 compression: top_compression,
                 format_options: config.format_options.clone(),
+                key_pattern: key_regex(config.key_pattern.as_deref())?,
+                csv_infer_types: config.csv_infer_types.unwrap_or(true),
+                schemaless: config.schemaless.unwrap_or(false),
+                input_schema: parse_input_schema(config.input_schema.as_deref())?,
+                validation_policy: ValidationPolicy::parse(config.validation_policy.as_deref())?,
+                validation_policy_set: config.validation_policy.is_some(),
             }])
         }
     }
@@ -198,6 +349,9 @@ pub(crate) async fn list(
             continue; // a "folder" marker object
         }
         if plan.globs.as_ref().is_some_and(|g| !g.is_match(&meta.key)) {
+            continue;
+        }
+        if plan.key_pattern.as_ref().is_some_and(|r| !r.is_match(&meta.key)) {
             continue;
         }
         if since.is_some_and(|s| meta.last_modified < s) {
@@ -250,5 +404,43 @@ mod tests {
         assert!(g.is_match("logs/2024/01/x.jsonl"));
         assert!(g.is_match("logs/x.jsonl"));
         assert!(glob_set(&["[".into()]).is_err());
+    }
+
+    #[test]
+    fn input_schema_accepts_json_schema_and_airbyte_mappings() {
+        let s = parse_input_schema(Some(r#"{"id": "integer", "name": "STRING"}"#))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s["properties"]["id"]["type"], json!(["null", "integer"]));
+        assert_eq!(s["properties"]["name"]["type"], json!(["null", "string"]));
+        let full = r#"{"type": "object", "properties": {"a": {"type": "number"}}}"#;
+        assert_eq!(
+            parse_input_schema(Some(full)).unwrap().unwrap()["properties"]["a"]["type"],
+            "number"
+        );
+        assert_eq!(parse_input_schema(Some("{}")).unwrap(), None);
+        assert_eq!(parse_input_schema(Some(" ")).unwrap(), None);
+        for bad in ["not json", "[1]", r#"{"id": "int64"}"#] {
+            let e = parse_input_schema(Some(bad)).unwrap_err();
+            assert!(e.to_string().contains("input_schema"), "{e}");
+        }
+    }
+
+    #[test]
+    fn validation_policies_and_key_patterns_parse() {
+        assert_eq!(ValidationPolicy::parse(None).unwrap(), ValidationPolicy::Emit);
+        assert_eq!(
+            ValidationPolicy::parse(Some("Skip Record")).unwrap(),
+            ValidationPolicy::Skip
+        );
+        assert_eq!(
+            ValidationPolicy::parse(Some("Wait for Discover")).unwrap(),
+            ValidationPolicy::Wait
+        );
+        assert!(ValidationPolicy::parse(Some("later")).is_err());
+        assert!(key_regex(Some(r"landing/(?<table>\w+)/.*")).unwrap().is_some());
+        assert!(key_regex(Some("")).unwrap().is_none());
+        let e = key_regex(Some("a(")).unwrap_err();
+        assert!(e.to_string().contains("key_pattern"), "{e}");
     }
 }

@@ -408,6 +408,11 @@ impl<'a> AvroReader<'a> {
                     );
                     match self.on_bad {
                         OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                        OnBadRecord::Emit => self.warnings.push(format!(
+                            "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
+                            self.file,
+                            c.bad.len()
+                        )),
                         OnBadRecord::Skip => {
                             self.warnings.push(format!(
                                 "{}: skipped {} record(s), first: {msg}",

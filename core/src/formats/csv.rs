@@ -196,7 +196,9 @@ impl<'a> CsvReader<'a> {
                 field + 1
             );
             match self.opts.on_bad_record {
-                OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                OnBadRecord::Fail | OnBadRecord::Emit => {
+                    return Err(Error::format(&self.file, msg))
+                }
                 OnBadRecord::Skip => self.warnings.push(format!("{}: skipped {msg}", self.file)),
             }
         }
@@ -230,7 +232,9 @@ impl<'a> CsvReader<'a> {
                     self.width
                 );
                 match self.opts.on_bad_record {
-                    OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                    OnBadRecord::Fail | OnBadRecord::Emit => {
+                        return Err(Error::format(&self.file, msg))
+                    }
                     OnBadRecord::Skip => {
                         self.warnings.push(format!("{}: skipped {msg}", self.file));
                         continue;
@@ -274,6 +278,11 @@ impl<'a> CsvReader<'a> {
                         ));
                         bad_rows.extend(bad);
                     }
+                    OnBadRecord::Emit => self.warnings.push(format!(
+                        "{}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
+                        self.file,
+                        bad.len()
+                    )),
                 }
             }
             columns.push(col);

@@ -308,6 +308,11 @@ impl<'a> JsonReader<'a> {
                     );
                     match self.on_bad {
                         OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                        OnBadRecord::Emit => self.warnings.push(format!(
+                            "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
+                            self.file,
+                            c.bad.len()
+                        )),
                         OnBadRecord::Skip => {
                             self.warnings.push(format!(
                                 "{}: skipped {} record(s) that do not fit the schema, first: {msg}",

@@ -16,6 +16,11 @@ pub enum OnBadRecord {
     Fail,
     /// Drop the record and collect a warning (see [`super::BatchReader::take_warnings`]).
     Skip,
+    /// Keep the record: a value that cannot be converted to the target type is
+    /// null, with a warning. Rows that cannot be parsed at all (ragged CSV rows,
+    /// invalid text) and JSON values the decoder itself rejects still fail.
+    /// Set programmatically (Airbyte's "Emit Record"), not parsed from `on_error`.
+    Emit,
 }
 
 impl FromStr for OnBadRecord {

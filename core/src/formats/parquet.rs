@@ -347,6 +347,10 @@ fn finish_batch(
         );
         match on_bad {
             OnBadRecord::Fail => return Err(Error::format(file, msg)),
+            OnBadRecord::Emit => warnings.push(format!(
+                "{file}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
+                c.bad.len()
+            )),
             OnBadRecord::Skip => {
                 warnings.push(format!(
                     "{file}: skipped {} row(s), first: {msg}",

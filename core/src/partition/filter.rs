@@ -50,10 +50,7 @@ impl Condition {
     fn parse(key: &str, value: &Value) -> Result<Condition, PartitionError> {
         match value {
             Value::Array(items) => {
-                let values = items
-                    .iter()
-                    .map(|v| scalar(key, v))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let values = items.iter().map(|v| scalar(key, v)).collect::<Result<Vec<_>, _>>()?;
                 if values.is_empty() {
                     return Err(PartitionError::new(format!(
                         "`partition_filter.{key}` is an empty list; give at least one value or remove the key"
@@ -188,7 +185,8 @@ impl PartitionFilter {
         values.map(|vs| {
             let mut out: Vec<String> = Vec::new();
             for v in vs {
-                if conds.iter().all(|c| c.accepts(&v)) && !out.iter().any(|o| compare_values(o, &v) == Ordering::Equal) {
+                if conds.iter().all(|c| c.accepts(&v)) && !out.iter().any(|o| compare_values(o, &v) == Ordering::Equal)
+                {
                     out.push(v);
                 }
             }
@@ -240,7 +238,10 @@ mod tests {
     fn scheme() -> PartitionScheme {
         PartitionScheme::detect(
             "events/",
-            &["events/year=2023/month=01/day=01/a", "events/year=2024/month=12/day=05/a"],
+            &[
+                "events/year=2023/month=01/day=01/a",
+                "events/year=2024/month=12/day=05/a",
+            ],
         )
     }
 
@@ -263,9 +264,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_filters() {
-        for bad in [json!({"a": []}), json!({"a": {}}), json!({"a": {"ne": 1}}), json!({"a": null})] {
+        for bad in [
+            json!({"a": []}),
+            json!({"a": {}}),
+            json!({"a": {"ne": 1}}),
+            json!({"a": null}),
+        ] {
             let err = PartitionFilter::from_json(bad.as_object().unwrap()).unwrap_err();
-            assert!(err.to_string().starts_with("Partition error: `partition_filter.a`"), "{err}");
+            assert!(
+                err.to_string().starts_with("Partition error: `partition_filter.a`"),
+                "{err}"
+            );
         }
     }
 
@@ -284,7 +293,15 @@ mod tests {
         assert!(!f.accepts(&s.values("t/dt=2024-01-31/a")));
         assert!(f.accepts(&s.values("t/dt=2024-02-01/a")));
         let mut f = filter(json!({"m": ["1", "2", "3"]}));
-        f.add("m", Condition::Range { gte: Some("02".into()), gt: None, lte: None, lt: None });
+        f.add(
+            "m",
+            Condition::Range {
+                gte: Some("02".into()),
+                gt: None,
+                lte: None,
+                lt: None,
+            },
+        );
         assert_eq!(f.exact_values("m").unwrap(), ["2", "3"]);
         f.add("m", Condition::Eq("03".into()));
         assert_eq!(f.exact_values("m").unwrap(), ["3"]);
@@ -292,7 +309,10 @@ mod tests {
 
     #[test]
     fn date_floor_prunes_whole_periods() {
-        let since = NaiveDate::from_ymd_opt(2024, 3, 10).unwrap().and_hms_opt(12, 0, 0).unwrap();
+        let since = NaiveDate::from_ymd_opt(2024, 3, 10)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
         let f = PartitionFilter::default().with_since(Some(since));
         assert!(!f.is_empty());
         let s = PartitionScheme::detect("", &["2024/01/01/a", "2024/12/31/a"]);

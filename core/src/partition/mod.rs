@@ -127,7 +127,10 @@ mod tests {
 
     #[test]
     fn partition_columns_are_typed() {
-        let keys = ["t/year=2024/dt=2024-01-15/region=eu/a", "t/year=2023/dt=2023-12-31/region=us/b"];
+        let keys = [
+            "t/year=2024/dt=2024-01-15/region=eu/a",
+            "t/year=2023/dt=2023-12-31/region=us/b",
+        ];
         let scheme = PartitionScheme::detect("t/", &keys);
         let cols = PartitionColumns::infer(&scheme, keys);
         assert_eq!(
@@ -139,12 +142,18 @@ mod tests {
             ]
         );
         let fields = cols.record_fields(&scheme, keys[0]);
-        assert_eq!(Value::Object(fields), json!({"year": 2024, "dt": "2024-01-15", "region": "eu"}));
+        assert_eq!(
+            Value::Object(fields),
+            json!({"year": 2024, "dt": "2024-01-15", "region": "eu"})
+        );
         let props = cols.json_schema_properties();
         assert_eq!(props["dt"]["format"], "date");
         let mut data = json!({"year": "kept"}).as_object().unwrap().clone();
         cols.add_to_record(&scheme, keys[1], &mut data);
-        assert_eq!(Value::Object(data), json!({"year": "kept", "dt": "2023-12-31", "region": "us"}));
+        assert_eq!(
+            Value::Object(data),
+            json!({"year": "kept", "dt": "2023-12-31", "region": "us"})
+        );
     }
 
     #[test]

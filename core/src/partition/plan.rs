@@ -190,7 +190,12 @@ pub fn parse_moment(raw: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.naive_utc());
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%SZ"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%SZ",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t);
         }
@@ -268,7 +273,9 @@ fn level_fraction(scheme: &PartitionScheme, depth: usize, filter: &PartitionFilt
 /// their values kept, values counted from those observed, those the filter
 /// names, and the calendar (12 months, 30 days, 24 hours).
 pub fn estimate_scan_reduction(scheme: &PartitionScheme, filter: &PartitionFilter) -> f64 {
-    let kept: f64 = (0..scheme.levels.len()).map(|d| level_fraction(scheme, d, filter)).product();
+    let kept: f64 = (0..scheme.levels.len())
+        .map(|d| level_fraction(scheme, d, filter))
+        .product();
     ((1.0 - kept) * 100.0).clamp(0.0, 100.0)
 }
 
@@ -360,7 +367,7 @@ pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<
         filter = filter.with_since(newest);
     }
 
-    let mut listed: Vec<ObjectMeta> = Vec::new();
+    let mut listed: Vec<ObjectMeta>;
     let strategy;
     let complete_sample = sample.as_ref().is_some_and(|s| !s.truncated);
     let floor = filter.since.or_else(|| leading_floor(&scheme, &filter));
@@ -446,7 +453,11 @@ pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<
         let pct = match &strategy {
             Strategy::StartAfter(after) if !request.synced_keys.is_empty() => {
                 // Skipped: what was synced before the floor's folder.
-                let skipped = request.synced_keys.iter().filter(|k| k.as_str() <= after.as_str()).count();
+                let skipped = request
+                    .synced_keys
+                    .iter()
+                    .filter(|k| k.as_str() <= after.as_str())
+                    .count();
                 let seen = skipped + files.len();
                 if seen > 0 {
                     100.0 * skipped as f64 / seen as f64
@@ -518,7 +529,11 @@ async fn pruned_prefixes(
     // from what was observed and the calendar.
     let files_per_leaf = sample
         .map(|s| {
-            let leaves: BTreeSet<&str> = s.objects.iter().filter_map(|o| o.key.rsplit_once('/').map(|x| x.0)).collect();
+            let leaves: BTreeSet<&str> = s
+                .objects
+                .iter()
+                .filter_map(|o| o.key.rsplit_once('/').map(|x| x.0))
+                .collect();
             s.objects.len() as f64 / leaves.len().max(1) as f64
         })
         .unwrap_or(1.0)

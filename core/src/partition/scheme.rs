@@ -562,9 +562,15 @@ mod tests {
         let v = s.value_map("events/year=2024/month=02/day=05/part-0.parquet");
         assert_eq!(v["month"], "02");
         assert_eq!(s.date_ordered_depth(), Some(3));
-        let at = NaiveDate::from_ymd_opt(2024, 3, 7).unwrap().and_hms_opt(5, 0, 0).unwrap();
+        let at = NaiveDate::from_ymd_opt(2024, 3, 7)
+            .unwrap()
+            .and_hms_opt(5, 0, 0)
+            .unwrap();
         assert_eq!(s.date_prefix(at).unwrap(), "events/year=2024/month=03/day=07/");
-        assert_eq!(s.date_of("events/year=2024/month=02/day=05/x").unwrap().to_string(), "2024-02-05 00:00:00");
+        assert_eq!(
+            s.date_of("events/year=2024/month=02/day=05/x").unwrap().to_string(),
+            "2024-02-05 00:00:00"
+        );
     }
 
     #[test]
@@ -614,7 +620,10 @@ mod tests {
         let keys = ["logs/2024/01/15/00/a.jsonl", "logs/2024/01/15/23/b.jsonl"];
         let s = PartitionScheme::detect("logs", &keys);
         assert_eq!(s.names(), ["year", "month", "day", "hour"]);
-        let at = NaiveDate::from_ymd_opt(2024, 1, 15).unwrap().and_hms_opt(7, 30, 0).unwrap();
+        let at = NaiveDate::from_ymd_opt(2024, 1, 15)
+            .unwrap()
+            .and_hms_opt(7, 30, 0)
+            .unwrap();
         assert_eq!(s.date_prefix(at).unwrap(), "logs/2024/01/15/07/");
         let s = s.with_keys(&["y".into(), "m".into(), "d".into()]).unwrap();
         assert_eq!(s.value_map(keys[0])["y"], "2024");
@@ -626,7 +635,10 @@ mod tests {
     fn detects_whole_date_values() {
         let s = PartitionScheme::detect("t/", &["t/dt=2024-01-15/a.csv", "t/dt=2024-01-16/b.csv"]);
         assert_eq!(s.levels[0].date_part, Some(DatePart::Date));
-        let at = NaiveDate::from_ymd_opt(2024, 2, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let at = NaiveDate::from_ymd_opt(2024, 2, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         assert_eq!(s.date_prefix(at).unwrap(), "t/dt=2024-02-01/");
         let s = PartitionScheme::detect("t/", &["t/date=20240115/a.csv", "t/date=20240116/b.csv"]);
         assert_eq!(s.date_prefix(at).unwrap(), "t/date=20240201/");

@@ -39,7 +39,11 @@ impl Lister for Bucket {
                 continue;
             }
             let rest = &k[call.prefix.len()..];
-            match call.delimiter.as_deref().and_then(|d| rest.find(d).map(|i| i + d.len())) {
+            match call
+                .delimiter
+                .as_deref()
+                .and_then(|d| rest.find(d).map(|i| i + d.len()))
+            {
                 Some(end) => {
                     let cp = format!("{}{}", call.prefix, &rest[..end]);
                     if entries.last().map(|e| &e.0) != Some(&cp) {
@@ -173,7 +177,11 @@ fn small_listings_stay_flat() {
     assert_eq!(plan.strategy, Strategy::Flat);
     assert_eq!(plan.list_requests, 1);
     assert_eq!(keys_of(&plan), expected(&hive(), filter));
-    assert!((plan.scan_reduction_pct - 87.5).abs() < 0.01, "{}", plan.scan_reduction_pct);
+    assert!(
+        (plan.scan_reduction_pct - 87.5).abs() < 0.01,
+        "{}",
+        plan.scan_reduction_pct
+    );
     assert_eq!(plan.partitions_total, 120);
     assert_eq!(plan.partitions_selected, 15);
 }
@@ -208,7 +216,9 @@ fn ranges_list_level_by_level_skipping_pruned_folders() {
     assert_eq!(plan.files.len(), 60);
     // Sample + one delimiter listing of region=eu/ (2 pages of 12 folders? no: 12 < 10? 2 pages) + 3 pages × 2.
     let calls = bucket.calls.lock().unwrap();
-    assert!(calls.iter().any(|c| c.delimiter.is_some() && c.prefix == "t/region=eu/"));
+    assert!(calls
+        .iter()
+        .any(|c| c.delimiter.is_some() && c.prefix == "t/region=eu/"));
     assert!(!calls.iter().any(|c| c.prefix.contains("month=01")));
     assert_eq!(plan.list_requests, 1 + 2 + 6);
 }
@@ -299,7 +309,10 @@ fn optimized_prefix_for_cursors() {
     );
     assert_eq!(build_optimized_prefix(&scheme, "not a date", "ts"), "logs/");
     let scheme = PartitionScheme::detect("t", &["t/x/dt=2024-01-01/a", "t/x/dt=2024-01-02/a"]);
-    assert_eq!(build_optimized_prefix(&scheme, "2024-01-02", "dt"), "t/x/dt=2024-01-02/");
+    assert_eq!(
+        build_optimized_prefix(&scheme, "2024-01-02", "dt"),
+        "t/x/dt=2024-01-02/"
+    );
     let flat = PartitionScheme::detect("t/", &["t/a", "t/b"]);
     assert_eq!(build_optimized_prefix(&flat, "2024-01-02", "ts"), "t/");
 }
@@ -313,4 +326,34 @@ fn scan_reduction_estimates() {
     assert_eq!(estimate_scan_reduction(&scheme, &f(json!({}))), 0.0);
     let r = estimate_scan_reduction(&scheme, &f(json!({"month": {"gte": "07"}})));
     assert!((r - 50.0).abs() < 0.01, "{r}");
+}
+
+#[test]
+fn runs_against_a_storage_backend() {
+    use crate::storage::{LocalStorage, StorageExt};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(dir.path()));
+        for key in hive() {
+            store.put(&key, "id\n1\n".into()).await.unwrap();
+        }
+        let lister = StorageLister::new(store.clone(), 10);
+        let before = store.meter().snapshot();
+        let req = request("events/", json!({"year": "2024", "month": ["01", "02", "03"]}));
+        let plan = plan_listing(&lister, &req).await.unwrap();
+        assert_eq!(plan.files.len(), 15);
+        assert!(matches!(plan.strategy, Strategy::Pruned(_)));
+        let used = store.meter().snapshot() - before;
+        assert_eq!(used.list_requests, plan.list_requests);
+        assert_eq!(used.get_requests, 0);
+        let flat = plan_listing(&lister, &request("events/", json!({}))).await.unwrap();
+        assert_eq!(flat.files.len(), 120);
+        assert!(plan.list_requests < flat.list_requests, "{} vs {}", plan.list_requests, flat.list_requests);
+        // A range on a leading date level of real folders.
+        let plan = plan_listing(&lister, &request("events/", json!({"year": {"gte": "2024"}}))).await.unwrap();
+        assert_eq!(plan.files.len(), 60);
+        assert!(plan.files.iter().all(|f| f.meta.key.starts_with("events/year=2024/")));
+        let _ = store.first_object("events/").await.unwrap();
+    });
 }
