@@ -13,7 +13,7 @@ BIG_ROWS="${2:-10000000}"
 eval "$(bash scripts/test-deps.sh)"
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build --release --quiet -p source-file -p destination-file
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet -p source-file -p destination-file
 BIN="$CARGO_TARGET_DIR/release"
 WORK="${BENCH_DIR:-$HOME/.cache/lakeport/bench}"
 mkdir -p "$WORK"
@@ -31,7 +31,9 @@ gen "$WORK/t1" "$ROWS" 10000 100
 measure() {
     local name="$1" records="$2"; shift 2
     local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -o "$WORK/.time" -f "%e %M" "$@" > /dev/null 2>"$WORK/.stderr" || {
+        echo "$name: failed" >&2; tail -5 "$WORK/.stderr" >&2; return 1; }
+    out=$(tail -1 "$WORK/.time")
     local secs rss
     secs=$(echo "$out" | awk '{print $1}'); rss=$(echo "$out" | awk '{print $2}')
     awk -v n="$name" -v r="$records" -v s="$secs" -v m="$rss" \
@@ -70,7 +72,7 @@ for w in 1 4; do
 done
 
 if [ "$BIG_ROWS" -gt 0 ]; then
-    gen "$WORK/t10" "$BIG_ROWS"
+    ONLY_PARQUET=1 gen "$WORK/t10" "$BIG_ROWS"
     c=$(cfg src-big "{\"file_path\": \"$WORK/t10/table.parquet\", \"stream_name\": \"t\"}")
     measure "source-file parquet ($BIG_ROWS rows) → stdout" "$BIG_ROWS" "$BIN/source-file" read --config "$c" --catalog "$WORK/cat-parquet.json"
 fi

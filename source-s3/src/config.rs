@@ -121,6 +121,12 @@ pub struct SourceS3Config {
     /// Most files read in development.
     #[serde(default)]
     pub dev_max_files: Option<u64>,
+    /// Seed of the `dev_sampling` sample (the same seed picks the same files).
+    #[serde(default)]
+    pub dev_sampling_seed: Option<u64>,
+    /// Keys per LIST request (1..=1000; default 1000).
+    #[serde(default)]
+    pub list_page_size: Option<usize>,
     /// Price overrides.
     #[serde(default)]
     pub pricing: Option<Pricing>,

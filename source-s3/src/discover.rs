@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema};
 use futures::{StreamExt, TryStreamExt};
+use lakeport_core::cost::{check_cost_limit, estimate_read, FileModel, Usage};
 use lakeport_core::cursor::{FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use lakeport_core::formats::FileFormat;
+use lakeport_core::partition::PartitionColumns;
 use lakeport_core::schema::{arrow_to_json_schema, json_schema_to_arrow, merge};
 use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::{AirbyteCatalog, AirbyteStream, ConnectorError, Emitter, SyncMode};
@@ -141,6 +143,30 @@ pub(crate) fn airbyte_stream(name: &str, json_schema: Value) -> AirbyteStream {
     }
 }
 
+/// Fails before the first GET when sampling `files` for their schema would
+/// take the operation over `cost_limit_usd` (one GET per sampled object).
+fn check_sample_cost(
+    config: &SourceS3Config,
+    store: &Arc<dyn Storage>,
+    files: &[ObjectMeta],
+) -> Result<(), ConnectorError> {
+    let mut sizes: Vec<&ObjectMeta> = files.iter().collect();
+    sizes.sort_by_key(|f| std::cmp::Reverse(f.last_modified));
+    let sample = sizes
+        .into_iter()
+        .take(SAMPLE_FILES)
+        .map(|f| (f.size.min(FOOTER_BYTES), FileModel::Whole));
+    let estimate = estimate_read(
+        Usage::from(store.meter().snapshot()),
+        sample,
+        &crate::pruning::pricing(config),
+    );
+    check_cost_limit(&estimate, config.cost_limit_usd).map_err(|e| ConnectorError::config(e.to_string()))
+}
+
+/// Bytes a schema sample reads at most per object (a Parquet footer, a text file's first rows).
+const FOOTER_BYTES: u64 = 64 * 1024;
+
 /// Discovers every stream of the config.
 pub(crate) async fn discover(
     config: &SourceS3Config,
@@ -150,7 +176,7 @@ pub(crate) async fn discover(
     let since = streams::start_date(config)?;
     let mut result = Vec::new();
     for plan in streams::plan(config)? {
-        let listing = streams::list(store, &plan, since).await?;
+        let listing = streams::list(store, config, &plan, since, None).await?;
         for w in listing.warnings {
             out.warn(w)?;
         }
@@ -165,14 +191,19 @@ pub(crate) async fn discover(
                 listing.listed
             )));
         }
-        let json_schema = if plan.schemaless {
+        let mut json_schema = if plan.schemaless {
             schemaless_json_schema()
         } else if let Some(input) = &plan.input_schema {
             input_json_schema(input)?
         } else {
+            check_sample_cost(config, store, &listing.files)?;
             let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
             stream_json_schema(&schema)
         };
+        if config.partition_columns {
+            let columns = PartitionColumns::infer(&listing.scheme, listing.files.iter().map(|f| f.key.as_str()));
+            crate::pruning::add_partition_properties(&mut json_schema, &columns);
+        }
         result.push(airbyte_stream(&plan.name, json_schema));
     }
     Ok(AirbyteCatalog { streams: result })

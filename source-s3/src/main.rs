@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod config;
 mod discover;
 mod objects;
+mod pruning;
 mod read;
 mod source;
 mod streams;

@@ -1,22 +1,29 @@
-//! Reading: list → select (globs, start_date, incremental history) → fetch
-//! and decode in `parallel_workers` threads → records in object order → a
-//! STATE after every object → a COST report at the end.
+//! Reading: list through the pruned partition plan → select (globs,
+//! start_date, incremental history, dev sampling, limits) → price the run and
+//! stop before the first GET if it is over `cost_limit_usd` → fetch and decode
+//! in `parallel_workers` threads → records in object order → a STATE after
+//! every object (the metered cost checked after each) → a COST report at the end.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lakeport_core::cost::{
+    check_cost_limit, estimate_read, select_files, CostReport, CostTracker, Estimate, Limits, Pricing, RunMode, Usage,
+};
 use lakeport_core::cursor::{FileCursor, DEFAULT_MAX_HISTORY};
+use lakeport_core::partition::PartitionScheme;
 use lakeport_core::scan::{scan, ScanConfig, ScanError, ScanEvent, ScanFile};
-use lakeport_core::storage::{MeterSnapshot, ObjectMeta, Storage};
+use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::{
     AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, EstimateTrace,
     EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus, SyncMode, TraceMessage,
 };
-use serde_json::json;
+use serde_json::Value;
 use tokio::runtime::Handle;
 
 use crate::config::SourceS3Config;
 use crate::objects;
+use crate::pruning;
 use crate::streams::{self, StreamPlan};
 
 /// What a read did, for the COST report.
@@ -28,11 +35,110 @@ pub(crate) struct ReadTotals {
     pub files_selected: u64,
     /// Objects read completely.
     pub files_read: u64,
+    /// Objects left for the next run (limits in incremental mode).
+    pub files_deferred: u64,
     /// Bytes of the selected objects.
     pub bytes_selected: u64,
+    /// Partitions in the data.
+    pub partitions_total: u64,
+    /// Partitions selected.
+    pub partitions_selected: u64,
+    /// Bytes the partition filters kept, and the estimated bytes of the whole
+    /// data (for the overall scan reduction).
+    pub bytes_kept: f64,
+    /// See `bytes_kept`.
+    pub bytes_whole: f64,
 }
 
-/// Reads every stream of the catalog.
+impl ReadTotals {
+    fn add(&mut self, s: &Selected) {
+        self.files_listed += s.listed;
+        self.files_selected += s.files.len() as u64;
+        self.files_deferred += s.deferred;
+        self.bytes_selected += s.bytes;
+        self.partitions_total += s.partitions_total;
+        self.partitions_selected += s.partitions_selected;
+        let kept = s.bytes_kept.max(1) as f64;
+        self.bytes_kept += kept;
+        self.bytes_whole += kept / (1.0 - s.scan_reduction_pct / 100.0).max(1e-9);
+    }
+
+    fn scan_reduction_pct(&self) -> f64 {
+        if self.bytes_whole <= 0.0 {
+            return 0.0;
+        }
+        (100.0 * (1.0 - self.bytes_kept / self.bytes_whole)).clamp(0.0, 100.0)
+    }
+}
+
+/// What a read of one stream fetches, and what its listing found.
+#[derive(Debug)]
+pub(crate) struct Selected {
+    /// The objects to read, in reading order.
+    pub files: Vec<ObjectMeta>,
+    /// Objects left for the next run.
+    pub deferred: u64,
+    /// Objects listed.
+    pub listed: u64,
+    /// Bytes of `files`.
+    pub bytes: u64,
+    /// Bytes of the objects the partition filter kept (before sampling and limits).
+    pub bytes_kept: u64,
+    /// The partition scheme of the keys.
+    pub scheme: PartitionScheme,
+    /// Partitions in the data.
+    pub partitions_total: u64,
+    /// Partitions selected.
+    pub partitions_selected: u64,
+    /// The share of the data the partition filter pruned, in percent.
+    pub scan_reduction_pct: f64,
+    /// The requests and bytes reading `files` is expected to cost.
+    pub usage: Usage,
+}
+
+/// The COST report (CONTRACT §6): `COST ` and one JSON object. The actual
+/// figures come from the meter — everything the process sent, discovery
+/// included, retries included.
+fn cost_report(
+    store: &Arc<dyn Storage>,
+    limits: &Limits,
+    pricing: &Pricing,
+    estimate: &Estimate,
+    totals: &ReadTotals,
+) -> String {
+    CostReport {
+        files_listed: totals.files_listed,
+        files_selected: totals.files_selected,
+        files_read: totals.files_read,
+        files_deferred: totals.files_deferred,
+        partitions_total: totals.partitions_total,
+        partitions_selected: totals.partitions_selected,
+        scan_reduction_pct: totals.scan_reduction_pct(),
+        sampling_rate: limits.sampling_rate(),
+        cost_limit_usd: limits.cost_limit_usd,
+        ..CostReport::default()
+    }
+    .with_estimate(estimate)
+    .with_actual(store.meter().snapshot(), pricing)
+    .message()
+}
+
+/// The pre-flight estimate: what was sent so far (listings, discovery) plus
+/// the planned reads.
+fn preflight(store: &Arc<dyn Storage>, pricing: &Pricing, selections: &[&Selected]) -> Estimate {
+    let mut estimate = estimate_read(Usage::from(store.meter().snapshot()), std::iter::empty(), pricing);
+    for s in selections {
+        estimate.usage = estimate.usage + s.usage;
+        estimate.files += s.files.len() as u64;
+        estimate.bytes += s.bytes;
+    }
+    estimate.usd = pricing.price(&estimate.usage);
+    estimate
+}
+
+/// Reads every stream of the catalog. Every stream is listed and selected
+/// first, so the run is priced — and refused if over `cost_limit_usd` or the
+/// full-refresh limits — before its first GET.
 pub(crate) async fn read(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
@@ -41,7 +147,10 @@ pub(crate) async fn read(
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
     let plans = streams::plan(config)?;
+    let limits = pruning::limits(config);
+    let pricing = pruning::pricing(config);
     let mut totals = ReadTotals::default();
+    let mut work = Vec::with_capacity(catalog.streams.len());
     for configured in &catalog.streams {
         let name = &configured.stream.name;
         let plan = plans.iter().find(|p| &p.name == name).ok_or_else(|| {
@@ -51,8 +160,61 @@ pub(crate) async fn read(
             ))
         })?;
         let descriptor = configured.stream.descriptor();
+        let incremental = configured.sync_mode == SyncMode::Incremental;
+        let cursor = if incremental {
+            FileCursor::from_state(state.stream(&descriptor), DEFAULT_MAX_HISTORY)
+        } else {
+            FileCursor::default()
+        };
+        let mode = if incremental {
+            RunMode::Incremental
+        } else {
+            RunMode::FullRefresh
+        };
+        let selected = match select(
+            config,
+            store,
+            plan,
+            &cursor,
+            mode,
+            Some(&configured.stream.json_schema),
+            false,
+            out,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                let estimate = preflight(store, &pricing, &[]);
+                out.info(cost_report(store, &limits, &pricing, &estimate, &totals))?;
+                return Err(e.with_stream(descriptor));
+            }
+        };
+        totals.add(&selected);
+        work.push((configured, plan, cursor, selected));
+    }
+    let estimate = preflight(store, &pricing, &work.iter().map(|w| &w.3).collect::<Vec<_>>());
+    if let Err(e) = check_cost_limit(&estimate, limits.cost_limit_usd) {
+        out.info(cost_report(store, &limits, &pricing, &estimate, &totals))?;
+        return Err(ConnectorError::config(e.to_string()));
+    }
+    let tracker = CostTracker::new(pricing, limits.cost_limit_usd, Default::default(), estimate.usd);
+    for (configured, plan, cursor, selected) in work {
+        let descriptor = configured.stream.descriptor();
         out.trace(TraceMessage::stream_status(descriptor.clone(), StreamStatus::Started))?;
-        match read_stream(config, store, configured, plan, state, &mut totals, out).await {
+        match read_stream(
+            config,
+            store,
+            configured,
+            plan,
+            cursor,
+            selected,
+            &tracker,
+            &mut totals,
+            out,
+        )
+        .await
+        {
             Ok(()) => out.trace(TraceMessage::stream_status(descriptor, StreamStatus::Complete))?,
             Err(e) => {
                 if !e.is_broken_pipe() {
@@ -60,45 +222,38 @@ pub(crate) async fn read(
                         descriptor.clone(),
                         StreamStatus::Incomplete,
                     ));
+                    let _ = out.info(cost_report(store, &limits, &pricing, &estimate, &totals));
                 }
                 return Err(e.with_stream(descriptor));
             }
         }
     }
-    // Everything the process sent, discovery included.
-    let used = store.meter().snapshot();
-    out.info(cost_report(config, &used, &totals))?;
+    out.info(cost_report(store, &limits, &pricing, &estimate, &totals))?;
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn read_stream(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
     configured: &ConfiguredAirbyteStream,
     plan: &StreamPlan,
-    state: &InputState,
+    mut cursor: FileCursor,
+    selected: Selected,
+    tracker: &CostTracker,
     totals: &mut ReadTotals,
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
     let descriptor = configured.stream.descriptor();
     let incremental = configured.sync_mode == SyncMode::Incremental;
-    let mut cursor = if incremental {
-        FileCursor::from_state(state.stream(&descriptor), DEFAULT_MAX_HISTORY)
-    } else {
-        FileCursor::default()
-    };
-    let (files, listed) = select(config, store, plan, &cursor, out).await?;
-    let bytes: u64 = files.iter().map(|f| f.size).sum();
-    totals.files_listed += listed;
-    totals.files_selected += files.len() as u64;
-    totals.bytes_selected += bytes;
     out.trace(TraceMessage::estimate(EstimateTrace {
         name: descriptor.name.clone(),
         estimate_type: EstimateType::Stream,
         namespace: descriptor.namespace.clone(),
         row_estimate: None,
-        byte_estimate: Some(bytes),
+        byte_estimate: Some(selected.bytes),
     }))?;
+    let files = selected.files;
     if files.is_empty() {
         if incremental && !cursor.is_empty() {
             // Nothing new: repeat the state so the platform keeps it.
@@ -108,6 +263,15 @@ async fn read_stream(
         }
         return Ok(());
     }
+    // Partition values as typed fields (`partition_columns`), typed as the catalog says.
+    let columns = config.partition_columns.then(|| {
+        pruning::catalog_columns(
+            &selected.scheme,
+            &configured.stream.json_schema,
+            files.iter().map(|f| f.key.as_str()),
+        )
+    });
+    let scheme = selected.scheme;
     let target = plan.read_target(&configured.stream.json_schema)?;
     let decoding = plan.decoding();
     let handle = Handle::current();
@@ -119,7 +283,10 @@ async fn read_stream(
                 url: meta.key.clone(),
                 last_modified: meta.last_modified,
                 size: meta.size,
-                extra_fields: vec![],
+                extra_fields: columns
+                    .as_ref()
+                    .map(|c| c.record_fields(&scheme, &meta.key).into_iter().collect())
+                    .unwrap_or_default(),
                 open: Box::new(move |opts, target| objects::open(&handle, &store, &meta, &decoding, opts, target)),
             }
         })
@@ -172,6 +339,10 @@ async fn read_stream(
                         state: StateMessage::stream(descriptor.clone(), cursor.to_state(), since_state),
                     })?;
                     since_state = 0;
+                    // The estimate was wrong: stop after this file, its state saved.
+                    tracker
+                        .check(store.meter().snapshot())
+                        .map_err(|e| ConnectorError::config(e.to_string()))?;
                 }
             }
             Ok(())
@@ -188,18 +359,26 @@ async fn read_stream(
 /// How often a long read logs its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// The objects of a stream a read would fetch now: listed, filtered by globs,
-/// format and `start_date`, minus those the cursor has seen; oldest first (so
-/// the cursor only moves forward). Also returns how many were listed.
+/// The objects of a stream a read would fetch now: listed through the
+/// pruned plan, filtered by globs, format and `start_date`, minus those the
+/// cursor has seen; oldest first (so the cursor only moves forward) — in key
+/// order for date-ordered layouts, so deferred files are never behind the
+/// newest synced folder — then sampled (`dev_sampling`, `dev_max_files`) and
+/// cut to `max_files_per_run` / `max_data_size_gb`.
+#[allow(clippy::too_many_arguments)]
 async fn select(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
     plan: &StreamPlan,
     cursor: &FileCursor,
+    mode: RunMode,
+    json_schema: Option<&Value>,
+    pricing_only: bool,
     out: &mut Emitter,
-) -> Result<(Vec<ObjectMeta>, u64), ConnectorError> {
+) -> Result<Selected, ConnectorError> {
     let since = streams::start_date(config)?;
-    let listing = streams::list(store, plan, since).await?;
+    let synced = (mode == RunMode::Incremental && !cursor.is_empty()).then_some(cursor);
+    let listing = streams::list(store, config, plan, since, synced).await?;
     for w in &listing.warnings {
         out.warn(w)?;
     }
@@ -208,12 +387,56 @@ async fn select(
         .into_iter()
         .filter(|f| cursor.should_read(&f.key, f.last_modified))
         .collect();
-    files.sort_by(|a, b| a.last_modified.cmp(&b.last_modified).then_with(|| a.key.cmp(&b.key)));
-    Ok((files, listing.listed))
+    if listing.date_ordered {
+        files.sort_by(|a, b| a.key.cmp(&b.key));
+    } else {
+        files.sort_by(|a, b| a.last_modified.cmp(&b.last_modified).then_with(|| a.key.cmp(&b.key)));
+    }
+    let bytes_kept: u64 = files.iter().map(|f| f.size).sum();
+    let limits = pruning::limits(config);
+    // `estimate` prices what a run may read, and says when a full refresh would be refused.
+    let limit_mode = if pricing_only { RunMode::Incremental } else { mode };
+    let selection = select_files(files, |f| f.key.as_str(), |f| f.size, &limits, limit_mode)
+        .map_err(|e| ConnectorError::config(e.to_string()))?;
+    if pricing_only && mode == RunMode::FullRefresh && !selection.deferred.is_empty() && !limits.dev_mode() {
+        out.warn(format!(
+            "A full refresh read would fail before its first GET: {} file(s) are over `max_files_per_run` / \
+             `max_data_size_gb`; priced here: the first {} (what an incremental sync reads now).",
+            selection.deferred.len(),
+            selection.files.len()
+        ))?;
+    }
+    for w in &selection.warnings {
+        out.warn(w)?;
+    }
+    let partition_names = if config.partition_columns {
+        listing.scheme.columns()
+    } else {
+        Vec::new()
+    };
+    let models = selection
+        .files
+        .iter()
+        .map(|f| (f.size, pruning::file_model(plan, &f.key, json_schema, &partition_names)));
+    let usage = estimate_read(Usage::default(), models, &Pricing::default()).usage;
+    Ok(Selected {
+        bytes: selection.files.iter().map(|f| f.size).sum(),
+        deferred: selection.deferred.len() as u64,
+        files: selection.files,
+        listed: listing.listed,
+        bytes_kept,
+        scheme: listing.scheme,
+        partitions_total: listing.partitions_total,
+        partitions_selected: listing.partitions_selected,
+        scan_reduction_pct: listing.scan_reduction_pct,
+        usage,
+    })
 }
 
-/// Prices a read without fetching any object: lists and selects each
-/// stream's objects, emits a TRACE ESTIMATE per stream and the COST report.
+/// Prices a read without fetching any object: lists (through the pruned
+/// plan) and selects each stream's objects as a read would, emits a TRACE
+/// ESTIMATE per stream and the COST report. Limits the read would hit are
+/// WARNs here, not errors.
 pub(crate) async fn estimate(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
@@ -222,85 +445,52 @@ pub(crate) async fn estimate(
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
     let plans = streams::plan(config)?;
+    let limits = pruning::limits(config);
+    let pricing = pruning::pricing(config);
     let mut totals = ReadTotals::default();
     // Without a catalog: every stream of the config, in full.
-    let wanted: Vec<(StreamDescriptor, SyncMode)> = if catalog.streams.is_empty() {
-        plans.iter().map(|p| (StreamDescriptor::new(&p.name), SyncMode::FullRefresh)).collect()
+    let wanted: Vec<(StreamDescriptor, SyncMode, Option<&Value>)> = if catalog.streams.is_empty() {
+        plans
+            .iter()
+            .map(|p| (StreamDescriptor::new(&p.name), SyncMode::FullRefresh, None))
+            .collect()
     } else {
-        catalog.streams.iter().map(|c| (c.stream.descriptor(), c.sync_mode)).collect()
+        catalog
+            .streams
+            .iter()
+            .map(|c| (c.stream.descriptor(), c.sync_mode, Some(&c.stream.json_schema)))
+            .collect()
     };
-    for (descriptor, sync_mode) in wanted {
+    let mut selections = Vec::new();
+    for (descriptor, sync_mode, json_schema) in wanted {
         let Some(plan) = plans.iter().find(|p| p.name == descriptor.name) else {
             continue;
         };
-        let cursor = if sync_mode == SyncMode::Incremental {
-            FileCursor::from_state(state.stream(&descriptor), DEFAULT_MAX_HISTORY)
+        let (cursor, mode) = if sync_mode == SyncMode::Incremental {
+            (
+                FileCursor::from_state(state.stream(&descriptor), DEFAULT_MAX_HISTORY),
+                RunMode::Incremental,
+            )
         } else {
-            FileCursor::default()
+            (FileCursor::default(), RunMode::FullRefresh)
         };
-        let (files, listed) = select(config, store, plan, &cursor, out).await?;
-        let bytes: u64 = files.iter().map(|f| f.size).sum();
-        totals.files_listed += listed;
-        totals.files_selected += files.len() as u64;
-        totals.bytes_selected += bytes;
+        let selected = select(config, store, plan, &cursor, mode, json_schema, true, out)
+            .await
+            .map_err(|e| e.with_stream(descriptor.clone()))?;
         out.trace(TraceMessage::estimate(EstimateTrace {
             name: descriptor.name.clone(),
             estimate_type: EstimateType::Stream,
             namespace: descriptor.namespace.clone(),
             row_estimate: None,
-            byte_estimate: Some(bytes),
+            byte_estimate: Some(selected.bytes),
         }))?;
+        totals.add(&selected);
+        selections.push(selected);
     }
-    out.info(cost_report(config, &store.meter().snapshot(), &totals))?;
+    let estimate = preflight(store, &pricing, &selections.iter().collect::<Vec<_>>());
+    if let Err(e) = check_cost_limit(&estimate, limits.cost_limit_usd) {
+        out.warn(format!("A read would fail: {e}"))?;
+    }
+    out.info(cost_report(store, &limits, &pricing, &estimate, &totals))?;
     Ok(())
-}
-
-/// Default S3 Standard prices (USD, us-east-1).
-const GET_PER_1000: f64 = 0.0004;
-const LIST_PER_1000: f64 = 0.005;
-const PUT_PER_1000: f64 = 0.005;
-const TRANSFER_PER_GB: f64 = 0.09;
-
-/// The COST report (CONTRACT §6): `COST ` and one JSON object. The actual
-/// figures come from the meter (requests really sent, retries included).
-pub(crate) fn cost_report(config: &SourceS3Config, used: &MeterSnapshot, totals: &ReadTotals) -> String {
-    let p = config.pricing.clone().unwrap_or_default();
-    let get = p.get_per_1000.unwrap_or(GET_PER_1000);
-    let list = p.list_per_1000.unwrap_or(LIST_PER_1000);
-    let put = p.put_per_1000.unwrap_or(PUT_PER_1000);
-    let transfer = p.transfer_per_gb.unwrap_or(TRANSFER_PER_GB);
-    let gb = |b: u64| b as f64 / 1e9;
-    let actual = used.tier2_requests() as f64 / 1000.0 * get
-        + used.list_requests as f64 / 1000.0 * list
-        + (used.tier1_requests() - used.list_requests) as f64 / 1000.0 * put
-        + gb(used.bytes_received) * transfer;
-    let estimated = used.list_requests as f64 / 1000.0 * list
-        + totals.files_selected as f64 / 1000.0 * get
-        + gb(totals.bytes_selected) * transfer;
-    let reduction = if totals.files_listed == 0 {
-        0.0
-    } else {
-        100.0 * (1.0 - totals.files_selected as f64 / totals.files_listed as f64)
-    };
-    let report = json!({
-        "estimated_usd": round6(estimated),
-        "actual_usd": round6(actual),
-        "list_requests": used.list_requests,
-        "get_requests": used.get_requests,
-        "head_requests": used.head_requests,
-        "retries": used.retries,
-        "bytes_scanned": used.bytes_received,
-        "files_listed": totals.files_listed,
-        "files_selected": totals.files_selected,
-        "files_read": totals.files_read,
-        "partitions_total": 0,
-        "partitions_selected": 0,
-        "scan_reduction_pct": (reduction * 100.0).round() / 100.0,
-        "sampling_rate": config.dev_sampling.unwrap_or(1.0),
-    });
-    format!("COST {report}")
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
 }

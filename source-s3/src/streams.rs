@@ -7,14 +7,14 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_core::config::FormatOptions;
-use lakeport_core::cursor::parse_timestamp;
+use lakeport_core::cursor::{parse_timestamp, FileCursor};
 use lakeport_core::formats::options::{OnBadRecord, ReadOptions};
 use lakeport_core::formats::{Compression, FileFormat};
+use lakeport_core::partition::{plan_listing, PartitionScheme, StorageLister};
 use lakeport_core::schema::json_schema_to_arrow;
-use lakeport_core::storage::{ListOptions, ObjectMeta, Storage, StorageExt};
+use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::ConnectorError;
 use regex::Regex;
 use serde_json::{json, Map, Value};
@@ -172,7 +172,7 @@ pub(crate) fn parse_input_schema(text: Option<&str>) -> Result<Option<Value>, Co
 }
 
 /// The objects a stream reads, and warnings about skipped ones.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Listing {
     /// The selected objects, in key order.
     pub files: Vec<ObjectMeta>,
@@ -180,6 +180,16 @@ pub(crate) struct Listing {
     pub listed: u64,
     /// Warnings (objects skipped for an unknown format).
     pub warnings: Vec<String>,
+    /// The partition scheme of the keys.
+    pub scheme: PartitionScheme,
+    /// Whether keys sort by date (`YYYY/MM/DD/`, `year=/month=/`, `dt=`): read in key order then.
+    pub date_ordered: bool,
+    /// Partitions in the data (counted, or estimated when pruned unlisted).
+    pub partitions_total: u64,
+    /// Partitions the filter keeps.
+    pub partitions_selected: u64,
+    /// The share of the data pruned, in percent.
+    pub scan_reduction_pct: f64,
 }
 
 fn parse_format(s: Option<&str>) -> Result<Option<FileFormat>, ConnectorError> {
@@ -334,17 +344,46 @@ pub(crate) fn start_date(config: &SourceS3Config) -> Result<Option<DateTime<Utc>
     }
 }
 
-/// Lists a stream's objects (page by page; only selected ones are kept).
+impl Default for Listing {
+    fn default() -> Self {
+        Listing {
+            files: Vec::new(),
+            listed: 0,
+            warnings: Vec::new(),
+            scheme: PartitionScheme::detect("", &[] as &[&str]),
+            date_ordered: false,
+            partitions_total: 0,
+            partitions_selected: 0,
+            scan_reduction_pct: 0.0,
+        }
+    }
+}
+
+/// Lists a stream's objects through the pruned listing plan
+/// (`lakeport_core::partition`): only the prefixes `partition_filter` (and,
+/// in incremental mode, the newest synced date folder) leave open are
+/// listed; then globs, `key_pattern`, `start_date` and the format select.
 pub(crate) async fn list(
     store: &Arc<dyn Storage>,
+    config: &SourceS3Config,
     plan: &StreamPlan,
     since: Option<DateTime<Utc>>,
+    synced: Option<&FileCursor>,
 ) -> Result<Listing, ConnectorError> {
-    let mut listing = Listing::default();
+    let request = crate::pruning::plan_request(config, &plan.prefix, since, synced)?;
+    let lister = StorageLister::new(store.clone(), crate::pruning::page_size(config));
+    let planned = plan_listing(&lister, &request).await.map_err(ConnectorError::from)?;
+    let mut listing = Listing {
+        listed: planned.files_listed,
+        scheme: planned.scheme.clone(),
+        date_ordered: planned.scheme.date_ordered_depth().is_some(),
+        partitions_total: planned.partitions_total,
+        partitions_selected: planned.partitions_selected,
+        scan_reduction_pct: planned.scan_reduction_pct,
+        ..Listing::default()
+    };
     let mut unknown = 0usize;
-    let mut objects = store.list_objects(ListOptions::prefix(plan.prefix.clone()));
-    while let Some(meta) = objects.try_next().await? {
-        listing.listed += 1;
+    for meta in planned.files.into_iter().map(|f| f.meta) {
         if meta.key.ends_with('/') {
             continue; // a "folder" marker object
         }

@@ -314,14 +314,22 @@ fn splice_metadata(data: &str, emitted_at: i64, metadata_columns: bool) -> Strin
     }
     let body = data.trim_start();
     let rest = body.strip_prefix('{').unwrap_or(body).trim_start();
-    let extracted = chrono::DateTime::from_timestamp_millis(emitted_at)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ");
+    // The timestamp column takes microseconds as a JSON integer: no
+    // formatting here and no date parsing in the decoder.
+    let micros = emitted_at.saturating_mul(1000);
     let sep = if rest.starts_with('}') { "" } else { "," };
-    format!(
-        "{{\"{RAW_ID}\":\"{}\",\"{EXTRACTED_AT}\":\"{extracted}\"{sep}{rest}",
-        uuid::Uuid::new_v4()
-    )
+    let mut row = String::with_capacity(data.len() + 96);
+    row.push_str("{\"");
+    row.push_str(RAW_ID);
+    row.push_str("\":\"");
+    row.push_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+    row.push_str("\",\"");
+    row.push_str(EXTRACTED_AT);
+    row.push_str("\":");
+    row.push_str(itoa::Buffer::new().format(micros));
+    row.push_str(sep);
+    row.push_str(rest);
+    row
 }
 
 /// The hive folders for a record: `k1=v1/k2=v2`.
@@ -356,7 +364,7 @@ mod tests {
         let row = splice_metadata(r#"{"a":1}"#, 1_700_000_000_123, true);
         let v: Value = serde_json::from_str(&row).unwrap();
         assert_eq!(v["a"], 1);
-        assert_eq!(v[EXTRACTED_AT], "2023-11-14T22:13:20.123Z");
+        assert_eq!(v[EXTRACTED_AT], 1_700_000_000_123_000i64);
         assert_eq!(v[RAW_ID].as_str().unwrap().len(), 36);
         let empty: Value = serde_json::from_str(&splice_metadata(" { } ", 0, true)).unwrap();
         assert_eq!(empty.as_object().unwrap().len(), 2);

@@ -331,7 +331,10 @@ fn scan_reduction_estimates() {
 #[test]
 fn runs_against_a_storage_backend() {
     use crate::storage::{LocalStorage, StorageExt};
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(dir.path()));
@@ -349,9 +352,16 @@ fn runs_against_a_storage_backend() {
         assert_eq!(used.get_requests, 0);
         let flat = plan_listing(&lister, &request("events/", json!({}))).await.unwrap();
         assert_eq!(flat.files.len(), 120);
-        assert!(plan.list_requests < flat.list_requests, "{} vs {}", plan.list_requests, flat.list_requests);
+        assert!(
+            plan.list_requests < flat.list_requests,
+            "{} vs {}",
+            plan.list_requests,
+            flat.list_requests
+        );
         // A range on a leading date level of real folders.
-        let plan = plan_listing(&lister, &request("events/", json!({"year": {"gte": "2024"}}))).await.unwrap();
+        let plan = plan_listing(&lister, &request("events/", json!({"year": {"gte": "2024"}})))
+            .await
+            .unwrap();
         assert_eq!(plan.files.len(), 60);
         assert!(plan.files.iter().all(|f| f.meta.key.starts_with("events/year=2024/")));
         let _ = store.first_object("events/").await.unwrap();
