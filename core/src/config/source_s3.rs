@@ -45,6 +45,8 @@ const NATIVE_ONLY: &[&str] = &[
     "max_data_size_gb",
     "dev_sampling",
     "dev_max_files",
+    "dev_sampling_seed",
+    "list_page_size",
     "pricing",
     "partition_keys",
     "partition_filter",
