@@ -5,7 +5,8 @@
 #
 # usage: scripts/bench-formats.sh [ROWS (1000000)] [BIG_ROWS (10000000), 0 to skip]
 # env:   BENCH_DIR (/tmp/lakeport-bench), CARGO_TARGET_DIR (/root/.cache/lakeport/target),
-#        VENV (/root/.cache/lakeport/venv), NO_DUCKDB=1 to skip DuckDB.
+#        VENV (/root/.cache/lakeport/venv), NO_DUCKDB=1 to skip DuckDB, SKIP_BUILD=1 to use
+#        the binary already built.
 set -euo pipefail
 
 ROWS=${1:-1000000}
@@ -21,7 +22,10 @@ if [ ! -x /usr/bin/time ]; then
     || { echo "cannot install /usr/bin/time; peak RSS will not be measured" >&2; }
 fi
 
-(cd "$ROOT" && cargo build --release -q -p lakeport-core --example bench_formats)
+if [ -z "${SKIP_BUILD:-}" ]; then
+  echo "building the release bench binary (cargo build --release -p lakeport-core --example bench_formats) …" >&2
+  (cd "$ROOT" && cargo build --release -q -p lakeport-core --example bench_formats)
+fi
 BIN="$CARGO_TARGET_DIR/release/examples/bench_formats"
 mkdir -p "$BENCH_DIR"
 

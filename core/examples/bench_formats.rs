@@ -52,50 +52,38 @@ fn schema() -> SchemaRef {
 fn batch(start: usize, n: usize) -> RecordBatch {
     const CITIES: [&str; 6] = ["Paris", "Zürich", "New York", "São Paulo", "東京", "Lagos"];
     let r = start..start + n;
-    let h = |i: usize, k: u64| {
-        (i as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(k as u32)
-    };
+    let h = |i: usize, k: u64| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(k as u32);
     let cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(r.clone().map(|i| i as i64))),
-        Arc::new(Int64Array::from_iter_values(
-            r.clone().map(|i| (h(i, 3) % 1000) as i64),
-        )),
+        Arc::new(Int64Array::from_iter_values(r.clone().map(|i| (h(i, 3) % 1000) as i64))),
         Arc::new(Float64Array::from_iter_values(
             r.clone().map(|i| (h(i, 7) % 100_000) as f64 / 100.0),
         )),
         Arc::new(Float64Array::from_iter(r.clone().map(|i| {
             (h(i, 11) % 10 != 0).then(|| (h(i, 13) % 1_000_000) as f64 / 1_000_000.0)
         }))),
-        Arc::new(StringArray::from_iter_values(
-            r.clone().map(|i| format!("user_{i:08}")),
-        )),
+        Arc::new(StringArray::from_iter_values(r.clone().map(|i| format!("user_{i:08}")))),
         Arc::new(StringArray::from_iter_values(
             r.clone().map(|i| CITIES[(h(i, 17) % 6) as usize]),
         )),
         Arc::new(StringArray::from_iter(r.clone().map(|i| {
-            (h(i, 19) % 5 != 0)
-                .then(|| format!("comment \"{}\" with, commas {}", i % 97, h(i, 23) % 10_000))
+            (h(i, 19) % 5 != 0).then(|| format!("comment \"{}\" with, commas {}", i % 97, h(i, 23) % 10_000))
         }))),
-        Arc::new(BooleanArray::from_iter(
-            r.clone().map(|i| Some(h(i, 29) % 2 == 0)),
-        )),
+        Arc::new(BooleanArray::from_iter(r.clone().map(|i| Some(h(i, 29) % 2 == 0)))),
         Arc::new(Date32Array::from_iter_values(
             r.clone().map(|i| 18_000 + (i % 3650) as i32),
         )),
         Arc::new(
             TimestampMicrosecondArray::from_iter_values(
-                r.clone()
-                    .map(|i| 1_600_000_000_000_000 + (i as i64) * 1_000_003),
+                r.clone().map(|i| 1_600_000_000_000_000 + (i as i64) * 1_000_003),
             )
             .with_timezone("UTC"),
         ),
         Arc::new(
-            TimestampMicrosecondArray::from_iter(r.clone().map(|i| {
-                (h(i, 31) % 3 != 0)
-                    .then(|| 1_650_000_000_000_000 + (h(i, 37) % 10_000_000_000) as i64)
-            }))
+            TimestampMicrosecondArray::from_iter(
+                r.clone()
+                    .map(|i| (h(i, 31) % 3 != 0).then(|| 1_650_000_000_000_000 + (h(i, 37) % 10_000_000_000) as i64)),
+            )
             .with_timezone("UTC"),
         ),
         Arc::new(Int64Array::from_iter(r.clone().map(|i| {
@@ -124,23 +112,15 @@ fn generate(dir: &str, rows: usize, which: &str) -> lakeport_core::Result<()> {
         (FileFormat::Avro, "snappy", "x.avro"),
     ] {
         if wanted.contains(&fmt.name()) {
-            let f = File::create(format!("{dir}/{file}"))
-                .map_err(|e| lakeport_core::Error::io(file, e))?;
+            let f = File::create(format!("{dir}/{file}")).map_err(|e| lakeport_core::Error::io(file, e))?;
             writers.push((
                 file.into(),
-                new_writer(
-                    fmt,
-                    codec,
-                    schema(),
-                    BufWriter::with_capacity(1 << 20, f),
-                    &opts,
-                )?,
+                new_writer(fmt, codec, schema(), BufWriter::with_capacity(1 << 20, f), &opts)?,
             ));
         }
     }
     let mut records = if wanted.contains(&"records") {
-        let f = File::create(format!("{dir}/records.jsonl"))
-            .map_err(|e| lakeport_core::Error::io("records", e))?;
+        let f = File::create(format!("{dir}/records.jsonl")).map_err(|e| lakeport_core::Error::io("records", e))?;
         Some(BufWriter::with_capacity(1 << 20, f))
     } else {
         None
@@ -157,8 +137,7 @@ fn generate(dir: &str, rows: usize, which: &str) -> lakeport_core::Result<()> {
         if let Some(r) = records.as_mut() {
             buf.clear();
             ser.write_batch(&b, &mut buf)?;
-            r.write_all(&buf)
-                .map_err(|e| lakeport_core::Error::io("records", e))?;
+            r.write_all(&buf).map_err(|e| lakeport_core::Error::io("records", e))?;
         }
         start += n;
     }
@@ -167,8 +146,7 @@ fn generate(dir: &str, rows: usize, which: &str) -> lakeport_core::Result<()> {
         f.flush().map_err(|e| lakeport_core::Error::io(&name, e))?;
     }
     if let Some(mut r) = records {
-        r.flush()
-            .map_err(|e| lakeport_core::Error::io("records", e))?;
+        r.flush().map_err(|e| lakeport_core::Error::io("records", e))?;
     }
     Ok(())
 }
@@ -196,10 +174,7 @@ fn to_records(format: FileFormat, file: &str) -> lakeport_core::Result<()> {
     });
     let ser = RecordSerializer::new("bench", None, 1_700_000_000_000).with_extra_fields(&[
         ("_ab_source_file_url", json!(file)),
-        (
-            "_ab_source_file_last_modified",
-            json!("2024-01-01T00:00:00.000000Z"),
-        ),
+        ("_ab_source_file_last_modified", json!("2024-01-01T00:00:00.000000Z")),
     ]);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -209,23 +184,18 @@ fn to_records(format: FileFormat, file: &str) -> lakeport_core::Result<()> {
         let b = b?;
         buf.clear();
         ser.write_batch(&b, &mut buf)?;
-        out.write_all(&buf)
-            .map_err(|e| lakeport_core::Error::io("stdout", e))?;
+        out.write_all(&buf).map_err(|e| lakeport_core::Error::io("stdout", e))?;
         rows += b.num_rows();
     }
-    out.flush()
-        .map_err(|e| lakeport_core::Error::io("stdout", e))?;
+    out.flush().map_err(|e| lakeport_core::Error::io("stdout", e))?;
     let _ = reader.join();
     report(&format!("{format}->records"), rows, start);
     Ok(())
 }
 
-fn from_records(
-    format: FileFormat,
-    codec: &str,
-    records: &str,
-    out: &str,
-) -> lakeport_core::Result<()> {
+/// Reads RECORD lines and writes a file: JSON decoding runs on this thread and encoding on
+/// another (the destination pipeline's shape).
+fn from_records(format: FileFormat, codec: &str, records: &str, out: &str) -> lakeport_core::Result<()> {
     let start = Instant::now();
     let f = File::open(records).map_err(|e| lakeport_core::Error::io(records, e))?;
     let mut input = BufReader::with_capacity(1 << 20, f);
@@ -237,6 +207,15 @@ fn from_records(
         BufWriter::with_capacity(1 << 20, o),
         &WriteOptions::default(),
     )?;
+    let (tx, rx) = sync_channel::<RecordBatch>(2);
+    let out_name = out.to_string();
+    let writer = std::thread::spawn(move || -> lakeport_core::Result<()> {
+        for b in rx {
+            w.write(&b)?;
+        }
+        let mut f = w.finish()?;
+        f.flush().map_err(|e| lakeport_core::Error::io(&out_name, e))
+    });
     let mut dec = RecordLineDecoder::new(schema(), BATCH)?;
     let mut line = Vec::with_capacity(4096);
     let mut rows = 0;
@@ -252,15 +231,19 @@ fn from_records(
         rows += 1;
         if dec.is_full() {
             if let Some(b) = dec.flush()? {
-                w.write(&b)?;
+                if tx.send(b).is_err() {
+                    break;
+                }
             }
         }
     }
     if let Some(b) = dec.flush()? {
-        w.write(&b)?;
+        let _ = tx.send(b);
     }
-    let mut f = w.finish()?;
-    f.flush().map_err(|e| lakeport_core::Error::io(out, e))?;
+    drop(tx);
+    writer
+        .join()
+        .map_err(|_| lakeport_core::Error::Internal("writer thread panicked".into()))??;
     report(&format!("records->{format}({codec})"), rows, start);
     Ok(())
 }
@@ -279,9 +262,7 @@ fn main() {
             },
         ),
         "to-records" => arg(2).parse().and_then(|f| to_records(f, arg(3))),
-        "from-records" => arg(2)
-            .parse()
-            .and_then(|f| from_records(f, arg(3), arg(4), arg(5))),
+        "from-records" => arg(2).parse().and_then(|f| from_records(f, arg(3), arg(4), arg(5))),
         _ => {
             eprintln!("usage: bench_formats gen DIR ROWS [FORMATS] | to-records FORMAT FILE | from-records FORMAT CODEC RECORDS OUT");
             std::process::exit(2);

@@ -41,9 +41,8 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
     };
     let mut dst = Map::new();
     let mut dropped: Vec<String> = Vec::new();
-    let bucket = text(&src, "s3_bucket_name").ok_or_else(|| {
-        ConnectorError::config("field 's3_bucket_name' is required: set it to the bucket's name.")
-    })?;
+    let bucket = text(&src, "s3_bucket_name")
+        .ok_or_else(|| ConnectorError::config("field 's3_bucket_name' is required: set it to the bucket's name."))?;
     dst.insert("bucket".into(), Value::String(bucket));
     if let Some(path) = text(&src, "s3_bucket_path") {
         dst.insert("path_prefix".into(), Value::String(path));
@@ -64,16 +63,11 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
     }
     dst.insert(
         "path_format".into(),
-        Value::String(
-            text(&src, "s3_path_format").unwrap_or_else(|| DEFAULT_PATH_FORMAT.to_string()),
-        ),
+        Value::String(text(&src, "s3_path_format").unwrap_or_else(|| DEFAULT_PATH_FORMAT.to_string())),
     );
     dst.insert(
         "file_name_pattern".into(),
-        Value::String(
-            text(&src, "file_name_pattern")
-                .unwrap_or_else(|| DEFAULT_FILE_NAME_PATTERN.to_string()),
-        ),
+        Value::String(text(&src, "file_name_pattern").unwrap_or_else(|| DEFAULT_FILE_NAME_PATTERN.to_string())),
     );
     for key in src.keys() {
         if ![
@@ -96,33 +90,28 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
 
     let format = match src.get("format") {
         Some(Value::Object(f)) => f.clone(),
-        _ => {
-            return Err(ConnectorError::config(
-                "field 'format' is required: an object like {\"format_type\": \"Parquet\"} (CSV, JSONL, Parquet or Avro).",
-            ))
-        }
+        _ => return Err(ConnectorError::config(
+            "field 'format' is required: an object like {\"format_type\": \"Parquet\"} (CSV, JSONL, Parquet or Avro).",
+        )),
     };
-    let format_type = text(&format, "format_type")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let format_type = text(&format, "format_type").unwrap_or_default().to_ascii_lowercase();
     let (file_format, codec, flattening) = match format_type.as_str() {
         "csv" | "jsonl" => {
             let codec = match format.get("compression") {
-                Some(Value::Object(c)) => match text(c, "compression_type").map(|t| t.to_ascii_lowercase()).as_deref() {
-                    Some("gzip") | None => "gzip",
-                    Some("no compression") => "none",
-                    Some(other) => {
-                        return Err(ConnectorError::config(format!(
+                Some(Value::Object(c)) => {
+                    match text(c, "compression_type").map(|t| t.to_ascii_lowercase()).as_deref() {
+                        Some("gzip") | None => "gzip",
+                        Some("no compression") => "none",
+                        Some(other) => {
+                            return Err(ConnectorError::config(format!(
                             "format.compression.compression_type '{other}' is not known; use GZIP or No Compression."
                         )))
+                        }
                     }
-                },
+                }
                 _ => "gzip",
             };
-            let flat = match text(&format, "flattening")
-                .map(|f| f.to_ascii_lowercase())
-                .as_deref()
-            {
+            let flat = match text(&format, "flattening").map(|f| f.to_ascii_lowercase()).as_deref() {
                 Some("root level flattening") => "root_level",
                 _ => "no_flattening",
             };
@@ -177,10 +166,7 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
     };
     dst.insert("file_format".into(), Value::String(file_format));
     dst.insert("compression".into(), Value::String(codec.to_string()));
-    dst.insert(
-        "airbyte_envelope".into(),
-        Value::String(flattening.to_string()),
-    );
+    dst.insert("airbyte_envelope".into(), Value::String(flattening.to_string()));
     if let Some(part) = format.get("part_size_mb").and_then(Value::as_u64) {
         dst.insert("part_size_mb".into(), Value::from(part.max(5)));
     }
@@ -229,15 +215,9 @@ mod tests {
         let m = migrate(raw, &mut quiet).unwrap();
         assert_eq!(m.config["compression"], json!("snappy"));
         assert_eq!(m.config["path_format"], json!(DEFAULT_PATH_FORMAT));
-        assert_eq!(
-            m.config["file_name_pattern"],
-            json!(DEFAULT_FILE_NAME_PATTERN)
-        );
+        assert_eq!(m.config["file_name_pattern"], json!(DEFAULT_FILE_NAME_PATTERN));
         let raw = json!({"s3_bucket_name": "lake", "format": {"format_type": "Avro", "compression_codec": {"codec": "zstandard"}}});
-        assert_eq!(
-            migrate(raw, &mut quiet).unwrap().config["compression"],
-            json!("zstd")
-        );
+        assert_eq!(migrate(raw, &mut quiet).unwrap().config["compression"], json!("zstd"));
         let raw = json!({"s3_bucket_name": "lake", "format": {"format_type": "JSONL"}});
         let c = migrate(raw, &mut quiet).unwrap().config;
         assert_eq!(

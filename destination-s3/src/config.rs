@@ -168,11 +168,7 @@ impl DestinationS3Config {
 
 /// Maps a raw config to the native one: legacy names (native > legacy, one
 /// WARN per legacy name used), blank values dropped, `file_format` required.
-pub(crate) fn migrate(
-    raw: Value,
-    from: Flavour,
-    out: &mut Emitter,
-) -> Result<MigratedConfig, ConnectorError> {
+pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
     let is_airbyte = raw.get("s3_bucket_name").is_some();
     match from {
         Flavour::Airbyte => return crate::airbyte::migrate(raw, out),
@@ -222,11 +218,7 @@ pub(crate) fn migrate(
     }
     Ok(MigratedConfig {
         config: Value::Object(map),
-        flavour: if used_legacy {
-            Flavour::Legacy
-        } else {
-            Flavour::Native
-        },
+        flavour: if used_legacy { Flavour::Legacy } else { Flavour::Native },
     })
 }
 

@@ -5,8 +5,8 @@ use std::io::BufRead;
 use bytes::Bytes;
 use lakeport_core::storage::{join_key, RetryConfig, Storage, StorageError, StorageExt};
 use lakeport_protocol::{
-    ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
-    Destination, DestinationSyncMode, Emitter, Flavour, MigratedConfig,
+    ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification, Destination,
+    DestinationSyncMode, Emitter, Flavour, MigratedConfig,
 };
 use serde_json::Value;
 
@@ -29,27 +29,19 @@ impl Connector for DestinationS3 {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     fn spec(&self) -> ConnectorSpecification {
-        let schema: Value = serde_json::from_str(SPEC)
-            .unwrap_or_else(|e| panic!("destination-s3 spec.json is not JSON: {e}"));
+        let schema: Value =
+            serde_json::from_str(SPEC).unwrap_or_else(|e| panic!("destination-s3 spec.json is not JSON: {e}"));
         ConnectorSpecification {
             documentation_url: Some("https://github.com/lakeport/lakeport#destination-s3".into()),
             changelog_url: None,
             connection_specification: schema,
             supports_incremental: Some(true),
-            supported_destination_sync_modes: Some(vec![
-                DestinationSyncMode::Append,
-                DestinationSyncMode::Overwrite,
-            ]),
+            supported_destination_sync_modes: Some(vec![DestinationSyncMode::Append, DestinationSyncMode::Overwrite]),
             protocol_version: Some(lakeport_protocol::PROTOCOL_VERSION.into()),
         }
     }
 
-    fn migrate_config(
-        &self,
-        raw: Value,
-        from: Flavour,
-        out: &mut Emitter,
-    ) -> Result<MigratedConfig, ConnectorError> {
+    fn migrate_config(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
         config::migrate(raw, from, out)
     }
 }
@@ -70,10 +62,7 @@ impl Destination for DestinationS3 {
             .await?;
         // A LIST first: it tells a missing bucket apart even on servers that
         // create buckets on PUT. Writers without s3:ListBucket still pass.
-        match store
-            .first_object(config.path_prefix.trim_start_matches('/'))
-            .await
-        {
+        match store.first_object(config.path_prefix.trim_start_matches('/')).await {
             Ok(_) | Err(StorageError::AccessDenied { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -103,10 +92,7 @@ impl Destination for DestinationS3 {
         let store = config.connection.builder().build().await?;
         // Fail before reading any input when the bucket is missing or the
         // credentials are refused (some servers create buckets on PUT).
-        match store
-            .first_object(config.path_prefix.trim_start_matches('/'))
-            .await
-        {
+        match store.first_object(config.path_prefix.trim_start_matches('/')).await {
             Ok(_) | Err(StorageError::AccessDenied { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -133,9 +119,7 @@ impl Destination for DestinationS3 {
         };
         let mut metadata = Vec::new();
         if flattening.is_some() {
-            if let Some(generation) =
-                catalog.and_then(|c| c.streams.iter().filter_map(|s| s.generation_id).max())
-            {
+            if let Some(generation) = catalog.and_then(|c| c.streams.iter().filter_map(|s| s.generation_id).max()) {
                 metadata.push(("ab-generation-id".to_string(), generation.to_string()));
             }
         }
@@ -143,28 +127,14 @@ impl Destination for DestinationS3 {
         // The engine is blocking: run it off the async context; the target
         // drives its uploads with the runtime's handle.
         tokio::task::block_in_place(|| {
-            let mut target = S3Target::new(
-                store,
-                handle,
-                layout,
-                config.part_size_bytes(),
-                sync_id,
-                metadata,
-            );
+            let mut target = S3Target::new(store, handle, layout, config.part_size_bytes(), sync_id, metadata);
             let result = match (flattening, config.path_format.is_some()) {
                 (Some(flattening), _) => {
-                    let millis =
-                        !matches!(sink_config.format, FileFormat::Parquet | FileFormat::Avro);
+                    let millis = !matches!(sink_config.format, FileFormat::Parquet | FileFormat::Avro);
                     let envelope = Envelope::new(flattening, millis, catalog);
                     let wrapped = catalog.map(|c| envelope_catalog(c, &envelope));
                     let mut reader = EnvelopeReader::new(input, Some(envelope), streams);
-                    run_sink(
-                        &mut target,
-                        &sink_config,
-                        wrapped.as_ref(),
-                        &mut reader,
-                        out,
-                    )
+                    run_sink(&mut target, &sink_config, wrapped.as_ref(), &mut reader, out)
                 }
                 // The path format needs each stream's name and namespace.
                 (None, true) => {
@@ -200,11 +170,7 @@ fn airbyte_sync_id(catalog: Option<&ConfiguredAirbyteCatalog>) -> Option<String>
     catalog
         .and_then(|c| c.streams.iter().find_map(|s| s.sync_id))
         .map(|id| id.to_string())
-        .or_else(|| {
-            std::env::var("WORKER_JOB_ID")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
+        .or_else(|| std::env::var("WORKER_JOB_ID").ok().filter(|s| !s.is_empty()))
 }
 
 #[cfg(test)]
@@ -214,9 +180,6 @@ mod tests {
     #[test]
     fn spec_parses() {
         let spec = DestinationS3.spec();
-        assert_eq!(
-            spec.connection_specification["required"],
-            serde_json::json!(["bucket"])
-        );
+        assert_eq!(spec.connection_specification["required"], serde_json::json!(["bucket"]));
     }
 }

@@ -44,11 +44,7 @@ pub struct Envelope {
 
 impl Envelope {
     /// The envelope for `catalog`'s streams.
-    pub fn new(
-        flattening: Flattening,
-        extracted_at_millis: bool,
-        catalog: Option<&ConfiguredAirbyteCatalog>,
-    ) -> Self {
+    pub fn new(flattening: Flattening, extracted_at_millis: bool, catalog: Option<&ConfiguredAirbyteCatalog>) -> Self {
         let mut generations = HashMap::new();
         let mut sync_id = 0;
         for s in catalog.map(|c| c.streams.as_slice()).unwrap_or_default() {
@@ -118,10 +114,7 @@ fn envelope_properties(millis: bool) -> serde_json::Map<String, Value> {
 }
 
 /// The catalog with each stream's schema wrapped in the envelope.
-pub fn envelope_catalog(
-    catalog: &ConfiguredAirbyteCatalog,
-    envelope: &Envelope,
-) -> ConfiguredAirbyteCatalog {
+pub fn envelope_catalog(catalog: &ConfiguredAirbyteCatalog, envelope: &Envelope) -> ConfiguredAirbyteCatalog {
     let mut out = catalog.clone();
     for s in &mut out.streams {
         let mut props = envelope_properties(envelope.extracted_at_millis);
@@ -181,9 +174,9 @@ impl<R: BufRead> EnvelopeReader<R> {
                 let namespace = r.namespace.as_deref();
                 let dir = safe_segment(&r.stream);
                 if let Ok(mut names) = self.streams.lock() {
-                    if !names.contains_key(&dir) {
-                        names.insert(dir, (r.stream.to_string(), namespace.map(str::to_string)));
-                    }
+                    names
+                        .entry(dir)
+                        .or_insert_with(|| (r.stream.to_string(), namespace.map(str::to_string)));
                 }
                 let envelope = self.envelope.as_ref()?;
                 let data = envelope.wrap(r.data.get(), r.emitted_at, &r.stream, namespace);
@@ -198,8 +191,7 @@ impl<R: BufRead> EnvelopeReader<R> {
         };
         match rewritten {
             Some(record) => {
-                self.out
-                    .extend_from_slice(b"{\"type\":\"RECORD\",\"record\":");
+                self.out.extend_from_slice(b"{\"type\":\"RECORD\",\"record\":");
                 self.out.extend_from_slice(record.as_bytes());
                 self.out.extend_from_slice(b"}\n");
             }
@@ -249,8 +241,7 @@ mod tests {
     fn records_are_wrapped_and_other_lines_pass() {
         let input = "{\"type\":\"RECORD\",\"record\":{\"stream\":\"users\",\"namespace\":\"public\",\"data\":{\"id\":1},\"emitted_at\":5}}\n{\"type\":\"STATE\",\"state\":{\"type\":\"LEGACY\",\"data\":{}}}\nnot json\n";
         let names: StreamNames = Default::default();
-        let mut r =
-            EnvelopeReader::new(input.as_bytes(), Some(env(Flattening::None)), names.clone());
+        let mut r = EnvelopeReader::new(input.as_bytes(), Some(env(Flattening::None)), names.clone());
         let mut out = String::new();
         r.read_to_string(&mut out).unwrap();
         let lines: Vec<&str> = out.lines().collect();

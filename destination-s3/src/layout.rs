@@ -17,8 +17,7 @@ use chrono::{DateTime, Utc};
 use lakeport_core::storage::join_key;
 
 /// Airbyte's default `s3_path_format`.
-pub const DEFAULT_PATH_FORMAT: &str =
-    "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";
+pub const DEFAULT_PATH_FORMAT: &str = "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";
 /// Airbyte's default file name.
 pub const DEFAULT_FILE_NAME_PATTERN: &str = "{part_number}{format_extension}";
 
@@ -71,10 +70,7 @@ impl KeyLayout {
     /// name prefix they have (`None`: every object under the prefix).
     pub fn stream_scope(&self, dir: &str, file_prefix: &str) -> (String, Option<String>) {
         match self {
-            KeyLayout::Native { prefix } => (
-                format!("{}/", join_key(prefix, dir)),
-                Some(file_prefix.to_string()),
-            ),
+            KeyLayout::Native { prefix } => (format!("{}/", join_key(prefix, dir)), Some(file_prefix.to_string())),
             KeyLayout::Pattern(p) => (p.stream_prefix(dir), None),
         }
     }
@@ -201,7 +197,17 @@ impl Pattern {
             path.push_str(&partitions);
             path.push('/');
         }
-        collapse(&format!("{}/{}{}", self.prefix, path, self.file_name(part)))
+        let mut file = self.file_name(part);
+        if part > 0 && !self.file_name_pattern.contains("{part_number}") {
+            // Without {part_number} the rollover files of a stream would
+            // share one key: number them before the extension.
+            let ext = format!(".{}", self.extension);
+            match file.strip_suffix(&ext) {
+                Some(stem) => file = format!("{stem}_{part}{ext}"),
+                None => file = format!("{file}_{part}"),
+            }
+        }
+        collapse(&format!("{}/{}{}", self.prefix, path, file))
     }
 }
 
@@ -320,19 +326,23 @@ mod tests {
         );
         let p = pattern("${STREAM_NAME}/${UUID}/", "x{format_extension}");
         let k = p.key("users/users_20210101_000000.csv.gz");
-        assert_eq!(
-            k.len(),
-            "data_output_path/users/".len() + 36 + "/x.csv.gz".len(),
-            "{k}"
-        );
+        assert_eq!(k.len(), "data_output_path/users/".len() + 36 + "/x.csv.gz".len(), "{k}");
         assert_eq!(p.stream_prefix("users"), "data_output_path/users/");
+        // Rollover files stay distinct without {part_number}.
+        let p = pattern("${STREAM_NAME}/", "{date}{format_extension}");
+        assert_eq!(
+            p.key("users/users_20210101_000000.csv.gz"),
+            "data_output_path/users/2021_01_01.csv.gz"
+        );
+        assert_eq!(
+            p.key("users/users_20210101_000000_2.csv.gz"),
+            "data_output_path/users/2021_01_01_2.csv.gz"
+        );
     }
 
     #[test]
     fn native_keys() {
-        let l = KeyLayout::Native {
-            prefix: "raw/".into(),
-        };
+        let l = KeyLayout::Native { prefix: "raw/".into() };
         assert_eq!(
             l.key("users/users_20240101_000000.json"),
             "raw/users/users_20240101_000000.json"
@@ -341,9 +351,7 @@ mod tests {
             l.stream_scope("users", "users_"),
             ("raw/users/".to_string(), Some("users_".to_string()))
         );
-        let l = KeyLayout::Native {
-            prefix: String::new(),
-        };
+        let l = KeyLayout::Native { prefix: String::new() };
         assert_eq!(l.stream_scope("users", "users_").0, "users/");
     }
 }

@@ -23,9 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use lakeport_core::sink::Target;
-use lakeport_core::storage::{
-    ListOptions, MultipartId, PartId, S3Storage, Storage, StorageError, StorageExt,
-};
+use lakeport_core::storage::{ListOptions, MultipartId, PartId, S3Storage, Storage, StorageError, StorageExt};
 use lakeport_protocol::{ConnectorError, FailureType};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
@@ -221,12 +219,7 @@ impl Target for S3Target {
         }
     }
 
-    fn remove_older(
-        &mut self,
-        dir: &str,
-        prefix: &str,
-        keep: &[String],
-    ) -> lakeport_core::Result<usize> {
+    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String]) -> lakeport_core::Result<usize> {
         let mut keep: HashSet<String> = keep.iter().map(|rel| self.key(rel)).collect();
         keep.extend(self.committed.iter().cloned());
         let (list_prefix, name_prefix) = self.layout.stream_scope(dir, prefix);
@@ -237,8 +230,7 @@ impl Target for S3Target {
                     .list_objects(ListOptions::prefix(list_prefix.clone()))
                     .try_filter(|m| {
                         let name = m.key.rsplit('/').next().unwrap_or_default();
-                        let ok = name_prefix.as_deref().is_none_or(|p| name.starts_with(p))
-                            && !keep.contains(&m.key);
+                        let ok = name_prefix.as_deref().is_none_or(|p| name.starts_with(p)) && !keep.contains(&m.key);
                         futures::future::ready(ok)
                     })
                     .map_ok(|m| m.key)
@@ -256,8 +248,7 @@ impl Target for S3Target {
             if ours {
                 continue;
             }
-            self.block_on(store.delete(&key))
-                .map_err(|e| self.storage_err(e))?;
+            self.block_on(store.delete(&key)).map_err(|e| self.storage_err(e))?;
             removed += 1;
         }
         Ok(removed)
@@ -289,11 +280,7 @@ impl S3Sink {
             None => {
                 let id = shared
                     .handle
-                    .block_on(
-                        shared
-                            .store
-                            .create_multipart_with_metadata(&u.key, &shared.metadata),
-                    )
+                    .block_on(shared.store.create_multipart_with_metadata(&u.key, &shared.metadata))
                     .map_err(|e| self.fail(e))?;
                 u.upload = Some(id.clone());
                 id
@@ -313,9 +300,7 @@ impl S3Sink {
         let counter = Arc::clone(&shared);
         u.tasks.push_back(shared.handle.spawn(async move {
             let part = store.upload_part(&key, &id, number, data).await?;
-            counter
-                .parts
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            counter.parts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(part)
         }));
         Ok(())
@@ -347,9 +332,7 @@ impl S3Sink {
                         .handle
                         .block_on(shared.store.upload_part(&key, &id, number, data))?,
                 );
-                shared
-                    .parts
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                shared.parts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             parts.sort_by_key(|p| p.number);
             shared
@@ -362,9 +345,7 @@ impl S3Sink {
             while let Some(task) = u.tasks.pop_front() {
                 let _ = shared.handle.block_on(task);
             }
-            let _ = shared
-                .handle
-                .block_on(shared.store.abort_multipart(&key, &id));
+            let _ = shared.handle.block_on(shared.store.abort_multipart(&key, &id));
         }
         result
     }
@@ -373,9 +354,7 @@ impl S3Sink {
 fn join(handle: &Handle, task: PartTask) -> Result<PartId, StorageError> {
     match handle.block_on(task) {
         Ok(r) => r,
-        Err(e) => Err(StorageError::Config(format!(
-            "a part upload task failed: {e}"
-        ))),
+        Err(e) => Err(StorageError::Config(format!("a part upload task failed: {e}"))),
     }
 }
 

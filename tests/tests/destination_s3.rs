@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lakeport_tests::{python_eval, run, write_json, Run, S3Server};
+use lakeport_tests::{python_eval, run, run_with, write_json, Run, RunOpts, S3Server};
 use serde_json::{json, Value};
 
 const BUCKET: &str = "lake";
@@ -45,7 +45,8 @@ fn read_back(path: &Path, format: &str) -> Vec<Value> {
 }
 
 fn record(stream: &str, data: Value) -> String {
-    json!({"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 1_700_000_000_000i64}}).to_string()
+    json!({"type": "RECORD", "record": {"stream": stream, "data": data, "emitted_at": 1_700_000_000_000i64}})
+        .to_string()
 }
 
 fn state(stream: &str, n: u64) -> String {
@@ -57,12 +58,7 @@ fn state(stream: &str, n: u64) -> String {
 fn users(n: u64, pad: usize) -> Vec<String> {
     let padding = "x".repeat(pad);
     (0..n)
-        .map(|i| {
-            record(
-                "users",
-                json!({"id": i, "name": format!("user-{i}"), "pad": padding}),
-            )
-        })
+        .map(|i| record("users", json!({"id": i, "name": format!("user-{i}"), "pad": padding})))
         .collect()
 }
 
@@ -129,10 +125,7 @@ fn stray_uploads(server: &S3Server) -> Vec<PathBuf> {
             let name = e.file_name().to_string_lossy().into_owned();
             if p.is_dir() {
                 stack.push(p);
-            } else if name.starts_with(".upload")
-                || name.starts_with(".tmp.")
-                || name.contains(".upload-")
-            {
+            } else if name.starts_with(".upload") || name.starts_with(".tmp.") || name.contains(".upload-") {
                 out.push(p);
             }
         }
@@ -152,13 +145,8 @@ fn matches(re: &str, s: &str) -> bool {
         }
         if p.starts_with(b"\\d{") {
             let end = p.iter().position(|&c| c == b'}').expect("closing brace");
-            let n: usize = std::str::from_utf8(&p[3..end])
-                .expect("utf-8")
-                .parse()
-                .expect("count");
-            return s.len() >= n
-                && s[..n].iter().all(u8::is_ascii_digit)
-                && go(&p[end + 1..], &s[n..]);
+            let n: usize = std::str::from_utf8(&p[3..end]).expect("utf-8").parse().expect("count");
+            return s.len() >= n && s[..n].iter().all(u8::is_ascii_digit) && go(&p[end + 1..], &s[n..]);
         }
         if p.starts_with(b"\\") {
             return !s.is_empty() && s[0] == p[1] && go(&p[2..], &s[1..]);
@@ -174,14 +162,8 @@ fn every_format_and_codec_reads_back() {
     server.create_bucket(BUCKET);
     let cat = catalog(&[("users", "append")]);
     let combos: &[(&str, &[&str])] = &[
-        (
-            "parquet",
-            &["snappy", "gzip", "zstd", "lz4", "brotli", "none"],
-        ),
-        (
-            "avro",
-            &["snappy", "deflate", "zstd", "bzip2", "xz", "none"],
-        ),
+        ("parquet", &["snappy", "gzip", "zstd", "lz4", "brotli", "none"]),
+        ("avro", &["snappy", "deflate", "zstd", "bzip2", "xz", "none"]),
         ("csv", &["none", "gzip", "zstd"]),
         ("json", &["none", "gzip", "zstd"]),
         ("jsonl", &["none", "gzip", "zstd"]),
@@ -202,11 +184,7 @@ fn every_format_and_codec_reads_back() {
                 .run
                 .states()
                 .iter()
-                .map(|st| {
-                    st["destinationStats"]["recordCount"]
-                        .as_f64()
-                        .unwrap_or(-1.0)
-                })
+                .map(|st| st["destinationStats"]["recordCount"].as_f64().unwrap_or(-1.0))
                 .collect();
             assert_eq!(counts, vec![20.0, 20.0], "{prefix}: {}", s.run.stdout);
             let keys = keys_under(&server, &format!("{prefix}/users/"));
@@ -231,10 +209,7 @@ fn every_format_and_codec_reads_back() {
                     Some(36),
                     "{prefix}: {row}"
                 );
-                assert!(
-                    row.get("_airbyte_extracted_at").is_some(),
-                    "{prefix}: {row}"
-                );
+                assert!(row.get("_airbyte_extracted_at").is_some(), "{prefix}: {row}");
             }
         }
     }
@@ -256,24 +231,15 @@ fn multipart_above_the_part_size() {
     s.run.assert_success();
     let keys = keys_under(&server, "big/users/");
     assert_eq!(keys.len(), 1, "{keys:?}");
-    let size = std::fs::metadata(server.path(BUCKET, &keys[0]))
-        .expect("object")
-        .len();
+    let size = std::fs::metadata(server.path(BUCKET, &keys[0])).expect("object").len();
     assert!(size > 10 * 1024 * 1024, "object of {size} bytes");
     let log = s.run.logs().join("\n");
     assert!(
         log.contains("12000 records") && log.contains("(3 multipart part(s)"),
         "{log}"
     );
-    assert_eq!(
-        read_back(&server.path(BUCKET, &keys[0]), "jsonl").len(),
-        12_000
-    );
-    assert!(
-        stray_uploads(&server).is_empty(),
-        "{:?}",
-        stray_uploads(&server)
-    );
+    assert_eq!(read_back(&server.path(BUCKET, &keys[0]), "jsonl").len(), 12_000);
+    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
 }
 
 #[test]
@@ -293,8 +259,7 @@ fn rollover_produces_several_objects() {
     for k in &keys {
         let name = k.rsplit('/').next().unwrap_or_default();
         assert!(
-            matches(&format!("{base}\\.jsonl"), name)
-                || (1..10).any(|n| matches(&format!("{base}_{n}\\.jsonl"), name)),
+            matches(&format!("{base}\\.jsonl"), name) || (1..10).any(|n| matches(&format!("{base}_{n}\\.jsonl"), name)),
             "{name}"
         );
     }
@@ -309,21 +274,9 @@ fn rollover_produces_several_objects() {
 fn overwrite_leaves_exactly_this_syncs_objects() {
     let server = S3Server::start();
     server.create_bucket(BUCKET);
-    server.put_object(
-        BUCKET,
-        "raw/users/users_20200101_000000.jsonl",
-        b"{\"old\":1}\n",
-    );
-    server.put_object(
-        BUCKET,
-        "raw/users/day=1/users_20200101_000000.jsonl",
-        b"{\"old\":2}\n",
-    );
-    server.put_object(
-        BUCKET,
-        "raw/orders/orders_20200101_000000.jsonl",
-        b"{\"old\":3}\n",
-    );
+    server.put_object(BUCKET, "raw/users/users_20200101_000000.jsonl", b"{\"old\":1}\n");
+    server.put_object(BUCKET, "raw/users/day=1/users_20200101_000000.jsonl", b"{\"old\":2}\n");
+    server.put_object(BUCKET, "raw/orders/orders_20200101_000000.jsonl", b"{\"old\":3}\n");
     server.put_object(BUCKET, "raw/users_elsewhere.txt", b"keep\n");
     let cfg = config(
         &server,
@@ -336,10 +289,7 @@ fn overwrite_leaves_exactly_this_syncs_objects() {
     s.run.assert_success();
     let users_keys = keys_under(&server, "raw/users/");
     assert!(users_keys.len() >= 3, "{users_keys:?}");
-    assert!(
-        users_keys.iter().all(|k| !k.contains("20200101")),
-        "{users_keys:?}"
-    );
+    assert!(users_keys.iter().all(|k| !k.contains("20200101")), "{users_keys:?}");
     let total: usize = users_keys
         .iter()
         .map(|k| read_back(&server.path(BUCKET, k), "jsonl").len())
@@ -347,14 +297,9 @@ fn overwrite_leaves_exactly_this_syncs_objects() {
     assert_eq!(total, 25_000, "every object of this sync kept");
     let orders = keys_under(&server, "raw/orders/");
     assert_eq!(orders.len(), 2, "append keeps the older object: {orders:?}");
-    assert!(server
-        .keys(BUCKET)
-        .contains(&"raw/users_elsewhere.txt".to_string()));
+    assert!(server.keys(BUCKET).contains(&"raw/users_elsewhere.txt".to_string()));
     assert!(
-        s.run
-            .logs()
-            .join("\n")
-            .contains("removed 2 older object(s)"),
+        s.run.logs().join("\n").contains("removed 2 older object(s)"),
         "{:?}",
         s.run.logs()
     );
@@ -381,20 +326,9 @@ fn a_bad_line_mid_way_leaves_nothing_uncommitted() {
     let s = write(&cfg, None, &lines);
     assert!(!s.run.status.success());
     assert_eq!(s.run.errors().len(), 1, "{}", s.run.stdout);
-    assert!(
-        s.run.states().is_empty(),
-        "no state without its records committed"
-    );
-    assert!(
-        keys_under(&server, "fail/").is_empty(),
-        "{:?}",
-        server.keys(BUCKET)
-    );
-    assert!(
-        stray_uploads(&server).is_empty(),
-        "{:?}",
-        stray_uploads(&server)
-    );
+    assert!(s.run.states().is_empty(), "no state without its records committed");
+    assert!(keys_under(&server, "fail/").is_empty(), "{:?}", server.keys(BUCKET));
+    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
 
     // With rollover, the states echoed cover exactly the committed objects.
     let cfg = config(
@@ -415,11 +349,7 @@ fn a_bad_line_mid_way_leaves_nothing_uncommitted() {
         .run
         .states()
         .iter()
-        .map(|st| {
-            st["destinationStats"]["recordCount"]
-                .as_f64()
-                .unwrap_or(0.0)
-        })
+        .map(|st| st["destinationStats"]["recordCount"].as_f64().unwrap_or(0.0))
         .sum();
     let keys = keys_under(&server, "fail2/users/");
     let committed: usize = keys
@@ -431,11 +361,7 @@ fn a_bad_line_mid_way_leaves_nothing_uncommitted() {
         "echoed {echoed}, committed {committed}"
     );
     assert_eq!(committed, 20_000, "{keys:?}");
-    assert!(
-        stray_uploads(&server).is_empty(),
-        "{:?}",
-        stray_uploads(&server)
-    );
+    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
 }
 
 #[test]
@@ -454,9 +380,7 @@ fn a_server_refusing_uploads_fails_cleanly() {
     assert!(msg.contains("missing-bucket"), "{msg}");
     assert_eq!(errors[0]["failure_type"], json!("config_error"));
     assert!(s.run.states().is_empty());
-    assert!(
-        !s.run.stdout.contains(&server.secret_key) && !s.run.stderr.contains(&server.secret_key)
-    );
+    assert!(!s.run.stdout.contains(&server.secret_key) && !s.run.stderr.contains(&server.secret_key));
     assert!(stray_uploads(&server).is_empty());
 
     // The server refuses the credentials.
@@ -470,9 +394,7 @@ fn a_server_refusing_uploads_fails_cleanly() {
     assert_eq!(errors[0]["failure_type"], json!("config_error"));
     assert!(s.run.states().is_empty());
     assert!(server.keys(BUCKET).is_empty());
-    assert!(
-        !s.run.stdout.contains("wrong-secret-Kq3") && !s.run.stderr.contains("wrong-secret-Kq3")
-    );
+    assert!(!s.run.stdout.contains("wrong-secret-Kq3") && !s.run.stderr.contains("wrong-secret-Kq3"));
 }
 
 #[test]
@@ -500,16 +422,8 @@ fn a_server_refusing_an_upload_mid_way_aborts_every_open_upload() {
     assert!(!s.run.status.success(), "{}", s.run.stderr);
     assert_eq!(s.run.errors().len(), 1, "{}", s.run.stdout);
     assert!(s.run.states().is_empty(), "{}", s.run.stdout);
-    assert!(
-        keys_under(&server, "mid/").is_empty(),
-        "{:?}",
-        server.keys(BUCKET)
-    );
-    assert!(
-        stray_uploads(&server).is_empty(),
-        "{:?}",
-        stray_uploads(&server)
-    );
+    assert!(keys_under(&server, "mid/").is_empty(), "{:?}", server.keys(BUCKET));
+    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
 }
 
 #[test]
@@ -526,10 +440,7 @@ fn seed_004_example_2_layout() {
     let keys = server.keys("my-data-lake");
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(
-        matches(
-            &format!("raw/orders/{}\\.json", stamp_re("orders")),
-            &keys[0]
-        ),
+        matches(&format!("raw/orders/{}\\.json", stamp_re("orders")), &keys[0]),
         "{keys:?}"
     );
     assert!(
@@ -575,14 +486,8 @@ fn airbyte_default_layout_and_envelope() {
     );
     let rows = read_back(&server.path(BUCKET, &keys[0]), "jsonl");
     assert_eq!(rows.len(), 3);
-    assert_eq!(
-        rows[1]["_airbyte_data"],
-        json!({"id": 1, "name": {"first": "A"}})
-    );
-    assert_eq!(
-        rows[1]["_airbyte_extracted_at"],
-        json!(1_700_000_000_000i64)
-    );
+    assert_eq!(rows[1]["_airbyte_data"], json!({"id": 1, "name": {"first": "A"}}));
+    assert_eq!(rows[1]["_airbyte_extracted_at"], json!(1_700_000_000_000i64));
     assert_eq!(rows[1]["_airbyte_generation_id"], json!(0));
     assert_eq!(rows[1]["_airbyte_meta"]["changes"], json!([]));
     assert_eq!(rows[1]["_airbyte_raw_id"].as_str().map(str::len), Some(36));
@@ -623,18 +528,24 @@ fn airbyte_default_layout_and_envelope() {
         &["check", "--config", path.to_str().expect("utf-8")],
         None,
     );
-    assert_eq!(
-        r.connection_status()["status"],
-        json!("SUCCEEDED"),
-        "{}",
-        r.stdout
+    assert_eq!(r.connection_status()["status"], json!("SUCCEEDED"), "{}", r.stdout);
+    // `import-config` prints the native config it maps to.
+    let r = run_with(
+        "destination-s3",
+        &["import-config", path.to_str().expect("utf-8")],
+        RunOpts {
+            raw_stdout: true,
+            ..Default::default()
+        },
     );
-    let control = r.of_type("CONTROL");
-    assert_eq!(control.len(), 1, "{}", r.stdout);
+    assert!(r.status.success(), "{}", r.stderr);
+    let native: Value = serde_json::from_str(&r.stdout).expect("native config JSON");
     assert_eq!(
-        control[0]["control"]["connectorConfig"]["config"]["path_format"],
+        native["path_format"],
         json!("${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_")
     );
+    assert_eq!(native["file_format"], json!("parquet"));
+    assert_eq!(native["airbyte_envelope"], json!("root_level"));
 }
 
 #[test]
