@@ -23,6 +23,9 @@ use serde_json::json;
 
 const BATCH: usize = 10_000;
 
+/// A format writer over a buffered local file.
+type FileWriter = Box<dyn formats::FormatWriter<BufWriter<File>>>;
+
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, true),
@@ -103,7 +106,7 @@ fn report(name: &str, rows: usize, start: Instant) {
 
 fn generate(dir: &str, rows: usize, which: &str) -> lakeport_core::Result<()> {
     let wanted: Vec<&str> = which.split(',').collect();
-    let mut writers: Vec<(String, Box<dyn formats::FormatWriter<BufWriter<File>>>)> = vec![];
+    let mut writers: Vec<(String, FileWriter)> = vec![];
     let opts = WriteOptions::default();
     for (fmt, codec, file) in [
         (FileFormat::Parquet, "snappy", "x.parquet"),

@@ -37,7 +37,12 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%SZ"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%SZ",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t.and_utc());
         }
@@ -146,8 +151,7 @@ impl FileCursor {
         if self.history.len() <= self.max_history {
             return;
         }
-        let mut entries: Vec<(DateTime<Utc>, String)> =
-            self.history.drain().map(|(u, t)| (t, u)).collect();
+        let mut entries: Vec<(DateTime<Utc>, String)> = self.history.drain().map(|(u, t)| (t, u)).collect();
         entries.sort();
         let fold = entries.len() - self.max_history;
         for (t, _) in entries.iter().take(fold) {
@@ -237,11 +241,14 @@ mod tests {
         assert!(!c.should_read("a", t("2024-01-01T00:00:00Z")));
         assert!(c.should_read("a", t("2024-01-02T00:00:00Z")));
         let back = FileCursor::from_state(Some(&c.to_state()), 10);
-        assert_eq!(back, FileCursor { max_history: 10, ..c.clone() });
         assert_eq!(
-            c.to_state()[LAST_MODIFIED_FIELD],
-            "2024-01-01T00:00:00.000000Z_a"
+            back,
+            FileCursor {
+                max_history: 10,
+                ..c.clone()
+            }
         );
+        assert_eq!(c.to_state()[LAST_MODIFIED_FIELD], "2024-01-01T00:00:00.000000Z_a");
     }
 
     #[test]

@@ -68,9 +68,7 @@ impl Error {
             }
             Error::Transient(_) => FailureType::TransientError,
             Error::Io { source, .. } => match source.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                    FailureType::ConfigError
-                }
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => FailureType::ConfigError,
                 _ => FailureType::SystemError,
             },
             Error::Internal(_) => FailureType::SystemError,

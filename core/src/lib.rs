@@ -20,8 +20,8 @@ pub mod formats;
 pub mod partition;
 pub mod records;
 pub mod scan;
-pub mod sink;
 pub mod schema;
+pub mod sink;
 pub mod storage;
 
 pub use error::{Error, Result};

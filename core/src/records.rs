@@ -55,14 +55,7 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&bytes[start..i]);
         if esc == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xf) as usize],
-            ]);
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
         } else {
             out.extend_from_slice(&[b'\\', esc]);
         }
@@ -229,10 +222,7 @@ impl ColumnEncoder<'_> {
     }
 }
 
-fn prim<'a, T: ArrowPrimitiveType>(
-    a: &'a dyn Array,
-    f: impl Fn(T::Native, &mut Vec<u8>) + 'a,
-) -> ValueFn<'a> {
+fn prim<'a, T: ArrowPrimitiveType>(a: &'a dyn Array, f: impl Fn(T::Native, &mut Vec<u8>) + 'a) -> ValueFn<'a> {
     let arr = a.as_primitive::<T>();
     Box::new(move |i, out| f(arr.value(i), out))
 }
@@ -242,9 +232,7 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
         DataType::Null => Box::new(|_, out| out.extend_from_slice(b"null")),
         DataType::Boolean => {
             let a = array.as_boolean();
-            Box::new(move |i, out| {
-                out.extend_from_slice(if a.value(i) { b"true" } else { b"false" })
-            })
+            Box::new(move |i, out| out.extend_from_slice(if a.value(i) { b"true" } else { b"false" }))
         }
         DataType::Int8 => prim::<Int8Type>(array, |v, o| write_int(o, v)),
         DataType::Int16 => prim::<Int16Type>(array, |v, o| write_int(o, v)),
@@ -286,35 +274,29 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
             Box::new(move |i, out| write_base64(out, a.value(i)))
         }
         DataType::Date32 => prim::<Date32Type>(array, |v, o| write_date(o, i64::from(v))),
-        DataType::Date64 => {
-            prim::<Date64Type>(array, |v, o| write_date(o, v.div_euclid(86_400_000)))
-        }
+        DataType::Date64 => prim::<Date64Type>(array, |v, o| write_date(o, v.div_euclid(86_400_000))),
         DataType::Timestamp(unit, tz) => {
             let utc = tz.is_some();
             let unit = *unit;
             let a = array.as_primitive_opt::<TimestampMicrosecondType>();
             match (unit, a) {
-                (TimeUnit::Microsecond, Some(a)) => {
-                    Box::new(move |i, out| write_timestamp(out, a.value(i), unit, utc))
-                }
+                (TimeUnit::Microsecond, Some(a)) => Box::new(move |i, out| write_timestamp(out, a.value(i), unit, utc)),
                 _ => {
                     let values = timestamp_values(array)?;
                     Box::new(move |i, out| write_timestamp(out, values[i], unit, utc))
                 }
             }
         }
-        DataType::Time32(TimeUnit::Second) => prim::<Time32SecondType>(array, |v, o| {
-            write_time_of_day(o, i64::from(v) * 1_000_000_000, 0)
-        }),
-        DataType::Time32(_) => prim::<Time32MillisecondType>(array, |v, o| {
-            write_time_of_day(o, i64::from(v) * 1_000_000, 3)
-        }),
+        DataType::Time32(TimeUnit::Second) => {
+            prim::<Time32SecondType>(array, |v, o| write_time_of_day(o, i64::from(v) * 1_000_000_000, 0))
+        }
+        DataType::Time32(_) => {
+            prim::<Time32MillisecondType>(array, |v, o| write_time_of_day(o, i64::from(v) * 1_000_000, 3))
+        }
         DataType::Time64(TimeUnit::Nanosecond) => {
             prim::<Time64NanosecondType>(array, |v, o| write_time_of_day(o, v, 9))
         }
-        DataType::Time64(_) => {
-            prim::<Time64MicrosecondType>(array, |v, o| write_time_of_day(o, v * 1_000, 6))
-        }
+        DataType::Time64(_) => prim::<Time64MicrosecondType>(array, |v, o| write_time_of_day(o, v * 1_000, 6)),
         DataType::Decimal128(_, scale) => {
             let scale = *scale;
             prim::<Decimal128Type>(array, move |v, o| write_decimal(o, v, scale))
@@ -351,17 +333,13 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
             let l = array.as_list::<i32>();
             let child = make_encoder(l.values().as_ref())?;
             let offsets = l.value_offsets();
-            Box::new(move |i, out| {
-                write_list(out, &child, offsets[i] as usize, offsets[i + 1] as usize)
-            })
+            Box::new(move |i, out| write_list(out, &child, offsets[i] as usize, offsets[i + 1] as usize))
         }
         DataType::LargeList(_) => {
             let l = array.as_list::<i64>();
             let child = make_encoder(l.values().as_ref())?;
             let offsets = l.value_offsets();
-            Box::new(move |i, out| {
-                write_list(out, &child, offsets[i] as usize, offsets[i + 1] as usize)
-            })
+            Box::new(move |i, out| write_list(out, &child, offsets[i] as usize, offsets[i + 1] as usize))
         }
         DataType::FixedSizeList(_, n) => {
             let l = array.as_fixed_size_list();
@@ -398,10 +376,8 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
         _ => {
             // Durations, intervals and other rare types: their display text as a string.
             let options = arrow::util::display::FormatOptions::default();
-            let fmt =
-                arrow::util::display::ArrayFormatter::try_new(array, &options).map_err(|e| {
-                    Error::Internal(format!("cannot format {}: {e}", array.data_type()))
-                })?;
+            let fmt = arrow::util::display::ArrayFormatter::try_new(array, &options)
+                .map_err(|e| Error::Internal(format!("cannot format {}: {e}", array.data_type())))?;
             Box::new(move |i, out| write_json_str(out, &fmt.value(i).to_string()))
         }
     };
@@ -423,8 +399,8 @@ fn owned_encoder<'a>(array: ArrayRef) -> Result<ValueFn<'a>> {
 }
 
 fn timestamp_values(array: &dyn Array) -> Result<Vec<i64>> {
-    let casted = arrow::compute::cast(array, &DataType::Int64)
-        .map_err(|e| Error::Internal(format!("timestamp column: {e}")))?;
+    let casted =
+        arrow::compute::cast(array, &DataType::Int64).map_err(|e| Error::Internal(format!("timestamp column: {e}")))?;
     Ok(casted.as_primitive::<Int64Type>().values().to_vec())
 }
 
@@ -685,21 +661,12 @@ impl RecordSerializer {
 
     /// Appends RECORD lines for rows `start..end` of `batch` (for splitting a batch across
     /// workers).
-    pub fn write_rows(
-        &self,
-        batch: &RecordBatch,
-        start: usize,
-        end: usize,
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
+    pub fn write_rows(&self, batch: &RecordBatch, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()> {
         let batch = plain_batch(batch)?;
         let batch = batch.as_ref();
         let enc = RowEncoder::new(batch, &self.extra_names)?;
         let end = end.min(batch.num_rows());
-        out.reserve(
-            (end.saturating_sub(start))
-                * (self.prefix.len() + self.suffix.len() + 16 * enc.columns.len()),
-        );
+        out.reserve((end.saturating_sub(start)) * (self.prefix.len() + self.suffix.len() + 16 * enc.columns.len()));
         // The extra fragment starts with a comma; drop it when there is no column before it.
         let extra: &[u8] = if enc.is_empty() && !self.extra.is_empty() {
             &self.extra[1..]
@@ -744,11 +711,7 @@ impl DecoderFactory for LenientDecoderFactory {
 struct AnyToStringDecoder;
 
 /// Appends the JSON text of the tape value at `p` to `out`; returns the next position.
-fn tape_to_json(
-    tape: &Tape<'_>,
-    p: u32,
-    out: &mut Vec<u8>,
-) -> std::result::Result<u32, ArrowError> {
+fn tape_to_json(tape: &Tape<'_>, p: u32, out: &mut Vec<u8>) -> std::result::Result<u32, ArrowError> {
     match tape.get(p) {
         TapeElement::StartObject(end) => {
             out.push(b'{');
@@ -831,11 +794,7 @@ fn tape_to_json(
 }
 
 impl ArrayDecoder for AnyToStringDecoder {
-    fn decode(
-        &mut self,
-        tape: &Tape<'_>,
-        pos: &[u32],
-    ) -> std::result::Result<ArrayRef, ArrowError> {
+    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
         let mut b = arrow::array::StringBuilder::with_capacity(pos.len(), pos.len() * 8);
         let mut buf = Vec::new();
         for &p in pos {
@@ -859,11 +818,7 @@ impl ArrayDecoder for AnyToStringDecoder {
 struct Base64Decoder;
 
 impl ArrayDecoder for Base64Decoder {
-    fn decode(
-        &mut self,
-        tape: &Tape<'_>,
-        pos: &[u32],
-    ) -> std::result::Result<ArrayRef, ArrowError> {
+    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
         let mut b = arrow::array::BinaryBuilder::with_capacity(pos.len(), pos.len() * 8);
         for &p in pos {
             match tape.get(p) {
@@ -935,9 +890,10 @@ impl JsonRecordDecoder {
     pub fn push(&mut self, data: &[u8]) -> Result<()> {
         let mut rest = data;
         while !rest.is_empty() {
-            let n = self.decoder.decode(rest).map_err(|e| {
-                Error::format("<records>", format!("record does not fit the schema: {e}"))
-            })?;
+            let n = self
+                .decoder
+                .decode(rest)
+                .map_err(|e| Error::format("<records>", format!("record does not fit the schema: {e}")))?;
             if n == 0 {
                 return Err(Error::Internal(
                     "JSON decoder is full; flush before pushing more records".into(),
@@ -1051,11 +1007,9 @@ pub fn value_fits(v: &JsonValue, dt: &DataType) -> bool {
 /// [`crate::schema::JsonSchemaInferrer`]) and a new file.
 pub fn record_fits(record: &JsonValue, schema: &Schema) -> bool {
     match record.as_object() {
-        Some(map) => map.iter().all(|(k, v)| {
-            schema
-                .field_with_name(k)
-                .is_ok_and(|f| value_fits(v, f.data_type()))
-        }),
+        Some(map) => map
+            .iter()
+            .all(|(k, v)| schema.field_with_name(k).is_ok_and(|f| value_fits(v, f.data_type()))),
         None => false,
     }
 }
@@ -1076,10 +1030,7 @@ mod tests {
         );
         let mut o = vec![];
         write_timestamp(&mut o, -1, TimeUnit::Microsecond, true);
-        assert_eq!(
-            String::from_utf8(o).unwrap(),
-            "\"1969-12-31T23:59:59.999999Z\""
-        );
+        assert_eq!(String::from_utf8(o).unwrap(), "\"1969-12-31T23:59:59.999999Z\"");
         let mut o = vec![];
         write_decimal(&mut o, -12345, 3);
         write_decimal(&mut o, 5, 2);
@@ -1091,9 +1042,6 @@ mod tests {
         let mut o = vec![];
         write_json_str(&mut o, "a\"b\\c\n\u{1}é😀");
         let s = String::from_utf8(o).unwrap();
-        assert_eq!(
-            serde_json::from_str::<String>(&s).unwrap(),
-            "a\"b\\c\n\u{1}é😀"
-        );
+        assert_eq!(serde_json::from_str::<String>(&s).unwrap(), "a\"b\\c\n\u{1}é😀");
     }
 }

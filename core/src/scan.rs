@@ -23,8 +23,7 @@ use crate::records::RecordSerializer;
 pub const CHUNKS_PER_FILE: usize = 2;
 
 /// Opens a file's batch reader on a worker thread.
-pub type Opener =
-    Box<dyn FnOnce(&ReadOptions, Option<SchemaRef>) -> Result<Box<dyn BatchReader>> + Send>;
+pub type Opener = Box<dyn FnOnce(&ReadOptions, Option<SchemaRef>) -> Result<Box<dyn BatchReader>> + Send>;
 
 /// One file to read.
 pub struct ScanFile {
@@ -209,5 +208,8 @@ pub fn without_fields(schema: &SchemaRef, names: &[&str]) -> SchemaRef {
         .filter(|f| !names.contains(&f.name().as_str()))
         .cloned()
         .collect();
-    Arc::new(arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()))
+    Arc::new(arrow::datatypes::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
 }

@@ -54,8 +54,9 @@ pub fn data_type_to_json_schema(dt: &DataType) -> JsonValue {
         Null => nullable("string"),
         Boolean => nullable("boolean"),
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => nullable("integer"),
-        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
-        | Decimal256(..) => nullable("number"),
+        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => {
+            nullable("number")
+        }
         Utf8 | LargeUtf8 | Utf8View => nullable("string"),
         Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => {
             json!({ "type": ["null", "string"], "contentEncoding": "base64" })
@@ -139,9 +140,7 @@ fn schema_types(s: &JsonValue) -> Vec<String> {
     let mut out = vec![];
     match s.get("type") {
         Some(JsonValue::String(t)) => out.push(t.clone()),
-        Some(JsonValue::Array(ts)) => {
-            out.extend(ts.iter().filter_map(|t| t.as_str().map(String::from)))
-        }
+        Some(JsonValue::Array(ts)) => out.extend(ts.iter().filter_map(|t| t.as_str().map(String::from))),
         _ => {}
     }
     for key in ["anyOf", "oneOf"] {
@@ -193,9 +192,7 @@ pub fn json_schema_to_data_type(s: &JsonValue) -> DataType {
         "string" => match (format, airbyte_type) {
             (Some("date-time"), _) => timestamp_utc(),
             (Some("date"), _) => DataType::Date32,
-            (_, Some("timestamp_with_timezone")) | (_, Some("timestamp_without_timezone")) => {
-                timestamp_utc()
-            }
+            (_, Some("timestamp_with_timezone")) | (_, Some("timestamp_without_timezone")) => timestamp_utc(),
             _ => DataType::Utf8,
         },
         "object" => match s.get("properties").and_then(JsonValue::as_object) {
@@ -208,9 +205,9 @@ pub fn json_schema_to_data_type(s: &JsonValue) -> DataType {
             _ => DataType::Utf8,
         },
         "array" => match s.get("items") {
-            Some(items) if items.is_object() && !schema_types(items).is_empty() => DataType::List(
-                Arc::new(Field::new_list_field(json_schema_to_data_type(items), true)),
-            ),
+            Some(items) if items.is_object() && !schema_types(items).is_empty() => {
+                DataType::List(Arc::new(Field::new_list_field(json_schema_to_data_type(items), true)))
+            }
             _ => DataType::Utf8,
         },
         _ => DataType::Utf8,
@@ -271,8 +268,7 @@ fn looks_like_date(b: &[u8]) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && chrono::NaiveDate::parse_from_str(std::str::from_utf8(b).unwrap_or(""), "%Y-%m-%d")
-            .is_ok()
+        && chrono::NaiveDate::parse_from_str(std::str::from_utf8(b).unwrap_or(""), "%Y-%m-%d").is_ok()
 }
 
 /// The type of one JSON value; objects deeper than `max_depth` levels become `Utf8`
@@ -402,10 +398,7 @@ fn finalize_type(dt: &DataType) -> DataType {
                 .map(|f| Field::new(f.name(), finalize_type(f.data_type()), true))
                 .collect(),
         ),
-        DataType::List(f) => DataType::List(Arc::new(Field::new_list_field(
-            finalize_type(f.data_type()),
-            true,
-        ))),
+        DataType::List(f) => DataType::List(Arc::new(Field::new_list_field(finalize_type(f.data_type()), true))),
         other => other.clone(),
     }
 }
@@ -421,8 +414,7 @@ pub fn kind_name(dt: &DataType) -> &'static str {
         Null => "null",
         Boolean => "boolean",
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => "integer",
-        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
-        | Decimal256(..) => "number",
+        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => "number",
         Utf8 | LargeUtf8 | Utf8View => "string",
         Date32 | Date64 => "date",
         Timestamp(..) => "timestamp",
@@ -459,10 +451,7 @@ pub fn widen(a: &DataType, b: &DataType) -> std::result::Result<DataType, DataTy
         (List(fa), List(fb)) | (LargeList(fa), LargeList(fb)) => {
             let item = widen(fa.data_type(), fb.data_type());
             let conflict = item.is_err();
-            let t = List(Arc::new(Field::new_list_field(
-                item.unwrap_or_else(|t| t),
-                true,
-            )));
+            let t = List(Arc::new(Field::new_list_field(item.unwrap_or_else(|t| t), true)));
             return if conflict { Err(Utf8) } else { Ok(t) };
         }
         (Date32 | Date64, Timestamp(..)) => return Ok(b.clone()),
@@ -502,13 +491,7 @@ fn is_scalar(dt: &DataType) -> bool {
     !matches!(kind_name(dt), "object" | "map" | "array" | "other")
 }
 
-fn merge_fields(
-    a: &Fields,
-    b: &Fields,
-    warnings: &mut Vec<String>,
-    a_source: &str,
-    b_source: &str,
-) -> Fields {
+fn merge_fields(a: &Fields, b: &Fields, warnings: &mut Vec<String>, a_source: &str, b_source: &str) -> Fields {
     let mut out: Vec<FieldRef> = Vec::with_capacity(a.len().max(b.len()));
     for fa in a {
         match b.iter().find(|fb| fb.name() == fa.name()) {

@@ -55,22 +55,14 @@ fn truncated_gzip() {
     let mut gz = enc.finish().unwrap();
     gz.truncate(gz.len() / 2);
     let input = compression::decoder(Compression::Gzip, Box::new(Cursor::new(gz)));
-    let (r, _) = read_all(
-        "data/x.csv.gz",
-        input,
-        FileFormat::Csv,
-        &ReadOptions::default(),
-    );
+    let (r, _) = read_all("data/x.csv.gz", input, FileFormat::Csv, &ReadOptions::default());
     let msg = format_error(r.unwrap_err(), "data/x.csv.gz");
     assert!(msg.contains("gzip"), "{msg}");
 }
 
 #[test]
 fn not_gzip_at_all() {
-    let input = compression::decoder(
-        Compression::Gzip,
-        Box::new(Cursor::new(b"a,b\n1,2\n".to_vec())),
-    );
+    let input = compression::decoder(Compression::Gzip, Box::new(Cursor::new(b"a,b\n1,2\n".to_vec())));
     let (r, _) = read_all("x.csv.gz", input, FileFormat::Csv, &ReadOptions::default());
     let msg = format_error(r.unwrap_err(), "x.csv.gz");
     assert!(
@@ -161,10 +153,7 @@ fn ragged_csv_row_skipped_with_warning() {
     let batches = r.unwrap();
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(total, 2);
-    assert_eq!(
-        batches[0].column(0).as_primitive::<Int64Type>().values(),
-        &[1, 4]
-    );
+    assert_eq!(batches[0].column(0).as_primitive::<Int64Type>().values(), &[1, 4]);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].contains("r.csv") && warnings[0].contains("line 3"),
@@ -174,9 +163,11 @@ fn ragged_csv_row_skipped_with_warning() {
 
 #[test]
 fn uncastable_value_fails_or_skips() {
-    let target = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
-        arrow::datatypes::Field::new("a", arrow::datatypes::DataType::Int64, true),
-    ]));
+    let target = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+        "a",
+        arrow::datatypes::DataType::Int64,
+        true,
+    )]));
     let data = "a\n1\nabc\n3\n";
     let r = formats::read_stream(
         "c.csv",
@@ -190,14 +181,8 @@ fn uncastable_value_fails_or_skips() {
     let msg = format_error(r.unwrap_err(), "c.csv");
     assert!(msg.contains("line 3") && msg.contains("abc"), "{msg}");
     let opts = ReadOptions::default().with_on_bad_record(OnBadRecord::Skip);
-    let mut reader = formats::read_stream(
-        "c.csv",
-        Box::new(data.as_bytes()),
-        FileFormat::Csv,
-        &opts,
-        Some(target),
-    )
-    .unwrap();
+    let mut reader =
+        formats::read_stream("c.csv", Box::new(data.as_bytes()), FileFormat::Csv, &opts, Some(target)).unwrap();
     let b = reader.next().unwrap().unwrap();
     assert_eq!(b.column(0).as_primitive::<Int64Type>().values(), &[1, 3]);
     assert_eq!(reader.take_warnings().len(), 1);
@@ -206,12 +191,7 @@ fn uncastable_value_fails_or_skips() {
 #[test]
 fn invalid_utf8_under_utf8() {
     let data: &[u8] = b"a,b\nok,1\n\xff\xfe,2\n";
-    let (r, _) = read_all(
-        "u.csv",
-        Box::new(data),
-        FileFormat::Csv,
-        &ReadOptions::default(),
-    );
+    let (r, _) = read_all("u.csv", Box::new(data), FileFormat::Csv, &ReadOptions::default());
     let msg = format_error(r.unwrap_err(), "u.csv");
     assert!(
         msg.contains("line 3") && msg.contains("UTF-8") && msg.contains("encoding"),
@@ -233,11 +213,7 @@ fn latin1_is_decoded() {
 fn fifty_megabyte_line_is_an_error() {
     for format in [FileFormat::Csv, FileFormat::Jsonl, FileFormat::Json] {
         // A CSV line of 50 MB, or a JSON string value of 50 MB.
-        let head: &'static [u8] = if format == FileFormat::Csv {
-            b""
-        } else {
-            b"{\"a\": \""
-        };
+        let head: &'static [u8] = if format == FileFormat::Csv { b"" } else { b"{\"a\": \"" };
         let input = head.chain(std::io::repeat(b'x').take(50 << 20));
         let (r, _) = read_all("big.txt", Box::new(input), format, &ReadOptions::default());
         let msg = format_error(r.unwrap_err(), "big.txt");

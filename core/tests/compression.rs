@@ -87,30 +87,23 @@ fn names_extensions_and_detection() {
     let mut e = Encoder::new(Compression::Zstd, Vec::new()).unwrap();
     e.write_all(b"hello").unwrap();
     let bytes = e.finish().unwrap();
-    let (c, r) =
-        compression::open_decompressed("noext", None, Box::new(Cursor::new(bytes))).unwrap();
+    let (c, r) = compression::open_decompressed("noext", None, Box::new(Cursor::new(bytes))).unwrap();
     assert_eq!(c, Compression::Zstd);
     let mut s = String::new();
     { r }.read_to_string(&mut s).unwrap();
     assert_eq!(s, "hello");
-    let (c, _) =
-        compression::open_decompressed("plain", None, Box::new(Cursor::new(b"a,b".to_vec())))
-            .unwrap();
+    let (c, _) = compression::open_decompressed("plain", None, Box::new(Cursor::new(b"a,b".to_vec()))).unwrap();
     assert_eq!(c, Compression::None);
 }
 
 fn make_zip() -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     w.start_file("a.csv", opts).unwrap();
     w.write_all(b"x\n1\n").unwrap();
     w.add_directory("dir/", opts).unwrap();
-    w.start_file(
-        "dir/b.csv",
-        opts.compression_method(zip::CompressionMethod::Stored),
-    )
-    .unwrap();
+    w.start_file("dir/b.csv", opts.compression_method(zip::CompressionMethod::Stored))
+        .unwrap();
     w.write_all(b"x\n2\n").unwrap();
     w.finish().unwrap().into_inner()
 }
@@ -128,10 +121,7 @@ fn zip_members_seekable_and_streamed() {
     .unwrap();
     assert_eq!(
         seen,
-        vec![
-            ("a.csv".into(), "x\n1\n".into()),
-            ("dir/b.csv".into(), "x\n2\n".into())
-        ]
+        vec![("a.csv".into(), "x\n1\n".into()), ("dir/b.csv".into(), "x\n2\n".into())]
     );
     let mut streamed = vec![];
     compression::for_each_zip_member_in_stream("z.zip", Cursor::new(bytes.clone()), |name, r| {
@@ -149,9 +139,7 @@ fn zip_members_seekable_and_streamed() {
         .unwrap();
     assert_eq!(s, "x\n1\n");
     // Not a zip.
-    let e =
-        compression::for_each_zip_member("bad.zip", Cursor::new(b"nope".to_vec()), |_, _| Ok(()))
-            .unwrap_err();
+    let e = compression::for_each_zip_member("bad.zip", Cursor::new(b"nope".to_vec()), |_, _| Ok(())).unwrap_err();
     assert!(e.to_string().contains("bad.zip"));
 }
 
@@ -167,7 +155,9 @@ fn zip_members_feed_the_format_readers() {
             &lakeport_core::formats::ReadOptions::default(),
             None,
         )?;
-        let rows: usize = reader.map(|b| b.map(|b| b.num_rows())).sum::<lakeport_core::Result<usize>>()?;
+        let rows: usize = reader
+            .map(|b| b.map(|b| b.num_rows()))
+            .sum::<lakeport_core::Result<usize>>()?;
         totals.push(rows);
         Ok(())
     })

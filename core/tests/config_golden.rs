@@ -10,9 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lakeport_core::config::{
-    to_native_destination_file, to_native_source_file, to_native_source_s3, Mapped,
-};
+use lakeport_core::config::{to_native_destination_file, to_native_source_file, to_native_source_s3, Mapped};
 use lakeport_protocol::Flavour;
 use serde_json::{json, Value};
 
@@ -43,22 +41,13 @@ fn map(connector: &str, raw: &Value, from: Flavour) -> Result<Mapped, lakeport_c
 
 fn assert_no_secret(case: &str, m: &Mapped) {
     for line in m.warnings() {
-        assert!(
-            !line.contains(SECRET_MARK),
-            "{case}: a secret in a WARN: {line}"
-        );
+        assert!(!line.contains(SECRET_MARK), "{case}: a secret in a WARN: {line}");
     }
     for note in &m.notes {
         let text = format!("{note:?}");
-        assert!(
-            !text.contains(SECRET_MARK),
-            "{case}: a secret in a note: {text}"
-        );
+        assert!(!text.contains(SECRET_MARK), "{case}: a secret in a note: {text}");
     }
-    assert!(
-        !m.table().contains(SECRET_MARK),
-        "{case}: a secret in the table"
-    );
+    assert!(!m.table().contains(SECRET_MARK), "{case}: a secret in the table");
 }
 
 fn run_connector(connector: &str) -> usize {
@@ -72,20 +61,13 @@ fn run_connector(connector: &str) -> usize {
     cases.sort();
     let mut failures = Vec::new();
     for input in &cases {
-        let name = input
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .replace(".input.json", "");
+        let name = input.file_name().unwrap().to_string_lossy().replace(".input.json", "");
         let expected_path = dir.join(format!("{name}.expected.json"));
         let raw: Value = serde_json::from_str(&std::fs::read_to_string(input).unwrap())
             .unwrap_or_else(|e| panic!("{name}: input is not JSON: {e}"));
         let expected: Value = std::fs::read_to_string(&expected_path)
             .ok()
-            .map(|t| {
-                serde_json::from_str(&t)
-                    .unwrap_or_else(|e| panic!("{name}: expected is not JSON: {e}"))
-            })
+            .map(|t| serde_json::from_str(&t).unwrap_or_else(|e| panic!("{name}: expected is not JSON: {e}")))
             .unwrap_or_else(|| json!({"from": "auto"}));
         let from_name = expected["from"].as_str().unwrap_or("auto").to_string();
         let result = map(connector, &raw, flavour(&from_name));
@@ -102,10 +84,7 @@ fn run_connector(connector: &str) -> usize {
             }
             Err(e) => {
                 let msg = e.to_string();
-                assert!(
-                    !msg.contains(SECRET_MARK),
-                    "{name}: a secret in the error: {msg}"
-                );
+                assert!(!msg.contains(SECRET_MARK), "{name}: a secret in the error: {msg}");
                 if let Some(parts) = expected["error_contains"].as_array() {
                     for p in parts {
                         let p = p.as_str().unwrap_or_default();
@@ -260,8 +239,5 @@ fn goldens_cover_contract_keys() {
         .copied()
         .filter(|k| !seen.contains(&format!("\"{k}\"")))
         .collect();
-    assert!(
-        missing.is_empty(),
-        "keys no golden input covers: {missing:?}"
-    );
+    assert!(missing.is_empty(), "keys no golden input covers: {missing:?}");
 }

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::*;
 use arrow::datatypes::*;
-use lakeport_core::formats::{
-    self, new_writer, ColumnFilter, FileFormat, ReadOptions, WriteOptions,
-};
+use lakeport_core::formats::{self, new_writer, ColumnFilter, FileFormat, ReadOptions, WriteOptions};
 use serde_json::json;
 
 fn parquet_bytes(rows: i64, row_group_rows: usize) -> bytes::Bytes {
@@ -22,9 +20,7 @@ fn parquet_bytes(rows: i64, row_group_rows: usize) -> bytes::Bytes {
             Arc::new(StringArray::from_iter_values(
                 (0..rows).map(|i| ["a", "b", "c"][(i % 3) as usize]),
             )),
-            Arc::new(Float64Array::from_iter_values(
-                (0..rows).map(|i| i as f64 / 2.0),
-            )),
+            Arc::new(Float64Array::from_iter_values((0..rows).map(|i| i as f64 / 2.0))),
         ],
     )
     .unwrap();
@@ -57,17 +53,9 @@ fn projection_and_filters() {
     let bytes = parquet_bytes(10_000, 1_000);
     let opts = ReadOptions::default()
         .with_parquet_columns(vec!["v".into(), "id".into()])
-        .with_parquet_filters(filters(json!([
-            ["id", ">=", 9_990],
-            ["cat", "in", ["a", "b"]]
-        ])));
+        .with_parquet_filters(filters(json!([["id", ">=", 9_990], ["cat", "in", ["a", "b"]]])));
     let b = read(bytes.clone(), opts);
-    let names: Vec<&str> = b
-        .schema_ref()
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect();
+    let names: Vec<&str> = b.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["id", "v"]);
     let ids = b.column(0).as_primitive::<Int64Type>();
     let expected: Vec<i64> = (9_990..10_000).filter(|i| i % 3 != 2).collect();
@@ -81,11 +69,8 @@ fn projection_and_filters() {
         ("=", json!("b"), 0), // string compared to int: cast error → config error below
     ] {
         if value.is_string() {
-            let opts =
-                ReadOptions::default().with_parquet_filters(filters(json!([["id", op, value]])));
-            assert!(
-                formats::parquet::read_parquet("p.parquet", bytes.clone(), &opts, None).is_err()
-            );
+            let opts = ReadOptions::default().with_parquet_filters(filters(json!([["id", op, value]])));
+            assert!(formats::parquet::read_parquet("p.parquet", bytes.clone(), &opts, None).is_err());
             continue;
         }
         let opts = ReadOptions::default().with_parquet_filters(filters(json!([["id", op, value]])));
@@ -105,16 +90,13 @@ fn projection_and_filters() {
 #[test]
 fn async_reader_reads_with_pushdown() {
     let bytes = parquet_bytes(5_000, 500);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     rt.block_on(async {
         use futures::StreamExt;
         let opts = ReadOptions::default().with_parquet_filters(filters(json!([["id", "<", 750]])));
-        let (schema, mut stream) =
-            formats::parquet::read_parquet_async("p.parquet", AsyncBytes(bytes), &opts, None)
-                .await
-                .unwrap();
+        let (schema, mut stream) = formats::parquet::read_parquet_async("p.parquet", AsyncBytes(bytes), &opts, None)
+            .await
+            .unwrap();
         assert_eq!(schema.fields().len(), 3);
         let mut n = 0;
         while let Some(b) = stream.next().await {
@@ -139,15 +121,11 @@ impl parquet::arrow::async_reader::AsyncFileReader for AsyncBytes {
     fn get_metadata<'a>(
         &'a mut self,
         options: Option<&'a parquet::arrow::arrow_reader::ArrowReaderOptions>,
-    ) -> futures::future::BoxFuture<
-        'a,
-        parquet::errors::Result<Arc<parquet::file::metadata::ParquetMetaData>>,
-    > {
+    ) -> futures::future::BoxFuture<'a, parquet::errors::Result<Arc<parquet::file::metadata::ParquetMetaData>>> {
         let _ = options;
         let data = self.0.clone();
         Box::pin(async move {
-            let m =
-                parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&data)?;
+            let m = parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&data)?;
             Ok(Arc::new(m))
         })
     }
@@ -186,14 +164,7 @@ fn json_array_streamed_and_single_object() {
 fn json_flatten_and_max_depth() {
     let data = "{\"id\": 1, \"user\": {\"name\": \"x\", \"addr\": {\"city\": \"P\"}}}\n{\"id\": 2, \"user\": {\"name\": \"y\"}}\n";
     let opts = ReadOptions::default().with_json_flatten(true, 10);
-    let r = formats::read_stream(
-        "f.jsonl",
-        Box::new(data.as_bytes()),
-        FileFormat::Jsonl,
-        &opts,
-        None,
-    )
-    .unwrap();
+    let r = formats::read_stream("f.jsonl", Box::new(data.as_bytes()), FileFormat::Jsonl, &opts, None).unwrap();
     let schema = r.schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["id", "user.name", "user.addr.city"]);
@@ -202,20 +173,8 @@ fn json_flatten_and_max_depth() {
     assert!(b.column(2).is_null(1));
     // Depth 1: only the first level is flattened.
     let opts = ReadOptions::default().with_json_flatten(true, 1);
-    let r = formats::read_stream(
-        "f.jsonl",
-        Box::new(data.as_bytes()),
-        FileFormat::Jsonl,
-        &opts,
-        None,
-    )
-    .unwrap();
-    let names: Vec<String> = r
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let r = formats::read_stream("f.jsonl", Box::new(data.as_bytes()), FileFormat::Jsonl, &opts, None).unwrap();
+    let names: Vec<String> = r.schema().fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(names, ["id", "user.name", "user.addr"]);
     // With a flattened target schema.
     let target = Arc::new(Schema::new(vec![
@@ -256,10 +215,7 @@ fn target_schema_fills_missing_and_casts() {
     assert_eq!(b.schema(), target);
     assert_eq!(b.column(0).as_string::<i32>().value(1), "y");
     assert_eq!(b.column(1).null_count(), 2);
-    assert_eq!(
-        b.column(2).as_primitive::<Float64Type>().values(),
-        &[1.0, 2.0]
-    );
+    assert_eq!(b.column(2).as_primitive::<Float64Type>().values(), &[1.0, 2.0]);
 }
 
 #[test]
@@ -271,14 +227,7 @@ fn csv_dialect_options() {
     opts.csv.skip_rows_before_header = 1;
     opts.csv.skip_rows_after_header = 1;
     opts.csv.null_values = vec!["NA".into()];
-    let r = formats::read_stream(
-        "d.csv",
-        Box::new(data.as_bytes()),
-        FileFormat::Csv,
-        &opts,
-        None,
-    )
-    .unwrap();
+    let r = formats::read_stream("d.csv", Box::new(data.as_bytes()), FileFormat::Csv, &opts, None).unwrap();
     let b = r.map(|b| b.unwrap()).next().unwrap();
     assert_eq!(b.column(0).as_string::<i32>().value(0), "a;b");
     assert!(b.column(0).is_null(1));
@@ -294,12 +243,7 @@ fn csv_dialect_options() {
         None,
     )
     .unwrap();
-    let names: Vec<String> = r
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names: Vec<String> = r.schema().fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(names, ["f0", "f1"]);
     assert_eq!(r.map(|b| b.unwrap().num_rows()).sum::<usize>(), 2);
     // UTF-16 with BOM.
@@ -340,7 +284,14 @@ fn infer_schema_and_headerless_csv_with_target() {
     ]));
     let mut opts = ReadOptions::default();
     opts.csv.header = false;
-    let r = formats::read_stream("h.csv", Box::new("1,a\n2,b\n".as_bytes()), FileFormat::Csv, &opts, Some(target)).unwrap();
+    let r = formats::read_stream(
+        "h.csv",
+        Box::new("1,a\n2,b\n".as_bytes()),
+        FileFormat::Csv,
+        &opts,
+        Some(target),
+    )
+    .unwrap();
     let b = r.map(|b| b.unwrap()).next().unwrap();
     assert_eq!(b.column(0).as_primitive::<Int64Type>().values(), &[1, 2]);
     assert_eq!(b.column(1).as_string::<i32>().value(1), "b");

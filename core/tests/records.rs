@@ -13,24 +13,17 @@ use serde_json::{json, Value};
 #[test]
 fn record_lines_have_typed_values() {
     let batch = common::every_type();
-    let ser =
-        RecordSerializer::new("users", Some("public"), 1_700_000_000_000).with_extra_fields(&[
-            ("_ab_source_file_url", json!("s3://b/k.parquet")),
-            (
-                "_ab_source_file_last_modified",
-                json!("2024-01-01T00:00:00.000000Z"),
-            ),
-        ]);
+    let ser = RecordSerializer::new("users", Some("public"), 1_700_000_000_000).with_extra_fields(&[
+        ("_ab_source_file_url", json!("s3://b/k.parquet")),
+        ("_ab_source_file_last_modified", json!("2024-01-01T00:00:00.000000Z")),
+    ]);
     let mut out = Vec::new();
     ser.write_batch(&batch, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4);
     assert!(text.ends_with('\n'));
-    let rows: Vec<Value> = lines
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
     let r0 = &rows[0];
     assert_eq!(r0["type"], "RECORD");
     assert_eq!(r0["record"]["stream"], "users");
@@ -125,8 +118,7 @@ fn nan_and_infinity_are_null_and_extra_fields_win() {
         ],
     )
     .unwrap();
-    let ser = RecordSerializer::new("s", None, 5)
-        .with_extra_fields(&[("_ab_source_file_url", json!("file.csv"))]);
+    let ser = RecordSerializer::new("s", None, 5).with_extra_fields(&[("_ab_source_file_url", json!("file.csv"))]);
     let mut out = Vec::new();
     ser.write_batch(&batch, &mut out).unwrap();
     let rows: Vec<Value> = String::from_utf8(out)
@@ -154,15 +146,10 @@ fn json_records_decode_into_batches() {
     assert_eq!(b.column(0).as_primitive::<Int64Type>().value(0), 5);
     assert!(b.column(0).is_null(1));
     // An object in a string column is kept as JSON text.
-    assert_eq!(
-        b.column(2).as_string::<i32>().value(1),
-        r#"{"nested":[1,"two"]}"#
-    );
+    assert_eq!(b.column(2).as_string::<i32>().value(1), r#"{"nested":[1,"two"]}"#);
     assert_eq!(b.column(1).as_primitive::<Float64Type>().value(1), 3.0);
     assert_eq!(
-        b.column(5)
-            .as_primitive::<TimestampMicrosecondType>()
-            .value(0),
+        b.column(5).as_primitive::<TimestampMicrosecondType>().value(0),
         1_704_067_200_000_000
     );
     assert_eq!(b.column(4).as_primitive::<Date32Type>().value(0), 19_724);
@@ -187,7 +174,9 @@ fn dictionary_columns_serialize_as_values() {
     let schema = Arc::new(Schema::new(vec![Field::new("d", dict.data_type().clone(), true)]));
     let batch = RecordBatch::try_new(schema, vec![Arc::new(dict)]).unwrap();
     let mut out = Vec::new();
-    RecordSerializer::new("s", None, 0).write_batch(&batch, &mut out).unwrap();
+    RecordSerializer::new("s", None, 0)
+        .write_batch(&batch, &mut out)
+        .unwrap();
     let vals: Vec<Value> = String::from_utf8(out)
         .unwrap()
         .lines()
@@ -200,7 +189,9 @@ fn dictionary_columns_serialize_as_values() {
 fn record_lines_decode_back_into_the_batch() {
     let batch = common::every_type();
     let mut lines = Vec::new();
-    RecordSerializer::new("s", Some("ns"), 9).write_batch(&batch, &mut lines).unwrap();
+    RecordSerializer::new("s", Some("ns"), 9)
+        .write_batch(&batch, &mut lines)
+        .unwrap();
     let mut dec = lakeport_core::records::RecordLineDecoder::new(batch.schema(), 1000).unwrap();
     for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         dec.push(line).unwrap();

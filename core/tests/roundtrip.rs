@@ -7,19 +7,10 @@ use std::sync::Arc;
 
 use arrow::array::*;
 use arrow::datatypes::*;
-use lakeport_core::formats::{
-    self, compression, new_writer, Compression, FileFormat, ReadOptions, WriteOptions,
-};
+use lakeport_core::formats::{self, compression, new_writer, Compression, FileFormat, ReadOptions, WriteOptions};
 
 fn write(format: FileFormat, codec: &str, batch: &RecordBatch) -> Vec<u8> {
-    let mut w = new_writer(
-        format,
-        codec,
-        batch.schema(),
-        Vec::new(),
-        &WriteOptions::default(),
-    )
-    .unwrap();
+    let mut w = new_writer(format, codec, batch.schema(), Vec::new(), &WriteOptions::default()).unwrap();
     // Two writes: the writer must cope with several pieces.
     w.write(&batch.slice(0, 2)).unwrap();
     let before = w.bytes_written();
@@ -28,29 +19,18 @@ fn write(format: FileFormat, codec: &str, batch: &RecordBatch) -> Vec<u8> {
     w.finish().unwrap()
 }
 
-fn read(
-    format: FileFormat,
-    comp: Compression,
-    bytes: Vec<u8>,
-    target: Option<SchemaRef>,
-) -> RecordBatch {
+fn read(format: FileFormat, comp: Compression, bytes: Vec<u8>, target: Option<SchemaRef>) -> RecordBatch {
     let opts = ReadOptions::default().with_batch_size(3);
     let name = format!("test.{format}");
     let reader: Box<dyn formats::BatchReader> = if format == FileFormat::Parquet {
-        Box::new(
-            formats::parquet::read_parquet(&name, bytes::Bytes::from(bytes), &opts, target)
-                .unwrap(),
-        )
+        Box::new(formats::parquet::read_parquet(&name, bytes::Bytes::from(bytes), &opts, target).unwrap())
     } else {
         let input = compression::decoder(comp, Box::new(Cursor::new(bytes)));
         formats::read_stream(&name, input, format, &opts, target).unwrap()
     };
     let schema = reader.schema();
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    assert!(
-        batches.iter().all(|b| b.num_rows() <= 3),
-        "batch_size respected"
-    );
+    assert!(batches.iter().all(|b| b.num_rows() <= 3), "batch_size respected");
     common::concat(&schema, &batches)
 }
 
@@ -109,14 +89,8 @@ fn json_array_is_valid_json_and_inferred() {
     // Without a target schema, types are inferred.
     let back = read(FileFormat::Json, Compression::None, bytes, None);
     let s = back.schema();
-    assert_eq!(
-        s.field_with_name("id").unwrap().data_type(),
-        &DataType::Int64
-    );
-    assert_eq!(
-        s.field_with_name("flag").unwrap().data_type(),
-        &DataType::Boolean
-    );
+    assert_eq!(s.field_with_name("id").unwrap().data_type(), &DataType::Int64);
+    assert_eq!(s.field_with_name("flag").unwrap().data_type(), &DataType::Boolean);
     assert!(matches!(
         s.field_with_name("obj").unwrap().data_type(),
         DataType::Struct(_)
@@ -125,10 +99,7 @@ fn json_array_is_valid_json_and_inferred() {
         s.field_with_name("tags").unwrap().data_type(),
         DataType::List(_)
     ));
-    let ids = back
-        .column_by_name("id")
-        .unwrap()
-        .as_primitive::<Int64Type>();
+    let ids = back.column_by_name("id").unwrap().as_primitive::<Int64Type>();
     assert_eq!(ids.value(2), i64::MAX);
     let names = back.column_by_name("name").unwrap().as_string::<i32>();
     assert_eq!(names.value(1), "héllo 😀 \u{1} tab\there");
@@ -138,13 +109,9 @@ fn json_array_is_valid_json_and_inferred() {
 fn csv_expected(batch: &RecordBatch) -> RecordBatch {
     let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
     let name = batch.column(2).as_string::<i32>();
-    cols[2] = Arc::new(StringArray::from_iter_values(
-        name.iter().map(|v| v.unwrap_or("")),
-    ));
+    cols[2] = Arc::new(StringArray::from_iter_values(name.iter().map(|v| v.unwrap_or(""))));
     let blob = batch.column(9).as_binary::<i32>();
-    cols[9] = Arc::new(BinaryArray::from_iter_values(
-        blob.iter().map(|v| v.unwrap_or(b"")),
-    ));
+    cols[9] = Arc::new(BinaryArray::from_iter_values(blob.iter().map(|v| v.unwrap_or(b""))));
     RecordBatch::try_new(batch.schema(), cols).unwrap()
 }
 
@@ -176,11 +143,7 @@ fn csv_inferred_types() {
     )
     .unwrap();
     let schema = r.schema();
-    let types: Vec<DataType> = schema
-        .fields()
-        .iter()
-        .map(|f| f.data_type().clone())
-        .collect();
+    let types: Vec<DataType> = schema.fields().iter().map(|f| f.data_type().clone()).collect();
     assert_eq!(
         types,
         vec![
@@ -199,9 +162,7 @@ fn csv_inferred_types() {
     assert_eq!(b.column(1).as_primitive::<Float64Type>().value(1), 2.0);
     assert_eq!(b.column(5).as_string::<i32>().value(1), "007");
     assert_eq!(
-        b.column(4)
-            .as_primitive::<TimestampMicrosecondType>()
-            .value(1),
+        b.column(4).as_primitive::<TimestampMicrosecondType>().value(1),
         1_704_164_645_500_000
     );
 }
@@ -218,8 +179,8 @@ fn write_path_and_read_path() {
     ] {
         let path = dir.path().join(file);
         let format = FileFormat::from_extension(file).unwrap();
-        let n = formats::writer::write_path(&path, format, codec, batch.schema(), std::slice::from_ref(&batch))
-            .unwrap();
+        let n =
+            formats::writer::write_path(&path, format, codec, batch.schema(), std::slice::from_ref(&batch)).unwrap();
         assert!(n > 0);
         let target = matches!(format, FileFormat::Json | FileFormat::Jsonl).then(|| batch.schema());
         let r = formats::read_path(&path, None, None, &ReadOptions::default(), target).unwrap();

@@ -18,19 +18,13 @@ fn arrow_to_json_schema_follows_airbyte_conventions() {
     assert_eq!(p["amount"], json!({"type": ["null", "number"]}));
     assert_eq!(p["flag"], json!({"type": ["null", "boolean"]}));
     assert_eq!(p["name"], json!({"type": ["null", "string"]}));
-    assert_eq!(
-        p["day"],
-        json!({"type": ["null", "string"], "format": "date"})
-    );
+    assert_eq!(p["day"], json!({"type": ["null", "string"], "format": "date"}));
     assert_eq!(
         p["ts"],
         json!({"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"})
     );
     assert_eq!(p["obj"]["type"], json!(["null", "object"]));
-    assert_eq!(
-        p["obj"]["properties"]["a"],
-        json!({"type": ["null", "integer"]})
-    );
+    assert_eq!(p["obj"]["properties"]["a"], json!({"type": ["null", "integer"]}));
     assert_eq!(
         p["tags"],
         json!({"type": ["null", "array"], "items": {"type": ["null", "integer"]}})
@@ -68,10 +62,7 @@ fn json_schema_to_arrow_and_back() {
     assert_eq!(t("b"), DataType::Boolean);
     assert_eq!(t("s"), DataType::Utf8);
     assert_eq!(t("d"), DataType::Date32);
-    assert_eq!(
-        t("t"),
-        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-    );
+    assert_eq!(t("t"), DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
     assert_eq!(
         t("o"),
         DataType::Struct(vec![Field::new("x", DataType::Int64, true)].into())
@@ -118,10 +109,7 @@ fn merge_widens_and_unions_columns() {
     assert_eq!(t("x"), DataType::Int64);
     assert_eq!(t("y"), DataType::Float64);
     assert_eq!(t("z"), DataType::Utf8);
-    assert_eq!(
-        t("d"),
-        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-    );
+    assert_eq!(t("d"), DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
     assert_eq!(t("only_a"), DataType::Utf8);
     assert_eq!(t("only_b"), DataType::Int64);
     assert!(m.field_with_name("only_b").unwrap().is_nullable());

@@ -71,7 +71,9 @@ impl Config {
             ))
         })?;
         if format == FileFormat::Tsv {
-            return Err(ConnectorError::config("format 'tsv' is not written; use csv, json, jsonl, parquet or avro."));
+            return Err(ConnectorError::config(
+                "format 'tsv' is not written; use csv, json, jsonl, parquet or avro.",
+            ));
         }
         let allowed = codecs(format);
         let codec = self
@@ -88,7 +90,9 @@ impl Config {
         }
         let text_compression = match format {
             FileFormat::Parquet | FileFormat::Avro => Compression::None,
-            _ => codec.parse().map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string()))?,
+            _ => codec
+                .parse()
+                .map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string()))?,
         };
         if self.file_size_mb.is_nan() || self.file_size_mb <= 0.0 {
             return Err(ConnectorError::config("file_size_mb must be greater than 0."));

@@ -132,7 +132,10 @@ pub fn probe(root: &Path) -> Result<()> {
     let _ = std::fs::remove_file(&probe);
     match result {
         Ok(bytes) if bytes == b"lakeport" => Ok(()),
-        Ok(_) => Err(Error::Internal(format!("a probe file in {} did not read back", root.display()))),
+        Ok(_) => Err(Error::Internal(format!(
+            "a probe file in {} did not read back",
+            root.display()
+        ))),
         Err(e) => Err(io(root, e)),
     }
 }

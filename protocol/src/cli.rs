@@ -280,10 +280,22 @@ mod tests {
             parse("s", "1", src, ["s", "estimate", "--config", "c"]).unwrap(),
             Invocation::Estimate { .. }
         ));
-        assert!(parse("s", "1", Role::Source { estimate: false }, ["s", "estimate", "--config", "c"]).is_err());
+        assert!(parse(
+            "s",
+            "1",
+            Role::Source { estimate: false },
+            ["s", "estimate", "--config", "c"]
+        )
+        .is_err());
         assert!(parse("s", "1", src, ["s", "write", "--config", "c"]).is_err());
         assert_eq!(
-            parse("d", "1", Role::Destination, ["d", "import-config", "--from", "fivetran", "f.json"]).unwrap(),
+            parse(
+                "d",
+                "1",
+                Role::Destination,
+                ["d", "import-config", "--from", "fivetran", "f.json"]
+            )
+            .unwrap(),
             Invocation::ImportConfig {
                 from: Flavour::Fivetran,
                 file: "f.json".into()

@@ -49,9 +49,8 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 /// Validates `config` against a draft-07 JSON Schema. The error names each
 /// offending field and the rule it broke.
 pub fn validate_config(schema: &Value, config: &Value) -> Result<(), ConnectorError> {
-    let validator = jsonschema::draft7::new(schema).map_err(|e| {
-        ConnectorError::system(format!("The connector's own spec is not a valid JSON Schema: {e}"))
-    })?;
+    let validator = jsonschema::draft7::new(schema)
+        .map_err(|e| ConnectorError::system(format!("The connector's own spec is not a valid JSON Schema: {e}")))?;
     let problems: Vec<String> = validator
         .iter_errors(config)
         .map(|err| {

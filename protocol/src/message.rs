@@ -162,11 +162,7 @@ pub struct StateMessage {
     #[serde(rename = "sourceStats", default, skip_serializing_if = "Option::is_none")]
     pub source_stats: Option<StateStats>,
     /// Counts from the destination since the previous state.
-    #[serde(
-        rename = "destinationStats",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "destinationStats", default, skip_serializing_if = "Option::is_none")]
     pub destination_stats: Option<StateStats>,
 }
 

@@ -18,9 +18,7 @@ use crate::cli::{self, Flavour, Invocation, Role};
 use crate::config::{read_json_file, read_text_file, validate_config};
 use crate::emit::Emitter;
 use crate::error::ConnectorError;
-use crate::message::{
-    AirbyteMessage, ConnectionStatus, ConnectorSpecification, ControlMessage, TraceMessage,
-};
+use crate::message::{AirbyteMessage, ConnectionStatus, ConnectorSpecification, ControlMessage, TraceMessage};
 use crate::secrets::Secrets;
 use crate::state::InputState;
 
@@ -82,12 +80,7 @@ pub trait Connector {
     /// Maps a config in any flavour (`from`, or detected when `Auto`) to the
     /// native config. WARN logs (legacy names used, options dropped) go to
     /// `out`. The default accepts native configs only.
-    fn migrate_config(
-        &self,
-        raw: Value,
-        from: Flavour,
-        _out: &mut Emitter,
-    ) -> Result<MigratedConfig, ConnectorError> {
+    fn migrate_config(&self, raw: Value, from: Flavour, _out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
         match from {
             Flavour::Auto | Flavour::Native => Ok(MigratedConfig {
                 config: raw,
@@ -156,7 +149,10 @@ pub trait Source: Connector {
         _state: &InputState,
         _out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        Err(ConnectorError::config(format!("{} has no estimate command.", Self::NAME)))
+        Err(ConnectorError::config(format!(
+            "{} has no estimate command.",
+            Self::NAME
+        )))
     }
 }
 
@@ -396,7 +392,10 @@ async fn source_command<S: Source>(s: &S, inv: Invocation, out: &mut Emitter) ->
             };
             s.estimate(&cfg, &catalog, &state, out).await
         }
-        Invocation::Write { .. } => Err(ConnectorError::config(format!("{} is a source: it has no write command.", S::NAME))),
+        Invocation::Write { .. } => Err(ConnectorError::config(format!(
+            "{} is a source: it has no write command.",
+            S::NAME
+        ))),
         Invocation::ImportConfig { from, file } => import_config(s, from, &file, out),
     }
 }
@@ -441,8 +440,11 @@ async fn destination_command<D: Destination>(d: &D, inv: Invocation, out: &mut E
             d.write(&cfg, catalog.as_ref(), &mut input, out).await
         }
         Invocation::ImportConfig { from, file } => import_config(d, from, &file, out),
-        Invocation::Discover { .. } | Invocation::Read { .. } | Invocation::Estimate { .. } => Err(
-            ConnectorError::config(format!("{} is a destination: it has only spec, check, write and import-config.", D::NAME)),
-        ),
+        Invocation::Discover { .. } | Invocation::Read { .. } | Invocation::Estimate { .. } => {
+            Err(ConnectorError::config(format!(
+                "{} is a destination: it has only spec, check, write and import-config.",
+                D::NAME
+            )))
+        }
     }
 }

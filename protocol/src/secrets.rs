@@ -47,8 +47,7 @@ impl Secrets {
 
     /// The secret key names declared by a `connectionSpecification`.
     pub fn secret_keys_of_spec(spec: &Value) -> BTreeSet<String> {
-        let mut keys: BTreeSet<String> =
-            WELL_KNOWN_SECRET_KEYS.iter().map(|s| s.to_string()).collect();
+        let mut keys: BTreeSet<String> = WELL_KNOWN_SECRET_KEYS.iter().map(|s| s.to_string()).collect();
         collect_spec_secret_keys(spec, &mut keys);
         keys
     }

@@ -68,18 +68,14 @@ impl InputState {
 
     fn absorb(&mut self, item: Value) -> Result<(), String> {
         let Value::Object(ref obj) = item else {
-            return Err(format!(
-                "expected a JSON object or an array of objects, found {item}"
-            ));
+            return Err(format!("expected a JSON object or an array of objects, found {item}"));
         };
         match obj.get("type").and_then(Value::as_str) {
             Some("STATE") => match obj.get("state") {
                 Some(inner) => return self.absorb(inner.clone()),
                 None => return Err("a STATE message has no \"state\" field".into()),
             },
-            Some("RECORD" | "LOG" | "TRACE" | "CONTROL" | "SPEC" | "CATALOG" | "CONNECTION_STATUS") => {
-                return Ok(())
-            }
+            Some("RECORD" | "LOG" | "TRACE" | "CONTROL" | "SPEC" | "CATALOG" | "CONNECTION_STATUS") => return Ok(()),
             _ => {}
         }
         let looks_like_state = matches!(
@@ -87,14 +83,13 @@ impl InputState {
             Some("STREAM" | "GLOBAL" | "LEGACY")
         ) || obj.contains_key("stream")
             && obj.get("stream").is_some_and(|s| s.get("stream_descriptor").is_some())
-            || obj.contains_key("global")
-                && obj.get("global").is_some_and(|g| g.get("stream_states").is_some());
+            || obj.contains_key("global") && obj.get("global").is_some_and(|g| g.get("stream_states").is_some());
         if !looks_like_state {
             self.legacy = Some(item);
             return Ok(());
         }
-        let msg: StateMessage = serde_json::from_value(item)
-            .map_err(|e| format!("a state object does not follow the protocol: {e}"))?;
+        let msg: StateMessage =
+            serde_json::from_value(item).map_err(|e| format!("a state object does not follow the protocol: {e}"))?;
         match msg.state_type {
             Some(StateType::Global) => {
                 if let Some(global) = msg.global {
@@ -215,8 +210,7 @@ mod tests {
 
     #[test]
     fn legacy_object_keyed_by_stream() {
-        let s = InputState::parse(r#"{"users":{"history":{"k":"2024-01-01T00:00:00.000000Z"}}}"#)
-            .unwrap();
+        let s = InputState::parse(r#"{"users":{"history":{"k":"2024-01-01T00:00:00.000000Z"}}}"#).unwrap();
         assert!(s.legacy().is_some());
         assert_eq!(
             s.stream(&d("users")),

@@ -76,7 +76,10 @@ impl Config {
     pub fn file_format(&self) -> Result<Option<FileFormat>, ConnectorError> {
         match self.format.as_deref() {
             None | Some("") | Some("auto") => Ok(None),
-            Some(f) => f.parse().map(Some).map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string())),
+            Some(f) => f
+                .parse()
+                .map(Some)
+                .map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string())),
         }
     }
 
@@ -84,7 +87,10 @@ impl Config {
     pub fn compression(&self) -> Result<Option<Compression>, ConnectorError> {
         match self.compression.as_deref() {
             None | Some("") | Some("auto") => Ok(None),
-            Some(c) => c.parse().map(Some).map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string())),
+            Some(c) => c
+                .parse()
+                .map(Some)
+                .map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string())),
         }
     }
 }

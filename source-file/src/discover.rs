@@ -20,7 +20,11 @@ pub const SAMPLE_FILES: usize = 10;
 /// Infers the merged schema of `files` (newest first, at most [`SAMPLE_FILES`]).
 pub fn infer_schema(config: &Config, files: &[FileEntry], out: &mut Emitter) -> Result<Schema, ConnectorError> {
     let mut newest: Vec<&FileEntry> = files.iter().collect();
-    newest.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.relative.cmp(&b.relative)));
+    newest.sort_by(|a, b| {
+        b.last_modified
+            .cmp(&a.last_modified)
+            .then_with(|| a.relative.cmp(&b.relative))
+    });
     let opts = config.format_options.to_read_options().map_err(ConnectorError::from)?;
     let format = config.file_format()?;
     let compression = config.compression()?;

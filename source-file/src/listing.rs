@@ -68,9 +68,7 @@ fn entry(path: &Path, relative: String) -> Result<FileEntry, ConnectorError> {
 pub fn io_error(path: &Path, e: std::io::Error) -> ConnectorError {
     let what = match e.kind() {
         std::io::ErrorKind::NotFound => "does not exist; check file_path".to_string(),
-        std::io::ErrorKind::PermissionDenied => {
-            "cannot be read (permission denied); check its permissions".to_string()
-        }
+        std::io::ErrorKind::PermissionDenied => "cannot be read (permission denied); check its permissions".to_string(),
         _ => format!("cannot be read: {e}"),
     };
     ConnectorError::config(format!("'{}' {what}.", path.display()))
@@ -142,21 +140,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("a/b")).unwrap();
-        for f in ["z.csv", "a/x.csv", "a/b/y.csv", "a/b/y.json", ".hidden.csv", "a/.t.lakeport-tmp"] {
+        for f in [
+            "z.csv",
+            "a/x.csv",
+            "a/b/y.csv",
+            "a/b/y.json",
+            ".hidden.csv",
+            "a/.t.lakeport-tmp",
+        ] {
             std::fs::write(root.join(f), "x").unwrap();
         }
         let all = list(root, None).unwrap();
         let names: Vec<_> = all.iter().map(|e| e.relative.as_str()).collect();
         assert_eq!(names, ["a/b/y.csv", "a/b/y.json", "a/x.csv", "z.csv"]);
         let g = glob_set(&["*.csv".into()]).unwrap();
-        let csv: Vec<_> = list(root, g.as_ref()).unwrap().into_iter().map(|e| e.relative).collect();
+        let csv: Vec<_> = list(root, g.as_ref())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.relative)
+            .collect();
         assert_eq!(csv, ["a/b/y.csv", "a/x.csv", "z.csv"]);
         let g = glob_set(&["a/*.csv".into()]).unwrap();
-        let one: Vec<_> = list(root, g.as_ref()).unwrap().into_iter().map(|e| e.relative).collect();
+        let one: Vec<_> = list(root, g.as_ref())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.relative)
+            .collect();
         assert_eq!(one, ["a/x.csv"]);
         let single = list(&root.join("z.csv"), None).unwrap();
         assert_eq!(single[0].relative, "z.csv");
-        assert!(list(&root.join("missing"), None).unwrap_err().message.contains("does not exist"));
+        assert!(list(&root.join("missing"), None)
+            .unwrap_err()
+            .message
+            .contains("does not exist"));
         assert!(glob_set(&["[".into()]).is_err());
     }
 }

@@ -37,7 +37,10 @@ pub fn read(
             Ok(()) => out.trace(TraceMessage::stream_status(descriptor, StreamStatus::Complete))?,
             Err(e) => {
                 if !e.is_broken_pipe() {
-                    let _ = out.trace(TraceMessage::stream_status(descriptor.clone(), StreamStatus::Incomplete));
+                    let _ = out.trace(TraceMessage::stream_status(
+                        descriptor.clone(),
+                        StreamStatus::Incomplete,
+                    ));
                 }
                 return Err(e.with_stream(descriptor));
             }

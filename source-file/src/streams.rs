@@ -24,7 +24,11 @@ fn default_name(path: &Path) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "data".into());
     if path.is_file() {
-        name.split('.').next().filter(|s| !s.is_empty()).unwrap_or(&name).to_string()
+        name.split('.')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&name)
+            .to_string()
     } else {
         name
     }

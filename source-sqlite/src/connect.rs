@@ -23,12 +23,10 @@ impl Database {
     pub fn open(config: &SqliteConfig) -> Result<Self, SqliteSourceError> {
         let path = config.database_path.as_path();
         preflight(path)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let uri = read_only_uri(path);
-        let conn = Connection::open_with_flags(&uri, flags)
-            .map_err(|e| classify_open(e, path, config.busy_timeout_ms))?;
+        let conn =
+            Connection::open_with_flags(&uri, flags).map_err(|e| classify_open(e, path, config.busy_timeout_ms))?;
         let db = Database {
             conn,
             config: config.clone(),
@@ -41,30 +39,21 @@ impl Database {
             .map_err(|e| db.error(e, "making the connection query-only"))?;
         // Touches the file header and schema: fails with NOTADB / BUSY here.
         db.conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                r.get::<_, i64>(0)
-            })
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
             .map_err(|e| db.error(e, "reading the schema"))?;
         Ok(db)
     }
 
     /// Classifies a SQLite error met while `context`.
     pub fn error(&self, e: rusqlite::Error, context: &str) -> SqliteSourceError {
-        SqliteSourceError::from_sqlite(
-            e,
-            &self.config.database_path,
-            self.config.busy_timeout_ms,
-            context,
-        )
+        SqliteSourceError::from_sqlite(e, &self.config.database_path, self.config.busy_timeout_ms, context)
     }
 }
 
 /// Checks the path before SQLite sees it, for precise messages.
 fn preflight(path: &Path) -> Result<(), SqliteSourceError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::PermissionDenied => {
-            SqliteSourceError::PermissionDenied(path.to_path_buf())
-        }
+        std::io::ErrorKind::PermissionDenied => SqliteSourceError::PermissionDenied(path.to_path_buf()),
         _ => SqliteSourceError::NoSuchFile(path.to_path_buf()),
     })?;
     if meta.is_dir() {
@@ -129,22 +118,13 @@ mod tests {
 
     #[test]
     fn uri_is_read_only_and_escaped() {
-        assert_eq!(
-            read_only_uri(Path::new("/data/app.db")),
-            "file:///data/app.db?mode=ro"
-        );
-        assert_eq!(
-            read_only_uri(Path::new("rel/x.db")),
-            "file:rel/x.db?mode=ro"
-        );
+        assert_eq!(read_only_uri(Path::new("/data/app.db")), "file:///data/app.db?mode=ro");
+        assert_eq!(read_only_uri(Path::new("rel/x.db")), "file:rel/x.db?mode=ro");
         assert_eq!(
             read_only_uri(Path::new("/tmp/a?mode=rwc#x %.db")),
             "file:///tmp/a%3Fmode%3Drwc%23x%20%25.db?mode=ro"
         );
-        assert_eq!(
-            read_only_uri(Path::new("//host/x")),
-            "file:////host/x?mode=ro"
-        );
+        assert_eq!(read_only_uri(Path::new("//host/x")), "file:////host/x?mode=ro");
         assert_eq!(read_only_uri(Path::new("/é")), "file:///%C3%A9?mode=ro");
     }
 
@@ -153,9 +133,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lakeport-sqlite-unit-{}", std::process::id()));
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join("missing.db");
-        let err = Database::open(&SqliteConfig::new(&path))
-            .err()
-            .map(|e| e.to_string());
+        let err = Database::open(&SqliteConfig::new(&path)).err().map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("does not exist"));
         assert!(!path.exists());
         let _ = std::fs::remove_dir_all(&dir);

@@ -186,8 +186,7 @@ pub fn list_objects(db: &Database) -> Result<Vec<(String, ObjectKind)>, SqliteSo
             Ok((r.get::<_, String>(0)?, kind))
         })
         .map_err(|e| db.error(e, ctx))?;
-    rows.collect::<Result<Vec<_>, _>>()
-        .map_err(|e| db.error(e, ctx))
+    rows.collect::<Result<Vec<_>, _>>().map_err(|e| db.error(e, ctx))
 }
 
 /// Picks the objects named in `wanted` (exact name first, then ignoring
@@ -234,9 +233,7 @@ pub fn describe(
     {
         let mut stmt = db
             .conn
-            .prepare(
-                "SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1, 'main')",
-            )
+            .prepare("SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1, 'main')")
             .map_err(err)?;
         let mut rows = stmt.query([name]).map_err(err)?;
         while let Some(r) = rows.next().map_err(err)? {
@@ -245,10 +242,7 @@ pub fn describe(
                 continue;
             }
             let col_name: String = r.get(0).map_err(err)?;
-            let declared: String = r
-                .get::<_, Option<String>>(1)
-                .map_err(err)?
-                .unwrap_or_default();
+            let declared: String = r.get::<_, Option<String>>(1).map_err(err)?.unwrap_or_default();
             let not_null = r.get::<_, i64>(2).map_err(err)? != 0;
             let pk = r.get::<_, i64>(3).map_err(err)?;
             cols.push((
@@ -314,7 +308,9 @@ fn foreign_keys(db: &Database, table: &str) -> Result<Vec<ForeignKey>, SqliteSou
     let err = |e| db.error(e, &ctx);
     let mut stmt = db
         .conn
-        .prepare("SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') ORDER BY id, seq")
+        .prepare(
+            "SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') ORDER BY id, seq",
+        )
         .map_err(err)?;
     // Constraint id → (parent table, referencing columns, referenced columns if named).
     type Partial = (String, Vec<String>, Vec<Option<String>>);
@@ -325,9 +321,7 @@ fn foreign_keys(db: &Database, table: &str) -> Result<Vec<ForeignKey>, SqliteSou
         let parent: String = r.get(2).map_err(err)?;
         let from: String = r.get(3).map_err(err)?;
         let to: Option<String> = r.get(4).map_err(err)?;
-        let entry = by_id
-            .entry(id)
-            .or_insert_with(|| (parent, Vec::new(), Vec::new()));
+        let entry = by_id.entry(id).or_insert_with(|| (parent, Vec::new(), Vec::new()));
         entry.1.push(from);
         entry.2.push(to);
     }
@@ -364,11 +358,7 @@ fn parent_primary_key(db: &Database, table: &str) -> Result<Vec<String>, SqliteS
     Ok(names)
 }
 
-fn sample_untyped_columns(
-    db: &Database,
-    table: &str,
-    columns: &mut [ColumnInfo],
-) -> Result<(), SqliteSourceError> {
+fn sample_untyped_columns(db: &Database, table: &str, columns: &mut [ColumnInfo]) -> Result<(), SqliteSourceError> {
     let untyped: Vec<usize> = (0..columns.len())
         .filter(|&i| columns[i].kind == ColumnKind::Untyped)
         .collect();
@@ -376,10 +366,7 @@ fn sample_untyped_columns(
         return Ok(());
     }
     let names: Vec<&str> = untyped.iter().map(|&i| columns[i].name.as_str()).collect();
-    let exprs: Vec<String> = names
-        .iter()
-        .map(|n| format!("typeof({})", quote_ident(n)))
-        .collect();
+    let exprs: Vec<String> = names.iter().map(|n| format!("typeof({})", quote_ident(n))).collect();
     let sql = format!(
         "SELECT {} FROM (SELECT {} FROM {} LIMIT {UNTYPED_SAMPLE_ROWS})",
         exprs.join(", "),
@@ -412,9 +399,6 @@ pub fn discover(db: &Database) -> Result<(AirbyteCatalog, Vec<TableInfo>), Sqlit
         tables.push(describe(db, &name, kind, true)?);
     }
     let incremental_field = db.config.incremental_field();
-    let streams = tables
-        .iter()
-        .map(|t| t.to_stream(incremental_field))
-        .collect();
+    let streams = tables.iter().map(|t| t.to_stream(incremental_field)).collect();
     Ok((AirbyteCatalog { streams }, tables))
 }

@@ -72,30 +72,19 @@ fn quoted_list(names: &[String]) -> String {
     if names.is_empty() {
         return "(none)".into();
     }
-    names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
 }
 
 impl SqliteSourceError {
     /// Classifies a SQLite error met while `context` (e.g. "listing tables").
-    pub fn from_sqlite(
-        e: rusqlite::Error,
-        path: &Path,
-        busy_timeout_ms: u64,
-        context: &str,
-    ) -> Self {
+    pub fn from_sqlite(e: rusqlite::Error, path: &Path, busy_timeout_ms: u64, context: &str) -> Self {
         let path = path.to_path_buf();
         match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => SqliteSourceError::NotADatabase(path),
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                SqliteSourceError::Locked {
-                    path,
-                    timeout_ms: busy_timeout_ms,
-                }
-            }
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => SqliteSourceError::Locked {
+                path,
+                timeout_ms: busy_timeout_ms,
+            },
             Some(ErrorCode::DatabaseCorrupt) => SqliteSourceError::Corrupt(path),
             Some(ErrorCode::ReadOnly) => SqliteSourceError::NeedsWrite(path),
             Some(ErrorCode::PermissionDenied) => SqliteSourceError::PermissionDenied(path),

@@ -20,8 +20,8 @@ pub mod types;
 pub mod value;
 
 use lakeport_protocol::{
-    AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError,
-    ConnectorSpecification, Emitter, InputState, Source,
+    AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
+    Emitter, InputState, Source,
 };
 
 pub use config::SqliteConfig;
@@ -56,11 +56,7 @@ impl Connector for SqliteSource {
 impl Source for SqliteSource {
     type Config = SqliteConfig;
 
-    async fn check(
-        &self,
-        config: &SqliteConfig,
-        _out: &mut Emitter,
-    ) -> Result<ConnectionStatus, ConnectorError> {
+    async fn check(&self, config: &SqliteConfig, _out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
         let db = Database::open(config)?;
         let all = discover::list_objects(&db)?;
         if let Some(wanted) = config.table_filter() {
@@ -75,11 +71,7 @@ impl Source for SqliteSource {
         )))
     }
 
-    async fn discover(
-        &self,
-        config: &SqliteConfig,
-        _out: &mut Emitter,
-    ) -> Result<AirbyteCatalog, ConnectorError> {
+    async fn discover(&self, config: &SqliteConfig, _out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
         let db = Database::open(config)?;
         let (catalog, _) = discover::discover(&db)?;
         Ok(catalog)
@@ -104,9 +96,7 @@ mod tests {
     #[test]
     fn spec_parses_and_is_complete() {
         let spec: serde_json::Value = serde_json::from_str(SPEC_JSON).unwrap();
-        let props = spec["connectionSpecification"]["properties"]
-            .as_object()
-            .unwrap();
+        let props = spec["connectionSpecification"]["properties"].as_object().unwrap();
         for key in [
             "database_path",
             "batch_size",

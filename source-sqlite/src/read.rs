@@ -11,9 +11,8 @@
 //! size or `batch_size`.
 
 use lakeport_protocol::{
-    now_millis, AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError,
-    Emitter, EstimateTrace, EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus,
-    SyncMode, TraceMessage,
+    now_millis, AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter,
+    EstimateTrace, EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus, SyncMode, TraceMessage,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Row};
@@ -55,12 +54,7 @@ impl Plan<'_> {
         let cols: Vec<_> = self
             .columns
             .iter()
-            .map(|&i| {
-                (
-                    self.table.columns[i].name.clone(),
-                    self.table.columns[i].kind,
-                )
-            })
+            .map(|&i| (self.table.columns[i].name.clone(), self.table.columns[i].kind))
             .collect();
         RecordLayout::new(
             self.configured.stream.namespace.as_deref(),
@@ -81,10 +75,7 @@ pub fn read(
     for p in &plans {
         let desc = p.descriptor();
         let saved = state.stream(&desc);
-        out.trace(TraceMessage::stream_status(
-            desc.clone(),
-            StreamStatus::Started,
-        ))?;
+        out.trace(TraceMessage::stream_status(desc.clone(), StreamStatus::Started))?;
         let result = match p.configured.sync_mode {
             SyncMode::FullRefresh => full_refresh(db, p, saved, out),
             SyncMode::Incremental if p.configured.effective_cursor().is_none() => {
@@ -105,10 +96,7 @@ pub fn read(
             }
             Err(e) => {
                 if !e.is_broken_pipe() {
-                    let _ = out.trace(TraceMessage::stream_status(
-                        desc.clone(),
-                        StreamStatus::Incomplete,
-                    ));
+                    let _ = out.trace(TraceMessage::stream_status(desc.clone(), StreamStatus::Incomplete));
                 }
                 return Err(e.with_stream(desc));
             }
@@ -125,11 +113,7 @@ fn plan<'a>(
     out: &mut Emitter,
 ) -> Result<Vec<Plan<'a>>, ConnectorError> {
     let all = list_objects(db)?;
-    let wanted: Vec<String> = catalog
-        .streams
-        .iter()
-        .map(|s| s.stream.name.clone())
-        .collect();
+    let wanted: Vec<String> = catalog.streams.iter().map(|s| s.stream.name.clone()).collect();
     let found = select_objects(&all, &wanted)?;
     let mut plans = Vec::with_capacity(catalog.streams.len());
     for configured in &catalog.streams {
@@ -152,11 +136,7 @@ fn plan<'a>(
 }
 
 /// The columns the configured schema asks for (all of them when it lists none).
-fn select_columns(
-    table: &TableInfo,
-    schema: &Value,
-    out: &mut Emitter,
-) -> Result<Vec<usize>, ConnectorError> {
+fn select_columns(table: &TableInfo, schema: &Value, out: &mut Emitter) -> Result<Vec<usize>, ConnectorError> {
     let all: Vec<usize> = (0..table.columns.len()).collect();
     let Some(props) = schema
         .get("properties")
@@ -226,10 +206,7 @@ fn estimate(
     if p.table.kind == ObjectKind::View {
         return Ok(());
     }
-    let sql = format!(
-        "SELECT count(*) FROM {}{where_sql}",
-        quote_ident(&p.table.name)
-    );
+    let sql = format!("SELECT count(*) FROM {}{where_sql}", quote_ident(&p.table.name));
     let n: i64 = db
         .conn
         .query_row(&sql, params_from_iter(params.iter()), |r| r.get(0))
@@ -281,19 +258,11 @@ impl Pending {
 }
 
 fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (from..from + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Reads a stream in full; returns how many records were read.
-fn full_refresh(
-    db: &Database,
-    p: &Plan<'_>,
-    saved: Option<&Value>,
-    out: &mut Emitter,
-) -> Result<u64, ConnectorError> {
+fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emitter) -> Result<u64, ConnectorError> {
     let key = p.table.row_key();
     if key == RowKey::None {
         return full_refresh_keyless(db, p, out);
@@ -345,8 +314,7 @@ fn full_refresh(
     let mut total = 0u64;
     let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
     loop {
-        let mut params: Vec<SqlValue> =
-            vec![SqlValue::Integer(i64::try_from(batch).unwrap_or(i64::MAX))];
+        let mut params: Vec<SqlValue> = vec![SqlValue::Integer(i64::try_from(batch).unwrap_or(i64::MAX))];
         let sql = match &last {
             Some(k) => {
                 params.extend(k.iter().cloned());
@@ -409,11 +377,7 @@ fn estimate_after(
 }
 
 /// A view: one query, a STATE at the end (it cannot be resumed).
-fn full_refresh_keyless(
-    db: &Database,
-    p: &Plan<'_>,
-    out: &mut Emitter,
-) -> Result<u64, ConnectorError> {
+fn full_refresh_keyless(db: &Database, p: &Plan<'_>, out: &mut Emitter) -> Result<u64, ConnectorError> {
     estimate(db, p, "", &[], out)?;
     let sql = format!(
         "SELECT {} FROM {}",
@@ -446,12 +410,7 @@ fn full_refresh_keyless(
 
 /// Reads the rows after the saved position in `(cursor, key)` order; returns
 /// how many records were read.
-fn incremental(
-    db: &Database,
-    p: &Plan<'_>,
-    saved: Option<&Value>,
-    out: &mut Emitter,
-) -> Result<u64, ConnectorError> {
+fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emitter) -> Result<u64, ConnectorError> {
     let stream_name = &p.configured.stream.name;
     let cursor_path = p
         .configured
@@ -490,9 +449,7 @@ fn incremental(
             } else {
                 let keyed = key != RowKey::None
                     && key_columns == key_names
-                    && position
-                        .as_ref()
-                        .is_some_and(|pos| pos.key.len() == key_names.len());
+                    && position.as_ref().is_some_and(|pos| pos.key.len() == key_names.len());
                 (position, keyed)
             }
         }
@@ -573,9 +530,7 @@ fn incremental(
                 emitted_at = now_millis();
             }
         }
-        pending
-            .push(&mut layout, row, 1 + k, emitted_at)
-            .map_err(err)?;
+        pending.push(&mut layout, row, 1 + k, emitted_at).map_err(err)?;
         total += 1;
         since_state += 1;
         match &mut last {

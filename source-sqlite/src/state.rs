@@ -73,10 +73,7 @@ impl Checkpoint {
                 if let Some(p) = position {
                     m.insert("cursor".into(), to_json(&p.cursor));
                     m.insert("key_columns".into(), json!(key_columns));
-                    m.insert(
-                        "key".into(),
-                        Value::Array(p.key.iter().map(to_json).collect()),
-                    );
+                    m.insert("key".into(), Value::Array(p.key.iter().map(to_json).collect()));
                 }
                 Value::Object(m)
             }
@@ -87,9 +84,7 @@ impl Checkpoint {
     /// `{"cursor_field": …, "cursor": …}` is taken as an incremental position
     /// without a tie-breaking key.
     pub fn parse(v: &Value) -> Result<Self, String> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| format!("expected an object, found {v}"))?;
+        let obj = v.as_object().ok_or_else(|| format!("expected an object, found {v}"))?;
         let strings = |key: &str| -> Result<Vec<String>, String> {
             match obj.get(key) {
                 None | Some(Value::Null) => Ok(Vec::new()),
@@ -102,9 +97,7 @@ impl Checkpoint {
                             .ok_or_else(|| format!("\"{key}\" must list strings"))
                     })
                     .collect(),
-                Some(other) => Err(format!(
-                    "\"{key}\" must be a list of strings, found {other}"
-                )),
+                Some(other) => Err(format!("\"{key}\" must be a list of strings, found {other}")),
             }
         };
         let values = |key: &str| -> Result<Vec<SqlValue>, String> {
@@ -199,13 +192,7 @@ mod tests {
             r#"{"sync_mode":"incremental","cursor_field":["updated_at"],"cursor":"2024-05-01","key_columns":["rowid"],"key":[17]}"#
         );
         let bare = Checkpoint::parse(&json!({"cursor_field": "u", "cursor": 5})).unwrap();
-        assert!(matches!(
-            bare,
-            Checkpoint::Incremental {
-                position: Some(_),
-                ..
-            }
-        ));
+        assert!(matches!(bare, Checkpoint::Incremental { position: Some(_), .. }));
         assert!(Checkpoint::parse(&json!({"foo": 1})).is_err());
     }
 }

@@ -88,14 +88,7 @@ impl ColumnKind {
             ColumnKind::Untyped => return observed.json_schema(),
         };
         let mut schema = Map::new();
-        schema.insert(
-            "type".into(),
-            if nullable {
-                json!(["null", ty])
-            } else {
-                json!(ty)
-            },
-        );
+        schema.insert("type".into(), if nullable { json!(["null", ty]) } else { json!(ty) });
         if let Value::Object(extra) = extra {
             schema.extend(extra);
         }
@@ -192,14 +185,8 @@ mod tests {
     #[test]
     fn schemas() {
         let none = Observed::default();
-        assert_eq!(
-            Integer.json_schema(true, &none),
-            json!({"type": ["null", "integer"]})
-        );
-        assert_eq!(
-            Integer.json_schema(false, &none),
-            json!({"type": "integer"})
-        );
+        assert_eq!(Integer.json_schema(true, &none), json!({"type": ["null", "integer"]}));
+        assert_eq!(Integer.json_schema(false, &none), json!({"type": "integer"}));
         assert_eq!(
             Blob.json_schema(true, &none),
             json!({"type": ["null", "string"], "contentEncoding": "base64"})
@@ -208,10 +195,7 @@ mod tests {
             Date.json_schema(true, &none),
             json!({"type": ["null", "string"], "format": "date"})
         );
-        assert_eq!(
-            Untyped.json_schema(false, &none),
-            json!({"type": ["null", "string"]})
-        );
+        assert_eq!(Untyped.json_schema(false, &none), json!({"type": ["null", "string"]}));
         let mut o = Observed::default();
         o.note("integer");
         o.note("text");
@@ -220,9 +204,6 @@ mod tests {
             json!({"type": ["null", "integer", "string"]})
         );
         o.note("real");
-        assert_eq!(
-            o.json_schema(),
-            json!({"type": ["null", "number", "string"]})
-        );
+        assert_eq!(o.json_schema(), json!({"type": ["null", "number", "string"]}));
     }
 }

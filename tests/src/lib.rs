@@ -181,7 +181,13 @@ impl Run {
     pub fn logs(&self) -> Vec<String> {
         self.of_type("LOG")
             .into_iter()
-            .map(|m| format!("{} {}", m["log"]["level"].as_str().unwrap_or(""), m["log"]["message"].as_str().unwrap_or("")))
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m["log"]["level"].as_str().unwrap_or(""),
+                    m["log"]["message"].as_str().unwrap_or("")
+                )
+            })
             .collect()
     }
 
@@ -228,7 +234,11 @@ pub fn run(name: &str, args: &[&str], stdin: Option<&[u8]>) -> Run {
 pub fn run_with(name: &str, args: &[&str], opts: RunOpts) -> Run {
     let mut cmd = Command::new(bin(name));
     cmd.args(args)
-        .stdin(if opts.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if opts.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(dir) = &opts.cwd {

@@ -9,7 +9,13 @@ use std::process::Command;
 
 use lakeport_tests::{run, run_with, workspace_root, RunOpts};
 
-const CONNECTORS: &[&str] = &["source-s3", "destination-s3", "source-file", "destination-file", "source-sqlite"];
+const CONNECTORS: &[&str] = &[
+    "source-s3",
+    "destination-s3",
+    "source-file",
+    "destination-file",
+    "source-sqlite",
+];
 /// The workspace version (the tests crate uses `version.workspace = true`).
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -33,7 +39,11 @@ struct Stage {
 
 impl Stage {
     fn all(&self, op: &str) -> Vec<&str> {
-        self.instrs.iter().filter(|i| i.op == op).map(|i| i.args.as_str()).collect()
+        self.instrs
+            .iter()
+            .filter(|i| i.op == op)
+            .map(|i| i.args.as_str())
+            .collect()
     }
     fn one(&self, op: &str) -> &str {
         let all = self.all(op);
@@ -70,17 +80,27 @@ fn parse_dockerfile(text: &str) -> Dockerfile {
             cur.clear();
         }
     }
-    let mut df = Dockerfile { global_args: vec![], stages: vec![] };
+    let mut df = Dockerfile {
+        global_args: vec![],
+        stages: vec![],
+    };
     for l in logical {
         let (op, args) = l.split_once(char::is_whitespace).unwrap_or((&l, ""));
-        let instr = Instr { op: op.to_ascii_uppercase(), args: args.trim().to_string() };
+        let instr = Instr {
+            op: op.to_ascii_uppercase(),
+            args: args.trim().to_string(),
+        };
         if instr.op == "FROM" {
             let parts: Vec<&str> = instr.args.split_whitespace().collect();
             let name = match parts.as_slice() {
                 [_, as_kw, name] if as_kw.eq_ignore_ascii_case("as") => Some(name.to_string()),
                 _ => None,
             };
-            df.stages.push(Stage { from: parts[0].to_string(), name, instrs: vec![] });
+            df.stages.push(Stage {
+                from: parts[0].to_string(),
+                name,
+                instrs: vec![],
+            });
         } else if let Some(stage) = df.stages.last_mut() {
             stage.instrs.push(instr);
         } else {
@@ -117,7 +137,11 @@ fn key_values(args: &str) -> BTreeMap<String, String> {
 /// The exec-form JSON array of ENTRYPOINT / CMD.
 fn exec_form(args: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(args).unwrap_or_else(|e| panic!("not exec form ({e}): {args}"));
-    v.as_array().expect("array").iter().map(|s| s.as_str().expect("string").to_string()).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s.as_str().expect("string").to_string())
+        .collect()
 }
 
 /// The `[workspace] members` of Cargo.toml.
@@ -125,7 +149,11 @@ fn workspace_members() -> Vec<String> {
     let text = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
     let start = text.find("members = [").expect("members") + "members = [".len();
     let end = start + text[start..].find(']').unwrap();
-    text[start..end].split(',').map(|s| s.trim().trim_matches('"').to_string()).filter(|s| !s.is_empty()).collect()
+    text[start..end]
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 #[test]
@@ -142,19 +170,37 @@ fn runtime_stage_has_airbyte_labels_entrypoint_and_a_non_root_user() {
         .iter()
         .find_map(|a| a.strip_prefix("VERSION="))
         .unwrap_or_else(|| panic!("runtime stage needs `ARG VERSION={VERSION}`: {args:?}"));
-    assert_eq!(version_default, VERSION, "ARG VERSION default must follow the workspace version");
+    assert_eq!(
+        version_default, VERSION,
+        "ARG VERSION default must follow the workspace version"
+    );
 
     // Labels.
     let labels: BTreeMap<String, String> = runtime.all("LABEL").into_iter().flat_map(key_values).collect();
-    assert_eq!(labels.get("io.airbyte.name").map(String::as_str), Some("lakeport/${CONNECTOR}"), "{labels:?}");
-    assert_eq!(labels.get("io.airbyte.version").map(String::as_str), Some("${VERSION}"), "{labels:?}");
+    assert_eq!(
+        labels.get("io.airbyte.name").map(String::as_str),
+        Some("lakeport/${CONNECTOR}"),
+        "{labels:?}"
+    );
+    assert_eq!(
+        labels.get("io.airbyte.version").map(String::as_str),
+        Some("${VERSION}"),
+        "{labels:?}"
+    );
 
     // ENTRYPOINT == AIRBYTE_ENTRYPOINT, and it is what the binary is installed as.
     let entrypoint = exec_form(runtime.one("ENTRYPOINT"));
     let env: BTreeMap<String, String> = runtime.all("ENV").into_iter().flat_map(key_values).collect();
     let airbyte_entrypoint = env.get("AIRBYTE_ENTRYPOINT").expect("ENV AIRBYTE_ENTRYPOINT");
-    assert_eq!(&entrypoint.join(" "), airbyte_entrypoint, "ENTRYPOINT and AIRBYTE_ENTRYPOINT differ");
-    assert!(!airbyte_entrypoint.contains('$'), "exec-form ENTRYPOINT cannot expand variables: {airbyte_entrypoint}");
+    assert_eq!(
+        &entrypoint.join(" "),
+        airbyte_entrypoint,
+        "ENTRYPOINT and AIRBYTE_ENTRYPOINT differ"
+    );
+    assert!(
+        !airbyte_entrypoint.contains('$'),
+        "exec-form ENTRYPOINT cannot expand variables: {airbyte_entrypoint}"
+    );
     let ep = &entrypoint[0];
     assert!(ep.starts_with('/'), "absolute entrypoint expected: {ep}");
     let copy = runtime
@@ -164,10 +210,17 @@ fn runtime_stage_has_airbyte_labels_entrypoint_and_a_non_root_user() {
         .expect("COPY --from=builder of the binary");
     let installed_as = copy.split_whitespace().last().unwrap();
     assert!(
-        installed_as == ep || runtime.all("RUN").iter().any(|r| r.contains("ln -s") && r.contains(ep.as_str())),
+        installed_as == ep
+            || runtime
+                .all("RUN")
+                .iter()
+                .any(|r| r.contains("ln -s") && r.contains(ep.as_str())),
         "the entrypoint {ep} is neither the copied binary ({installed_as}) nor a link to it"
     );
-    assert!(installed_as.ends_with("${CONNECTOR}"), "the binary keeps its name: {installed_as}");
+    assert!(
+        installed_as.ends_with("${CONNECTOR}"),
+        "the binary keeps its name: {installed_as}"
+    );
 
     // Non-root user, created in the image, set after the last RUN.
     let user = runtime.one("USER");
@@ -183,7 +236,10 @@ fn runtime_stage_has_airbyte_labels_entrypoint_and_a_non_root_user() {
 
     // CA certificates for HTTPS to S3.
     assert!(
-        runtime.all("RUN").iter().any(|r| r.contains("install") && r.contains("ca-certificates")),
+        runtime
+            .all("RUN")
+            .iter()
+            .any(|r| r.contains("install") && r.contains("ca-certificates")),
         "runtime stage installs ca-certificates"
     );
 
@@ -192,7 +248,10 @@ fn runtime_stage_has_airbyte_labels_entrypoint_and_a_non_root_user() {
     let workdir = runtime.one("WORKDIR");
     assert!(workdir.starts_with('/'), "{workdir}");
     assert!(
-        runtime.all("RUN").iter().any(|r| r.contains("chown") && r.contains(workdir)),
+        runtime
+            .all("RUN")
+            .iter()
+            .any(|r| r.contains("chown") && r.contains(workdir)),
         "WORKDIR {workdir} is created and chowned for the non-root user"
     );
 }
@@ -200,20 +259,33 @@ fn runtime_stage_has_airbyte_labels_entrypoint_and_a_non_root_user() {
 #[test]
 fn builder_stage_caches_dependencies_and_builds_the_chosen_connector() {
     let df = dockerfile();
-    let builder = df.stages.iter().find(|s| s.name.as_deref() == Some("builder")).expect("a stage named builder");
+    let builder = df
+        .stages
+        .iter()
+        .find(|s| s.name.as_deref() == Some("builder"))
+        .expect("a stage named builder");
     assert!(builder.from.starts_with("rust:"), "{}", builder.from);
     let rust_arg = df.global_args.iter().find_map(|a| a.strip_prefix("RUST_VERSION="));
     if builder.from.contains("${RUST_VERSION}") {
         let v = rust_arg.expect("ARG RUST_VERSION=<x.y> before FROM");
-        let min: Vec<u32> = env!("CARGO_PKG_RUST_VERSION").split('.').map(|p| p.parse().unwrap()).collect();
+        let min: Vec<u32> = env!("CARGO_PKG_RUST_VERSION")
+            .split('.')
+            .map(|p| p.parse().unwrap())
+            .collect();
         let got: Vec<u32> = v.split('.').map(|p| p.parse().unwrap()).collect();
-        assert!(got >= min, "builder Rust {v} is older than rust-version {}", env!("CARGO_PKG_RUST_VERSION"));
+        assert!(
+            got >= min,
+            "builder Rust {v} is older than rust-version {}",
+            env!("CARGO_PKG_RUST_VERSION")
+        );
     }
     assert!(builder.all("ARG").contains(&"CONNECTOR"));
 
     // Manifests first, then a build of placeholders, then the sources.
     let copies = builder.all("COPY");
-    let copy_all = builder.position(|i| i.op == "COPY" && i.args.trim() == ". .").expect("COPY . . of the sources");
+    let copy_all = builder
+        .position(|i| i.op == "COPY" && i.args.trim() == ". .")
+        .expect("COPY . . of the sources");
     let copied_manifests: BTreeSet<String> = builder.instrs[..copy_all]
         .iter()
         .filter(|i| i.op == "COPY")
@@ -226,7 +298,12 @@ fn builder_stage_caches_dependencies_and_builds_the_chosen_connector() {
             "workspace member {m} is missing from the Dockerfile's manifest layer (add `COPY {m}/Cargo.toml {m}/Cargo.toml`)"
         );
     }
-    let runs: Vec<(usize, &Instr)> = builder.instrs.iter().enumerate().filter(|(_, i)| i.op == "RUN").collect();
+    let runs: Vec<(usize, &Instr)> = builder
+        .instrs
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.op == "RUN")
+        .collect();
     let dep_build = runs
         .iter()
         .find(|(p, i)| *p < copy_all && i.args.contains("cargo build"))
@@ -236,10 +313,17 @@ fn builder_stage_caches_dependencies_and_builds_the_chosen_connector() {
         .find(|(p, i)| *p > copy_all && i.args.contains("cargo build"))
         .expect("a cargo build after COPY . .");
     for (_, r) in [dep_build, real_build] {
-        assert!(r.args.contains("--release") && r.args.contains("--locked"), "{}", r.args);
+        assert!(
+            r.args.contains("--release") && r.args.contains("--locked"),
+            "{}",
+            r.args
+        );
         assert!(r.args.contains("-p \"$CONNECTOR\""), "{}", r.args);
     }
-    assert!(real_build.1.args.contains("touch"), "real sources must be touched newer than the placeholders");
+    assert!(
+        real_build.1.args.contains("touch"),
+        "real sources must be touched newer than the placeholders"
+    );
 }
 
 /// The dependency layer's placeholder tree must stay a valid workspace that
@@ -249,7 +333,11 @@ fn builder_stage_caches_dependencies_and_builds_the_chosen_connector() {
 fn dependency_layer_placeholders_form_a_valid_locked_workspace() {
     let df = dockerfile();
     let builder = df.stages.iter().find(|s| s.name.as_deref() == Some("builder")).unwrap();
-    let script = builder.all("RUN").into_iter().find(|r| r.contains("for manifest in")).expect("the placeholder loop");
+    let script = builder
+        .all("RUN")
+        .into_iter()
+        .find(|r| r.contains("for manifest in"))
+        .expect("the placeholder loop");
     let start = script.find("for manifest in").unwrap();
     let end = start + script[start..].find("done;").expect("done;") + "done;".len();
     let loop_sh = &script[start..end];
@@ -263,7 +351,12 @@ fn dependency_layer_placeholders_form_a_valid_locked_workspace() {
         std::fs::create_dir_all(dir.path().join(&m)).unwrap();
         std::fs::copy(root.join(&m).join("Cargo.toml"), dir.path().join(&m).join("Cargo.toml")).unwrap();
     }
-    let out = Command::new("sh").arg("-c").arg(format!("set -eu; {loop_sh}")).current_dir(dir.path()).output().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("set -eu; {loop_sh}"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         dir.path().join("source-sqlite/src/lib.rs").exists() && dir.path().join("source-sqlite/src/main.rs").exists()
@@ -273,7 +366,14 @@ fn dependency_layer_placeholders_form_a_valid_locked_workspace() {
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--locked", "--offline", "--format-version", "1", "--filter-platform"])
+        .args([
+            "metadata",
+            "--locked",
+            "--offline",
+            "--format-version",
+            "1",
+            "--filter-platform",
+        ])
         .arg(host_triple())
         .current_dir(dir.path())
         .env_remove("CARGO_TARGET_DIR")
@@ -297,7 +397,11 @@ fn host_triple() -> String {
 #[test]
 fn build_script_uses_the_workspace_version_and_builds_all_five() {
     let root = workspace_root();
-    let out = Command::new("bash").arg(root.join("docker/build.sh")).arg("--print-version").output().unwrap();
+    let out = Command::new("bash")
+        .arg(root.join("docker/build.sh"))
+        .arg("--print-version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), VERSION);
     let text = std::fs::read_to_string(root.join("docker/build.sh")).unwrap();
@@ -306,14 +410,22 @@ fn build_script_uses_the_workspace_version_and_builds_all_five() {
     }
     assert!(text.contains("--build-arg \"VERSION=$VERSION\"") && text.contains("--build-arg \"CONNECTOR=$c\""));
     // An unknown connector is refused before Docker is touched.
-    let out = Command::new("bash").arg(root.join("docker/build.sh")).arg("source-nope").output().unwrap();
+    let out = Command::new("bash")
+        .arg(root.join("docker/build.sh"))
+        .arg("source-nope")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn dockerignore_keeps_the_context_small_but_complete() {
     let text = std::fs::read_to_string(workspace_root().join(".dockerignore")).expect(".dockerignore");
-    let rules: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let rules: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
     assert!(rules.iter().any(|r| r.trim_end_matches('/') == "target"), "{rules:?}");
     assert!(rules.iter().any(|r| r.trim_end_matches('/') == ".git"), "{rules:?}");
     for m in workspace_members() {
@@ -324,7 +436,9 @@ fn dockerignore_keeps_the_context_small_but_complete() {
             );
         }
     }
-    assert!(!rules.iter().any(|r| matches!(*r, "Cargo.toml" | "Cargo.lock" | "*.toml" | "*.rs" | "**/*.rs")));
+    assert!(!rules
+        .iter()
+        .any(|r| matches!(*r, "Cargo.toml" | "Cargo.lock" | "*.toml" | "*.rs" | "**/*.rs")));
 }
 
 /// Without a Docker engine, the smoke test says so and passes without
@@ -333,19 +447,32 @@ fn dockerignore_keeps_the_context_small_but_complete() {
 #[test]
 fn smoke_test_reports_a_missing_engine_honestly() {
     let root = workspace_root();
-    let engine = Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false);
+    let engine = Command::new("docker")
+        .arg("info")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if engine && std::env::var_os("LAKEPORT_DOCKER_SMOKE").is_none() {
         eprintln!("a Docker engine is present: set LAKEPORT_DOCKER_SMOKE=1 to build and smoke-test the images");
         return;
     }
-    let out = Command::new("bash").arg(root.join("docker/smoke-test.sh")).output().unwrap();
+    let out = Command::new("bash")
+        .arg(root.join("docker/smoke-test.sh"))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     if engine {
         assert!(stdout.contains("image(s) passed"), "{stdout}");
     } else {
-        assert!(stdout.contains("SKIPPED") && stdout.contains("no image was built or run"), "{stdout}");
-        assert!(!stdout.contains("passed"), "must not claim success without an engine: {stdout}");
+        assert!(
+            stdout.contains("SKIPPED") && stdout.contains("no image was built or run"),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("passed"),
+            "must not claim success without an engine: {stdout}"
+        );
     }
 }
 
@@ -379,10 +506,15 @@ fn metadata_data(path: &Path) -> (BTreeMap<String, String>, BTreeMap<String, Vec
             continue;
         }
         if indent == 2 {
-            let (k, v) = t.split_once(':').unwrap_or_else(|| panic!("{}: bad line {line}", path.display()));
+            let (k, v) = t
+                .split_once(':')
+                .unwrap_or_else(|| panic!("{}: bad line {line}", path.display()));
             last_key = k.trim().to_string();
             let v = v.trim();
-            scalars.insert(last_key.clone(), if v.is_empty() { "<nested>".into() } else { unquote(v) });
+            scalars.insert(
+                last_key.clone(),
+                if v.is_empty() { "<nested>".into() } else { unquote(v) },
+            );
         } else if indent == 4 {
             if let Some(item) = t.strip_prefix("- ") {
                 lists.entry(last_key.clone()).or_default().push(unquote(item));
@@ -399,7 +531,9 @@ fn unquote(s: &str) -> String {
 fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
-        && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
 }
 
 #[test]
@@ -410,12 +544,23 @@ fn every_connector_has_airbyte_metadata_matching_its_crate() {
     for c in CONNECTORS {
         let path: PathBuf = root.join(c).join("metadata.yaml");
         let (data, lists, spec_version) = metadata_data(&path);
-        let get =
-            |k: &str| data.get(k).map(String::as_str).unwrap_or_else(|| panic!("{}: data.{k} missing", path.display()));
+        let get = |k: &str| {
+            data.get(k)
+                .map(String::as_str)
+                .unwrap_or_else(|| panic!("{}: data.{k} missing", path.display()))
+        };
         assert_eq!(spec_version, "1.0", "{c}: metadataSpecVersion");
         assert_eq!(get("dockerRepository"), format!("lakeport/{c}"));
-        assert_eq!(get("dockerImageTag"), VERSION, "{c}: dockerImageTag must be the crate version");
-        let expected_type = if c.starts_with("source-") { "source" } else { "destination" };
+        assert_eq!(
+            get("dockerImageTag"),
+            VERSION,
+            "{c}: dockerImageTag must be the crate version"
+        );
+        let expected_type = if c.starts_with("source-") {
+            "source"
+        } else {
+            "destination"
+        };
         assert_eq!(get("connectorType"), expected_type, "{c}");
         let expected_subtype = if *c == "source-sqlite" { "database" } else { "file" };
         assert_eq!(get("connectorSubtype"), expected_subtype, "{c}");
@@ -429,14 +574,32 @@ fn every_connector_has_airbyte_metadata_matching_its_crate() {
         let doc = get("documentationUrl");
         assert!(doc.starts_with("https://"), "{doc}");
         if let Some((_, anchor)) = doc.split_once('#') {
-            assert!(readme.contains(&format!("### {anchor}\n")), "{c}: README has no section for #{anchor}");
+            assert!(
+                readme.contains(&format!("### {anchor}\n")),
+                "{c}: README has no section for #{anchor}"
+            );
         }
-        assert!(lists.get("tags").is_some_and(|t| t.iter().any(|t| t == "language:rust")), "{c}: tags");
+        assert!(
+            lists
+                .get("tags")
+                .is_some_and(|t| t.iter().any(|t| t == "language:rust")),
+            "{c}: tags"
+        );
 
         // The crate takes the workspace version and the binary reports it.
         let manifest = std::fs::read_to_string(root.join(c).join("Cargo.toml")).unwrap();
-        assert!(manifest.contains("version.workspace = true"), "{c}: version.workspace = true");
-        let v = run_with(c, &["--version"], RunOpts { raw_stdout: true, ..Default::default() });
+        assert!(
+            manifest.contains("version.workspace = true"),
+            "{c}: version.workspace = true"
+        );
+        let v = run_with(
+            c,
+            &["--version"],
+            RunOpts {
+                raw_stdout: true,
+                ..Default::default()
+            },
+        );
         v.assert_success();
         assert_eq!(v.stdout.trim(), format!("{c} {VERSION}"));
 
@@ -445,6 +608,10 @@ fn every_connector_has_airbyte_metadata_matching_its_crate() {
         spec.assert_success();
         let spec_msg = &spec.of_type("SPEC")[0]["spec"];
         let has_dest_modes = spec_msg.get("supported_destination_sync_modes").is_some();
-        assert_eq!(has_dest_modes, expected_type == "destination", "{c}: spec vs connectorType {expected_type}");
+        assert_eq!(
+            has_dest_modes,
+            expected_type == "destination",
+            "{c}: spec vs connectorType {expected_type}"
+        );
     }
 }

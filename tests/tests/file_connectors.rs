@@ -117,11 +117,21 @@ fn every_format_and_codec_round_trips_through_the_binaries() {
     assert!(props["id"]["type"].to_string().contains("integer"), "{props}");
     assert!(props["amount"]["type"].to_string().contains("number"), "{props}");
     assert!(props["active"]["type"].to_string().contains("boolean"), "{props}");
-    let catalog_path = write_json(dir.path(), "catalog.json", &configured(&catalog, "full_refresh", "append"));
+    let catalog_path = write_json(
+        dir.path(),
+        "catalog.json",
+        &configured(&catalog, "full_refresh", "append"),
+    );
     let cfg = write_json(dir.path(), "src.json", &src_config);
     let original = run(
         "source-file",
-        &["read", "--config", cfg.to_str().unwrap(), "--catalog", catalog_path.to_str().unwrap()],
+        &[
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            catalog_path.to_str().unwrap(),
+        ],
         None,
     );
     original.assert_success();
@@ -147,14 +157,23 @@ fn every_format_and_codec_round_trips_through_the_binaries() {
             );
             let w = run(
                 "destination-file",
-                &["write", "--config", dst.to_str().unwrap(), "--catalog", catalog_path.to_str().unwrap()],
+                &[
+                    "write",
+                    "--config",
+                    dst.to_str().unwrap(),
+                    "--catalog",
+                    catalog_path.to_str().unwrap(),
+                ],
                 Some(original.stdout.as_bytes()),
             );
             w.assert_success();
             let files = files_under(&out);
             assert_eq!(files.len(), 1, "{format}/{codec}: {files:?}");
             let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
-            assert!(name.starts_with("rows_") && files[0].parent().unwrap().ends_with("rows"), "{name}");
+            assert!(
+                name.starts_with("rows_") && files[0].parent().unwrap().ends_with("rows"),
+                "{name}"
+            );
             let back = read_all(dir.path(), json!({"file_path": out, "layout": "per_subdirectory"}));
             assert_eq!(back.records()[0]["stream"], "rows");
             let got = data_sorted(&back);
@@ -163,7 +182,11 @@ fn every_format_and_codec_round_trips_through_the_binaries() {
                 assert_eq!(got.len(), expected.len(), "{format}/{codec}");
                 for (g, e) in got.iter().zip(&expected) {
                     assert_eq!(g["id"], e["id"], "{format}/{codec}");
-                    assert_eq!(g["name"].as_str().unwrap_or(""), e["name"].as_str().unwrap(), "{format}/{codec}");
+                    assert_eq!(
+                        g["name"].as_str().unwrap_or(""),
+                        e["name"].as_str().unwrap(),
+                        "{format}/{codec}"
+                    );
                     assert_eq!(g["big"], e["big"], "{format}/{codec}");
                 }
             } else {
@@ -186,7 +209,11 @@ fn parquet_and_avro_output_is_read_by_independent_readers() {
     let props = &mut catalog["streams"][0]["json_schema"]["properties"];
     props["day"] = json!({"type": ["null", "string"], "format": "date"});
     props["at"] = json!({"type": ["null", "string"], "format": "date-time", "airbyte_type": "timestamp_with_timezone"});
-    let catalog_path = write_json(dir.path(), "catalog.json", &configured(&catalog, "full_refresh", "append"));
+    let catalog_path = write_json(
+        dir.path(),
+        "catalog.json",
+        &configured(&catalog, "full_refresh", "append"),
+    );
     let records = read_all(dir.path(), src);
     for (format, reader) in [
         ("parquet", "import pyarrow.parquet as pq,sys,json; t=pq.read_table(sys.argv[1]); print(json.dumps({'n':t.num_rows,'id':str(t.schema.field('id').type),'at':str(t.schema.field('at').type),'day':str(t.schema.field('day').type),'big':t.column('big').to_pylist()[1],'name':t.column('name').to_pylist()[1]}))"),
@@ -224,15 +251,27 @@ fn mixed_schema_directory_discovers_one_merged_schema() {
     let streams = catalog["streams"].as_array().unwrap();
     assert_eq!(streams.len(), 1);
     let props = streams[0]["json_schema"]["properties"].as_object().unwrap();
-    for k in ["id", "name", "extra", "_ab_source_file_url", "_ab_source_file_last_modified"] {
+    for k in [
+        "id",
+        "name",
+        "extra",
+        "_ab_source_file_url",
+        "_ab_source_file_last_modified",
+    ] {
         assert!(props.contains_key(k), "{k} missing from {props:?}");
     }
     // integer vs number vs string widen to string.
     assert!(props["id"]["type"].to_string().contains("string"), "{props:?}");
-    assert_eq!(streams[0]["default_cursor_field"], json!(["_ab_source_file_last_modified"]));
+    assert_eq!(
+        streams[0]["default_cursor_field"],
+        json!(["_ab_source_file_last_modified"])
+    );
     let modes = streams[0]["supported_sync_modes"].to_string();
     assert!(modes.contains("incremental") && modes.contains("full_refresh"));
-    let r = read_all(dir.path(), json!({"file_path": dir.path(), "stream_name": "mixed", "glob_pattern": ["*.csv", "*.jsonl"]}));
+    let r = read_all(
+        dir.path(),
+        json!({"file_path": dir.path(), "stream_name": "mixed", "glob_pattern": ["*.csv", "*.jsonl"]}),
+    );
     assert_eq!(r.records().len(), 4);
 }
 
@@ -246,10 +285,20 @@ fn incremental_reads_only_new_or_changed_files() {
     }
     let src = json!({"file_path": data, "stream_name": "s"});
     let catalog = discover(dir.path(), &src);
-    let catalog_path = write_json(dir.path(), "catalog.json", &configured(&catalog, "incremental", "append"));
+    let catalog_path = write_json(
+        dir.path(),
+        "catalog.json",
+        &configured(&catalog, "incremental", "append"),
+    );
     let cfg = write_json(dir.path(), "src.json", &src);
     let read = |state: Option<&Path>| {
-        let mut args = vec!["read", "--config", cfg.to_str().unwrap(), "--catalog", catalog_path.to_str().unwrap()];
+        let mut args = vec![
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            catalog_path.to_str().unwrap(),
+        ];
         if let Some(s) = state {
             args.extend(["--state", s.to_str().unwrap()]);
         }
@@ -271,10 +320,15 @@ fn incremental_reads_only_new_or_changed_files() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(data.join("f1.csv"), "id,v\n1,changed\n").unwrap();
     let f = std::fs::File::options().write(true).open(data.join("f1.csv")).unwrap();
-    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
     std::fs::write(&state_file, &second.stdout).unwrap();
     let third = read(Some(&state_file));
-    let urls: Vec<&str> = third.data().iter().map(|d| d["_ab_source_file_url"].as_str().unwrap()).collect();
+    let urls: Vec<&str> = third
+        .data()
+        .iter()
+        .map(|d| d["_ab_source_file_url"].as_str().unwrap())
+        .collect();
     assert_eq!(third.records().len(), 1, "{urls:?}");
     assert!(urls[0].ends_with("f1.csv"));
     assert_eq!(third.data()[0]["v"], "changed");
@@ -300,11 +354,21 @@ fn per_subdirectory_reads_back_destination_output() {
         }
     }
     let dst = write_json(dir.path(), "d.json", &json!({"base_path": out, "format": "jsonl"}));
-    run("destination-file", &["write", "--config", dst.to_str().unwrap()], Some(input.as_bytes())).assert_success();
+    run(
+        "destination-file",
+        &["write", "--config", dst.to_str().unwrap()],
+        Some(input.as_bytes()),
+    )
+    .assert_success();
     let r = read_all(dir.path(), json!({"file_path": out, "layout": "per_subdirectory"}));
     let catalog_streams: Vec<String> = {
         let c = discover(dir.path(), &json!({"file_path": out, "layout": "per_subdirectory"}));
-        c["streams"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+        c["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(catalog_streams, ["orders", "users"]);
     let users = r.records().into_iter().filter(|x| x["stream"] == "users").count();
@@ -316,11 +380,20 @@ fn per_subdirectory_reads_back_destination_output() {
 fn a_hostile_stream_name_stays_inside_base_path() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
-    let input = json!({"type":"RECORD","record":{"stream":"../../etc/passwd","data":{"x":1},"emitted_at":1}}).to_string();
+    let input =
+        json!({"type":"RECORD","record":{"stream":"../../etc/passwd","data":{"x":1},"emitted_at":1}}).to_string();
     let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "csv"}));
-    run("destination-file", &["write", "--config", dst.to_str().unwrap()], Some(input.as_bytes())).assert_success();
+    run(
+        "destination-file",
+        &["write", "--config", dst.to_str().unwrap()],
+        Some(input.as_bytes()),
+    )
+    .assert_success();
     let files = files_under(dir.path());
-    let written: Vec<&PathBuf> = files.iter().filter(|p| p.extension().is_some_and(|e| e == "csv")).collect();
+    let written: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
     assert_eq!(written.len(), 1, "{files:?}");
     assert!(written[0].starts_with(&base), "{:?} escaped {base:?}", written[0]);
     assert_eq!(written[0].parent().unwrap().parent().unwrap(), base);
@@ -330,8 +403,12 @@ fn big_input(n: usize) -> String {
     let mut s = String::new();
     for i in 0..n {
         // Incompressible padding, so files reach the rollover size.
-        let pad: String = (0..25).map(|k| format!("{:08x}", (i as u64 * 2654435761 + k * 40503) % 4294967291)).collect();
-        s.push_str(&json!({"type":"RECORD","record":{"stream":"s","data":{"id":i,"pad":pad},"emitted_at":1}}).to_string());
+        let pad: String = (0..25)
+            .map(|k| format!("{:08x}", (i as u64 * 2654435761 + k * 40503) % 4294967291))
+            .collect();
+        s.push_str(
+            &json!({"type":"RECORD","record":{"stream":"s","data":{"id":i,"pad":pad},"emitted_at":1}}).to_string(),
+        );
         s.push('\n');
         if i % 100 == 99 {
             s.push_str(&json!({"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"s"},"stream_state":{"upto":i}}}}).to_string());
@@ -381,24 +458,45 @@ fn bad_input_mid_stream_leaves_only_committed_files_and_states() {
     let mut input = big_input(25_000);
     input.push_str("{this is not a message\n");
     input.push_str(&big_input(10));
-    let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "parquet", "file_size_mb": 1}));
-    let r = run("destination-file", &["write", "--config", dst.to_str().unwrap()], Some(input.as_bytes()));
+    let dst = write_json(
+        dir.path(),
+        "d.json",
+        &json!({"base_path": base, "format": "parquet", "file_size_mb": 1}),
+    );
+    let r = run(
+        "destination-file",
+        &["write", "--config", dst.to_str().unwrap()],
+        Some(input.as_bytes()),
+    );
     assert!(!r.status.success());
-    assert!(r.errors()[0]["message"].as_str().unwrap().contains("line 25251"), "{}", r.stdout);
+    assert!(
+        r.errors()[0]["message"].as_str().unwrap().contains("line 25251"),
+        "{}",
+        r.stdout
+    );
     let (echoed, last) = echoed_count(&r.stdout);
     let rows = committed_rows(&base);
     assert!(echoed > 0, "rollover should have committed files and released states");
-    assert!(echoed <= rows, "states cover {echoed} records but only {rows} are committed");
+    assert!(
+        echoed <= rows,
+        "states cover {echoed} records but only {rows} are committed"
+    );
     assert_eq!(last.map(|u| u as u64 + 1), Some(echoed));
     // No temporary file is left behind.
-    assert!(files_under(&base).iter().all(|p| !p.to_string_lossy().contains("lakeport-tmp")));
+    assert!(files_under(&base)
+        .iter()
+        .all(|p| !p.to_string_lossy().contains("lakeport-tmp")));
 }
 
 #[test]
 fn sigkill_mid_stream_leaves_no_partial_final_file() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
-    let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "parquet", "file_size_mb": 1}));
+    let dst = write_json(
+        dir.path(),
+        "d.json",
+        &json!({"base_path": base, "format": "parquet", "file_size_mb": 1}),
+    );
     let mut child = Command::new(bin("destination-file"))
         .args(["write", "--config", dst.to_str().unwrap()])
         .stdin(Stdio::piped())
@@ -417,7 +515,10 @@ fn sigkill_mid_stream_leaves_no_partial_final_file() {
     lakeport_tests::validate_messages(&stdout);
     let (echoed, _) = echoed_count(&stdout);
     let rows = committed_rows(&base);
-    assert!(echoed <= rows, "states cover {echoed} records but only {rows} are committed");
+    assert!(
+        echoed <= rows,
+        "states cover {echoed} records but only {rows} are committed"
+    );
     drop(stdin);
 }
 
@@ -429,8 +530,17 @@ fn overwrite_replaces_older_files_only_after_commit() {
     std::fs::write(base.join("s/s_20000101_000000.jsonl"), "{\"old\":1}\n").unwrap();
     std::fs::write(base.join("s/notes.txt"), "user file").unwrap();
     let input = json!({"type":"RECORD","record":{"stream":"s","data":{"new":1},"emitted_at":1}}).to_string();
-    let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": "jsonl", "overwrite": true}));
-    run("destination-file", &["write", "--config", dst.to_str().unwrap()], Some(input.as_bytes())).assert_success();
+    let dst = write_json(
+        dir.path(),
+        "d.json",
+        &json!({"base_path": base, "format": "jsonl", "overwrite": true}),
+    );
+    run(
+        "destination-file",
+        &["write", "--config", dst.to_str().unwrap()],
+        Some(input.as_bytes()),
+    )
+    .assert_success();
     let names: Vec<String> = files_under(&base.join("s"))
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())

@@ -61,7 +61,11 @@ fn normalise(v: &Value) -> Value {
 }
 
 fn read_file(dir: &Path, file: &Path) -> Vec<Value> {
-    let cfg = write_json(dir, "src.json", &json!({"file_path": file, "stream_name": "t", "json_flatten": false}));
+    let cfg = write_json(
+        dir,
+        "src.json",
+        &json!({"file_path": file, "stream_name": "t", "json_flatten": false}),
+    );
     let r = run("source-file", &["read", "--config", cfg.to_str().unwrap()], None);
     r.assert_success();
     r.data().into_iter().map(normalise).collect()
@@ -70,11 +74,12 @@ fn read_file(dir: &Path, file: &Path) -> Vec<Value> {
 #[test]
 fn files_written_by_pyarrow_and_fastavro_are_read_with_equal_values() {
     let dir = tempfile::tempdir().unwrap();
-    let expected: Vec<Value> = serde_json::from_str::<Vec<Value>>(python_eval(WRITE_REFERENCE, &[dir.path().to_str().unwrap()]).trim())
-        .unwrap()
-        .iter()
-        .map(normalise)
-        .collect();
+    let expected: Vec<Value> =
+        serde_json::from_str::<Vec<Value>>(python_eval(WRITE_REFERENCE, &[dir.path().to_str().unwrap()]).trim())
+            .unwrap()
+            .iter()
+            .map(normalise)
+            .collect();
     assert_eq!(expected.len(), 30);
     let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -93,13 +98,28 @@ fn files_written_by_pyarrow_and_fastavro_are_read_with_equal_values() {
 #[test]
 fn every_codec_written_here_is_read_by_pyarrow_and_fastavro() {
     let dir = tempfile::tempdir().unwrap();
-    let source: Vec<Value> = serde_json::from_str(python_eval(WRITE_REFERENCE, &[dir.path().to_str().unwrap()]).trim()).unwrap();
+    let source: Vec<Value> =
+        serde_json::from_str(python_eval(WRITE_REFERENCE, &[dir.path().to_str().unwrap()]).trim()).unwrap();
     // Our records of the reference table, typed by source-file's discover.
-    let src = write_json(dir.path(), "src.json", &json!({"file_path": dir.path().join("pq_none.parquet"), "stream_name": "t", "json_flatten": false}));
+    let src = write_json(
+        dir.path(),
+        "src.json",
+        &json!({"file_path": dir.path().join("pq_none.parquet"), "stream_name": "t", "json_flatten": false}),
+    );
     let disc = run("source-file", &["discover", "--config", src.to_str().unwrap()], None);
     let catalog = json!({"streams": [{"stream": disc.catalog()["streams"][0], "sync_mode": "full_refresh", "destination_sync_mode": "append"}]});
     let catalog_path = write_json(dir.path(), "catalog.json", &catalog);
-    let records = run("source-file", &["read", "--config", src.to_str().unwrap(), "--catalog", catalog_path.to_str().unwrap()], None);
+    let records = run(
+        "source-file",
+        &[
+            "read",
+            "--config",
+            src.to_str().unwrap(),
+            "--catalog",
+            catalog_path.to_str().unwrap(),
+        ],
+        None,
+    );
     records.assert_success();
     let reader = r#"
 import json, sys, fastavro, pyarrow.parquet as pq
@@ -123,15 +143,39 @@ print(json.dumps([norm(r) for r in rows], default=str))
     ] {
         for codec in codecs {
             let out = dir.path().join(format!("out_{format}_{codec}"));
-            let dst = write_json(dir.path(), "dst.json", &json!({"base_path": out, "format": format, "compression": codec, "metadata_columns": false}));
-            run("destination-file", &["write", "--config", dst.to_str().unwrap(), "--catalog", catalog_path.to_str().unwrap()], Some(records.stdout.as_bytes())).assert_success();
-            let file = std::fs::read_dir(out.join("t")).unwrap().flatten().next().unwrap().path();
-            let got: Vec<Value> = serde_json::from_str::<Vec<Value>>(python_eval(reader, &[file.to_str().unwrap()]).trim())
+            let dst = write_json(
+                dir.path(),
+                "dst.json",
+                &json!({"base_path": out, "format": format, "compression": codec, "metadata_columns": false}),
+            );
+            run(
+                "destination-file",
+                &[
+                    "write",
+                    "--config",
+                    dst.to_str().unwrap(),
+                    "--catalog",
+                    catalog_path.to_str().unwrap(),
+                ],
+                Some(records.stdout.as_bytes()),
+            )
+            .assert_success();
+            let file = std::fs::read_dir(out.join("t"))
                 .unwrap()
-                .iter()
-                .map(normalise)
-                .collect();
-            assert_eq!(got, expected, "{format}/{codec} read back by the independent reader differs");
+                .flatten()
+                .next()
+                .unwrap()
+                .path();
+            let got: Vec<Value> =
+                serde_json::from_str::<Vec<Value>>(python_eval(reader, &[file.to_str().unwrap()]).trim())
+                    .unwrap()
+                    .iter()
+                    .map(normalise)
+                    .collect();
+            assert_eq!(
+                got, expected,
+                "{format}/{codec} read back by the independent reader differs"
+            );
         }
     }
 }

@@ -22,10 +22,7 @@ fn import(bin: &str, args: &[&str]) -> Run {
 fn assert_valid(spec_json: &str, config: &Value) {
     let spec: Value = serde_json::from_str(spec_json).expect("spec.json");
     let validator = jsonschema::draft7::new(&spec).expect("a valid schema");
-    let errors: Vec<String> = validator
-        .iter_errors(config)
-        .map(|e| e.to_string())
-        .collect();
+    let errors: Vec<String> = validator.iter_errors(config).map(|e| e.to_string()).collect();
     assert!(
         errors.is_empty(),
         "import-config output is not valid against the spec: {errors:?}\n{config:#}"
@@ -65,10 +62,7 @@ fn source_file_imports_and_reads_an_airbyte_config() {
     assert_eq!(native["stream_name"], "covid");
     assert_eq!(native["csv_delimiter"], ";");
     assert_eq!(native["csv_header"], false);
-    assert_eq!(
-        native["csv_column_names"],
-        json!(["day", "country", "cases"])
-    );
+    assert_eq!(native["csv_column_names"], json!(["day", "country", "cases"]));
     assert_eq!(native["csv_skip_rows_before_header"], 2);
     assert_valid(include_str!("../../source-file/src/spec.json"), &native);
     for row in [
@@ -79,11 +73,7 @@ fn source_file_imports_and_reads_an_airbyte_config() {
         "reader_options.nrows",
         "dropped: every row is read",
     ] {
-        assert!(
-            r.stderr.contains(row),
-            "stderr lacks '{row}':\n{}",
-            r.stderr
-        );
+        assert!(r.stderr.contains(row), "stderr lacks '{row}':\n{}", r.stderr);
     }
     assert!(r.stderr.contains("airbyte config"), "{}", r.stderr);
 
@@ -157,9 +147,9 @@ fn destination_file_flavours() {
     c.assert_success();
     assert_eq!(c.connection_status()["status"], "SUCCEEDED", "{}", c.stdout);
     assert!(
-        c.logs().iter().any(|l| l.starts_with("WARN")
-            && l.contains("`file_format`")
-            && l.contains("`format`")),
+        c.logs()
+            .iter()
+            .any(|l| l.starts_with("WARN") && l.contains("`file_format`") && l.contains("`format`")),
         "{:?}",
         c.logs()
     );
@@ -173,23 +163,12 @@ fn destination_file_flavours() {
     );
     let r = import(
         "destination-file",
-        &[
-            "import-config",
-            "--from",
-            "airbyte",
-            airbyte.to_str().unwrap(),
-        ],
+        &["import-config", "--from", "airbyte", airbyte.to_str().unwrap()],
     );
     r.assert_success();
     let native: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(
-        native,
-        json!({"base_path": out, "format": "csv", "airbyte_raw": true})
-    );
-    assert_valid(
-        include_str!("../../destination-file/src/spec.json"),
-        &native,
-    );
+    assert_eq!(native, json!({"base_path": out, "format": "csv", "airbyte_raw": true}));
+    assert_valid(include_str!("../../destination-file/src/spec.json"), &native);
     assert!(
         r.stderr.contains("destination_path") && r.stderr.contains("base_path"),
         "{}",
@@ -205,22 +184,14 @@ fn destination_file_flavours() {
     let status = c.connection_status();
     assert_eq!(status["status"], "FAILED");
     assert!(
-        status["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("not supported yet"),
+        status["message"].as_str().unwrap_or("").contains("not supported yet"),
         "{status}"
     );
 
     // A flavour the connector has no mapping for is a config error.
     let r = import(
         "destination-file",
-        &[
-            "import-config",
-            "--from",
-            "fivetran",
-            legacy.to_str().unwrap(),
-        ],
+        &["import-config", "--from", "fivetran", legacy.to_str().unwrap()],
     );
     assert!(!r.status.success());
     assert!(
@@ -231,10 +202,7 @@ fn destination_file_flavours() {
 
     // An unknown config lists what was expected.
     let unknown = write_json(dir.path(), "unknown.json", &json!({"host": "db"}));
-    let r = import(
-        "destination-file",
-        &["import-config", unknown.to_str().unwrap()],
-    );
+    let r = import("destination-file", &["import-config", unknown.to_str().unwrap()]);
     assert!(!r.status.success());
     assert!(r.stdout.contains("destination_path"), "{}", r.stdout);
 }

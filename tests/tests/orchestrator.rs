@@ -31,7 +31,9 @@ struct Job {
 
 impl Job {
     fn new() -> Job {
-        Job { dir: tempfile::tempdir().expect("tempdir") }
+        Job {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     fn path(&self) -> &Path {
@@ -50,7 +52,15 @@ impl Job {
         for a in args {
             assert!(!a.starts_with('/'), "platform-style runs use relative paths: {a}");
         }
-        run_with(connector, args, RunOpts { cwd: Some(self.path().to_path_buf()), stdin, ..Default::default() })
+        run_with(
+            connector,
+            args,
+            RunOpts {
+                cwd: Some(self.path().to_path_buf()),
+                stdin,
+                ..Default::default()
+            },
+        )
     }
 
     fn spec(&self, connector: &str) -> Value {
@@ -75,7 +85,13 @@ impl Job {
 
     /// `read` as the platform calls it: state file only when there is a state.
     fn read(&self, connector: &str, state: Option<&Value>) -> Run {
-        let mut args = vec!["read", "--config", "source_config.json", "--catalog", "source_catalog.json"];
+        let mut args = vec![
+            "read",
+            "--config",
+            "source_config.json",
+            "--catalog",
+            "source_catalog.json",
+        ];
         if let Some(s) = state {
             self.file("source_state.json", s);
             args.extend(["--state", "source_state.json"]);
@@ -88,7 +104,13 @@ impl Job {
     fn write(&self, connector: &str, messages: &[u8]) -> Run {
         let r = self.run(
             connector,
-            &["write", "--config", "destination_config.json", "--catalog", "destination_catalog.json"],
+            &[
+                "write",
+                "--config",
+                "destination_config.json",
+                "--catalog",
+                "destination_catalog.json",
+            ],
             Some(messages.to_vec()),
         );
         r.assert_success();
@@ -106,7 +128,9 @@ fn configure(discovered: &Value) -> Value {
         .iter()
         .map(|s| {
             let modes = s["supported_sync_modes"].as_array().cloned().unwrap_or_default();
-            let cursor = s.get("default_cursor_field").filter(|c| c.as_array().is_some_and(|a| !a.is_empty()));
+            let cursor = s
+                .get("default_cursor_field")
+                .filter(|c| c.as_array().is_some_and(|a| !a.is_empty()));
             let incremental =
                 modes.contains(&json!("incremental")) && (cursor.is_some() || s["source_defined_cursor"] == true);
             let mut c = json!({
@@ -132,7 +156,12 @@ fn stream_name(v: &Value) -> String {
 
 /// What the platform checks on a source's output; returns the records per stream.
 fn assert_platform_source_output(r: &Run, catalog: &Value) -> BTreeMap<String, usize> {
-    assert!(r.errors().is_empty(), "TRACE ERROR: {:?}\nstderr:\n{}", r.errors(), r.stderr);
+    assert!(
+        r.errors().is_empty(),
+        "TRACE ERROR: {:?}\nstderr:\n{}",
+        r.errors(),
+        r.stderr
+    );
     let configured: Vec<String> = catalog["streams"]
         .as_array()
         .unwrap()
@@ -160,7 +189,9 @@ fn assert_platform_source_output(r: &Run, catalog: &Value) -> BTreeMap<String, u
                 assert_eq!(st["type"], "STREAM", "per-stream states expected: {st}");
                 let s = stream_name(&st["stream"]);
                 assert!(configured.contains(&s), "state of a stream not in the catalog: {s}");
-                let counted = st["sourceStats"]["recordCount"].as_f64().expect("sourceStats.recordCount");
+                let counted = st["sourceStats"]["recordCount"]
+                    .as_f64()
+                    .expect("sourceStats.recordCount");
                 let seen = since_state.insert(s.clone(), 0).unwrap_or(0);
                 assert_eq!(
                     counted as usize, seen,
@@ -169,7 +200,10 @@ fn assert_platform_source_output(r: &Run, catalog: &Value) -> BTreeMap<String, u
             }
             "TRACE" if m["trace"]["type"] == "STREAM_STATUS" => {
                 let ss = &m["trace"]["stream_status"];
-                status.entry(stream_name(ss)).or_default().push(ss["status"].as_str().unwrap().to_string());
+                status
+                    .entry(stream_name(ss))
+                    .or_default()
+                    .push(ss["status"].as_str().unwrap().to_string());
             }
             _ => {}
         }
@@ -210,7 +244,11 @@ fn committed_state(source: &Run, destination: &Run, previous: Option<&Value>) ->
     assert!(destination.errors().is_empty(), "{:?}", destination.errors());
     let src_states = source.states();
     let dst_states = destination.states();
-    assert_eq!(dst_states.len(), src_states.len(), "the destination echoes every state once its data is written");
+    assert_eq!(
+        dst_states.len(),
+        src_states.len(),
+        "the destination echoes every state once its data is written"
+    );
     let mut last: BTreeMap<String, Value> = BTreeMap::new();
     if let Some(prev) = previous {
         for s in prev.as_array().unwrap() {
@@ -223,7 +261,10 @@ fn committed_state(source: &Run, destination: &Run, previous: Option<&Value>) ->
             d["destinationStats"]["recordCount"], s["sourceStats"]["recordCount"],
             "destinationStats.recordCount matches the source's count"
         );
-        last.insert(stream_name(&d["stream"]), json!({"type": "STREAM", "stream": d["stream"]}));
+        last.insert(
+            stream_name(&d["stream"]),
+            json!({"type": "STREAM", "stream": d["stream"]}),
+        );
     }
     Value::Array(last.into_values().collect())
 }
@@ -248,7 +289,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Rows per stream of destination-file output, read back with source-file.
 fn read_back(base: &Path) -> BTreeMap<String, usize> {
     let job = Job::new();
-    job.file("source_config.json", &json!({"file_path": base, "layout": "per_subdirectory"}));
+    job.file(
+        "source_config.json",
+        &json!({"file_path": base, "layout": "per_subdirectory"}),
+    );
     let r = job.run("source-file", &["read", "--config", "source_config.json"], None);
     r.assert_success();
     let mut out = BTreeMap::new();
@@ -273,7 +317,11 @@ fn platform_spec_and_check_resolve_relative_config_paths_for_every_connector() {
     let mut dest_s3 = s3.connection("job");
     dest_s3["file_format"] = json!("jsonl");
     let cases = [
-        ("source-file", "source_config.json", json!({"file_path": data.path().join("a.csv")})),
+        (
+            "source-file",
+            "source_config.json",
+            json!({"file_path": data.path().join("a.csv")}),
+        ),
         ("source-sqlite", "source_config.json", json!({"database_path": db})),
         ("source-s3", "source_config.json", s3.connection("job")),
         (
@@ -308,16 +356,25 @@ fn platform_syncs_source_file_to_destination_file_and_resumes_from_state() {
     std::fs::write(incoming.join("day1.csv"), "id,amount\n1,1.5\n2,2.5\n3,3.5\n").unwrap();
 
     let src = Job::new();
-    src.file("source_config.json", &json!({"file_path": incoming, "stream_name": "events"}));
+    src.file(
+        "source_config.json",
+        &json!({"file_path": incoming, "stream_name": "events"}),
+    );
     assert_eq!(src.check("source-file", "source_config.json")["status"], "SUCCEEDED");
     let catalog = configure(&src.discover("source-file"));
     assert_eq!(catalog["streams"][0]["sync_mode"], "incremental", "{catalog}");
     src.file("source_catalog.json", &catalog);
 
     let dst = Job::new();
-    dst.file("destination_config.json", &json!({"base_path": out, "format": "parquet"}));
+    dst.file(
+        "destination_config.json",
+        &json!({"base_path": out, "format": "parquet"}),
+    );
     dst.file("destination_catalog.json", &catalog);
-    assert_eq!(dst.check("destination-file", "destination_config.json")["status"], "SUCCEEDED");
+    assert_eq!(
+        dst.check("destination-file", "destination_config.json")["status"],
+        "SUCCEEDED"
+    );
 
     // Sync 1: everything.
     let r1 = src.read("source-file", None);
@@ -331,7 +388,10 @@ fn platform_syncs_source_file_to_destination_file_and_resumes_from_state() {
     std::fs::write(incoming.join("day2.csv"), "id,amount\n4,4.5\n5,5.5\n").unwrap();
     let r2 = src.read("source-file", Some(&state1));
     assert_eq!(assert_platform_source_output(&r2, &catalog)["events"], 2);
-    assert!(r2.data().iter().all(|d| d["_ab_source_file_url"].as_str().unwrap().ends_with("day2.csv")));
+    assert!(r2
+        .data()
+        .iter()
+        .all(|d| d["_ab_source_file_url"].as_str().unwrap().ends_with("day2.csv")));
     let w2 = dst.write("destination-file", &forward(&r2));
     let state2 = committed_state(&r2, &w2, Some(&state1));
 
@@ -340,7 +400,9 @@ fn platform_syncs_source_file_to_destination_file_and_resumes_from_state() {
     assert_eq!(assert_platform_source_output(&r3, &catalog)["events"], 0);
 
     assert_eq!(read_back(&out), BTreeMap::from([("events".to_string(), 5)]));
-    assert!(files_under(&out).iter().all(|p| p.extension().is_some_and(|e| e == "parquet")));
+    assert!(files_under(&out)
+        .iter()
+        .all(|p| p.extension().is_some_and(|e| e == "parquet")));
 }
 
 #[test]
@@ -353,13 +415,21 @@ fn platform_syncs_source_sqlite_incrementally_with_full_refresh_streams_alongsid
     let src = Job::new();
     // incremental_field gives tables with that column a default cursor (what a
     // platform user would otherwise pick in the UI).
-    src.file("source_config.json", &json!({"database_path": db, "incremental_field": "updated_at"}));
+    src.file(
+        "source_config.json",
+        &json!({"database_path": db, "incremental_field": "updated_at"}),
+    );
     let catalog = configure(&src.discover("source-sqlite"));
     let modes: BTreeMap<String, String> = catalog["streams"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["stream"]["name"].as_str().unwrap().to_string(), s["sync_mode"].as_str().unwrap().to_string()))
+        .map(|s| {
+            (
+                s["stream"]["name"].as_str().unwrap().to_string(),
+                s["sync_mode"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(modes["orders"], "incremental");
     assert_eq!(modes["users"], "incremental");
@@ -371,7 +441,10 @@ fn platform_syncs_source_sqlite_incrementally_with_full_refresh_streams_alongsid
 
     let r1 = src.read("source-sqlite", None);
     let n1 = assert_platform_source_output(&r1, &catalog);
-    assert_eq!((n1["orders"], n1["users"], n1["products"], n1["order_totals"]), (200, 50, 20, 50));
+    assert_eq!(
+        (n1["orders"], n1["users"], n1["products"], n1["order_totals"]),
+        (200, 50, 20, 50)
+    );
     let w1 = dst.write("destination-file", &forward(&r1));
     let state1 = committed_state(&r1, &w1, None);
 
@@ -386,7 +459,11 @@ fn platform_syncs_source_sqlite_incrementally_with_full_refresh_streams_alongsid
     let r2 = src.read("source-sqlite", Some(&state1));
     let n2 = assert_platform_source_output(&r2, &catalog);
     assert_eq!((n2["orders"], n2["users"]), (2, 0), "only the new orders move");
-    assert_eq!((n2["products"], n2["order_totals"]), (20, 50), "full-refresh streams are read in full");
+    assert_eq!(
+        (n2["products"], n2["order_totals"]),
+        (20, 50),
+        "full-refresh streams are read in full"
+    );
     let w2 = dst.write("destination-file", &forward(&r2));
     committed_state(&r2, &w2, Some(&state1));
     let back = read_back(&out);
@@ -413,7 +490,10 @@ fn platform_syncs_source_s3_and_resumes_from_state() {
     src.file("source_catalog.json", &catalog);
     let out = tempfile::tempdir().unwrap();
     let dst = Job::new();
-    dst.file("destination_config.json", &json!({"base_path": out.path(), "format": "jsonl"}));
+    dst.file(
+        "destination_config.json",
+        &json!({"base_path": out.path(), "format": "jsonl"}),
+    );
     dst.file("destination_catalog.json", &catalog);
 
     let r1 = src.read("source-s3", None);
@@ -439,7 +519,10 @@ fn platform_writes_to_destination_s3_and_echoes_states_after_upload() {
     std::fs::copy(workspace_root().join("examples/sample/shop.db"), &db).unwrap();
 
     let src = Job::new();
-    src.file("source_config.json", &json!({"database_path": db, "tables": ["users", "products"]}));
+    src.file(
+        "source_config.json",
+        &json!({"database_path": db, "tables": ["users", "products"]}),
+    );
     let catalog = configure(&src.discover("source-sqlite"));
     src.file("source_catalog.json", &catalog);
     let r = src.read("source-sqlite", None);
@@ -451,14 +534,23 @@ fn platform_writes_to_destination_s3_and_echoes_states_after_upload() {
     let dst = Job::new();
     dst.file("destination_config.json", &config);
     dst.file("destination_catalog.json", &catalog);
-    assert_eq!(dst.check("destination-s3", "destination_config.json")["status"], "SUCCEEDED");
+    assert_eq!(
+        dst.check("destination-s3", "destination_config.json")["status"],
+        "SUCCEEDED"
+    );
     let w = dst.write("destination-s3", &forward(&r));
     committed_state(&r, &w, None);
     let keys = s3.keys("out");
     for stream in ["users", "products"] {
-        let objs: Vec<&String> = keys.iter().filter(|k| k.starts_with(&format!("lake/{stream}/{stream}_"))).collect();
+        let objs: Vec<&String> = keys
+            .iter()
+            .filter(|k| k.starts_with(&format!("lake/{stream}/{stream}_")))
+            .collect();
         assert!(!objs.is_empty(), "no object for {stream} in {keys:?}");
-        let lines: usize = objs.iter().map(|k| String::from_utf8_lossy(&s3.object("out", k)).lines().count()).sum();
+        let lines: usize = objs
+            .iter()
+            .map(|k| String::from_utf8_lossy(&s3.object("out", k)).lines().count())
+            .sum();
         assert_eq!(lines, if stream == "users" { 50 } else { 20 }, "{stream}");
     }
 }
@@ -547,7 +639,11 @@ fn binary_counts(connector: &str, config: &Value) -> BTreeMap<String, u64> {
 }
 
 fn counts_of(v: &Value) -> BTreeMap<String, u64> {
-    v.as_object().unwrap().iter().map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -565,7 +661,10 @@ fn pyairbyte_reads_source_file_into_its_cache_and_resumes_from_its_state() {
     for c in ["id", "name", "_ab_source_file_url", "_ab_source_file_last_modified"] {
         assert!(cols.as_array().unwrap().contains(&json!(c)), "{c} missing from {cols}");
     }
-    assert_eq!(result["second_processed"], 0, "the second read resumes from PyAirbyte's saved state: {result}");
+    assert_eq!(
+        result["second_processed"], 0,
+        "the second read resumes from PyAirbyte's saved state: {result}"
+    );
     assert_eq!(result["states"].as_array().unwrap().len(), 1, "{result}");
 }
 
@@ -590,7 +689,10 @@ fn pyairbyte_reads_source_sqlite_incrementally_and_in_full() {
     assert_eq!(expected.len(), 4);
     let result = pyairbyte_read("source-sqlite", &config, true);
     assert_eq!(counts_of(&result["streams"]), expected, "{result}");
-    assert_eq!(result["second_processed"], 320, "full refresh reads everything again: {result}");
+    assert_eq!(
+        result["second_processed"], 320,
+        "full refresh reads everything again: {result}"
+    );
 }
 
 /// PyAirbyte's plain `read()` configures *every* stream as incremental with

@@ -8,7 +8,11 @@ use serde_json::json;
 fn a_config_breaking_the_schema_is_a_config_error_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_json(dir.path(), "c.json", &json!({"base_path": 5, "format": "csv"}));
-    let r = run("destination-file", &["write", "--config", cfg.to_str().unwrap()], Some(b""));
+    let r = run(
+        "destination-file",
+        &["write", "--config", cfg.to_str().unwrap()],
+        Some(b""),
+    );
     assert!(!r.status.success());
     let errors = r.errors();
     assert_eq!(errors.len(), 1, "{}", r.stdout);
@@ -23,7 +27,11 @@ fn a_config_breaking_the_schema_is_a_config_error_naming_the_field() {
     assert!(msg.contains("field 'batch_size'") && msg.contains("integer"), "{msg}");
 
     let cfg = write_json(dir.path(), "e.json", &json!({"format": "csv"}));
-    let r = run("destination-file", &["write", "--config", cfg.to_str().unwrap()], Some(b""));
+    let r = run(
+        "destination-file",
+        &["write", "--config", cfg.to_str().unwrap()],
+        Some(b""),
+    );
     let msg = r.errors()[0]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("\"base_path\" is a required property"), "{msg}");
 }
@@ -31,7 +39,11 @@ fn a_config_breaking_the_schema_is_a_config_error_naming_the_field() {
 #[test]
 fn check_reports_a_bad_config_as_failed_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_json(dir.path(), "c.json", &json!({"base_path": dir.path().join("out"), "format": "xml"}));
+    let cfg = write_json(
+        dir.path(),
+        "c.json",
+        &json!({"base_path": dir.path().join("out"), "format": "xml"}),
+    );
     let r = run("destination-file", &["check", "--config", cfg.to_str().unwrap()], None);
     r.assert_success();
     let status = r.connection_status();
@@ -43,7 +55,11 @@ fn check_reports_a_bad_config_as_failed_and_exits_zero() {
 fn missing_and_malformed_config_files_say_what_and_where() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.json");
-    let r = run("source-file", &["discover", "--config", missing.to_str().unwrap()], None);
+    let r = run(
+        "source-file",
+        &["discover", "--config", missing.to_str().unwrap()],
+        None,
+    );
     assert!(!r.status.success());
     let msg = r.errors()[0]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("does not exist") && msg.contains("nope.json"), "{msg}");
@@ -76,7 +92,13 @@ fn a_bad_state_file_is_a_config_error() {
     std::fs::write(&state, "[1, 2]").unwrap();
     let r = run(
         "source-file",
-        &["read", "--config", cfg.to_str().unwrap(), "--state", state.to_str().unwrap()],
+        &[
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
         None,
     );
     assert!(!r.status.success());

@@ -474,7 +474,8 @@ fn estimate_prices_without_fetching() {
 #[test]
 fn estimate_without_a_catalog_discovers_nothing_and_fetches_nothing() {
     let env = Env::new("est2");
-    env.server.put_object("est2", "e/a.parquet", b"not really parquet, never fetched");
+    env.server
+        .put_object("est2", "e/a.parquet", b"not really parquet, never fetched");
     env.server.put_object("est2", "e/b.parquet", b"neither");
     let config = env.config("est2", json!({"path_prefix": "e/", "file_format": "parquet"}));
     let r = ok(run("source-s3", &["estimate", "--config", &config], None));
@@ -524,7 +525,7 @@ fn a_state_written_by_airbytes_source_s3_is_accepted() {
     ));
     let urls: Vec<&Value> = r.data().iter().map(|d| &d["_ab_source_file_url"]).collect();
     assert_eq!(urls, vec!["d/b.csv"], "only the object not in the history");
-    let last = r.states().last().expect("state").clone();
+    let last = *r.states().last().expect("state");
     let history = &last["stream"]["stream_state"]["history"];
     assert!(
         history["d/a.csv"].is_string() && history["d/b.csv"].is_string(),

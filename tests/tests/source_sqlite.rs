@@ -98,10 +98,7 @@ break	tab \ backslash', 'text'),
     }
 
     fn write(&self, name: &str, v: &Value) -> String {
-        write_json(self.path(), name, v)
-            .to_str()
-            .unwrap()
-            .to_string()
+        write_json(self.path(), name, v).to_str().unwrap().to_string()
     }
 
     /// Changes the database (for incremental tests); the new bytes become the
@@ -141,8 +138,7 @@ break	tab \ backslash', 'text'),
                     .find(|s| s["name"] == *name)
                     .unwrap_or_else(|| panic!("no stream {name}"))
                     .clone();
-                let mut c =
-                    json!({"stream": stream, "sync_mode": mode, "destination_sync_mode": "append"});
+                let mut c = json!({"stream": stream, "sync_mode": mode, "destination_sync_mode": "append"});
                 if let Some(cursor) = cursor {
                     c["cursor_field"] = json!([cursor]);
                 }
@@ -191,15 +187,9 @@ fn statuses(r: &Run, stream: &str) -> Vec<String> {
     r.of_type("TRACE")
         .into_iter()
         .filter(|m| {
-            m["trace"]["type"] == "STREAM_STATUS"
-                && m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream
+            m["trace"]["type"] == "STREAM_STATUS" && m["trace"]["stream_status"]["stream_descriptor"]["name"] == stream
         })
-        .map(|m| {
-            m["trace"]["stream_status"]["status"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|m| m["trace"]["stream_status"]["status"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -281,10 +271,7 @@ fn discover_describes_tables_views_keys_and_types() {
         })
     );
     let lines = stream("order_lines");
-    assert_eq!(
-        lines["source_defined_primary_key"],
-        json!([["order_id"], ["line"]])
-    );
+    assert_eq!(lines["source_defined_primary_key"], json!([["order_id"], ["line"]]));
     assert_eq!(
         lines["json_schema"]["x-foreign-keys"],
         json!([{"columns": ["order_id"], "referenced_table": "orders", "referenced_columns": ["id"]}])
@@ -293,19 +280,14 @@ fn discover_describes_tables_views_keys_and_types() {
         lines["json_schema"]["properties"]["order_id"],
         json!({"type": "integer"})
     );
-    assert_eq!(
-        lines["json_schema"]["properties"]["sku"],
-        nullable("string")
-    );
+    assert_eq!(lines["json_schema"]["properties"]["sku"], nullable("string"));
     assert!(lines.get("default_cursor_field").is_none());
     // A composite foreign key naming only the parent: resolved to its primary key.
     assert_eq!(
         stream("shipments")["json_schema"]["x-foreign-keys"],
         json!([{"columns": ["order_id", "line"], "referenced_table": "order_lines", "referenced_columns": ["order_id", "line"]}])
     );
-    assert!(stream("shipments")
-        .get("source_defined_primary_key")
-        .is_none());
+    assert!(stream("shipments").get("source_defined_primary_key").is_none());
     assert_eq!(stream("shipments")["is_resumable"], true);
     assert_eq!(
         stream("orders")["json_schema"]["x-foreign-keys"],
@@ -314,10 +296,7 @@ fn discover_describes_tables_views_keys_and_types() {
     let view = stream("user_totals");
     assert_eq!(view["is_resumable"], false);
     assert!(view.get("source_defined_primary_key").is_none());
-    assert_eq!(
-        view["json_schema"]["properties"]["name"],
-        nullable("string")
-    );
+    assert_eq!(view["json_schema"]["properties"]["name"], nullable("string"));
     assert_eq!(
         stream(HOSTILE)["json_schema"]["properties"],
         json!({"a\"b": nullable("string"), "x": nullable("integer")})
@@ -340,10 +319,7 @@ fn tables_restricts_discovery_and_check_names_missing_tables() {
     let r = run("source-sqlite", &["check", "--config", &config], None);
     r.assert_success();
     assert_eq!(r.connection_status()["status"], "FAILED");
-    assert!(r.connection_status()["message"]
-        .as_str()
-        .unwrap()
-        .contains("'nope'"));
+    assert!(r.connection_status()["message"].as_str().unwrap().contains("'nope'"));
     fx.assert_untouched();
 }
 
@@ -404,32 +380,19 @@ fn full_refresh_reads_values_faithfully() {
     // The hostile name is only a name: read fine, nothing dropped.
     assert_eq!(
         stream_data(&r, HOSTILE),
-        vec![
-            &json!({"a\"b": "bobby", "x": 1}),
-            &json!({"a\"b": null, "x": 2})
-        ]
+        vec![&json!({"a\"b": "bobby", "x": 1}), &json!({"a\"b": null, "x": 2})]
     );
     assert_eq!(stream_data(&r, "x"), vec![&json!({"keep": 7})]);
 
     for stream in ["users", "order_lines", "user_totals", HOSTILE] {
-        assert_eq!(
-            statuses(&r, stream),
-            vec!["STARTED", "COMPLETE"],
-            "{stream}"
-        );
+        assert_eq!(statuses(&r, stream), vec!["STARTED", "COMPLETE"], "{stream}");
         let last = *stream_states(&r, stream).last().unwrap();
-        assert_eq!(
-            blob(last),
-            &json!({"sync_mode": "full_refresh", "complete": true})
-        );
+        assert_eq!(blob(last), &json!({"sync_mode": "full_refresh", "complete": true}));
     }
     // An estimate per table, before its records.
-    let pos = |pred: &dyn Fn(&Value) -> bool| r.messages.iter().position(|m| pred(m)).unwrap();
-    let est = pos(&|m| {
-        m["type"] == "TRACE"
-            && m["trace"]["type"] == "ESTIMATE"
-            && m["trace"]["estimate"]["name"] == "users"
-    });
+    let pos = |pred: &dyn Fn(&Value) -> bool| r.messages.iter().position(pred).unwrap();
+    let est =
+        pos(&|m| m["type"] == "TRACE" && m["trace"]["type"] == "ESTIMATE" && m["trace"]["estimate"]["name"] == "users");
     let first = pos(&|m| m["type"] == "RECORD" && m["record"]["stream"] == "users");
     assert!(est < first);
     assert_eq!(r.messages[est]["trace"]["estimate"]["row_estimate"], 5);
@@ -447,10 +410,7 @@ fn full_refresh_checkpoints_every_batch_and_resumes() {
     let config = fx.config(json!({"batch_size": 2}));
     let catalog = fx.catalog(
         &config,
-        &[
-            ("users", "full_refresh", None),
-            ("order_lines", "full_refresh", None),
-        ],
+        &[("users", "full_refresh", None), ("order_lines", "full_refresh", None)],
     );
     let r = fx.read(&config, Some(&catalog), None);
     r.assert_success();
@@ -480,10 +440,7 @@ fn full_refresh_checkpoints_every_batch_and_resumes() {
     let lines_at = stream_states(&r, "order_lines")[0].clone();
     let resumed = fx.read(&config, Some(&catalog), Some(&json!([killed_at, lines_at])));
     resumed.assert_success();
-    let ids: Vec<&Value> = stream_data(&resumed, "users")
-        .into_iter()
-        .map(|d| &d["id"])
-        .collect();
+    let ids: Vec<&Value> = stream_data(&resumed, "users").into_iter().map(|d| &d["id"]).collect();
     assert_eq!(ids, vec![&json!(3), &json!(4), &json!(5)]);
     assert_eq!(
         stream_data(&resumed, "order_lines"),
@@ -501,8 +458,7 @@ fn catalog_selects_columns() {
     let fx = Fixture::new();
     let config = fx.config(json!({}));
     let catalog_path = fx.catalog(&config, &[("users", "full_refresh", None)]);
-    let mut catalog: Value =
-        serde_json::from_str(&std::fs::read_to_string(&catalog_path).unwrap()).unwrap();
+    let mut catalog: Value = serde_json::from_str(&std::fs::read_to_string(&catalog_path).unwrap()).unwrap();
     catalog["streams"][0]["stream"]["json_schema"]["properties"] =
         json!({"id": {"type": "integer"}, "notes": {"type": "string"}, "gone": {"type": "string"}});
     let catalog_path = fx.write("catalog.json", &catalog);
@@ -512,10 +468,7 @@ fn catalog_selects_columns() {
         stream_data(&r, "users")[1],
         &json!({"id": 2, "notes": "line\nbreak\ttab \\ backslash"})
     );
-    assert!(r
-        .logs()
-        .iter()
-        .any(|l| l.starts_with("WARN") && l.contains("gone")));
+    assert!(r.logs().iter().any(|l| l.starts_with("WARN") && l.contains("gone")));
 }
 
 fn events_fixture() -> Fixture {
@@ -553,11 +506,7 @@ fn incremental_checkpoints_only_at_cursor_boundaries() {
     let cp = |c: &str, k: i64| json!({"sync_mode": "incremental", "cursor_field": ["updated_at"], "cursor": c, "key_columns": ["rowid"], "key": [k]});
     assert_eq!(
         states,
-        vec![
-            cp("2024-01-01", 2),
-            cp("2024-01-02", 5),
-            cp("2024-01-03", 6)
-        ]
+        vec![cp("2024-01-01", 2), cp("2024-01-02", 5), cp("2024-01-03", 6)]
     );
     // Each STATE follows exactly the records of whole cursor values.
     let counts: Vec<f64> = stream_states(&r, "events")
@@ -605,10 +554,7 @@ fn incremental_second_run_reads_only_new_rows() {
     let third = fx.read(&config, Some(&catalog), Some(&json!(saved)));
     third.assert_success();
     assert_eq!(ids(&third, "events"), vec![7, 8]);
-    assert_eq!(
-        blob(*third.states().last().unwrap())["cursor"],
-        "2024-01-04"
-    );
+    assert_eq!(blob(third.states().last().unwrap())["cursor"], "2024-01-04");
 }
 
 #[test]
@@ -624,11 +570,7 @@ fn incremental_on_a_view_and_a_changed_cursor() {
     assert_eq!(blob(&first)["cursor"], "2024-01-01");
     let resumed = fx.read(&config, Some(&catalog), Some(&json!([first])));
     assert_eq!(ids(&resumed, "recent"), vec![1, 2, 3, 4, 5, 6]);
-    let last = stream_states(&r, "recent")
-        .last()
-        .cloned()
-        .cloned()
-        .unwrap();
+    let last = stream_states(&r, "recent").last().cloned().cloned().unwrap();
     let resumed = fx.read(&config, Some(&catalog), Some(&json!([last])));
     assert_eq!(ids(&resumed, "recent"), vec![6]);
 
@@ -649,10 +591,7 @@ fn incremental_without_a_cursor_fails_the_stream() {
     let config = fx.config(json!({}));
     let catalog = fx.catalog(
         &config,
-        &[
-            ("users", "full_refresh", None),
-            ("events", "incremental", Some("nope")),
-        ],
+        &[("users", "full_refresh", None), ("events", "incremental", Some("nope"))],
     );
     let r = fx.read(&config, Some(&catalog), None);
     assert!(!r.status.success());
@@ -679,11 +618,7 @@ fn check_missing_file_fails_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.db");
     let config = write_json(dir.path(), "c.json", &json!({"database_path": missing}));
-    let r = run(
-        "source-sqlite",
-        &["check", "--config", config.to_str().unwrap()],
-        None,
-    );
+    let r = run("source-sqlite", &["check", "--config", config.to_str().unwrap()], None);
     r.assert_success();
     assert_eq!(r.connection_status()["status"], "FAILED");
     assert!(r.connection_status()["message"]
@@ -692,11 +627,7 @@ fn check_missing_file_fails_and_creates_nothing() {
         .contains("does not exist"));
     assert!(!missing.exists(), "check created the database file");
     // read fails the same way, as a config error.
-    let r = run(
-        "source-sqlite",
-        &["read", "--config", config.to_str().unwrap()],
-        None,
-    );
+    let r = run("source-sqlite", &["read", "--config", config.to_str().unwrap()], None);
     assert!(!r.status.success());
     assert_eq!(r.errors()[0]["failure_type"], "config_error");
     assert!(!missing.exists());
@@ -712,11 +643,7 @@ fn check_not_a_database() {
     )
     .unwrap();
     let config = write_json(dir.path(), "c.json", &json!({"database_path": file}));
-    let r = run(
-        "source-sqlite",
-        &["check", "--config", config.to_str().unwrap()],
-        None,
-    );
+    let r = run("source-sqlite", &["check", "--config", config.to_str().unwrap()], None);
     r.assert_success();
     assert_eq!(r.connection_status()["status"], "FAILED");
     assert!(
@@ -729,11 +656,7 @@ fn check_not_a_database() {
     );
     // A directory gets its own message too.
     let config = write_json(dir.path(), "d.json", &json!({"database_path": dir.path()}));
-    let r = run(
-        "source-sqlite",
-        &["check", "--config", config.to_str().unwrap()],
-        None,
-    );
+    let r = run("source-sqlite", &["check", "--config", config.to_str().unwrap()], None);
     assert!(r.connection_status()["message"]
         .as_str()
         .unwrap()
@@ -752,10 +675,7 @@ fn check_and_read_a_locked_database() {
     r.assert_success();
     assert_eq!(r.connection_status()["status"], "FAILED");
     let msg = r.connection_status()["message"].as_str().unwrap();
-    assert!(
-        msg.contains("is locked") && msg.contains("busy_timeout_ms"),
-        "{msg}"
-    );
+    assert!(msg.contains("is locked") && msg.contains("busy_timeout_ms"), "{msg}");
     let r = run("source-sqlite", &["read", "--config", &config], None);
     assert!(!r.status.success());
     assert_eq!(r.errors()[0]["failure_type"], "transient_error");
@@ -769,7 +689,8 @@ fn bad_state_is_a_config_error() {
     let fx = Fixture::new();
     let config = fx.config(json!({}));
     let catalog = fx.catalog(&config, &[("users", "full_refresh", None)]);
-    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"}, "stream_state": {"what": 1}}}]);
+    let state =
+        json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"}, "stream_state": {"what": 1}}}]);
     let r = fx.read(&config, Some(&catalog), Some(&state));
     assert!(!r.status.success());
     assert_eq!(r.errors()[0]["failure_type"], "config_error");
@@ -792,8 +713,16 @@ fn round_trips_through_parquet_with_identical_values() {
     let out = dir.path().join("out");
     let src_cfg = write_json(dir.path(), "src.json", &json!({"database_path": db}));
     let dst_cfg = write_json(dir.path(), "dst.json", &json!({"base_path": out, "format": "parquet"}));
-    let back_cfg = write_json(dir.path(), "back.json", &json!({"file_path": out, "layout": "per_subdirectory", "format": "parquet"}));
-    let discovered = run("source-sqlite", &["discover", "--config", src_cfg.to_str().unwrap()], None);
+    let back_cfg = write_json(
+        dir.path(),
+        "back.json",
+        &json!({"file_path": out, "layout": "per_subdirectory", "format": "parquet"}),
+    );
+    let discovered = run(
+        "source-sqlite",
+        &["discover", "--config", src_cfg.to_str().unwrap()],
+        None,
+    );
     let streams: Vec<Value> = discovered.catalog()["streams"]
         .as_array()
         .unwrap()
@@ -803,9 +732,21 @@ fn round_trips_through_parquet_with_identical_values() {
     let catalog = write_json(dir.path(), "catalog.json", &json!({"streams": streams}));
     let (src, dst) = lakeport_tests::pipe(
         "source-sqlite",
-        &["read", "--config", src_cfg.to_str().unwrap(), "--catalog", catalog.to_str().unwrap()],
+        &[
+            "read",
+            "--config",
+            src_cfg.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ],
         "destination-file",
-        &["write", "--config", dst_cfg.to_str().unwrap(), "--catalog", catalog.to_str().unwrap()],
+        &[
+            "write",
+            "--config",
+            dst_cfg.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ],
     );
     dst.assert_success();
     let back = run("source-file", &["read", "--config", back_cfg.to_str().unwrap()], None);

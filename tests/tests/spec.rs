@@ -6,12 +6,23 @@
 use lakeport_tests::run;
 use serde_json::{json, Value};
 
-const CONNECTORS: &[&str] = &["source-s3", "destination-s3", "source-file", "destination-file", "source-sqlite"];
+const CONNECTORS: &[&str] = &[
+    "source-s3",
+    "destination-s3",
+    "source-file",
+    "destination-file",
+    "source-sqlite",
+];
 
 fn spec_of(name: &str) -> Value {
     let r = run(name, &["spec"], None);
     r.assert_success();
-    assert_eq!(r.messages.len(), 1, "{name} spec printed more than one line:\n{}", r.stdout);
+    assert_eq!(
+        r.messages.len(),
+        1,
+        "{name} spec printed more than one line:\n{}",
+        r.stdout
+    );
     assert_eq!(r.messages[0]["type"], "SPEC");
     r.messages[0]["spec"]["connectionSpecification"].clone()
 }
@@ -23,7 +34,10 @@ fn validator(schema: &Value) -> jsonschema::Validator {
 fn assert_accepts(name: &str, schema: &Value, config: Value) {
     let v = validator(schema);
     let errors: Vec<String> = v.iter_errors(&config).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{name} spec rejects seed example {config}: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "{name} spec rejects seed example {config}: {errors:?}"
+    );
 }
 
 #[test]
@@ -37,8 +51,14 @@ fn every_spec_is_one_valid_line_and_valid_draft07() {
         assert_eq!(schema["type"], "object", "{name}");
         let props = schema["properties"].as_object().expect("properties");
         for (key, prop) in props {
-            assert!(prop.get("description").and_then(Value::as_str).is_some(), "{name}.{key} has no description");
-            assert!(prop.get("type").is_some() || prop.get("oneOf").is_some(), "{name}.{key} has no type");
+            assert!(
+                prop.get("description").and_then(Value::as_str).is_some(),
+                "{name}.{key} has no description"
+            );
+            assert!(
+                prop.get("type").is_some() || prop.get("oneOf").is_some(),
+                "{name}.{key} has no type"
+            );
         }
     }
 }
@@ -47,8 +67,16 @@ fn every_spec_is_one_valid_line_and_valid_draft07() {
 fn secrets_are_marked() {
     for name in ["source-s3", "destination-s3"] {
         let schema = spec_of(name);
-        for key in ["secret_access_key", "session_token", "secret_key", "aws_secret_access_key"] {
-            assert_eq!(schema["properties"][key]["airbyte_secret"], true, "{name}.{key} must be airbyte_secret");
+        for key in [
+            "secret_access_key",
+            "session_token",
+            "secret_key",
+            "aws_secret_access_key",
+        ] {
+            assert_eq!(
+                schema["properties"][key]["airbyte_secret"], true,
+                "{name}.{key} must be airbyte_secret"
+            );
         }
     }
 }
@@ -152,7 +180,10 @@ fn required_keys_are_required() {
 #[test]
 fn version_flag_prints_the_crate_version() {
     for name in CONNECTORS {
-        let out = std::process::Command::new(lakeport_tests::bin(name)).arg("--version").output().unwrap();
+        let out = std::process::Command::new(lakeport_tests::bin(name))
+            .arg("--version")
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(text.trim(), format!("{name} {}", env!("CARGO_PKG_VERSION")));

@@ -6,9 +6,7 @@
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
-use super::mapping::{
-    as_text, object, rename_legacy, unknown_flavour, used_legacy, Mapped, Mapper,
-};
+use super::mapping::{as_text, object, rename_legacy, unknown_flavour, used_legacy, Mapped, Mapper};
 use crate::error::{Error, Result};
 
 /// Legacy name → native name for destination-file, in precedence order.
@@ -59,11 +57,7 @@ pub fn to_native_destination_file(raw: &Value, from: Flavour) -> Result<Mapped> 
 
 fn native(map: &Map<String, Value>, legacy: bool) -> Mapped {
     let mut config = map.clone();
-    let names = if legacy {
-        DESTINATION_FILE_LEGACY_NAMES
-    } else {
-        &[]
-    };
+    let names = if legacy { DESTINATION_FILE_LEGACY_NAMES } else { &[] };
     let notes = rename_legacy(&mut config, names);
     Mapped {
         config: Value::Object(config),
@@ -94,8 +88,7 @@ fn airbyte(map: &Map<String, Value>) -> Result<Mapped> {
     m.keep_native(NATIVE_KEYS);
     if !m.rename("destination_path", "base_path") && !m.out.contains_key("base_path") {
         return Err(Error::Config(
-            "destination_path is required: the directory Airbyte's raw files are written to."
-                .into(),
+            "destination_path is required: the directory Airbyte's raw files are written to.".into(),
         ));
     }
     let csv = map.contains_key("delimiter_type");
@@ -119,8 +112,7 @@ fn airbyte(map: &Map<String, Value>) -> Result<Mapped> {
         .entry("format")
         .or_insert(json!(if csv { "csv" } else { "jsonl" }));
     m.out.insert("airbyte_raw".into(), Value::Bool(true));
-    let (out, notes) =
-        m.finish("not a known option of Airbyte's destination-local-json / destination-csv");
+    let (out, notes) = m.finish("not a known option of Airbyte's destination-local-json / destination-csv");
     Ok(Mapped {
         config: Value::Object(out),
         flavour: Flavour::Airbyte,

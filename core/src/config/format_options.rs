@@ -100,10 +100,7 @@ impl FormatOptions {
             skip_rows_before_header: self.csv_skip_rows_before_header,
             skip_rows_after_header: self.csv_skip_rows_after_header,
             encoding: self.csv_encoding.parse()?,
-            column_names: self
-                .csv_column_names
-                .clone()
-                .filter(|names| !names.is_empty()),
+            column_names: self.csv_column_names.clone().filter(|names| !names.is_empty()),
         };
         let mut opts = ReadOptions::default()
             .with_batch_size(self.batch_size)
@@ -148,10 +145,6 @@ mod tests {
         assert_eq!(o.on_bad_record, OnBadRecord::Skip);
         assert_eq!(o.parquet_filters.len(), 1);
         let bad: FormatOptions = serde_json::from_value(json!({"csv_delimiter": ";;"})).unwrap();
-        assert!(bad
-            .to_read_options()
-            .unwrap_err()
-            .to_string()
-            .contains("csv_delimiter"));
+        assert!(bad.to_read_options().unwrap_err().to_string().contains("csv_delimiter"));
     }
 }

@@ -382,12 +382,7 @@ impl<'a> Mapper<'a> {
     /// Notes `from` as ignored, with why: nothing is lost (nothing when the
     /// source lacks it or it is already noted).
     pub fn ignore(&mut self, from: &str, why: impl Into<String>) {
-        if !self.src.contains_key(from)
-            || self
-                .notes
-                .iter()
-                .any(|n| n.source_key() == self.key_path(from))
-        {
+        if !self.src.contains_key(from) || self.notes.iter().any(|n| n.source_key() == self.key_path(from)) {
             self.consume(from);
             return;
         }
@@ -429,12 +424,7 @@ impl<'a> Mapper<'a> {
 
     /// Ends the mapping: every source key not handled is dropped as `why`.
     pub fn finish(mut self, why: &str) -> (Map<String, Value>, Vec<KeyNote>) {
-        let left: Vec<String> = self
-            .src
-            .keys()
-            .filter(|k| !self.used.contains(*k))
-            .cloned()
-            .collect();
+        let left: Vec<String> = self.src.keys().filter(|k| !self.used.contains(*k)).cloned().collect();
         for k in left {
             if self.src.get(&k).is_some_and(is_blank) {
                 self.ignore(&k, "empty");
@@ -510,9 +500,8 @@ pub fn used_legacy(notes: &[KeyNote]) -> bool {
 
 /// The config must be a JSON object.
 pub fn object(raw: &Value) -> Result<&Map<String, Value>> {
-    raw.as_object().ok_or_else(|| {
-        Error::Config("The config must be a JSON object, like {\"bucket\": \"my-bucket\"}.".into())
-    })
+    raw.as_object()
+        .ok_or_else(|| Error::Config("The config must be a JSON object, like {\"bucket\": \"my-bucket\"}.".into()))
 }
 
 /// A config_error for a config whose flavour cannot be told.
@@ -548,10 +537,7 @@ mod tests {
             .unwrap();
         let notes = rename_legacy(
             &mut map,
-            &[
-                ("prefix", "path_prefix"),
-                ("aws_access_key_id", "access_key_id"),
-            ],
+            &[("prefix", "path_prefix"), ("aws_access_key_id", "access_key_id")],
         );
         assert_eq!(map["path_prefix"], "n/");
         assert_eq!(map["access_key_id"], "AKIDSECRETISH");
@@ -581,10 +567,7 @@ mod tests {
         m.rename("a", "alpha");
         m.rename_first(&["b", "old"], "beta", 1);
         let (out, notes) = m.finish("unknown");
-        assert_eq!(
-            out,
-            json!({"alpha": 1, "beta": 2}).as_object().cloned().unwrap()
-        );
+        assert_eq!(out, json!({"alpha": 1, "beta": 2}).as_object().cloned().unwrap());
         assert!(notes.contains(&KeyNote::Shadowed {
             from: "cfg.old".into(),
             to: "beta".into(),

@@ -6,9 +6,7 @@
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
-use super::mapping::{
-    as_count, as_text, object, rename_legacy, unknown_flavour, used_legacy, KeyNote, Mapped, Mapper,
-};
+use super::mapping::{as_count, as_text, object, rename_legacy, unknown_flavour, used_legacy, KeyNote, Mapped, Mapper};
 use crate::error::{Error, Result};
 
 /// Legacy name → native name for source-file (the S3 key names of seed 004
@@ -64,11 +62,7 @@ const EXPECTED: &[&str] = &[
 /// when [`Flavour::Auto`]) to the native config, with a note per key.
 pub fn to_native_source_file(raw: &Value, from: Flavour) -> Result<Mapped> {
     let map = object(raw)?;
-    let airbyte: Vec<&str> = AIRBYTE_KEYS
-        .iter()
-        .copied()
-        .filter(|k| map.contains_key(*k))
-        .collect();
+    let airbyte: Vec<&str> = AIRBYTE_KEYS.iter().copied().filter(|k| map.contains_key(*k)).collect();
     match from {
         Flavour::Fivetran => Err(Error::Config(
             "source-file does not read Fivetran configs: Fivetran has no local-file connector config to import. Write the config with native keys (see `spec`).".into(),
@@ -177,15 +171,15 @@ fn airbyte_source_file(map: &Map<String, Value>) -> Result<Mapped> {
             Value::Object(o) => o.clone(),
             Value::String(s) => match serde_json::from_str::<Value>(s) {
                 Ok(Value::Object(o)) => o,
-                Ok(_) | Err(_) => {
-                    return Err(Error::Config(
-                        "reader_options must be a JSON object written as a string, like {\"sep\": \";\", \"header\": 0}."
-                            .into(),
-                    ))
-                }
+                Ok(_) | Err(_) => return Err(Error::Config(
+                    "reader_options must be a JSON object written as a string, like {\"sep\": \";\", \"header\": 0}."
+                        .into(),
+                )),
             },
             _ => {
-                return Err(Error::Config("reader_options must be a JSON object written as a string.".into()));
+                return Err(Error::Config(
+                    "reader_options must be a JSON object written as a string.".into(),
+                ));
             }
         };
         reader_options(&mut m, &parsed)?;
@@ -269,8 +263,7 @@ fn reader_options(m: &mut Mapper<'_>, opts: &Map<String, Value>) -> Result<()> {
         // header: null already set csv_header false.
     }
     if before > 0 {
-        o.out
-            .insert("csv_skip_rows_before_header".into(), json!(before));
+        o.out.insert("csv_skip_rows_before_header".into(), json!(before));
     }
     if o.peek("nrows").is_some() {
         o.drop_key("nrows", "every row is read; there is no row limit");
@@ -298,10 +291,7 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            e.contains("'HTTPS'") && e.contains("only local files and S3"),
-            "{e}"
-        );
+        assert!(e.contains("'HTTPS'") && e.contains("only local files and S3"), "{e}");
         let e = to_native_source_file(
             &json!({"dataset_name": "d", "format": "excel", "url": "/x.xlsx", "provider": {"storage": "local"}}),
             Flavour::Auto,

@@ -11,8 +11,8 @@ use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
 use super::mapping::{
-    ambiguous_flavour, as_bool, as_count, as_text, object, rename_legacy, unknown_flavour,
-    used_legacy, KeyNote, Mapped, Mapper,
+    ambiguous_flavour, as_bool, as_count, as_text, object, rename_legacy, unknown_flavour, used_legacy, KeyNote,
+    Mapped, Mapper,
 };
 use crate::error::{Error, Result};
 
@@ -186,9 +186,7 @@ fn v3_signals(map: &Map<String, Value>) -> Vec<String> {
 
 /// A Fivetran wrapper: `{"data": {"config": {…}}}`, `{"data": {…}}` or
 /// `{"service": …, "config": {…}}`, as (inner config, its path, service).
-fn fivetran_wrapper(
-    map: &Map<String, Value>,
-) -> Option<(&Map<String, Value>, &'static str, Option<&str>)> {
+fn fivetran_wrapper(map: &Map<String, Value>) -> Option<(&Map<String, Value>, &'static str, Option<&str>)> {
     if let Some(data) = map.get("data").and_then(Value::as_object) {
         let service = data.get("service").and_then(Value::as_str);
         if let Some(cfg) = data.get("config").and_then(Value::as_object) {
@@ -211,24 +209,11 @@ pub fn detect_source_s3(raw: &Value) -> Result<SourceS3Kind> {
         return Ok(SourceS3Kind::Fivetran);
     }
     let candidates: Vec<(&str, SourceS3Kind, Vec<String>)> = vec![
-        (
-            "Airbyte source-s3 v4",
-            SourceS3Kind::AirbyteV4,
-            v4_signals(map),
-        ),
-        (
-            "Airbyte source-s3 v3",
-            SourceS3Kind::AirbyteV3,
-            v3_signals(map),
-        ),
-        (
-            "Fivetran S3",
-            SourceS3Kind::Fivetran,
-            present(map, FIVETRAN_KEYS),
-        ),
+        ("Airbyte source-s3 v4", SourceS3Kind::AirbyteV4, v4_signals(map)),
+        ("Airbyte source-s3 v3", SourceS3Kind::AirbyteV3, v3_signals(map)),
+        ("Fivetran S3", SourceS3Kind::Fivetran, present(map, FIVETRAN_KEYS)),
     ];
-    let hits: Vec<&(&str, SourceS3Kind, Vec<String>)> =
-        candidates.iter().filter(|c| !c.2.is_empty()).collect();
+    let hits: Vec<&(&str, SourceS3Kind, Vec<String>)> = candidates.iter().filter(|c| !c.2.is_empty()).collect();
     match hits.as_slice() {
         [] => {
             let known = map.keys().any(|k| {
@@ -253,10 +238,7 @@ pub fn detect_source_s3(raw: &Value) -> Result<SourceS3Kind> {
         [one] => Ok(one.1),
         many => Err(ambiguous_flavour(
             "source-s3",
-            &many
-                .iter()
-                .map(|(n, _, keys)| (*n, keys.clone()))
-                .collect::<Vec<_>>(),
+            &many.iter().map(|(n, _, keys)| (*n, keys.clone())).collect::<Vec<_>>(),
         )),
     }
 }
@@ -367,10 +349,7 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
         return Ok(());
     };
     let mut f = Mapper::new(fmt, format!("{stream_path}format."));
-    let filetype = f
-        .take("filetype")
-        .and_then(as_text)
-        .unwrap_or_else(|| "csv".into());
+    let filetype = f.take("filetype").and_then(as_text).unwrap_or_else(|| "csv".into());
     let file_format = match filetype.to_ascii_lowercase().as_str() {
         "csv" => "csv",
         "jsonl" => "jsonl",
@@ -429,11 +408,7 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
                     "user provided" => {
                         f.set("header_definition", "csv_header", Value::Bool(false));
                         if let Some(names) = hd.get("column_names") {
-                            f.set(
-                                "header_definition.column_names",
-                                "csv_column_names",
-                                names.clone(),
-                            );
+                            f.set("header_definition.column_names", "csv_column_names", names.clone());
                         }
                     }
                     _ => f.set("header_definition", "csv_header", Value::Bool(true)),
@@ -445,11 +420,7 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
             &["false"],
             "decimals keep Lakeport's decimal typing; they are not converted to floats",
         ),
-        "avro" => f.drop_unless(
-            "double_as_string",
-            &["false"],
-            "doubles are read as JSON numbers",
-        ),
+        "avro" => f.drop_unless("double_as_string", &["false"], "doubles are read as JSON numbers"),
         _ => {}
     }
     let out = {
@@ -472,29 +443,16 @@ fn v4_stream(item: &Map<String, Value>, i: usize) -> Result<(Map<String, Value>,
     v4_format(&mut s, &path)?;
     s.rename("input_schema", "input_schema");
     if let Some(v) = s.take("schemaless") {
-        s.set(
-            "schemaless",
-            "schemaless",
-            Value::Bool(as_bool(v).unwrap_or(false)),
-        );
+        s.set("schemaless", "schemaless", Value::Bool(as_bool(v).unwrap_or(false)));
     }
     if let Some(v) = s.take("validation_policy") {
         match as_text(v).as_deref().and_then(validation_policy) {
             Some(p) => s.set("validation_policy", "validation_policy", json!(p)),
-            None => s.drop_key(
-                "validation_policy",
-                "not Emit Record, Skip Record or Wait for Discover",
-            ),
+            None => s.drop_key("validation_policy", "not Emit Record, Skip Record or Wait for Discover"),
         }
     }
-    s.rename(
-        "days_to_sync_if_history_is_full",
-        "days_to_sync_if_history_is_full",
-    );
-    s.rename(
-        "recent_n_files_to_read_for_schema_discovery",
-        "schema_sample_files",
-    );
+    s.rename("days_to_sync_if_history_is_full", "days_to_sync_if_history_is_full");
+    s.rename("recent_n_files_to_read_for_schema_discovery", "schema_sample_files");
     if s.peek("primary_key").is_some() {
         s.drop_key("primary_key", "Lakeport streams declare no primary key");
     }
@@ -529,10 +487,7 @@ fn airbyte_v4(map: &Map<String, Value>) -> Result<Mapped> {
     if let Some(d) = m.take("delivery_method") {
         let kind = d.get("delivery_type").and_then(as_text).unwrap_or_default();
         if kind.is_empty() || kind == "use_records_transfer" {
-            m.ignore(
-                "delivery_method",
-                "records are delivered (use_records_transfer)",
-            );
+            m.ignore("delivery_method", "records are delivered (use_records_transfer)");
         } else {
             m.drop_key(
                 "delivery_method",
@@ -583,10 +538,7 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
     let empty = Map::new();
     let fmt = fmt.as_object().unwrap_or(&empty);
     let mut f = Mapper::new(fmt, "format.");
-    let filetype = f
-        .take("filetype")
-        .and_then(as_text)
-        .unwrap_or_else(|| "csv".into());
+    let filetype = f.take("filetype").and_then(as_text).unwrap_or_else(|| "csv".into());
     let file_format = match filetype.to_ascii_lowercase().as_str() {
         "csv" => "csv",
         "jsonl" => "jsonl",
@@ -616,10 +568,7 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
                 &["true"],
                 "Lakeport always reads a doubled quote as a quote; set escape_char for another escape",
             );
-            f.ignore(
-                "newlines_in_values",
-                "quoted values may always hold newlines",
-            );
+            f.ignore("newlines_in_values", "quoted values may always hold newlines");
             f.ignore("block_size", "a reader buffer size; Lakeport sizes its own");
             if let Some(v) = f.take("additional_reader_options") {
                 match json_object_text(v) {
@@ -633,8 +582,7 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
                             &["true"],
                             "null_values also apply to string columns in Lakeport",
                         );
-                        let (out, notes) =
-                            o.finish("a pyarrow ConvertOptions setting with no equivalent");
+                        let (out, notes) = o.finish("a pyarrow ConvertOptions setting with no equivalent");
                         f.notes.extend(notes);
                         for (k, v) in out {
                             f.out.entry(k).or_insert(v);
@@ -654,16 +602,11 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
                             o.out.insert("csv_header".into(), Value::Bool(false));
                         }
                         if o.take("autogenerate_column_names").and_then(as_bool) == Some(true) {
-                            o.set(
-                                "autogenerate_column_names",
-                                "csv_header",
-                                Value::Bool(false),
-                            );
+                            o.set("autogenerate_column_names", "csv_header", Value::Bool(false));
                         }
                         o.ignore("block_size", "a reader buffer size; Lakeport sizes its own");
                         o.ignore("use_threads", "Lakeport decodes in parallel_workers");
-                        let (out, notes) =
-                            o.finish("a pyarrow ReadOptions setting with no equivalent");
+                        let (out, notes) = o.finish("a pyarrow ReadOptions setting with no equivalent");
                         f.notes.extend(notes);
                         for (k, v) in out {
                             f.out.entry(k).or_insert(v);
@@ -676,16 +619,10 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
         "parquet" => {
             f.rename("batch_size", "batch_size");
             f.rename("columns", "parquet_columns");
-            f.ignore(
-                "buffer_size",
-                "a reader buffer size; Lakeport sizes its own",
-            );
+            f.ignore("buffer_size", "a reader buffer size; Lakeport sizes its own");
         }
         "jsonl" => {
-            f.ignore(
-                "newlines_in_values",
-                "JSON Lines values never hold raw newlines",
-            );
+            f.ignore("newlines_in_values", "JSON Lines values never hold raw newlines");
             f.ignore("block_size", "a reader buffer size; Lakeport sizes its own");
             f.drop_unless(
                 "unexpected_field_behavior",
@@ -730,17 +667,9 @@ fn airbyte_v3(map: &Map<String, Value>) -> Result<Mapped> {
         p.rename("region_name", "region");
         p.rename("start_date", "start_date");
         if let Some(v) = p.take("use_ssl") {
-            p.set(
-                "use_ssl",
-                "use_ssl",
-                Value::Bool(as_bool(v).unwrap_or(true)),
-            );
+            p.set("use_ssl", "use_ssl", Value::Bool(as_bool(v).unwrap_or(true)));
         }
-        p.drop_unless(
-            "verify_ssl_cert",
-            &["true"],
-            "TLS certificates are always verified",
-        );
+        p.drop_unless("verify_ssl_cert", &["true"], "TLS certificates are always verified");
         let (out, notes) = p.finish("not a known option of Airbyte v3's provider");
         m.notes.extend(notes);
         for (k, v) in out {
@@ -861,10 +790,7 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
         );
     }
     for (names, to) in [
-        (
-            ["skip_before", "skip_header_lines"],
-            "csv_skip_rows_before_header",
-        ),
+        (["skip_before", "skip_header_lines"], "csv_skip_rows_before_header"),
         (["skip_after", "skip_footer_lines"], ""),
     ] {
         for (i, name) in names.iter().enumerate() {
@@ -900,10 +826,7 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
         }
     }
     // Credentials and authentication.
-    let auth = m
-        .take("auth_type")
-        .and_then(as_text)
-        .map(|s| s.to_ascii_uppercase());
+    let auth = m.take("auth_type").and_then(as_text).map(|s| s.to_ascii_uppercase());
     let public = auth.as_deref() == Some("PUBLIC_BUCKET");
     match auth.as_deref() {
         Some("PUBLIC_BUCKET") => m.set("auth_type", "anonymous", Value::Bool(true)),
@@ -927,9 +850,7 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
     m.rename("access_key_id", "access_key_id");
     for (i, name) in ["access_key_secret", "secret_key"].iter().enumerate() {
         let Some(v) = m.take(name) else { continue };
-        if v.as_str()
-            .is_some_and(|s| !s.is_empty() && s.chars().all(|c| c == '*'))
-        {
+        if v.as_str().is_some_and(|s| !s.is_empty() && s.chars().all(|c| c == '*')) {
             m.drop_key(
                 name,
                 "masked by Fivetran's API; set secret_access_key to the real secret",
@@ -1024,10 +945,7 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
         "private_link_id",
     ] {
         if m.peek(k).is_some() {
-            m.drop_key(
-                k,
-                "SSH tunnels, PrivateLink and proxy agents are not supported",
-            );
+            m.drop_key(k, "SSH tunnels, PrivateLink and proxy agents are not supported");
         }
     }
     if m.peek("use_pgp_encryption_options").and_then(as_bool) == Some(false) {
@@ -1035,17 +953,12 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
     }
     let pgp: Vec<String> = map
         .keys()
-        .filter(|k| {
-            k.starts_with("pgp_") || *k == "signer_public_key" || *k == "use_pgp_encryption_options"
-        })
+        .filter(|k| k.starts_with("pgp_") || *k == "signer_public_key" || *k == "use_pgp_encryption_options")
         .cloned()
         .collect();
     for k in pgp {
         if m.peek(&k).is_some() {
-            m.drop_key(
-                &k,
-                "PGP-encrypted files are not decrypted; decrypt them before reading",
-            );
+            m.drop_key(&k, "PGP-encrypted files are not decrypted; decrypt them before reading");
         }
     }
     if m.peek("archive_pattern").is_some() {
@@ -1078,17 +991,12 @@ mod tests {
             SourceS3Kind::Native
         );
         assert_eq!(
-            detect_source_s3(
-                &json!({"bucket": "b", "streams": [{"name": "a", "format": {"filetype": "csv"}}]})
-            )
-            .unwrap(),
+            detect_source_s3(&json!({"bucket": "b", "streams": [{"name": "a", "format": {"filetype": "csv"}}]}))
+                .unwrap(),
             SourceS3Kind::AirbyteV4
         );
         assert_eq!(
-            detect_source_s3(
-                &json!({"bucket": "b", "streams": [{"name": "a", "file_format": "csv"}]})
-            )
-            .unwrap(),
+            detect_source_s3(&json!({"bucket": "b", "streams": [{"name": "a", "file_format": "csv"}]})).unwrap(),
             SourceS3Kind::Native
         );
         assert_eq!(
@@ -1110,20 +1018,15 @@ mod tests {
             e.contains("v3 (dataset)") && e.contains("Fivetran S3 (file_type)"),
             "{e}"
         );
-        let e = detect_source_s3(&json!({"hello": 1}))
-            .unwrap_err()
-            .to_string();
+        let e = detect_source_s3(&json!({"hello": 1})).unwrap_err().to_string();
         assert!(e.contains("Expected one of"), "{e}");
     }
 
     #[test]
     fn wrong_fivetran_service_is_refused() {
-        let e = to_native_source_s3(
-            &json!({"service": "sftp", "config": {"host": "h"}}),
-            Flavour::Auto,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = to_native_source_s3(&json!({"service": "sftp", "config": {"host": "h"}}), Flavour::Auto)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'sftp'"), "{e}");
     }
 }

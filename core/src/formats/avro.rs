@@ -72,18 +72,12 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         AvroSchema::Float => DataType::Float32,
         AvroSchema::Double => DataType::Float64,
         AvroSchema::Bytes | AvroSchema::Fixed(_) | AvroSchema::Duration => DataType::Binary,
-        AvroSchema::String | AvroSchema::Enum(_) | AvroSchema::Uuid | AvroSchema::BigDecimal => {
-            DataType::Utf8
-        }
+        AvroSchema::String | AvroSchema::Enum(_) | AvroSchema::Uuid | AvroSchema::BigDecimal => DataType::Utf8,
         AvroSchema::Date => DataType::Date32,
         AvroSchema::TimeMillis => DataType::Time32(TimeUnit::Millisecond),
         AvroSchema::TimeMicros => DataType::Time64(TimeUnit::Microsecond),
-        AvroSchema::TimestampMillis => {
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
-        }
-        AvroSchema::TimestampMicros => {
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-        }
+        AvroSchema::TimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        AvroSchema::TimestampMicros => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         AvroSchema::TimestampNanos => DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
         AvroSchema::LocalTimestampMillis => DataType::Timestamp(TimeUnit::Millisecond, None),
         AvroSchema::LocalTimestampMicros => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -109,11 +103,7 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         ),
         AvroSchema::Record(r) => DataType::Struct(record_fields(&r.fields, names, depth + 1)),
         AvroSchema::Union(u) => {
-            let non_null: Vec<&AvroSchema> = u
-                .variants()
-                .iter()
-                .filter(|v| !matches!(v, AvroSchema::Null))
-                .collect();
+            let non_null: Vec<&AvroSchema> = u.variants().iter().filter(|v| !matches!(v, AvroSchema::Null)).collect();
             match non_null.as_slice() {
                 [one] => avro_type(one, names, depth),
                 [] => DataType::Null,
@@ -187,9 +177,7 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) if matches!(s, AvroSchema::Date) => write_date(out, i64::from(*i)),
         Value::Date(d) => write_date(out, i64::from(*d)),
-        Value::Int(i) | Value::TimeMillis(i) => {
-            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes())
-        }
+        Value::Int(i) | Value::TimeMillis(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         Value::Long(i)
         | Value::TimeMicros(i)
         | Value::TimestampMillis(i)
@@ -197,15 +185,9 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         | Value::TimestampNanos(i)
         | Value::LocalTimestampMillis(i)
         | Value::LocalTimestampMicros(i)
-        | Value::LocalTimestampNanos(i) => {
-            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes())
-        }
-        Value::Float(f) if f.is_finite() => {
-            out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes())
-        }
-        Value::Double(f) if f.is_finite() => {
-            out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes())
-        }
+        | Value::LocalTimestampNanos(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::Float(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
+        Value::Double(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
         Value::Float(_) | Value::Double(_) => out.extend_from_slice(b"null"),
         Value::Bytes(b) | Value::Fixed(_, b) => {
             use base64::Engine;
@@ -227,10 +209,7 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         Value::Duration(d) => {
             use base64::Engine;
             let bytes: [u8; 12] = (*d).into();
-            write_json_str(
-                out,
-                &base64::engine::general_purpose::STANDARD.encode(bytes),
-            );
+            write_json_str(out, &base64::engine::general_purpose::STANDARD.encode(bytes));
         }
         Value::Union(i, inner) => {
             let branch = match s {
@@ -317,9 +296,7 @@ fn avro_err(file: &str, e: impl std::fmt::Display) -> Error {
     if msg.to_ascii_lowercase().contains("magic") || msg.contains("header") {
         Error::format(
             file,
-            format!(
-                "the file is not a valid Avro object container file ({msg}); check the file format"
-            ),
+            format!("the file is not a valid Avro object container file ({msg}); check the file format"),
         )
     } else {
         Error::format(file, format!("invalid Avro data: {msg}"))
@@ -369,9 +346,7 @@ impl<'a> AvroReader<'a> {
             let row = row.map_err(|e| avro_err(&self.file, e))?;
             self.buf.clear();
             match &self.avro_schema {
-                AvroSchema::Record(_) => {
-                    write_value(&row, &self.avro_schema, &self.names, &mut self.buf)
-                }
+                AvroSchema::Record(_) => write_value(&row, &self.avro_schema, &self.names, &mut self.buf),
                 other => {
                     self.buf.extend_from_slice(b"{\"value\":");
                     write_value(&row, other, &self.names, &mut self.buf);
@@ -530,13 +505,7 @@ fn field_json(f: &Field, path: &str) -> JsonValue {
 fn sanitize(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
         .collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
@@ -602,24 +571,16 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
         FixedSizeBinary(_) => Value::Bytes(array.as_fixed_size_binary().value(i).to_vec()),
         Date32 => Value::Date(array.as_primitive::<Date32Type>().value(i)),
         Date64 => Value::Date((array.as_primitive::<Date64Type>().value(i) / 86_400_000) as i32),
-        Time32(TimeUnit::Second) => {
-            Value::TimeMillis(array.as_primitive::<Time32SecondType>().value(i) * 1000)
-        }
+        Time32(TimeUnit::Second) => Value::TimeMillis(array.as_primitive::<Time32SecondType>().value(i) * 1000),
         Time32(_) => Value::TimeMillis(array.as_primitive::<Time32MillisecondType>().value(i)),
-        Time64(TimeUnit::Nanosecond) => {
-            Value::TimeMicros(array.as_primitive::<Time64NanosecondType>().value(i) / 1000)
-        }
+        Time64(TimeUnit::Nanosecond) => Value::TimeMicros(array.as_primitive::<Time64NanosecondType>().value(i) / 1000),
         Time64(_) => Value::TimeMicros(array.as_primitive::<Time64MicrosecondType>().value(i)),
         Timestamp(unit, tz) => {
             let v = match unit {
-                TimeUnit::Second => {
-                    array.as_primitive::<TimestampSecondType>().value(i) * 1_000_000
-                }
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(i) * 1_000_000,
                 TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(i),
                 TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(i),
-                TimeUnit::Nanosecond => {
-                    array.as_primitive::<TimestampNanosecondType>().value(i) / 1000
-                }
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(i) / 1000,
             };
             match (unit, tz.is_some()) {
                 (TimeUnit::Millisecond, true) => Value::TimestampMillis(v),
@@ -644,29 +605,17 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
         List(_) => {
             let l = array.as_list::<i32>();
             let v = l.value(i);
-            Value::Array(
-                (0..v.len())
-                    .map(|j| nullable_value(v.as_ref(), j))
-                    .collect(),
-            )
+            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
         }
         LargeList(_) => {
             let l = array.as_list::<i64>();
             let v = l.value(i);
-            Value::Array(
-                (0..v.len())
-                    .map(|j| nullable_value(v.as_ref(), j))
-                    .collect(),
-            )
+            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
         }
         FixedSizeList(..) => {
             let l = array.as_fixed_size_list();
             let v = l.value(i);
-            Value::Array(
-                (0..v.len())
-                    .map(|j| nullable_value(v.as_ref(), j))
-                    .collect(),
-            )
+            Value::Array((0..v.len()).map(|j| nullable_value(v.as_ref(), j)).collect())
         }
         Map(..) => {
             let m = array.as_map();
@@ -677,10 +626,7 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
             if let Some(keys) = keys {
                 let keys = keys.as_string::<i32>();
                 for j in 0..entries.len() {
-                    out.insert(
-                        keys.value(j).to_string(),
-                        nullable_value(values.as_ref(), j),
-                    );
+                    out.insert(keys.value(j).to_string(), nullable_value(values.as_ref(), j));
                 }
             }
             Value::Map(out)

@@ -274,10 +274,7 @@ fn read_local_header(r: &mut dyn Read) -> io::Result<Option<LocalHeader>> {
             return if got == 0 {
                 Ok(None)
             } else {
-                Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "truncated zip header",
-                ))
+                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated zip header"))
             };
         }
         got += n;
@@ -295,8 +292,7 @@ fn read_local_header(r: &mut dyn Read) -> io::Result<Option<LocalHeader>> {
     }
     r.read_exact(&mut fixed[4..])?;
     let u16_at = |i: usize| u16::from_le_bytes([fixed[i], fixed[i + 1]]);
-    let u32_at =
-        |i: usize| u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
+    let u32_at = |i: usize| u32::from_le_bytes([fixed[i], fixed[i + 1], fixed[i + 2], fixed[i + 3]]);
     let flags = u16_at(6);
     let method = u16_at(8);
     let mut compressed_size = u64::from(u32_at(18));
@@ -326,10 +322,7 @@ fn read_local_header(r: &mut dyn Read) -> io::Result<Option<LocalHeader>> {
     }))
 }
 
-fn member_reader<'a>(
-    h: LocalHeader,
-    inner: Box<dyn Read + Send + 'a>,
-) -> io::Result<Box<dyn Read + Send + 'a>> {
+fn member_reader<'a>(h: LocalHeader, inner: Box<dyn Read + Send + 'a>) -> io::Result<Box<dyn Read + Send + 'a>> {
     match h.method {
         0 if !h.has_descriptor => Ok(Box::new(inner.take(h.compressed_size))),
         8 if h.has_descriptor => Ok(Box::new(flate2::read::DeflateDecoder::new(inner))),
@@ -379,9 +372,8 @@ where
 {
     let mut reader = reader;
     loop {
-        let member = zip::read::read_zipfile_from_stream(&mut reader).map_err(|e| {
-            Error::format(file, format!("the file is not a valid zip archive ({e})"))
-        })?;
+        let member = zip::read::read_zipfile_from_stream(&mut reader)
+            .map_err(|e| Error::format(file, format!("the file is not a valid zip archive ({e})")))?;
         let Some(mut member) = member else {
             return Ok(());
         };
@@ -417,9 +409,7 @@ impl<W: Write> Encoder<W> {
             Compression::Gzip => {
                 EncoderInner::Gzip(flate2::write::GzEncoder::new(sink, flate2::Compression::default()))
             }
-            Compression::Bz2 => {
-                EncoderInner::Bz2(bzip2::write::BzEncoder::new(sink, bzip2::Compression::default()))
-            }
+            Compression::Bz2 => EncoderInner::Bz2(bzip2::write::BzEncoder::new(sink, bzip2::Compression::default())),
             Compression::Zstd => EncoderInner::Zstd(
                 zstd::stream::write::Encoder::new(sink, 3)
                     .map_err(|e| Error::Internal(format!("zstd encoder: {e}")))?,
@@ -431,8 +421,7 @@ impl<W: Write> Encoder<W> {
             }
             Compression::Zip => {
                 return Err(Error::Config(
-                    "zip is an archive format, not a stream compression; use gzip or zstd for written files"
-                        .into(),
+                    "zip is an archive format, not a stream compression; use gzip or zstd for written files".into(),
                 ))
             }
         };

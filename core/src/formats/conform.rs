@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray,
-};
+use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
@@ -41,10 +39,8 @@ fn same_type(a: &DataType, b: &DataType) -> bool {
 pub(crate) fn to_text(array: &ArrayRef) -> Result<ArrayRef> {
     match array.data_type() {
         DataType::Utf8 => Ok(array.clone()),
-        DataType::LargeUtf8 | DataType::Utf8View => {
-            cast_with_options(array, &DataType::Utf8, &CastOptions::default())
-                .map_err(|e| Error::Internal(format!("cast to text: {e}")))
-        }
+        DataType::LargeUtf8 | DataType::Utf8View => cast_with_options(array, &DataType::Utf8, &CastOptions::default())
+            .map_err(|e| Error::Internal(format!("cast to text: {e}"))),
         _ => {
             let json = records::array_to_json_strings(array.as_ref())?;
             let unquoted: StringArray = json
@@ -171,24 +167,16 @@ pub(crate) fn cast_column(array: &ArrayRef, target: &DataType) -> Result<(ArrayR
     let source: ArrayRef = if matches!(array.data_type(), DataType::Utf8) {
         let s = array.as_string::<i32>();
         if s.iter().any(|v| v.is_some_and(|v| v.trim().is_empty())) {
-            let mask: BooleanArray = s
-                .iter()
-                .map(|v| Some(v.is_some_and(|v| v.trim().is_empty())))
-                .collect();
-            arrow::compute::nullif(array, &mask)
-                .map_err(|e| Error::Internal(format!("nullif: {e}")))?
+            let mask: BooleanArray = s.iter().map(|v| Some(v.is_some_and(|v| v.trim().is_empty()))).collect();
+            arrow::compute::nullif(array, &mask).map_err(|e| Error::Internal(format!("nullif: {e}")))?
         } else {
             array.clone()
         }
     } else {
         array.clone()
     };
-    let casted = cast_with_options(&source, target, &CastOptions::default()).map_err(|e| {
-        Error::Internal(format!(
-            "no conversion from {} to {target}: {e}",
-            array.data_type()
-        ))
-    })?;
+    let casted = cast_with_options(&source, target, &CastOptions::default())
+        .map_err(|e| Error::Internal(format!("no conversion from {} to {target}: {e}", array.data_type())))?;
     let mut bad = vec![];
     if casted.null_count() > source.null_count() {
         for i in 0..source.len() {

@@ -45,11 +45,7 @@ impl<'a> CsvReader<'a> {
         tsv: bool,
     ) -> Result<Self> {
         let c = &opts.csv;
-        let delimiter = if tsv && c.delimiter == b',' {
-            b'\t'
-        } else {
-            c.delimiter
-        };
+        let delimiter = if tsv && c.delimiter == b',' { b'\t' } else { c.delimiter };
         let text = utf8_reader(input, c.encoding);
         let capped: Box<dyn Read + Send + 'a> = Box::new(LineCap::new(text, opts.max_line_bytes));
         let rdr = csv::ReaderBuilder::new()
@@ -196,9 +192,7 @@ impl<'a> CsvReader<'a> {
                 field + 1
             );
             match self.opts.on_bad_record {
-                OnBadRecord::Fail | OnBadRecord::Emit => {
-                    return Err(Error::format(&self.file, msg))
-                }
+                OnBadRecord::Fail | OnBadRecord::Emit => return Err(Error::format(&self.file, msg)),
                 OnBadRecord::Skip => self.warnings.push(format!("{}: skipped {msg}", self.file)),
             }
         }
@@ -232,9 +226,7 @@ impl<'a> CsvReader<'a> {
                     self.width
                 );
                 match self.opts.on_bad_record {
-                    OnBadRecord::Fail | OnBadRecord::Emit => {
-                        return Err(Error::format(&self.file, msg))
-                    }
+                    OnBadRecord::Fail | OnBadRecord::Emit => return Err(Error::format(&self.file, msg)),
                     OnBadRecord::Skip => {
                         self.warnings.push(format!("{}: skipped {msg}", self.file));
                         continue;
@@ -256,8 +248,7 @@ impl<'a> CsvReader<'a> {
         let mut bad_rows: Vec<usize> = vec![];
         for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
             let text: ArrayRef = Arc::new(b.finish());
-            let (col, bad) = cast_column(&text, f.data_type())
-                .map_err(|e| Error::format(&self.file, e.to_string()))?;
+            let (col, bad) = cast_column(&text, f.data_type()).map_err(|e| Error::format(&self.file, e.to_string()))?;
             if let Some(&row) = bad.first() {
                 let text = text.as_any().downcast_ref::<arrow::array::StringArray>();
                 let value = text.map(|t| t.value(row).to_string()).unwrap_or_default();

@@ -59,10 +59,7 @@ impl<R> LineCap<R> {
 
 /// Wraps `inner` so it yields UTF-8: transcodes from `encoding`, or for UTF-8 strips a BOM
 /// (validation happens in the reader, which knows the line numbers).
-pub(crate) fn utf8_reader<'a>(
-    inner: Box<dyn Read + Send + 'a>,
-    encoding: TextEncoding,
-) -> Box<dyn Read + Send + 'a> {
+pub(crate) fn utf8_reader<'a>(inner: Box<dyn Read + Send + 'a>, encoding: TextEncoding) -> Box<dyn Read + Send + 'a> {
     let enc = match encoding {
         TextEncoding::Utf8 | TextEncoding::Utf8Sig => {
             return Box::new(BomStripper {

@@ -229,8 +229,7 @@ impl<'a> JsonReader<'a> {
                 );
                 let mut inferrer = JsonSchemaInferrer::new(opts.json_max_depth.max(1) + 1);
                 {
-                    let mut values = serde_json::Deserializer::from_reader(&mut tee)
-                        .into_iter::<serde_json::Value>();
+                    let mut values = serde_json::Deserializer::from_reader(&mut tee).into_iter::<serde_json::Value>();
                     let mut seen = 0;
                     while seen < opts.infer_rows {
                         match values.next() {
@@ -259,8 +258,7 @@ impl<'a> JsonReader<'a> {
                 (Arc::new(inferrer.schema()), Box::new(replay))
             }
         };
-        let buffered: Box<dyn BufRead + Send + 'a> =
-            Box::new(BufReader::with_capacity(256 * 1024, stream));
+        let buffered: Box<dyn BufRead + Send + 'a> = Box::new(BufReader::with_capacity(256 * 1024, stream));
         let inner = json_reader_builder(decode_schema.clone(), opts.batch_size)
             .with_ignore_type_conflicts(opts.on_bad_record == OnBadRecord::Skip)
             .build(buffered)

@@ -174,12 +174,7 @@ pub fn read_stream<'a>(
             input
                 .read_to_end(&mut buf)
                 .map_err(|e| Error::format(file, e.to_string()))?;
-            Box::new(parquet::read_parquet(
-                file,
-                bytes::Bytes::from(buf),
-                opts,
-                target,
-            )?)
+            Box::new(parquet::read_parquet(file, bytes::Bytes::from(buf), opts, target)?)
         }
     })
 }

@@ -11,8 +11,8 @@ use arrow::error::ArrowError;
 use futures::stream::{BoxStream, StreamExt};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
-    ArrowPredicate, ArrowPredicateFn, ArrowReaderBuilder, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder, RowFilter,
+    ArrowPredicate, ArrowPredicateFn, ArrowReaderBuilder, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+    RowFilter,
 };
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::arrow::ProjectionMask;
@@ -41,24 +41,13 @@ fn scalar_array(value: &JsonValue, dt: &DataType) -> std::result::Result<ArrayRe
     let raw: ArrayRef = match value {
         JsonValue::Bool(b) => Arc::new(BooleanArray::from(vec![*b])),
         JsonValue::Number(n) => match n.as_i64() {
-            Some(i)
-                if !matches!(
-                    dt,
-                    DataType::Float16 | DataType::Float32 | DataType::Float64
-                ) =>
-            {
+            Some(i) if !matches!(dt, DataType::Float16 | DataType::Float32 | DataType::Float64) => {
                 Arc::new(arrow::array::Int64Array::from(vec![i]))
             }
-            _ => Arc::new(arrow::array::Float64Array::from(vec![n
-                .as_f64()
-                .unwrap_or(f64::NAN)])),
+            _ => Arc::new(arrow::array::Float64Array::from(vec![n.as_f64().unwrap_or(f64::NAN)])),
         },
         JsonValue::String(s) => Arc::new(arrow::array::StringArray::from(vec![s.as_str()])),
-        other => {
-            return Err(format!(
-                "filter value {other} must be a string, number or boolean"
-            ))
-        }
+        other => return Err(format!("filter value {other} must be a string, number or boolean")),
     };
     let dt = match dt {
         DataType::Dictionary(_, v) => v.as_ref(),
@@ -84,11 +73,7 @@ fn filter_scalars(f: &ColumnFilter, dt: &DataType) -> std::result::Result<Vec<Ar
     }
 }
 
-fn cmp_op(
-    op: FilterOp,
-    l: &dyn Datum,
-    r: &dyn Datum,
-) -> std::result::Result<BooleanArray, ArrowError> {
+fn cmp_op(op: FilterOp, l: &dyn Datum, r: &dyn Datum) -> std::result::Result<BooleanArray, ArrowError> {
     match op {
         FilterOp::Eq | FilterOp::In => cmp::eq(l, r),
         FilterOp::NotEq => cmp::neq(l, r),
@@ -100,11 +85,7 @@ fn cmp_op(
 }
 
 /// Evaluates a filter over a column: true where the row passes.
-fn eval_filter(
-    col: &dyn Array,
-    op: FilterOp,
-    values: &[ArrayRef],
-) -> std::result::Result<BooleanArray, ArrowError> {
+fn eval_filter(col: &dyn Array, op: FilterOp, values: &[ArrayRef]) -> std::result::Result<BooleanArray, ArrowError> {
     let col: ArrayRef = arrow::array::make_array(col.to_data());
     let col: ArrayRef = match col.data_type() {
         DataType::Dictionary(_, v) => arrow::compute::cast(&col, v)?,
@@ -182,11 +163,7 @@ fn configure<T>(
     let metadata = builder.metadata().clone();
     let parquet_schema_ptr = metadata.file_metadata().schema_descr_ptr();
     let parquet_schema = parquet_schema_ptr.as_ref();
-    let names: Vec<String> = arrow_schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names: Vec<String> = arrow_schema.fields().iter().map(|f| f.name().clone()).collect();
 
     // Projection: requested columns, else the target's columns present in the file, else all.
     let wanted: Option<Vec<usize>> = match (&opts.parquet_columns, target) {
@@ -245,8 +222,7 @@ fn configure<T>(
             };
             let dt = arrow_schema.field(ci).data_type().clone();
             let values = filter_scalars(f, &dt).map_err(Error::Config)?;
-            if let Ok(conv) = StatisticsConverter::try_new(&f.column, &arrow_schema, parquet_schema)
-            {
+            if let Ok(conv) = StatisticsConverter::try_new(&f.column, &arrow_schema, parquet_schema) {
                 if let (Ok(mins), Ok(maxes)) = (
                     conv.row_group_mins(row_groups.iter()),
                     conv.row_group_maxes(row_groups.iter()),
@@ -262,24 +238,16 @@ fn configure<T>(
             }
             let op = f.op;
             let mask = ProjectionMask::roots(parquet_schema, [ci]);
-            predicates.push(Box::new(ArrowPredicateFn::new(
-                mask,
-                move |batch: RecordBatch| {
-                    let r = eval_filter(batch.column(0).as_ref(), op, &values)?;
-                    // Nulls never pass.
-                    Ok(match r.nulls() {
-                        Some(_) => arrow::compute::prep_null_mask_filter(&r),
-                        None => r,
-                    })
-                },
-            )));
+            predicates.push(Box::new(ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+                let r = eval_filter(batch.column(0).as_ref(), op, &values)?;
+                // Nulls never pass.
+                Ok(match r.nulls() {
+                    Some(_) => arrow::compute::prep_null_mask_filter(&r),
+                    None => r,
+                })
+            })));
         }
-        let selected: Vec<usize> = keep
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| **k)
-            .map(|(i, _)| i)
-            .collect();
+        let selected: Vec<usize> = keep.iter().enumerate().filter(|(_, k)| **k).map(|(i, _)| i).collect();
         builder = builder
             .with_row_groups(selected)
             .with_row_filter(RowFilter::new(predicates));
@@ -352,10 +320,7 @@ fn finish_batch(
                 c.bad.len()
             )),
             OnBadRecord::Skip => {
-                warnings.push(format!(
-                    "{file}: skipped {} row(s), first: {msg}",
-                    c.bad.len()
-                ));
+                warnings.push(format!("{file}: skipped {} row(s), first: {msg}", c.bad.len()));
                 let rows: Vec<usize> = c.bad.iter().map(|b| b.row).collect();
                 return drop_rows(&c.batch, &rows);
             }
@@ -372,13 +337,7 @@ impl Iterator for ParquetReader {
             return None;
         }
         let r = match self.inner.next()? {
-            Ok(b) => finish_batch(
-                &self.file,
-                b,
-                self.target.as_ref(),
-                self.on_bad,
-                &mut self.warnings,
-            ),
+            Ok(b) => finish_batch(&self.file, b, self.target.as_ref(), self.on_bad, &mut self.warnings),
             Err(e) => Err(perr(&self.file, e)),
         };
         if r.is_err() {

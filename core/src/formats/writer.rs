@@ -130,18 +130,12 @@ pub fn new_writer<W: Write + Send + 'static>(
                 .set_compression(parse_parquet_codec(codec)?)
                 .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
                 .build();
-            let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props))
-                .map_err(werr)?;
+            let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props)).map_err(werr)?;
             Ok(Box::new(ParquetWriter { inner: w }))
         }
         FileFormat::Avro => {
             let codec = parse_codec(codec)?;
-            let w = AvroBlockWriter::new(
-                CountingWriter::new(sink),
-                &schema,
-                &opts.avro_record_name,
-                codec,
-            )?;
+            let w = AvroBlockWriter::new(CountingWriter::new(sink), &schema, &opts.avro_record_name, codec)?;
             Ok(Box::new(AvroWriter { inner: w }))
         }
         FileFormat::Csv | FileFormat::Tsv | FileFormat::Json | FileFormat::Jsonl => {
@@ -261,20 +255,11 @@ impl<W: Write + Send> TextWriter<W> {
             }
             self.buf.extend_from_slice(b"\r\n");
         }
-        let texts = batch
-            .columns()
-            .iter()
-            .map(to_text)
-            .collect::<Result<Vec<_>>>()?;
+        let texts = batch.columns().iter().map(to_text).collect::<Result<Vec<_>>>()?;
         let is_string: Vec<bool> = batch
             .columns()
             .iter()
-            .map(|c| {
-                matches!(
-                    c.data_type(),
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                )
-            })
+            .map(|c| matches!(c.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
             .collect();
         for i in 0..batch.num_rows() {
             for (j, t) in texts.iter().enumerate() {
@@ -317,11 +302,8 @@ impl<W: Write + Send> FormatWriter<W> for TextWriter<W> {
                 let array = self.kind == TextKind::JsonArray;
                 for i in 0..batch.num_rows() {
                     if array {
-                        self.buf.extend_from_slice(if self.rows == 0 && i == 0 {
-                            b"[\n"
-                        } else {
-                            b",\n"
-                        });
+                        self.buf
+                            .extend_from_slice(if self.rows == 0 && i == 0 { b"[\n" } else { b",\n" });
                     }
                     enc.write_object(i, &mut self.buf);
                     if !array {
@@ -380,9 +362,7 @@ pub fn write_path(
     }
     let mut buf = w.finish()?;
     buf.flush().map_err(|e| Error::io(&name, e))?;
-    let file = buf
-        .into_inner()
-        .map_err(|e| Error::io(&name, e.into_error()))?;
+    let file = buf.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&name, e))?;
     Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
 }

@@ -60,7 +60,8 @@ mod tests {
 
     #[test]
     fn records_states_and_errors() {
-        let l = parse_line(r#"{"type":"RECORD","record":{"stream":"s\"x","data":{"a":[1,2]},"emitted_at":5}}"#).unwrap();
+        let l =
+            parse_line(r#"{"type":"RECORD","record":{"stream":"s\"x","data":{"a":[1,2]},"emitted_at":5}}"#).unwrap();
         let r = l.record.unwrap();
         assert_eq!(r.stream, "s\"x");
         assert_eq!(r.data.get(), r#"{"a":[1,2]}"#);

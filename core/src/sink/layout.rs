@@ -36,7 +36,11 @@ pub fn safe_segment(name: &str) -> String {
 
 /// A hive partition folder `key=value`, both parts made safe.
 pub fn partition_segment(key: &str, value: &str) -> String {
-    let value = if value.is_empty() { "__HIVE_DEFAULT_PARTITION__" } else { value };
+    let value = if value.is_empty() {
+        "__HIVE_DEFAULT_PARTITION__"
+    } else {
+        value
+    };
     format!("{}={}", safe_segment(key), safe_segment(value).replace('=', "_"))
 }
 
@@ -93,8 +97,14 @@ mod tests {
 
     #[test]
     fn names_follow_the_layout() {
-        assert_eq!(file_name("users", "20241130_120000", 0, "parquet"), "users_20241130_120000.parquet");
-        assert_eq!(file_name("users", "20241130_120000", 2, "csv.gz"), "users_20241130_120000_2.csv.gz");
+        assert_eq!(
+            file_name("users", "20241130_120000", 0, "parquet"),
+            "users_20241130_120000.parquet"
+        );
+        assert_eq!(
+            file_name("users", "20241130_120000", 2, "csv.gz"),
+            "users_20241130_120000_2.csv.gz"
+        );
         let t = temp_path(Path::new("/b/users/users_1.parquet"));
         assert!(is_temp_name(&t.file_name().unwrap().to_string_lossy()));
         assert_eq!(t.parent(), Some(Path::new("/b/users")));

@@ -111,7 +111,8 @@ impl<'a, T: Target> Engine<'a, T> {
                         ))
                     })?;
                     let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
-                    let overwrite = self.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
+                    let overwrite =
+                        self.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
                     StreamSink::new(&desc.name, Some(&schema), overwrite, self.cfg)
                 }
                 None => StreamSink::new(&desc.name, None::<&Schema>, self.cfg.overwrite, self.cfg),
@@ -127,8 +128,13 @@ impl<'a, T: Target> Engine<'a, T> {
     fn release(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
         let streams = &self.streams;
         let covered = |p: &states::Pending| match &p.scope {
-            Scope::Stream(d) => streams.get(d).and_then(|s| s.first_uncommitted()).is_none_or(|f| f > p.seq),
-            Scope::All => streams.values().all(|s| s.first_uncommitted().is_none_or(|f| f > p.seq)),
+            Scope::Stream(d) => streams
+                .get(d)
+                .and_then(|s| s.first_uncommitted())
+                .is_none_or(|f| f > p.seq),
+            Scope::All => streams
+                .values()
+                .all(|s| s.first_uncommitted().is_none_or(|f| f > p.seq)),
         };
         for state in self.pending.release(covered) {
             out.emit(&AirbyteMessage::State { state })?;
@@ -214,14 +220,18 @@ pub fn run_sink<T: Target>(
     Ok(engine.summary)
 }
 
-fn drive<T: Target>(engine: &mut Engine<'_, T>, input: &mut (dyn BufRead + Send), out: &mut Emitter) -> Result<(), ConnectorError> {
+fn drive<T: Target>(
+    engine: &mut Engine<'_, T>,
+    input: &mut (dyn BufRead + Send),
+    out: &mut Emitter,
+) -> Result<(), ConnectorError> {
     let mut line = String::new();
     let mut n = 0u64;
     loop {
         line.clear();
-        let read = input.read_line(&mut line).map_err(|e| {
-            ConnectorError::system(format!("Could not read the input messages: {e}"))
-        })?;
+        let read = input
+            .read_line(&mut line)
+            .map_err(|e| ConnectorError::system(format!("Could not read the input messages: {e}")))?;
         if read == 0 {
             break;
         }
@@ -250,13 +260,16 @@ fn drive<T: Target>(engine: &mut Engine<'_, T>, input: &mut (dyn BufRead + Send)
         }
     }
     for desc in &engine.order {
-        let Some(stream) = engine.streams.get(desc) else { continue };
+        let Some(stream) = engine.streams.get(desc) else {
+            continue;
+        };
         engine.summary.records += stream.records;
         engine.summary.files.extend(stream.committed.iter().cloned());
         if stream.overwrite {
-            engine.summary.removed += engine
-                .target
-                .remove_older(stream.dir(), &stream.file_prefix(), &stream.committed)?;
+            engine.summary.removed +=
+                engine
+                    .target
+                    .remove_older(stream.dir(), &stream.file_prefix(), &stream.committed)?;
         }
     }
     Ok(())

@@ -236,7 +236,9 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         if self.schema.is_none() && !self.sample.is_empty() {
             self.start_inferred(target, cfg)?;
         }
-        let Some(schema) = self.schema.clone() else { return Ok(()) };
+        let Some(schema) = self.schema.clone() else {
+            return Ok(());
+        };
         for part in self.parts.values_mut() {
             write_buffered(part, target, cfg, &self.dir, &mut self.next_index, &schema)?;
             let path = commit_part(part, target)?;
@@ -322,7 +324,11 @@ fn splice_metadata(data: &str, emitted_at: i64, metadata_columns: bool) -> Strin
     row.push_str("{\"");
     row.push_str(RAW_ID);
     row.push_str("\":\"");
-    row.push_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+    row.push_str(
+        uuid::Uuid::new_v4()
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    );
     row.push_str("\",\"");
     row.push_str(EXTRACTED_AT);
     row.push_str("\":");
@@ -375,6 +381,9 @@ mod tests {
     fn partition_folders() {
         let data: Map<String, Value> = serde_json::from_str(r#"{"country":"FR","n":3}"#).unwrap();
         let keys = vec!["country".to_string(), "n".to_string(), "year".to_string()];
-        assert_eq!(partition_dir(&keys, &data, 1_700_000_000_000), "country=FR/n=3/year=2023");
+        assert_eq!(
+            partition_dir(&keys, &data, 1_700_000_000_000),
+            "country=FR/n=3/year=2023"
+        );
     }
 }

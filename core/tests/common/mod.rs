@@ -60,44 +60,19 @@ pub fn every_type() -> RecordBatch {
     RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(Int64Array::from(vec![
-                Some(i64::MIN),
-                Some(0),
-                Some(i64::MAX),
-                None,
-            ])),
-            Arc::new(Float64Array::from(vec![
-                Some(1.5),
-                Some(-2.25e-7),
-                None,
-                Some(1e300),
-            ])),
+            Arc::new(Int64Array::from(vec![Some(i64::MIN), Some(0), Some(i64::MAX), None])),
+            Arc::new(Float64Array::from(vec![Some(1.5), Some(-2.25e-7), None, Some(1e300)])),
             Arc::new(StringArray::from(vec![
                 Some(""),
                 Some("héllo 😀 \u{1} tab\there"),
                 Some("a\"b,\nc"),
                 None,
             ])),
-            Arc::new(BooleanArray::from(vec![
-                Some(true),
-                Some(false),
-                None,
-                Some(true),
-            ])),
-            Arc::new(Date32Array::from(vec![
-                Some(0),
-                Some(19_782),
-                Some(-1),
-                None,
-            ])),
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true)])),
+            Arc::new(Date32Array::from(vec![Some(0), Some(19_782), Some(-1), None])),
             Arc::new(
-                TimestampMicrosecondArray::from(vec![
-                    Some(0),
-                    Some(1_700_000_000_123_456),
-                    Some(-1),
-                    None,
-                ])
-                .with_timezone("UTC"),
+                TimestampMicrosecondArray::from(vec![Some(0), Some(1_700_000_000_123_456), Some(-1), None])
+                    .with_timezone("UTC"),
             ),
             Arc::new(
                 Decimal128Array::from(vec![Some(12_345), Some(-5), None, Some(0)])

@@ -28,10 +28,7 @@ pub fn from_json(v: &Value) -> Result<SqlValue, String> {
         Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
         Value::Number(n) => match n.as_i64() {
             Some(i) => SqlValue::Integer(i),
-            None => SqlValue::Real(
-                n.as_f64()
-                    .ok_or_else(|| format!("{n} is not a usable number"))?,
-            ),
+            None => SqlValue::Real(n.as_f64().ok_or_else(|| format!("{n} is not a usable number"))?),
         },
         Value::String(s) => SqlValue::Text(s.clone()),
         Value::Object(o) => {

@@ -195,9 +195,7 @@ impl RecordLayout {
                 }
                 buf.extend_from_slice(b"{\"field\":");
                 write_json_str(buf, &self.names[i]);
-                buf.extend_from_slice(
-                    b",\"change\":\"NULLED\",\"reason\":\"SOURCE_SERIALIZATION_ERROR\"}",
-                );
+                buf.extend_from_slice(b",\"change\":\"NULLED\",\"reason\":\"SOURCE_SERIALIZATION_ERROR\"}");
             }
             buf.extend_from_slice(b"]}");
         }
@@ -243,10 +241,7 @@ mod tests {
     #[test]
     fn values_are_faithful() {
         use ColumnKind::*;
-        assert_eq!(
-            one(Integer, ValueRef::Integer(i64::MIN)).0,
-            "-9223372036854775808"
-        );
+        assert_eq!(one(Integer, ValueRef::Integer(i64::MIN)).0, "-9223372036854775808");
         assert_eq!(one(Number, ValueRef::Real(1.5)).0, "1.5");
         assert_eq!(one(Number, ValueRef::Real(3.0)).0, "3.0");
         assert_eq!(one(Number, ValueRef::Real(1e300)).0, "1e300");
@@ -254,10 +249,7 @@ mod tests {
             one(Number, ValueRef::Real(f64::INFINITY)),
             ("null".into(), Written::Nulled)
         );
-        assert_eq!(
-            one(Number, ValueRef::Real(f64::NAN)),
-            ("null".into(), Written::Nulled)
-        );
+        assert_eq!(one(Number, ValueRef::Real(f64::NAN)), ("null".into(), Written::Nulled));
         assert_eq!(one(Integer, ValueRef::Real(2.5)).0, "2.5");
         assert_eq!(one(Integer, ValueRef::Text(b"abc")).0, "\"abc\"");
         assert_eq!(one(Boolean, ValueRef::Integer(1)).0, "true");
@@ -284,27 +276,16 @@ mod tests {
         let mut buf = Vec::new();
         layout.write_values(
             &mut buf,
-            &[
-                ValueRef::Integer(7),
-                ValueRef::Text(b"a\nb"),
-                ValueRef::Real(0.25),
-            ],
+            &[ValueRef::Integer(7), ValueRef::Text(b"a\nb"), ValueRef::Real(0.25)],
             5,
         );
         layout.write_values(
             &mut buf,
-            &[
-                ValueRef::Null,
-                ValueRef::Null,
-                ValueRef::Real(f64::NEG_INFINITY),
-            ],
+            &[ValueRef::Null, ValueRef::Null, ValueRef::Real(f64::NEG_INFINITY)],
             6,
         );
         let text = String::from_utf8(buf).unwrap();
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(
             lines[0],
             json!({"type":"RECORD","record":{"stream":"Robert'); DROP TABLE x;--",
@@ -315,8 +296,8 @@ mod tests {
             json!({"changes":[{"field":"x","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}]})
         );
         let with_ns = RecordLayout::new(Some("main"), "t", &cols[..1]);
-        assert!(with_ns.prefix.starts_with(
-            b"{\"type\":\"RECORD\",\"record\":{\"namespace\":\"main\",\"stream\":\"t\""
-        ));
+        assert!(with_ns
+            .prefix
+            .starts_with(b"{\"type\":\"RECORD\",\"record\":{\"namespace\":\"main\",\"stream\":\"t\""));
     }
 }
