@@ -12,4 +12,4 @@ export LAKEPORT_PYTHON LAKEPORT_S3S_FS
 cargo fmt --all -- --check
 cargo build --workspace --all-targets
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+cargo test --workspace --no-fail-fast

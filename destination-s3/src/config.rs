@@ -1,10 +1,9 @@
 //! The native config of destination-s3 (CONTRACT §4), and the mapping of the
 //! seed documents' legacy key names onto it.
 
-use lakeport_core::formats::compression::Compression;
 use lakeport_core::formats::{FileFormat, WriteOptions};
 use lakeport_core::sink::layout::stamp;
-use lakeport_core::sink::SinkConfig;
+use lakeport_core::sink::{resolve_codec, SinkConfig};
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde::Deserialize;
@@ -78,15 +77,6 @@ pub struct DestinationS3Config {
     pub airbyte_envelope: Option<String>,
 }
 
-/// The codecs each format accepts, the first being the default.
-fn codecs(format: FileFormat) -> &'static [&'static str] {
-    match format {
-        FileFormat::Parquet => &["snappy", "gzip", "zstd", "lz4", "brotli", "none"],
-        FileFormat::Avro => &["snappy", "deflate", "zstd", "bzip2", "xz", "none"],
-        _ => &["none", "gzip", "zstd"],
-    }
-}
-
 impl DestinationS3Config {
     /// The write settings this config means; errors name the key and the
     /// values allowed.
@@ -105,25 +95,8 @@ impl DestinationS3Config {
                 FORMATS.join(", ")
             )));
         }
-        let allowed = codecs(format);
-        let codec = self
-            .compression
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_else(|| allowed[0].to_string());
-        if !allowed.contains(&codec.as_str()) {
-            return Err(ConnectorError::config(format!(
-                "compression '{codec}' does not apply to {}; use one of: {}.",
-                format.name(),
-                allowed.join(", ")
-            )));
-        }
-        let text_compression = match format {
-            FileFormat::Parquet | FileFormat::Avro => Compression::None,
-            _ => codec
-                .parse()
-                .map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string()))?,
-        };
+        let (codec, text_compression) =
+            resolve_codec(format, self.compression.as_deref()).map_err(ConnectorError::from)?;
         if self.file_size_mb == 0 {
             return Err(ConnectorError::config("file_size_mb must be at least 1."));
         }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_protocol::ConnectorError;
 
 /// One file found.
@@ -34,16 +34,20 @@ pub fn glob_set(patterns: &[String]) -> Result<Option<GlobSet>, ConnectorError> 
     }
     let mut b = GlobSetBuilder::new();
     for p in patterns {
-        let glob = Glob::new(p.trim_start_matches("./")).map_err(|e| {
-            ConnectorError::config(format!(
-                "glob_pattern '{p}' is not a valid glob: {e}. Use patterns such as '*.csv' or '**/*.parquet'."
-            ))
-        })?;
+        // `*` stays within one folder; `**` crosses folders.
+        let glob = GlobBuilder::new(p.trim_start_matches("./"))
+            .literal_separator(true)
+            .build()
+            .map_err(|e| {
+                ConnectorError::config(format!(
+                    "glob_pattern '{p}' is not a valid glob: {e}. Use patterns such as '*.csv' or '**/*.parquet'."
+                ))
+            })?;
         b.add(glob);
         // `*.csv` in a directory also means files in its subdirectories when
         // the pattern has no separator, as `find -name` users expect.
         if !p.contains('/') {
-            if let Ok(g) = Glob::new(&format!("**/{p}")) {
+            if let Ok(g) = GlobBuilder::new(&format!("**/{p}")).literal_separator(true).build() {
                 b.add(g);
             }
         }

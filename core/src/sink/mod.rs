@@ -68,6 +68,37 @@ impl SinkConfig {
     }
 }
 
+/// The codecs each output format accepts; the first is its default.
+pub fn codecs(format: FileFormat) -> &'static [&'static str] {
+    match format {
+        FileFormat::Parquet => &["snappy", "gzip", "zstd", "lz4", "brotli", "none"],
+        FileFormat::Avro => &["snappy", "deflate", "zstd", "bzip2", "xz", "none"],
+        _ => &["none", "gzip", "zstd"],
+    }
+}
+
+/// Checks `compression` against the codecs `format` accepts (its default
+/// when `None`) and returns the codec name with the stream compression to
+/// wrap text formats in (which also names the file extension).
+pub fn resolve_codec(format: FileFormat, compression: Option<&str>) -> Result<(String, Compression), Error> {
+    let allowed = codecs(format);
+    let codec = compression
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| allowed[0].to_string());
+    if !allowed.contains(&codec.as_str()) {
+        return Err(Error::Config(format!(
+            "compression '{codec}' does not apply to {}; use one of: {}.",
+            format.name(),
+            allowed.join(", ")
+        )));
+    }
+    let text_compression = match format {
+        FileFormat::Parquet | FileFormat::Avro => Compression::None,
+        _ => codec.parse()?,
+    };
+    Ok((codec, text_compression))
+}
+
 /// What a write did.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SinkSummary {
