@@ -118,12 +118,11 @@ const AIRBYTE_V3_KEYS: &[&str] = &["dataset", "path_pattern", "provider"];
 /// Keys only Airbyte source-s3 v4 uses at the top level.
 const AIRBYTE_V4_KEYS: &[&str] = &["delivery_method", "credentials"];
 
-/// Keys of a v4 `streams[]` item that a native stream item does not have.
+/// Keys of a v4 `streams[]` item that a native stream item does not have
+/// (`validation_policy`, `input_schema`, `schemaless` and
+/// `days_to_sync_if_history_is_full` are native too, so they are no signal;
+/// Airbyte's spelled-out policies such as "Emit Record" are).
 const AIRBYTE_V4_STREAM_KEYS: &[&str] = &[
-    "validation_policy",
-    "input_schema",
-    "schemaless",
-    "days_to_sync_if_history_is_full",
     "primary_key",
     "legacy_prefix",
     "recent_n_files_to_read_for_schema_discovery",
@@ -166,6 +165,13 @@ fn v4_signals(map: &Map<String, Value>) -> Vec<String> {
             }
             for k in present(item, AIRBYTE_V4_STREAM_KEYS) {
                 found.push(format!("streams[{i}].{k}"));
+            }
+            if item
+                .get("validation_policy")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.contains(' '))
+            {
+                found.push(format!("streams[{i}].validation_policy"));
             }
         }
     }
