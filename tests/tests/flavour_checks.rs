@@ -129,4 +129,10 @@ fn every_flavour_checks_against_the_rig_and_imports_to_a_valid_native_config() {
         "format": {"format_type": "JSONL", "compression": {"compression_type": "No Compression"}}
     });
     check_and_import("destination-s3", "Airbyte destination-s3", &destination);
+    // seed 004, example 2 (legacy names).
+    let seed004 = json!({
+        "bucket": b, "prefix": "raw/", "format": "json", "aws_access_key_id": k,
+        "aws_secret_access_key": SECRET, "region": "us-east-1", "endpoint": e, "use_ssl": false
+    });
+    check_and_import("destination-s3", "seed 004 example 2", &seed004);
 }
