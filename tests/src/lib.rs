@@ -463,3 +463,118 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("bind an ephemeral port")
 }
+
+/// Requests that reached the S3 server through a [`CountingProxy`], by kind.
+#[derive(Debug, Default)]
+pub struct RequestLog {
+    /// ListObjects(V2) requests.
+    pub list: std::sync::atomic::AtomicUsize,
+    /// Object GETs (whole or ranged).
+    pub get: std::sync::atomic::AtomicUsize,
+    /// HEAD requests.
+    pub head: std::sync::atomic::AtomicUsize,
+    /// Everything else (PUT, POST, DELETE).
+    pub other: std::sync::atomic::AtomicUsize,
+}
+
+impl RequestLog {
+    /// `(list, get, head, other)` so far.
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (
+            self.list.load(SeqCst),
+            self.get.load(SeqCst),
+            self.head.load(SeqCst),
+            self.other.load(SeqCst),
+        )
+    }
+}
+
+/// A plain TCP proxy in front of an [`S3Server`] that logs every request
+/// the server receives (one request per connection: `Connection: close` is
+/// forced both ways), so a test can compare a connector's own meter with
+/// what the server saw. Runs until the test process ends.
+pub struct CountingProxy {
+    /// `http://127.0.0.1:<port>` of the proxy.
+    pub endpoint: String,
+    /// The requests forwarded so far.
+    pub log: std::sync::Arc<RequestLog>,
+}
+
+impl CountingProxy {
+    /// Starts a proxy forwarding to the server's port.
+    pub fn start(server: &S3Server) -> CountingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let port = listener.local_addr().expect("proxy addr").port();
+        let upstream = server.port;
+        let log = std::sync::Arc::new(RequestLog::default());
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let l = l.clone();
+                std::thread::spawn(move || proxy_one(conn, upstream, &l));
+            }
+        });
+        CountingProxy {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+}
+
+fn read_http_head(s: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut b).ok()? == 0 {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+fn with_connection_close(head: &str) -> String {
+    let mut lines: Vec<&str> = head
+        .trim_end()
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    format!("{}\r\n\r\n", lines.join("\r\n"))
+}
+
+fn proxy_one(mut client: TcpStream, upstream: u16, log: &RequestLog) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let Some(head) = read_http_head(&mut client) else {
+        return;
+    };
+    let request_line = head.lines().next().unwrap_or_default().to_string();
+    let counter = if request_line.starts_with("GET ") && request_line.contains("list-type") {
+        &log.list
+    } else if request_line.starts_with("GET ") {
+        &log.get
+    } else if request_line.starts_with("HEAD ") {
+        &log.head
+    } else {
+        &log.other
+    };
+    counter.fetch_add(1, SeqCst);
+    let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+        return;
+    };
+    if up.write_all(with_connection_close(&head).as_bytes()).is_err() {
+        return;
+    }
+    if let (Ok(mut from), Ok(mut to)) = (client.try_clone(), up.try_clone()) {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+        });
+    }
+    let Some(resp) = read_http_head(&mut up) else { return };
+    if client.write_all(with_connection_close(&resp).as_bytes()).is_err() {
+        return;
+    }
+    let _ = std::io::copy(&mut up, &mut client);
+    let _ = client.shutdown(std::net::Shutdown::Both);
+}

@@ -467,3 +467,48 @@ fn metered_cost_over_the_limit_stops_after_the_current_file() {
     assert_eq!(c["files_read"], 1, "{c}");
     assert!(n(&c, "estimated_usd") < 0.00002 && n(&c, "actual_usd") > 0.00002, "{c}");
 }
+
+/// The COST report's counts are the requests the server really received: a
+/// counting proxy in front of the server logs every request of each run.
+#[test]
+fn metered_counts_equal_the_requests_the_server_received() {
+    let env = hive_env();
+    let direct = env.config("direct.json", base_config());
+    let catalog = env.catalog(&direct, "full_refresh");
+    let proxy = lakeport_tests::CountingProxy::start(&env.server);
+    let through = |name: &str, extra: Value| {
+        let mut cfg = with(base_config(), extra);
+        cfg["endpoint_url"] = json!(proxy.endpoint);
+        env.config(name, cfg)
+    };
+    let filtered = json!({"partition_filter": {"year": "2024", "month": ["01", "02", "03"]}});
+    for (name, extra, command) in [
+        ("p_all.json", json!({}), "read"),
+        ("p_filtered.json", filtered.clone(), "read"),
+        ("p_estimate.json", filtered, "estimate"),
+    ] {
+        let config = through(name, extra);
+        let before = proxy.log.counts();
+        let r = ok(run(
+            "source-s3",
+            &[command, "--config", &config, "--catalog", &catalog],
+            None,
+        ));
+        let after = proxy.log.counts();
+        let c = cost(&r);
+        let seen = (after.0 - before.0, after.1 - before.1, after.2 - before.2);
+        assert_eq!(
+            (
+                n(&c, "list_requests") as usize,
+                n(&c, "get_requests") as usize,
+                n(&c, "head_requests") as usize
+            ),
+            seen,
+            "{command} {name}: meter {c} vs server (list, get, head) {seen:?}"
+        );
+        assert!(seen.0 > 0, "{name}: no LIST reached the server");
+        if command == "estimate" {
+            assert_eq!(seen.1, 0, "estimate sent a GET");
+        }
+    }
+}
