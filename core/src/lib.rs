@@ -16,6 +16,7 @@ pub mod config;
 pub mod cost;
 pub mod cursor;
 pub mod error;
+pub mod file_stream;
 pub mod formats;
 pub mod partition;
 pub mod records;

@@ -1,14 +1,11 @@
 //! Discovery: each stream's schema, inferred from a bounded sample of its
 //! newest files and merged across them.
 
-use std::sync::Arc;
-
-use arrow::datatypes::{DataType, Field, Schema};
-use lakeport_core::cursor::{FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use arrow::datatypes::Schema;
+use lakeport_core::file_stream::{airbyte_stream, stream_json_schema};
 use lakeport_core::formats;
-use lakeport_core::schema::{arrow_to_json_schema, merge};
-use lakeport_protocol::{AirbyteStream, ConnectorError, Emitter, SyncMode};
-use serde_json::Value;
+use lakeport_core::schema::merge;
+use lakeport_protocol::{AirbyteStream, ConnectorError, Emitter};
 
 use crate::config::Config;
 use crate::listing::FileEntry;
@@ -45,37 +42,6 @@ pub fn infer_schema(config: &Config, files: &[FileEntry], out: &mut Emitter) -> 
         });
     }
     Ok(merged.map(|(s, _)| s).unwrap_or_else(Schema::empty))
-}
-
-/// The JSON Schema of a stream: the data's columns plus the two file fields.
-pub fn stream_json_schema(data: &Schema) -> Value {
-    let mut fields: Vec<Arc<Field>> = data
-        .fields()
-        .iter()
-        .filter(|f| f.name() != FILE_URL_FIELD && f.name() != LAST_MODIFIED_FIELD)
-        .cloned()
-        .collect();
-    fields.push(Arc::new(Field::new(FILE_URL_FIELD, DataType::Utf8, true)));
-    fields.push(Arc::new(Field::new(
-        LAST_MODIFIED_FIELD,
-        lakeport_core::schema::timestamp_utc(),
-        true,
-    )));
-    arrow_to_json_schema(&Schema::new(fields))
-}
-
-/// An Airbyte stream for a file-based stream with this JSON Schema.
-pub fn airbyte_stream(name: &str, json_schema: Value) -> AirbyteStream {
-    AirbyteStream {
-        name: name.to_string(),
-        json_schema,
-        supported_sync_modes: vec![SyncMode::FullRefresh, SyncMode::Incremental],
-        source_defined_cursor: Some(true),
-        default_cursor_field: Some(vec![LAST_MODIFIED_FIELD.to_string()]),
-        source_defined_primary_key: None,
-        namespace: None,
-        is_resumable: Some(true),
-    }
 }
 
 /// Discovers one stream.

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema};
 use futures::{StreamExt, TryStreamExt};
 use lakeport_core::cost::{check_cost_limit, estimate_read, FileModel, Usage};
-use lakeport_core::cursor::{FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use lakeport_core::file_stream::{airbyte_stream, stream_json_schema};
 use lakeport_core::formats::FileFormat;
 use lakeport_core::partition::PartitionColumns;
-use lakeport_core::schema::{arrow_to_json_schema, json_schema_to_arrow, merge};
+use lakeport_core::schema::{json_schema_to_arrow, merge};
 use lakeport_core::storage::{ObjectMeta, Storage};
-use lakeport_protocol::{AirbyteCatalog, AirbyteStream, ConnectorError, Emitter, SyncMode};
+use lakeport_protocol::{AirbyteCatalog, ConnectorError, Emitter};
 use serde_json::Value;
 use tokio::runtime::Handle;
 
@@ -110,37 +110,6 @@ pub(crate) fn input_json_schema(input: &Value) -> Result<Value, ConnectorError> 
         ))
     })?;
     Ok(stream_json_schema(&schema))
-}
-
-/// The JSON Schema of a stream: the data's columns plus the two file fields.
-pub(crate) fn stream_json_schema(data: &Schema) -> Value {
-    let mut fields: Vec<Arc<Field>> = data
-        .fields()
-        .iter()
-        .filter(|f| f.name() != FILE_URL_FIELD && f.name() != LAST_MODIFIED_FIELD)
-        .cloned()
-        .collect();
-    fields.push(Arc::new(Field::new(FILE_URL_FIELD, DataType::Utf8, true)));
-    fields.push(Arc::new(Field::new(
-        LAST_MODIFIED_FIELD,
-        lakeport_core::schema::timestamp_utc(),
-        true,
-    )));
-    arrow_to_json_schema(&Schema::new(fields))
-}
-
-/// An Airbyte stream for a file-based stream with this JSON Schema.
-pub(crate) fn airbyte_stream(name: &str, json_schema: Value) -> AirbyteStream {
-    AirbyteStream {
-        name: name.to_string(),
-        json_schema,
-        supported_sync_modes: vec![SyncMode::FullRefresh, SyncMode::Incremental],
-        source_defined_cursor: Some(true),
-        default_cursor_field: Some(vec![LAST_MODIFIED_FIELD.to_string()]),
-        source_defined_primary_key: None,
-        namespace: None,
-        is_resumable: Some(true),
-    }
 }
 
 /// Fails before the first GET when sampling `files` for their schema would
