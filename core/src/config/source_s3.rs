@@ -356,17 +356,7 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
     };
     let mut f = Mapper::new(fmt, format!("{stream_path}format."));
     let filetype = f.take("filetype").and_then(as_text).unwrap_or_else(|| "csv".into());
-    let file_format = match filetype.to_ascii_lowercase().as_str() {
-        "csv" => "csv",
-        "jsonl" => "jsonl",
-        "parquet" => "parquet",
-        "avro" => "avro",
-        other => {
-            return Err(Error::Config(format!(
-                "{stream_path}format.filetype '{other}' is not supported by Lakeport (csv, jsonl, parquet and avro are). Remove the stream or convert its files."
-            )))
-        }
-    };
+    let file_format = airbyte_filetype(&filetype, stream_path, " Remove the stream or convert its files.")?;
     f.set("filetype", "file_format", json!(file_format));
     match file_format {
         "csv" => {
@@ -545,17 +535,7 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
     let fmt = fmt.as_object().unwrap_or(&empty);
     let mut f = Mapper::new(fmt, "format.");
     let filetype = f.take("filetype").and_then(as_text).unwrap_or_else(|| "csv".into());
-    let file_format = match filetype.to_ascii_lowercase().as_str() {
-        "csv" => "csv",
-        "jsonl" => "jsonl",
-        "parquet" => "parquet",
-        "avro" => "avro",
-        other => {
-            return Err(Error::Config(format!(
-                "format.filetype '{other}' is not supported by Lakeport (csv, jsonl, parquet and avro are)."
-            )))
-        }
-    };
+    let file_format = airbyte_filetype(&filetype, "", "")?;
     f.set("filetype", "file_format", json!(file_format));
     match file_format {
         "csv" => {
@@ -984,6 +964,21 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
         Flavour::Fivetran,
         "not a known option of Fivetran's S3 connector",
     ))
+}
+
+/// The native `file_format` of an Airbyte `format.filetype`; an
+/// unsupported one is a config error naming the key at `path` (with `hint`
+/// appended).
+fn airbyte_filetype(filetype: &str, path: &str, hint: &str) -> Result<&'static str> {
+    match filetype.to_ascii_lowercase().as_str() {
+        "csv" => Ok("csv"),
+        "jsonl" => Ok("jsonl"),
+        "parquet" => Ok("parquet"),
+        "avro" => Ok("avro"),
+        other => Err(Error::Config(format!(
+            "{path}format.filetype '{other}' is not supported by Lakeport (csv, jsonl, parquet and avro are).{hint}"
+        ))),
+    }
 }
 
 #[cfg(test)]

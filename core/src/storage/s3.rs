@@ -872,43 +872,11 @@ impl Storage for S3Storage {
     }
 
     fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, Result<PutResult>> {
-        async move {
-            let out = self
-                .inner
-                .client
-                .put_object()
-                .bucket(&self.inner.bucket)
-                .key(key)
-                .body(SdkByteStream::from(data))
-                .send()
-                .await
-                .map_err(|e| self.map_err(RequestKind::Put, key, e))?;
-            Ok(PutResult {
-                etag: out.e_tag().map(str::to_string),
-            })
-        }
-        .boxed()
+        self.put_with_metadata(key, data, &[]).boxed()
     }
 
     fn create_multipart<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<MultipartId>> {
-        async move {
-            let out = self
-                .inner
-                .client
-                .create_multipart_upload()
-                .bucket(&self.inner.bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| self.map_err(RequestKind::CreateMultipart, key, e))?;
-            let id = out.upload_id().ok_or_else(|| StorageError::Other {
-                operation: RequestKind::CreateMultipart,
-                target: self.url(key),
-                detail: "the server returned no upload id".into(),
-            })?;
-            Ok(MultipartId(id.to_string()))
-        }
-        .boxed()
+        self.create_multipart_with_metadata(key, &[]).boxed()
     }
 
     fn upload_part<'a>(
