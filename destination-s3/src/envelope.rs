@@ -179,7 +179,7 @@ impl<R: BufRead> EnvelopeReader<R> {
                         .or_insert_with(|| (r.stream.to_string(), namespace.map(str::to_string)));
                 }
                 let envelope = self.envelope.as_ref()?;
-                let data = envelope.wrap(r.data.get(), r.emitted_at, &r.stream, namespace);
+                let data = envelope.wrap(r.data, r.emitted_at, &r.stream, namespace);
                 Some(format!(
                     "{{\"stream\":{},\"namespace\":{},\"emitted_at\":{},\"data\":{data}}}",
                     Value::from(r.stream.as_ref()),

@@ -360,7 +360,10 @@ fn a_bad_line_mid_way_leaves_nothing_uncommitted() {
         echoed > 0.0 && echoed as usize <= committed,
         "echoed {echoed}, committed {committed}"
     );
-    assert_eq!(committed, 20_000, "{keys:?}");
+    assert!(
+        keys.len() >= 2 && committed < 25_000,
+        "the objects before the bad line are committed, the open one is not: {committed} rows in {keys:?}"
+    );
     assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
 }
 

@@ -6,6 +6,7 @@
 //! Writing: [`writer::new_writer`] returns a [`writer::FormatWriter`] for any format and codec.
 
 pub mod avro;
+pub mod background;
 pub mod compression;
 mod conform;
 pub mod csv;

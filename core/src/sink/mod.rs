@@ -11,6 +11,8 @@
 
 pub mod input;
 pub mod layout;
+pub mod rows;
+pub mod scan;
 pub mod states;
 pub mod stream;
 pub mod target;
@@ -59,6 +61,15 @@ pub struct SinkConfig {
 }
 
 impl SinkConfig {
+    /// Rows decoded and written per batch: `batch_size`, but small next to
+    /// `file_size_bytes`, because a file's size is known one batch late
+    /// (batches are encoded on another thread) and rollover should stay close
+    /// to the size asked for.
+    pub fn batch_rows(&self) -> usize {
+        let by_size = usize::try_from(self.file_size_bytes / 4096).unwrap_or(usize::MAX);
+        self.batch_size.min(by_size.max(256)).max(1)
+    }
+
     /// The extension of the files written (`parquet`, `jsonl.gz`, …).
     pub fn extension(&self) -> String {
         match (self.format, self.text_compression) {
@@ -123,49 +134,71 @@ struct Engine<'a, T: Target> {
     target: &'a mut T,
     cfg: &'a SinkConfig,
     catalog: Option<&'a ConfiguredAirbyteCatalog>,
-    streams: HashMap<StreamDescriptor, StreamSink<T::Sink>>,
-    order: Vec<StreamDescriptor>,
+    /// The streams in the order their first record arrived.
+    streams: Vec<(StreamDescriptor, StreamSink<T::Sink>)>,
+    index: HashMap<StreamDescriptor, usize>,
+    /// The stream of the previous record (most inputs are long runs of one stream).
+    last: Option<usize>,
     pending: PendingStates,
     seq: u64,
     summary: SinkSummary,
 }
 
 impl<'a, T: Target> Engine<'a, T> {
-    fn stream(&mut self, desc: &StreamDescriptor) -> Result<&mut StreamSink<T::Sink>, ConnectorError> {
-        if !self.streams.contains_key(desc) {
-            let sink = match self.catalog {
-                Some(catalog) => {
-                    let configured = catalog.find(&desc.name, desc.namespace.as_deref()).ok_or_else(|| {
-                        ConnectorError::config(format!(
-                            "A record of stream '{}' arrived, but the catalog does not configure that stream. Add it to the catalog or run without --catalog.",
-                            desc.name
-                        ))
-                    })?;
-                    let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
-                    let overwrite =
-                        self.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
-                    StreamSink::new(&desc.name, Some(&schema), overwrite, self.cfg)
-                }
-                None => StreamSink::new(&desc.name, None::<&Schema>, self.cfg.overwrite, self.cfg),
-            };
-            self.streams.insert(desc.clone(), sink);
-            self.order.push(desc.clone());
+    /// The position of the stream's writer in `streams`, created on first use.
+    fn stream(&mut self, name: &str, namespace: Option<&str>) -> Result<usize, ConnectorError> {
+        if let Some(i) = self.last {
+            let (d, _) = &self.streams[i];
+            if d.name == name && d.namespace.as_deref() == namespace {
+                return Ok(i);
+            }
         }
-        self.streams
-            .get_mut(desc)
-            .ok_or_else(|| ConnectorError::system("stream writer vanished"))
+        let desc = key(name, namespace);
+        let i = match self.index.get(&desc) {
+            Some(&i) => i,
+            None => {
+                let sink = self.new_sink(&desc)?;
+                self.streams.push((desc.clone(), sink));
+                self.index.insert(desc, self.streams.len() - 1);
+                self.streams.len() - 1
+            }
+        };
+        self.last = Some(i);
+        Ok(i)
+    }
+
+    fn new_sink(&self, desc: &StreamDescriptor) -> Result<StreamSink<T::Sink>, ConnectorError> {
+        Ok(match self.catalog {
+            Some(catalog) => {
+                let configured = catalog.find(&desc.name, desc.namespace.as_deref()).ok_or_else(|| {
+                    ConnectorError::config(format!(
+                        "A record of stream '{}' arrived, but the catalog does not configure that stream. Add it to the catalog or run without --catalog.",
+                        desc.name
+                    ))
+                })?;
+                let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
+                let overwrite =
+                    self.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
+                StreamSink::new(&desc.name, Some(&schema), overwrite, self.cfg)
+            }
+            None => StreamSink::new(&desc.name, None::<&Schema>, self.cfg.overwrite, self.cfg),
+        })
+    }
+
+    fn sink(&self, desc: &StreamDescriptor) -> Option<&StreamSink<T::Sink>> {
+        self.index.get(desc).map(|&i| &self.streams[i].1)
     }
 
     fn release(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let streams = &self.streams;
+        let (streams, index) = (&self.streams, &self.index);
         let covered = |p: &states::Pending| match &p.scope {
-            Scope::Stream(d) => streams
+            Scope::Stream(d) => index
                 .get(d)
-                .and_then(|s| s.first_uncommitted())
+                .and_then(|&i| streams[i].1.first_uncommitted())
                 .is_none_or(|f| f > p.seq),
             Scope::All => streams
-                .values()
-                .all(|s| s.first_uncommitted().is_none_or(|f| f > p.seq)),
+                .iter()
+                .all(|(_, s)| s.first_uncommitted().is_none_or(|f| f > p.seq)),
         };
         for state in self.pending.release(covered) {
             out.emit(&AirbyteMessage::State { state })?;
@@ -183,18 +216,11 @@ impl<'a, T: Target> Engine<'a, T> {
         match parsed.kind.as_ref() {
             "RECORD" => {
                 let Some(r) = parsed.record else { return Ok(()) };
-                let desc = key(&r.stream, r.namespace.as_deref());
-                self.stream(&desc)?;
+                let i = self.stream(&r.stream, r.namespace.as_deref())?;
                 self.seq += 1;
-                let seq = self.seq;
-                let stream = self
-                    .streams
-                    .get_mut(&desc)
-                    .ok_or_else(|| ConnectorError::system("stream writer vanished"))?;
+                let (desc, stream) = &mut self.streams[i];
                 let committed_before = stream.committed.len();
-                let warnings = stream
-                    .push(&mut *self.target, self.cfg, seq, r.data.get(), r.emitted_at)
-                    .map_err(|e| with_line(e, n))?;
+                let warnings = stream.push(&mut *self.target, self.cfg, self.seq, n, r.data, r.emitted_at)?;
                 let committed_now = stream.committed.len();
                 for w in warnings {
                     out.warn(format!("stream '{}': {w}", desc.name))?;
@@ -205,10 +231,15 @@ impl<'a, T: Target> Engine<'a, T> {
             }
             "STATE" => {
                 let Some(raw) = parsed.state else { return Ok(()) };
-                let streams = &mut self.streams;
+                let (streams, index) = (&mut self.streams, &self.index);
                 self.pending.push(raw, self.seq, |scope| match scope {
-                    Scope::Stream(d) => streams.get_mut(d).map_or(0, |s| std::mem::take(&mut s.since_state)),
-                    Scope::All => streams.values_mut().map(|s| std::mem::take(&mut s.since_state)).sum(),
+                    Scope::Stream(d) => index
+                        .get(d)
+                        .map_or(0, |&i| std::mem::take(&mut streams[i].1.since_state)),
+                    Scope::All => streams
+                        .iter_mut()
+                        .map(|(_, s)| std::mem::take(&mut s.since_state))
+                        .sum(),
                 })?;
                 self.release(out)?;
             }
@@ -216,12 +247,6 @@ impl<'a, T: Target> Engine<'a, T> {
         }
         Ok(())
     }
-}
-
-fn with_line(e: Error, n: u64) -> ConnectorError {
-    let mut ce = ConnectorError::from(e);
-    ce.message = format!("{} (input line {n})", ce.message);
-    ce
 }
 
 /// Writes every message of `input` through `target`. On error, every
@@ -237,14 +262,18 @@ pub fn run_sink<T: Target>(
         target,
         cfg,
         catalog,
-        streams: HashMap::new(),
-        order: Vec::new(),
+        streams: Vec::new(),
+        index: HashMap::new(),
+        last: None,
         pending: PendingStates::default(),
         seq: 0,
         summary: SinkSummary::default(),
     };
     let result = drive(&mut engine, input, out);
     if result.is_err() {
+        // Stop every encoder thread first (their files unfinished), so the
+        // target knows every file and upload it has to discard.
+        engine.streams.clear();
         engine.target.abort_all();
     }
     result?;
@@ -274,26 +303,21 @@ fn drive<T: Target>(
         engine.line(text, n, out)?;
     }
     // End of input: commit everything, echo every state, then overwrite.
-    for desc in engine.order.clone() {
-        if let Some(stream) = engine.streams.get_mut(&desc) {
-            stream.commit_all(engine.target, engine.cfg)?;
-        }
+    for (_, stream) in &mut engine.streams {
+        stream.commit_all(engine.target, engine.cfg)?;
     }
     engine.release(out)?;
     if let Some(catalog) = engine.catalog {
         for configured in &catalog.streams {
             let desc = configured.stream.descriptor();
             let overwrite = engine.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
-            if overwrite && !engine.streams.contains_key(&desc) {
+            if overwrite && engine.sink(&desc).is_none() {
                 // No record this sync: overwrite still empties the stream.
-                engine.stream(&desc)?;
+                engine.stream(&desc.name, desc.namespace.as_deref())?;
             }
         }
     }
-    for desc in &engine.order {
-        let Some(stream) = engine.streams.get(desc) else {
-            continue;
-        };
+    for (_, stream) in &engine.streams {
         engine.summary.records += stream.records;
         engine.summary.files.extend(stream.committed.iter().cloned());
         if stream.overwrite {

@@ -8,11 +8,13 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
 use super::layout::{file_name, partition_segment, safe_segment};
+use super::rows::RowBuffer;
 use super::target::Target;
 use super::SinkConfig;
 use crate::error::{Error, Result};
+use crate::formats::background::BackgroundWriter;
 use crate::formats::{new_writer, FormatWriter};
-use crate::records::{record_fits, JsonRecordDecoder};
+use crate::records::record_fits;
 use crate::schema::{timestamp_utc, JsonSchemaInferrer};
 
 /// The row id column added to every row.
@@ -31,10 +33,19 @@ struct OpenFile<S: std::io::Write + Send + 'static> {
 /// One partition folder's writer.
 struct Part<S: std::io::Write + Send + 'static> {
     rel_dir: String,
-    decoder: JsonRecordDecoder,
+    rows: RowBuffer,
     file: Option<OpenFile<S>>,
     /// Sequence number of the oldest record not yet committed.
     first_uncommitted: Option<u64>,
+}
+
+/// A record held while the schema is inferred.
+struct Sampled {
+    seq: u64,
+    line: u64,
+    data: String,
+    emitted_at: i64,
+    part_dir: String,
 }
 
 /// A stream's writer.
@@ -45,7 +56,7 @@ pub struct StreamSink<S: std::io::Write + Send + 'static> {
     data_schema: Option<Schema>,
     inferrer: Option<JsonSchemaInferrer>,
     warned: usize,
-    sample: Vec<(u64, String, String)>,
+    sample: Vec<Sampled>,
     parts: BTreeMap<String, Part<S>>,
     next_index: usize,
     /// Final paths of the files this sync committed.
@@ -104,41 +115,53 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
     /// The oldest uncommitted record's sequence number.
     pub fn first_uncommitted(&self) -> Option<u64> {
         let parts = self.parts.values().filter_map(|p| p.first_uncommitted);
-        let sample = self.sample.first().map(|(seq, _, _)| *seq);
+        let sample = self.sample.first().map(|s| s.seq);
         parts.chain(sample).min()
     }
 
-    /// Adds one record (`row` is the JSON text to decode, with metadata
-    /// columns spliced in; `data` the record's own fields for partitioning
-    /// and inference).
+    /// Adds one record: `data` is its JSON object's text, `seq` its sequence
+    /// number among all records, `line` the input line it came from.
     pub fn push<T: Target<Sink = S>>(
         &mut self,
         target: &mut T,
         cfg: &SinkConfig,
         seq: u64,
+        line: u64,
         data: &str,
         emitted_at: i64,
     ) -> Result<Vec<String>> {
         self.records += 1;
         self.since_state += 1;
-        let row = splice_metadata(data, emitted_at, cfg.metadata_columns);
-        let parsed: Option<Map<String, Value>> = if self.inferrer.is_some() || !cfg.partition_by.is_empty() {
-            Some(serde_json::from_str(data).map_err(|e| Error::format(&self.name, format!("invalid record: {e}")))?)
+        if self.inferrer.is_none() && cfg.partition_by.is_empty() {
+            // The fast path: the text goes straight to the decoder's buffer.
+            self.push_row(target, cfg, seq, line, data, emitted_at, String::new())?;
+            return Ok(vec![]);
+        }
+        let map: Map<String, Value> = serde_json::from_str(data).map_err(|e| {
+            Error::format(
+                format!("stream '{}', input line {line}", self.name),
+                format!("invalid record: {e}"),
+            )
+        })?;
+        let part_dir = if cfg.partition_by.is_empty() {
+            String::new()
         } else {
-            None
-        };
-        let part_dir = match &parsed {
-            Some(map) if !cfg.partition_by.is_empty() => partition_dir(&cfg.partition_by, map, emitted_at),
-            _ => String::new(),
+            partition_dir(&cfg.partition_by, &map, emitted_at)
         };
         let mut warnings = vec![];
-        if let (Some(map), true) = (parsed, self.inferrer.is_some()) {
+        if self.inferrer.is_some() {
             let record = Value::Object(map);
             if self.schema.is_none() {
                 if let Some(inferrer) = self.inferrer.as_mut() {
                     inferrer.observe(&record);
                 }
-                self.sample.push((seq, row, part_dir));
+                self.sample.push(Sampled {
+                    seq,
+                    line,
+                    data: data.to_string(),
+                    emitted_at,
+                    part_dir,
+                });
                 if self.sample.len() >= INFER_SAMPLE {
                     self.start_inferred(target, cfg)?;
                 }
@@ -159,7 +182,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
                 self.parts.clear();
             }
         }
-        self.push_row(target, cfg, seq, &row, part_dir)?;
+        self.push_row(target, cfg, seq, line, data, emitted_at, part_dir)?;
         Ok(warnings)
     }
 
@@ -181,18 +204,21 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             return Ok(());
         };
         self.set_schema(&inferred, cfg);
-        for (seq, row, dir) in std::mem::take(&mut self.sample) {
-            self.push_row(target, cfg, seq, &row, dir)?;
+        for s in std::mem::take(&mut self.sample) {
+            self.push_row(target, cfg, s.seq, s.line, &s.data, s.emitted_at, s.part_dir)?;
         }
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push_row<T: Target<Sink = S>>(
         &mut self,
         target: &mut T,
         cfg: &SinkConfig,
         seq: u64,
-        row: &str,
+        line: u64,
+        data: &str,
+        emitted_at: i64,
         part_dir: String,
     ) -> Result<()> {
         let schema = match &self.schema {
@@ -207,21 +233,18 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             };
             let part = Part {
                 rel_dir,
-                decoder: JsonRecordDecoder::new(Arc::clone(&schema), cfg.batch_size)?,
+                rows: RowBuffer::new(&self.name, Arc::clone(&schema), cfg.metadata_columns, cfg.batch_rows())?,
                 file: None,
                 first_uncommitted: None,
             };
             self.parts.insert(part_dir.clone(), part);
         }
-        let name = self.name.clone();
         let Some(part) = self.parts.get_mut(&part_dir) else {
             return Err(Error::Internal("partition writer vanished".into()));
         };
         part.first_uncommitted.get_or_insert(seq);
-        part.decoder
-            .push(row.as_bytes())
-            .map_err(|e| Error::format(&name, format!("record {seq} does not fit the stream's schema: {e}")))?;
-        if part.decoder.is_full() {
+        part.rows.push(data, emitted_at, line);
+        if part.rows.is_full() {
             let full = write_buffered(part, target, cfg, &self.dir, &mut self.next_index, &schema)?;
             if full {
                 let path = commit_part(part, target)?;
@@ -263,7 +286,7 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
     next_index: &mut usize,
     schema: &SchemaRef,
 ) -> Result<bool> {
-    let Some(batch) = part.decoder.flush()? else {
+    let Some(batch) = part.rows.flush()? else {
         return Ok(false);
     };
     if batch.num_rows() == 0 {
@@ -280,6 +303,7 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
         };
         let sink = target.create(&rel_path)?;
         let writer = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &cfg.write_options)?;
+        let writer = Box::new(BackgroundWriter::spawn(writer)?);
         part.file = Some(OpenFile { rel_path, writer });
     }
     let Some(file) = part.file.as_mut() else {
@@ -302,40 +326,10 @@ fn commit_part<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
         }
         None => None,
     };
-    if part.decoder.buffered_rows() == 0 {
+    if part.rows.is_empty() {
         part.first_uncommitted = None;
     }
     Ok(committed)
-}
-
-/// The record's JSON with `_airbyte_raw_id` and `_airbyte_extracted_at`
-/// spliced in front of its fields.
-fn splice_metadata(data: &str, emitted_at: i64, metadata_columns: bool) -> String {
-    if !metadata_columns {
-        return data.to_string();
-    }
-    let body = data.trim_start();
-    let rest = body.strip_prefix('{').unwrap_or(body).trim_start();
-    // The timestamp column takes microseconds as a JSON integer: no
-    // formatting here and no date parsing in the decoder.
-    let micros = emitted_at.saturating_mul(1000);
-    let sep = if rest.starts_with('}') { "" } else { "," };
-    let mut row = String::with_capacity(data.len() + 96);
-    row.push_str("{\"");
-    row.push_str(RAW_ID);
-    row.push_str("\":\"");
-    row.push_str(
-        uuid::Uuid::new_v4()
-            .hyphenated()
-            .encode_lower(&mut uuid::Uuid::encode_buffer()),
-    );
-    row.push_str("\",\"");
-    row.push_str(EXTRACTED_AT);
-    row.push_str("\":");
-    row.push_str(itoa::Buffer::new().format(micros));
-    row.push_str(sep);
-    row.push_str(rest);
-    row
 }
 
 /// The hive folders for a record: `k1=v1/k2=v2`.
@@ -364,18 +358,6 @@ fn partition_dir(keys: &[String], data: &Map<String, Value>, emitted_at: i64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metadata_is_spliced_in_front() {
-        let row = splice_metadata(r#"{"a":1}"#, 1_700_000_000_123, true);
-        let v: Value = serde_json::from_str(&row).unwrap();
-        assert_eq!(v["a"], 1);
-        assert_eq!(v[EXTRACTED_AT], 1_700_000_000_123_000i64);
-        assert_eq!(v[RAW_ID].as_str().unwrap().len(), 36);
-        let empty: Value = serde_json::from_str(&splice_metadata(" { } ", 0, true)).unwrap();
-        assert_eq!(empty.as_object().unwrap().len(), 2);
-        assert_eq!(splice_metadata(r#"{"a":1}"#, 0, false), r#"{"a":1}"#);
-    }
 
     #[test]
     fn partition_folders() {

@@ -1,0 +1,183 @@
+//! The records of one open file, held as JSON text until a batch is full and
+//! then decoded in one pass, with the metadata columns built as arrays (no
+//! per-record string splicing).
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondArray};
+use arrow::datatypes::{Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+use crate::records::JsonRecordDecoder;
+use crate::schema::timestamp_utc;
+
+/// Buffered records of one partition and the decoder that turns them into batches.
+pub struct RowBuffer {
+    label: String,
+    decoder: JsonRecordDecoder,
+    data_schema: SchemaRef,
+    schema: SchemaRef,
+    metadata_columns: bool,
+    batch_size: usize,
+    text: Vec<u8>,
+    emitted_at: Vec<i64>,
+    lines: Vec<u64>,
+}
+
+impl RowBuffer {
+    /// A buffer for batches of `schema`; with `metadata_columns`, its first two
+    /// fields are `_airbyte_raw_id` and `_airbyte_extracted_at`, generated here.
+    /// `label` (the stream) names the records in errors.
+    pub fn new(label: &str, schema: SchemaRef, metadata_columns: bool, batch_size: usize) -> Result<Self> {
+        let data_schema: SchemaRef = if metadata_columns {
+            Arc::new(Schema::new(schema.fields().iter().skip(2).cloned().collect::<Vec<_>>()))
+        } else {
+            Arc::clone(&schema)
+        };
+        let batch_size = batch_size.max(1);
+        Ok(RowBuffer {
+            label: label.to_string(),
+            decoder: JsonRecordDecoder::new(Arc::clone(&data_schema), batch_size)?,
+            data_schema,
+            schema,
+            metadata_columns,
+            batch_size,
+            text: Vec::new(),
+            emitted_at: Vec::new(),
+            lines: Vec::new(),
+        })
+    }
+
+    /// Records buffered.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Whether a full batch is buffered (call [`Self::flush`]).
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.batch_size
+    }
+
+    /// Adds a record's `data` object (JSON text on one line) read from input line `line`.
+    pub fn push(&mut self, data: &str, emitted_at: i64, line: u64) {
+        self.text.extend_from_slice(data.as_bytes());
+        self.text.push(b'\n');
+        self.emitted_at.push(emitted_at);
+        self.lines.push(line);
+    }
+
+    /// Decodes the buffered records into one batch (`None` when empty). A
+    /// record that does not fit the schema is an error naming its input line.
+    pub fn flush(&mut self) -> Result<Option<RecordBatch>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        let rows = self.len();
+        let decoded = self
+            .decoder
+            .push_rows(&self.text, rows)
+            .and_then(|()| self.decoder.flush());
+        let data = match decoded {
+            Ok(Some(batch)) if batch.num_rows() == rows => batch,
+            Ok(_) => return Err(Error::Internal(format!("decoded a batch of other than {rows} rows"))),
+            Err(e) => {
+                // Start afresh, and name the first record that fails on its own.
+                self.decoder = JsonRecordDecoder::new(Arc::clone(&self.data_schema), self.batch_size)?;
+                return Err(self.locate_error().unwrap_or(e));
+            }
+        };
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        if self.metadata_columns {
+            columns.push(Arc::new(raw_ids(rows)));
+            let micros = self.emitted_at.iter().map(|ms| ms.saturating_mul(1000));
+            columns.push(Arc::new(
+                TimestampMicrosecondArray::from_iter_values(micros).with_data_type(timestamp_utc()),
+            ));
+        }
+        columns.extend(data.columns().iter().cloned());
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)
+            .map_err(|e| Error::Internal(format!("record batch: {e}")))?;
+        self.text.clear();
+        self.emitted_at.clear();
+        self.lines.clear();
+        Ok(Some(batch))
+    }
+
+    fn locate_error(&self) -> Option<Error> {
+        let rows = self.text.split(|&b| b == b'\n');
+        for (text, line) in rows.zip(&self.lines) {
+            let mut one = JsonRecordDecoder::new(Arc::clone(&self.data_schema), 1).ok()?;
+            if let Err(e) = one.push(text).and_then(|()| one.flush()) {
+                let message = match e {
+                    Error::Format { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return Some(Error::format(
+                    format!("stream '{}', input line {line}", self.label),
+                    message,
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// `rows` fresh UUIDs (v4), hyphenated.
+fn raw_ids(rows: usize) -> arrow::array::StringArray {
+    let mut ids = StringBuilder::with_capacity(rows, rows * 36);
+    let mut buf = uuid::Uuid::encode_buffer();
+    for _ in 0..rows {
+        ids.append_value(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf));
+    }
+    ids.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Field, Int64Type, TimestampMicrosecondType};
+
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("_airbyte_raw_id", DataType::Utf8, true),
+            Field::new("_airbyte_extracted_at", timestamp_utc(), true),
+            Field::new("a", DataType::Int64, true),
+        ]))
+    }
+
+    #[test]
+    fn decodes_a_batch_with_metadata_columns() {
+        let mut rows = RowBuffer::new("s", schema(), true, 2).unwrap();
+        rows.push(r#"{"a":1}"#, 1_700_000_000_123, 3);
+        assert!(!rows.is_full());
+        rows.push(r#"{"a":null,"b":"ignored"}"#, 5, 4);
+        assert!(rows.is_full());
+        let batch = rows.flush().unwrap().unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        let ids = batch.column(0).as_string::<i32>();
+        assert_eq!(ids.value(0).len(), 36);
+        assert_ne!(ids.value(0), ids.value(1));
+        let at = batch.column(1).as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(at.value(0), 1_700_000_000_123_000);
+        let a = batch.column(2).as_primitive::<Int64Type>();
+        assert_eq!((a.value(0), a.is_null(1)), (1, true));
+        assert!(rows.is_empty() && rows.flush().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_is_named_by_its_line() {
+        let mut rows = RowBuffer::new("s", schema(), true, 10).unwrap();
+        rows.push(r#"{"a":1}"#, 0, 7);
+        rows.push(r#"{"a":{"nested":true}}"#, 0, 8);
+        let err = rows.flush().unwrap_err().to_string();
+        assert!(err.contains("input line 8"), "{err}");
+    }
+}

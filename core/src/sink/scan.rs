@@ -1,0 +1,258 @@
+//! A fast path for the RECORD lines sources print: the message's fields are
+//! located by a single byte scan, without building any value, and the
+//! record's `data` stays a slice of the line.
+//!
+//! The scan only delimits; it does not validate the inside of `data` (the
+//! Arrow JSON decoder that reads it does). Anything it does not understand —
+//! an escaped stream name, a fractional `emitted_at`, a message that is not a
+//! RECORD — makes it give up, and the caller parses the line with serde.
+
+use std::borrow::Cow;
+
+use super::input::{InputLine, InputRecord};
+
+/// Scans a RECORD line; `None` when the line is not one, or not in a shape
+/// this scanner handles (the caller then parses it fully).
+pub fn scan_record(line: &str) -> Option<InputLine<'_>> {
+    let mut c = Cursor {
+        b: line.as_bytes(),
+        i: 0,
+    };
+    let mut kind_is_record = false;
+    let mut record = None;
+    c.object(|c, key| {
+        match key {
+            b"type" => {
+                // Not a RECORD: leave the line to serde at once.
+                if c.simple_string()? != "RECORD" {
+                    return None;
+                }
+                kind_is_record = true;
+            }
+            b"record" => record = Some(c.record(line)?),
+            _ => c.skip_value()?,
+        }
+        Some(())
+    })?;
+    c.ws();
+    if c.i != c.b.len() || !kind_is_record {
+        return None;
+    }
+    Some(InputLine {
+        kind: Cow::Borrowed("RECORD"),
+        record: Some(record?),
+        state: None,
+    })
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.ws();
+        (self.b.get(self.i) == Some(&byte)).then(|| self.i += 1)
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    /// A string without escapes (its content, without quotes).
+    fn simple_string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let len = self.b[start..].iter().position(|&x| x == b'"' || x == b'\\')?;
+        if self.b[start + len] != b'"' {
+            return None;
+        }
+        self.i = start + len + 1;
+        // The line is a `str`, and a quote is never inside a multi-byte character.
+        std::str::from_utf8(&self.b[start..start + len]).ok()
+    }
+
+    /// `{ "key": value, … }`, calling `field` for each key with the cursor on its value.
+    fn object(&mut self, mut field: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.simple_string()?.as_bytes();
+            self.eat(b':')?;
+            field(self, key)?;
+            if self.eat(b',').is_some() {
+                continue;
+            }
+            return self.eat(b'}');
+        }
+    }
+
+    fn record(&mut self, line: &'a str) -> Option<InputRecord<'a>> {
+        let mut stream = None;
+        let mut namespace = None;
+        let mut data = None;
+        let mut emitted_at = 0;
+        self.object(|c, key| {
+            match key {
+                b"stream" => stream = Some(c.simple_string()?),
+                b"namespace" => {
+                    if c.peek()? == b'n' {
+                        c.literal(b"null")?;
+                    } else {
+                        namespace = Some(c.simple_string()?);
+                    }
+                }
+                b"emitted_at" => emitted_at = c.integer()?,
+                b"data" => {
+                    if c.peek()? != b'{' {
+                        return None;
+                    }
+                    let start = c.i;
+                    c.skip_value()?;
+                    data = line.get(start..c.i);
+                }
+                _ => c.skip_value()?,
+            }
+            Some(())
+        })?;
+        Some(InputRecord {
+            stream: Cow::Borrowed(stream?),
+            namespace: namespace.map(Cow::Borrowed),
+            data: data?,
+            emitted_at,
+        })
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.ws();
+        self.b[self.i..].starts_with(word).then(|| self.i += word.len())
+    }
+
+    /// An integer that fits an `i64` (no fraction, no exponent).
+    fn integer(&mut self) -> Option<i64> {
+        self.ws();
+        let start = self.i;
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+    }
+
+    /// Skips one value: a balanced object or array (strings inside it are
+    /// skipped with their escapes), a string, or a scalar token.
+    fn skip_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                while let Some(&x) = self.b.get(self.i) {
+                    self.i += 1;
+                    match x {
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(());
+                            }
+                        }
+                        b'"' => self.skip_string_rest()?,
+                        _ => {}
+                    }
+                }
+                None
+            }
+            b'"' => {
+                self.i += 1;
+                self.skip_string_rest()
+            }
+            _ => {
+                let start = self.i;
+                while self
+                    .b
+                    .get(self.i)
+                    .is_some_and(|x| !matches!(x, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                {
+                    self.i += 1;
+                }
+                (self.i > start).then_some(())
+            }
+        }
+    }
+
+    /// With the cursor just past an opening quote: moves past the closing one.
+    fn skip_string_rest(&mut self) -> Option<()> {
+        loop {
+            let off = self.b[self.i..].iter().position(|&x| x == b'"' || x == b'\\')?;
+            self.i += off;
+            if self.b[self.i] == b'\\' {
+                self.i += 2;
+            } else {
+                self.i += 1;
+                return Some(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data_of(line: &str) -> Option<(String, Option<String>, String, i64)> {
+        let parsed = scan_record(line)?;
+        let r = parsed.record?;
+        Some((
+            r.stream.to_string(),
+            r.namespace.map(|n| n.to_string()),
+            r.data.to_string(),
+            r.emitted_at,
+        ))
+    }
+
+    #[test]
+    fn scans_the_usual_shapes() {
+        let line =
+            r#"{"type":"RECORD","record":{"stream":"t","data":{"a":"x}\"{","b":[1,{"c":null}]},"emitted_at":17}}"#;
+        assert_eq!(
+            data_of(line),
+            Some(("t".into(), None, r#"{"a":"x}\"{","b":[1,{"c":null}]}"#.into(), 17))
+        );
+        // Python's spacing, fields in another order, a namespace, unknown fields skipped.
+        let line = r#"{"record": {"namespace": "ns", "emitted_at": -5, "meta": {"changes": []}, "data": {}, "stream": "s"}, "type": "RECORD"}"#;
+        assert_eq!(data_of(line), Some(("s".into(), Some("ns".into()), "{}".into(), -5)));
+        let line = r#"{"type":"RECORD","record":{"stream":"s","namespace":null,"data":{"x":1}}}"#;
+        assert_eq!(data_of(line), Some(("s".into(), None, r#"{"x":1}"#.into(), 0)));
+    }
+
+    #[test]
+    fn gives_up_on_what_serde_must_handle() {
+        for line in [
+            r#"{"type":"STATE","state":{}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a\"b","data":{},"emitted_at":1}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":1.5}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":3,"emitted_at":1}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{}}} trailing"#,
+            r#"{"type":"RECORD"}"#,
+            "not json",
+            "",
+        ] {
+            assert!(scan_record(line).is_none(), "{line}");
+        }
+    }
+}
