@@ -10,22 +10,38 @@
 //! ```
 //!
 //! History is kept compact: beyond `max_history` files the oldest entries are
-//! folded into a watermark (`_lakeport_watermark`); a file older than the
-//! watermark is taken as read, as Airbyte does when its history is full.
+//! folded into a watermark (`_lakeport_watermark`). Once the history is full
+//! (a watermark exists, or a saved history holds `max_history` files), a file
+//! not in the history is read when it is newer than the watermark (or, for a
+//! full history without one — Airbyte's — newer than its earliest entry), or
+//! when it was modified within the last `days_to_sync_if_history_is_full`
+//! days, as Airbyte's `DefaultFileBasedCursor` does.
+//!
+//! A stream with a record-level cursor (`cursor_field`) also keeps the
+//! greatest cursor value read, as `_lakeport_cursor: {"field", "value"}`
+//! (see [`crate::record_cursor`]).
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde_json::{json, Map, Value};
+
+use crate::record_cursor::max_value;
 
 /// The cursor field file-based sources add to every record.
 pub const LAST_MODIFIED_FIELD: &str = "_ab_source_file_last_modified";
 /// The field holding each record's file.
 pub const FILE_URL_FIELD: &str = "_ab_source_file_url";
-/// Default number of files remembered before folding into the watermark.
+/// Default number of files remembered before folding into the watermark
+/// (Airbyte's `DEFAULT_MAX_HISTORY_SIZE`).
 pub const DEFAULT_MAX_HISTORY: usize = 10_000;
+/// Days of files re-considered once the history is full, by default
+/// (Airbyte's `DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL`).
+pub const DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL: u32 = 3;
 
 const WATERMARK_KEY: &str = "_lakeport_watermark";
+/// The state key of the record-level cursor: `{"field": …, "value": …}`.
+pub const RECORD_CURSOR_KEY: &str = "_lakeport_cursor";
 
 /// Formats a time as Airbyte's file sources do: `%Y-%m-%dT%H:%M:%S.%6fZ`.
 pub fn format_timestamp(t: DateTime<Utc>) -> String {
@@ -64,6 +80,10 @@ pub struct FileCursor {
     history: HashMap<String, DateTime<Utc>>,
     watermark: Option<DateTime<Utc>>,
     max_history: usize,
+    /// Days of older files re-considered once the history is full (0: none).
+    days_to_sync_if_history_is_full: u32,
+    /// The record-level cursor: its field and the greatest value read.
+    record: Option<(String, Value)>,
 }
 
 impl Default for FileCursor {
@@ -79,7 +99,18 @@ impl FileCursor {
             history: HashMap::new(),
             watermark: None,
             max_history: max_history.max(1),
+            days_to_sync_if_history_is_full: DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL,
+            record: None,
         }
+    }
+
+    /// Sets how many days of files older than the history are still read
+    /// once the history is full (`days_to_sync_if_history_is_full`; default
+    /// [`DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL`]; 0: none, the history and
+    /// its watermark alone decide).
+    pub fn with_days_to_sync_if_history_is_full(mut self, days: u32) -> Self {
+        self.days_to_sync_if_history_is_full = days;
+        self
     }
 
     /// A cursor from a saved stream state (ours or Airbyte's); unknown shapes
@@ -105,28 +136,107 @@ impl FileCursor {
                 .and_then(Value::as_str)
                 .and_then(|s| parse_timestamp(s.split('_').next().unwrap_or(s)));
         }
+        c.record = state.get(RECORD_CURSOR_KEY).and_then(|r| {
+            let field = r.get("field")?.as_str()?.to_string();
+            let value = r.get("value").filter(|v| !v.is_null())?.clone();
+            Some((field, value))
+        });
         c.compact();
         c
     }
 
-    /// Whether a file must be read: new, modified since it was read, and not
-    /// older than the watermark. Times compare at the state's precision
-    /// (microseconds).
+    /// Whether the history is full: files were folded into the watermark, or
+    /// it holds `max_history` files (Airbyte's `_is_history_full`). A full
+    /// history no longer tells every file read apart, so older files are
+    /// judged by time (see [`FileCursor::should_read_at`]).
+    pub fn is_history_full(&self) -> bool {
+        (!self.history.is_empty() && self.history.len() >= self.max_history) || self.watermark.is_some()
+    }
+
+    /// The days of older files re-considered once the history is full.
+    pub fn days_to_sync_if_history_is_full(&self) -> u32 {
+        self.days_to_sync_if_history_is_full
+    }
+
+    /// [`FileCursor::should_read_at`] now.
     pub fn should_read(&self, url: &str, last_modified: DateTime<Utc>) -> bool {
+        self.should_read_at(url, last_modified, Utc::now())
+    }
+
+    /// Whether a file must be read, `now` being the time of the sync. Times
+    /// compare at the state's precision (microseconds).
+    ///
+    /// - In the history: read again only when modified since.
+    /// - History not full: every other file is new, so read.
+    /// - History full: read when newer than the boundary — the watermark,
+    ///   else the earliest history entry (equal time: a greater URL) — and
+    ///   otherwise only when modified at or after `now` minus
+    ///   `days_to_sync_if_history_is_full` days. This is Airbyte's
+    ///   `DefaultFileBasedCursor._should_sync_file` with its start time
+    ///   `min(earliest entry, now - days)`; the watermark (all folded files
+    ///   are at or before it) is a tighter boundary than the earliest entry.
+    pub fn should_read_at(&self, url: &str, last_modified: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         let last_modified = truncate_micros(last_modified);
         if let Some(seen) = self.history.get(url) {
             return last_modified > *seen;
         }
-        match self.watermark {
-            Some(w) => last_modified > w,
-            None => true,
+        if !self.is_history_full() {
+            return true;
         }
+        let newer_than_boundary = match (self.watermark, self.earliest()) {
+            (Some(w), _) => last_modified > w,
+            (None, Some((t, u))) => last_modified > t || (last_modified == t && url > u),
+            (None, None) => true,
+        };
+        newer_than_boundary || self.lookback_start(now).is_some_and(|start| last_modified >= start)
+    }
+
+    /// The start of the window of older files still read once the history
+    /// is full: `now` minus `days_to_sync_if_history_is_full` days; `None`
+    /// when that is 0.
+    pub fn lookback_start(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if self.days_to_sync_if_history_is_full == 0 {
+            return None;
+        }
+        now.checked_sub_signed(TimeDelta::days(i64::from(self.days_to_sync_if_history_is_full)))
+    }
+
+    /// The oldest (time, url) remembered.
+    fn earliest(&self) -> Option<(DateTime<Utc>, &str)> {
+        self.history
+            .iter()
+            .map(|(u, t)| (*t, u.as_str()))
+            .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
     }
 
     /// Records that a file was read completely.
     pub fn mark_read(&mut self, url: &str, last_modified: DateTime<Utc>) {
         self.history.insert(url.to_string(), truncate_micros(last_modified));
         self.compact();
+    }
+
+    /// The saved record-cursor value of `field`; `None` when nothing was
+    /// saved, or it was saved for another field.
+    pub fn record_cursor(&self, field: &str) -> Option<&Value> {
+        self.record.as_ref().filter(|(f, _)| f == field).map(|(_, v)| v)
+    }
+
+    /// The field the saved record-cursor value belongs to.
+    pub fn record_cursor_field(&self) -> Option<&str> {
+        self.record.as_ref().map(|(f, _)| f.as_str())
+    }
+
+    /// Moves the record cursor of `field` to `value` if greater (typed
+    /// comparison, see [`crate::record_cursor::compare_values`]); a value
+    /// saved for another field is replaced.
+    pub fn advance_record_cursor(&mut self, field: &str, value: Option<Value>) {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return;
+        };
+        let saved = self.record_cursor(field).cloned();
+        if let Some(max) = max_value(saved, Some(value)) {
+            self.record = Some((field.to_string(), max));
+        }
     }
 
     /// How many files are remembered individually.
@@ -136,7 +246,7 @@ impl FileCursor {
 
     /// True when nothing was read yet.
     pub fn is_empty(&self) -> bool {
-        self.history.is_empty() && self.watermark.is_none()
+        self.history.is_empty() && self.watermark.is_none() && self.record.is_none()
     }
 
     /// The newest (time, url) read, which is the stream's cursor value.
@@ -180,6 +290,9 @@ impl FileCursor {
         }
         if let Some(w) = self.watermark {
             state[WATERMARK_KEY] = Value::String(format_timestamp(w));
+        }
+        if let Some((field, value)) = &self.record {
+            state[RECORD_CURSOR_KEY] = json!({"field": field, "value": value});
         }
         state
     }
@@ -282,5 +395,89 @@ mod tests {
         let back = FileCursor::from_state(Some(&c.to_state()), 3);
         assert!(!back.should_read("zz-old", t("2024-01-01T00:00:00Z")));
         assert_eq!(back.len(), 3);
+    }
+
+    fn history_of(n: usize, first: DateTime<Utc>) -> Value {
+        let history: Map<String, Value> = (0..n)
+            .map(|i| {
+                let at = first + TimeDelta::seconds(i as i64);
+                (format!("h/{i:05}.csv"), Value::String(format_timestamp(at)))
+            })
+            .collect();
+        json!({ "history": history })
+    }
+
+    #[test]
+    fn a_full_airbyte_history_reads_older_files_of_the_last_days() {
+        let now = t("2024-03-10T12:00:00Z");
+        // Airbyte's own full history: 10 entries, the cap; the earliest at 03-08 00:00.
+        let state = history_of(10, t("2024-03-08T00:00:00Z"));
+        let c = FileCursor::from_state(Some(&state), 10);
+        assert!(c.is_history_full());
+        // Newer than the earliest entry: new, read.
+        assert!(c.should_read_at("new.csv", t("2024-03-09T00:00:00Z"), now));
+        // Same time as the earliest entry: newer when its URL sorts after it (else
+        // the window decides, and 03-08 is within the last 3 days).
+        let no_window = c.clone().with_days_to_sync_if_history_is_full(0);
+        assert!(no_window.should_read_at("z.csv", t("2024-03-08T00:00:00Z"), now));
+        assert!(!no_window.should_read_at("a.csv", t("2024-03-08T00:00:00Z"), now));
+        assert!(c.should_read_at("a.csv", t("2024-03-08T00:00:00Z"), now));
+        // Older than the earliest entry: read within the last 3 days (the default) only.
+        assert!(c.should_read_at("late.csv", t("2024-03-07T12:00:00Z"), now));
+        assert!(!c.should_read_at("old.csv", t("2024-03-07T11:59:59Z"), now));
+        // A longer window reaches further back; 0 turns the window off.
+        let week = c.clone().with_days_to_sync_if_history_is_full(7);
+        assert!(week.should_read_at("old.csv", t("2024-03-04T00:00:00Z"), now));
+        assert!(!week.should_read_at("older.csv", t("2024-03-03T00:00:00Z"), now));
+        assert!(!no_window.should_read_at("late.csv", t("2024-03-07T12:00:00Z"), now));
+        // Files in the history are judged by it alone.
+        assert!(!c.should_read_at("h/00000.csv", t("2024-03-08T00:00:00Z"), now));
+    }
+
+    #[test]
+    fn a_history_that_is_not_full_reads_every_file_it_has_not_seen() {
+        let now = t("2024-03-10T12:00:00Z");
+        let state = history_of(9, t("2024-03-08T00:00:00Z"));
+        let c = FileCursor::from_state(Some(&state), 10);
+        assert!(!c.is_history_full());
+        assert!(c.should_read_at("ancient.csv", t("2001-01-01T00:00:00Z"), now));
+    }
+
+    #[test]
+    fn a_folded_history_reads_older_files_of_the_last_days_too() {
+        let now = t("2024-01-06T00:00:00Z");
+        let mut c = FileCursor::new(3).with_days_to_sync_if_history_is_full(2);
+        for (i, u) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            c.mark_read(u, t(&format!("2024-01-0{}T00:00:00Z", i + 1)));
+        }
+        // Watermark 01-02: everything after it that is not in the history is new.
+        assert!(c.is_history_full());
+        assert!(c.should_read_at("x", t("2024-01-02T00:00:01Z"), now));
+        // At or before it: read only within the 2 days before `now`.
+        assert!(!c.should_read_at("x", t("2024-01-02T00:00:00Z"), now));
+        let later = t("2024-01-03T12:00:00Z");
+        assert!(c.should_read_at("x", t("2024-01-02T00:00:00Z"), later));
+        assert!(!c.should_read_at("x", t("2024-01-01T00:00:00Z"), later));
+    }
+
+    #[test]
+    fn the_record_cursor_is_saved_with_the_history() {
+        let mut c = FileCursor::default();
+        c.mark_read("a", t("2024-01-01T00:00:00Z"));
+        assert!(c.record_cursor("seq").is_none());
+        c.advance_record_cursor("seq", Some(json!(7)));
+        c.advance_record_cursor("seq", Some(json!(5)));
+        c.advance_record_cursor("seq", None);
+        assert_eq!(c.record_cursor("seq"), Some(&json!(7)));
+        let state = c.to_state();
+        assert_eq!(state[RECORD_CURSOR_KEY], json!({"field": "seq", "value": 7}));
+        assert_eq!(state["history"]["a"], "2024-01-01T00:00:00.000000Z");
+        let back = FileCursor::from_state(Some(&state), DEFAULT_MAX_HISTORY);
+        assert_eq!(back.record_cursor("seq"), Some(&json!(7)));
+        // Another field: the saved value does not apply, and is replaced.
+        assert!(back.record_cursor("updated_at").is_none());
+        let mut back = back;
+        back.advance_record_cursor("updated_at", Some(json!("2024-01-01T00:00:00Z")));
+        assert_eq!(back.record_cursor_field(), Some("updated_at"));
     }
 }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod file_stream;
 pub mod formats;
 pub mod partition;
+pub mod record_cursor;
 pub mod records;
 pub mod scan;
 pub mod schema;

@@ -17,6 +17,7 @@ use crate::cursor::{format_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use crate::error::{Error, Result};
 use crate::formats::options::ReadOptions;
 use crate::formats::BatchReader;
+use crate::record_cursor::RecordCursor;
 use crate::records::RecordSerializer;
 
 /// Serialised batches a worker may hold ahead of the writer, per file.
@@ -78,6 +79,10 @@ pub enum ScanEvent {
         last_modified: DateTime<Utc>,
         /// Records it produced.
         records: u64,
+        /// The greatest record-cursor value of its records (with a record cursor).
+        cursor_max: Option<Value>,
+        /// Records skipped as at or before the saved record-cursor value.
+        skipped: u64,
     },
 }
 
@@ -94,6 +99,18 @@ type Job = (usize, ScanFile, SyncSender<Chunk>);
 pub fn scan<E>(
     files: Vec<ScanFile>,
     config: &ScanConfig,
+    sink: impl FnMut(ScanEvent) -> std::result::Result<(), E>,
+) -> std::result::Result<(), ScanError<E>> {
+    scan_with_cursor(files, config, None, sink)
+}
+
+/// [`scan`] with a record-level cursor: each file's records at or before
+/// the cursor's saved value are skipped, and [`ScanEvent::FileDone`] carries
+/// the greatest cursor value of the records kept.
+pub fn scan_with_cursor<E>(
+    files: Vec<ScanFile>,
+    config: &ScanConfig,
+    cursor: Option<&RecordCursor>,
     mut sink: impl FnMut(ScanEvent) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), ScanError<E>> {
     let workers = config.workers.max(1).min(files.len().max(1));
@@ -117,7 +134,7 @@ pub fn scan<E>(
                     Err(_) => return,
                 };
                 let Ok((index, file, tx)) = job else { return };
-                if let Err(e) = read_file(index, file, config, &tx) {
+                if let Err(e) = read_file(index, file, config, cursor, &tx) {
                     let _ = tx.send(Chunk::Failed(e));
                 }
             });
@@ -148,7 +165,13 @@ pub enum ScanError<E> {
     Sink(E),
 }
 
-fn read_file(index: usize, file: ScanFile, config: &ScanConfig, tx: &SyncSender<Chunk>) -> Result<()> {
+fn read_file(
+    index: usize,
+    file: ScanFile,
+    config: &ScanConfig,
+    cursor: Option<&RecordCursor>,
+    tx: &SyncSender<Chunk>,
+) -> Result<()> {
     let ScanFile {
         url,
         last_modified,
@@ -166,12 +189,16 @@ fn read_file(index: usize, file: ScanFile, config: &ScanConfig, tx: &SyncSender<
     let skip: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
     let target = config.target.as_ref().map(|t| without_fields(t, &skip));
     let mut reader = open(&config.read_options, target)?;
+    let mut filter = cursor.map(RecordCursor::filter);
     let mut records = 0u64;
     while let Some(batch) = reader.next() {
-        let batch = batch?;
+        let mut batch = batch?;
         let warnings = reader.take_warnings();
         if !warnings.is_empty() && tx.send(Chunk::Event(ScanEvent::Warnings(warnings))).is_err() {
             return Ok(());
+        }
+        if let Some(f) = filter.as_mut() {
+            batch = f.apply(batch, &url)?;
         }
         if batch.num_rows() == 0 {
             continue;
@@ -188,11 +215,14 @@ fn read_file(index: usize, file: ScanFile, config: &ScanConfig, tx: &SyncSender<
     if !warnings.is_empty() {
         let _ = tx.send(Chunk::Event(ScanEvent::Warnings(warnings)));
     }
+    let (cursor_max, skipped) = filter.map(|f| f.finish()).unwrap_or((None, 0));
     let _ = tx.send(Chunk::Event(ScanEvent::FileDone {
         index,
         url,
         last_modified,
         records,
+        cursor_max,
+        skipped,
     }));
     Ok(())
 }

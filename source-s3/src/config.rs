@@ -76,6 +76,13 @@ pub struct StreamConfig {
     /// fit the schema.
     #[serde(default)]
     pub validation_policy: Option<String>,
+    /// The stream's record-level incremental cursor (default: the top-level one).
+    #[serde(default)]
+    pub cursor_field: Option<String>,
+    /// Days of files older than a full history still read (default: the
+    /// top-level one, else 3 as in Airbyte).
+    #[serde(default)]
+    pub days_to_sync_if_history_is_full: Option<u32>,
     /// The stream's format options (top-level ones copied in by [`migrate`]
     /// where the stream sets none).
     #[serde(flatten)]
@@ -142,9 +149,16 @@ pub struct SourceS3Config {
     /// Only files modified since.
     #[serde(default)]
     pub start_date: Option<String>,
-    /// Incremental cursor field.
+    /// A record field used as the incremental cursor: records whose value is
+    /// at or before the saved one are skipped (default: the file cursor,
+    /// `_ab_source_file_last_modified`).
     #[serde(default)]
     pub cursor_field: Option<String>,
+    /// Once the state's file history is full (10,000 files), files older than
+    /// it are still read when modified within this many days (Airbyte's
+    /// `days_to_sync_if_history_is_full`; default 3; 0: never).
+    #[serde(default)]
+    pub days_to_sync_if_history_is_full: Option<u32>,
     /// Files in parallel.
     #[serde(default = "default_workers")]
     pub parallel_workers: usize,
@@ -203,6 +217,8 @@ const INHERITED_KEYS: &[&str] = &[
     "csv_quote_char",
     "csv_escape_char",
     "csv_null_values",
+    "csv_true_values",
+    "csv_false_values",
     "csv_skip_rows_before_header",
     "csv_skip_rows_after_header",
     "parquet_columns",
@@ -360,6 +376,9 @@ mod tests {
             "partition_columns",
             "start_date",
             "cursor_field",
+            "days_to_sync_if_history_is_full",
+            "csv_true_values",
+            "csv_false_values",
             "batch_size",
             "parallel_workers",
             "csv_delimiter",

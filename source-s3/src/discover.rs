@@ -169,11 +169,19 @@ pub(crate) async fn discover(
             let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
             stream_json_schema(&schema)
         };
+        if let Some(field) = &plan.cursor_field {
+            streams::check_cursor_field(&plan.name, field, &json_schema, &[])?;
+        }
         if config.partition_columns {
             let columns = PartitionColumns::infer(&listing.scheme, listing.files.iter().map(|f| f.key.as_str()));
             crate::pruning::add_partition_properties(&mut json_schema, &columns);
         }
-        result.push(airbyte_stream(&plan.name, json_schema));
+        let mut stream = airbyte_stream(&plan.name, json_schema);
+        if let Some(field) = &plan.cursor_field {
+            // The configured record cursor is the stream's cursor.
+            stream.default_cursor_field = Some(vec![field.clone()]);
+        }
+        result.push(stream);
     }
     Ok(AirbyteCatalog { streams: result })
 }

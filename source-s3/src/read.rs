@@ -12,7 +12,8 @@ use lakeport_core::cost::{
 };
 use lakeport_core::cursor::{FileCursor, DEFAULT_MAX_HISTORY};
 use lakeport_core::partition::PartitionScheme;
-use lakeport_core::scan::{scan, ScanConfig, ScanError, ScanEvent, ScanFile};
+use lakeport_core::record_cursor::RecordCursor;
+use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanError, ScanEvent, ScanFile};
 use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::{
     AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, EstimateTrace,
@@ -162,9 +163,14 @@ pub(crate) async fn read(
         let descriptor = configured.stream.descriptor();
         let incremental = configured.sync_mode == SyncMode::Incremental;
         let cursor = if incremental {
-            FileCursor::from_state(state.stream(&descriptor), DEFAULT_MAX_HISTORY)
+            file_cursor(plan, state.stream(&descriptor))
         } else {
             FileCursor::default()
+        };
+        let record_cursor = if incremental {
+            record_cursor(config, plan, configured, &cursor, out).map_err(|e| e.with_stream(descriptor.clone()))?
+        } else {
+            None
         };
         let mode = if incremental {
             RunMode::Incremental
@@ -191,15 +197,15 @@ pub(crate) async fn read(
             }
         };
         totals.add(&selected);
-        work.push((configured, plan, cursor, selected));
+        work.push((configured, plan, cursor, record_cursor, selected));
     }
-    let estimate = preflight(store, &pricing, &work.iter().map(|w| &w.3).collect::<Vec<_>>());
+    let estimate = preflight(store, &pricing, &work.iter().map(|w| &w.4).collect::<Vec<_>>());
     if let Err(e) = check_cost_limit(&estimate, limits.cost_limit_usd) {
         out.info(cost_report(store, &limits, &pricing, &estimate, &totals))?;
         return Err(ConnectorError::config(e.to_string()));
     }
     let tracker = CostTracker::new(pricing, limits.cost_limit_usd, Default::default(), estimate.usd);
-    for (configured, plan, cursor, selected) in work {
+    for (configured, plan, cursor, record_cursor, selected) in work {
         let descriptor = configured.stream.descriptor();
         out.trace(TraceMessage::stream_status(descriptor.clone(), StreamStatus::Started))?;
         match read_stream(
@@ -207,7 +213,7 @@ pub(crate) async fn read(
             store,
             configured,
             plan,
-            cursor,
+            (cursor, record_cursor),
             selected,
             &tracker,
             &mut totals,
@@ -238,7 +244,7 @@ async fn read_stream(
     store: &Arc<dyn Storage>,
     configured: &ConfiguredAirbyteStream,
     plan: &StreamPlan,
-    mut cursor: FileCursor,
+    (mut cursor, record_cursor): (FileCursor, Option<RecordCursor>),
     selected: Selected,
     tracker: &CostTracker,
     totals: &mut ReadTotals,
@@ -300,6 +306,7 @@ async fn read_stream(
         emitted_at: lakeport_protocol::now_millis(),
     };
     let mut since_state = 0u64;
+    let mut skipped = 0u64;
     let mut files_read = 0u64;
     let total_files = scan_files.len();
     let mut records = 0u64;
@@ -309,50 +316,136 @@ async fn read_stream(
     // The scan blocks this thread; let the runtime move its other tasks (the
     // downloads feeding the workers) elsewhere.
     let result = tokio::task::block_in_place(|| {
-        scan(scan_files, &scan_config, |event| -> Result<(), ConnectorError> {
-            match event {
-                ScanEvent::Records { bytes, count } => {
-                    since_state += count;
-                    records += count;
-                    out.record_lines(&bytes, count)?;
-                    if last_progress.elapsed() >= PROGRESS_EVERY {
-                        last_progress = Instant::now();
-                        let secs = started.elapsed().as_secs_f64().max(0.001);
-                        let mb = (store.meter().snapshot().bytes_received - bytes_at_start) as f64 / 1e6;
-                        out.info(format!(
-                            "{}: {files_read}/{total_files} files, {records} records, {:.1} MB/s, {:.0} records/s",
-                            descriptor.name,
-                            mb / secs,
-                            records as f64 / secs
-                        ))?;
+        scan_with_cursor(
+            scan_files,
+            &scan_config,
+            record_cursor.as_ref(),
+            |event| -> Result<(), ConnectorError> {
+                match event {
+                    ScanEvent::Records { bytes, count } => {
+                        since_state += count;
+                        records += count;
+                        out.record_lines(&bytes, count)?;
+                        if last_progress.elapsed() >= PROGRESS_EVERY {
+                            last_progress = Instant::now();
+                            let secs = started.elapsed().as_secs_f64().max(0.001);
+                            let mb = (store.meter().snapshot().bytes_received - bytes_at_start) as f64 / 1e6;
+                            out.info(format!(
+                                "{}: {files_read}/{total_files} files, {records} records, {:.1} MB/s, {:.0} records/s",
+                                descriptor.name,
+                                mb / secs,
+                                records as f64 / secs
+                            ))?;
+                        }
+                    }
+                    ScanEvent::Warnings(ws) => {
+                        for w in ws {
+                            out.warn(w)?;
+                        }
+                    }
+                    ScanEvent::FileDone {
+                        url,
+                        last_modified,
+                        cursor_max,
+                        skipped: file_skipped,
+                        ..
+                    } => {
+                        files_read += 1;
+                        cursor.mark_read(&url, last_modified);
+                        if let Some(rc) = &record_cursor {
+                            cursor.advance_record_cursor(&rc.field, cursor_max);
+                            skipped += file_skipped;
+                        }
+                        out.emit(&AirbyteMessage::State {
+                            state: StateMessage::stream(descriptor.clone(), cursor.to_state(), since_state),
+                        })?;
+                        since_state = 0;
+                        // The estimate was wrong: stop after this file, its state saved.
+                        tracker
+                            .check(store.meter().snapshot())
+                            .map_err(|e| ConnectorError::config(e.to_string()))?;
                     }
                 }
-                ScanEvent::Warnings(ws) => {
-                    for w in ws {
-                        out.warn(w)?;
-                    }
-                }
-                ScanEvent::FileDone { url, last_modified, .. } => {
-                    files_read += 1;
-                    cursor.mark_read(&url, last_modified);
-                    out.emit(&AirbyteMessage::State {
-                        state: StateMessage::stream(descriptor.clone(), cursor.to_state(), since_state),
-                    })?;
-                    since_state = 0;
-                    // The estimate was wrong: stop after this file, its state saved.
-                    tracker
-                        .check(store.meter().snapshot())
-                        .map_err(|e| ConnectorError::config(e.to_string()))?;
-                }
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
     });
     totals.files_read += files_read;
+    if let Some(rc) = record_cursor.as_ref().filter(|_| skipped > 0) {
+        out.info(format!(
+            "{}: skipped {skipped} record(s) whose {} is at or before the saved cursor value {}.",
+            descriptor.name,
+            rc.field,
+            rc.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
+        ))?;
+    }
     match result {
         Ok(()) => Ok(()),
         Err(ScanError::File(e)) => Err(e.into()),
         Err(ScanError::Sink(e)) => Err(e),
+    }
+}
+
+/// The file cursor of an incremental stream, from its saved state.
+fn file_cursor(plan: &StreamPlan, state: Option<&Value>) -> FileCursor {
+    FileCursor::from_state(state, DEFAULT_MAX_HISTORY)
+        .with_days_to_sync_if_history_is_full(plan.days_to_sync_if_history_is_full)
+}
+
+/// The record cursor of an incremental stream (catalog `cursor_field`, else
+/// the config's), checked against the catalog's schema before any GET, with
+/// the value saved for it in the state.
+fn record_cursor(
+    config: &SourceS3Config,
+    plan: &StreamPlan,
+    configured: &ConfiguredAirbyteStream,
+    cursor: &FileCursor,
+    out: &mut Emitter,
+) -> Result<Option<RecordCursor>, ConnectorError> {
+    let Some(field) = plan.record_cursor_field(configured.cursor_field.as_deref()) else {
+        return Ok(None);
+    };
+    if plan.schemaless {
+        return Err(ConnectorError::config(format!(
+            "Stream '{}': cursor_field '{field}' needs the stream's columns, but the stream is schemaless. \
+             Set schemaless to false, or remove cursor_field.",
+            plan.name
+        )));
+    }
+    let partition_columns = if config.partition_columns {
+        config.partition_keys.clone().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    streams::check_cursor_field(&plan.name, &field, &configured.stream.json_schema, &partition_columns)?;
+    if let Some(saved) = cursor.record_cursor_field().filter(|saved| *saved != field) {
+        out.warn(format!(
+            "{}: the state holds a cursor value for '{saved}', not for cursor_field '{field}': every record of the \
+             files read now is read, and the cursor restarts on '{field}'.",
+            plan.name
+        ))?;
+    }
+    Ok(Some(RecordCursor::new(
+        field.clone(),
+        cursor.record_cursor(&field).cloned(),
+    )))
+}
+
+/// The LOG of a stream whose state history is full (as Airbyte warns).
+fn history_full_note(plan: &StreamPlan, cursor: &FileCursor) -> String {
+    match cursor.days_to_sync_if_history_is_full() {
+        0 => format!(
+            "{}: the state history is full ({} files); files older than it are taken as read \
+             (days_to_sync_if_history_is_full is 0).",
+            plan.name,
+            cursor.len()
+        ),
+        days => format!(
+            "{}: the state history is full ({} files); files older than it are read again when modified within \
+             the last {days} day(s) (days_to_sync_if_history_is_full).",
+            plan.name,
+            cursor.len()
+        ),
     }
 }
 
@@ -377,6 +470,9 @@ async fn select(
     out: &mut Emitter,
 ) -> Result<Selected, ConnectorError> {
     let since = streams::start_date(config)?;
+    if mode == RunMode::Incremental && cursor.is_history_full() {
+        out.info(history_full_note(plan, cursor))?;
+    }
     let synced = (mode == RunMode::Incremental && !cursor.is_empty()).then_some(cursor);
     let listing = streams::list(store, config, plan, since, synced).await?;
     for w in &listing.warnings {
@@ -467,10 +563,7 @@ pub(crate) async fn estimate(
             continue;
         };
         let (cursor, mode) = if sync_mode == SyncMode::Incremental {
-            (
-                FileCursor::from_state(state.stream(&descriptor), DEFAULT_MAX_HISTORY),
-                RunMode::Incremental,
-            )
+            (file_cursor(plan, state.stream(&descriptor)), RunMode::Incremental)
         } else {
             (FileCursor::default(), RunMode::FullRefresh)
         };

@@ -4,15 +4,18 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 
 use chrono::{DateTime, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_core::config::FormatOptions;
-use lakeport_core::cursor::{parse_timestamp, FileCursor};
+use lakeport_core::cursor::{
+    parse_timestamp, FileCursor, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL, FILE_URL_FIELD, LAST_MODIFIED_FIELD,
+};
 use lakeport_core::formats::options::{OnBadRecord, ReadOptions};
 use lakeport_core::formats::{Compression, FileFormat};
 use lakeport_core::partition::{plan_listing, PartitionScheme, StorageLister};
+use lakeport_core::record_cursor::check_field;
 use lakeport_core::schema::json_schema_to_arrow;
 use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::ConnectorError;
@@ -51,6 +54,12 @@ pub(crate) struct StreamPlan {
     pub validation_policy: ValidationPolicy,
     /// Whether `validation_policy` was written (else `on_error`, if set, decides).
     pub validation_policy_set: bool,
+    /// The record-level cursor of the config (`cursor_field`), if it names a
+    /// record field rather than the file cursor.
+    pub cursor_field: Option<String>,
+    /// Days of files older than a full history still read
+    /// (`days_to_sync_if_history_is_full`).
+    pub days_to_sync_if_history_is_full: u32,
 }
 
 /// What a read does with records whose values do not fit the stream's schema
@@ -307,6 +316,11 @@ pub(crate) fn plan(config: &SourceS3Config) -> Result<Vec<StreamPlan>, Connector
                             s.validation_policy.as_deref().or(config.validation_policy.as_deref()),
                         )?,
                         validation_policy_set: s.validation_policy.is_some() || config.validation_policy.is_some(),
+                        cursor_field: record_field(s.cursor_field.as_deref().or(config.cursor_field.as_deref())),
+                        days_to_sync_if_history_is_full: s
+                            .days_to_sync_if_history_is_full
+                            .or(config.days_to_sync_if_history_is_full)
+                            .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
                     })
                 })
                 .collect()
@@ -327,9 +341,59 @@ pub(crate) fn plan(config: &SourceS3Config) -> Result<Vec<StreamPlan>, Connector
                 input_schema: parse_input_schema(config.input_schema.as_deref())?,
                 validation_policy: ValidationPolicy::parse(config.validation_policy.as_deref())?,
                 validation_policy_set: config.validation_policy.is_some(),
+                cursor_field: record_field(config.cursor_field.as_deref()),
+                days_to_sync_if_history_is_full: config
+                    .days_to_sync_if_history_is_full
+                    .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
             }])
         }
     }
+}
+
+/// A cursor field naming a record field: not blank and not the file cursor.
+fn record_field(field: Option<&str>) -> Option<String> {
+    field
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && *f != LAST_MODIFIED_FIELD)
+        .map(str::to_string)
+}
+
+impl StreamPlan {
+    /// The record-level cursor field of an incremental read: the catalog's
+    /// `cursor_field` when it names another field than the file cursor (a
+    /// nested path joined with `.`, as flattened columns are named), else the
+    /// config's; `None`: the file cursor alone.
+    pub fn record_cursor_field(&self, catalog_cursor: Option<&[String]>) -> Option<String> {
+        let from_catalog = catalog_cursor
+            .filter(|path| !path.is_empty())
+            .map(|path| path.join("."))
+            .and_then(|f| record_field(Some(&f)));
+        from_catalog.or_else(|| self.cursor_field.clone())
+    }
+}
+
+/// Checks that `field` can be the record cursor of stream `stream` whose
+/// JSON Schema is `json_schema`: a data column (not a file field, not one of
+/// `partition_columns`) of a type with an order.
+pub(crate) fn check_cursor_field(
+    stream: &str,
+    field: &str,
+    json_schema: &Value,
+    partition_columns: &[String],
+) -> Result<(), ConnectorError> {
+    let schema = json_schema_to_arrow(json_schema).map_err(ConnectorError::from)?;
+    let data = Schema::new(
+        schema
+            .fields()
+            .iter()
+            .filter(|f| {
+                let n = f.name().as_str();
+                n != FILE_URL_FIELD && n != LAST_MODIFIED_FIELD && !partition_columns.iter().any(|p| p == n)
+            })
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    check_field(&data, field).map_err(|e| ConnectorError::config(format!("Stream '{stream}': {e}")))
 }
 
 /// The `start_date` of a config, parsed.
@@ -481,5 +545,54 @@ mod tests {
         assert!(key_regex(Some("")).unwrap().is_none());
         let e = key_regex(Some("a(")).unwrap_err();
         assert!(e.to_string().contains("key_pattern"), "{e}");
+    }
+
+    #[test]
+    fn cursor_fields_come_from_the_catalog_then_the_config() {
+        let config: SourceS3Config = serde_json::from_value(json!({"bucket": "b", "cursor_field": "seq",
+            "days_to_sync_if_history_is_full": 7,
+            "streams": [{"name": "a"}, {"name": "b", "cursor_field": "_ab_source_file_last_modified",
+                         "days_to_sync_if_history_is_full": 0}]}))
+        .unwrap();
+        let plans = plan(&config).unwrap();
+        assert_eq!(plans[0].cursor_field.as_deref(), Some("seq"));
+        assert_eq!(plans[0].days_to_sync_if_history_is_full, 7);
+        assert_eq!(plans[1].cursor_field, None);
+        assert_eq!(plans[1].days_to_sync_if_history_is_full, 0);
+        let default: SourceS3Config = serde_json::from_value(json!({"bucket": "b"})).unwrap();
+        assert_eq!(plan(&default).unwrap()[0].days_to_sync_if_history_is_full, 3);
+        let a = &plans[0];
+        assert_eq!(a.record_cursor_field(None).as_deref(), Some("seq"));
+        assert_eq!(
+            a.record_cursor_field(Some(&["updated_at".into()])).as_deref(),
+            Some("updated_at")
+        );
+        assert_eq!(
+            a.record_cursor_field(Some(&["user".into(), "at".into()])).as_deref(),
+            Some("user.at")
+        );
+        let file_cursor = [LAST_MODIFIED_FIELD.to_string()];
+        assert_eq!(a.record_cursor_field(Some(&file_cursor)).as_deref(), Some("seq"));
+        assert_eq!(plans[1].record_cursor_field(Some(&file_cursor)), None);
+    }
+
+    #[test]
+    fn cursor_fields_must_be_ordered_data_columns() {
+        let schema = json!({"type": "object", "properties": {
+            "seq": {"type": ["null", "integer"]}, "flag": {"type": ["null", "boolean"]},
+            "dt": {"type": ["null", "string"]}, "_ab_source_file_url": {"type": ["null", "string"]}}});
+        assert!(check_cursor_field("s", "seq", &schema, &[]).is_ok());
+        for (field, says) in [
+            ("nope", "is not a field"),
+            ("flag", "cannot be a cursor"),
+            ("_ab_source_file_url", "is not a field"),
+            ("dt", "is not a field"),
+        ] {
+            let e = check_cursor_field("s", field, &schema, &["dt".into()]).unwrap_err();
+            assert!(
+                e.to_string().contains(says) && e.to_string().contains("Stream 's'"),
+                "{e}"
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::formats::options::{ColumnFilter, CsvOptions, OnBadRecord, ReadOptions};
+use crate::formats::options::{BoolValues, ColumnFilter, CsvOptions, OnBadRecord, ReadOptions};
 
 /// Format options shared by source-s3 and source-file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -32,6 +32,11 @@ pub struct FormatOptions {
     pub csv_skip_rows_after_header: usize,
     /// CSV column names, used when `csv_header` is false (else `f0`, `f1`, …).
     pub csv_column_names: Option<Vec<String>>,
+    /// Strings a CSV boolean column reads as true (case-sensitive; with
+    /// `csv_false_values`, also what infers a column as boolean).
+    pub csv_true_values: Option<Vec<String>>,
+    /// Strings a CSV boolean column reads as false (case-sensitive).
+    pub csv_false_values: Option<Vec<String>>,
     /// Parquet column projection.
     pub parquet_columns: Option<Vec<String>>,
     /// Parquet filters, `[column, op, value]`.
@@ -57,6 +62,8 @@ impl Default for FormatOptions {
             csv_skip_rows_before_header: 0,
             csv_skip_rows_after_header: 0,
             csv_column_names: None,
+            csv_true_values: None,
+            csv_false_values: None,
             parquet_columns: None,
             parquet_filters: None,
             json_flatten: true,
@@ -101,6 +108,7 @@ impl FormatOptions {
             skip_rows_after_header: self.csv_skip_rows_after_header,
             encoding: self.csv_encoding.parse()?,
             column_names: self.csv_column_names.clone().filter(|names| !names.is_empty()),
+            booleans: BoolValues::from_lists(self.csv_true_values.as_deref(), self.csv_false_values.as_deref()),
         };
         let mut opts = ReadOptions::default()
             .with_batch_size(self.batch_size)
@@ -144,6 +152,15 @@ mod tests {
         assert_eq!(o.csv.delimiter, b'\t');
         assert_eq!(o.on_bad_record, OnBadRecord::Skip);
         assert_eq!(o.parquet_filters.len(), 1);
+        assert_eq!(o.csv.booleans, None);
+        let f: FormatOptions = serde_json::from_value(json!({"csv_true_values": ["Ja"]})).unwrap();
+        let b = f.to_read_options().unwrap().csv.booleans.unwrap();
+        assert_eq!(b.true_values, vec!["Ja"]);
+        assert_eq!(b.false_values, BoolValues::DEFAULT_FALSE.to_vec());
+        assert_eq!(
+            (b.parse("Ja"), b.parse(" no "), b.parse("ja")),
+            (Some(true), Some(false), None)
+        );
         let bad: FormatOptions = serde_json::from_value(json!({"csv_delimiter": ";;"})).unwrap();
         assert!(bad.to_read_options().unwrap_err().to_string().contains("csv_delimiter"));
     }

@@ -5,12 +5,12 @@ use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::conform::{cast_column, drop_rows};
 use super::io::{utf8_reader, LineCap};
-use super::options::{OnBadRecord, ReadOptions};
+use super::options::{BoolValues, OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
 use crate::schema::{finalize, infer_text_type, widen};
@@ -135,17 +135,32 @@ impl<'a> CsvReader<'a> {
     }
 
     fn infer(&mut self, names: &[String]) -> Schema {
+        let booleans = self.opts.csv.booleans.as_ref();
         let mut types = vec![DataType::Null; names.len()];
+        // With custom boolean strings: whether every value of a column is one (Airbyte
+        // prefers boolean over integer then, so `1`/`0` columns are booleans).
+        let mut all_bool = vec![booleans.is_some(); names.len()];
         for (rec, _) in &self.pending {
             if rec.len() != names.len() {
                 continue;
             }
-            for (t, v) in types.iter_mut().zip(rec.iter().map(as_str)) {
+            for ((t, b), v) in types.iter_mut().zip(all_bool.iter_mut()).zip(rec.iter().map(as_str)) {
                 if self.null_values.iter().any(|n| n == v) {
                     continue;
                 }
-                let vt = infer_text_type(v);
+                let vt = match (infer_text_type(v), booleans) {
+                    (DataType::Null, _) => continue,
+                    // The given strings alone make booleans.
+                    (DataType::Boolean, Some(_)) => DataType::Utf8,
+                    (vt, _) => vt,
+                };
+                *b = *b && booleans.is_some_and(|bv| bv.parse(v).is_some());
                 *t = widen(t, &vt).unwrap_or(DataType::Utf8);
+            }
+        }
+        for (t, b) in types.iter_mut().zip(all_bool) {
+            if b && *t != DataType::Null {
+                *t = DataType::Boolean;
             }
         }
         finalize(&Schema::new(
@@ -248,7 +263,10 @@ impl<'a> CsvReader<'a> {
         let mut bad_rows: Vec<usize> = vec![];
         for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
             let text: ArrayRef = Arc::new(b.finish());
-            let (col, bad) = cast_column(&text, f.data_type()).map_err(|e| Error::format(&self.file, e.to_string()))?;
+            let (col, bad) = match (&self.opts.csv.booleans, f.data_type()) {
+                (Some(booleans), DataType::Boolean) => parse_booleans(&text, booleans),
+                _ => cast_column(&text, f.data_type()).map_err(|e| Error::format(&self.file, e.to_string()))?,
+            };
             if let Some(&row) = bad.first() {
                 let text = text.as_any().downcast_ref::<arrow::array::StringArray>();
                 let value = text.map(|t| t.value(row).to_string()).unwrap_or_default();
@@ -288,6 +306,28 @@ impl<'a> CsvReader<'a> {
         bad_rows.dedup();
         Ok(Some(drop_rows(&batch, &bad_rows)?))
     }
+}
+
+/// A text column read as booleans with the given strings; blank values are
+/// null, others not in the lists are reported (and null).
+fn parse_booleans(text: &ArrayRef, booleans: &BoolValues) -> (ArrayRef, Vec<usize>) {
+    let mut bad = vec![];
+    let values: BooleanArray = match text.as_any().downcast_ref::<StringArray>() {
+        Some(text) => text
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let v = v.filter(|v| !v.trim().is_empty())?;
+                let parsed = booleans.parse(v);
+                if parsed.is_none() {
+                    bad.push(i);
+                }
+                parsed
+            })
+            .collect(),
+        None => BooleanArray::new_null(text.len()),
+    };
+    (Arc::new(values), bad)
 }
 
 /// A field already validated as UTF-8.
@@ -353,5 +393,74 @@ impl BatchReader for CsvReader<'_> {
 
     fn take_warnings(&mut self) -> Vec<String> {
         self.warnings.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::options::CsvOptions;
+    use arrow::array::AsArray;
+
+    fn read(data: &str, booleans: Option<BoolValues>, target: Option<SchemaRef>) -> Result<Vec<RecordBatch>> {
+        let opts = ReadOptions::default().with_csv(CsvOptions {
+            booleans,
+            ..CsvOptions::default()
+        });
+        let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.as_bytes().to_vec()));
+        CsvReader::new("t.csv", input, &opts, target, false)?.collect()
+    }
+
+    fn bools(b: &RecordBatch, col: usize) -> Vec<Option<bool>> {
+        b.column(col).as_boolean().iter().collect()
+    }
+
+    fn custom(t: &[&str], f: &[&str]) -> Option<BoolValues> {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        BoolValues::from_lists(Some(&list(t)), Some(&list(f)))
+    }
+
+    #[test]
+    fn default_booleans_are_true_and_false_inferred_and_lenient_when_declared() {
+        let batches = read("a,b\ntrue,1\nFALSE,0\n", None, None).unwrap();
+        assert_eq!(batches[0].schema().field(0).data_type(), &DataType::Boolean);
+        assert_eq!(batches[0].schema().field(1).data_type(), &DataType::Int64);
+        assert_eq!(bools(&batches[0], 0), vec![Some(true), Some(false)]);
+        let target = Arc::new(Schema::new(vec![Field::new("a", DataType::Boolean, true)]));
+        let batches = read("a\nyes\nOff\n", None, Some(target)).unwrap();
+        assert_eq!(bools(&batches[0], 0), vec![Some(true), Some(false)]);
+    }
+
+    #[test]
+    fn custom_booleans_are_inferred_before_integers_and_read_exactly() {
+        let b = custom(&["Ja", "1"], &["Nein", "0"]);
+        let batches = read("a,b,c,d\nJa,1,true,5\nNein,0,false,1\n,1,true,0\n", b, None).unwrap();
+        let schema = batches[0].schema();
+        let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+        // `true`/`false` are not in the lists: text; 5 is not a boolean: integers.
+        assert_eq!(
+            types,
+            vec![
+                &DataType::Boolean,
+                &DataType::Boolean,
+                &DataType::Utf8,
+                &DataType::Int64
+            ]
+        );
+        assert_eq!(bools(&batches[0], 0), vec![Some(true), Some(false), None]);
+        assert_eq!(bools(&batches[0], 1), vec![Some(true), Some(false), Some(true)]);
+    }
+
+    #[test]
+    fn custom_booleans_reject_other_strings_in_a_declared_column() {
+        let target = Arc::new(Schema::new(vec![Field::new("a", DataType::Boolean, true)]));
+        let b = custom(&["Ja"], &["Nein"]);
+        let e = read("a\nJa\nyes\n", b.clone(), Some(target.clone())).unwrap_err();
+        assert!(
+            e.to_string().contains("line 3") && e.to_string().contains("\"yes\""),
+            "{e}"
+        );
+        // Case matters, as in Airbyte.
+        assert!(read("a\nja\n", b, Some(target)).is_err());
     }
 }

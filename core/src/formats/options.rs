@@ -100,6 +100,57 @@ pub struct CsvOptions {
     pub encoding: TextEncoding,
     /// Column names used when `header` is false (otherwise `f0`, `f1`, …).
     pub column_names: Option<Vec<String>>,
+    /// The strings read as booleans (`csv_true_values` / `csv_false_values`);
+    /// `None`: `true`/`false` are inferred as booleans, and a boolean column
+    /// reads them and `t`/`f`, `yes`/`no`, `y`/`n`, `on`/`off`, `1`/`0` in any case.
+    pub booleans: Option<BoolValues>,
+}
+
+/// The strings a CSV boolean column reads, matched exactly (case-sensitive,
+/// surrounding spaces ignored), as Airbyte's CSV parser does; a value in both
+/// lists is true.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoolValues {
+    /// Strings read as `true`.
+    pub true_values: Vec<String>,
+    /// Strings read as `false`.
+    pub false_values: Vec<String>,
+}
+
+impl BoolValues {
+    /// Airbyte's default true values (file-based CDK `DEFAULT_TRUE_VALUES`).
+    pub const DEFAULT_TRUE: [&'static str; 6] = ["y", "yes", "t", "true", "on", "1"];
+    /// Airbyte's default false values (file-based CDK `DEFAULT_FALSE_VALUES`).
+    pub const DEFAULT_FALSE: [&'static str; 6] = ["n", "no", "f", "false", "off", "0"];
+
+    /// The lists a config gives; a list not given takes Airbyte's default.
+    /// `None` when neither is given.
+    pub fn from_lists(true_values: Option<&[String]>, false_values: Option<&[String]>) -> Option<Self> {
+        if true_values.is_none() && false_values.is_none() {
+            return None;
+        }
+        let or_default = |given: Option<&[String]>, default: &[&str]| {
+            given
+                .map(<[String]>::to_vec)
+                .unwrap_or_else(|| default.iter().map(|s| (*s).to_string()).collect())
+        };
+        Some(BoolValues {
+            true_values: or_default(true_values, &Self::DEFAULT_TRUE),
+            false_values: or_default(false_values, &Self::DEFAULT_FALSE),
+        })
+    }
+
+    /// The boolean `value` stands for, if any.
+    pub fn parse(&self, value: &str) -> Option<bool> {
+        let matches = |list: &[String]| list.iter().any(|t| t == value || t == value.trim());
+        if matches(&self.true_values) {
+            Some(true)
+        } else if matches(&self.false_values) {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 impl Default for CsvOptions {
@@ -114,6 +165,7 @@ impl Default for CsvOptions {
             skip_rows_after_header: 0,
             encoding: TextEncoding::Utf8,
             column_names: None,
+            booleans: None,
         }
     }
 }
