@@ -9,6 +9,8 @@ use lakeport_core::sink::{resolve_codec, SinkConfig};
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
 
+use crate::raw::{resolve_local, RawKind, RawSettings};
+
 fn default_file_size_mb() -> f64 {
     200.0
 }
@@ -38,6 +40,9 @@ pub struct Config {
     /// Add `_airbyte_raw_id` and `_airbyte_extracted_at`.
     #[serde(default = "default_true")]
     pub metadata_columns: bool,
+    /// The CSV field delimiter (one character; `\t` for a tab).
+    #[serde(default)]
+    pub csv_delimiter: Option<String>,
     /// Airbyte's raw layout (`_airbyte_raw_<stream>.jsonl|.csv` with
     /// `_airbyte_ab_id`, `_airbyte_emitted_at`, `_airbyte_data`), set when an
     /// Airbyte destination-local-json / destination-csv config is imported.
@@ -46,14 +51,70 @@ pub struct Config {
 }
 
 impl Config {
-    /// The write settings this config means; errors name the key and the
-    /// values allowed.
-    pub fn sink_config(&self) -> Result<SinkConfig, ConnectorError> {
+    /// The directory files are written under: `base_path`, with Airbyte's
+    /// `/local` resolved in the `airbyte_raw` layout (see
+    /// [`resolve_local`]).
+    pub fn output_dir(&self) -> PathBuf {
         if self.airbyte_raw {
+            resolve_local(&self.base_path)
+        } else {
+            self.base_path.clone()
+        }
+    }
+
+    /// The CSV delimiter byte; errors name the key.
+    fn delimiter(&self) -> Result<u8, ConnectorError> {
+        let Some(text) = self.csv_delimiter.as_deref() else {
+            return Ok(b',');
+        };
+        match text.as_bytes() {
+            b"\\t" | b"tab" => Ok(b'\t'),
+            [b] if b.is_ascii() && !matches!(b, b'"' | b'\r' | b'\n') => Ok(*b),
+            _ => Err(ConnectorError::config(
+                "csv_delimiter must be one ASCII character other than a quote or a line break (\\t for a tab), e.g. \",\" or \";\".",
+            )),
+        }
+    }
+
+    /// The settings of Airbyte's raw layout (`airbyte_raw: true`): `format`
+    /// jsonl (destination-local-json) or csv (destination-csv), uncompressed
+    /// and unpartitioned, as Airbyte writes them.
+    pub fn raw_settings(&self) -> Result<RawSettings, ConnectorError> {
+        let kind = match self.format.to_ascii_lowercase().as_str() {
+            "jsonl" => RawKind::Jsonl,
+            "csv" => RawKind::Csv {
+                delimiter: self.delimiter()?,
+            },
+            other => {
+                return Err(ConnectorError::config(format!(
+                    "format '{other}' has no Airbyte raw layout: with airbyte_raw, use jsonl (destination-local-json) or csv (destination-csv), or remove airbyte_raw to write {other} files."
+                )))
+            }
+        };
+        if self
+            .compression
+            .as_deref()
+            .is_some_and(|c| !c.eq_ignore_ascii_case("none"))
+        {
             return Err(ConnectorError::config(
-                "airbyte_raw (the _airbyte_raw_<stream> file layout of Airbyte's destination-local-json / destination-csv) is not supported yet. Write the config with native keys instead: base_path and format (run `import-config` to see the mapping), and remove airbyte_raw.",
+                "compression does not apply with airbyte_raw: Airbyte's raw files are uncompressed. Remove compression, or remove airbyte_raw.",
             ));
         }
+        if !self.partition_by.is_empty() {
+            return Err(ConnectorError::config(
+                "partition_by does not apply with airbyte_raw: Airbyte's raw layout is one file per stream. Remove partition_by, or remove airbyte_raw.",
+            ));
+        }
+        Ok(RawSettings {
+            dir: self.output_dir(),
+            kind,
+            overwrite: self.overwrite,
+        })
+    }
+
+    /// The write settings this config means (the native layout); errors name
+    /// the key and the values allowed.
+    pub fn sink_config(&self) -> Result<SinkConfig, ConnectorError> {
         let format: FileFormat = self.format.parse().map_err(|_| {
             ConnectorError::config(format!(
                 "format '{}' is not supported; use parquet, json, jsonl, csv or avro.",
@@ -81,7 +142,10 @@ impl Config {
             stamp: stamp(chrono::Utc::now()),
             overwrite: self.overwrite,
             json_max_depth: 10,
-            write_options: WriteOptions::default(),
+            write_options: WriteOptions {
+                csv_delimiter: self.delimiter()?,
+                ..WriteOptions::default()
+            },
         })
     }
 }

@@ -2,6 +2,7 @@
 //! JSON, JSONL, CSV or Avro, each committed atomically.
 
 mod config;
+mod raw;
 mod target;
 
 use std::io::BufRead;
@@ -57,14 +58,25 @@ impl Destination for DestinationFile {
     type Config = Config;
 
     async fn check(&self, config: &Config, _out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
-        config.sink_config()?;
-        match target::probe(&config.base_path) {
+        let dir = config.output_dir();
+        if config.airbyte_raw {
+            config.raw_settings()?;
+        } else {
+            config.sink_config()?;
+        }
+        let local = local_note(config, &dir);
+        match target::probe(&dir) {
             Ok(()) => Ok(ConnectionStatus::succeeded(format!(
-                "'{}' is writable.",
-                config.base_path.display()
+                "'{}' is writable{local}.",
+                dir.display()
             ))),
             Err(e) => Ok(ConnectionStatus::failed(format!(
-                "Cannot write to base_path: {e}. Create the directory or fix its permissions."
+                "Cannot write to base_path{local}: {e}. Create the directory or fix its permissions{}.",
+                if local.is_empty() {
+                    String::new()
+                } else {
+                    format!(", or set {} to the directory /local stands for", raw::LOCAL_ROOT_ENV)
+                }
             ))),
         }
     }
@@ -76,6 +88,18 @@ impl Destination for DestinationFile {
         input: &mut (dyn BufRead + Send),
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
+        if config.airbyte_raw {
+            let settings = config.raw_settings()?;
+            let summary = raw::write_raw(&settings, catalog, input, out)?;
+            out.info(format!(
+                "Wrote {} records in Airbyte's raw layout to {} file(s) in {}{}.",
+                summary.records,
+                summary.files.len(),
+                settings.dir.display(),
+                local_note(config, &settings.dir)
+            ))?;
+            return Ok(());
+        }
         let sink_config = config.sink_config()?;
         let mut target = target::LocalTarget::new(&config.base_path)?;
         let summary = run_sink(&mut target, &sink_config, catalog, input, out)?;
@@ -91,6 +115,20 @@ impl Destination for DestinationFile {
             }
         ))?;
         Ok(())
+    }
+}
+
+/// How an Airbyte `/local/…` base_path was resolved, for messages (empty
+/// when it is used as it is).
+fn local_note(config: &Config, dir: &std::path::Path) -> String {
+    if dir == config.base_path {
+        String::new()
+    } else {
+        format!(
+            " ({} under Airbyte's /local; set {} to choose where /local is)",
+            config.base_path.display(),
+            raw::LOCAL_ROOT_ENV
+        )
     }
 }
 

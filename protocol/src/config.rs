@@ -49,6 +49,20 @@ fn describe_json_error(e: &serde_json::Error) -> String {
 /// Validates `config` against a draft-07 JSON Schema. The error names each
 /// offending field and the rule it broke.
 pub fn validate_config(schema: &Value, config: &Value) -> Result<(), ConnectorError> {
+    validate_config_named(schema, config, &[])
+}
+
+/// [`validate_config`] for a config mapped from another flavour:
+/// `key_names` holds (native key, key as the user wrote it) pairs, both as
+/// paths from their config's root (`streams[0].csv_delimiter`,
+/// `streams[0].format.delimiter`). An offending field that was renamed is
+/// named as the user wrote it, with its native name: "field 'file_type'
+/// (native 'file_format')".
+pub fn validate_config_named(
+    schema: &Value,
+    config: &Value,
+    key_names: &[(String, String)],
+) -> Result<(), ConnectorError> {
     let validator = jsonschema::draft7::new(schema)
         .map_err(|e| ConnectorError::system(format!("The connector's own spec is not a valid JSON Schema: {e}")))?;
     let problems: Vec<String> = validator
@@ -58,7 +72,10 @@ pub fn validate_config(schema: &Value, config: &Value) -> Result<(), ConnectorEr
             if path.is_empty() {
                 format!("{err}")
             } else {
-                format!("field '{path}': {err}")
+                match user_key(&path, key_names) {
+                    Some(user) => format!("field '{user}' (native '{path}'): {err}"),
+                    None => format!("field '{path}': {err}"),
+                }
             }
         })
         .collect();
@@ -69,6 +86,21 @@ pub fn validate_config(schema: &Value, config: &Value) -> Result<(), ConnectorEr
         "The config is invalid: {}. Fix these fields (run `spec` to see every field and its rules).",
         problems.join("; ")
     )))
+}
+
+/// The key as the user wrote it for native field `path` (`streams[0].globs[1]`):
+/// the renamed key at `path` or at the nearest enclosing field, with the rest
+/// of the path kept (`streams[0].format.globs[1]`); `None` when no enclosing
+/// field was renamed.
+fn user_key(path: &str, key_names: &[(String, String)]) -> Option<String> {
+    let mut cut = path.len();
+    loop {
+        let head = &path[..cut];
+        if let Some((_, user)) = key_names.iter().find(|(native, _)| native == head) {
+            return Some(format!("{user}{}", &path[cut..]));
+        }
+        cut = head.rfind(['.', '['])?;
+    }
 }
 
 /// `/streams/0/name` → `streams[0].name`.
@@ -106,6 +138,42 @@ mod tests {
         let e = validate_config(&schema, &json!({"bucket":"b","streams":[{"name":3}]})).unwrap_err();
         assert!(e.message.contains("streams[0].name"), "{}", e.message);
         assert!(validate_config(&schema, &json!({"bucket":"b"})).is_ok());
+    }
+
+    #[test]
+    fn names_the_key_as_the_user_wrote_it() {
+        let schema = json!({"type":"object",
+            "properties":{"file_format":{"type":"string","enum":["csv","parquet"]},"bucket":{"type":"string"},
+            "streams":{"type":"array","items":{"type":"object","properties":{
+                "csv_delimiter":{"type":"string"},"globs":{"type":"array","items":{"type":"string"}}}}}}});
+        let names = vec![
+            ("file_format".to_string(), "config.file_type".to_string()),
+            (
+                "streams[0].csv_delimiter".to_string(),
+                "streams[0].format.delimiter".to_string(),
+            ),
+            ("streams[1].globs".to_string(), "files[1].file_pattern".to_string()),
+        ];
+        let config = json!({"file_format":"xlsx","bucket":3,
+            "streams":[{"csv_delimiter":5},{"globs":["a",7]}]});
+        let e = validate_config_named(&schema, &config, &names).unwrap_err();
+        let m = &e.message;
+        assert!(
+            m.contains("field 'config.file_type' (native 'file_format'): \"xlsx\" is not one of"),
+            "{m}"
+        );
+        assert!(
+            m.contains("field 'streams[0].format.delimiter' (native 'streams[0].csv_delimiter')"),
+            "{m}"
+        );
+        assert!(
+            m.contains("field 'files[1].file_pattern[1]' (native 'streams[1].globs[1]')"),
+            "{m}"
+        );
+        assert!(m.contains("field 'bucket': 3 is not of type"), "{m}");
+        // Without names, the native names only.
+        let e = validate_config(&schema, &config).unwrap_err();
+        assert!(e.message.contains("field 'file_format':"), "{}", e.message);
     }
 
     #[test]

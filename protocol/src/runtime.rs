@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::catalog::{AirbyteCatalog, ConfiguredAirbyteCatalog};
 use crate::cli::{self, Flavour, Invocation, Role};
-use crate::config::{read_json_file, read_text_file, validate_config};
+use crate::config::{read_json_file, read_text_file, validate_config_named};
 use crate::emit::Emitter;
 use crate::error::ConnectorError;
 use crate::message::{AirbyteMessage, ConnectionStatus, ConnectorSpecification, ControlMessage, TraceMessage};
@@ -36,6 +36,27 @@ impl MigratedConfig {
     pub fn new(config: Value, flavour: Flavour) -> Self {
         MigratedConfig { config, flavour }
     }
+}
+
+thread_local! {
+    /// Native key → key as the user wrote it, reported by the mapping of the
+    /// config being loaded on this thread (see [`report_key_names`]).
+    static KEY_NAMES: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Tells the runtime, from inside a connector's
+/// [`Connector::migrate_config`], which key of the user's config each
+/// renamed native key was read from: pairs of (native key, key as written),
+/// both as paths from their config's root (`streams[0].csv_delimiter`,
+/// `streams[0].format.delimiter`). A validation error of the native config
+/// then names the user's key, e.g. "field 'file_type' (native
+/// 'file_format')". Never pass a value here, only key names.
+pub fn report_key_names(names: Vec<(String, String)>) {
+    KEY_NAMES.with(|k| k.borrow_mut().extend(names));
+}
+
+fn take_key_names() -> Vec<(String, String)> {
+    KEY_NAMES.with(|k| std::mem::take(&mut *k.borrow_mut()))
 }
 
 /// What `import-config` prints: the migrated config, plus the rows of the
@@ -266,7 +287,9 @@ fn install_panic_hook() {
 }
 
 /// Loads a config file, maps it to native names, validates it against the
-/// spec, registers its secrets with `out`, and deserialises it.
+/// spec (an error names each offending key as the user wrote it, when the
+/// mapping renamed it), registers its secrets with `out`, and deserialises
+/// it.
 pub fn load_config<C: Connector, T: DeserializeOwned>(
     connector: &C,
     path: &Path,
@@ -278,10 +301,13 @@ pub fn load_config<C: Connector, T: DeserializeOwned>(
     let schema = &spec.connection_specification;
     let mut secrets = Secrets::from_spec_and_config(schema, &raw);
     out.set_secrets(secrets.clone());
-    let migrated = connector.migrate_config(raw, Flavour::Auto, out)?;
+    take_key_names();
+    let migrated = connector.migrate_config(raw, Flavour::Auto, out);
+    let key_names = take_key_names();
+    let migrated = migrated?;
     secrets.extend(&Secrets::from_spec_and_config(schema, &migrated.config));
     out.set_secrets(secrets);
-    validate_config(schema, &migrated.config)?;
+    validate_config_named(schema, &migrated.config, &key_names)?;
     if announce_migration && migrated.flavour != Flavour::Native {
         if Secrets::from_spec_and_config(schema, &migrated.config).is_empty() {
             out.emit(&AirbyteMessage::Control {

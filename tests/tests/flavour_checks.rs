@@ -136,3 +136,69 @@ fn every_flavour_checks_against_the_rig_and_imports_to_a_valid_native_config() {
     });
     check_and_import("destination-s3", "seed 004 example 2", &seed004);
 }
+
+/// The validation error of a mapped config, from `check` (CONNECTION_STATUS
+/// FAILED) and `read` (TRACE ERROR config_error): both messages.
+fn validation_errors(name: &str, config: &Value) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_json(dir.path(), "config.json", config);
+    let path = path.to_str().unwrap();
+    let c = run(name, &["check", "--config", path], None);
+    c.assert_success();
+    let status = c.connection_status();
+    assert_eq!(status["status"], "FAILED", "{status}");
+    let catalog = write_json(dir.path(), "catalog.json", &json!({"streams": []}));
+    let r = run(
+        name,
+        &["read", "--config", path, "--catalog", catalog.to_str().unwrap()],
+        None,
+    );
+    assert!(!r.status.success(), "{}", r.stdout);
+    let errors = r.errors();
+    assert_eq!(errors.len(), 1, "{}", r.stdout);
+    assert_eq!(errors[0]["failure_type"], "config_error");
+    (
+        status["message"].as_str().unwrap_or_default().to_string(),
+        errors[0]["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn validation_errors_name_the_key_as_the_user_wrote_it() {
+    // Fivetran: a file_type that is no Fivetran file type is kept as written,
+    // so the spec refuses it — under the user's key.
+    let bare = json!({"bucket": "lake", "prefix": "data/", "file_type": "parket", "auth_type": "PUBLIC_BUCKET"});
+    let (status, trace) = validation_errors("source-s3", &bare);
+    for message in [status, trace] {
+        assert!(
+            message.contains("field 'file_type' (native 'file_format')") && message.contains("parket"),
+            "{message}"
+        );
+    }
+    // The same inside a Fivetran REST response: the key's full path.
+    let rest = json!({"code": "Success", "data": {"service": "s3", "config": {
+        "bucket": "lake", "file_type": 7, "delimiter": "", "auth_type": "PUBLIC_BUCKET"}}});
+    let (status, _) = validation_errors("source-s3", &rest);
+    assert!(
+        status.contains("field 'data.config.file_type' (native 'file_format')"),
+        "{status}"
+    );
+
+    // Airbyte source-s3 v4: a top-level key and a stream's format option.
+    let v4 = json!({"bucket": "lake", "region_name": 42,
+        "streams": [{"name": "orders", "globs": ["data/orders/*.csv"],
+                     "format": {"filetype": "csv", "delimiter": 5}}]});
+    let (status, trace) = validation_errors("source-s3", &v4);
+    for message in [status, trace] {
+        assert!(message.contains("field 'region_name' (native 'region')"), "{message}");
+        assert!(
+            message.contains("field 'streams[0].format.delimiter' (native 'streams[0].csv_delimiter')"),
+            "{message}"
+        );
+    }
+
+    // A native config keeps the native names only.
+    let native = json!({"bucket": "lake", "file_format": "parket"});
+    let (status, _) = validation_errors("source-s3", &native);
+    assert!(status.contains("field 'file_format':"), "{status}");
+}

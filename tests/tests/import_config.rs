@@ -155,11 +155,13 @@ fn destination_file_flavours() {
     );
     assert_eq!(c.of_type("CONTROL").len(), 1);
 
-    // Airbyte destination-csv: imported to the raw layout…
+    // Airbyte destination-csv: imported to the raw layout, with the path
+    // inside Airbyte's /local mount (a path outside /local is put under it,
+    // as Airbyte does)…
     let airbyte = write_json(
         dir.path(),
         "airbyte.json",
-        &json!({"destination_path": out, "delimiter_type": {"delimiter": "\\u002c"}}),
+        &json!({"destination_path": out, "delimiter_type": {"delimiter": "\\u003b"}}),
     );
     let r = import(
         "destination-file",
@@ -167,24 +169,56 @@ fn destination_file_flavours() {
     );
     r.assert_success();
     let native: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(native, json!({"base_path": out, "format": "csv", "airbyte_raw": true}));
+    let under_local = format!("/local{}", out.display());
+    assert_eq!(
+        native,
+        json!({"base_path": under_local, "format": "csv", "csv_delimiter": ";", "airbyte_raw": true})
+    );
     assert_valid(include_str!("../../destination-file/src/spec.json"), &native);
     assert!(
         r.stderr.contains("destination_path") && r.stderr.contains("base_path"),
         "{}",
         r.stderr
     );
-    // …which check reports clearly as not supported yet.
-    let c = run(
+    assert!(
+        r.stderr.contains("delimiter_type.delimiter") && r.stderr.contains("csv_delimiter"),
+        "{}",
+        r.stderr
+    );
+    // …which check accepts, resolving /local to LAKEPORT_LOCAL_ROOT.
+    let local_root = dir.path().join("local-root");
+    let c = run_with(
         "destination-file",
         &["check", "--config", airbyte.to_str().unwrap()],
+        RunOpts {
+            env: vec![("LAKEPORT_LOCAL_ROOT".into(), local_root.to_str().unwrap().into())],
+            ..Default::default()
+        },
+    );
+    c.assert_success();
+    let status = c.connection_status();
+    assert_eq!(status["status"], "SUCCEEDED", "{status}");
+    let resolved = local_root.join(out.strip_prefix("/").unwrap());
+    assert!(resolved.is_dir(), "check did not create {}", resolved.display());
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains(resolved.to_str().unwrap()),
+        "{status}"
+    );
+    // A destination_path leaving /local is refused, naming the key.
+    let escape = write_json(dir.path(), "escape.json", &json!({"destination_path": "/local/../etc"}));
+    let c = run(
+        "destination-file",
+        &["check", "--config", escape.to_str().unwrap()],
         None,
     );
     c.assert_success();
     let status = c.connection_status();
     assert_eq!(status["status"], "FAILED");
     assert!(
-        status["message"].as_str().unwrap_or("").contains("not supported yet"),
+        status["message"].as_str().unwrap_or("").contains("destination_path"),
         "{status}"
     );
 

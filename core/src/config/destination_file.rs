@@ -2,6 +2,11 @@
 //! native config: native/legacy names, and Airbyte's destination-local-json
 //! and destination-csv (`destination_path`, plus `delimiter_type` for CSV),
 //! which map to `airbyte_raw: true` (Airbyte's raw-table file layout).
+//!
+//! `destination_path` keeps Airbyte's meaning: a directory inside the
+//! `/local` mount (`/local/json_data`; `json_data` and `/json_data` mean the
+//! same). destination-file resolves `/local` when it writes (see its
+//! `raw` module).
 
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
@@ -21,6 +26,7 @@ const NATIVE_KEYS: &[&str] = &[
     "file_size_mb",
     "partition_by",
     "metadata_columns",
+    "csv_delimiter",
     "airbyte_raw",
 ];
 
@@ -83,35 +89,65 @@ fn delimiter(text: &str) -> String {
     }
 }
 
+/// Airbyte's reading of `destination_path`: a path inside the `/local`
+/// mount. A path not under `/local` is put under it (`/data` and `data` both
+/// mean `/local/data`), and a path that leaves `/local` once normalised is
+/// refused, as Airbyte's destination-local-json / destination-csv do.
+fn airbyte_local_path(text: &str) -> Result<String> {
+    let under_local = text == "/local" || text.starts_with("/local/");
+    let joined = if under_local {
+        text.to_string()
+    } else {
+        format!("/local/{text}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in joined.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    if parts.first() != Some(&"local") {
+        return Err(Error::Config(format!(
+            "destination_path '{text}' leaves the /local directory; Airbyte's local destinations write inside /local only. Remove the '..' segments."
+        )));
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
 fn airbyte(map: &Map<String, Value>) -> Result<Mapped> {
     let mut m = Mapper::new(map, "");
     m.keep_native(NATIVE_KEYS);
-    if !m.rename("destination_path", "base_path") && !m.out.contains_key("base_path") {
-        return Err(Error::Config(
-            "destination_path is required: the directory Airbyte's raw files are written to.".into(),
-        ));
+    match m.take("destination_path") {
+        Some(v) => {
+            let text = as_text(v).ok_or_else(|| {
+                Error::Config(
+                    "destination_path must be a string: the directory under /local the raw files go to.".into(),
+                )
+            })?;
+            m.set("destination_path", "base_path", json!(airbyte_local_path(&text)?));
+        }
+        None if !m.out.contains_key("base_path") => {
+            return Err(Error::Config(
+                "destination_path is required: the directory Airbyte's raw files are written to.".into(),
+            ))
+        }
+        None => {}
     }
     let csv = map.contains_key("delimiter_type");
     if let Some(d) = m.take("delimiter_type") {
-        let text = d
-            .get("delimiter")
-            .and_then(as_text)
-            .map(|t| delimiter(&t))
-            .unwrap_or_else(|| ",".into());
-        if text == "," {
-            m.set("delimiter_type", "format", json!("csv"));
-        } else {
-            m.out.entry("format").or_insert(json!("csv"));
-            m.drop_key(
-                "delimiter_type",
-                "destination-file writes comma-separated CSV; other delimiters are not supported",
-            );
+        match d.get("delimiter").and_then(as_text) {
+            Some(text) => m.set("delimiter_type.delimiter", "csv_delimiter", json!(delimiter(&text))),
+            None => m.ignore("delimiter_type", "a comma (the default)"),
         }
     }
     m.out
         .entry("format")
         .or_insert(json!(if csv { "csv" } else { "jsonl" }));
-    m.out.insert("airbyte_raw".into(), Value::Bool(true));
+    m.out.entry("airbyte_raw").or_insert(Value::Bool(true));
     let (out, notes) = m.finish("not a known option of Airbyte's destination-local-json / destination-csv");
     Ok(Mapped {
         config: Value::Object(out),
@@ -136,8 +172,27 @@ mod tests {
         .unwrap();
         assert_eq!(
             m.config,
-            json!({"base_path": "/local/x", "format": "csv", "airbyte_raw": true})
+            json!({"base_path": "/local/x", "format": "csv", "csv_delimiter": ";", "airbyte_raw": true})
         );
-        assert_eq!(m.warnings().len(), 1);
+        assert!(m.warnings().is_empty(), "{:?}", m.warnings());
+        assert_eq!(
+            m.native_key_names(),
+            vec![
+                ("base_path".to_string(), "destination_path".to_string()),
+                ("csv_delimiter".to_string(), "delimiter_type.delimiter".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn destination_path_stays_inside_local() {
+        assert_eq!(airbyte_local_path("/local/json_data").unwrap(), "/local/json_data");
+        assert_eq!(airbyte_local_path("/local").unwrap(), "/local");
+        assert_eq!(airbyte_local_path("json_data").unwrap(), "/local/json_data");
+        assert_eq!(airbyte_local_path("/tmp/out/").unwrap(), "/local/tmp/out");
+        assert_eq!(airbyte_local_path("/localx").unwrap(), "/local/localx");
+        assert_eq!(airbyte_local_path("/local/a/../b/./c").unwrap(), "/local/b/c");
+        assert!(airbyte_local_path("/local/../etc").is_err());
+        assert!(airbyte_local_path("../../etc").is_err());
     }
 }

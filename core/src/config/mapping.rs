@@ -16,7 +16,9 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 
 /// What happened to one key of the input config. `from` is the key as the
-/// user wrote it (dotted path, e.g. `provider.bucket`, `streams[1].globs`).
+/// user wrote it (dotted path, e.g. `provider.bucket`, `streams[1].globs`);
+/// `to` is where it went in the native config, as a path from the native
+/// config's root (e.g. `csv_delimiter`, `streams[1].file_format`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyNote {
     /// Read as native key `to` (the same name for native keys).
@@ -167,6 +169,26 @@ impl Mapped {
         lakeport_protocol::runtime::key_table_text(&self.table_rows())
     }
 
+    /// Native key → the key as the user wrote it, for every key the mapping
+    /// renamed (both as paths from their config's root, e.g.
+    /// `streams[0].csv_delimiter` → `streams[0].format.delimiter`). Keys kept
+    /// under their own name are left out: the native name is the user's.
+    pub fn native_key_names(&self) -> Vec<(String, String)> {
+        self.notes
+            .iter()
+            .filter_map(|n| match n {
+                KeyNote::Mapped { from, to }
+                | KeyNote::Legacy { from, to }
+                | KeyNote::Approximated { from, to, .. }
+                    if from != to =>
+                {
+                    Some((to.clone(), from.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The runtime's view of this mapping (the notes are dropped).
     pub fn into_migrated(self) -> MigratedConfig {
         MigratedConfig {
@@ -175,11 +197,14 @@ impl Mapped {
         }
     }
 
-    /// Logs the warnings to `out` and returns the runtime's view: what a
-    /// connector's `migrate_config` returns.
+    /// Logs the warnings to `out`, tells the runtime which key of the
+    /// user's config each renamed native key came from (so a validation
+    /// error names the key as the user wrote it), and returns the runtime's
+    /// view: what a connector's `migrate_config` returns.
     pub fn migrate(self, out: &mut Emitter) -> std::result::Result<MigratedConfig, ConnectorError> {
         // A closed stdout is reported by the next real write.
         let _ = self.emit_warnings(out);
+        lakeport_protocol::runtime::report_key_names(self.native_key_names());
         Ok(self.into_migrated())
     }
 }
@@ -226,11 +251,14 @@ pub fn as_count(v: &Value) -> Option<u64> {
 
 /// Maps the keys of one object of the input config into a native object,
 /// recording a [`KeyNote`] for each. Keys are looked up in `src`; notes name
-/// them with `path` in front (e.g. `provider.`).
+/// them with `path` in front (e.g. `provider.`), and the native keys with
+/// the native object's own path in front (e.g. `streams[0].`; empty for the
+/// native config's root).
 #[derive(Debug)]
 pub struct Mapper<'a> {
     src: &'a Map<String, Value>,
     path: String,
+    native: String,
     /// The native object being built.
     pub out: Map<String, Value>,
     /// The notes so far.
@@ -241,9 +269,17 @@ pub struct Mapper<'a> {
 impl<'a> Mapper<'a> {
     /// A mapper over `src`, whose keys are written `path` + key in notes.
     pub fn new(src: &'a Map<String, Value>, path: impl Into<String>) -> Self {
+        Self::within(src, path, "")
+    }
+
+    /// A mapper over `src` (keys written `path` + key in notes) whose output
+    /// is placed at `native` in the native config (e.g. `streams[0].`), so
+    /// notes name the native keys from the native config's root.
+    pub fn within(src: &'a Map<String, Value>, path: impl Into<String>, native: impl Into<String>) -> Self {
         Mapper {
             src,
             path: path.into(),
+            native: native.into(),
             out: Map::new(),
             notes: Vec::new(),
             used: BTreeSet::new(),
@@ -284,11 +320,17 @@ impl<'a> Mapper<'a> {
         self.used.insert(key.to_string());
     }
 
+    /// The path of native key `to` from the native config's root.
+    pub fn native_path(&self, to: &str) -> String {
+        format!("{}{to}", self.native)
+    }
+
     /// Sets native key `to` from source key `from` (already taken). When `to`
     /// is already set (a native key, or a higher-precedence name) the value is
     /// not used and `from` is noted as shadowed.
     pub fn set(&mut self, from: &str, to: &str, value: Value) {
         let from_path = self.key_path(from);
+        let to_path = self.native_path(to);
         if self.out.contains_key(to) {
             let winner = self
                 .notes
@@ -298,16 +340,16 @@ impl<'a> Mapper<'a> {
                     KeyNote::Mapped { from, to: t }
                     | KeyNote::Legacy { from, to: t }
                     | KeyNote::Approximated { from, to: t, .. }
-                        if t.split(' ').next() == Some(to) =>
+                        if *t == to_path =>
                     {
                         Some(from.clone())
                     }
                     _ => None,
                 })
-                .unwrap_or_else(|| to.to_string());
+                .unwrap_or_else(|| to_path.clone());
             self.notes.push(KeyNote::Shadowed {
                 from: from_path,
-                to: to.into(),
+                to: to_path,
                 winner,
             });
             return;
@@ -315,7 +357,7 @@ impl<'a> Mapper<'a> {
         self.out.insert(to.to_string(), value);
         self.notes.push(KeyNote::Mapped {
             from: from_path,
-            to: to.into(),
+            to: to_path,
         });
     }
 
@@ -578,5 +620,41 @@ mod tests {
             why: "unknown".into()
         }));
         assert!(notes.iter().any(|n| n.source_key() == "cfg.x"));
+    }
+
+    #[test]
+    fn nested_mappers_name_native_keys_from_the_root() {
+        let src = json!({"format": {"delimiter": ";", "filetype": "csv"}, "name": "a"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let mut s = Mapper::within(&src, "streams[2].", "streams[0].");
+        s.rename("name", "name");
+        let fmt = src["format"].as_object().cloned().unwrap();
+        let mut f = Mapper::within(&fmt, "streams[2].format.", "streams[0].");
+        f.rename("delimiter", "csv_delimiter");
+        f.rename("filetype", "csv_delimiter");
+        let out = s.absorb_notes(f);
+        assert_eq!(out, json!({"csv_delimiter": ";"}).as_object().cloned().unwrap());
+        let m = Mapped {
+            config: Value::Null,
+            flavour: Flavour::Airbyte,
+            notes: s.notes,
+        };
+        assert_eq!(
+            m.native_key_names(),
+            vec![
+                ("streams[0].name".to_string(), "streams[2].name".to_string()),
+                (
+                    "streams[0].csv_delimiter".to_string(),
+                    "streams[2].format.delimiter".to_string()
+                ),
+            ]
+        );
+        assert!(m.notes.contains(&KeyNote::Shadowed {
+            from: "streams[2].format.filetype".into(),
+            to: "streams[0].csv_delimiter".into(),
+            winner: "streams[2].format.delimiter".into(),
+        }));
     }
 }

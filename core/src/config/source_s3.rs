@@ -354,7 +354,7 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
         m.drop_key("format", "not an object with a filetype");
         return Ok(());
     };
-    let mut f = Mapper::new(fmt, format!("{stream_path}format."));
+    let mut f = Mapper::within(fmt, format!("{stream_path}format."), stream_path);
     let filetype = f.take("filetype").and_then(as_text).unwrap_or_else(|| "csv".into());
     let file_format = airbyte_filetype(&filetype, stream_path, " Remove the stream or convert its files.")?;
     f.set("filetype", "file_format", json!(file_format));
@@ -432,7 +432,7 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
 
 fn v4_stream(item: &Map<String, Value>, i: usize) -> Result<(Map<String, Value>, Vec<KeyNote>)> {
     let path = format!("streams[{i}].");
-    let mut s = Mapper::new(item, path.clone());
+    let mut s = Mapper::within(item, path.clone(), path.clone());
     s.rename("name", "name");
     s.rename("globs", "globs");
     s.rename("legacy_prefix", "path_prefix");
@@ -684,18 +684,30 @@ fn airbyte_v3(map: &Map<String, Value>) -> Result<Mapped> {
 
 // ---------------------------------------------------------------- Fivetran
 
-fn fivetran_file_type(v: &str) -> std::result::Result<&'static str, String> {
+/// What a Fivetran `file_type` means here.
+enum FivetranFileType {
+    /// A format Lakeport reads.
+    Read(&'static str),
+    /// A Fivetran file type Lakeport does not read (why).
+    Unread(String),
+    /// Not a Fivetran file type at all (a typo, a number): kept as written,
+    /// so validation reports it under the user's key.
+    Unknown,
+}
+
+fn fivetran_file_type(v: &str) -> FivetranFileType {
     match v.trim().to_ascii_lowercase().as_str() {
-        "infer" | "" => Ok("auto"),
-        "csv" => Ok("csv"),
-        "tsv" => Ok("tsv"),
-        "json" => Ok("json"),
-        "jsonl" => Ok("jsonl"),
-        "avro" => Ok("avro"),
-        "parquet" => Ok("parquet"),
-        other => Err(format!(
+        "infer" | "" => FivetranFileType::Read("auto"),
+        "csv" => FivetranFileType::Read("csv"),
+        "tsv" => FivetranFileType::Read("tsv"),
+        "json" => FivetranFileType::Read("json"),
+        "jsonl" => FivetranFileType::Read("jsonl"),
+        "avro" => FivetranFileType::Read("avro"),
+        "parquet" => FivetranFileType::Read("parquet"),
+        other @ ("xml" | "excel" | "log") => FivetranFileType::Unread(format!(
             "file type '{other}' is not read by Lakeport (csv, tsv, json, jsonl, avro, parquet are); files are read by extension (file_format auto) instead"
         )),
+        _ => FivetranFileType::Unknown,
     }
 }
 
@@ -737,11 +749,12 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
     m.rename("pattern", "key_pattern");
     if let Some(v) = m.take("file_type") {
         match fivetran_file_type(&as_text(v).unwrap_or_default()) {
-            Ok(f) => m.set("file_type", "file_format", json!(f)),
-            Err(why) => {
+            FivetranFileType::Read(f) => m.set("file_type", "file_format", json!(f)),
+            FivetranFileType::Unread(why) => {
                 m.drop_key("file_type", why);
                 m.out.entry("file_format").or_insert(json!("auto"));
             }
+            FivetranFileType::Unknown => m.set("file_type", "file_format", v.clone()),
         }
     }
     if let Some(v) = m.take("compression") {
@@ -884,8 +897,14 @@ fn fivetran(outer: &Map<String, Value>) -> Result<Mapped> {
     if let Some(files) = m.take("files") {
         let mut streams = Vec::new();
         for (i, f) in files.as_array().into_iter().flatten().enumerate() {
-            let Some(f) = f.as_object() else { continue };
-            let mut s = Mapper::new(f, format!("{path}files[{i}]."));
+            let Some(f) = f.as_object() else {
+                m.notes.push(KeyNote::Dropped {
+                    from: format!("{path}files[{i}]"),
+                    why: "not an object with table_name and file_pattern".into(),
+                });
+                continue;
+            };
+            let mut s = Mapper::within(f, format!("{path}files[{i}]."), format!("streams[{}].", streams.len()));
             s.rename("table_name", "name");
             s.rename("file_pattern", "key_pattern");
             if s.peek("archive_pattern").is_some() {
