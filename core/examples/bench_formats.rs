@@ -17,8 +17,11 @@ use std::time::Instant;
 
 use arrow::array::*;
 use arrow::datatypes::*;
+use lakeport_core::formats::background::BackgroundWriter;
 use lakeport_core::formats::{self, new_writer, FileFormat, ReadOptions, WriteOptions};
-use lakeport_core::records::{RecordLineDecoder, RecordSerializer};
+use lakeport_core::records::RecordSerializer;
+use lakeport_core::sink::rows::{ChunkDecoder, RowChunk};
+use lakeport_core::sink::scan::scan_record;
 use serde_json::json;
 
 const BATCH: usize = 10_000;
@@ -196,58 +199,51 @@ fn to_records(format: FileFormat, file: &str) -> lakeport_core::Result<()> {
     Ok(())
 }
 
-/// Reads RECORD lines and writes a file: JSON decoding runs on this thread and encoding on
-/// another (the destination pipeline's shape).
+/// Reads RECORD lines and writes a file through the destinations' own pipeline: each line
+/// scanned without a JSON tree (`sink::scan`), its `data` buffered, decoded a batch at a time
+/// on one thread (`sink::rows`) and encoded on another (`formats::background`).
 fn from_records(format: FileFormat, codec: &str, records: &str, out: &str) -> lakeport_core::Result<()> {
     let start = Instant::now();
     let f = File::open(records).map_err(|e| lakeport_core::Error::io(records, e))?;
     let mut input = BufReader::with_capacity(1 << 20, f);
     let o = File::create(out).map_err(|e| lakeport_core::Error::io(out, e))?;
-    let mut w = new_writer(
+    let inner = new_writer(
         format,
         codec,
         schema(),
         BufWriter::with_capacity(1 << 20, o),
         &WriteOptions::default(),
     )?;
-    let (tx, rx) = sync_channel::<RecordBatch>(2);
-    let out_name = out.to_string();
-    let writer = std::thread::spawn(move || -> lakeport_core::Result<()> {
-        for b in rx {
-            w.write(&b)?;
-        }
-        let mut f = w.finish()?;
-        f.flush().map_err(|e| lakeport_core::Error::io(&out_name, e))
-    });
-    let mut dec = RecordLineDecoder::new(schema(), BATCH)?;
-    let mut line = Vec::with_capacity(4096);
-    let mut rows = 0;
+    let encoder: FileWriter = Box::new(BackgroundWriter::spawn(inner)?);
+    let mut decoder = ChunkDecoder::new("bench", schema(), false, BATCH)?;
+    let mut w = BackgroundWriter::spawn_with(encoder, move |chunk: RowChunk| decoder.decode(&chunk))?;
+    let mut chunk = RowChunk::default();
+    let mut line = String::with_capacity(4096);
+    let (mut n, mut count) = (0u64, 0usize);
     loop {
         line.clear();
-        let n = input
-            .read_until(b'\n', &mut line)
+        let read = input
+            .read_line(&mut line)
             .map_err(|e| lakeport_core::Error::io(records, e))?;
-        if n == 0 {
+        if read == 0 {
             break;
         }
-        dec.push(&line)?;
-        rows += 1;
-        if dec.is_full() {
-            if let Some(b) = dec.flush()? {
-                if tx.send(b).is_err() {
-                    break;
-                }
-            }
+        n += 1;
+        let Some(record) = scan_record(line.trim_end()).and_then(|l| l.record) else {
+            continue;
+        };
+        count += 1;
+        chunk.push(record.data, record.emitted_at, n);
+        if chunk.len() >= BATCH {
+            w.send(std::mem::take(&mut chunk))?;
         }
     }
-    if let Some(b) = dec.flush()? {
-        let _ = tx.send(b);
+    if !chunk.is_empty() {
+        w.send(chunk)?;
     }
-    drop(tx);
-    writer
-        .join()
-        .map_err(|_| lakeport_core::Error::Internal("writer thread panicked".into()))??;
-    report(&format!("records->{format}({codec})"), rows, start);
+    let mut f = w.finish()?;
+    f.flush().map_err(|e| lakeport_core::Error::io(out, e))?;
+    report(&format!("records->{format}({codec})"), count, start);
     Ok(())
 }
 

@@ -9,6 +9,9 @@
 //! | [`formats`]   | streaming readers and writers for CSV, TSV, JSON, JSONL, Parquet, Avro, and compression |
 //! | [`schema`]    | Arrow ⇄ JSON Schema, inference, merging across files             |
 //! | [`records`]   | `RecordBatch` → RECORD JSON lines; JSON records → `RecordBatch`  |
+//! | [`flat_json`] | the fast path of JSON records → `RecordBatch` for flat schemas    |
+//! | [`object_reader`] | a stored object (S3 or local) opened as record batches (ranged Parquet reads) |
+//! | [`scan`], [`stream_discover`], [`stream_read`], [`file_stream`] | the discover and read steps file-based sources share |
 //! | [`error`]     | the crate's error type, mapped to Airbyte failure types          |
 #![warn(missing_docs)]
 
@@ -17,7 +20,9 @@ pub mod cost;
 pub mod cursor;
 pub mod error;
 pub mod file_stream;
+pub mod flat_json;
 pub mod formats;
+pub mod object_reader;
 pub mod partition;
 pub mod record_cursor;
 pub mod records;
@@ -25,5 +30,7 @@ pub mod scan;
 pub mod schema;
 pub mod sink;
 pub mod storage;
+pub mod stream_discover;
+pub mod stream_read;
 
 pub use error::{Error, Result};

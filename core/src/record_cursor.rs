@@ -17,9 +17,10 @@ use arrow::compute::{cast_with_options, filter_record_batch, is_null, or_kleene,
 use arrow::datatypes::{DataType, Schema};
 use serde_json::Value;
 
-use crate::cursor::parse_timestamp;
+use crate::cursor::{parse_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use crate::error::{Error, Result};
 use crate::records;
+use crate::schema::json_schema_to_arrow;
 
 /// Why a record cursor cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +103,47 @@ pub fn check_field(schema: &Schema, field: &str) -> std::result::Result<(), Reco
             kind: crate::schema::kind_name(f.data_type()).to_string(),
         })
     }
+}
+
+/// A configured cursor field naming a record field: trimmed, not blank and
+/// not the file cursor (`_ab_source_file_last_modified`); `None` otherwise.
+pub fn record_field(field: Option<&str>) -> Option<String> {
+    field
+        .map(str::trim)
+        .filter(|f| !f.is_empty() && *f != LAST_MODIFIED_FIELD)
+        .map(str::to_string)
+}
+
+/// The record-level cursor field of an incremental read: the catalog's
+/// `cursor_field` when it names another field than the file cursor (a
+/// nested path joined with `.`, as flattened columns are named), else the
+/// config's `configured` one; `None`: the file cursor alone.
+pub fn record_cursor_field(catalog_cursor: Option<&[String]>, configured: Option<&str>) -> Option<String> {
+    let from_catalog = catalog_cursor
+        .filter(|path| !path.is_empty())
+        .map(|path| path.join("."))
+        .and_then(|f| record_field(Some(&f)));
+    from_catalog.or_else(|| record_field(configured))
+}
+
+/// Checks that `field` can be the record cursor of stream `stream` whose
+/// JSON Schema is `json_schema`: a data column (not a file field, not one of
+/// `partition_columns`) of a type with an order. The error is a config error
+/// naming the stream.
+pub fn check_cursor_field(stream: &str, field: &str, json_schema: &Value, partition_columns: &[String]) -> Result<()> {
+    let schema = json_schema_to_arrow(json_schema)?;
+    let data = Schema::new(
+        schema
+            .fields()
+            .iter()
+            .filter(|f| {
+                let n = f.name().as_str();
+                n != FILE_URL_FIELD && n != LAST_MODIFIED_FIELD && !partition_columns.iter().any(|p| p == n)
+            })
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    check_field(&data, field).map_err(|e| Error::Config(format!("Stream '{stream}': {e}")))
 }
 
 /// A record cursor: the field, and the value records must be greater than.
@@ -389,6 +431,47 @@ mod tests {
             check_field(&schema, "flag"),
             Err(RecordCursorError::UnsupportedType { .. })
         ));
+    }
+
+    #[test]
+    fn the_catalog_cursor_wins_unless_it_is_the_file_cursor() {
+        let file_cursor = [LAST_MODIFIED_FIELD.to_string()];
+        assert_eq!(record_cursor_field(None, Some("seq")).as_deref(), Some("seq"));
+        assert_eq!(
+            record_cursor_field(Some(&["updated_at".into()]), Some("seq")).as_deref(),
+            Some("updated_at")
+        );
+        assert_eq!(
+            record_cursor_field(Some(&["user".into(), "at".into()]), None).as_deref(),
+            Some("user.at")
+        );
+        assert_eq!(
+            record_cursor_field(Some(&file_cursor), Some("seq")).as_deref(),
+            Some("seq")
+        );
+        assert_eq!(record_cursor_field(Some(&file_cursor), None), None);
+        assert_eq!(record_cursor_field(Some(&[]), Some(" ")), None);
+        assert_eq!(record_field(Some(LAST_MODIFIED_FIELD)), None);
+    }
+
+    #[test]
+    fn cursor_fields_must_be_ordered_data_columns() {
+        let schema = json!({"type": "object", "properties": {
+            "seq": {"type": ["null", "integer"]}, "flag": {"type": ["null", "boolean"]},
+            "dt": {"type": ["null", "string"]}, "_ab_source_file_url": {"type": ["null", "string"]}}});
+        assert!(check_cursor_field("s", "seq", &schema, &[]).is_ok());
+        for (field, says) in [
+            ("nope", "is not a field"),
+            ("flag", "cannot be a cursor"),
+            ("_ab_source_file_url", "is not a field"),
+            ("dt", "is not a field"),
+        ] {
+            let e = check_cursor_field("s", field, &schema, &["dt".into()]).unwrap_err();
+            assert!(
+                e.to_string().contains(says) && e.to_string().contains("Stream 's'"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
+use lakeport_protocol::ConnectorError;
 use serde_json::Value;
 
 use crate::cursor::{format_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
@@ -70,20 +71,24 @@ pub enum ScanEvent {
     /// Warnings (skipped records…) from the current file.
     Warnings(Vec<String>),
     /// The file was read completely.
-    FileDone {
-        /// Its position in the list.
-        index: usize,
-        /// Its URL.
-        url: String,
-        /// Its modification time.
-        last_modified: DateTime<Utc>,
-        /// Records it produced.
-        records: u64,
-        /// The greatest record-cursor value of its records (with a record cursor).
-        cursor_max: Option<Value>,
-        /// Records skipped as at or before the saved record-cursor value.
-        skipped: u64,
-    },
+    FileDone(FileDone),
+}
+
+/// A file read completely.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileDone {
+    /// Its position in the list.
+    pub index: usize,
+    /// Its URL.
+    pub url: String,
+    /// Its modification time.
+    pub last_modified: DateTime<Utc>,
+    /// Records it produced.
+    pub records: u64,
+    /// The greatest record-cursor value of its records (with a record cursor).
+    pub cursor_max: Option<Value>,
+    /// Records skipped as at or before the saved record-cursor value.
+    pub skipped: u64,
 }
 
 enum Chunk {
@@ -165,6 +170,15 @@ pub enum ScanError<E> {
     Sink(E),
 }
 
+impl From<ScanError<ConnectorError>> for ConnectorError {
+    fn from(e: ScanError<ConnectorError>) -> Self {
+        match e {
+            ScanError::File(e) => e.into(),
+            ScanError::Sink(e) => e,
+        }
+    }
+}
+
 fn read_file(
     index: usize,
     file: ScanFile,
@@ -216,14 +230,14 @@ fn read_file(
         let _ = tx.send(Chunk::Event(ScanEvent::Warnings(warnings)));
     }
     let (cursor_max, skipped) = filter.map(|f| f.finish()).unwrap_or((None, 0));
-    let _ = tx.send(Chunk::Event(ScanEvent::FileDone {
+    let _ = tx.send(Chunk::Event(ScanEvent::FileDone(FileDone {
         index,
         url,
         last_modified,
         records,
         cursor_max,
         skipped,
-    }));
+    })));
     Ok(())
 }
 

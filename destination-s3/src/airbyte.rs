@@ -181,10 +181,7 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
             dropped.join(", ")
         ));
     }
-    Ok(MigratedConfig {
-        config: Value::Object(dst),
-        flavour: Flavour::Airbyte,
-    })
+    Ok(MigratedConfig::new(Value::Object(dst), Flavour::Airbyte))
 }
 
 #[cfg(test)]

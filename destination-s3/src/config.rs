@@ -189,10 +189,8 @@ pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<Mi
             FORMATS.join(", ")
         )));
     }
-    Ok(MigratedConfig {
-        config: Value::Object(map),
-        flavour: if used_legacy { Flavour::Legacy } else { Flavour::Native },
-    })
+    let flavour = if used_legacy { Flavour::Legacy } else { Flavour::Native };
+    Ok(MigratedConfig::new(Value::Object(map), flavour))
 }
 
 /// Removes keys whose value is null or an empty string, so optional keys

@@ -1,21 +1,32 @@
 //! Airbyte destination-s3's record envelope: every row gets
 //! `_airbyte_raw_id`, `_airbyte_extracted_at`, `_airbyte_generation_id` and
-//! `_airbyte_meta` (`{"changes": [], "sync_id": …}`), with the record's
+//! `_airbyte_meta` (`{"changes": […], "sync_id": …}`), with the record's
 //! fields at the root (root-level flattening; always for Parquet and Avro) or
 //! as one `_airbyte_data` object (no flattening).
+//!
+//! `_airbyte_meta.changes` carries the changes the source made to the record
+//! (its RECORD's `meta.changes`), plus one per value that does not fit the
+//! catalog's type for its field: such a value is written as null with
+//! `{"field", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}`,
+//! as Airbyte's destinations do, rather than failing the sync.
 //!
 //! [`EnvelopeReader`] rewrites the RECORD lines of the input before the sink
 //! engine reads them (one line in, one line out, so the engine's line numbers
 //! stay right) and records each stream's real name and namespace for the key
 //! layout; [`envelope_catalog`] gives the engine the matching schemas.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
+
+use arrow::datatypes::Schema;
+use lakeport_core::records::value_fits;
+use lakeport_core::schema::json_schema_to_arrow;
 
 use lakeport_core::sink::input::parse_line;
 use lakeport_core::sink::layout::safe_segment;
 use lakeport_protocol::ConfiguredAirbyteCatalog;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::layout::StreamNames;
 
@@ -40,18 +51,23 @@ pub struct Envelope {
     pub generations: HashMap<(String, Option<String>), i64>,
     /// `_airbyte_meta.sync_id`.
     pub sync_id: i64,
+    /// Each catalog stream's data schema, to null the values that do not fit.
+    pub schemas: HashMap<(String, Option<String>), Schema>,
 }
 
 impl Envelope {
     /// The envelope for `catalog`'s streams.
     pub fn new(flattening: Flattening, extracted_at_millis: bool, catalog: Option<&ConfiguredAirbyteCatalog>) -> Self {
         let mut generations = HashMap::new();
+        let mut schemas = HashMap::new();
         let mut sync_id = 0;
         for s in catalog.map(|c| c.streams.as_slice()).unwrap_or_default() {
-            generations.insert(
-                (s.stream.name.clone(), s.stream.namespace.clone()),
-                s.generation_id.unwrap_or(0),
-            );
+            let key = (s.stream.name.clone(), s.stream.namespace.clone());
+            generations.insert(key.clone(), s.generation_id.unwrap_or(0));
+            // A schema that does not convert is reported by the engine.
+            if let Ok(schema) = json_schema_to_arrow(&s.stream.json_schema) {
+                schemas.insert(key, schema);
+            }
             sync_id = s.sync_id.unwrap_or(sync_id);
         }
         Envelope {
@@ -59,16 +75,20 @@ impl Envelope {
             extracted_at_millis,
             generations,
             sync_id,
+            schemas,
         }
     }
 
-    /// The record's data wrapped in the envelope, as JSON text.
-    fn wrap(&self, data: &str, emitted_at: i64, stream: &str, namespace: Option<&str>) -> String {
-        let generation = self
-            .generations
-            .get(&(stream.to_string(), namespace.map(str::to_string)))
-            .copied()
-            .unwrap_or(0);
+    /// The record's data wrapped in the envelope, as JSON text; `meta` is
+    /// the RECORD's own `meta`.
+    fn wrap(&self, data: &str, meta: Option<&str>, emitted_at: i64, stream: &str, namespace: Option<&str>) -> String {
+        let key = (stream.to_string(), namespace.map(str::to_string));
+        let generation = self.generations.get(&key).copied().unwrap_or(0);
+        let mut changes = source_changes(meta);
+        let data = match self.schemas.get(&key) {
+            Some(schema) => null_misfits(data, schema, &mut changes),
+            None => Cow::Borrowed(data),
+        };
         let extracted = if self.extracted_at_millis {
             emitted_at.to_string()
         } else {
@@ -76,8 +96,9 @@ impl Envelope {
             format!("\"{}\"", t.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
         };
         let head = format!(
-            "{{\"_airbyte_raw_id\":\"{}\",\"_airbyte_extracted_at\":{extracted},\"_airbyte_generation_id\":{generation},\"_airbyte_meta\":{{\"changes\":[],\"sync_id\":{}}}",
+            "{{\"_airbyte_raw_id\":\"{}\",\"_airbyte_extracted_at\":{extracted},\"_airbyte_generation_id\":{generation},\"_airbyte_meta\":{{\"changes\":{},\"sync_id\":{}}}",
             uuid::Uuid::new_v4(),
+            Value::Array(changes),
             self.sync_id
         );
         match self.flattening {
@@ -89,6 +110,43 @@ impl Envelope {
                 format!("{head}{sep}{rest}")
             }
         }
+    }
+}
+
+/// The `changes` of a RECORD's `meta`, when it has any.
+fn source_changes(meta: Option<&str>) -> Vec<Value> {
+    let meta: Option<Value> = meta.and_then(|m| serde_json::from_str(m).ok());
+    match meta {
+        Some(Value::Object(mut m)) => match m.remove("changes") {
+            Some(Value::Array(changes)) => changes,
+            _ => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+/// `data` with every value that does not fit its field's type set to null,
+/// each such change added to `changes`. Data that is not a JSON object is
+/// left for the engine to report.
+fn null_misfits<'a>(data: &'a str, schema: &Schema, changes: &mut Vec<Value>) -> Cow<'a, str> {
+    let Ok(mut map) = serde_json::from_str::<Map<String, Value>>(data) else {
+        return Cow::Borrowed(data);
+    };
+    let mut nulled = false;
+    for (name, value) in map.iter_mut() {
+        let Ok(field) = schema.field_with_name(name) else {
+            continue;
+        };
+        if !value_fits(value, field.data_type()) {
+            *value = Value::Null;
+            nulled = true;
+            changes.push(json!({"field": name, "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}));
+        }
+    }
+    if nulled {
+        Cow::Owned(Value::Object(map).to_string())
+    } else {
+        Cow::Borrowed(data)
     }
 }
 
@@ -179,7 +237,7 @@ impl<R: BufRead> EnvelopeReader<R> {
                         .or_insert_with(|| (r.stream.to_string(), namespace.map(str::to_string)));
                 }
                 let envelope = self.envelope.as_ref()?;
-                let data = envelope.wrap(r.data, r.emitted_at, &r.stream, namespace);
+                let data = envelope.wrap(r.data, r.meta, r.emitted_at, &r.stream, namespace);
                 Some(format!(
                     "{{\"stream\":{},\"namespace\":{},\"emitted_at\":{},\"data\":{data}}}",
                     Value::from(r.stream.as_ref()),
@@ -234,6 +292,7 @@ mod tests {
             extracted_at_millis: true,
             generations: HashMap::new(),
             sync_id: 7,
+            schemas: HashMap::new(),
         }
     }
 
@@ -268,10 +327,41 @@ mod tests {
     #[test]
     fn root_level_flattening() {
         let e = env(Flattening::RootLevel);
-        let v: Value = serde_json::from_str(&e.wrap("{\"a\":1}", 0, "s", None)).unwrap();
+        let v: Value = serde_json::from_str(&e.wrap("{\"a\":1}", None, 0, "s", None)).unwrap();
         assert_eq!(v["a"], json!(1));
         assert!(v.get("_airbyte_data").is_none());
-        let v: Value = serde_json::from_str(&e.wrap("{}", 0, "s", None)).unwrap();
+        let v: Value = serde_json::from_str(&e.wrap("{}", None, 0, "s", None)).unwrap();
         assert_eq!(v.as_object().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn changes_carry_the_sources_and_null_what_does_not_fit() {
+        let mut e = env(Flattening::RootLevel);
+        let schema = json!({"type": "object", "properties": {
+            "id": {"type": "integer"}, "when": {"type": "string", "format": "date-time"}, "note": {"type": "string"}}});
+        e.schemas
+            .insert(("s".into(), None), json_schema_to_arrow(&schema).unwrap());
+        let source =
+            r#"{"changes": [{"field": "note", "change": "TRUNCATED", "reason": "SOURCE_FIELD_SIZE_LIMITATION"}]}"#;
+        let row = e.wrap(
+            r#"{"id":"seven","when":"2024-01-01T00:00:00Z","note":"n"}"#,
+            Some(source),
+            0,
+            "s",
+            None,
+        );
+        let v: Value = serde_json::from_str(&row).unwrap();
+        assert_eq!(v["id"], Value::Null);
+        assert_eq!(v["when"], json!("2024-01-01T00:00:00Z"));
+        assert_eq!(
+            v["_airbyte_meta"]["changes"],
+            json!([
+                {"field": "note", "change": "TRUNCATED", "reason": "SOURCE_FIELD_SIZE_LIMITATION"},
+                {"field": "id", "change": "NULLED", "reason": "DESTINATION_SERIALIZATION_ERROR"}
+            ])
+        );
+        // Data that fits passes through as written.
+        let row = e.wrap(r#"{"id":7}"#, None, 0, "s", None);
+        assert!(row.ends_with(r#","id":7}"#), "{row}");
     }
 }

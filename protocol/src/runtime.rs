@@ -29,34 +29,23 @@ pub struct MigratedConfig {
     pub config: Value,
     /// The flavour it was written in.
     pub flavour: Flavour,
+    /// Which key of the user's config each renamed native key was read from:
+    /// pairs of (native key, key as written), both as paths from their
+    /// config's root (`streams[0].csv_delimiter`, `streams[0].format.delimiter`),
+    /// so a validation error names the key as the user wrote it, e.g.
+    /// "field 'file_type' (native 'file_format')". Key names only, never values.
+    pub key_names: Vec<(String, String)>,
 }
 
 impl MigratedConfig {
-    /// A migrated config.
+    /// A migrated config whose keys kept their names.
     pub fn new(config: Value, flavour: Flavour) -> Self {
-        MigratedConfig { config, flavour }
+        MigratedConfig {
+            config,
+            flavour,
+            key_names: Vec::new(),
+        }
     }
-}
-
-thread_local! {
-    /// Native key → key as the user wrote it, reported by the mapping of the
-    /// config being loaded on this thread (see [`report_key_names`]).
-    static KEY_NAMES: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Tells the runtime, from inside a connector's
-/// [`Connector::migrate_config`], which key of the user's config each
-/// renamed native key was read from: pairs of (native key, key as written),
-/// both as paths from their config's root (`streams[0].csv_delimiter`,
-/// `streams[0].format.delimiter`). A validation error of the native config
-/// then names the user's key, e.g. "field 'file_type' (native
-/// 'file_format')". Never pass a value here, only key names.
-pub fn report_key_names(names: Vec<(String, String)>) {
-    KEY_NAMES.with(|k| k.borrow_mut().extend(names));
-}
-
-fn take_key_names() -> Vec<(String, String)> {
-    KEY_NAMES.with(|k| std::mem::take(&mut *k.borrow_mut()))
 }
 
 /// What `import-config` prints: the migrated config, plus the rows of the
@@ -103,10 +92,7 @@ pub trait Connector {
     /// `out`. The default accepts native configs only.
     fn migrate_config(&self, raw: Value, from: Flavour, _out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
         match from {
-            Flavour::Auto | Flavour::Native => Ok(MigratedConfig {
-                config: raw,
-                flavour: Flavour::Native,
-            }),
+            Flavour::Auto | Flavour::Native => Ok(MigratedConfig::new(raw, Flavour::Native)),
             other => Err(ConnectorError::config(format!(
                 "{} does not read {} configs; write the config with its native keys (see `{} spec`).",
                 Self::NAME,
@@ -301,13 +287,10 @@ pub fn load_config<C: Connector, T: DeserializeOwned>(
     let schema = &spec.connection_specification;
     let mut secrets = Secrets::from_spec_and_config(schema, &raw);
     out.set_secrets(secrets.clone());
-    take_key_names();
-    let migrated = connector.migrate_config(raw, Flavour::Auto, out);
-    let key_names = take_key_names();
-    let migrated = migrated?;
+    let migrated = connector.migrate_config(raw, Flavour::Auto, out)?;
     secrets.extend(&Secrets::from_spec_and_config(schema, &migrated.config));
     out.set_secrets(secrets);
-    validate_config_named(schema, &migrated.config, &key_names)?;
+    validate_config_named(schema, &migrated.config, &migrated.key_names)?;
     if announce_migration && migrated.flavour != Flavour::Native {
         if Secrets::from_spec_and_config(schema, &migrated.config).is_empty() {
             out.emit(&AirbyteMessage::Control {

@@ -1,12 +1,13 @@
 //! The typed native config of source-file.
 
-use std::path::PathBuf;
-
 use lakeport_core::config::FormatOptions;
 use lakeport_core::formats::compression::Compression;
 use lakeport_core::formats::FileFormat;
+use lakeport_core::storage::{S3Connection, Secret};
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
+
+use crate::location::Location;
 
 /// One pattern or several.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -33,11 +34,73 @@ fn default_workers() -> usize {
     4
 }
 
+/// The S3 connection keys of an `s3://bucket/key` file_path (CONTRACT §4:
+/// those of source-s3, the bucket coming from the URL). No keys: the
+/// standard AWS credential chain.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct S3Keys {
+    /// The region (default `us-east-1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Access key id.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    /// Session token of temporary credentials.
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+    /// A role to assume with STS.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// A custom endpoint (MinIO and other S3-compatible servers).
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// `false`: plain HTTP.
+    #[serde(default)]
+    pub use_ssl: Option<bool>,
+    /// Unsigned requests (public buckets).
+    #[serde(default)]
+    pub anonymous: Option<bool>,
+}
+
+/// `Some(s)` unless blank.
+fn given(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `Some(secret)` unless blank.
+fn given_secret(s: &Option<Secret>) -> Option<Secret> {
+    s.as_ref().filter(|s| !s.expose().trim().is_empty()).cloned()
+}
+
+impl S3Keys {
+    /// The connection to `bucket` these keys describe.
+    pub fn connection(&self, bucket: &str) -> S3Connection {
+        let mut c = S3Connection::new(bucket);
+        if let Some(region) = given(&self.region) {
+            c.region = region;
+        }
+        c.access_key_id = given(&self.access_key_id);
+        c.secret_access_key = given_secret(&self.secret_access_key);
+        c.session_token = given_secret(&self.session_token);
+        c.role_arn = given(&self.role_arn);
+        c.endpoint_url = given(&self.endpoint_url);
+        c.use_ssl = self.use_ssl.unwrap_or(true);
+        c.anonymous = self.anonymous.unwrap_or(false);
+        c
+    }
+}
+
 /// source-file's config (CONTRACT §4).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
-    /// A file or a directory.
-    pub file_path: PathBuf,
+    /// A file or a directory, local or `s3://bucket/key`.
+    pub file_path: String,
     /// The format; by extension when absent or `auto`.
     #[serde(default)]
     pub format: Option<String>,
@@ -56,12 +119,24 @@ pub struct Config {
     /// Files decoded at once.
     #[serde(default = "default_workers")]
     pub parallel_workers: usize,
+    /// A record field used as the incremental cursor (default: the file's
+    /// modification time, `_ab_source_file_last_modified`).
+    #[serde(default)]
+    pub cursor_field: Option<String>,
+    /// The S3 connection keys (for an `s3://` file_path).
+    #[serde(flatten)]
+    pub s3: S3Keys,
     /// Format options.
     #[serde(flatten)]
     pub format_options: FormatOptions,
 }
 
 impl Config {
+    /// Where `file_path` points.
+    pub fn location(&self) -> Result<Location, ConnectorError> {
+        Location::parse(&self.file_path)
+    }
+
     /// The glob patterns, possibly none.
     pub fn globs(&self) -> Vec<String> {
         match &self.glob_pattern {

@@ -1,62 +1,47 @@
 //! Discovery: each stream's schema, inferred from a bounded sample of its
-//! newest files and merged across them.
+//! newest files (read in parallel) and merged across them
+//! ([`lakeport_core::stream_discover`]).
 
-use arrow::datatypes::Schema;
 use lakeport_core::file_stream::{airbyte_stream, stream_json_schema};
-use lakeport_core::formats;
-use lakeport_core::schema::merge;
+use lakeport_core::record_cursor::{check_cursor_field, record_field};
+use lakeport_core::stream_discover::infer_merged_schema;
 use lakeport_protocol::{AirbyteStream, ConnectorError, Emitter};
 
 use crate::config::Config;
 use crate::listing::FileEntry;
-use crate::streams::{self, StreamPlan};
-
-/// Files sampled per stream for its schema.
-pub const SAMPLE_FILES: usize = 10;
-
-/// Infers the merged schema of `files` (newest first, at most [`SAMPLE_FILES`]).
-pub fn infer_schema(config: &Config, files: &[FileEntry], out: &mut Emitter) -> Result<Schema, ConnectorError> {
-    let mut newest: Vec<&FileEntry> = files.iter().collect();
-    newest.sort_by(|a, b| {
-        b.last_modified
-            .cmp(&a.last_modified)
-            .then_with(|| a.relative.cmp(&b.relative))
-    });
-    let opts = config.format_options.to_read_options().map_err(ConnectorError::from)?;
-    let format = config.file_format()?;
-    let compression = config.compression()?;
-    let mut merged: Option<(Schema, String)> = None;
-    for f in newest.into_iter().take(SAMPLE_FILES) {
-        let reader = formats::read_path(&f.path, format, compression, &opts, None)?;
-        let schema = reader.schema();
-        let name = f.path.display().to_string();
-        merged = Some(match merged {
-            None => (schema.as_ref().clone(), name),
-            Some((acc, acc_name)) => {
-                let (m, warnings) = merge(&acc, &acc_name, &schema, &name);
-                for w in warnings {
-                    out.warn(w)?;
-                }
-                (m, acc_name)
-            }
-        });
-    }
-    Ok(merged.map(|(s, _)| s).unwrap_or_else(Schema::empty))
-}
+use crate::streams::{self, Files, StreamPlan};
 
 /// Discovers one stream.
-pub fn discover_stream(config: &Config, plan: &StreamPlan, out: &mut Emitter) -> Result<AirbyteStream, ConnectorError> {
-    let (files, warnings) = streams::files(config, plan)?;
+pub async fn discover_stream(
+    config: &Config,
+    files: &Files,
+    plan: &StreamPlan,
+    out: &mut Emitter,
+) -> Result<AirbyteStream, ConnectorError> {
+    let (found, warnings) = files.files(config, plan).await?;
     for w in warnings {
         out.warn(w)?;
     }
-    if files.is_empty() {
+    if found.is_empty() {
         return Err(ConnectorError::config(format!(
             "No readable file found for stream '{}' under '{}'. Check file_path and glob_pattern.",
-            plan.name,
-            plan.root.display()
+            plan.name, plan.root
         )));
     }
-    let schema = infer_schema(config, &files, out)?;
-    Ok(airbyte_stream(&plan.name, stream_json_schema(&schema)))
+    let opts = config.format_options.to_read_options()?;
+    let (format, compression) = streams::decoding(config)?;
+    let infer = |f: &FileEntry| {
+        let reader = f.open(format, compression, &opts, None)?;
+        Ok(reader.schema().as_ref().clone())
+    };
+    // Stored objects are fetched on the runtime while the sample's threads block.
+    let schema = tokio::task::block_in_place(|| infer_merged_schema(&found, config.parallel_workers, infer, out))?;
+    let json_schema = stream_json_schema(&schema);
+    let mut stream = airbyte_stream(&plan.name, json_schema);
+    if let Some(field) = record_field(config.cursor_field.as_deref()) {
+        // The configured record cursor is the stream's cursor.
+        check_cursor_field(&plan.name, &field, &stream.json_schema, &[])?;
+        stream.default_cursor_field = Some(vec![field]);
+    }
+    Ok(stream)
 }

@@ -1,17 +1,45 @@
 //! Finding the files to read: a single file, or a directory walked
-//! recursively and filtered by glob patterns, in a stable order.
+//! recursively and filtered by glob patterns, in a stable order; and opening
+//! a file found, local or stored.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use lakeport_core::formats::{self, BatchReader, Compression, FileFormat, ReadOptions};
+use lakeport_core::object_reader::open_object;
+use lakeport_core::scan::Opener;
+use lakeport_core::storage::{ObjectMeta, Storage};
+use lakeport_core::stream_discover::StreamFile;
 use lakeport_protocol::ConnectorError;
+use tokio::runtime::Handle;
+
+/// Where a file found is.
+#[derive(Debug, Clone)]
+pub enum FileRef {
+    /// A local file.
+    Path(PathBuf),
+    /// A stored object, read through `store` on the runtime of `handle`.
+    Object {
+        /// The store (an S3 bucket).
+        store: Arc<dyn Storage>,
+        /// The runtime its requests run on.
+        handle: Handle,
+        /// The object.
+        meta: ObjectMeta,
+    },
+}
 
 /// One file found.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct FileEntry {
-    /// Its path.
-    pub path: PathBuf,
+    /// Where it is.
+    pub file: FileRef,
+    /// The URL recorded in `_ab_source_file_url` and the state: the path as
+    /// given, or `s3://bucket/key`.
+    pub url: String,
     /// Its path relative to the directory read (its own name for a single file).
     pub relative: String,
     /// Its size in bytes.
@@ -21,9 +49,47 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
-    /// The URL recorded in `_ab_source_file_url` and the state: the path as given.
-    pub fn url(&self) -> String {
-        self.path.to_string_lossy().into_owned()
+    /// Opens the file as batches in `format` (by extension when `None`),
+    /// decompressed as `compression` says (detected when `None`). Blocks: call
+    /// it from a blocking thread.
+    pub fn open(
+        &self,
+        format: Option<FileFormat>,
+        compression: Option<Compression>,
+        opts: &ReadOptions,
+        target: Option<SchemaRef>,
+    ) -> lakeport_core::Result<Box<dyn BatchReader>> {
+        match &self.file {
+            FileRef::Path(path) => formats::read_path(path, format, compression, opts, target),
+            FileRef::Object { store, handle, meta } => {
+                let format = match format.or_else(|| FileFormat::from_extension(&meta.key)) {
+                    Some(f) => f,
+                    None => {
+                        return Err(lakeport_core::Error::Config(format!(
+                            "cannot tell the format of '{}' from its extension; set 'format'",
+                            self.url
+                        )))
+                    }
+                };
+                open_object(handle, store, meta, format, compression, opts, target)
+            }
+        }
+    }
+
+    /// [`FileEntry::open`] later, on a scan worker.
+    pub fn opener(&self, format: Option<FileFormat>, compression: Option<Compression>) -> Opener {
+        let file = self.clone();
+        Box::new(move |opts, target| file.open(format, compression, opts, target))
+    }
+}
+
+impl StreamFile for FileEntry {
+    fn name(&self) -> &str {
+        &self.url
+    }
+
+    fn last_modified(&self) -> DateTime<Utc> {
+        self.last_modified
     }
 }
 
@@ -61,7 +127,8 @@ fn entry(path: &Path, relative: String) -> Result<FileEntry, ConnectorError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
     let modified = meta.modified().map_err(|e| io_error(path, e))?;
     Ok(FileEntry {
-        path: path.to_path_buf(),
+        file: FileRef::Path(path.to_path_buf()),
+        url: path.to_string_lossy().into_owned(),
         relative,
         size: meta.len(),
         last_modified: DateTime::<Utc>::from(modified),

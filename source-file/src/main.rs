@@ -1,15 +1,19 @@
 //! `source-file`: reads CSV, TSV, JSON, JSONL, Parquet and Avro files (any
-//! compression) from a local file or directory as Airbyte streams.
+//! compression) from a local file or directory, or from S3
+//! (`s3://bucket/key` or `s3://bucket/prefix/`), as Airbyte streams.
 
 mod config;
 mod discover;
 mod listing;
+mod location;
 mod read;
+mod s3_files;
 mod streams;
 
 use std::process::ExitCode;
 
 use lakeport_core::config::to_native_source_file;
+use lakeport_core::storage::RetryConfig;
 use lakeport_protocol::runtime::ImportedConfig;
 use lakeport_protocol::{
     AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
@@ -18,6 +22,7 @@ use lakeport_protocol::{
 use serde_json::Value;
 
 use config::Config;
+use streams::Files;
 
 /// The connector.
 struct SourceFile;
@@ -58,29 +63,30 @@ impl Source for SourceFile {
 
     async fn check(&self, config: &Config, out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
         config.format_options.to_read_options()?;
-        let plans = streams::plan(config)?;
+        let files = Files::connect(config, RetryConfig::for_check()).await?;
+        let plans = files.plan(config).await?;
         if plans.is_empty() {
             return Ok(ConnectionStatus::failed(format!(
                 "'{}' has no subdirectory to read as a stream (layout 'per_subdirectory').",
-                config.file_path.display()
+                config.file_path
             )));
         }
         let mut total = 0;
         for plan in &plans {
-            let (files, warnings) = streams::files(config, plan)?;
+            let (found, warnings) = files.files(config, plan).await?;
             for w in warnings {
                 out.warn(w)?;
             }
-            if files.is_empty() {
+            let Some(first) = found.first() else {
                 return Ok(ConnectionStatus::failed(format!(
                     "No file under '{}' matches glob_pattern {:?} with a readable format. Check file_path, glob_pattern and format.",
-                    plan.root.display(),
+                    plan.root,
                     config.globs()
                 )));
-            }
-            // Readable: open the first file and read its schema.
-            std::fs::File::open(&files[0].path).map_err(|e| listing::io_error(&files[0].path, e))?;
-            total += files.len();
+            };
+            // Readable: open (or, in S3, HEAD) the first file.
+            files.probe(first).await?;
+            total += found.len();
         }
         Ok(ConnectionStatus::succeeded(format!(
             "Found {total} readable file(s) in {} stream(s).",
@@ -89,9 +95,10 @@ impl Source for SourceFile {
     }
 
     async fn discover(&self, config: &Config, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
+        let files = Files::connect(config, RetryConfig::default()).await?;
         let mut streams = Vec::new();
-        for plan in streams::plan(config)? {
-            streams.push(discover::discover_stream(config, &plan, out)?);
+        for plan in files.plan(config).await? {
+            streams.push(discover::discover_stream(config, &files, &plan, out).await?);
         }
         Ok(AirbyteCatalog { streams })
     }
@@ -103,7 +110,8 @@ impl Source for SourceFile {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        read::read(config, catalog, state, out)
+        let files = Files::connect(config, RetryConfig::default()).await?;
+        read::read(config, &files, catalog, state, out).await
     }
 }
 

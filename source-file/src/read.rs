@@ -1,56 +1,60 @@
 //! Reading: each configured stream's files, decoded in parallel, records in
-//! file order, a STATE after every file.
+//! file order, a STATE after completed files (paced once the history is
+//! large); in incremental mode only new or changed files, and with a record
+//! cursor (`cursor_field`) only records after the saved value.
 
 use std::sync::Arc;
 
-use lakeport_core::cursor::{FileCursor, StatePacer};
-use lakeport_core::formats;
-use lakeport_core::scan::{scan, ScanConfig, ScanError, ScanEvent, ScanFile};
+use lakeport_core::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
+use lakeport_core::record_cursor::{record_cursor_field, RecordCursor};
+use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
 use lakeport_core::schema::json_schema_to_arrow;
+use lakeport_core::stream_read::{self, find_stream, stream_finished, stream_started, StreamStates};
 use lakeport_protocol::{
-    AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, EstimateTrace,
-    EstimateType, InputState, StateMessage, StreamStatus, SyncMode, TraceMessage,
+    ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, SyncMode,
 };
 
 use crate::config::Config;
-use crate::streams::{self, StreamPlan};
+use crate::streams::{self, Files, StreamPlan};
 
 /// Reads every stream of the catalog.
-pub fn read(
+pub async fn read(
     config: &Config,
+    files: &Files,
     catalog: &ConfiguredAirbyteCatalog,
     state: &InputState,
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
-    let plans = streams::plan(config)?;
+    let plans = files.plan(config).await?;
     for configured in &catalog.streams {
-        let name = &configured.stream.name;
-        let plan = plans.iter().find(|p| &p.name == name).ok_or_else(|| {
-            ConnectorError::config(format!(
-                "The catalog names stream '{name}', which this config does not have (streams: {}). Run discover again.",
-                plans.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-            ))
-        })?;
+        let plan = find_stream(&plans, &configured.stream.name, |p| p.name.as_str())?;
         let descriptor = configured.stream.descriptor();
-        out.trace(TraceMessage::stream_status(descriptor.clone(), StreamStatus::Started))?;
-        match read_stream(config, configured, plan, state, out) {
-            Ok(()) => out.trace(TraceMessage::stream_status(descriptor, StreamStatus::Complete))?,
-            Err(e) => {
-                if !e.is_broken_pipe() {
-                    let _ = out.trace(TraceMessage::stream_status(
-                        descriptor.clone(),
-                        StreamStatus::Incomplete,
-                    ));
-                }
-                return Err(e.with_stream(descriptor));
-            }
-        }
+        stream_started(out, &descriptor)?;
+        let result = read_stream(config, files, configured, plan, state, out).await;
+        stream_finished(out, &descriptor, result)?;
     }
     Ok(())
 }
 
-fn read_stream(
+/// The record cursor of an incremental stream (catalog `cursor_field` when
+/// not the file cursor, else the config's), checked against the catalog's
+/// schema before anything is read.
+fn record_cursor(
     config: &Config,
+    configured: &ConfiguredAirbyteStream,
+    cursor: &FileCursor,
+    out: &mut Emitter,
+) -> Result<Option<RecordCursor>, ConnectorError> {
+    let Some(field) = record_cursor_field(configured.cursor_field.as_deref(), config.cursor_field.as_deref()) else {
+        return Ok(None);
+    };
+    let stream = &configured.stream;
+    stream_read::record_cursor(&stream.name, field, &stream.json_schema, &[], cursor, out).map(Some)
+}
+
+async fn read_stream(
+    config: &Config,
+    files: &Files,
     configured: &ConfiguredAirbyteStream,
     plan: &StreamPlan,
     state: &InputState,
@@ -58,51 +62,38 @@ fn read_stream(
 ) -> Result<(), ConnectorError> {
     let descriptor = configured.stream.descriptor();
     let incremental = configured.sync_mode == SyncMode::Incremental;
-    let mut cursor = if incremental {
-        FileCursor::from_state(state.stream(&descriptor), lakeport_core::cursor::DEFAULT_MAX_HISTORY)
+    let (cursor, record_cursor) = if incremental {
+        let cursor = FileCursor::from_state(state.stream(&descriptor), DEFAULT_MAX_HISTORY);
+        let record_cursor = record_cursor(config, configured, &cursor, out)?;
+        (cursor, record_cursor)
     } else {
-        FileCursor::default()
+        (FileCursor::default(), None)
     };
-    let (files, warnings) = streams::files(config, plan)?;
+    let (found, warnings) = files.files(config, plan).await?;
     for w in warnings {
         out.warn(w)?;
     }
-    let files: Vec<_> = files
+    let found: Vec<_> = found
         .into_iter()
-        .filter(|f| cursor.should_read(&f.url(), f.last_modified))
+        .filter(|f| cursor.should_read(&f.url, f.last_modified))
         .collect();
-    out.trace(TraceMessage::estimate(EstimateTrace {
-        name: descriptor.name.clone(),
-        estimate_type: EstimateType::Stream,
-        namespace: descriptor.namespace.clone(),
-        row_estimate: None,
-        byte_estimate: Some(files.iter().map(|f| f.size).sum()),
-    }))?;
-    if files.is_empty() {
-        if incremental && !cursor.is_empty() {
-            // Nothing new: repeat the state so the platform keeps it.
-            out.emit(&AirbyteMessage::State {
-                state: StateMessage::stream(descriptor, cursor.to_state(), 0),
-            })?;
-        }
+    let mut states = StreamStates::new(descriptor.clone(), cursor, record_cursor.as_ref()).paced(StatePacer::default());
+    let bytes = found.iter().map(|f| f.size).sum();
+    if !states.start(out, bytes, found.len(), incremental)? {
         return Ok(());
     }
     let target = json_schema_to_arrow(&configured.stream.json_schema)
         .map(Arc::new)
         .map_err(ConnectorError::from)?;
-    let format = config.file_format()?;
-    let compression = config.compression()?;
-    let scan_files: Vec<ScanFile> = files
+    let (format, compression) = streams::decoding(config)?;
+    let scan_files: Vec<ScanFile> = found
         .iter()
-        .map(|f| {
-            let path = f.path.clone();
-            ScanFile {
-                url: f.url(),
-                last_modified: f.last_modified,
-                size: f.size,
-                extra_fields: vec![],
-                open: Box::new(move |opts, target| formats::read_path(&path, format, compression, opts, target)),
-            }
+        .map(|f| ScanFile {
+            url: f.url.clone(),
+            last_modified: f.last_modified,
+            size: f.size,
+            extra_fields: vec![],
+            open: f.opener(format, compression),
         })
         .collect();
     let scan_config = ScanConfig {
@@ -113,40 +104,32 @@ fn read_stream(
         namespace: descriptor.namespace.clone(),
         emitted_at: lakeport_protocol::now_millis(),
     };
-    let mut since_state = 0u64;
-    let mut pacer = StatePacer::default();
     let last_index = scan_files.len().saturating_sub(1);
-    let result = scan(scan_files, &scan_config, |event| -> Result<(), ConnectorError> {
-        match event {
-            ScanEvent::Records { bytes, count } => {
-                since_state += count;
-                out.record_lines(&bytes, count)?;
-            }
-            ScanEvent::Warnings(ws) => {
-                for w in ws {
-                    out.warn(w)?;
+    // The scan blocks this thread; stored objects are fetched on the runtime's other threads.
+    let result = tokio::task::block_in_place(|| {
+        scan_with_cursor(
+            scan_files,
+            &scan_config,
+            record_cursor.as_ref(),
+            |event| -> Result<(), ConnectorError> {
+                match event {
+                    ScanEvent::Records { bytes, count } => states.records_read(out, &bytes, count)?,
+                    ScanEvent::Warnings(ws) => {
+                        for w in ws {
+                            out.warn(w)?;
+                        }
+                    }
+                    ScanEvent::FileDone(done) => {
+                        let last = done.index == last_index;
+                        states.file_done(out, done, last)?;
+                    }
                 }
-            }
-            ScanEvent::FileDone {
-                index,
-                url,
-                last_modified,
-                ..
-            } => {
-                cursor.mark_read(&url, last_modified);
-                if pacer.due(cursor.len(), index == last_index) {
-                    out.emit(&AirbyteMessage::State {
-                        state: StateMessage::stream(descriptor.clone(), cursor.to_state(), since_state),
-                    })?;
-                    since_state = 0;
-                }
-            }
-        }
-        Ok(())
+                Ok(())
+            },
+        )
     });
-    match result {
-        Ok(()) => Ok(()),
-        Err(ScanError::File(e)) => Err(e.into()),
-        Err(ScanError::Sink(e)) => Err(e),
+    if let Some(note) = record_cursor.as_ref().and_then(|rc| states.skipped_note(rc)) {
+        out.info(note)?;
     }
+    result.map_err(ConnectorError::from)
 }

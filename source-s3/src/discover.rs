@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema};
-use futures::{StreamExt, TryStreamExt};
 use lakeport_core::cost::{check_cost_limit, estimate_read, FileModel, Usage};
 use lakeport_core::file_stream::{airbyte_stream, stream_json_schema};
 use lakeport_core::formats::FileFormat;
 use lakeport_core::partition::PartitionColumns;
-use lakeport_core::schema::{json_schema_to_arrow, merge};
+use lakeport_core::record_cursor::check_cursor_field;
+use lakeport_core::schema::json_schema_to_arrow;
 use lakeport_core::storage::{ObjectMeta, Storage};
+use lakeport_core::stream_discover::{infer_merged_schema, newest, SAMPLE_FILES};
 use lakeport_protocol::{AirbyteCatalog, ConnectorError, Emitter};
 use serde_json::Value;
 use tokio::runtime::Handle;
@@ -19,20 +20,15 @@ use crate::config::SourceS3Config;
 use crate::objects::{self, Decoding};
 use crate::streams::{self, StreamPlan};
 
-/// Objects sampled per stream for its schema.
-pub(crate) const SAMPLE_FILES: usize = 10;
-
-/// Infers the merged schema of the newest [`SAMPLE_FILES`] of `files`.
-pub(crate) async fn infer_schema(
+/// Infers the merged schema of the newest [`SAMPLE_FILES`] of `files`,
+/// reading `workers` objects at once.
+pub(crate) fn infer_schema(
     store: &Arc<dyn Storage>,
     plan: &StreamPlan,
     files: &[ObjectMeta],
     workers: usize,
     out: &mut Emitter,
 ) -> Result<Schema, ConnectorError> {
-    let mut newest: Vec<ObjectMeta> = files.to_vec();
-    newest.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.key.cmp(&b.key)));
-    newest.truncate(SAMPLE_FILES);
     let opts = plan.format_options.to_read_options()?;
     let decoding = Decoding {
         format: plan.format,
@@ -42,40 +38,17 @@ pub(crate) async fn infer_schema(
     };
     let strings_only = !plan.csv_infer_types;
     let handle = Handle::current();
-    let schemas: Vec<(String, Schema)> = futures::stream::iter(newest)
-        .map(|meta| {
-            let (store, decoding, opts, handle) = (store.clone(), decoding.clone(), opts.clone(), handle.clone());
-            async move {
-                tokio::task::spawn_blocking(move || {
-                    let reader = objects::open(&handle, &store, &meta, &decoding, &opts, None)?;
-                    let mut schema = reader.schema().as_ref().clone();
-                    if strings_only && decoding.format_of(&meta.key)? == FileFormat::Csv {
-                        schema = all_strings(&schema);
-                    }
-                    Ok::<_, lakeport_core::Error>((meta.key.clone(), schema))
-                })
-                .await
-                .map_err(|e| ConnectorError::system(format!("A schema inference task failed: {e}")))?
-                .map_err(ConnectorError::from)
-            }
-        })
-        .buffered(workers.max(1))
-        .try_collect()
-        .await?;
-    let mut merged: Option<(Schema, String)> = None;
-    for (name, schema) in schemas {
-        merged = Some(match merged {
-            None => (schema, name),
-            Some((acc, acc_name)) => {
-                let (m, warnings) = merge(&acc, &acc_name, &schema, &name);
-                for w in warnings {
-                    out.warn(w)?;
-                }
-                (m, acc_name)
-            }
-        });
-    }
-    Ok(merged.map(|(s, _)| s).unwrap_or_else(Schema::empty))
+    let infer = |meta: &ObjectMeta| {
+        let reader = objects::open(&handle, store, meta, &decoding, &opts, None)?;
+        let mut schema = reader.schema().as_ref().clone();
+        if strings_only && decoding.format_of(&meta.key)? == FileFormat::Csv {
+            schema = all_strings(&schema);
+        }
+        Ok(schema)
+    };
+    // The sample is read on threads that block; let the runtime move its
+    // other tasks (the downloads feeding them) elsewhere.
+    tokio::task::block_in_place(|| infer_merged_schema(files, workers, infer, out))
 }
 
 /// `schema` with every column a string (`csv_infer_types: false`).
@@ -119,11 +92,8 @@ fn check_sample_cost(
     store: &Arc<dyn Storage>,
     files: &[ObjectMeta],
 ) -> Result<(), ConnectorError> {
-    let mut sizes: Vec<&ObjectMeta> = files.iter().collect();
-    sizes.sort_by_key(|f| std::cmp::Reverse(f.last_modified));
-    let sample = sizes
+    let sample = newest(files, SAMPLE_FILES)
         .into_iter()
-        .take(SAMPLE_FILES)
         .map(|f| (f.size.min(FOOTER_BYTES), FileModel::Whole));
     let estimate = estimate_read(
         Usage::from(store.meter().snapshot()),
@@ -166,11 +136,11 @@ pub(crate) async fn discover(
             input_json_schema(input)?
         } else {
             check_sample_cost(config, store, &listing.files)?;
-            let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out).await?;
+            let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out)?;
             stream_json_schema(&schema)
         };
         if let Some(field) = &plan.cursor_field {
-            streams::check_cursor_field(&plan.name, field, &json_schema, &[])?;
+            check_cursor_field(&plan.name, field, &json_schema, &[])?;
         }
         if config.partition_columns {
             let columns = PartitionColumns::infer(&listing.scheme, listing.files.iter().map(|f| f.key.as_str()));

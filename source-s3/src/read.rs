@@ -13,11 +13,11 @@ use lakeport_core::cost::{
 use lakeport_core::cursor::{FileCursor, DEFAULT_MAX_HISTORY};
 use lakeport_core::partition::PartitionScheme;
 use lakeport_core::record_cursor::RecordCursor;
-use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanError, ScanEvent, ScanFile};
+use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
 use lakeport_core::storage::{ObjectMeta, Storage};
+use lakeport_core::stream_read::{self, find_stream, stream_finished, stream_started, StreamStates};
 use lakeport_protocol::{
-    AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, EstimateTrace,
-    EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus, SyncMode, TraceMessage,
+    ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, StreamDescriptor, SyncMode,
 };
 use serde_json::Value;
 use tokio::runtime::Handle;
@@ -153,13 +153,7 @@ pub(crate) async fn read(
     let mut totals = ReadTotals::default();
     let mut work = Vec::with_capacity(catalog.streams.len());
     for configured in &catalog.streams {
-        let name = &configured.stream.name;
-        let plan = plans.iter().find(|p| &p.name == name).ok_or_else(|| {
-            ConnectorError::config(format!(
-                "The catalog names stream '{name}', which this config does not have (streams: {}). Run discover again.",
-                plans.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-            ))
-        })?;
+        let plan = find_stream(&plans, &configured.stream.name, |p| p.name.as_str())?;
         let descriptor = configured.stream.descriptor();
         let incremental = configured.sync_mode == SyncMode::Incremental;
         let cursor = if incremental {
@@ -207,8 +201,8 @@ pub(crate) async fn read(
     let tracker = CostTracker::new(pricing, limits.cost_limit_usd, Default::default(), estimate.usd);
     for (configured, plan, cursor, record_cursor, selected) in work {
         let descriptor = configured.stream.descriptor();
-        out.trace(TraceMessage::stream_status(descriptor.clone(), StreamStatus::Started))?;
-        match read_stream(
+        stream_started(out, &descriptor)?;
+        let result = read_stream(
             config,
             store,
             configured,
@@ -219,19 +213,13 @@ pub(crate) async fn read(
             &mut totals,
             out,
         )
-        .await
-        {
-            Ok(()) => out.trace(TraceMessage::stream_status(descriptor, StreamStatus::Complete))?,
-            Err(e) => {
-                if !e.is_broken_pipe() {
-                    let _ = out.trace(TraceMessage::stream_status(
-                        descriptor.clone(),
-                        StreamStatus::Incomplete,
-                    ));
-                    let _ = out.info(cost_report(store, &limits, &pricing, &estimate, &totals));
-                }
-                return Err(e.with_stream(descriptor));
+        .await;
+        let reported = result.as_ref().is_err_and(|e| !e.is_broken_pipe());
+        if let Err(e) = stream_finished(out, &descriptor, result) {
+            if reported {
+                let _ = out.info(cost_report(store, &limits, &pricing, &estimate, &totals));
             }
+            return Err(e);
         }
     }
     out.info(cost_report(store, &limits, &pricing, &estimate, &totals))?;
@@ -244,7 +232,7 @@ async fn read_stream(
     store: &Arc<dyn Storage>,
     configured: &ConfiguredAirbyteStream,
     plan: &StreamPlan,
-    (mut cursor, record_cursor): (FileCursor, Option<RecordCursor>),
+    (cursor, record_cursor): (FileCursor, Option<RecordCursor>),
     selected: Selected,
     tracker: &CostTracker,
     totals: &mut ReadTotals,
@@ -252,21 +240,9 @@ async fn read_stream(
 ) -> Result<(), ConnectorError> {
     let descriptor = configured.stream.descriptor();
     let incremental = configured.sync_mode == SyncMode::Incremental;
-    out.trace(TraceMessage::estimate(EstimateTrace {
-        name: descriptor.name.clone(),
-        estimate_type: EstimateType::Stream,
-        namespace: descriptor.namespace.clone(),
-        row_estimate: None,
-        byte_estimate: Some(selected.bytes),
-    }))?;
+    let mut states = StreamStates::new(descriptor.clone(), cursor, record_cursor.as_ref());
     let files = selected.files;
-    if files.is_empty() {
-        if incremental && !cursor.is_empty() {
-            // Nothing new: repeat the state so the platform keeps it.
-            out.emit(&AirbyteMessage::State {
-                state: StateMessage::stream(descriptor, cursor.to_state(), 0),
-            })?;
-        }
+    if !states.start(out, selected.bytes, files.len(), incremental)? {
         return Ok(());
     }
     // Partition values as typed fields (`partition_columns`), typed as the catalog says.
@@ -305,11 +281,8 @@ async fn read_stream(
         namespace: descriptor.namespace.clone(),
         emitted_at: lakeport_protocol::now_millis(),
     };
-    let mut since_state = 0u64;
-    let mut skipped = 0u64;
     let mut files_read = 0u64;
     let total_files = scan_files.len();
-    let mut records = 0u64;
     let started = Instant::now();
     let mut last_progress = started;
     let bytes_at_start = store.meter().snapshot().bytes_received;
@@ -323,13 +296,12 @@ async fn read_stream(
             |event| -> Result<(), ConnectorError> {
                 match event {
                     ScanEvent::Records { bytes, count } => {
-                        since_state += count;
-                        records += count;
-                        out.record_lines(&bytes, count)?;
+                        states.records_read(out, &bytes, count)?;
                         if last_progress.elapsed() >= PROGRESS_EVERY {
                             last_progress = Instant::now();
                             let secs = started.elapsed().as_secs_f64().max(0.001);
                             let mb = (store.meter().snapshot().bytes_received - bytes_at_start) as f64 / 1e6;
+                            let records = states.records();
                             out.info(format!(
                                 "{}: {files_read}/{total_files} files, {records} records, {:.1} MB/s, {:.0} records/s",
                                 descriptor.name,
@@ -343,23 +315,9 @@ async fn read_stream(
                             out.warn(w)?;
                         }
                     }
-                    ScanEvent::FileDone {
-                        url,
-                        last_modified,
-                        cursor_max,
-                        skipped: file_skipped,
-                        ..
-                    } => {
+                    ScanEvent::FileDone(done) => {
                         files_read += 1;
-                        cursor.mark_read(&url, last_modified);
-                        if let Some(rc) = &record_cursor {
-                            cursor.advance_record_cursor(&rc.field, cursor_max);
-                            skipped += file_skipped;
-                        }
-                        out.emit(&AirbyteMessage::State {
-                            state: StateMessage::stream(descriptor.clone(), cursor.to_state(), since_state),
-                        })?;
-                        since_state = 0;
+                        states.file_done(out, done, false)?;
                         // The estimate was wrong: stop after this file, its state saved.
                         tracker
                             .check(store.meter().snapshot())
@@ -371,19 +329,10 @@ async fn read_stream(
         )
     });
     totals.files_read += files_read;
-    if let Some(rc) = record_cursor.as_ref().filter(|_| skipped > 0) {
-        out.info(format!(
-            "{}: skipped {skipped} record(s) whose {} is at or before the saved cursor value {}.",
-            descriptor.name,
-            rc.field,
-            rc.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
-        ))?;
+    if let Some(note) = record_cursor.as_ref().and_then(|rc| states.skipped_note(rc)) {
+        out.info(note)?;
     }
-    match result {
-        Ok(()) => Ok(()),
-        Err(ScanError::File(e)) => Err(e.into()),
-        Err(ScanError::Sink(e)) => Err(e),
-    }
+    result.map_err(ConnectorError::from)
 }
 
 /// The file cursor of an incremental stream, from its saved state.
@@ -417,18 +366,15 @@ fn record_cursor(
     } else {
         Vec::new()
     };
-    streams::check_cursor_field(&plan.name, &field, &configured.stream.json_schema, &partition_columns)?;
-    if let Some(saved) = cursor.record_cursor_field().filter(|saved| *saved != field) {
-        out.warn(format!(
-            "{}: the state holds a cursor value for '{saved}', not for cursor_field '{field}': every record of the \
-             files read now is read, and the cursor restarts on '{field}'.",
-            plan.name
-        ))?;
-    }
-    Ok(Some(RecordCursor::new(
-        field.clone(),
-        cursor.record_cursor(&field).cloned(),
-    )))
+    stream_read::record_cursor(
+        &plan.name,
+        field,
+        &configured.stream.json_schema,
+        &partition_columns,
+        cursor,
+        out,
+    )
+    .map(Some)
 }
 
 /// The LOG of a stream whose state history is full (as Airbyte warns).
@@ -570,13 +516,7 @@ pub(crate) async fn estimate(
         let selected = select(config, store, plan, &cursor, mode, json_schema, true, out)
             .await
             .map_err(|e| e.with_stream(descriptor.clone()))?;
-        out.trace(TraceMessage::estimate(EstimateTrace {
-            name: descriptor.name.clone(),
-            estimate_type: EstimateType::Stream,
-            namespace: descriptor.namespace.clone(),
-            row_estimate: None,
-            byte_estimate: Some(selected.bytes),
-        }))?;
+        stream_read::estimate(out, &descriptor, selected.bytes)?;
         totals.add(&selected);
         selections.push(selected);
     }

@@ -4,18 +4,16 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 
 use chrono::{DateTime, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_core::config::FormatOptions;
-use lakeport_core::cursor::{
-    parse_timestamp, FileCursor, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL, FILE_URL_FIELD, LAST_MODIFIED_FIELD,
-};
+use lakeport_core::cursor::{parse_timestamp, FileCursor, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL};
 use lakeport_core::formats::options::{OnBadRecord, ReadOptions};
 use lakeport_core::formats::{Compression, FileFormat};
 use lakeport_core::partition::{plan_listing, PartitionScheme, StorageLister};
-use lakeport_core::record_cursor::check_field;
+use lakeport_core::record_cursor::{record_cursor_field, record_field};
 use lakeport_core::schema::json_schema_to_arrow;
 use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::ConnectorError;
@@ -350,50 +348,14 @@ pub(crate) fn plan(config: &SourceS3Config) -> Result<Vec<StreamPlan>, Connector
     }
 }
 
-/// A cursor field naming a record field: not blank and not the file cursor.
-fn record_field(field: Option<&str>) -> Option<String> {
-    field
-        .map(str::trim)
-        .filter(|f| !f.is_empty() && *f != LAST_MODIFIED_FIELD)
-        .map(str::to_string)
-}
-
 impl StreamPlan {
     /// The record-level cursor field of an incremental read: the catalog's
-    /// `cursor_field` when it names another field than the file cursor (a
-    /// nested path joined with `.`, as flattened columns are named), else the
-    /// config's; `None`: the file cursor alone.
+    /// `cursor_field` when it names another field than the file cursor, else
+    /// the config's; `None`: the file cursor alone (see
+    /// [`lakeport_core::record_cursor::record_cursor_field`]).
     pub fn record_cursor_field(&self, catalog_cursor: Option<&[String]>) -> Option<String> {
-        let from_catalog = catalog_cursor
-            .filter(|path| !path.is_empty())
-            .map(|path| path.join("."))
-            .and_then(|f| record_field(Some(&f)));
-        from_catalog.or_else(|| self.cursor_field.clone())
+        record_cursor_field(catalog_cursor, self.cursor_field.as_deref())
     }
-}
-
-/// Checks that `field` can be the record cursor of stream `stream` whose
-/// JSON Schema is `json_schema`: a data column (not a file field, not one of
-/// `partition_columns`) of a type with an order.
-pub(crate) fn check_cursor_field(
-    stream: &str,
-    field: &str,
-    json_schema: &Value,
-    partition_columns: &[String],
-) -> Result<(), ConnectorError> {
-    let schema = json_schema_to_arrow(json_schema).map_err(ConnectorError::from)?;
-    let data = Schema::new(
-        schema
-            .fields()
-            .iter()
-            .filter(|f| {
-                let n = f.name().as_str();
-                n != FILE_URL_FIELD && n != LAST_MODIFIED_FIELD && !partition_columns.iter().any(|p| p == n)
-            })
-            .cloned()
-            .collect::<Vec<_>>(),
-    );
-    check_field(&data, field).map_err(|e| ConnectorError::config(format!("Stream '{stream}': {e}")))
 }
 
 /// The `start_date` of a config, parsed.
@@ -484,6 +446,7 @@ pub(crate) async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lakeport_core::cursor::LAST_MODIFIED_FIELD;
 
     #[test]
     fn prefixes_come_from_globs() {
@@ -574,25 +537,5 @@ mod tests {
         let file_cursor = [LAST_MODIFIED_FIELD.to_string()];
         assert_eq!(a.record_cursor_field(Some(&file_cursor)).as_deref(), Some("seq"));
         assert_eq!(plans[1].record_cursor_field(Some(&file_cursor)), None);
-    }
-
-    #[test]
-    fn cursor_fields_must_be_ordered_data_columns() {
-        let schema = json!({"type": "object", "properties": {
-            "seq": {"type": ["null", "integer"]}, "flag": {"type": ["null", "boolean"]},
-            "dt": {"type": ["null", "string"]}, "_ab_source_file_url": {"type": ["null", "string"]}}});
-        assert!(check_cursor_field("s", "seq", &schema, &[]).is_ok());
-        for (field, says) in [
-            ("nope", "is not a field"),
-            ("flag", "cannot be a cursor"),
-            ("_ab_source_file_url", "is not a field"),
-            ("dt", "is not a field"),
-        ] {
-            let e = check_cursor_field("s", field, &schema, &["dt".into()]).unwrap_err();
-            assert!(
-                e.to_string().contains(says) && e.to_string().contains("Stream 's'"),
-                "{e}"
-            );
-        }
     }
 }

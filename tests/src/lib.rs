@@ -311,6 +311,23 @@ pub fn python_eval(code: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// `data` compressed by the system's `gzip`.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("gzip")
+        .arg("-c")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start gzip");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = data.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("gzip output");
+    writer.join().expect("gzip writer").expect("write gzip input");
+    assert!(out.status.success(), "gzip failed");
+    out.stdout
+}
+
 /// A real S3-protocol server (`s3s-fs`) on 127.0.0.1 with a temporary data
 /// directory; stopped when dropped. Buckets are directories of `dir`.
 pub struct S3Server {
@@ -454,6 +471,116 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A test environment for the S3 connectors: an [`S3Server`] with one
+/// bucket, and a temporary directory for the config, catalog and state files
+/// given to the binaries.
+pub struct S3Env {
+    /// The server.
+    pub server: S3Server,
+    /// The bucket, created empty.
+    pub bucket: String,
+    dir: tempfile::TempDir,
+}
+
+impl S3Env {
+    /// Starts a server with `bucket`.
+    pub fn new(bucket: &str) -> S3Env {
+        let server = S3Server::start();
+        server.create_bucket(bucket);
+        S3Env {
+            server,
+            bucket: bucket.into(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// The directory of the files written by [`S3Env::path`].
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `value` as JSON to the file `name` and returns its path.
+    pub fn path(&self, name: &str, value: &Value) -> String {
+        write_json(self.dir.path(), name, value)
+            .to_str()
+            .expect("utf-8 path")
+            .to_string()
+    }
+
+    /// The server's connection keys for the bucket ([`S3Server::connection`])
+    /// plus the keys of `extra` (an object).
+    pub fn connection(&self, extra: Value) -> Value {
+        let mut c = self.server.connection(&self.bucket);
+        if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                c.insert(k.clone(), v.clone());
+            }
+        }
+        c
+    }
+
+    /// Writes [`S3Env::connection`] with `extra` as the file `name`; returns its path.
+    pub fn config(&self, name: &str, extra: Value) -> String {
+        self.path(name, &self.connection(extra))
+    }
+
+    /// An Airbyte source-s3 v4 config of the bucket with these `streams`.
+    pub fn airbyte_v4(&self, streams: Value) -> Value {
+        serde_json::json!({
+            "bucket": self.bucket,
+            "aws_access_key_id": self.server.access_key,
+            "aws_secret_access_key": self.server.secret_key,
+            "endpoint": self.server.endpoint,
+            "region_name": "us-east-1",
+            "delivery_method": {"delivery_type": "use_records_transfer"},
+            "streams": streams
+        })
+    }
+
+    /// Stores an object of the bucket last modified `age` ago.
+    pub fn put_aged(&self, key: &str, body: &[u8], age: Duration) {
+        self.server.put_object(&self.bucket, key, body);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(self.server.path(&self.bucket, key))
+            .expect("open object file");
+        file.set_modified(std::time::SystemTime::now() - age)
+            .expect("set mtime");
+    }
+
+    /// Runs `connector discover` with `config` and writes a catalog of every
+    /// stream in sync mode `mode` (`catalog_<mode>.json`); returns its path.
+    pub fn catalog(&self, connector: &str, config: &str, mode: &str) -> String {
+        let r = run(connector, &["discover", "--config", config], None);
+        r.assert_success();
+        self.path(&format!("catalog_{mode}.json"), &configured_catalog(r.catalog(), mode))
+    }
+
+    /// Runs `connector read` with `config`, `catalog` and, when given, the
+    /// `state` (written to `state.json`).
+    pub fn read(&self, connector: &str, config: &str, catalog: &str, state: Option<&Value>) -> Run {
+        let mut args = vec!["read", "--config", config, "--catalog", catalog];
+        let state_path;
+        if let Some(state) = state {
+            state_path = self.path("state.json", &serde_json::json!([state]));
+            args.extend(["--state", &state_path]);
+        }
+        run(connector, &args, None)
+    }
+}
+
+/// A configured catalog of every stream of a discovered `catalog` in sync
+/// mode `mode` (`full_refresh` or `incremental`), appended.
+pub fn configured_catalog(catalog: &Value, mode: &str) -> Value {
+    let streams: Vec<Value> = catalog["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| serde_json::json!({"stream": s, "sync_mode": mode, "destination_sync_mode": "append"}))
+        .collect();
+    serde_json::json!({ "streams": streams })
 }
 
 /// A TCP port free on 127.0.0.1 right now.

@@ -1,5 +1,5 @@
 //! destination-s3 `write` against a real S3-protocol server (s3s-fs): every
-//! format × codec read back by pyarrow / fastavro, multipart above the part
+//! format × codec read back by pyarrow / fastavro and by our source-s3, multipart above the part
 //! size, rollover, overwrite, failures that leave nothing half-written, the
 //! seed 004 example 2 layout and Airbyte's default layout. Every stdout line
 //! is validated against the official models by the rig.
@@ -42,6 +42,23 @@ print(json.dumps(rows, default=str))
 fn read_back(path: &Path, format: &str) -> Vec<Value> {
     let out = python_eval(READ_BACK, &[path.to_str().expect("utf-8 path"), format]);
     serde_json::from_str(&out).expect("reader output is JSON")
+}
+
+/// Reads the objects under `prefix` back through our own source-s3 and
+/// returns the records' data, ordered by `id`.
+fn read_back_with_source_s3(server: &S3Server, prefix: &str, format: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(server, json!({"path_prefix": prefix, "file_format": format}));
+    let cfg = write_json(dir.path(), "source.json", &cfg);
+    let r = run(
+        "source-s3",
+        &["read", "--config", cfg.to_str().expect("utf-8 path")],
+        None,
+    );
+    r.assert_success();
+    let mut data: Vec<Value> = r.data().into_iter().cloned().collect();
+    data.sort_by_key(|d| d["id"].as_i64());
+    data
 }
 
 fn record(stream: &str, data: Value) -> String {
@@ -210,6 +227,15 @@ fn every_format_and_codec_reads_back() {
                     "{prefix}: {row}"
                 );
                 assert!(row.get("_airbyte_extracted_at").is_some(), "{prefix}: {row}");
+            }
+            // And through our own source-s3: the same records, typed.
+            let ours = read_back_with_source_s3(&server, &format!("{prefix}/users/"), format);
+            assert_eq!(ours.len(), 40, "{prefix}");
+            for (i, (row, theirs)) in ours.iter().zip(&rows).enumerate() {
+                assert_eq!(row["id"], json!(i), "{prefix}: {row}");
+                assert_eq!(row["name"], json!(format!("user-{i}")), "{prefix}: {row}");
+                assert_eq!(row["pad"], json!("xxx"), "{prefix}: {row}");
+                assert_eq!(row["_airbyte_raw_id"], theirs["_airbyte_raw_id"], "{prefix}: {row}");
             }
         }
     }

@@ -88,6 +88,22 @@ fn discover(dir: &Path, config: &Value) -> Value {
     r.catalog().clone()
 }
 
+/// `source-file read` with the config file `cfg`, the catalog file `catalog`
+/// and, when given, the state file `state`.
+fn read_with(cfg: &Path, catalog: &Path, state: Option<&Path>) -> Run {
+    let mut args = vec![
+        "read",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ];
+    if let Some(s) = state {
+        args.extend(["--state", s.to_str().unwrap()]);
+    }
+    run("source-file", &args, None)
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
     let mut stack = vec![dir.to_path_buf()];
@@ -292,17 +308,7 @@ fn incremental_reads_only_new_or_changed_files() {
     );
     let cfg = write_json(dir.path(), "src.json", &src);
     let read = |state: Option<&Path>| {
-        let mut args = vec![
-            "read",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--catalog",
-            catalog_path.to_str().unwrap(),
-        ];
-        if let Some(s) = state {
-            args.extend(["--state", s.to_str().unwrap()]);
-        }
-        let r = run("source-file", &args, None);
+        let r = read_with(&cfg, &catalog_path, state);
         r.assert_success();
         r
     };
@@ -340,6 +346,67 @@ fn incremental_reads_only_new_or_changed_files() {
         .map(|m| &m["trace"]["stream_status"]["status"])
         .collect();
     assert_eq!(statuses, [&json!("STARTED"), &json!("COMPLETE")]);
+}
+
+#[test]
+fn a_record_cursor_from_the_catalog_or_the_config_skips_records_already_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("events");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("a.csv"),
+        "id,at\n1,2024-01-01T10:00:00Z\n2,2024-01-02T09:00:00Z\n",
+    )
+    .unwrap();
+    let src = json!({"file_path": data, "cursor_field": "id"});
+    let cfg = write_json(dir.path(), "src.json", &src);
+    let catalog = discover(dir.path(), &src);
+    assert_eq!(catalog["streams"][0]["default_cursor_field"], json!(["id"]));
+    // The catalog's cursor_field (`at`) wins over the config's (`id`).
+    let mut configured = configured(&catalog, "incremental", "append");
+    configured["streams"][0]["cursor_field"] = json!(["at"]);
+    let catalog_path = write_json(dir.path(), "catalog.json", &configured);
+    let read = |state: Option<&Value>| {
+        let state_path = state.map(|s| write_json(dir.path(), "state.json", &json!([s])));
+        read_with(&cfg, &catalog_path, state_path.as_deref())
+    };
+    let first = read(None);
+    first.assert_success();
+    assert_eq!(first.data().len(), 2);
+    let state = (*first.states().last().unwrap()).clone();
+    assert_eq!(
+        state["stream"]["stream_state"]["_lakeport_cursor"],
+        json!({"field": "at", "value": "2024-01-02T09:00:00.000000Z"}),
+        "{state}"
+    );
+    // A new file with one record before the saved time and one after.
+    std::fs::write(
+        data.join("b.csv"),
+        "id,at\n3,2024-01-02T08:00:00Z\n4,2024-01-03T00:00:00Z\n",
+    )
+    .unwrap();
+    let second = read(Some(&state));
+    second.assert_success();
+    let ids: Vec<&Value> = second.data().iter().map(|d| &d["id"]).collect();
+    assert_eq!(ids, [&json!(4)], "{}", second.stdout);
+    assert!(
+        second.logs().iter().any(|l| l.contains("skipped 1 record(s) whose at")),
+        "{:?}",
+        second.logs()
+    );
+    // A cursor field the stream does not have fails before reading, naming it.
+    configured["streams"][0]["cursor_field"] = json!(["nope"]);
+    write_json(dir.path(), "catalog.json", &configured);
+    let bad = read(None);
+    assert!(!bad.status.success());
+    assert!(bad.data().is_empty());
+    let errors = bad.errors();
+    assert_eq!(errors[0]["failure_type"], "config_error");
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("cursor_field 'nope'"),
+        "{}",
+        bad.stdout
+    );
 }
 
 #[test]

@@ -7,85 +7,30 @@
 use std::collections::BTreeSet;
 
 use lakeport_core::formats::{self, FileFormat, ReadOptions, WriteOptions};
-use lakeport_tests::{run, write_json, Run, S3Server};
+use lakeport_tests::{run, Run, S3Env};
 use serde_json::{json, Value};
 
-struct Env {
-    server: S3Server,
-    dir: tempfile::TempDir,
-    bucket: String,
+/// Writes `rows` (JSON lines) as a Parquet object at `key`.
+fn put_parquet(env: &S3Env, key: &str, rows: &str) {
+    put_parquet_with(env, key, rows, &WriteOptions::default());
 }
 
-impl Env {
-    fn new(bucket: &str) -> Env {
-        let server = S3Server::start();
-        server.create_bucket(bucket);
-        Env {
-            server,
-            dir: tempfile::tempdir().expect("tempdir"),
-            bucket: bucket.into(),
-        }
+/// Writes `rows` (JSON lines) as a Parquet object at `key` with `options`
+/// (e.g. one row group per row).
+fn put_parquet_with(env: &S3Env, key: &str, rows: &str, options: &WriteOptions) {
+    let tmp = env.dir().join("rows.jsonl");
+    std::fs::write(&tmp, rows).expect("write rows");
+    let reader =
+        formats::read_path(&tmp, Some(FileFormat::Jsonl), None, &ReadOptions::default(), None).expect("read rows");
+    let schema = reader.schema();
+    let batches = formats::collect(reader).expect("batches");
+    let mut writer =
+        formats::new_writer(FileFormat::Parquet, "snappy", schema, Vec::new(), options).expect("parquet writer");
+    for b in &batches {
+        writer.write(b).expect("write batch");
     }
-
-    fn path(&self, name: &str, value: &Value) -> String {
-        write_json(self.dir.path(), name, value)
-            .to_str()
-            .expect("utf-8 path")
-            .to_string()
-    }
-
-    fn config(&self, name: &str, extra: Value) -> String {
-        let mut c = self.server.connection(&self.bucket);
-        if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
-            for (k, v) in e {
-                c.insert(k.clone(), v.clone());
-            }
-        }
-        self.path(name, &c)
-    }
-
-    /// Discovers with `config` and writes a catalog of every stream in `mode`.
-    fn catalog(&self, config: &str, mode: &str) -> String {
-        let r = ok(run("source-s3", &["discover", "--config", config], None));
-        let streams: Vec<Value> = r.catalog()["streams"]
-            .as_array()
-            .expect("streams")
-            .iter()
-            .map(|s| json!({"stream": s, "sync_mode": mode, "destination_sync_mode": "append"}))
-            .collect();
-        self.path(&format!("catalog_{mode}.json"), &json!({ "streams": streams }))
-    }
-
-    fn read(&self, config: &str, catalog: &str, state: Option<&str>) -> Run {
-        let mut args = vec!["read", "--config", config, "--catalog", catalog];
-        if let Some(s) = state {
-            args.extend(["--state", s]);
-        }
-        run("source-s3", &args, None)
-    }
-
-    /// Writes `rows` (JSON lines) as a Parquet object at `key`.
-    fn put_parquet(&self, key: &str, rows: &str) {
-        self.put_parquet_with(key, rows, &WriteOptions::default());
-    }
-
-    /// Writes `rows` (JSON lines) as a Parquet object at `key` with `options`
-    /// (e.g. one row group per row).
-    fn put_parquet_with(&self, key: &str, rows: &str, options: &WriteOptions) {
-        let tmp = self.dir.path().join("rows.jsonl");
-        std::fs::write(&tmp, rows).expect("write rows");
-        let reader =
-            formats::read_path(&tmp, Some(FileFormat::Jsonl), None, &ReadOptions::default(), None).expect("read rows");
-        let schema = reader.schema();
-        let batches = formats::collect(reader).expect("batches");
-        let mut writer =
-            formats::new_writer(FileFormat::Parquet, "snappy", schema, Vec::new(), options).expect("parquet writer");
-        for b in &batches {
-            writer.write(b).expect("write batch");
-        }
-        let bytes = writer.finish().expect("finish parquet");
-        self.server.put_object(&self.bucket, key, &bytes);
-    }
+    let bytes = writer.finish().expect("finish parquet");
+    env.server.put_object(&env.bucket, key, &bytes);
 }
 
 fn ok(r: Run) -> Run {
@@ -135,8 +80,8 @@ fn rows(r: &Run) -> Vec<String> {
     out
 }
 
-fn hive_env() -> Env {
-    let env = Env::new("lake");
+fn hive_env() -> S3Env {
+    let env = S3Env::new("lake");
     for y in 2023..=2024 {
         for m in 1..=12 {
             for d in 1..=5 {
@@ -147,7 +92,8 @@ fn hive_env() -> Env {
                         )
                     })
                     .collect();
-                env.put_parquet(
+                put_parquet(
+                    &env,
                     &format!("events/year={y}/month={m:02}/day={d:02}/part-0.parquet"),
                     &rows,
                 );
@@ -174,15 +120,15 @@ fn with(mut base: Value, extra: Value) -> Value {
 fn hive_filter_prunes_listing_and_reads() {
     let env = hive_env();
     let all_config = env.config("all.json", base_config());
-    let catalog = env.catalog(&all_config, "full_refresh");
-    let all = ok(env.read(&all_config, &catalog, None));
+    let catalog = env.catalog("source-s3", &all_config, "full_refresh");
+    let all = ok(env.read("source-s3", &all_config, &catalog, None));
     assert_eq!(all.data().len(), 240);
     let all_cost = cost(&all);
     assert_estimate_close(&all_cost);
 
     let filter = json!({"partition_filter": {"year": "2024", "month": ["01", "02", "03"]}});
     let config = env.config("filtered.json", with(base_config(), filter));
-    let filtered = ok(env.read(&config, &catalog, None));
+    let filtered = ok(env.read("source-s3", &config, &catalog, None));
     let expected: Vec<String> = {
         let mut keep: Vec<String> = rows(&all)
             .into_iter()
@@ -229,14 +175,14 @@ fn range_filter_partition_columns_and_unknown_keys() {
             json!({"partition_filter": {"day": {"gte": "03"}}, "partition_columns": true}),
         ),
     );
-    let catalog = env.catalog(&config, "full_refresh");
+    let catalog = env.catalog("source-s3", &config, "full_refresh");
     let props = {
         let c: Value = serde_json::from_str(&std::fs::read_to_string(&catalog).expect("catalog")).expect("json");
         c["streams"][0]["stream"]["json_schema"]["properties"].clone()
     };
     assert!(props["year"]["type"].to_string().contains("integer"), "{props}");
     assert!(props["day"]["type"].to_string().contains("integer"), "{props}");
-    let r = ok(env.read(&config, &catalog, None));
+    let r = ok(env.read("source-s3", &config, &catalog, None));
     let data = r.data();
     assert_eq!(data.len(), 2 * 12 * 3 * 2);
     for d in &data {
@@ -252,7 +198,7 @@ fn range_filter_partition_columns_and_unknown_keys() {
         "bad.json",
         with(base_config(), json!({"partition_filter": {"country": "fr"}})),
     );
-    let r = env.read(&bad, &catalog, None);
+    let r = env.read("source-s3", &bad, &catalog, None);
     assert!(!r.status.success());
     let errors = r.errors();
     let trace = errors.first().expect("TRACE ERROR");
@@ -265,7 +211,7 @@ fn range_filter_partition_columns_and_unknown_keys() {
 
 #[test]
 fn date_paths_incremental_second_run_lists_only_from_the_last_day() {
-    let env = Env::new("logs");
+    let env = S3Env::new("logs");
     let put_day = |d: u32| {
         for f in 0..2 {
             let body: String = (0..3)
@@ -282,12 +228,12 @@ fn date_paths_incremental_second_run_lists_only_from_the_last_day() {
         "config.json",
         json!({"path_prefix": "logs/", "file_format": "jsonl", "list_page_size": 5}),
     );
-    let catalog = env.catalog(&config, "incremental");
-    let first = ok(env.read(&config, &catalog, None));
+    let catalog = env.catalog("source-s3", &config, "incremental");
+    let first = ok(env.read("source-s3", &config, &catalog, None));
     assert_eq!(first.data().len(), 30);
     let c1 = cost(&first);
     assert!(n(&c1, "list_requests") >= 2.0, "{c1}");
-    let state = env.path("state.json", first.states().last().expect("a STATE"));
+    let state = (*first.states().last().expect("a STATE")).clone();
 
     // `partition_keys` name the positional date folders; a range prunes them.
     let named = env.config(
@@ -295,8 +241,8 @@ fn date_paths_incremental_second_run_lists_only_from_the_last_day() {
         json!({"path_prefix": "logs/", "file_format": "jsonl", "list_page_size": 5,
             "partition_keys": ["y", "m", "d"], "partition_filter": {"d": {"gte": 4}}, "partition_columns": true}),
     );
-    let named_catalog = env.catalog(&named, "full_refresh");
-    let r = ok(env.read(&named, &named_catalog, None));
+    let named_catalog = env.catalog("source-s3", &named, "full_refresh");
+    let r = ok(env.read("source-s3", &named, &named_catalog, None));
     let days: BTreeSet<i64> = r.data().iter().map(|d| d["d"].as_i64().expect("integer d")).collect();
     assert_eq!(days, BTreeSet::from([4, 5]));
     assert!(
@@ -306,7 +252,7 @@ fn date_paths_incremental_second_run_lists_only_from_the_last_day() {
     );
 
     put_day(6);
-    let second = ok(env.read(&config, &catalog, Some(&state)));
+    let second = ok(env.read("source-s3", &config, &catalog, Some(&state)));
     let data = second.data();
     assert_eq!(data.len(), 6, "{}", second.stdout);
     assert!(data.iter().all(|d| d["day"] == 6), "{data:?}");
@@ -321,18 +267,18 @@ fn date_paths_incremental_second_run_lists_only_from_the_last_day() {
 
 #[test]
 fn cost_limit_stops_before_the_first_get() {
-    let env = Env::new("lim");
+    let env = S3Env::new("lim");
     for i in 0..20 {
         env.server
             .put_object("lim", &format!("rows/{i:03}.csv"), format!("n\n{i}\n").as_bytes());
     }
     let config = env.config("config.json", json!({"path_prefix": "rows/"}));
-    let catalog = env.catalog(&config, "full_refresh");
+    let catalog = env.catalog("source-s3", &config, "full_refresh");
     let limited = env.config(
         "limited.json",
         json!({"path_prefix": "rows/", "cost_limit_usd": 0.000001}),
     );
-    let r = env.read(&limited, &catalog, None);
+    let r = env.read("source-s3", &limited, &catalog, None);
     assert!(!r.status.success());
     assert!(r.data().is_empty());
     let errors = r.errors();
@@ -347,7 +293,7 @@ fn cost_limit_stops_before_the_first_get() {
 
     // max_files_per_run: a full refresh fails up front, an incremental sync defers.
     let capped = env.config("capped.json", json!({"path_prefix": "rows/", "max_files_per_run": 5}));
-    let r = env.read(&capped, &catalog, None);
+    let r = env.read("source-s3", &capped, &catalog, None);
     assert!(!r.status.success());
     assert!(r.data().is_empty());
     assert_eq!(cost(&r)["get_requests"], 0);
@@ -360,18 +306,18 @@ fn cost_limit_stops_before_the_first_get() {
     assert!(r.logs().iter().any(|l| l.contains("would fail")), "{:?}", r.logs());
     assert_eq!(cost(&r)["files_selected"], 5);
     assert_eq!(cost(&r)["get_requests"], 0);
-    let inc = env.catalog(&config, "incremental");
-    let r = ok(env.read(&capped, &inc, None));
+    let inc = env.catalog("source-s3", &config, "incremental");
+    let r = ok(env.read("source-s3", &capped, &inc, None));
     assert_eq!(r.data().len(), 5);
     assert!(r.logs().iter().any(|l| l.contains("next run")), "{:?}", r.logs());
-    let state = env.path("state.json", r.states().last().expect("STATE"));
-    let r = ok(env.read(&capped, &inc, Some(&state)));
+    let state = (*r.states().last().expect("STATE")).clone();
+    let r = ok(env.read("source-s3", &capped, &inc, Some(&state)));
     assert_eq!(r.data().len(), 5);
 }
 
 #[test]
 fn dev_sampling_reads_a_stable_tenth_and_estimate_sends_no_get() {
-    let env = Env::new("dev");
+    let env = S3Env::new("dev");
     // 300 objects of ~64 KB: the reads, not the one LIST, make the cost.
     let pad = "x".repeat(64 * 1024);
     for i in 0..300 {
@@ -382,8 +328,8 @@ fn dev_sampling_reads_a_stable_tenth_and_estimate_sends_no_get() {
         );
     }
     let config = env.config("config.json", json!({"path_prefix": "rows/"}));
-    let catalog = env.catalog(&config, "full_refresh");
-    let full = ok(env.read(&config, &catalog, None));
+    let catalog = env.catalog("source-s3", &config, "full_refresh");
+    let full = ok(env.read("source-s3", &config, &catalog, None));
     let full_cost = cost(&full);
     assert_estimate_close(&full_cost);
 
@@ -394,8 +340,8 @@ fn dev_sampling_reads_a_stable_tenth_and_estimate_sends_no_get() {
             .map(|d| d["_ab_source_file_url"].as_str().expect("url").to_string())
             .collect()
     };
-    let a = ok(env.read(&sampled, &catalog, None));
-    let b = ok(env.read(&sampled, &catalog, None));
+    let a = ok(env.read("source-s3", &sampled, &catalog, None));
+    let b = ok(env.read("source-s3", &sampled, &catalog, None));
     assert_eq!(files(&a), files(&b), "the same files every run");
     let share = files(&a).len() as f64 / 300.0;
     assert!((0.05..=0.15).contains(&share), "{share}");
@@ -435,23 +381,41 @@ fn dev_sampling_reads_a_stable_tenth_and_estimate_sends_no_get() {
 
 #[test]
 fn metered_cost_over_the_limit_stops_after_the_current_file() {
-    // One row group per row: each file costs 1 + 40 × 2 ranged GETs, where
-    // the estimate (which cannot see row groups before reading a footer)
-    // assumes one row group: the metered total passes the limit mid-run.
-    let env = Env::new("rowgroups");
-    let options = WriteOptions {
-        row_group_rows: 1,
-        ..WriteOptions::default()
+    // Eleven small columns and a large one, discovered whole, then read with
+    // `parquet_columns: ["blob"]`: the estimate (which cannot see column sizes
+    // before reading a footer) takes the projected `blob` for a twelfth of each
+    // file, where it is nearly all of it: the metered bytes pass the limit
+    // mid-run.
+    let env = S3Env::new("wide");
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut random_hex = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b"0123456789abcdef"[(seed & 15) as usize])
+            })
+            .collect()
     };
     for f in 0..4 {
-        let rows: String = (0..40).map(|i| format!("{{\"id\": {i}, \"f\": {f}}}\n")).collect();
-        env.put_parquet_with(&format!("many/part-{f}.parquet"), &rows, &options);
+        let rows: String = (0..100)
+            .map(|i| {
+                let small: String = (0..10).map(|c| format!("\"c{c}\": {i}, ")).collect();
+                format!("{{{small}\"f\": {f}, \"blob\": \"{}\"}}\n", random_hex(10_000))
+            })
+            .collect();
+        put_parquet(&env, &format!("wide/part-{f}.parquet"), &rows);
     }
-    let base = json!({"path_prefix": "many/", "file_format": "parquet", "parallel_workers": 1});
+    let base = json!({"path_prefix": "wide/", "file_format": "parquet", "parallel_workers": 1});
     let config = env.config("config.json", base.clone());
-    let catalog = env.catalog(&config, "full_refresh");
-    let limited = env.config("limited.json", with(base, json!({"cost_limit_usd": 0.00002})));
-    let r = env.read(&limited, &catalog, None);
+    let catalog = env.catalog("source-s3", &config, "full_refresh");
+    let limit = 0.00007;
+    let limited = env.config(
+        "limited.json",
+        with(base, json!({"parquet_columns": ["blob"], "cost_limit_usd": limit})),
+    );
+    let r = env.read("source-s3", &limited, &catalog, None);
     assert!(!r.status.success(), "{}", r.stdout);
     let errors = r.errors();
     let msg = errors.first().expect("TRACE ERROR")["message"]
@@ -460,12 +424,12 @@ fn metered_cost_over_the_limit_stops_after_the_current_file() {
     assert!(msg.starts_with("Operation cost $0.00 exceeds limit $0.00"), "{msg}");
     assert!(msg.contains("stopped after the current file"), "{msg}");
     // The first file completely, with its STATE; nothing of the others.
-    assert_eq!(r.data().len(), 40, "{}", r.stdout);
+    assert_eq!(r.data().len(), 100, "{}", r.stdout);
     assert_eq!(r.states().len(), 1);
     let c = cost(&r);
     eprintln!("stopped: {c}");
     assert_eq!(c["files_read"], 1, "{c}");
-    assert!(n(&c, "estimated_usd") < 0.00002 && n(&c, "actual_usd") > 0.00002, "{c}");
+    assert!(n(&c, "estimated_usd") < limit && n(&c, "actual_usd") > limit, "{c}");
 }
 
 /// The COST report's counts are the requests the server really received: a
@@ -474,7 +438,7 @@ fn metered_cost_over_the_limit_stops_after_the_current_file() {
 fn metered_counts_equal_the_requests_the_server_received() {
     let env = hive_env();
     let direct = env.config("direct.json", base_config());
-    let catalog = env.catalog(&direct, "full_refresh");
+    let catalog = env.catalog("source-s3", &direct, "full_refresh");
     let proxy = lakeport_tests::CountingProxy::start(&env.server);
     let through = |name: &str, extra: Value| {
         let mut cfg = with(base_config(), extra);

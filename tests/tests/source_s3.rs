@@ -2,72 +2,23 @@
 //! typed records with the file fields, pagination beyond 1,000 keys, globs,
 //! several streams, compression, incremental runs, and the COST report.
 
-use std::io::Write;
-
-use lakeport_tests::{run, write_json, Run, S3Server};
+use lakeport_tests::{gzip, run, Run, S3Env};
 use serde_json::{json, Value};
-
-struct Env {
-    server: S3Server,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new(bucket: &str) -> Env {
-        let server = S3Server::start();
-        server.create_bucket(bucket);
-        Env {
-            server,
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn path(&self, name: &str, value: &Value) -> String {
-        write_json(self.dir.path(), name, value)
-            .to_str()
-            .expect("utf-8 path")
-            .to_string()
-    }
-
-    fn config(&self, bucket: &str, extra: Value) -> String {
-        let mut c = self.server.connection(bucket);
-        if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
-            for (k, v) in e {
-                c.insert(k.clone(), v.clone());
-            }
-        }
-        self.path("config.json", &c)
-    }
-}
 
 fn ok(r: Run) -> Run {
     r.assert_success();
     r
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let out = std::process::Command::new("gzip")
-        .arg("-c")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().expect("stdin").write_all(data)?;
-            child.wait_with_output()
-        })
-        .expect("gzip");
-    out.stdout
-}
-
 #[test]
 fn discover_and_read_csv_with_file_fields() {
-    let env = Env::new("lake");
+    let env = S3Env::new("lake");
     env.server
         .put_object("lake", "users/part-1.csv", b"id,name,score\n1,ann,1.5\n2,bob,2.5\n");
     env.server
         .put_object("lake", "users/part-2.csv", b"id,name,score\n3,cid,3.5\n");
     env.server.put_object("lake", "other/x.csv", b"id\n9\n");
-    let config = env.config("lake", json!({"path_prefix": "users/", "file_format": "csv"}));
+    let config = env.config("config.json", json!({"path_prefix": "users/", "file_format": "csv"}));
 
     let r = ok(run("source-s3", &["discover", "--config", &config], None));
     let stream = &r.catalog()["streams"][0];
@@ -115,12 +66,12 @@ fn discover_and_read_csv_with_file_fields() {
 
 #[test]
 fn read_beyond_1000_objects_in_parallel() {
-    let env = Env::new("many");
+    let env = S3Env::new("many");
     for i in 0..1100 {
         env.server
             .put_object("many", &format!("rows/{i:05}.csv"), format!("n\n{i}\n").as_bytes());
     }
-    let config = env.config("many", json!({"path_prefix": "rows/", "parallel_workers": 8}));
+    let config = env.config("config.json", json!({"path_prefix": "rows/", "parallel_workers": 8}));
     let r = ok(run("source-s3", &["read", "--config", &config], None));
     let mut ns: Vec<i64> = r.data().iter().map(|d| d["n"].as_i64().expect("integer n")).collect();
     ns.sort_unstable();
@@ -130,7 +81,7 @@ fn read_beyond_1000_objects_in_parallel() {
 
 #[test]
 fn globs_streams_and_compression() {
-    let env = Env::new("multi");
+    let env = S3Env::new("multi");
     env.server
         .put_object("multi", "orders/2024/a.csv", b"order_id,total\n1,10\n2,20\n");
     env.server
@@ -141,7 +92,7 @@ fn globs_streams_and_compression() {
         &gzip(b"{\"kind\":\"click\",\"n\":1}\n{\"kind\":\"view\",\"n\":2}\n"),
     );
     let config = env.config(
-        "multi",
+        "config.json",
         json!({"streams": [
             {"name": "orders", "globs": ["orders/**/*.csv"], "file_format": "csv"},
             {"name": "events", "path_prefix": "events/", "file_format": "jsonl"}
@@ -167,10 +118,10 @@ fn globs_streams_and_compression() {
 
 #[test]
 fn incremental_reads_only_new_or_changed_objects() {
-    let env = Env::new("inc");
+    let env = S3Env::new("inc");
     env.server.put_object("inc", "d/a.csv", b"v\n1\n");
     env.server.put_object("inc", "d/b.csv", b"v\n2\n");
-    let config = env.config("inc", json!({"path_prefix": "d/"}));
+    let config = env.config("config.json", json!({"path_prefix": "d/"}));
     let r = ok(run("source-s3", &["discover", "--config", &config], None));
     let stream = r.catalog()["streams"][0].clone();
     let catalog = env.path(
@@ -214,10 +165,10 @@ fn incremental_reads_only_new_or_changed_objects() {
 
 #[test]
 fn start_date_skips_old_objects_and_empty_discover_fails_clearly() {
-    let env = Env::new("dates");
+    let env = S3Env::new("dates");
     env.server.put_object("dates", "x/a.csv", b"v\n1\n");
     let config = env.config(
-        "dates",
+        "config.json",
         json!({"path_prefix": "x/", "start_date": "2999-01-01T00:00:00Z"}),
     );
     let r = run("source-s3", &["discover", "--config", &config], None);
@@ -353,7 +304,7 @@ mod fault_proxy {
 
 #[test]
 fn read_survives_throttling_and_dropped_connections() {
-    let env = Env::new("flaky");
+    let env = S3Env::new("flaky");
     let mut expected = Vec::new();
     for i in 0..30 {
         let mut body = String::from("id,padding\n");
@@ -367,7 +318,7 @@ fn read_survives_throttling_and_dropped_connections() {
     }
     let (endpoint, counts) = fault_proxy::start(env.server.port);
     let config = env.config(
-        "flaky",
+        "config.json",
         json!({"path_prefix": "f/", "endpoint_url": endpoint, "parallel_workers": 4}),
     );
     let r = ok(run("source-s3", &["read", "--config", &config], None));
@@ -399,7 +350,7 @@ fn read_survives_throttling_and_dropped_connections() {
 
 #[test]
 fn parquet_is_read_with_ranged_gets_and_projection() {
-    let env = Env::new("pqt");
+    let env = S3Env::new("pqt");
     let path = env.server.path("pqt", "tables/t.parquet");
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     lakeport_tests::python_eval(
@@ -413,7 +364,10 @@ fn parquet_is_read_with_ranged_gets_and_projection() {
     let size = std::fs::metadata(&path).expect("parquet file").len();
 
     // All columns.
-    let config = env.config("pqt", json!({"path_prefix": "tables/", "file_format": "parquet"}));
+    let config = env.config(
+        "config.json",
+        json!({"path_prefix": "tables/", "file_format": "parquet"}),
+    );
     let r = ok(run("source-s3", &["read", "--config", &config], None));
     let data = r.data();
     assert_eq!(data.len(), 20000);
@@ -422,7 +376,7 @@ fn parquet_is_read_with_ranged_gets_and_projection() {
 
     // Only `id`: the blob column chunks are never fetched.
     let config = env.config(
-        "pqt",
+        "config.json",
         json!({"path_prefix": "tables/", "file_format": "parquet", "parquet_columns": ["id"]}),
     );
     let r = ok(run("source-s3", &["read", "--config", &config], None));
@@ -439,10 +393,10 @@ fn parquet_is_read_with_ranged_gets_and_projection() {
 
 #[test]
 fn estimate_prices_without_fetching() {
-    let env = Env::new("est");
+    let env = S3Env::new("est");
     env.server.put_object("est", "e/a.csv", b"v\n1\n");
     env.server.put_object("est", "e/b.csv", b"v\n2\n3\n");
-    let config = env.config("est", json!({"path_prefix": "e/"}));
+    let config = env.config("config.json", json!({"path_prefix": "e/"}));
     let r = ok(run("source-s3", &["discover", "--config", &config], None));
     let stream = r.catalog()["streams"][0].clone();
     let catalog = env.path(
@@ -473,11 +427,11 @@ fn estimate_prices_without_fetching() {
 
 #[test]
 fn estimate_without_a_catalog_discovers_nothing_and_fetches_nothing() {
-    let env = Env::new("est2");
+    let env = S3Env::new("est2");
     env.server
         .put_object("est2", "e/a.parquet", b"not really parquet, never fetched");
     env.server.put_object("est2", "e/b.parquet", b"neither");
-    let config = env.config("est2", json!({"path_prefix": "e/", "file_format": "parquet"}));
+    let config = env.config("config.json", json!({"path_prefix": "e/", "file_format": "parquet"}));
     let r = ok(run("source-s3", &["estimate", "--config", &config], None));
     assert!(r.records().is_empty());
     let cost = r.logs().into_iter().find(|l| l.contains("COST ")).expect("COST report");
@@ -489,10 +443,10 @@ fn estimate_without_a_catalog_discovers_nothing_and_fetches_nothing() {
 
 #[test]
 fn a_state_written_by_airbytes_source_s3_is_accepted() {
-    let env = Env::new("abstate");
+    let env = S3Env::new("abstate");
     env.server.put_object("abstate", "d/a.csv", b"v\n1\n");
     env.server.put_object("abstate", "d/b.csv", b"v\n2\n");
-    let config = env.config("abstate", json!({"path_prefix": "d/"}));
+    let config = env.config("config.json", json!({"path_prefix": "d/"}));
     let r = ok(run("source-s3", &["read", "--config", &config], None));
     let a = r
         .data()

@@ -6,87 +6,23 @@
 
 use std::time::{Duration, SystemTime};
 
-use lakeport_tests::{run, write_json, Run, S3Server};
+use lakeport_tests::{run, Run, S3Env};
 use serde_json::{json, Map, Value};
 
-struct Env {
-    server: S3Server,
-    dir: tempfile::TempDir,
+/// Discovers, and writes an incremental catalog of the first stream with
+/// this `cursor_field` (the discovered default when `None`).
+fn incremental_catalog(env: &S3Env, config: &str, cursor_field: Option<Value>) -> (Value, String) {
+    let r = ok(run("source-s3", &["discover", "--config", config], None));
+    let stream = r.catalog()["streams"][0].clone();
+    let cursor = cursor_field.unwrap_or_else(|| stream["default_cursor_field"].clone());
+    let catalog = json!({"streams": [{"stream": stream, "sync_mode": "incremental",
+        "destination_sync_mode": "append", "cursor_field": cursor}]});
+    (stream, env.path("catalog.json", &catalog))
 }
 
-impl Env {
-    fn new(bucket: &str) -> Env {
-        let server = S3Server::start();
-        server.create_bucket(bucket);
-        Env {
-            server,
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn path(&self, name: &str, value: &Value) -> String {
-        write_json(self.dir.path(), name, value)
-            .to_str()
-            .expect("utf-8 path")
-            .to_string()
-    }
-
-    /// A native config: the server's connection plus `extra`.
-    fn config(&self, bucket: &str, extra: Value) -> String {
-        let mut c = self.server.connection(bucket);
-        if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
-            for (k, v) in e {
-                c.insert(k.clone(), v.clone());
-            }
-        }
-        self.path("config.json", &c)
-    }
-
-    /// An Airbyte source-s3 v4 config for `bucket` with these `streams`.
-    fn airbyte_v4(&self, bucket: &str, streams: Value) -> String {
-        self.path(
-            "airbyte.json",
-            &json!({
-                "bucket": bucket,
-                "aws_access_key_id": self.server.access_key,
-                "aws_secret_access_key": self.server.secret_key,
-                "endpoint": self.server.endpoint,
-                "region_name": "us-east-1",
-                "streams": streams
-            }),
-        )
-    }
-
-    /// Stores an object last modified `age` ago.
-    fn put_aged(&self, bucket: &str, key: &str, body: &[u8], age: Duration) {
-        self.server.put_object(bucket, key, body);
-        let file = std::fs::File::options()
-            .write(true)
-            .open(self.server.path(bucket, key))
-            .expect("open object file");
-        file.set_modified(SystemTime::now() - age).expect("set mtime");
-    }
-
-    /// Discovers, and writes an incremental catalog of the first stream with
-    /// this `cursor_field` (the discovered default when `None`).
-    fn incremental_catalog(&self, config: &str, cursor_field: Option<Value>) -> (Value, String) {
-        let r = ok(run("source-s3", &["discover", "--config", config], None));
-        let stream = r.catalog()["streams"][0].clone();
-        let cursor = cursor_field.unwrap_or_else(|| stream["default_cursor_field"].clone());
-        let catalog = json!({"streams": [{"stream": stream, "sync_mode": "incremental",
-            "destination_sync_mode": "append", "cursor_field": cursor}]});
-        (stream, self.path("catalog.json", &catalog))
-    }
-
-    fn read(&self, config: &str, catalog: &str, state: Option<&Value>) -> Run {
-        let mut args = vec!["read", "--config", config, "--catalog", catalog];
-        let state_path;
-        if let Some(state) = state {
-            state_path = self.path("state.json", &json!([state]));
-            args.extend(["--state", &state_path]);
-        }
-        ok(run("source-s3", &args, None))
-    }
+/// A successful read with `config`, `catalog` and `state`.
+fn read(env: &S3Env, config: &str, catalog: &str, state: Option<&Value>) -> Run {
+    ok(env.read("source-s3", config, catalog, state))
 }
 
 fn ok(r: Run) -> Run {
@@ -107,18 +43,13 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 #[test]
 fn a_record_cursor_skips_records_at_or_before_the_saved_value() {
-    let env = Env::new("rcur");
-    env.put_aged(
-        "rcur",
-        "ev/a.csv",
-        b"seq,what\n1,x\n2,y\n3,z\n",
-        Duration::from_secs(60),
-    );
-    let config = env.config("rcur", json!({"path_prefix": "ev/", "cursor_field": "seq"}));
-    let (stream, catalog) = env.incremental_catalog(&config, None);
+    let env = S3Env::new("rcur");
+    env.put_aged("ev/a.csv", b"seq,what\n1,x\n2,y\n3,z\n", Duration::from_secs(60));
+    let config = env.config("config.json", json!({"path_prefix": "ev/", "cursor_field": "seq"}));
+    let (stream, catalog) = incremental_catalog(&env, &config, None);
     assert_eq!(stream["default_cursor_field"], json!(["seq"]), "{stream}");
 
-    let first = env.read(&config, &catalog, None);
+    let first = read(&env, &config, &catalog, None);
     assert_eq!(field(&first, "seq"), vec![&json!(1), &json!(2), &json!(3)]);
     let state = last_state(&first);
     let stream_state = &state["stream"]["stream_state"];
@@ -134,7 +65,7 @@ fn a_record_cursor_skips_records_at_or_before_the_saved_value() {
     env.server
         .put_object("rcur", "ev/a.csv", b"seq,what\n1,x\n2,y\n3,z\n4,u\n5,v\n");
     env.server.put_object("rcur", "ev/b.csv", b"seq,what\n2,late\n6,w\n");
-    let second = env.read(&config, &catalog, Some(&state));
+    let second = read(&env, &config, &catalog, Some(&state));
     let mut seqs: Vec<i64> = field(&second, "seq").iter().filter_map(|v| v.as_i64()).collect();
     seqs.sort_unstable();
     assert_eq!(seqs, vec![4, 5, 6], "{}", second.stdout);
@@ -153,7 +84,7 @@ fn a_record_cursor_skips_records_at_or_before_the_saved_value() {
     );
 
     // Nothing new: nothing read, the cursor kept.
-    let third = env.read(&config, &catalog, Some(&state));
+    let third = read(&env, &config, &catalog, Some(&state));
     assert!(third.data().is_empty(), "{}", third.stdout);
     assert_eq!(
         last_state(&third)["stream"]["stream_state"]["_lakeport_cursor"]["value"],
@@ -163,18 +94,17 @@ fn a_record_cursor_skips_records_at_or_before_the_saved_value() {
 
 #[test]
 fn the_catalog_cursor_field_is_honoured_and_timestamps_compare_in_time_order() {
-    let env = Env::new("cat");
+    let env = S3Env::new("cat");
     env.put_aged(
-        "cat",
         "t/a.csv",
         b"id,updated_at\n1,2024-01-01T10:00:00Z\n2,2024-01-02T09:00:00Z\n",
         Duration::from_secs(60),
     );
     // No cursor_field in the config: the catalog names it.
-    let config = env.config("cat", json!({"path_prefix": "t/"}));
-    let (stream, catalog) = env.incremental_catalog(&config, Some(json!(["updated_at"])));
+    let config = env.config("config.json", json!({"path_prefix": "t/"}));
+    let (stream, catalog) = incremental_catalog(&env, &config, Some(json!(["updated_at"])));
     assert_eq!(stream["default_cursor_field"], json!(["_ab_source_file_last_modified"]));
-    let first = env.read(&config, &catalog, None);
+    let first = read(&env, &config, &catalog, None);
     assert_eq!(field(&first, "id"), vec![&json!(1), &json!(2)]);
     let state = last_state(&first);
     let saved = &state["stream"]["stream_state"]["_lakeport_cursor"];
@@ -186,7 +116,7 @@ fn the_catalog_cursor_field_is_honoured_and_timestamps_compare_in_time_order() {
         "t/b.csv",
         b"id,updated_at\n3,2024-01-02T08:59:59Z\n4,2024-01-02T09:00:00.000001Z\n5,2024-01-10T00:00:00Z\n",
     );
-    let second = env.read(&config, &catalog, Some(&state));
+    let second = read(&env, &config, &catalog, Some(&state));
     assert_eq!(field(&second, "id"), vec![&json!(4), &json!(5)], "{}", second.stdout);
     let state = last_state(&second);
     assert_eq!(
@@ -195,7 +125,7 @@ fn the_catalog_cursor_field_is_honoured_and_timestamps_compare_in_time_order() {
     );
 
     // A cursor field the stream does not have fails before reading, naming it.
-    let (_, bad) = env.incremental_catalog(&config, Some(json!(["nope"])));
+    let (_, bad) = incremental_catalog(&env, &config, Some(json!(["nope"])));
     let r = run("source-s3", &["read", "--config", &config, "--catalog", &bad], None);
     assert!(!r.status.success());
     let errors = r.errors();
@@ -256,17 +186,17 @@ fn urls(r: &Run) -> Vec<String> {
 
 #[test]
 fn a_full_history_reads_older_files_modified_within_days_to_sync_if_history_is_full() {
-    let env = Env::new("full");
-    env.put_aged("full", "d/new.csv", b"v\n1\n", Duration::from_secs(60));
-    env.put_aged("full", "d/recent.csv", b"v\n2\n", 2 * DAY);
-    env.put_aged("full", "d/old.csv", b"v\n3\n", 5 * DAY);
+    let env = S3Env::new("full");
+    env.put_aged("d/new.csv", b"v\n1\n", Duration::from_secs(60));
+    env.put_aged("d/recent.csv", b"v\n2\n", 2 * DAY);
+    env.put_aged("d/old.csv", b"v\n3\n", 5 * DAY);
     let state = full_airbyte_history("d");
 
     // Airbyte's default window, 3 days: the file older than the history but
     // modified 2 days ago is read; the one 5 days old is taken as read.
-    let config = env.config("full", json!({"path_prefix": "d/"}));
-    let (_, catalog) = env.incremental_catalog(&config, None);
-    let r = env.read(&config, &catalog, Some(&state));
+    let config = env.config("config.json", json!({"path_prefix": "d/"}));
+    let (_, catalog) = incremental_catalog(&env, &config, None);
+    let r = read(&env, &config, &catalog, Some(&state));
     assert_eq!(urls(&r), vec!["d/new.csv", "d/recent.csv"]);
     assert!(
         r.logs().iter().any(|l| l.contains("the state history is full")),
@@ -281,26 +211,28 @@ fn a_full_history_reads_older_files_modified_within_days_to_sync_if_history_is_f
 
     // A 7-day window reaches the 5-day-old file; 0 turns the window off.
     let config = env.config(
-        "full",
+        "config.json",
         json!({"path_prefix": "d/", "days_to_sync_if_history_is_full": 7}),
     );
-    let r = env.read(&config, &catalog, Some(&state));
+    let r = read(&env, &config, &catalog, Some(&state));
     assert_eq!(urls(&r), vec!["d/new.csv", "d/old.csv", "d/recent.csv"]);
     let config = env.config(
-        "full",
+        "config.json",
         json!({"path_prefix": "d/", "days_to_sync_if_history_is_full": 0}),
     );
-    let r = env.read(&config, &catalog, Some(&state));
+    let r = read(&env, &config, &catalog, Some(&state));
     assert_eq!(urls(&r), vec!["d/new.csv"]);
 
     // The Airbyte v4 stream option, verbatim.
-    let airbyte = env.airbyte_v4(
-        "full",
-        json!([{"name": "d", "globs": ["d/*.csv"], "format": {"filetype": "csv"},
+    let airbyte = env.path(
+        "airbyte.json",
+        &env.airbyte_v4(
+            json!([{"name": "d", "globs": ["d/*.csv"], "format": {"filetype": "csv"},
                 "days_to_sync_if_history_is_full": 7}]),
+        ),
     );
-    let (_, catalog) = env.incremental_catalog(&airbyte, None);
-    let r = env.read(&airbyte, &catalog, Some(&state));
+    let (_, catalog) = incremental_catalog(&env, &airbyte, None);
+    let r = read(&env, &airbyte, &catalog, Some(&state));
     assert_eq!(urls(&r), vec!["d/new.csv", "d/old.csv", "d/recent.csv"]);
 
     // A history that is not full reads every file it has not seen.
@@ -309,21 +241,21 @@ fn a_full_history_reads_older_files_modified_within_days_to_sync_if_history_is_f
         .as_object_mut()
         .expect("history");
     history.retain(|k, _| k.as_str() < "gone/00010.csv");
-    let (_, catalog) = env.incremental_catalog(&config, None);
-    let r = env.read(&config, &catalog, Some(&small));
+    let (_, catalog) = incremental_catalog(&env, &config, None);
+    let r = read(&env, &config, &catalog, Some(&small));
     assert_eq!(urls(&r), vec!["d/new.csv", "d/old.csv", "d/recent.csv"]);
 }
 
 #[test]
 fn csv_true_and_false_values_type_and_read_booleans() {
-    let env = Env::new("bools");
+    let env = S3Env::new("bools");
     env.server.put_object(
         "bools",
         "b/x.csv",
         b"id,active,flag,word\n1,Ja,1,true\n2,Nein,0,false\n3,,1,true\n",
     );
     let config = env.config(
-        "bools",
+        "config.json",
         json!({"path_prefix": "b/", "csv_true_values": ["Ja", "1"], "csv_false_values": ["Nein", "0"]}),
     );
     let r = ok(run("source-s3", &["discover", "--config", &config], None));
@@ -343,10 +275,10 @@ fn csv_true_and_false_values_type_and_read_booleans() {
     // Airbyte's format options, verbatim: Primitive Types Only, true_values / false_values.
     env.server
         .put_object("bools", "a/y.csv", b"id,ok\n1,oui\n2,non\n3,oui\n");
-    let airbyte = env.airbyte_v4(
-        "bools",
-        json!([{"name": "y", "globs": ["a/*.csv"], "format": {"filetype": "csv",
-                "inference_type": "Primitive Types Only", "true_values": ["oui"], "false_values": ["non"]}}]),
+    let airbyte = env.path(
+        "airbyte.json",
+        &env.airbyte_v4(json!([{"name": "y", "globs": ["a/*.csv"], "format": {"filetype": "csv",
+                "inference_type": "Primitive Types Only", "true_values": ["oui"], "false_values": ["non"]}}])),
     );
     let r = ok(run("source-s3", &["discover", "--config", &airbyte], None));
     let props = &r.catalog()["streams"][0]["json_schema"]["properties"];

@@ -3,57 +3,19 @@
 //! `validation_policy`, `anonymous`), fed real Airbyte v4 / v3 and Fivetran
 //! REST configs through the binary against a real S3-protocol server (s3s-fs).
 
-use lakeport_tests::{run, run_with, write_json, Run, RunOpts, S3Server};
+use lakeport_tests::{run, run_with, Run, RunOpts, S3Env};
 use serde_json::{json, Value};
 
-/// A server with one bucket and a directory for config files.
-struct Env {
-    server: S3Server,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new(bucket: &str) -> Env {
-        let server = S3Server::start();
-        server.create_bucket(bucket);
-        Env {
-            server,
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    /// Writes `value` as `name` and returns its path.
-    fn path(&self, name: &str, value: &Value) -> String {
-        write_json(self.dir.path(), name, value)
-            .to_str()
-            .expect("utf-8 path")
-            .to_string()
-    }
-
-    /// An Airbyte source-s3 v4 config for `bucket` with these `streams`.
-    fn airbyte_v4(&self, bucket: &str, streams: Value) -> Value {
-        json!({
-            "bucket": bucket,
-            "aws_access_key_id": self.server.access_key,
-            "aws_secret_access_key": self.server.secret_key,
-            "endpoint": self.server.endpoint,
-            "region_name": "us-east-1",
-            "delivery_method": {"delivery_type": "use_records_transfer"},
-            "streams": streams
-        })
-    }
-
-    /// Runs discover, then a full-refresh read of the discovered streams named
-    /// in `names` (all when empty); returns (catalog, read run).
-    fn discover_and_read(&self, config: &str, names: &[&str]) -> (Value, Run) {
-        let catalog = ok(run("source-s3", &["discover", "--config", config], None))
-            .catalog()
-            .clone();
-        let configured = configured(&catalog, names);
-        let path = self.path("catalog.json", &configured);
-        let r = run("source-s3", &["read", "--config", config, "--catalog", &path], None);
-        (catalog, r)
-    }
+/// Runs discover, then a full-refresh read of the discovered streams named
+/// in `names` (all when empty); returns (catalog, read run).
+fn discover_and_read(env: &S3Env, config: &str, names: &[&str]) -> (Value, Run) {
+    let catalog = ok(run("source-s3", &["discover", "--config", config], None))
+        .catalog()
+        .clone();
+    let configured = configured(&catalog, names);
+    let path = env.path("catalog.json", &configured);
+    let r = run("source-s3", &["read", "--config", config, "--catalog", &path], None);
+    (catalog, r)
 }
 
 /// A configured catalog (full refresh) of the `names` streams of `catalog`.
@@ -111,7 +73,7 @@ fn has_type(prop: &Value, t: &str) -> bool {
 
 #[test]
 fn airbyte_v4_two_streams_input_schema_emit_and_schemaless_skip() {
-    let env = Env::new("ab4");
+    let env = S3Env::new("ab4");
     env.server.put_object(
         "ab4",
         "orders/2024/a.csv",
@@ -122,28 +84,25 @@ fn airbyte_v4_two_streams_input_schema_emit_and_schemaless_skip() {
         "events/e1.jsonl",
         b"{\"kind\":\"click\",\"n\":1,\"ctx\":{\"page\":\"home\"}}\n{\"kind\":\"view\",\"n\":2}\n",
     );
-    let config = env.airbyte_v4(
-        "ab4",
-        json!([
-            {
-                "name": "orders",
-                "globs": ["orders/**/*.csv"],
-                "validation_policy": "Emit Record",
-                "input_schema": "{\"id\": \"integer\", \"amount\": \"number\"}",
-                "schemaless": false,
-                "format": {"filetype": "csv", "delimiter": ";", "inference_type": "Primitive Types Only"}
-            },
-            {
-                "name": "events",
-                "globs": ["events/**/*.jsonl"],
-                "validation_policy": "Skip Record",
-                "schemaless": true,
-                "format": {"filetype": "jsonl"}
-            }
-        ]),
-    );
+    let config = env.airbyte_v4(json!([
+        {
+            "name": "orders",
+            "globs": ["orders/**/*.csv"],
+            "validation_policy": "Emit Record",
+            "input_schema": "{\"id\": \"integer\", \"amount\": \"number\"}",
+            "schemaless": false,
+            "format": {"filetype": "csv", "delimiter": ";", "inference_type": "Primitive Types Only"}
+        },
+        {
+            "name": "events",
+            "globs": ["events/**/*.jsonl"],
+            "validation_policy": "Skip Record",
+            "schemaless": true,
+            "format": {"filetype": "jsonl"}
+        }
+    ]));
     let config = env.path("airbyte_v4.json", &config);
-    let (catalog, r) = env.discover_and_read(&config, &[]);
+    let (catalog, r) = discover_and_read(&env, &config, &[]);
     let r = ok(r);
 
     // input_schema is the discovered schema (plus the two file fields), not inference.
@@ -195,35 +154,32 @@ fn airbyte_v4_two_streams_input_schema_emit_and_schemaless_skip() {
 
 #[test]
 fn airbyte_v4_csv_strings_by_default_skip_and_wait_policies() {
-    let env = Env::new("pol");
+    let env = S3Env::new("pol");
     env.server
         .put_object("pol", "plain/a.csv", b"id,price,flag\n1,2.5,true\n2,3,false\n");
     env.server
         .put_object("pol", "typed/a.csv", b"n,label\n1,one\nx,bad\n3,three\n");
     env.server.put_object("pol", "waiting/a.csv", b"n\n1\nx\n");
-    let config = env.airbyte_v4(
-        "pol",
-        json!([
-            // No inference_type: Airbyte reads every CSV column as a string.
-            {"name": "plain", "globs": ["plain/*.csv"], "format": {"filetype": "csv"}},
-            {
-                "name": "typed",
-                "globs": ["typed/*.csv"],
-                "validation_policy": "Skip Record",
-                "input_schema": "{\"n\": \"integer\", \"label\": \"string\"}",
-                "format": {"filetype": "csv", "inference_type": "Primitive Types Only"}
-            },
-            {
-                "name": "waiting",
-                "globs": ["waiting/*.csv"],
-                "validation_policy": "Wait for Discover",
-                "input_schema": "{\"n\": \"integer\"}",
-                "format": {"filetype": "csv", "inference_type": "Primitive Types Only"}
-            }
-        ]),
-    );
+    let config = env.airbyte_v4(json!([
+        // No inference_type: Airbyte reads every CSV column as a string.
+        {"name": "plain", "globs": ["plain/*.csv"], "format": {"filetype": "csv"}},
+        {
+            "name": "typed",
+            "globs": ["typed/*.csv"],
+            "validation_policy": "Skip Record",
+            "input_schema": "{\"n\": \"integer\", \"label\": \"string\"}",
+            "format": {"filetype": "csv", "inference_type": "Primitive Types Only"}
+        },
+        {
+            "name": "waiting",
+            "globs": ["waiting/*.csv"],
+            "validation_policy": "Wait for Discover",
+            "input_schema": "{\"n\": \"integer\"}",
+            "format": {"filetype": "csv", "inference_type": "Primitive Types Only"}
+        }
+    ]));
     let config = env.path("airbyte_v4.json", &config);
-    let (catalog, r) = env.discover_and_read(&config, &["plain", "typed"]);
+    let (catalog, r) = discover_and_read(&env, &config, &["plain", "typed"]);
     let r = ok(r);
 
     // csv_infer_types false: every column a string, in discover and records.
@@ -267,7 +223,7 @@ fn airbyte_v4_csv_strings_by_default_skip_and_wait_policies() {
 
 #[test]
 fn airbyte_v3_infer_datatypes_false_reads_strings() {
-    let env = Env::new("ab3");
+    let env = S3Env::new("ab3");
     env.server
         .put_object("ab3", "sales/2024/jan.csv", b"id,amount,paid\n1,9.5,true\n2,10,false\n");
     env.server.put_object("ab3", "sales/notes.txt", b"not a csv");
@@ -286,7 +242,7 @@ fn airbyte_v3_infer_datatypes_false_reads_strings() {
         "schema": "{}"
     });
     let config = env.path("airbyte_v3.json", &config);
-    let (catalog, r) = env.discover_and_read(&config, &[]);
+    let (catalog, r) = discover_and_read(&env, &config, &[]);
     let r = ok(r);
     let props = &stream(&catalog, "sales")["json_schema"]["properties"];
     for col in ["id", "amount", "paid"] {
@@ -301,7 +257,7 @@ fn airbyte_v3_infer_datatypes_false_reads_strings() {
 
 #[test]
 fn airbyte_v3_schema_is_the_input_schema() {
-    let env = Env::new("ab3s");
+    let env = S3Env::new("ab3s");
     env.server.put_object("ab3s", "d/a.csv", b"id,amount,extra\n1,2,zzz\n");
     let config = json!({
         "dataset": "things",
@@ -316,7 +272,7 @@ fn airbyte_v3_schema_is_the_input_schema() {
         "schema": "{\"id\": \"integer\", \"amount\": \"number\"}"
     });
     let config = env.path("airbyte_v3.json", &config);
-    let (catalog, r) = env.discover_and_read(&config, &[]);
+    let (catalog, r) = discover_and_read(&env, &config, &[]);
     let r = ok(r);
     let schema = &stream(&catalog, "things")["json_schema"];
     assert_eq!(
@@ -331,7 +287,7 @@ fn airbyte_v3_schema_is_the_input_schema() {
 
 #[test]
 fn fivetran_rest_pattern_selects_keys_by_regex() {
-    let env = Env::new("ft-rest");
+    let env = S3Env::new("ft-rest");
     env.server.put_object("ft-rest", "landing/orders_1.csv", b"id\n1\n");
     env.server.put_object("ft-rest", "landing/orders_22.csv", b"id\n22\n");
     env.server.put_object("ft-rest", "landing/orders_x.csv", b"id\n99\n");
@@ -362,7 +318,7 @@ fn fivetran_rest_pattern_selects_keys_by_regex() {
         }
     });
     let config = env.path("fivetran.json", &response);
-    let (catalog, r) = env.discover_and_read(&config, &[]);
+    let (catalog, r) = discover_and_read(&env, &config, &[]);
     let r = ok(r);
     assert_eq!(stream(&catalog, "orders")["name"], "orders");
     let mut ids: Vec<i64> = data_of(&r, "orders").iter().filter_map(|d| d["id"].as_i64()).collect();
@@ -372,7 +328,7 @@ fn fivetran_rest_pattern_selects_keys_by_regex() {
 
 #[test]
 fn native_key_pattern_combines_with_globs_and_bad_regex_is_a_config_error() {
-    let env = Env::new("kp-lake");
+    let env = S3Env::new("kp-lake");
     env.server.put_object("kp-lake", "data/2024/a_keep.csv", b"v\n1\n");
     env.server.put_object("kp-lake", "data/2024/b_drop.csv", b"v\n2\n");
     env.server
@@ -381,7 +337,7 @@ fn native_key_pattern_combines_with_globs_and_bad_regex_is_a_config_error() {
     let mut c = env.server.connection("kp-lake");
     c["streams"] = json!([{"name": "kept", "globs": ["data/**/*.csv"], "key_pattern": "_keep\\."}]);
     let config = env.path("native.json", &c);
-    let (_, r) = env.discover_and_read(&config, &[]);
+    let (_, r) = discover_and_read(&env, &config, &[]);
     let r = ok(r);
     let vs: Vec<&Value> = data_of(&r, "kept").iter().map(|d| &d["v"]).collect();
     assert_eq!(vs, vec![&json!(1)], "{}", r.stdout);
@@ -410,7 +366,7 @@ fn native_key_pattern_combines_with_globs_and_bad_regex_is_a_config_error() {
 
 #[test]
 fn anonymous_config_sends_unsigned_requests() {
-    let env = Env::new("public");
+    let env = S3Env::new("public");
     env.server.put_object("public", "open/a.csv", b"v\n1\n");
     // A Fivetran PUBLIC_BUCKET config: no keys, unsigned requests.
     let response = json!({

@@ -189,22 +189,22 @@ impl Mapped {
             .collect()
     }
 
-    /// The runtime's view of this mapping (the notes are dropped).
+    /// The runtime's view of this mapping (the notes are dropped; the
+    /// renamed keys are kept, so validation errors name the user's keys).
     pub fn into_migrated(self) -> MigratedConfig {
+        let key_names = self.native_key_names();
         MigratedConfig {
             config: self.config,
             flavour: self.flavour,
+            key_names,
         }
     }
 
-    /// Logs the warnings to `out`, tells the runtime which key of the
-    /// user's config each renamed native key came from (so a validation
-    /// error names the key as the user wrote it), and returns the runtime's
-    /// view: what a connector's `migrate_config` returns.
+    /// Logs the warnings to `out` and returns the runtime's view: what a
+    /// connector's `migrate_config` returns.
     pub fn migrate(self, out: &mut Emitter) -> std::result::Result<MigratedConfig, ConnectorError> {
         // A closed stdout is reported by the next real write.
         let _ = self.emit_warnings(out);
-        lakeport_protocol::runtime::report_key_names(self.native_key_names());
         Ok(self.into_migrated())
     }
 }

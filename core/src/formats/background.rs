@@ -1,6 +1,8 @@
 //! A [`FormatWriter`] that encodes on its own thread, so a destination
 //! decodes the next batch while the previous one is encoded, compressed and
-//! written (Parquet encoding costs as much as JSON decoding).
+//! written. [`BackgroundWriter::spawn_with`] also moves the step that makes
+//! a batch (decoding records) onto the thread: writers chain, one thread per
+//! stage.
 //!
 //! The file is finished only when [`FormatWriter::finish`] asks for it; a
 //! writer dropped without that (a failed sync) stops its thread and leaves
@@ -19,8 +21,8 @@ use arrow::array::RecordBatch;
 use super::writer::FormatWriter;
 use crate::error::{Error, Result};
 
-enum Message {
-    Batch(RecordBatch),
+enum Message<I> {
+    Item(I),
     Finish,
 }
 
@@ -30,9 +32,10 @@ struct Progress {
     buffered: u64,
 }
 
-/// Runs another writer on a thread of its own.
-pub struct BackgroundWriter<W: Write + Send + 'static> {
-    batches: Option<SyncSender<Message>>,
+/// Runs another writer on a thread of its own, fed with items of type `I`
+/// that the thread turns into batches (record batches themselves, by default).
+pub struct BackgroundWriter<W: Write + Send + 'static, I: Send + 'static = RecordBatch> {
+    batches: Option<SyncSender<Message<I>>>,
     acks: Receiver<Progress>,
     in_flight: usize,
     progress: Progress,
@@ -42,15 +45,26 @@ pub struct BackgroundWriter<W: Write + Send + 'static> {
 impl<W: Write + Send + 'static> BackgroundWriter<W> {
     /// Moves `inner` to a new thread.
     pub fn spawn(inner: Box<dyn FormatWriter<W>>) -> Result<Self> {
-        let (batches, rx) = sync_channel::<Message>(1);
+        Self::spawn_with(inner, Ok)
+    }
+}
+
+impl<W: Write + Send + 'static, I: Send + 'static> BackgroundWriter<W, I> {
+    /// Moves `inner` to a new thread, where `prepare` turns each item sent
+    /// into the batch written.
+    pub fn spawn_with(
+        inner: Box<dyn FormatWriter<W>>,
+        mut prepare: impl FnMut(I) -> Result<RecordBatch> + Send + 'static,
+    ) -> Result<Self> {
+        let (batches, rx) = sync_channel::<Message<I>>(1);
         let (ack, acks) = sync_channel::<Progress>(2);
         let worker = std::thread::Builder::new()
-            .name("lakeport-encoder".into())
+            .name("lakeport-writer".into())
             .spawn(move || {
                 let mut inner = inner;
                 for message in rx {
                     let batch = match message {
-                        Message::Batch(batch) => batch,
+                        Message::Item(item) => prepare(item)?,
                         Message::Finish => return inner.finish(),
                     };
                     inner.write(&batch)?;
@@ -64,7 +78,7 @@ impl<W: Write + Send + 'static> BackgroundWriter<W> {
                 }
                 Err(Error::Internal("the file was abandoned before it was finished".into()))
             })
-            .map_err(|e| Error::Internal(format!("could not start an encoder thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("could not start a writer thread: {e}")))?;
         Ok(BackgroundWriter {
             batches: Some(batches),
             acks,
@@ -72,6 +86,45 @@ impl<W: Write + Send + 'static> BackgroundWriter<W> {
             progress: Progress::default(),
             worker: Some(worker),
         })
+    }
+
+    /// Hands `item` to the thread, then waits until the item before it is
+    /// written (so at most two are in flight).
+    pub fn send(&mut self, item: I) -> Result<()> {
+        let sent = self.batches.as_ref().map(|tx| tx.send(Message::Item(item)));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(self.failure());
+        }
+        self.in_flight += 1;
+        while self.in_flight > 1 {
+            match self.acks.recv() {
+                Ok(progress) => {
+                    self.progress = progress;
+                    self.in_flight -= 1;
+                }
+                Err(_) => return Err(self.failure()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes the inner writer had handed to its sink, one item ago.
+    pub fn bytes_written(&self) -> u64 {
+        self.progress.written
+    }
+
+    /// Bytes the inner writer held in memory, one item ago.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.progress.buffered
+    }
+
+    /// Writes everything sent, finishes the file and returns the sink.
+    pub fn finish(mut self) -> Result<W> {
+        let sent = self.batches.as_ref().map(|tx| tx.send(Message::Finish));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(self.failure());
+        }
+        self.join()
     }
 
     /// The worker's result once it has stopped (its error, when it failed).
@@ -96,21 +149,7 @@ impl<W: Write + Send + 'static> BackgroundWriter<W> {
 
 impl<W: Write + Send + 'static> FormatWriter<W> for BackgroundWriter<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let sent = self.batches.as_ref().map(|tx| tx.send(Message::Batch(batch.clone())));
-        if !matches!(sent, Some(Ok(()))) {
-            return Err(self.failure());
-        }
-        self.in_flight += 1;
-        while self.in_flight > 1 {
-            match self.acks.recv() {
-                Ok(progress) => {
-                    self.progress = progress;
-                    self.in_flight -= 1;
-                }
-                Err(_) => return Err(self.failure()),
-            }
-        }
-        Ok(())
+        self.send(batch.clone())
     }
 
     fn bytes_written(&self) -> u64 {
@@ -121,16 +160,12 @@ impl<W: Write + Send + 'static> FormatWriter<W> for BackgroundWriter<W> {
         self.progress.buffered
     }
 
-    fn finish(mut self: Box<Self>) -> Result<W> {
-        let sent = self.batches.as_ref().map(|tx| tx.send(Message::Finish));
-        if !matches!(sent, Some(Ok(()))) {
-            return Err(self.failure());
-        }
-        self.join()
+    fn finish(self: Box<Self>) -> Result<W> {
+        BackgroundWriter::finish(*self)
     }
 }
 
-impl<W: Write + Send + 'static> Drop for BackgroundWriter<W> {
+impl<W: Write + Send + 'static, I: Send + 'static> Drop for BackgroundWriter<W, I> {
     fn drop(&mut self) {
         // Abandoned (a failed sync): stop the worker without finishing the
         // file, and wait for it, so nothing writes after the target discards it.

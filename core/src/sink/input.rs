@@ -37,10 +37,17 @@ pub struct InputRecord<'a> {
     /// When it was extracted (ms since the epoch).
     #[serde(default)]
     pub emitted_at: i64,
+    /// The record's `meta` (changes the source made to it), as raw JSON text.
+    #[serde(borrow, default, deserialize_with = "raw_json_opt")]
+    pub meta: Option<&'a str>,
 }
 
 fn raw_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'de str, D::Error> {
     <&RawValue>::deserialize(d).map(RawValue::get)
+}
+
+fn raw_json_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    raw_json(d).map(Some)
 }
 
 /// Parses one line; the error says what is wrong in words a user can act on.

@@ -62,11 +62,11 @@ pub struct SinkConfig {
 
 impl SinkConfig {
     /// Rows decoded and written per batch: `batch_size`, but small next to
-    /// `file_size_bytes`, because a file's size is known one batch late
-    /// (batches are encoded on another thread) and rollover should stay close
-    /// to the size asked for.
+    /// `file_size_bytes`, because a file's size is known a few batches late
+    /// (batches are decoded and encoded on other threads) and rollover should
+    /// stay close to the size asked for.
     pub fn batch_rows(&self) -> usize {
-        let by_size = usize::try_from(self.file_size_bytes / 4096).unwrap_or(usize::MAX);
+        let by_size = usize::try_from(self.file_size_bytes / 8192).unwrap_or(usize::MAX);
         self.batch_size.min(by_size.max(256)).max(1)
     }
 

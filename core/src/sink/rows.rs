@@ -1,6 +1,6 @@
 //! The records of one open file, held as JSON text until a batch is full and
-//! then decoded in one pass, with the metadata columns built as arrays (no
-//! per-record string splicing).
+//! then decoded in one pass — on the writer's own thread in the sink — with
+//! the metadata columns built as arrays (no per-record string splicing).
 
 use std::sync::Arc;
 
@@ -8,26 +8,72 @@ use arrow::array::{ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondArr
 use arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{Error, Result};
+use crate::flat_json::FlatJsonDecoder;
 use crate::records::JsonRecordDecoder;
 use crate::schema::timestamp_utc;
 
-/// Buffered records of one partition and the decoder that turns them into batches.
-pub struct RowBuffer {
+/// Records held as JSON text: one line of `text` per record.
+#[derive(Debug, Default)]
+pub struct RowChunk {
+    text: Vec<u8>,
+    /// Where each record's text ends in `text`.
+    ends: Vec<usize>,
+    emitted_at: Vec<i64>,
+    lines: Vec<u64>,
+}
+
+impl RowChunk {
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Adds a record's `data` object (JSON text on one line) read from input line `line`.
+    pub fn push(&mut self, data: &str, emitted_at: i64, line: u64) {
+        self.text.extend_from_slice(data.as_bytes());
+        self.ends.push(self.text.len());
+        self.text.push(b'\n');
+        self.emitted_at.push(emitted_at);
+        self.lines.push(line);
+    }
+
+    /// Each record's text.
+    fn texts(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let text = &self.text[start..end];
+                start = end + 1;
+                text
+            })
+            .collect()
+    }
+}
+
+/// Turns chunks of records into batches of one schema: the flat fast path
+/// while the records allow it, Arrow's JSON decoder otherwise.
+pub struct ChunkDecoder {
     label: String,
+    /// The fast path while every chunk so far took it.
+    flat: Option<FlatJsonDecoder>,
     decoder: JsonRecordDecoder,
     data_schema: SchemaRef,
     schema: SchemaRef,
     metadata_columns: bool,
     batch_size: usize,
-    text: Vec<u8>,
-    emitted_at: Vec<i64>,
-    lines: Vec<u64>,
 }
 
-impl RowBuffer {
-    /// A buffer for batches of `schema`; with `metadata_columns`, its first two
+impl ChunkDecoder {
+    /// A decoder for batches of `schema`; with `metadata_columns`, its first two
     /// fields are `_airbyte_raw_id` and `_airbyte_extracted_at`, generated here.
-    /// `label` (the stream) names the records in errors.
+    /// `label` (the stream) names the records in errors; chunks hold at most
+    /// `batch_size` records.
     pub fn new(label: &str, schema: SchemaRef, metadata_columns: bool, batch_size: usize) -> Result<Self> {
         let data_schema: SchemaRef = if metadata_columns {
             Arc::new(Schema::new(schema.fields().iter().skip(2).cloned().collect::<Vec<_>>()))
@@ -35,52 +81,31 @@ impl RowBuffer {
             Arc::clone(&schema)
         };
         let batch_size = batch_size.max(1);
-        Ok(RowBuffer {
+        Ok(ChunkDecoder {
             label: label.to_string(),
+            flat: FlatJsonDecoder::new(Arc::clone(&data_schema)),
             decoder: JsonRecordDecoder::new(Arc::clone(&data_schema), batch_size)?,
             data_schema,
             schema,
             metadata_columns,
             batch_size,
-            text: Vec::new(),
-            emitted_at: Vec::new(),
-            lines: Vec::new(),
         })
     }
 
-    /// Records buffered.
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    /// Whether nothing is buffered.
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    /// Whether a full batch is buffered (call [`Self::flush`]).
-    pub fn is_full(&self) -> bool {
-        self.len() >= self.batch_size
-    }
-
-    /// Adds a record's `data` object (JSON text on one line) read from input line `line`.
-    pub fn push(&mut self, data: &str, emitted_at: i64, line: u64) {
-        self.text.extend_from_slice(data.as_bytes());
-        self.text.push(b'\n');
-        self.emitted_at.push(emitted_at);
-        self.lines.push(line);
-    }
-
-    /// Decodes the buffered records into one batch (`None` when empty). A
-    /// record that does not fit the schema is an error naming its input line.
-    pub fn flush(&mut self) -> Result<Option<RecordBatch>> {
-        if self.is_empty() {
-            return Ok(None);
+    /// Decodes a non-empty chunk into one batch. A record that does not fit
+    /// the schema is an error naming its input line.
+    pub fn decode(&mut self, chunk: &RowChunk) -> Result<RecordBatch> {
+        let rows = chunk.len();
+        if let Some(flat) = &self.flat {
+            match flat.decode(&chunk.texts(), chunk.text.len()) {
+                Some(data) => return self.finish(chunk, data),
+                // Records the fast path does not take: Arrow's decoder from now on.
+                None => self.flat = None,
+            }
         }
-        let rows = self.len();
         let decoded = self
             .decoder
-            .push_rows(&self.text, rows)
+            .push_rows(&chunk.text, rows)
             .and_then(|()| self.decoder.flush());
         let data = match decoded {
             Ok(Some(batch)) if batch.num_rows() == rows => batch,
@@ -88,30 +113,31 @@ impl RowBuffer {
             Err(e) => {
                 // Start afresh, and name the first record that fails on its own.
                 self.decoder = JsonRecordDecoder::new(Arc::clone(&self.data_schema), self.batch_size)?;
-                return Err(self.locate_error().unwrap_or(e));
+                return Err(self.locate_error(chunk).unwrap_or(e));
             }
         };
+        self.finish(chunk, data)
+    }
+
+    /// The batch of `data` with the metadata columns.
+    fn finish(&self, chunk: &RowChunk, data: RecordBatch) -> Result<RecordBatch> {
+        let rows = data.num_rows();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
         if self.metadata_columns {
             columns.push(Arc::new(raw_ids(rows)));
-            let micros = self.emitted_at.iter().map(|ms| ms.saturating_mul(1000));
+            let micros = chunk.emitted_at.iter().map(|ms| ms.saturating_mul(1000));
             columns.push(Arc::new(
                 TimestampMicrosecondArray::from_iter_values(micros).with_data_type(timestamp_utc()),
             ));
         }
         columns.extend(data.columns().iter().cloned());
         let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
-        let batch = RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)
-            .map_err(|e| Error::Internal(format!("record batch: {e}")))?;
-        self.text.clear();
-        self.emitted_at.clear();
-        self.lines.clear();
-        Ok(Some(batch))
+        RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)
+            .map_err(|e| Error::Internal(format!("record batch: {e}")))
     }
 
-    fn locate_error(&self) -> Option<Error> {
-        let rows = self.text.split(|&b| b == b'\n');
-        for (text, line) in rows.zip(&self.lines) {
+    fn locate_error(&self, chunk: &RowChunk) -> Option<Error> {
+        for (text, line) in chunk.texts().into_iter().zip(&chunk.lines) {
             let mut one = JsonRecordDecoder::new(Arc::clone(&self.data_schema), 1).ok()?;
             if let Err(e) = one.push(text).and_then(|()| one.flush()) {
                 let message = match e {
@@ -125,6 +151,58 @@ impl RowBuffer {
             }
         }
         None
+    }
+}
+
+/// A chunk being filled and the decoder for it: decoding on the caller's thread.
+pub struct RowBuffer {
+    chunk: RowChunk,
+    decoder: ChunkDecoder,
+    batch_size: usize,
+}
+
+impl RowBuffer {
+    /// See [`ChunkDecoder::new`].
+    pub fn new(label: &str, schema: SchemaRef, metadata_columns: bool, batch_size: usize) -> Result<Self> {
+        Ok(RowBuffer {
+            chunk: RowChunk::default(),
+            decoder: ChunkDecoder::new(label, schema, metadata_columns, batch_size)?,
+            batch_size: batch_size.max(1),
+        })
+    }
+
+    /// Records buffered.
+    pub fn len(&self) -> usize {
+        self.chunk.len()
+    }
+
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.chunk.is_empty()
+    }
+
+    /// Whether a full batch is buffered (call [`Self::flush`]).
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.batch_size
+    }
+
+    /// Adds a record; see [`RowChunk::push`].
+    pub fn push(&mut self, data: &str, emitted_at: i64, line: u64) {
+        self.chunk.push(data, emitted_at, line);
+    }
+
+    /// Decodes the buffered records into one batch (`None` when empty).
+    pub fn flush(&mut self) -> Result<Option<RecordBatch>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        let chunk = std::mem::take(&mut self.chunk);
+        self.decoder.decode(&chunk).map(Some)
+    }
+
+    /// Takes the buffered records, to be decoded elsewhere.
+    pub fn take(&mut self) -> RowChunk {
+        std::mem::take(&mut self.chunk)
     }
 }
 
@@ -170,6 +248,19 @@ mod tests {
         let a = batch.column(2).as_primitive::<Int64Type>();
         assert_eq!((a.value(0), a.is_null(1)), (1, true));
         assert!(rows.is_empty() && rows.flush().unwrap().is_none());
+    }
+
+    #[test]
+    fn records_off_the_fast_path_decode_as_arrow_does() {
+        let mut rows = RowBuffer::new("s", schema(), false, 10).unwrap();
+        rows.push(r#"{"a":1}"#, 0, 1);
+        assert!(rows.flush().unwrap().is_some());
+        assert!(rows.decoder.flat.is_some());
+        // A string in an integer column: Arrow's decoder parses it.
+        rows.push(r#"{"a":"42"}"#, 0, 2);
+        let batch = rows.flush().unwrap().unwrap();
+        assert_eq!(batch.column(2).as_primitive::<Int64Type>().value(0), 42);
+        assert!(rows.decoder.flat.is_none());
     }
 
     #[test]

@@ -101,6 +101,7 @@ impl<'a> Cursor<'a> {
         let mut stream = None;
         let mut namespace = None;
         let mut data = None;
+        let mut meta = None;
         let mut emitted_at = 0;
         self.object(|c, key| {
             match key {
@@ -121,6 +122,11 @@ impl<'a> Cursor<'a> {
                     c.skip_value()?;
                     data = line.get(start..c.i);
                 }
+                b"meta" => {
+                    let start = c.i;
+                    c.skip_value()?;
+                    meta = line.get(start..c.i).map(str::trim_start);
+                }
                 _ => c.skip_value()?,
             }
             Some(())
@@ -130,6 +136,7 @@ impl<'a> Cursor<'a> {
             namespace: namespace.map(Cow::Borrowed),
             data: data?,
             emitted_at,
+            meta,
         })
     }
 
@@ -233,8 +240,10 @@ mod tests {
             Some(("t".into(), None, r#"{"a":"x}\"{","b":[1,{"c":null}]}"#.into(), 17))
         );
         // Python's spacing, fields in another order, a namespace, unknown fields skipped.
-        let line = r#"{"record": {"namespace": "ns", "emitted_at": -5, "meta": {"changes": []}, "data": {}, "stream": "s"}, "type": "RECORD"}"#;
+        let line = r#"{"record": {"namespace": "ns", "emitted_at": -5, "meta": {"changes": []}, "x": [1], "data": {}, "stream": "s"}, "type": "RECORD"}"#;
         assert_eq!(data_of(line), Some(("s".into(), Some("ns".into()), "{}".into(), -5)));
+        let meta = scan_record(line).and_then(|l| l.record).and_then(|r| r.meta);
+        assert_eq!(meta, Some(r#"{"changes": []}"#));
         let line = r#"{"type":"RECORD","record":{"stream":"s","namespace":null,"data":{"x":1}}}"#;
         assert_eq!(data_of(line), Some(("s".into(), None, r#"{"x":1}"#.into(), 0)));
     }

@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
 use super::layout::{file_name, partition_segment, safe_segment};
-use super::rows::RowBuffer;
+use super::rows::{ChunkDecoder, RowChunk};
 use super::target::Target;
 use super::SinkConfig;
 use crate::error::{Error, Result};
@@ -25,15 +25,17 @@ pub const EXTRACTED_AT: &str = "_airbyte_extracted_at";
 /// Records buffered to infer a schema when there is no catalog.
 pub const INFER_SAMPLE: usize = 1000;
 
+/// An open file: its records are decoded on one thread and encoded on
+/// another, while the engine reads on.
 struct OpenFile<S: std::io::Write + Send + 'static> {
     rel_path: String,
-    writer: Box<dyn FormatWriter<S>>,
+    writer: BackgroundWriter<S, RowChunk>,
 }
 
 /// One partition folder's writer.
 struct Part<S: std::io::Write + Send + 'static> {
     rel_dir: String,
-    rows: RowBuffer,
+    rows: RowChunk,
     file: Option<OpenFile<S>>,
     /// Sequence number of the oldest record not yet committed.
     first_uncommitted: Option<u64>,
@@ -233,7 +235,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             };
             let part = Part {
                 rel_dir,
-                rows: RowBuffer::new(&self.name, Arc::clone(&schema), cfg.metadata_columns, cfg.batch_rows())?,
+                rows: RowChunk::default(),
                 file: None,
                 first_uncommitted: None,
             };
@@ -244,8 +246,8 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         };
         part.first_uncommitted.get_or_insert(seq);
         part.rows.push(data, emitted_at, line);
-        if part.rows.is_full() {
-            let full = write_buffered(part, target, cfg, &self.dir, &mut self.next_index, &schema)?;
+        if part.rows.len() >= cfg.batch_rows() {
+            let full = write_buffered(part, target, cfg, &self.name, &self.dir, &mut self.next_index, &schema)?;
             if full {
                 let path = commit_part(part, target)?;
                 self.committed.extend(path);
@@ -263,7 +265,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             return Ok(());
         };
         for part in self.parts.values_mut() {
-            write_buffered(part, target, cfg, &self.dir, &mut self.next_index, &schema)?;
+            write_buffered(part, target, cfg, &self.name, &self.dir, &mut self.next_index, &schema)?;
             let path = commit_part(part, target)?;
             self.committed.extend(path);
         }
@@ -276,20 +278,18 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
     }
 }
 
-/// Flushes the decoder's rows into the part's file (opening one when
-/// needed). Returns true when the file reached the rollover size.
+/// Hands the part's buffered records to its file (opening one when needed).
+/// Returns true when the file reached the rollover size.
 fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
     part: &mut Part<S>,
     target: &mut T,
     cfg: &SinkConfig,
+    stream: &str,
     stream_dir: &str,
     next_index: &mut usize,
     schema: &SchemaRef,
 ) -> Result<bool> {
-    let Some(batch) = part.rows.flush()? else {
-        return Ok(false);
-    };
-    if batch.num_rows() == 0 {
+    if part.rows.is_empty() {
         return Ok(false);
     }
     if part.file.is_none() {
@@ -302,14 +302,16 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
             }
         };
         let sink = target.create(&rel_path)?;
-        let writer = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &cfg.write_options)?;
-        let writer = Box::new(BackgroundWriter::spawn(writer)?);
+        let encoder = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &cfg.write_options)?;
+        let encoder: Box<dyn FormatWriter<S>> = Box::new(BackgroundWriter::spawn(encoder)?);
+        let mut decoder = ChunkDecoder::new(stream, Arc::clone(schema), cfg.metadata_columns, cfg.batch_rows())?;
+        let writer = BackgroundWriter::spawn_with(encoder, move |chunk: RowChunk| decoder.decode(&chunk))?;
         part.file = Some(OpenFile { rel_path, writer });
     }
     let Some(file) = part.file.as_mut() else {
         return Ok(false);
     };
-    file.writer.write(&batch)?;
+    file.writer.send(std::mem::take(&mut part.rows))?;
     Ok(file.writer.bytes_written() + file.writer.buffered_bytes() >= cfg.file_size_bytes)
 }
 
