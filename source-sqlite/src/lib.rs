@@ -6,14 +6,17 @@
 //!   default cursor from `incremental_field` ([`discover`]).
 //! - `read`: full refresh resumable by rowid / primary key, incremental by
 //!   cursor with a tie-breaking key ([`read`], [`state`]); records are
-//!   serialised straight into bytes ([`value::serialize`]).
+//!   copied out of SQLite on the reading thread and serialised straight into
+//!   bytes on a writer thread ([`pipeline`], [`value::serialize`]).
 //! - The database is opened read-only and never created ([`connect`]).
 
 pub mod config;
 pub mod connect;
+pub mod count;
 pub mod discover;
 pub mod error;
 pub mod ident;
+pub mod pipeline;
 pub mod read;
 pub mod state;
 pub mod types;

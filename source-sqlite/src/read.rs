@@ -6,29 +6,28 @@
 //! (`WHERE key > last ORDER BY key LIMIT batch_size`), each its own read
 //! transaction, so writers are never held off for a whole table. An
 //! incremental read is one query (it is ordered by the cursor, which may have
-//! no index). Records are serialised into a byte buffer and handed to the
-//! emitter every [`FLUSH_BYTES`], so memory stays flat whatever the table
-//! size or `batch_size`.
+//! no index). This thread steps the statements and copies the rows out; a
+//! writer thread serialises them and writes them, and the STATEs, in order
+//! ([`crate::pipeline`]), so memory stays flat whatever the table size or
+//! `batch_size`.
 
 use lakeport_protocol::{
-    now_millis, AirbyteMessage, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter,
-    EstimateTrace, EstimateType, InputState, StateMessage, StreamDescriptor, StreamStatus, SyncMode, TraceMessage,
+    now_millis, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState,
+    StreamDescriptor, StreamStatus, SyncMode, TraceMessage,
 };
+use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Row};
 use serde_json::Value;
 
 use crate::connect::Database;
+use crate::count::Count;
 use crate::discover::{describe, list_objects, select_objects, ObjectKind, RowKey, TableInfo};
 use crate::error::SqliteSourceError;
 use crate::ident::quote_ident;
+use crate::pipeline;
 use crate::state::{Checkpoint, Position};
 use crate::value::position::{owned, same};
 use crate::value::serialize::RecordLayout;
-
-/// Serialised records are handed to the emitter whenever this many bytes
-/// are buffered.
-pub const FLUSH_BYTES: usize = 1 << 20;
 
 /// One configured stream resolved against the database.
 struct Plan<'a> {
@@ -48,6 +47,19 @@ impl Plan<'_> {
             .iter()
             .map(|&i| quote_ident(&self.table.columns[i].name))
             .collect()
+    }
+
+    /// The count of the rows matching `where_sql` for the stream's ESTIMATE
+    /// (none for a view).
+    fn count(&self, where_sql: &str, params: &[SqlValue]) -> Option<Count> {
+        let stream = &self.configured.stream;
+        Count::new(
+            &self.table,
+            &stream.name,
+            stream.namespace.as_deref(),
+            where_sql,
+            params,
+        )
     }
 
     fn layout(&self) -> RecordLayout {
@@ -171,92 +183,6 @@ fn state_error(table: &str, why: String) -> ConnectorError {
     ))
 }
 
-fn emit_state(
-    out: &mut Emitter,
-    desc: &StreamDescriptor,
-    checkpoint: &Checkpoint,
-    count: u64,
-) -> Result<(), ConnectorError> {
-    out.emit(&AirbyteMessage::State {
-        state: StateMessage::stream(desc.clone(), checkpoint.to_json(), count),
-    })?;
-    Ok(())
-}
-
-fn emit_estimate(out: &mut Emitter, p: &Plan<'_>, rows: u64) -> Result<(), ConnectorError> {
-    out.trace(TraceMessage::estimate(EstimateTrace {
-        name: p.configured.stream.name.clone(),
-        estimate_type: EstimateType::Stream,
-        namespace: p.configured.stream.namespace.clone(),
-        row_estimate: Some(rows),
-        byte_estimate: None,
-    }))?;
-    Ok(())
-}
-
-/// Counts the rows a query will read (tables only; views are not counted, as
-/// that would run the view twice).
-fn estimate(
-    db: &Database,
-    p: &Plan<'_>,
-    where_sql: &str,
-    params: &[SqlValue],
-    out: &mut Emitter,
-) -> Result<(), ConnectorError> {
-    if p.table.kind == ObjectKind::View {
-        return Ok(());
-    }
-    let sql = format!("SELECT count(*) FROM {}{where_sql}", quote_ident(&p.table.name));
-    let n: i64 = db
-        .conn
-        .query_row(&sql, params_from_iter(params.iter()), |r| r.get(0))
-        .map_err(|e| db.error(e, "counting rows"))?;
-    emit_estimate(out, p, u64::try_from(n).unwrap_or(0))
-}
-
-/// Buffered RECORD lines waiting for the emitter.
-struct Pending {
-    buf: Vec<u8>,
-    count: u64,
-}
-
-impl Pending {
-    fn new() -> Self {
-        Pending {
-            buf: Vec::with_capacity(FLUSH_BYTES + (64 << 10)),
-            count: 0,
-        }
-    }
-
-    fn push(
-        &mut self,
-        layout: &mut RecordLayout,
-        row: &Row<'_>,
-        first: usize,
-        emitted_at: i64,
-    ) -> rusqlite::Result<()> {
-        layout.write_row(&mut self.buf, row, first, emitted_at)?;
-        self.count += 1;
-        Ok(())
-    }
-
-    fn flush_if_full(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
-        if self.buf.len() >= FLUSH_BYTES {
-            self.flush(out)?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
-        if self.count > 0 {
-            out.record_lines(&self.buf, self.count)?;
-        }
-        self.buf.clear();
-        self.count = 0;
-        Ok(())
-    }
-}
-
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
@@ -299,86 +225,64 @@ fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Em
     select.extend(p.column_sql());
     let select = select.join(", ");
     let table = quote_ident(&p.table.name);
-    let after = format!(" WHERE ({key_list}) > ({})", placeholders(2, k));
-    let first_sql = format!("SELECT {select} FROM {table} ORDER BY {key_list} LIMIT ?1");
-    let next_sql = format!("SELECT {select} FROM {table}{after} ORDER BY {key_list} LIMIT ?1");
-
-    match &last {
-        Some(k) => estimate_after(db, p, &key_list, k, out)?,
-        None => estimate(db, p, "", &[], out)?,
-    }
-
     let batch = db.config.batch_size();
-    let mut layout = p.layout();
-    let mut pending = Pending::new();
-    let mut total = 0u64;
+    // The limit is part of the SQL, not a parameter: SQLite re-prepares a
+    // statement whenever a new value is bound to a parameter its plan used
+    // (as it does a LIMIT's), which would be once per batch.
+    let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+    let after = format!(" WHERE ({key_list}) > ({})", placeholders(1, k));
+    let first_sql = format!("SELECT {select} FROM {table} ORDER BY {key_list} LIMIT {limit}");
+    let next_sql = format!("SELECT {select} FROM {table}{after} ORDER BY {key_list} LIMIT {limit}");
+
+    let count = match &last {
+        Some(k) => p.count(&after, k),
+        None => p.count("", &[]),
+    };
+
     let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
-    loop {
-        let mut params: Vec<SqlValue> = vec![SqlValue::Integer(i64::try_from(batch).unwrap_or(i64::MAX))];
-        let sql = match &last {
-            Some(k) => {
-                params.extend(k.iter().cloned());
-                &next_sql
+    pipeline::run(db, out, p.layout(), desc, count, |sink| {
+        let mut total = 0u64;
+        loop {
+            let (sql, params): (&str, &[SqlValue]) = match &last {
+                Some(k) => (&next_sql, k),
+                None => (&first_sql, &[]),
+            };
+            let mut stmt = db.conn.prepare_cached(sql).map_err(err)?;
+            let mut rows = stmt.query(params_from_iter(params.iter())).map_err(err)?;
+            let emitted_at = now_millis();
+            let mut n = 0usize;
+            let mut batch_key: Option<Vec<SqlValue>> = None;
+            while let Some(row) = rows.next().map_err(err)? {
+                sink.push(row, k, emitted_at)?;
+                n += 1;
+                if n == batch {
+                    batch_key = Some(
+                        (0..k)
+                            .map(|i| row.get_ref(i).map(owned))
+                            .collect::<Result<_, _>>()
+                            .map_err(err)?,
+                    );
+                }
             }
-            None => &first_sql,
-        };
-        let mut stmt = db.conn.prepare_cached(sql).map_err(err)?;
-        let mut rows = stmt.query(params_from_iter(params.iter())).map_err(err)?;
-        let emitted_at = now_millis();
-        let mut n = 0usize;
-        let mut batch_key: Option<Vec<SqlValue>> = None;
-        while let Some(row) = rows.next().map_err(err)? {
-            pending.push(&mut layout, row, k, emitted_at).map_err(err)?;
-            n += 1;
-            if n == batch {
-                batch_key = Some(
-                    (0..k)
-                        .map(|i| row.get_ref(i).map(owned))
-                        .collect::<Result<_, _>>()
-                        .map_err(err)?,
-                );
-            }
-            pending.flush_if_full(out)?;
-        }
-        drop(rows);
-        drop(stmt);
-        pending.flush(out)?;
-        total += n as u64;
-        match batch_key {
-            Some(key_values) => {
-                let cp = Checkpoint::FullRefresh {
-                    key_columns: key_names.clone(),
-                    key: Some(key_values.clone()),
-                };
-                emit_state(out, &desc, &cp, n as u64)?;
-                last = Some(key_values);
-            }
-            None => {
-                let cp = Checkpoint::FullRefresh {
-                    key_columns: key_names,
-                    key: None,
-                };
-                emit_state(out, &desc, &cp, n as u64)?;
+            drop(rows);
+            drop(stmt);
+            total += n as u64;
+            let done = batch_key.is_none();
+            let cp = Checkpoint::FullRefresh {
+                key_columns: key_names.clone(),
+                key: batch_key.clone(),
+            };
+            sink.state(cp, n as u64)?;
+            if done {
                 return Ok(total);
             }
+            last = batch_key;
         }
-    }
-}
-
-fn estimate_after(
-    db: &Database,
-    p: &Plan<'_>,
-    key_list: &str,
-    key: &[SqlValue],
-    out: &mut Emitter,
-) -> Result<(), ConnectorError> {
-    let where_sql = format!(" WHERE ({key_list}) > ({})", placeholders(1, key.len()));
-    estimate(db, p, &where_sql, key, out)
+    })
 }
 
 /// A view: one query, a STATE at the end (it cannot be resumed).
 fn full_refresh_keyless(db: &Database, p: &Plan<'_>, out: &mut Emitter) -> Result<u64, ConnectorError> {
-    estimate(db, p, "", &[], out)?;
     let sql = format!(
         "SELECT {} FROM {}",
         p.column_sql().join(", "),
@@ -387,25 +291,22 @@ fn full_refresh_keyless(db: &Database, p: &Plan<'_>, out: &mut Emitter) -> Resul
     let err = |e| -> ConnectorError { db.error(e, "reading rows").into() };
     let mut stmt = db.conn.prepare(&sql).map_err(err)?;
     let mut rows = stmt.query([]).map_err(err)?;
-    let mut layout = p.layout();
-    let mut pending = Pending::new();
-    let mut emitted_at = now_millis();
-    let mut total = 0u64;
-    while let Some(row) = rows.next().map_err(err)? {
-        pending.push(&mut layout, row, 0, emitted_at).map_err(err)?;
-        total += 1;
-        if pending.buf.len() >= FLUSH_BYTES {
-            pending.flush(out)?;
-            emitted_at = now_millis();
+    pipeline::run(db, out, p.layout(), p.descriptor(), p.count("", &[]), |sink| {
+        let mut emitted_at = now_millis();
+        let mut total = 0u64;
+        while let Some(row) = rows.next().map_err(err)? {
+            total += 1;
+            if sink.push(row, 0, emitted_at)? {
+                emitted_at = now_millis();
+            }
         }
-    }
-    pending.flush(out)?;
-    let cp = Checkpoint::FullRefresh {
-        key_columns: Vec::new(),
-        key: None,
-    };
-    emit_state(out, &p.descriptor(), &cp, total)?;
-    Ok(total)
+        let cp = Checkpoint::FullRefresh {
+            key_columns: Vec::new(),
+            key: None,
+        };
+        sink.state(cp, total)?;
+        Ok(total)
+    })
 }
 
 /// Reads the rows after the saved position in `(cursor, key)` order; returns
@@ -493,7 +394,7 @@ fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emi
             format!(" WHERE {c} >= ?1")
         }
     };
-    estimate(db, p, &where_sql, &params, out)?;
+    let count = p.count(&where_sql, &params);
 
     let mut select = order.clone();
     select.extend(p.column_sql());
@@ -508,58 +409,54 @@ fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emi
     let mut rows = stmt.query(params_from_iter(params.iter())).map_err(err)?;
 
     let batch = db.config.batch_size() as u64;
-    let mut layout = p.layout();
-    let mut pending = Pending::new();
-    let mut emitted_at = now_millis();
-    let mut total = 0u64;
-    let mut since_state = 0u64;
-    let mut last: Option<Position> = None;
     let checkpoint = |pos: Option<Position>| Checkpoint::Incremental {
         cursor_field: cursor_path.clone(),
         key_columns: key_names.clone(),
         position: pos,
     };
-    while let Some(row) = rows.next().map_err(err)? {
-        let cursor = row.get_ref(0).map_err(err)?;
-        if let Some(prev) = &last {
-            if since_state >= batch && !same(&prev.cursor, cursor) {
-                // A cursor-value boundary: every row of the previous value is out.
-                pending.flush(out)?;
-                emit_state(out, &desc, &checkpoint(Some(prev.clone())), since_state)?;
-                since_state = 0;
-                emitted_at = now_millis();
-            }
-        }
-        pending.push(&mut layout, row, 1 + k, emitted_at).map_err(err)?;
-        total += 1;
-        since_state += 1;
-        match &mut last {
-            Some(prev) => {
-                if !same(&prev.cursor, cursor) {
-                    prev.cursor = owned(cursor);
+    pipeline::run(db, out, p.layout(), desc, count, |sink| {
+        let mut emitted_at = now_millis();
+        let mut total = 0u64;
+        let mut since_state = 0u64;
+        let mut last: Option<Position> = None;
+        while let Some(row) = rows.next().map_err(err)? {
+            let cursor = row.get_ref(0).map_err(err)?;
+            if let Some(prev) = &last {
+                if since_state >= batch && !same(&prev.cursor, cursor) {
+                    // A cursor-value boundary: every row of the previous value is out.
+                    sink.state(checkpoint(Some(prev.clone())), since_state)?;
+                    since_state = 0;
+                    emitted_at = now_millis();
                 }
-                for i in 0..k {
-                    let v = row.get_ref(1 + i).map_err(err)?;
-                    if !same(&prev.key[i], v) {
-                        prev.key[i] = owned(v);
+            }
+            sink.push(row, 1 + k, emitted_at)?;
+            total += 1;
+            since_state += 1;
+            match &mut last {
+                Some(prev) => {
+                    if !same(&prev.cursor, cursor) {
+                        prev.cursor = owned(cursor);
+                    }
+                    for i in 0..k {
+                        let v = row.get_ref(1 + i).map_err(err)?;
+                        if !same(&prev.key[i], v) {
+                            prev.key[i] = owned(v);
+                        }
                     }
                 }
-            }
-            None => {
-                last = Some(Position {
-                    cursor: owned(cursor),
-                    key: (0..k)
-                        .map(|i| row.get_ref(1 + i).map(owned))
-                        .collect::<Result<_, _>>()
-                        .map_err(err)?,
-                });
+                None => {
+                    last = Some(Position {
+                        cursor: owned(cursor),
+                        key: (0..k)
+                            .map(|i| row.get_ref(1 + i).map(owned))
+                            .collect::<Result<_, _>>()
+                            .map_err(err)?,
+                    });
+                }
             }
         }
-        pending.flush_if_full(out)?;
-    }
-    drop(rows);
-    pending.flush(out)?;
-    let final_position = last.or(position);
-    emit_state(out, &desc, &checkpoint(final_position), since_state)?;
-    Ok(total)
+        let final_position = last.or(position);
+        sink.state(checkpoint(final_position), since_state)?;
+        Ok(total)
+    })
 }

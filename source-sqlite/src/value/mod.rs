@@ -1,5 +1,9 @@
-//! SQLite values on their way out: as RECORD JSON ([`serialize`]) and as
-//! state positions ([`position`]).
+//! SQLite values on their way out: copied into owned chunks of rows
+//! ([`rows`]), as RECORD JSON ([`serialize`]) and as state positions
+//! ([`position`]).
 
+pub mod escape;
 pub mod position;
+pub mod real;
+pub mod rows;
 pub mod serialize;

@@ -1,15 +1,17 @@
 //! RECORD lines written straight into a byte buffer — no `serde_json::Value`
 //! per row. Each stream precomputes its line prefix and its quoted field
 //! names; each value is written as SQLite stores it: integers as JSON
-//! integers, REALs via `ryu`, TEXT as escaped strings, BLOBs as base64,
-//! NULL as null. A value that cannot be represented (±infinity, TEXT that is
-//! not UTF-8) is nulled and noted in `meta.changes`; nothing else changes.
+//! integers, REALs as `ryu` writes them ([`write_real`]), TEXT as escaped
+//! strings, BLOBs as base64, NULL as null. A value that cannot be
+//! represented (±infinity, TEXT that is not UTF-8) is nulled and noted in
+//! `meta.changes`; nothing else changes.
 
 use base64::Engine as _;
 use rusqlite::types::ValueRef;
-use rusqlite::Row;
 
 use crate::types::ColumnKind;
+pub use crate::value::escape::{write_json_str, write_json_text};
+pub use crate::value::real::write_real;
 
 /// What happened to a value on its way to JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,19 +35,18 @@ pub fn write_value(buf: &mut Vec<u8>, kind: ColumnKind, value: ValueRef<'_>) -> 
         }
         ValueRef::Real(f) => {
             if f.is_finite() {
-                buf.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes());
+                write_real(buf, f);
             } else {
                 buf.extend_from_slice(b"null");
                 return Written::Nulled;
             }
         }
-        ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
-            Ok(s) => write_json_str(buf, s),
-            Err(_) => {
+        ValueRef::Text(bytes) => {
+            if !write_json_text(buf, bytes) {
                 buf.extend_from_slice(b"null");
                 return Written::Nulled;
             }
-        },
+        }
         ValueRef::Blob(bytes) => write_base64(buf, bytes),
     }
     Written::AsIs
@@ -63,51 +64,6 @@ pub fn write_base64(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.push(b'"');
 }
 
-/// For each byte: 0 = copy as is, `u` = `\u00XX`, else the escape letter.
-static ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t
-};
-
-/// Writes `s` as a JSON string (quotes, `\"`, `\\`, control characters escaped).
-pub fn write_json_str(buf: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    buf.reserve(bytes.len() + 2);
-    buf.push(b'"');
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc = ESCAPE[usize::from(b)];
-        if esc == 0 {
-            continue;
-        }
-        buf.extend_from_slice(&bytes[start..i]);
-        if esc == b'u' {
-            buf.extend_from_slice(b"\\u00");
-            buf.push(HEX[usize::from(b >> 4)]);
-            buf.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            buf.push(b'\\');
-            buf.push(esc);
-        }
-        start = i + 1;
-    }
-    buf.extend_from_slice(&bytes[start..]);
-    buf.push(b'"');
-}
-
 /// The precomputed shape of one stream's RECORD lines.
 pub struct RecordLayout {
     prefix: Vec<u8>,
@@ -115,6 +71,9 @@ pub struct RecordLayout {
     kinds: Vec<ColumnKind>,
     names: Vec<String>,
     changed: Vec<usize>,
+    /// `},"emitted_at":N}}\n` for `suffix_at` = N.
+    suffix: Vec<u8>,
+    suffix_at: Option<i64>,
 }
 
 impl RecordLayout {
@@ -148,58 +107,65 @@ impl RecordLayout {
             kinds: columns.iter().map(|(_, k)| *k).collect(),
             names: columns.iter().map(|(n, _)| n.clone()).collect(),
             changed: Vec::new(),
+            suffix: Vec::new(),
+            suffix_at: None,
         }
     }
 
-    /// Appends the RECORD line of `row`, whose data columns start at `first`.
-    pub fn write_row(
-        &mut self,
-        buf: &mut Vec<u8>,
-        row: &Row<'_>,
-        first: usize,
-        emitted_at: i64,
-    ) -> rusqlite::Result<()> {
-        buf.extend_from_slice(&self.prefix);
-        self.changed.clear();
-        for (i, (key, kind)) in self.keys.iter().zip(&self.kinds).enumerate() {
-            buf.extend_from_slice(key);
-            if write_value(buf, *kind, row.get_ref(first + i)?) == Written::Nulled {
-                self.changed.push(i);
-            }
-        }
-        self.finish(buf, emitted_at);
-        Ok(())
+    /// How many columns a record has.
+    pub fn width(&self) -> usize {
+        self.keys.len()
     }
 
     /// Appends a RECORD line from values (for tests and small callers).
     pub fn write_values(&mut self, buf: &mut Vec<u8>, values: &[ValueRef<'_>], emitted_at: i64) {
+        self.write_record(buf, values.iter().copied(), emitted_at);
+    }
+
+    /// Appends the RECORD line of one row given as its values in column order.
+    pub fn write_record<'v>(
+        &mut self,
+        buf: &mut Vec<u8>,
+        values: impl IntoIterator<Item = ValueRef<'v>>,
+        emitted_at: i64,
+    ) {
         buf.extend_from_slice(&self.prefix);
         self.changed.clear();
         for (i, ((key, kind), v)) in self.keys.iter().zip(&self.kinds).zip(values).enumerate() {
             buf.extend_from_slice(key);
-            if write_value(buf, *kind, *v) == Written::Nulled {
+            if write_value(buf, *kind, v) == Written::Nulled {
                 self.changed.push(i);
             }
         }
         self.finish(buf, emitted_at);
     }
 
-    fn finish(&self, buf: &mut Vec<u8>, emitted_at: i64) {
+    fn finish(&mut self, buf: &mut Vec<u8>, emitted_at: i64) {
+        if self.changed.is_empty() {
+            // The usual case: the same closing bytes for every row of a batch.
+            if self.suffix_at != Some(emitted_at) {
+                self.suffix.clear();
+                self.suffix.extend_from_slice(b"},\"emitted_at\":");
+                self.suffix
+                    .extend_from_slice(itoa::Buffer::new().format(emitted_at).as_bytes());
+                self.suffix.extend_from_slice(b"}}\n");
+                self.suffix_at = Some(emitted_at);
+            }
+            buf.extend_from_slice(&self.suffix);
+            return;
+        }
         buf.extend_from_slice(b"},\"emitted_at\":");
         buf.extend_from_slice(itoa::Buffer::new().format(emitted_at).as_bytes());
-        if !self.changed.is_empty() {
-            buf.extend_from_slice(b",\"meta\":{\"changes\":[");
-            for (n, &i) in self.changed.iter().enumerate() {
-                if n > 0 {
-                    buf.push(b',');
-                }
-                buf.extend_from_slice(b"{\"field\":");
-                write_json_str(buf, &self.names[i]);
-                buf.extend_from_slice(b",\"change\":\"NULLED\",\"reason\":\"SOURCE_SERIALIZATION_ERROR\"}");
+        buf.extend_from_slice(b",\"meta\":{\"changes\":[");
+        for (n, &i) in self.changed.iter().enumerate() {
+            if n > 0 {
+                buf.push(b',');
             }
-            buf.extend_from_slice(b"]}");
+            buf.extend_from_slice(b"{\"field\":");
+            write_json_str(buf, &self.names[i]);
+            buf.extend_from_slice(b",\"change\":\"NULLED\",\"reason\":\"SOURCE_SERIALIZATION_ERROR\"}");
         }
-        buf.extend_from_slice(b"}}\n");
+        buf.extend_from_slice(b"]}}}\n");
     }
 }
 
@@ -207,30 +173,6 @@ impl RecordLayout {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
-
-    fn esc(s: &str) -> String {
-        let mut b = Vec::new();
-        write_json_str(&mut b, s);
-        String::from_utf8(b).unwrap()
-    }
-
-    #[test]
-    fn json_escaping_matches_serde() {
-        let samples = [
-            "",
-            "plain",
-            "quote \" and backslash \\",
-            "nl\ncr\rtab\tbs\u{8}ff\u{c}",
-            "\u{0}\u{1}\u{1f}\u{7f}",
-            "unicode é 日本 🎉 \u{2028}",
-            "Robert'); DROP TABLE x;--",
-        ];
-        for s in samples {
-            let ours = esc(s);
-            assert_eq!(ours, serde_json::to_string(s).unwrap(), "{s:?}");
-            assert_eq!(serde_json::from_str::<String>(&ours).unwrap(), s);
-        }
-    }
 
     fn one(kind: ColumnKind, v: ValueRef<'_>) -> (String, Written) {
         let mut b = Vec::new();
