@@ -3,8 +3,9 @@
 //!
 //! - [`Pricing`]: S3 Standard us-east-1 by default, overridable (`pricing`).
 //! - [`FileModel`] / [`estimate_read`]: the requests and bytes a read will
-//!   cost, per format — a Parquet file is a footer read plus one ranged GET
-//!   per projected column chunk; CSV/JSON/Avro are one streaming GET.
+//!   cost, per format — a Parquet file is a footer read (all of a small file)
+//!   plus coalesced ranged GETs of the projected column chunks; CSV/JSON/Avro
+//!   are one streaming GET.
 //! - [`Limits`] / [`select_files`]: `dev_sampling` (deterministic, seedable),
 //!   `dev_max_files`, `max_files_per_run` and `max_data_size_gb` (deferred in
 //!   incremental mode, an error up front in full refresh), and
@@ -15,6 +16,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::formats::parquet::COALESCE_GAP_BYTES;
 use crate::storage::MeterSnapshot;
 
 /// Bytes per GB as S3 bills transfer (GiB).
@@ -131,8 +133,10 @@ impl std::ops::Add for Usage {
 pub enum FileModel {
     /// One streaming GET of the whole object (CSV, TSV, JSON, JSONL, Avro, compressed files).
     Whole,
-    /// Parquet through ranged GETs: the footer (with a prefetch), then one GET
-    /// per projected column chunk per row group.
+    /// Parquet through ranged GETs (`formats::parquet::read_parquet_ranged`): the
+    /// footer (with a prefetch that holds all of a small file), then per row group one
+    /// GET per run of projected columns (nearby column chunks coalesced); row groups
+    /// smaller than [`crate::formats::parquet::MIN_FETCH_BYTES`] are fetched together.
     Parquet {
         /// Leaf columns read (after `parquet_columns` projection).
         columns_read: usize,
@@ -154,15 +158,31 @@ impl FileModel {
                 columns_read,
                 columns_total,
             } => {
-                let footer = size.min(PARQUET_FOOTER_PREFETCH);
-                let row_groups = size.div_ceil(PARQUET_ROW_GROUP_BYTES).max(1);
+                // The footer request (the last PARQUET_FOOTER_PREFETCH bytes) holds all of a
+                // small file.
+                if size <= PARQUET_FOOTER_PREFETCH {
+                    return Usage {
+                        get_requests: 1,
+                        bytes_scanned: size,
+                        ..Usage::default()
+                    };
+                }
                 let total = columns_total.max(1) as u64;
                 let read = (columns_read as u64).min(total);
-                // The footer holds the metadata (about half of a small file); the rest is column data.
-                let data = size - (size / 2).min(PARQUET_FOOTER_PREFETCH);
+                let data = size - PARQUET_FOOTER_PREFETCH;
+                let row_groups = data.div_ceil(PARQUET_ROW_GROUP_BYTES).max(1);
+                // One fetch per row group (row groups below MIN_FETCH_BYTES are fetched
+                // together; the assumed ones are larger). In a fetch, each run of projected
+                // columns is one request, and runs closer than the coalescing gap merge.
+                let chunk = data / row_groups / total;
+                let runs = if read == total || chunk < COALESCE_GAP_BYTES {
+                    1
+                } else {
+                    read.min(total - read + 1)
+                };
                 Usage {
-                    get_requests: 1 + row_groups * read,
-                    bytes_scanned: footer + data * read / total,
+                    get_requests: 1 + row_groups * runs,
+                    bytes_scanned: PARQUET_FOOTER_PREFETCH + data * read / total,
                     ..Usage::default()
                 }
             }
@@ -621,16 +641,30 @@ mod tests {
             columns_read: 2,
             columns_total: 8,
         };
+        // Within the footer request.
         let small = pq.usage(10_000);
-        assert_eq!(small.get_requests, 3);
-        assert!(
-            small.bytes_scanned > 10_000 && small.bytes_scanned < 12_000,
-            "{small:?}"
-        );
+        assert_eq!((small.get_requests, small.bytes_scanned), (1, 10_000));
+        // Column chunks of 16 MiB (1 GiB: 8 row groups of 8 columns): two runs of
+        // projected columns at worst, per row group.
         let big = pq.usage(1 << 30);
         assert_eq!(big.get_requests, 1 + 8 * 2);
         // Projection: about a quarter of the data plus the footer.
         assert!(big.bytes_scanned < (1 << 30) / 3, "{big:?}");
+        // Column chunks of 1.5 MiB → 3 projected of 4: at most two runs.
+        let three = FileModel::Parquet {
+            columns_read: 3,
+            columns_total: 4,
+        };
+        assert_eq!(three.usage((6 << 20) + PARQUET_FOOTER_PREFETCH).get_requests, 1 + 2);
+        // Small column chunks coalesce: one request per row group, whatever the projection.
+        let mid = pq.usage(3 << 20);
+        assert_eq!(mid.get_requests, 2);
+        let all = FileModel::Parquet {
+            columns_read: 8,
+            columns_total: 8,
+        };
+        assert_eq!(all.usage(1 << 30).get_requests, 1 + 8);
+        assert_eq!(all.usage(1 << 30).bytes_scanned, 1 << 30);
     }
 
     #[test]

@@ -1,31 +1,40 @@
 //! Opening an S3 object as a stream of record batches, on a blocking thread.
 //!
 //! - Parquet (uncompressed as a whole, the usual case) is read through ranged
-//!   GETs: the footer first (one request with a 64 KiB prefetch), then only the
-//!   column chunks the projection and filters need ([`ObjectFile`]).
+//!   GETs ([`formats::parquet::read_parquet_ranged`] over [`ObjectFile`]): the
+//!   footer first (one request with a 64 KiB prefetch, which also serves the
+//!   data of a small file), then only the column chunks the projection and
+//!   filters need — nearby chunks coalesced into one GET, the GETs of a fetch
+//!   concurrent, the next row groups fetched while the current one decodes.
 //! - Every other format streams: one GET feeding a bounded read-ahead buffer,
 //!   decompression, then the format's reader.
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StructArray};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::stream::BoxStream;
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use lakeport_core::formats::parquet::{ParquetStream, RangedReadOptions};
 use lakeport_core::formats::{self, compression, BatchReader, Compression, FileFormat, ReadOptions};
-use lakeport_core::storage::{ObjectMeta, Storage, DEFAULT_READ_AHEAD_CHUNKS};
+use lakeport_core::storage::{BlockingReader, ObjectMeta, Storage, DEFAULT_READ_AHEAD_CHUNKS};
 use lakeport_core::{Error, Result};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use tokio::runtime::Handle;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 
 /// Bytes fetched with the footer's length, so small footers take one GET.
-const FOOTER_PREFETCH: usize = 64 * 1024;
+const FOOTER_PREFETCH: usize = lakeport_core::cost::PARQUET_FOOTER_PREFETCH as usize;
+
+/// Ranged GETs of one `get_byte_ranges` call in flight at once.
+const RANGE_CONCURRENCY: usize = 8;
 
 /// How a stream's objects are decoded.
 #[derive(Debug, Clone)]
@@ -65,7 +74,20 @@ pub(crate) fn open(
     opts: &ReadOptions,
     target: Option<SchemaRef>,
 ) -> Result<Box<dyn BatchReader>> {
-    let reader = open_plain(handle, store, meta, decoding, opts, target)
+    open_with(handle, store, meta, decoding, opts, target, None)
+}
+
+/// [`open`], with the object's bytes when a [`Prefetch`] fetched them.
+fn open_with(
+    handle: &Handle,
+    store: &Arc<dyn Storage>,
+    meta: &ObjectMeta,
+    decoding: &Decoding,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+    fetched: Option<Bytes>,
+) -> Result<Box<dyn BatchReader>> {
+    let reader = open_plain(handle, store, meta, decoding, opts, target, fetched)
         .map_err(|e| wait_error(decoding.wait_for_discover, e))?;
     if !decoding.schemaless && !decoding.wait_for_discover {
         return Ok(reader);
@@ -145,7 +167,17 @@ impl BatchReader for Wrapped {
     }
 }
 
-/// Opens `meta`'s object as batches of its own columns.
+/// Whether `key` is read through ranged GETs (Parquet not compressed as a whole).
+fn is_ranged(decoding: &Decoding, key: &str, format: FileFormat) -> bool {
+    let whole_file_compressed = match decoding.compression {
+        Some(c) => c != Compression::None,
+        None => Compression::from_extension(key).is_some(),
+    };
+    format == FileFormat::Parquet && !whole_file_compressed
+}
+
+/// Opens `meta`'s object as batches of its own columns; `fetched`: its bytes, already
+/// fetched whole.
 fn open_plain(
     handle: &Handle,
     store: &Arc<dyn Storage>,
@@ -153,38 +185,216 @@ fn open_plain(
     decoding: &Decoding,
     opts: &ReadOptions,
     target: Option<SchemaRef>,
+    fetched: Option<Bytes>,
 ) -> Result<Box<dyn BatchReader>> {
     let key = meta.key.as_str();
     let format = decoding.format_of(key)?;
-    let whole_file_compressed = match decoding.compression {
-        Some(c) => c != Compression::None,
-        None => Compression::from_extension(key).is_some(),
-    };
-    if format == FileFormat::Parquet && !whole_file_compressed {
+    if is_ranged(decoding, key, format) {
         let file = ObjectFile {
             store: store.clone(),
             key: key.to_string(),
             size: meta.size,
         };
-        let (schema, stream) = handle.block_on(formats::parquet::read_parquet_async(key, file, opts, target))?;
+        let stream = handle.block_on(formats::parquet::read_parquet_ranged(
+            key,
+            file,
+            meta.size,
+            opts,
+            target,
+            RangedReadOptions::default(),
+        ))?;
         return Ok(Box::new(BlockingBatches {
             handle: handle.clone(),
-            schema,
             stream,
         }));
     }
-    let reader = handle.block_on(async {
-        store
-            .get(key)
-            .await
-            .map(|got| got.into_reader(DEFAULT_READ_AHEAD_CHUNKS))
-    })?;
+    let reader = match fetched {
+        Some(bytes) => BlockingReader::from_bytes(bytes),
+        None => handle.block_on(async {
+            store
+                .get(key)
+                .await
+                .map(|got| got.into_reader(DEFAULT_READ_AHEAD_CHUNKS))
+        })?,
+    };
     let (_, input) = compression::open_decompressed(key, decoding.compression, Box::new(reader))?;
     formats::read_stream(key, input, format, opts, target)
 }
 
+/// Fetching small objects ahead of the workers ([`Prefetch`]).
+///
+/// `read.rs` is to open its files through [`Prefetch::open`]; until it does,
+/// only the tests use this module.
+#[cfg_attr(not(test), allow(dead_code))]
+mod prefetch {
+    use super::*;
+
+    /// Objects up to this size are fetched whole ahead of the workers ([`Prefetch`]).
+    pub(crate) const PREFETCH_MAX_OBJECT_BYTES: u64 = 8 * 1024 * 1024;
+    /// Objects fetched ahead of the workers at most.
+    pub(crate) const PREFETCH_OBJECTS: usize = 64;
+    /// Bytes fetched ahead of the workers at most.
+    pub(crate) const PREFETCH_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// A fetched object and the read-ahead budget it holds until a worker takes it.
+    struct Fetched {
+        bytes: Bytes,
+        _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    }
+
+    type Slot = Mutex<Option<oneshot::Receiver<lakeport_core::storage::Result<Fetched>>>>;
+
+    /// Fetches the small objects of a read ahead of the workers that decode them.
+    ///
+    /// A GET's latency (tens of milliseconds on S3; 40 ms on a kept-alive
+    /// connection to a server that delays small writes) dwarfs decoding a small
+    /// object, so `parallel_workers` threads waiting on one GET each read few
+    /// objects per second. A task on the runtime fetches the objects in reading
+    /// order — those read as one streaming GET (not ranged Parquet) of at most
+    /// [`PREFETCH_MAX_OBJECT_BYTES`] — with up to [`PREFETCH_OBJECTS`] objects and
+    /// [`PREFETCH_BYTES`] fetched and not yet taken; [`Prefetch::open`] hands a
+    /// worker its object's bytes. Dropping the last handle stops the fetching.
+    /// Every GET goes through the store, so the meter counts each.
+    pub(crate) struct Prefetch {
+        slots: Vec<Slot>,
+        /// Set when the last handle goes: the fetching task starts no further GET.
+        stopped: Arc<AtomicBool>,
+        driver: Option<AbortOnDrop>,
+    }
+
+    impl Drop for Prefetch {
+        fn drop(&mut self) {
+            // Before the slots go (which frees the read-ahead budget the task waits for).
+            self.stopped.store(true, Ordering::SeqCst);
+            self.driver.take();
+        }
+    }
+
+    /// Aborts a task when dropped.
+    struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+
+    /// Read-ahead permits for `bytes` (KiB, rounded up).
+    fn kib(bytes: u64) -> u32 {
+        u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
+    }
+
+    impl Prefetch {
+        /// Starts fetching `files` (in reading order) on `handle`'s runtime.
+        pub(crate) fn start(
+            handle: &Handle,
+            store: &Arc<dyn Storage>,
+            files: &[ObjectMeta],
+            decoding: &Decoding,
+        ) -> Arc<Prefetch> {
+            Self::start_with(handle, store, files, decoding, PREFETCH_OBJECTS, PREFETCH_BYTES)
+        }
+
+        pub(super) fn start_with(
+            handle: &Handle,
+            store: &Arc<dyn Storage>,
+            files: &[ObjectMeta],
+            decoding: &Decoding,
+            objects: usize,
+            bytes: u64,
+        ) -> Arc<Prefetch> {
+            let mut jobs = Vec::new();
+            let slots = files
+                .iter()
+                .map(|meta| {
+                    let wanted = meta.size <= PREFETCH_MAX_OBJECT_BYTES.min(bytes)
+                        && decoding
+                            .format_of(&meta.key)
+                            .is_ok_and(|format| !is_ranged(decoding, &meta.key, format));
+                    if !wanted {
+                        return Mutex::new(None);
+                    }
+                    let (tx, rx) = oneshot::channel();
+                    jobs.push((meta.key.clone(), meta.size, tx));
+                    Mutex::new(Some(rx))
+                })
+                .collect();
+            let stopped = Arc::new(AtomicBool::new(false));
+            let driver = (!jobs.is_empty()).then(|| {
+                let store = Arc::clone(store);
+                let stopped = Arc::clone(&stopped);
+                AbortOnDrop(handle.spawn(async move {
+                    let count = Arc::new(Semaphore::new(objects.max(1)));
+                    let budget = Arc::new(Semaphore::new(kib(bytes) as usize));
+                    let mut running = JoinSet::new();
+                    for (key, size, tx) in jobs {
+                        let Ok(one) = Arc::clone(&count).acquire_owned().await else {
+                            return;
+                        };
+                        let Ok(room) = Arc::clone(&budget).acquire_many_owned(kib(size)).await else {
+                            return;
+                        };
+                        if stopped.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        if tx.is_closed() {
+                            continue;
+                        }
+                        let store = Arc::clone(&store);
+                        running.spawn(async move {
+                            let got = match store.get(&key).await {
+                                Ok(got) => got.bytes().await,
+                                Err(e) => Err(e),
+                            };
+                            let _ = tx.send(got.map(|bytes| Fetched {
+                                bytes,
+                                _permits: (one, room),
+                            }));
+                        });
+                        while running.try_join_next().is_some() {}
+                    }
+                    while running.join_next().await.is_some() {}
+                }))
+            });
+            Arc::new(Prefetch { slots, stopped, driver })
+        }
+
+        /// Opens file `index` of the list given to [`Prefetch::start`] (`meta`) as [`open`]
+        /// does, with its bytes when they were fetched ahead (waiting for them if they are on
+        /// their way). Blocks: call it from a blocking thread.
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) fn open(
+            &self,
+            index: usize,
+            handle: &Handle,
+            store: &Arc<dyn Storage>,
+            meta: &ObjectMeta,
+            decoding: &Decoding,
+            opts: &ReadOptions,
+            target: Option<SchemaRef>,
+        ) -> Result<Box<dyn BatchReader>> {
+            let rx = self
+                .slots
+                .get(index)
+                .and_then(|slot| slot.lock().ok().and_then(|mut rx| rx.take()));
+            let fetched = match rx.map(|rx| handle.block_on(rx)) {
+                // The worker takes the bytes; the read-ahead budget is free again.
+                Some(Ok(Ok(fetched))) => Some(fetched.bytes),
+                Some(Ok(Err(e))) => return Err(wait_error(decoding.wait_for_discover, e.into())),
+                // Not fetched ahead, or the fetching stopped: a GET of its own.
+                Some(Err(_)) | None => None,
+            };
+            open_with(handle, store, meta, decoding, opts, target, fetched)
+        }
+    }
+}
+#[cfg_attr(not(test), allow(unused_imports))]
+pub(crate) use prefetch::Prefetch;
+
 /// A stored object as Parquet's random-access input: every read is a ranged
-/// GET (several ranges are fetched concurrently).
+/// GET. Cheap to clone (the store is shared), so the reader can fetch ahead
+/// on the runtime while a row group decodes.
+#[derive(Clone)]
 struct ObjectFile {
     store: Arc<dyn Storage>,
     key: String,
@@ -204,7 +414,10 @@ impl AsyncFileReader for ObjectFile {
         async move {
             let store = &self.store;
             let key = &self.key;
-            futures::future::try_join_all(ranges.into_iter().map(|r| store.get_range(key, r)))
+            // Concurrent, at most RANGE_CONCURRENCY at once, results in order.
+            futures::stream::iter(ranges.into_iter().map(|r| store.get_range(key, r)))
+                .buffered(RANGE_CONCURRENCY)
+                .try_collect()
                 .await
                 .map_err(external)
         }
@@ -231,8 +444,7 @@ impl AsyncFileReader for ObjectFile {
 /// An async batch stream read from a blocking thread.
 struct BlockingBatches {
     handle: Handle,
-    schema: SchemaRef,
-    stream: BoxStream<'static, Result<RecordBatch>>,
+    stream: ParquetStream,
 }
 
 impl Iterator for BlockingBatches {
@@ -245,10 +457,181 @@ impl Iterator for BlockingBatches {
 
 impl BatchReader for BlockingBatches {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        self.stream.schema()
     }
 
     fn take_warnings(&mut self) -> Vec<String> {
-        Vec::new()
+        self.stream.take_warnings()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lakeport_core::storage::{LocalStorage, RequestKind};
+    use std::time::Duration;
+
+    /// A directory of `n` small CSV objects `o/NN.csv` (row `i`: `id = 100 * NN + i`),
+    /// as a store, and their metadata in key order.
+    struct Objects {
+        dir: std::path::PathBuf,
+        runtime: tokio::runtime::Runtime,
+        store: Arc<dyn Storage>,
+        files: Vec<ObjectMeta>,
+    }
+
+    impl Objects {
+        fn new(name: &str, n: usize) -> Objects {
+            let dir = std::env::temp_dir().join(format!("lakeport-objects-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(&dir));
+            let files = runtime.block_on(async {
+                let mut files = Vec::new();
+                for f in 0..n {
+                    let key = format!("o/{f:02}.csv");
+                    let body: String = std::iter::once("id,name\n".to_string())
+                        .chain((0..10).map(|i| format!("{},n{i}\n", 100 * f + i)))
+                        .collect();
+                    store.put(&key, body.into()).await.unwrap();
+                    files.push(store.head(&key).await.unwrap());
+                }
+                files
+            });
+            Objects {
+                dir,
+                runtime,
+                store,
+                files,
+            }
+        }
+
+        fn gets(&self) -> u64 {
+            self.store.meter().requests(RequestKind::Get)
+        }
+
+        /// Reads object `i` through `prefetch`: its ids.
+        fn read(&self, prefetch: &Prefetch, i: usize) -> Vec<i64> {
+            let handle = self.runtime.handle();
+            let opts = ReadOptions::default();
+            let reader = prefetch
+                .open(i, handle, &self.store, &self.files[i], &csv(), &opts, None)
+                .unwrap();
+            let mut ids = Vec::new();
+            for batch in reader {
+                let batch = batch.unwrap();
+                let col = arrow::compute::cast(batch.column(0), &DataType::Int64).unwrap();
+                let col = col.as_any().downcast_ref::<arrow::array::Int64Array>().unwrap();
+                ids.extend(col.values().iter().copied());
+            }
+            ids
+        }
+
+        /// Waits until the read-ahead has settled.
+        fn settle(&self) {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    impl Drop for Objects {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn csv() -> Decoding {
+        Decoding {
+            format: Some(FileFormat::Csv),
+            compression: None,
+            schemaless: false,
+            wait_for_discover: false,
+        }
+    }
+
+    #[test]
+    fn prefetched_objects_read_as_fetched_ones_with_one_get_each() {
+        let o = Objects::new("same", 12);
+        let gets_before = o.gets();
+        let prefetch = Prefetch::start_with(o.runtime.handle(), &o.store, &o.files, &csv(), 4, 1 << 20);
+        // Two workers, each its share in order.
+        let all: Vec<(usize, Vec<i64>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2)
+                .map(|w| {
+                    let (o, prefetch) = (&o, &prefetch);
+                    s.spawn(move || {
+                        (0..12)
+                            .filter(|i| i % 2 == w)
+                            .map(|i| (i, o.read(prefetch, i)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        });
+        for (i, ids) in all {
+            assert_eq!(ids, (0..10).map(|r| (100 * i + r) as i64).collect::<Vec<_>>());
+        }
+        assert_eq!(o.gets() - gets_before, 12);
+        // Opening without the read-ahead reads the same.
+        let plain = open(
+            o.runtime.handle(),
+            &o.store,
+            &o.files[3],
+            &csv(),
+            &ReadOptions::default(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(plain.map(|b| b.unwrap().num_rows()).sum::<usize>(), 10);
+    }
+
+    #[test]
+    fn the_read_ahead_is_bounded_and_stops_when_dropped() {
+        let o = Objects::new("bounded", 12);
+        let prefetch = Prefetch::start_with(o.runtime.handle(), &o.store, &o.files, &csv(), 3, 1 << 20);
+        o.settle();
+        // Three objects fetched, none taken: no more.
+        assert_eq!(o.gets(), 3);
+        assert_eq!(o.read(&prefetch, 0)[0], 0);
+        o.settle();
+        assert_eq!(o.gets(), 4);
+        drop(prefetch);
+        o.settle();
+        assert_eq!(o.gets(), 4);
+
+        // The byte budget bounds it too: objects larger than it are not fetched ahead.
+        let o = Objects::new("bytes", 4);
+        let prefetch = Prefetch::start_with(o.runtime.handle(), &o.store, &o.files, &csv(), 8, 10);
+        o.settle();
+        assert_eq!(o.gets(), 0);
+        assert_eq!(o.read(&prefetch, 2)[0], 200);
+        assert_eq!(o.gets(), 1);
+    }
+
+    #[test]
+    fn a_missing_object_fails_its_open_only() {
+        let o = Objects::new("missing", 3);
+        o.runtime.block_on(o.store.delete("o/01.csv")).unwrap();
+        let prefetch = Prefetch::start(o.runtime.handle(), &o.store, &o.files, &csv());
+        assert_eq!(o.read(&prefetch, 0)[0], 0);
+        let e = prefetch
+            .open(
+                1,
+                o.runtime.handle(),
+                &o.store,
+                &o.files[1],
+                &csv(),
+                &ReadOptions::default(),
+                None,
+            )
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("o/01.csv"), "{e}");
+        assert_eq!(o.read(&prefetch, 2)[0], 200);
     }
 }

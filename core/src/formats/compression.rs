@@ -401,9 +401,9 @@ enum EncoderInner<W: Write> {
     Brotli(Box<brotli::CompressorWriter<W>>),
 }
 
-/// The deflate level of gzip output: 3, zlib's fast end. On JSON lines it
-/// compresses three times faster than the default level 6 for output about
-/// a fifth larger, which keeps a gzip destination as fast as its decoder.
+/// The deflate level of gzip output: 3, zlib's fast end. On the benchmark's
+/// JSON lines it compresses 1.7 times faster than the default level 6 for
+/// output 4% larger, which keeps a gzip destination near its decoder's speed.
 fn gzip_level() -> flate2::Compression {
     flate2::Compression::new(3)
 }
