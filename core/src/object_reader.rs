@@ -52,28 +52,8 @@ pub fn open_object(
     target: Option<SchemaRef>,
 ) -> Result<Box<dyn BatchReader>> {
     let key = meta.key.as_str();
-    let whole_file_compressed = match compression {
-        Some(c) => c != Compression::None,
-        None => Compression::from_extension(key).is_some(),
-    };
-    if format == FileFormat::Parquet && !whole_file_compressed {
-        let file = ObjectFile {
-            store: store.clone(),
-            key: key.to_string(),
-            size: meta.size,
-        };
-        let stream = handle.block_on(formats::parquet::read_parquet_ranged(
-            key,
-            file,
-            meta.size,
-            opts,
-            target,
-            RangedReadOptions::default(),
-        ))?;
-        return Ok(Box::new(BlockingBatches {
-            handle: handle.clone(),
-            stream,
-        }));
+    if reads_ranged(format, compression, key) {
+        return open_ranged_parquet(handle, store, meta, opts, target);
     }
     let reader = handle.block_on(async {
         store
@@ -83,6 +63,40 @@ pub fn open_object(
     })?;
     let (_, input) = compression::open_decompressed(key, compression, Box::new(reader))?;
     formats::read_stream(key, input, format, opts, target)
+}
+
+/// Whether an object in `format` with `compression` (`None`: by `key`'s
+/// extension) is read through ranged GETs: Parquet not compressed as a whole.
+pub fn reads_ranged(format: FileFormat, compression: Option<Compression>, key: &str) -> bool {
+    let whole_file_compressed = match compression {
+        Some(c) => c != Compression::None,
+        None => Compression::from_extension(key).is_some(),
+    };
+    format == FileFormat::Parquet && !whole_file_compressed
+}
+
+/// Opens `meta`'s Parquet object through ranged GETs (see the module docs).
+/// Blocks, as [`open_object`].
+pub fn open_ranged_parquet(
+    handle: &Handle,
+    store: &Arc<dyn Storage>,
+    meta: &ObjectMeta,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader>> {
+    let file = ObjectFile::new(store.clone(), meta.key.as_str(), meta.size);
+    let stream = handle.block_on(formats::parquet::read_parquet_ranged(
+        &meta.key,
+        file,
+        meta.size,
+        opts,
+        target,
+        RangedReadOptions::default(),
+    ))?;
+    Ok(Box::new(BlockingBatches {
+        handle: handle.clone(),
+        stream,
+    }))
 }
 
 /// A stored object as Parquet's random-access input: every read is a ranged

@@ -1,7 +1,7 @@
 //! Opening an S3 object as a stream of record batches, on a blocking thread.
 //!
 //! - Parquet (uncompressed as a whole, the usual case) is read through ranged
-//!   GETs ([`formats::parquet::read_parquet_ranged`] over [`ObjectFile`]): the
+//!   GETs (`lakeport_core::object_reader::open_ranged_parquet`, shared with source-file): the
 //!   footer first (one request with a 64 KiB prefetch, which also serves the
 //!   data of a small file), then only the column chunks the projection and
 //!   filters need — nearby chunks coalesced into one GET, the GETs of a fetch
@@ -9,32 +9,19 @@
 //! - Every other format streams: one GET feeding a bounded read-ahead buffer,
 //!   decompression, then the format's reader.
 
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StructArray};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use bytes::Bytes;
-use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt, TryStreamExt};
-use lakeport_core::formats::parquet::{ParquetStream, RangedReadOptions};
 use lakeport_core::formats::{self, compression, BatchReader, Compression, FileFormat, ReadOptions};
+use lakeport_core::object_reader::{open_ranged_parquet, reads_ranged};
 use lakeport_core::storage::{BlockingReader, ObjectMeta, Storage, DEFAULT_READ_AHEAD_CHUNKS};
 use lakeport_core::{Error, Result};
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::errors::ParquetError;
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use tokio::runtime::Handle;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-
-/// Bytes fetched with the footer's length, so small footers take one GET.
-const FOOTER_PREFETCH: usize = lakeport_core::cost::PARQUET_FOOTER_PREFETCH as usize;
-
-/// Ranged GETs of one `get_byte_ranges` call in flight at once.
-const RANGE_CONCURRENCY: usize = 8;
 
 /// How a stream's objects are decoded.
 #[derive(Debug, Clone)]
@@ -169,11 +156,7 @@ impl BatchReader for Wrapped {
 
 /// Whether `key` is read through ranged GETs (Parquet not compressed as a whole).
 fn is_ranged(decoding: &Decoding, key: &str, format: FileFormat) -> bool {
-    let whole_file_compressed = match decoding.compression {
-        Some(c) => c != Compression::None,
-        None => Compression::from_extension(key).is_some(),
-    };
-    format == FileFormat::Parquet && !whole_file_compressed
+    reads_ranged(format, decoding.compression, key)
 }
 
 /// Opens `meta`'s object as batches of its own columns; `fetched`: its bytes, already
@@ -190,23 +173,7 @@ fn open_plain(
     let key = meta.key.as_str();
     let format = decoding.format_of(key)?;
     if is_ranged(decoding, key, format) {
-        let file = ObjectFile {
-            store: store.clone(),
-            key: key.to_string(),
-            size: meta.size,
-        };
-        let stream = handle.block_on(formats::parquet::read_parquet_ranged(
-            key,
-            file,
-            meta.size,
-            opts,
-            target,
-            RangedReadOptions::default(),
-        ))?;
-        return Ok(Box::new(BlockingBatches {
-            handle: handle.clone(),
-            stream,
-        }));
+        return open_ranged_parquet(handle, store, meta, opts, target);
     }
     let reader = match fetched {
         Some(bytes) => BlockingReader::from_bytes(bytes),
@@ -390,80 +357,6 @@ mod prefetch {
 }
 #[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use prefetch::Prefetch;
-
-/// A stored object as Parquet's random-access input: every read is a ranged
-/// GET. Cheap to clone (the store is shared), so the reader can fetch ahead
-/// on the runtime while a row group decodes.
-#[derive(Clone)]
-struct ObjectFile {
-    store: Arc<dyn Storage>,
-    key: String,
-    size: u64,
-}
-
-fn external(e: lakeport_core::storage::StorageError) -> ParquetError {
-    ParquetError::External(Box::new(e))
-}
-
-impl AsyncFileReader for ObjectFile {
-    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        async move { self.store.get_range(&self.key, range).await.map_err(external) }.boxed()
-    }
-
-    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        async move {
-            let store = &self.store;
-            let key = &self.key;
-            // Concurrent, at most RANGE_CONCURRENCY at once, results in order.
-            futures::stream::iter(ranges.into_iter().map(|r| store.get_range(key, r)))
-                .buffered(RANGE_CONCURRENCY)
-                .try_collect()
-                .await
-                .map_err(external)
-        }
-        .boxed()
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        async move {
-            let size = self.size;
-            let metadata = ParquetMetaDataReader::new()
-                .with_arrow_reader_options(options)
-                .with_prefetch_hint(Some(FOOTER_PREFETCH))
-                .load_and_finish(self, size)
-                .await?;
-            Ok(Arc::new(metadata))
-        }
-        .boxed()
-    }
-}
-
-/// An async batch stream read from a blocking thread.
-struct BlockingBatches {
-    handle: Handle,
-    stream: ParquetStream,
-}
-
-impl Iterator for BlockingBatches {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.handle.block_on(self.stream.next())
-    }
-}
-
-impl BatchReader for BlockingBatches {
-    fn schema(&self) -> SchemaRef {
-        self.stream.schema()
-    }
-
-    fn take_warnings(&mut self) -> Vec<String> {
-        self.stream.take_warnings()
-    }
-}
 
 #[cfg(test)]
 mod tests {
