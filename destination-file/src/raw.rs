@@ -33,6 +33,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use lakeport_core::sink::input::for_each_line;
 use lakeport_core::sink::layout::{safe_segment, temp_path};
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
 use lakeport_core::Error;
@@ -574,23 +575,7 @@ fn drive(
     input: &mut (dyn BufRead + Send),
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
-    let mut line = String::new();
-    let mut n = 0u64;
-    loop {
-        line.clear();
-        let read = input
-            .read_line(&mut line)
-            .map_err(|e| ConnectorError::system(format!("Could not read the input messages: {e}")))?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        let text = line.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            continue;
-        }
-        writer.line(text, n, out)?;
-    }
+    for_each_line(input, |text, n| writer.line(text, n, out))?;
     writer.finish(out)
 }
 

@@ -3,6 +3,9 @@
 
 use std::borrow::Cow;
 
+use std::io::BufRead;
+
+use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -40,6 +43,30 @@ pub struct InputRecord<'a> {
     /// The record's `meta` (changes the source made to it), as raw JSON text.
     #[serde(borrow, default, deserialize_with = "raw_json_opt")]
     pub meta: Option<&'a str>,
+}
+
+/// Calls `line` with each non-blank input line (without its line ending)
+/// and its 1-based line number.
+pub fn for_each_line(
+    input: &mut (dyn BufRead + Send),
+    mut line: impl FnMut(&str, u64) -> Result<(), ConnectorError>,
+) -> Result<(), ConnectorError> {
+    let mut buf = String::new();
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        let read = input
+            .read_line(&mut buf)
+            .map_err(|e| ConnectorError::system(format!("Could not read the input messages: {e}")))?;
+        if read == 0 {
+            return Ok(());
+        }
+        n += 1;
+        let text = buf.trim_end_matches(['\n', '\r']);
+        if !text.trim().is_empty() {
+            line(text, n)?;
+        }
+    }
 }
 
 fn raw_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'de str, D::Error> {

@@ -285,23 +285,7 @@ fn drive<T: Target>(
     input: &mut (dyn BufRead + Send),
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
-    let mut line = String::new();
-    let mut n = 0u64;
-    loop {
-        line.clear();
-        let read = input
-            .read_line(&mut line)
-            .map_err(|e| ConnectorError::system(format!("Could not read the input messages: {e}")))?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        let text = line.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            continue;
-        }
-        engine.line(text, n, out)?;
-    }
+    input::for_each_line(input, |text, n| engine.line(text, n, out))?;
     // End of input: commit everything, echo every state, then overwrite.
     for (_, stream) in &mut engine.streams {
         stream.commit_all(engine.target, engine.cfg)?;
