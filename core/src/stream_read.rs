@@ -101,6 +101,8 @@ pub struct StreamStates {
     cursor: FileCursor,
     record_field: Option<String>,
     pacer: Option<StatePacer>,
+    /// Files completed since the last STATE.
+    unsaved: usize,
     since_state: u64,
     records: u64,
     skipped: u64,
@@ -116,6 +118,7 @@ impl StreamStates {
             cursor,
             record_field: record_cursor.map(|rc| rc.field.clone()),
             pacer: None,
+            unsaved: 0,
             since_state: 0,
             records: 0,
             skipped: 0,
@@ -189,17 +192,35 @@ impl StreamStates {
             self.cursor.advance_record_cursor(field, done.cursor_max);
             self.skipped += done.skipped;
         }
+        self.unsaved += 1;
         let due = match self.pacer.as_mut() {
             Some(p) => p.due(self.cursor.len(), last),
             None => true,
         };
         if due {
-            out.emit(&AirbyteMessage::State {
-                state: StateMessage::stream(self.descriptor.clone(), self.cursor.to_state(), self.since_state),
-            })?;
-            self.since_state = 0;
+            self.emit_state(out)?;
         }
         Ok(due)
+    }
+
+    /// Saves the files completed since the last STATE, if any (a read that
+    /// stops early calls it, so a paced STATE is never lost). Returns whether
+    /// a STATE was emitted.
+    pub fn flush(&mut self, out: &mut Emitter) -> Result<bool, ConnectorError> {
+        if self.unsaved == 0 {
+            return Ok(false);
+        }
+        self.emit_state(out)?;
+        Ok(true)
+    }
+
+    fn emit_state(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
+        out.emit(&AirbyteMessage::State {
+            state: StateMessage::stream(self.descriptor.clone(), self.cursor.to_state(), self.since_state),
+        })?;
+        self.since_state = 0;
+        self.unsaved = 0;
+        Ok(())
     }
 
     /// The LOG saying how many records `record_cursor` skipped, if any.
@@ -321,6 +342,15 @@ mod tests {
         assert!(!states.file_done(&mut out, done("a", 1, None, 0), false).unwrap());
         assert!(states.file_done(&mut out, done("b", 2, None, 0), true).unwrap());
         assert_eq!(cap.lines(&mut out).len(), 1);
+        // Nothing unsaved: no STATE.
+        assert!(!states.flush(&mut out).unwrap());
+        // A read stopping early saves what it completed.
+        assert!(!states.file_done(&mut out, done("c", 3, None, 0), false).unwrap());
+        assert!(states.flush(&mut out).unwrap());
+        let lines = cap.lines(&mut out);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1]["state"]["stream"]["stream_state"]["history"]["c"].is_string());
+        assert!(!states.flush(&mut out).unwrap());
     }
 
     #[test]

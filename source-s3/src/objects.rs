@@ -189,19 +189,27 @@ fn open_plain(
 }
 
 /// Fetching small objects ahead of the workers ([`Prefetch`]).
-///
-/// `read.rs` is to open its files through [`Prefetch::open`]; until it does,
-/// only the tests use this module.
-#[cfg_attr(not(test), allow(dead_code))]
 mod prefetch {
     use super::*;
 
     /// Objects up to this size are fetched whole ahead of the workers ([`Prefetch`]).
     pub(crate) const PREFETCH_MAX_OBJECT_BYTES: u64 = 8 * 1024 * 1024;
-    /// Objects fetched ahead of the workers at most.
-    pub(crate) const PREFETCH_OBJECTS: usize = 64;
-    /// Bytes fetched ahead of the workers at most.
-    pub(crate) const PREFETCH_BYTES: u64 = 64 * 1024 * 1024;
+    /// Objects fetched (or being fetched) ahead of the workers, per worker.
+    pub(crate) const PREFETCH_OBJECTS_PER_WORKER: usize = 8;
+    /// Bytes fetched ahead of the workers at most, per worker.
+    pub(crate) const PREFETCH_BYTES_PER_WORKER: u64 = 8 * 1024 * 1024;
+
+    /// Whether the read may send one more GET (the cost limit is not reached).
+    pub(crate) type MayFetch = Arc<dyn Fn() -> bool + Send + Sync>;
+
+    /// How far a [`Prefetch`] reads ahead: objects and bytes fetched and not yet taken.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct Budget {
+        /// Objects.
+        pub objects: usize,
+        /// Bytes.
+        pub bytes: u64,
+    }
 
     /// A fetched object and the read-ahead budget it holds until a worker takes it.
     struct Fetched {
@@ -218,10 +226,13 @@ mod prefetch {
     /// object, so `parallel_workers` threads waiting on one GET each read few
     /// objects per second. A task on the runtime fetches the objects in reading
     /// order — those read as one streaming GET (not ranged Parquet) of at most
-    /// [`PREFETCH_MAX_OBJECT_BYTES`] — with up to [`PREFETCH_OBJECTS`] objects and
-    /// [`PREFETCH_BYTES`] fetched and not yet taken; [`Prefetch::open`] hands a
-    /// worker its object's bytes. Dropping the last handle stops the fetching.
-    /// Every GET goes through the store, so the meter counts each.
+    /// [`PREFETCH_MAX_OBJECT_BYTES`] — with up to [`PREFETCH_OBJECTS_PER_WORKER`]
+    /// objects and [`PREFETCH_BYTES_PER_WORKER`] per worker fetched and not yet
+    /// taken, so `parallel_workers` sets how many GETs are in flight as well as
+    /// how many threads decode; [`Prefetch::open`] hands a worker its object's
+    /// bytes. No GET starts once `may_fetch` says no (the cost limit is
+    /// reached) or the last handle is dropped. Every GET goes through the
+    /// store, so the meter counts each.
     pub(crate) struct Prefetch {
         slots: Vec<Slot>,
         /// Set when the last handle goes: the fetching task starts no further GET.
@@ -252,14 +263,22 @@ mod prefetch {
     }
 
     impl Prefetch {
-        /// Starts fetching `files` (in reading order) on `handle`'s runtime.
+        /// Starts fetching `files` (in reading order) on `handle`'s runtime
+        /// for `workers` decoding threads.
         pub(crate) fn start(
             handle: &Handle,
             store: &Arc<dyn Storage>,
             files: &[ObjectMeta],
             decoding: &Decoding,
+            workers: usize,
+            may_fetch: MayFetch,
         ) -> Arc<Prefetch> {
-            Self::start_with(handle, store, files, decoding, PREFETCH_OBJECTS, PREFETCH_BYTES)
+            let workers = workers.max(1);
+            let budget = Budget {
+                objects: PREFETCH_OBJECTS_PER_WORKER * workers,
+                bytes: PREFETCH_BYTES_PER_WORKER * workers as u64,
+            };
+            Self::start_with(handle, store, files, decoding, budget, may_fetch)
         }
 
         pub(super) fn start_with(
@@ -267,8 +286,8 @@ mod prefetch {
             store: &Arc<dyn Storage>,
             files: &[ObjectMeta],
             decoding: &Decoding,
-            objects: usize,
-            bytes: u64,
+            Budget { objects, bytes }: Budget,
+            may_fetch: MayFetch,
         ) -> Arc<Prefetch> {
             let mut jobs = Vec::new();
             let slots = files
@@ -301,7 +320,7 @@ mod prefetch {
                         let Ok(room) = Arc::clone(&budget).acquire_many_owned(kib(size)).await else {
                             return;
                         };
-                        if stopped.load(Ordering::SeqCst) {
+                        if stopped.load(Ordering::SeqCst) || !may_fetch() {
                             return;
                         }
                         if tx.is_closed() {
@@ -355,8 +374,7 @@ mod prefetch {
         }
     }
 }
-#[cfg_attr(not(test), allow(unused_imports))]
-pub(crate) use prefetch::Prefetch;
+pub(crate) use prefetch::{MayFetch, Prefetch};
 
 #[cfg(test)]
 mod tests {
@@ -437,6 +455,14 @@ mod tests {
         }
     }
 
+    fn budget(objects: usize, bytes: u64) -> prefetch::Budget {
+        prefetch::Budget { objects, bytes }
+    }
+
+    fn always() -> MayFetch {
+        Arc::new(|| true)
+    }
+
     fn csv() -> Decoding {
         Decoding {
             format: Some(FileFormat::Csv),
@@ -450,7 +476,14 @@ mod tests {
     fn prefetched_objects_read_as_fetched_ones_with_one_get_each() {
         let o = Objects::new("same", 12);
         let gets_before = o.gets();
-        let prefetch = Prefetch::start_with(o.runtime.handle(), &o.store, &o.files, &csv(), 4, 1 << 20);
+        let prefetch = Prefetch::start_with(
+            o.runtime.handle(),
+            &o.store,
+            &o.files,
+            &csv(),
+            budget(4, 1 << 20),
+            always(),
+        );
         // Two workers, each its share in order.
         let all: Vec<(usize, Vec<i64>)> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..2)
@@ -486,7 +519,14 @@ mod tests {
     #[test]
     fn the_read_ahead_is_bounded_and_stops_when_dropped() {
         let o = Objects::new("bounded", 12);
-        let prefetch = Prefetch::start_with(o.runtime.handle(), &o.store, &o.files, &csv(), 3, 1 << 20);
+        let prefetch = Prefetch::start_with(
+            o.runtime.handle(),
+            &o.store,
+            &o.files,
+            &csv(),
+            budget(3, 1 << 20),
+            always(),
+        );
         o.settle();
         // Three objects fetched, none taken: no more.
         assert_eq!(o.gets(), 3);
@@ -499,7 +539,7 @@ mod tests {
 
         // The byte budget bounds it too: objects larger than it are not fetched ahead.
         let o = Objects::new("bytes", 4);
-        let prefetch = Prefetch::start_with(o.runtime.handle(), &o.store, &o.files, &csv(), 8, 10);
+        let prefetch = Prefetch::start_with(o.runtime.handle(), &o.store, &o.files, &csv(), budget(8, 10), always());
         o.settle();
         assert_eq!(o.gets(), 0);
         assert_eq!(o.read(&prefetch, 2)[0], 200);
@@ -507,10 +547,43 @@ mod tests {
     }
 
     #[test]
+    fn no_get_starts_once_the_cost_limit_says_no() {
+        let o = Objects::new("limit", 12);
+        // Allows the first five GETs (as a cost limit reached after five would).
+        let meter_store = Arc::clone(&o.store);
+        let may_fetch: MayFetch = Arc::new(move || meter_store.meter().requests(RequestKind::Get) < 5);
+        let prefetch = Prefetch::start_with(
+            o.runtime.handle(),
+            &o.store,
+            &o.files,
+            &csv(),
+            budget(1, 1 << 20),
+            may_fetch,
+        );
+        for i in 0..5 {
+            assert_eq!(o.read(&prefetch, i)[0], 100 * i as i64);
+        }
+        o.settle();
+        assert_eq!(o.gets(), 5);
+        // What the workers still open gets its own GET, as without read-ahead.
+        assert_eq!(o.read(&prefetch, 5)[0], 500);
+        assert_eq!(o.gets(), 6);
+    }
+
+    #[test]
+    fn the_read_ahead_grows_with_the_workers() {
+        let o = Objects::new("workers", 40);
+        let prefetch = Prefetch::start(o.runtime.handle(), &o.store, &o.files, &csv(), 2, always());
+        o.settle();
+        assert_eq!(o.gets(), 2 * prefetch::PREFETCH_OBJECTS_PER_WORKER as u64);
+        drop(prefetch);
+    }
+
+    #[test]
     fn a_missing_object_fails_its_open_only() {
         let o = Objects::new("missing", 3);
         o.runtime.block_on(o.store.delete("o/01.csv")).unwrap();
-        let prefetch = Prefetch::start(o.runtime.handle(), &o.store, &o.files, &csv());
+        let prefetch = Prefetch::start(o.runtime.handle(), &o.store, &o.files, &csv(), 2, always());
         assert_eq!(o.read(&prefetch, 0)[0], 0);
         let e = prefetch
             .open(

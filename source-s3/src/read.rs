@@ -1,8 +1,11 @@
 //! Reading: list through the pruned partition plan → select (globs,
 //! start_date, incremental history, dev sampling, limits) → price the run and
 //! stop before the first GET if it is over `cost_limit_usd` → fetch and decode
-//! in `parallel_workers` threads → records in object order → a STATE after
-//! every object (the metered cost checked after each) → a COST report at the end.
+//! in `parallel_workers` threads (small objects fetched ahead of them) →
+//! records in object order → STATEs after completed objects (after each while
+//! the history is small, then at most once a second, always after the last
+//! and when a read stops early; the metered cost checked after each object)
+//! → a COST report at the end.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +13,7 @@ use std::time::{Duration, Instant};
 use lakeport_core::cost::{
     check_cost_limit, estimate_read, select_files, CostReport, CostTracker, Estimate, Limits, Pricing, RunMode, Usage,
 };
-use lakeport_core::cursor::{FileCursor, DEFAULT_MAX_HISTORY};
+use lakeport_core::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
 use lakeport_core::partition::PartitionScheme;
 use lakeport_core::record_cursor::RecordCursor;
 use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
@@ -240,7 +243,7 @@ async fn read_stream(
 ) -> Result<(), ConnectorError> {
     let descriptor = configured.stream.descriptor();
     let incremental = configured.sync_mode == SyncMode::Incremental;
-    let mut states = StreamStates::new(descriptor.clone(), cursor, record_cursor.as_ref());
+    let mut states = StreamStates::new(descriptor.clone(), cursor, record_cursor.as_ref()).paced(StatePacer::default());
     let files = selected.files;
     if !states.start(out, selected.bytes, files.len(), incremental)? {
         return Ok(());
@@ -257,10 +260,18 @@ async fn read_stream(
     let target = plan.read_target(&configured.stream.json_schema)?;
     let decoding = plan.decoding();
     let handle = Handle::current();
+    // Small objects are fetched ahead of the workers, while the cost limit allows.
+    let may_fetch: objects::MayFetch = {
+        let (tracker, store) = (tracker.clone(), store.clone());
+        Arc::new(move || tracker.check(store.meter().snapshot()).is_ok())
+    };
+    let prefetch = objects::Prefetch::start(&handle, store, &files, &decoding, config.parallel_workers, may_fetch);
     let scan_files: Vec<ScanFile> = files
         .into_iter()
-        .map(|meta| {
-            let (store, decoding, handle) = (store.clone(), decoding.clone(), handle.clone());
+        .enumerate()
+        .map(|(index, meta)| {
+            let (store, decoding, handle, prefetch) =
+                (store.clone(), decoding.clone(), handle.clone(), prefetch.clone());
             ScanFile {
                 url: meta.key.clone(),
                 last_modified: meta.last_modified,
@@ -269,7 +280,9 @@ async fn read_stream(
                     .as_ref()
                     .map(|c| c.record_fields(&scheme, &meta.key).into_iter().collect())
                     .unwrap_or_default(),
-                open: Box::new(move |opts, target| objects::open(&handle, &store, &meta, &decoding, opts, target)),
+                open: Box::new(move |opts, target| {
+                    prefetch.open(index, &handle, &store, &meta, &decoding, opts, target)
+                }),
             }
         })
         .collect();
@@ -317,7 +330,7 @@ async fn read_stream(
                     }
                     ScanEvent::FileDone(done) => {
                         files_read += 1;
-                        states.file_done(out, done, false)?;
+                        states.file_done(out, done, files_read as usize == total_files)?;
                         // The estimate was wrong: stop after this file, its state saved.
                         tracker
                             .check(store.meter().snapshot())
@@ -328,7 +341,14 @@ async fn read_stream(
             },
         )
     });
+    // Reading the rest stops the fetching ahead.
+    drop(prefetch);
     totals.files_read += files_read;
+    // A read that stops early saves the files it completed (the original
+    // error is what is reported, even if the output is gone too).
+    if result.is_err() {
+        let _ = states.flush(out);
+    }
     if let Some(note) = record_cursor.as_ref().and_then(|rc| states.skipped_note(rc)) {
         out.info(note)?;
     }

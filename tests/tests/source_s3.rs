@@ -4,6 +4,7 @@
 
 use lakeport_tests::{gzip, run, Run, S3Env};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 fn ok(r: Run) -> Run {
     r.assert_success();
@@ -76,7 +77,56 @@ fn read_beyond_1000_objects_in_parallel() {
     let mut ns: Vec<i64> = r.data().iter().map(|d| d["n"].as_i64().expect("integer n")).collect();
     ns.sort_unstable();
     assert_eq!(ns, (0..1100).collect::<Vec<i64>>());
-    assert_eq!(r.states().len(), 1100);
+    // A STATE after each of the first 100 objects, then paced (each one
+    // carries the whole history), and always one after the last object.
+    let states = r.states();
+    assert!((100..1100).contains(&states.len()), "{} states", states.len());
+    let counted: f64 = states
+        .iter()
+        .map(|s| s["sourceStats"]["recordCount"].as_f64().expect("recordCount"))
+        .sum();
+    assert_eq!(counted, 1100.0, "every record counted in one STATE");
+    let history = states.last().expect("a state")["stream"]["stream_state"]["history"]
+        .as_object()
+        .expect("history");
+    assert_eq!(history.len(), 1100);
+}
+
+#[test]
+fn a_read_that_fails_midway_saves_the_objects_it_completed() {
+    // 150 objects (past the 100 after which STATEs are paced); the 131st is
+    // not JSON. The read fails on it, and its last STATE holds the 130 before
+    // it — so the next run, after the object is fixed, reads only the rest.
+    let env = S3Env::new("halfway");
+    let body = |i: usize| format!("{{\"n\": {i}}}\n");
+    for i in 0..150 {
+        let text = if i == 130 {
+            "{\"n\": 130}\n{not json\n".to_string()
+        } else {
+            body(i)
+        };
+        env.put_aged(
+            &format!("rows/{i:03}.jsonl"),
+            text.as_bytes(),
+            Duration::from_secs(3600 - i as u64),
+        );
+    }
+    let config = env.config("config.json", json!({"path_prefix": "rows/", "file_format": "jsonl", "parallel_workers": 4}));
+    let catalog = env.catalog("source-s3", &config, "incremental");
+    let first = env.read("source-s3", &config, &catalog, None);
+    assert!(!first.status.success(), "{}", first.stdout);
+    let error = first.errors().first().expect("TRACE ERROR")["message"].to_string();
+    assert!(error.contains("rows/130.jsonl"), "{error}");
+    let saved = (*first.states().last().expect("a state")).clone();
+    let history = saved["stream"]["stream_state"]["history"].as_object().expect("history");
+    assert_eq!(history.len(), 130, "{saved}");
+    assert!(history.contains_key("rows/129.jsonl") && !history.contains_key("rows/130.jsonl"));
+
+    env.put_aged("rows/130.jsonl", body(130).as_bytes(), Duration::from_secs(3600 - 130));
+    let second = ok(env.read("source-s3", &config, &catalog, Some(&saved)));
+    let mut ns: Vec<i64> = second.data().iter().map(|d| d["n"].as_i64().expect("n")).collect();
+    ns.sort_unstable();
+    assert_eq!(ns, (130..150).collect::<Vec<i64>>());
 }
 
 #[test]
