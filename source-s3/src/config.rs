@@ -41,6 +41,61 @@ pub struct Pricing {
     pub transfer_per_gb: Option<f64>,
 }
 
+/// What a stream's own keys may override of the top level: which objects it
+/// selects, how it types and checks their records, and its incremental
+/// cursor. Set at the top level, in a `streams[]` item, or both (the item
+/// wins; see [`StreamOptions::or`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct StreamOptions {
+    /// A regular expression the object keys must match (anywhere in the key),
+    /// besides `globs` and the prefix.
+    #[serde(default)]
+    pub key_pattern: Option<String>,
+    /// `false`: every CSV column is a string (default: types inferred).
+    #[serde(default)]
+    pub csv_infer_types: Option<bool>,
+    /// `true`: one `data` object per record, schema not inferred.
+    #[serde(default)]
+    pub schemaless: Option<bool>,
+    /// A schema used instead of inference: a JSON string holding a JSON Schema
+    /// object or a `{"column": "type"}` mapping. Not inherited: a schema
+    /// describes one stream.
+    #[serde(default)]
+    pub input_schema: Option<String>,
+    /// `emit` (default), `skip` or `wait`: what to do with records that do not
+    /// fit the schema.
+    #[serde(default)]
+    pub validation_policy: Option<String>,
+    /// A record field used as the incremental cursor: records whose value is
+    /// at or before the saved one are skipped (default: the file cursor,
+    /// `_ab_source_file_last_modified`).
+    #[serde(default)]
+    pub cursor_field: Option<String>,
+    /// Once the state's file history is full (10,000 files), files older than
+    /// it are still read when modified within this many days (Airbyte's
+    /// `days_to_sync_if_history_is_full`; default 3; 0: never).
+    #[serde(default)]
+    pub days_to_sync_if_history_is_full: Option<u32>,
+}
+
+impl StreamOptions {
+    /// These options, with each one unset taken from `top` (except
+    /// `input_schema`, which belongs to one stream).
+    pub fn or(&self, top: &StreamOptions) -> StreamOptions {
+        StreamOptions {
+            key_pattern: self.key_pattern.clone().or_else(|| top.key_pattern.clone()),
+            csv_infer_types: self.csv_infer_types.or(top.csv_infer_types),
+            schemaless: self.schemaless.or(top.schemaless),
+            input_schema: self.input_schema.clone(),
+            validation_policy: self.validation_policy.clone().or_else(|| top.validation_policy.clone()),
+            cursor_field: self.cursor_field.clone().or_else(|| top.cursor_field.clone()),
+            days_to_sync_if_history_is_full: self
+                .days_to_sync_if_history_is_full
+                .or(top.days_to_sync_if_history_is_full),
+        }
+    }
+}
+
 /// One stream of a multi-stream config.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StreamConfig {
@@ -58,31 +113,10 @@ pub struct StreamConfig {
     /// Compression (default: detected).
     #[serde(default)]
     pub compression: Option<String>,
-    /// A regular expression the object keys must match (anywhere in the key),
-    /// besides `globs` and the prefix.
-    #[serde(default)]
-    pub key_pattern: Option<String>,
-    /// `false`: every CSV column is a string (default: types inferred).
-    #[serde(default)]
-    pub csv_infer_types: Option<bool>,
-    /// `true`: one `data` object per record, schema not inferred.
-    #[serde(default)]
-    pub schemaless: Option<bool>,
-    /// A schema used instead of inference: a JSON string holding a JSON Schema
-    /// object or a `{"column": "type"}` mapping.
-    #[serde(default)]
-    pub input_schema: Option<String>,
-    /// `emit` (default), `skip` or `wait`: what to do with records that do not
-    /// fit the schema.
-    #[serde(default)]
-    pub validation_policy: Option<String>,
-    /// The stream's record-level incremental cursor (default: the top-level one).
-    #[serde(default)]
-    pub cursor_field: Option<String>,
-    /// Days of files older than a full history still read (default: the
-    /// top-level one, else 3 as in Airbyte).
-    #[serde(default)]
-    pub days_to_sync_if_history_is_full: Option<u32>,
+    /// How the stream's objects are selected, typed and checked (default:
+    /// the top-level options).
+    #[serde(flatten)]
+    pub options: StreamOptions,
     /// The stream's format options (top-level ones copied in by [`migrate`]
     /// where the stream sets none).
     #[serde(flatten)]
@@ -149,37 +183,12 @@ pub struct SourceS3Config {
     /// Only files modified since.
     #[serde(default)]
     pub start_date: Option<String>,
-    /// A record field used as the incremental cursor: records whose value is
-    /// at or before the saved one are skipped (default: the file cursor,
-    /// `_ab_source_file_last_modified`).
-    #[serde(default)]
-    pub cursor_field: Option<String>,
-    /// Once the state's file history is full (10,000 files), files older than
-    /// it are still read when modified within this many days (Airbyte's
-    /// `days_to_sync_if_history_is_full`; default 3; 0: never).
-    #[serde(default)]
-    pub days_to_sync_if_history_is_full: Option<u32>,
     /// Files in parallel.
     #[serde(default = "default_workers")]
     pub parallel_workers: usize,
-    /// A regular expression the object keys must match (anywhere in the key),
-    /// besides `globs` and the prefix.
-    #[serde(default)]
-    pub key_pattern: Option<String>,
-    /// `false`: every CSV column is a string (default: types inferred).
-    #[serde(default)]
-    pub csv_infer_types: Option<bool>,
-    /// `true`: one `data` object per record, schema not inferred.
-    #[serde(default)]
-    pub schemaless: Option<bool>,
-    /// A schema used instead of inference: a JSON string holding a JSON Schema
-    /// object or a `{"column": "type"}` mapping.
-    #[serde(default)]
-    pub input_schema: Option<String>,
-    /// `emit` (default), `skip` or `wait`: what to do with records that do not
-    /// fit the schema.
-    #[serde(default)]
-    pub validation_policy: Option<String>,
+    /// Stream options; each `streams[]` item may set its own.
+    #[serde(flatten)]
+    pub options: StreamOptions,
     /// Format options (`csv_*`, `parquet_*`, `json_*`, `batch_size`).
     #[serde(flatten)]
     pub format_options: FormatOptions,

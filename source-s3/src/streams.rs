@@ -20,7 +20,7 @@ use lakeport_protocol::ConnectorError;
 use regex::Regex;
 use serde_json::{json, Map, Value};
 
-use crate::config::SourceS3Config;
+use crate::config::{SourceS3Config, StreamOptions};
 use crate::objects::Decoding;
 
 /// One stream: its name, where its objects are, and how to decode them.
@@ -290,62 +290,61 @@ pub(crate) fn plan(config: &SourceS3Config) -> Result<Vec<StreamPlan>, Connector
                             "streams: every stream needs a distinct, non-empty name ('{name}' is empty or repeated)."
                         )));
                     }
-                    let patterns = s.globs.clone().unwrap_or_default();
-                    let prefix = s.path_prefix.as_deref().unwrap_or(&config.path_prefix);
-                    Ok(StreamPlan {
+                    let format = match &s.file_format {
+                        Some(f) => parse_format(Some(f))?,
+                        None => top_format,
+                    };
+                    let compression = match &s.compression {
+                        Some(c) => parse_compression(Some(c))?,
+                        None => top_compression,
+                    };
+                    stream_plan(
                         name,
-                        prefix: listing_prefix(prefix, &patterns),
-                        globs: glob_set(&patterns)?,
-                        patterns,
-                        format: match &s.file_format {
-                            Some(f) => parse_format(Some(f))?,
-                            None => top_format,
-                        },
-                        compression: match &s.compression {
-                            Some(c) => parse_compression(Some(c))?,
-                            None => top_compression,
-                        },
-                        format_options: s.format_options.clone(),
-                        key_pattern: key_regex(s.key_pattern.as_deref().or(config.key_pattern.as_deref()))?,
-                        csv_infer_types: s.csv_infer_types.or(config.csv_infer_types).unwrap_or(true),
-                        schemaless: s.schemaless.or(config.schemaless).unwrap_or(false),
-                        input_schema: parse_input_schema(s.input_schema.as_deref())?,
-                        validation_policy: ValidationPolicy::parse(
-                            s.validation_policy.as_deref().or(config.validation_policy.as_deref()),
-                        )?,
-                        validation_policy_set: s.validation_policy.is_some() || config.validation_policy.is_some(),
-                        cursor_field: record_field(s.cursor_field.as_deref().or(config.cursor_field.as_deref())),
-                        days_to_sync_if_history_is_full: s
-                            .days_to_sync_if_history_is_full
-                            .or(config.days_to_sync_if_history_is_full)
-                            .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
-                    })
+                        s.path_prefix.as_deref().unwrap_or(&config.path_prefix),
+                        s.globs.clone().unwrap_or_default(),
+                        (format, compression, s.format_options.clone()),
+                        &s.options.or(&config.options),
+                    )
                 })
                 .collect()
         }
-        _ => {
-            let patterns = config.globs.clone().unwrap_or_default();
-            Ok(vec![StreamPlan {
-                name: config.default_stream_name(),
-                prefix: listing_prefix(&config.path_prefix, &patterns),
-                globs: glob_set(&patterns)?,
-                patterns,
-                format: top_format,
-                compression: top_compression,
-                format_options: config.format_options.clone(),
-                key_pattern: key_regex(config.key_pattern.as_deref())?,
-                csv_infer_types: config.csv_infer_types.unwrap_or(true),
-                schemaless: config.schemaless.unwrap_or(false),
-                input_schema: parse_input_schema(config.input_schema.as_deref())?,
-                validation_policy: ValidationPolicy::parse(config.validation_policy.as_deref())?,
-                validation_policy_set: config.validation_policy.is_some(),
-                cursor_field: record_field(config.cursor_field.as_deref()),
-                days_to_sync_if_history_is_full: config
-                    .days_to_sync_if_history_is_full
-                    .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
-            }])
-        }
+        _ => Ok(vec![stream_plan(
+            config.default_stream_name(),
+            &config.path_prefix,
+            config.globs.clone().unwrap_or_default(),
+            (top_format, top_compression, config.format_options.clone()),
+            &config.options,
+        )?]),
     }
+}
+
+/// One stream's plan from its keys (already merged with the top level's).
+fn stream_plan(
+    name: String,
+    path_prefix: &str,
+    patterns: Vec<String>,
+    (format, compression, format_options): (Option<FileFormat>, Option<Compression>, FormatOptions),
+    options: &StreamOptions,
+) -> Result<StreamPlan, ConnectorError> {
+    Ok(StreamPlan {
+        name,
+        prefix: listing_prefix(path_prefix, &patterns),
+        globs: glob_set(&patterns)?,
+        patterns,
+        format,
+        compression,
+        format_options,
+        key_pattern: key_regex(options.key_pattern.as_deref())?,
+        csv_infer_types: options.csv_infer_types.unwrap_or(true),
+        schemaless: options.schemaless.unwrap_or(false),
+        input_schema: parse_input_schema(options.input_schema.as_deref())?,
+        validation_policy: ValidationPolicy::parse(options.validation_policy.as_deref())?,
+        validation_policy_set: options.validation_policy.is_some(),
+        cursor_field: record_field(options.cursor_field.as_deref()),
+        days_to_sync_if_history_is_full: options
+            .days_to_sync_if_history_is_full
+            .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
+    })
 }
 
 impl StreamPlan {
@@ -522,6 +521,14 @@ mod tests {
         assert_eq!(plans[0].days_to_sync_if_history_is_full, 7);
         assert_eq!(plans[1].cursor_field, None);
         assert_eq!(plans[1].days_to_sync_if_history_is_full, 0);
+        // Options inherit one by one; a schema describes one stream only.
+        let mixed: SourceS3Config = serde_json::from_value(json!({"bucket": "b", "key_pattern": "x",
+            "schemaless": true, "input_schema": "{\"id\": \"integer\"}",
+            "streams": [{"name": "a", "schemaless": false}]}))
+        .unwrap();
+        let a = &plan(&mixed).unwrap()[0];
+        assert_eq!(a.key_pattern.as_ref().map(Regex::as_str), Some("x"));
+        assert!(!a.schemaless && a.input_schema.is_none() && a.csv_infer_types);
         let default: SourceS3Config = serde_json::from_value(json!({"bucket": "b"})).unwrap();
         assert_eq!(plan(&default).unwrap()[0].days_to_sync_if_history_is_full, 3);
         let a = &plans[0];
