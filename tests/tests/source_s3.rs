@@ -111,7 +111,10 @@ fn a_read_that_fails_midway_saves_the_objects_it_completed() {
             Duration::from_secs(3600 - i as u64),
         );
     }
-    let config = env.config("config.json", json!({"path_prefix": "rows/", "file_format": "jsonl", "parallel_workers": 4}));
+    let config = env.config(
+        "config.json",
+        json!({"path_prefix": "rows/", "file_format": "jsonl", "parallel_workers": 4}),
+    );
     let catalog = env.catalog("source-s3", &config, "incremental");
     let first = env.read("source-s3", &config, &catalog, None);
     assert!(!first.status.success(), "{}", first.stdout);
