@@ -18,20 +18,46 @@
 //!    delimiter listings that skip pruned folders; then each open prefix is
 //!    listed flat.
 //! 4. **Flat**: when the estimate says a flat listing costs fewer requests,
-//!    the sample's listing simply continues, and the filter applies in memory.
+//!    the sample's listing continues, and the filter applies in memory. A
+//!    listing longer than the sample page is **split** by folder when that
+//!    costs about as many requests: one delimiter listing finds the
+//!    sub-folders, and each is listed, up to [`LIST_CONCURRENCY`] at a time
+//!    — one listing is sequential (a round trip per page). Leaf folders are
+//!    listed with the delimiter: the same pages, and a server that walks its
+//!    whole bucket for every flat LIST page (s3s-fs) walks only that folder.
+//!    Otherwise the flat listing continues after the sample's last key, page
+//!    by page. The strategy is [`Strategy::Flat`] either way.
+//!
+//! The open prefixes of a pruned plan, and the folders of a level resolved
+//! with delimiter listings, are listed concurrently too (at most
+//! [`LIST_CONCURRENCY`] at a time, results kept in order).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::{stream, FutureExt, StreamExt};
 
 use super::filter::{Condition, PartitionFilter};
 use super::scheme::{DatePart, LevelKind, PartValue, PartitionScheme};
 use super::value::{compare_values, parse_date};
 use crate::storage::{ListOptions, ObjectMeta, Storage};
 use crate::{Error, Result};
+
+/// Listings run at once: the folders of a split flat listing, the open
+/// prefixes of a pruned plan, the folders of a level resolved by delimiter
+/// listings. Each listing stays sequential (page after page); results are
+/// kept in call order.
+pub const LIST_CONCURRENCY: usize = 16;
+
+/// Levels of single sub-folders (`events/` → `events/year=2024/`) a split
+/// flat listing descends through looking for several folders.
+const SPLIT_MAX_DESCENT: usize = 4;
+
+/// Folders a split flat listing may list beyond twice the flat listing's
+/// estimated pages: about one round of [`LIST_CONCURRENCY`] listings.
+const SPLIT_SLACK_FOLDERS: usize = 16;
 
 /// One listing to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -135,7 +161,8 @@ pub struct PlanRequest {
 /// How the listing was done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Strategy {
-    /// One flat listing of the base prefix.
+    /// A flat listing of the base prefix: the sample page continued, page by
+    /// page or split by folder (concurrent listings of its sub-folders).
     Flat,
     /// A flat listing starting after this key.
     StartAfter(String),
@@ -406,13 +433,11 @@ pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<
         match pruned_prefixes(lister, &scheme, &filter, base, sample.as_ref(), page, &mut requests).await? {
             Some((prefixes, direct)) => {
                 listed = direct;
-                for prefix in &prefixes {
-                    let got = lister
-                        .list(ListCall {
-                            prefix: prefix.clone(),
-                            ..Default::default()
-                        })
-                        .await?;
+                let calls = prefixes.iter().map(|prefix| ListCall {
+                    prefix: prefix.clone(),
+                    ..Default::default()
+                });
+                for got in list_all(lister, calls).await? {
                     requests += got.requests;
                     listed.extend(got.objects);
                 }
@@ -484,18 +509,40 @@ pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<
     })
 }
 
-/// The sample's objects plus the rest of the flat listing after them.
+/// Runs `calls`, at most [`LIST_CONCURRENCY`] at a time; the listings come
+/// back in call order.
+async fn list_all(lister: &dyn Lister, calls: impl IntoIterator<Item = ListCall>) -> Result<Vec<Listing>> {
+    let mut out = Vec::new();
+    let mut running = stream::iter(calls)
+        .map(|call| lister.list(call))
+        .buffered(LIST_CONCURRENCY);
+    while let Some(got) = running.next().await {
+        out.push(got?);
+    }
+    Ok(out)
+}
+
+/// The sample's objects plus the rest of the flat listing of `base` (in no
+/// particular order: [`plan_listing`] sorts and removes duplicates).
+///
+/// When the sample page was truncated, the rest is listed **split** by
+/// folder when [`split_listing`] finds it worth it, else by one sequential
+/// flat listing starting after the sample's last key.
 async fn continue_flat(
     lister: &dyn Lister,
     base: &str,
     sample: Option<Listing>,
     requests: &mut u64,
 ) -> Result<Vec<ObjectMeta>> {
-    let (mut objects, truncated) = match sample {
-        Some(s) => (s.objects, s.truncated),
-        None => (Vec::new(), true),
+    let (mut objects, truncated, sampled) = match sample {
+        Some(s) => (s.objects, s.truncated, true),
+        None => (Vec::new(), true, false),
     };
     if truncated {
+        if let Some(rest) = split_listing(lister, base, sampled.then_some(objects.as_slice()), requests).await? {
+            objects.extend(rest);
+            return Ok(objects);
+        }
         let rest = lister
             .list(ListCall {
                 prefix: base.to_string(),
@@ -507,6 +554,138 @@ async fn continue_flat(
         objects.extend(rest.objects);
     }
     Ok(objects)
+}
+
+/// The keys of `base` not in `sample` (the first page of its flat listing,
+/// if one was read), listed folder by folder; `None` (a flat listing is
+/// better) when splitting does not pay.
+///
+/// The split:
+/// 1. Only a `base` that is `""` or ends with `/` is split: keys of `data/2024`
+///    may be `data/2024-01.csv`, which no folder listing of `data/2024/` finds.
+/// 2. One delimiter listing (`/`, one page) of the prefix gives the objects
+///    directly in it and its sub-folders. When it shows a single sub-folder
+///    and no object, the split descends into it (at most
+///    [`SPLIT_MAX_DESCENT`] levels), so `events/` → `events/year=2024/` still
+///    splits.
+/// 3. Each sub-folder is listed, [`LIST_CONCURRENCY`] at a time. The sample
+///    already holds every key up to its last one: folders before the one
+///    holding that key are not listed again, and that one is listed after
+///    it. When the sample's keys show leaf folders (`folder/name`), a folder
+///    is listed with the delimiter — on a leaf, the same pages as a flat
+///    listing, and servers that walk their directories for a flat listing
+///    (s3s-fs walks the whole bucket, whatever the prefix) walk only that
+///    folder; the sub-folders such a listing still finds are then listed
+///    flat. Otherwise each folder is listed flat.
+///
+/// The cost rule: splitting costs at least one LIST per folder, a flat
+/// listing one per page. The flat pages are estimated as
+/// `(direct objects + folders × keys per folder) / page size`, keys per
+/// folder being the sample's keys under the prefix's folders divided by the
+/// number of those folders (at least 1), and at least 2 pages when the
+/// sample page was full (1 without a sample). No split when the delimiter
+/// listing is truncated (more than one page of entries), or when it shows
+/// more than `2 × estimated flat pages + `[`SPLIT_SLACK_FOLDERS`] folders:
+/// many tiny folders are listed flat. Every delimiter listing made is
+/// counted in `requests`, whether the split goes ahead or not.
+async fn split_listing(
+    lister: &dyn Lister,
+    base: &str,
+    sample: Option<&[ObjectMeta]>,
+    requests: &mut u64,
+) -> Result<Option<Vec<ObjectMeta>>> {
+    if !(base.is_empty() || base.ends_with('/')) {
+        return Ok(None);
+    }
+    let page = lister.page_size().max(1);
+    let mut prefix = base.to_string();
+    let mut descents = 0;
+    let listing = loop {
+        let got = lister
+            .list(ListCall {
+                prefix: prefix.clone(),
+                delimiter: Some("/".into()),
+                max_pages: Some(1),
+                ..Default::default()
+            })
+            .await?;
+        *requests += got.requests;
+        if got.truncated {
+            return Ok(None);
+        }
+        if got.objects.is_empty() && got.common_prefixes.len() == 1 && descents < SPLIT_MAX_DESCENT {
+            prefix = got.common_prefixes.into_iter().next().unwrap_or_default();
+            descents += 1;
+            continue;
+        }
+        break got;
+    };
+
+    let sample = sample.unwrap_or_default();
+    let mut per_folder: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in sample {
+        if let Some(i) = o.key.strip_prefix(prefix.as_str()).and_then(|rest| rest.find('/')) {
+            *per_folder.entry(&o.key[..prefix.len() + i + 1]).or_default() += 1;
+        }
+    }
+    let in_folders: usize = per_folder.values().sum();
+    let keys_per_folder = (in_folders as f64 / per_folder.len().max(1) as f64).max(1.0);
+    let folders = listing.common_prefixes.len();
+    let estimated_keys = listing.objects.len() as f64 + keys_per_folder * folders as f64;
+    let min_pages = if sample.is_empty() { 1 } else { 2 };
+    let flat_pages = ((estimated_keys / page as f64).ceil() as usize).max(min_pages);
+    if folders > 2 * flat_pages + SPLIT_SLACK_FOLDERS {
+        return Ok(None);
+    }
+
+    // Folders that look like leaves (every sample key in a folder is
+    // `folder/name`) are listed with the delimiter: the same pages as a flat
+    // listing, and a server walking its directories (s3s-fs) walks only
+    // that folder. Sub-folders they turn out to hold are listed flat next.
+    let mut depths = sample.iter().filter_map(|o| {
+        let rest = o.key.strip_prefix(prefix.as_str())?;
+        let (_, below) = rest.split_once('/')?;
+        Some(below.contains('/'))
+    });
+    let leaves = depths.next() == Some(false) && depths.all(|deeper| !deeper);
+    let last = sample.last().map(|o| o.key.as_str());
+    let delimiter = leaves.then(|| "/".to_string());
+    let calls = remaining_calls(listing.common_prefixes, last, delimiter);
+    let mut objects = listing.objects;
+    let mut deeper = Vec::new();
+    for got in list_all(lister, calls).await? {
+        *requests += got.requests;
+        objects.extend(got.objects);
+        deeper.extend(got.common_prefixes);
+    }
+    for got in list_all(lister, remaining_calls(deeper, last, None)).await? {
+        *requests += got.requests;
+        objects.extend(got.objects);
+    }
+    Ok(Some(objects))
+}
+
+/// The listings of `folders` that find the keys after `last`, the last key
+/// of the sample (the first page of a flat listing of a prefix holding the
+/// folders): it holds every key up to `last`, so folders before the one
+/// holding `last` are skipped and that one is listed after `last`.
+fn remaining_calls(folders: Vec<String>, last: Option<&str>, delimiter: Option<String>) -> Vec<ListCall> {
+    folders
+        .into_iter()
+        .filter_map(|folder| {
+            let start_after = match last {
+                Some(last) if last.starts_with(folder.as_str()) => Some(last.to_string()),
+                Some(last) if folder.as_str() < last => return None,
+                _ => None,
+            };
+            Some(ListCall {
+                prefix: folder,
+                delimiter: delimiter.clone(),
+                start_after,
+                ..Default::default()
+            })
+        })
+        .collect()
 }
 
 /// The open prefixes after pruning level by level, with the objects found
@@ -590,14 +769,12 @@ async fn pruned_prefixes(
             continue;
         }
         let mut next = Vec::new();
-        for p in &prefixes {
-            let got = lister
-                .list(ListCall {
-                    prefix: p.clone(),
-                    delimiter: Some("/".into()),
-                    ..Default::default()
-                })
-                .await?;
+        let calls = prefixes.iter().map(|p| ListCall {
+            prefix: p.clone(),
+            delimiter: Some("/".into()),
+            ..Default::default()
+        });
+        for got in list_all(lister, calls).await? {
             *requests += got.requests;
             direct.extend(got.objects);
             next.extend(

@@ -138,8 +138,13 @@ fn unfiltered_is_one_flat_listing() {
     let plan = run(&bucket, &request("events/", json!({}))).unwrap();
     assert_eq!(plan.strategy, Strategy::Flat);
     assert_eq!(plan.files.len(), 120);
-    assert_eq!(plan.list_requests, 12);
-    assert_eq!(bucket.requests(), 12);
+    assert_eq!(keys_of(&plan), hive());
+    // Split by folder (the sample page was full): the sample, a delimiter
+    // listing of events/ (year=2023/, year=2024/), year=2023/ after the
+    // sample's last key (50 keys: 5 pages) and year=2024/ (6 pages), the two
+    // listed at once — one request more than the 12 of a sequential listing.
+    assert_eq!(plan.list_requests, 1 + 1 + 5 + 6);
+    assert_eq!(bucket.requests(), 13);
     assert_eq!(plan.scan_reduction_pct, 0.0);
     assert_eq!(plan.partitions_total, 120);
 }
@@ -192,7 +197,9 @@ fn deep_ranges_fall_back_to_a_flat_listing_when_cheaper() {
     let bucket = Bucket::new(hive(), 10);
     let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
     assert_eq!(plan.strategy, Strategy::Flat);
-    assert_eq!(plan.list_requests, 12);
+    // The flat listing is split by year folder, as unfiltered (one request
+    // more than the 12 of a sequential listing).
+    assert_eq!(plan.list_requests, 13);
     assert_eq!(keys_of(&plan), expected(&hive(), filter));
     assert_eq!(plan.files.len(), 72);
 }
@@ -221,6 +228,301 @@ fn ranges_list_level_by_level_skipping_pruned_folders() {
         .any(|c| c.delimiter.is_some() && c.prefix == "t/region=eu/"));
     assert!(!calls.iter().any(|c| c.prefix.contains("month=01")));
     assert_eq!(plan.list_requests, 1 + 2 + 6);
+}
+
+/// `folders` folders of `per` keys under `base`.
+fn folders(base: &str, folders: usize, per: usize) -> Vec<String> {
+    (0..folders)
+        .flat_map(|f| (0..per).map(move |k| format!("{base}f{f:03}/k{k:03}.csv")))
+        .collect()
+}
+
+fn calls_of(bucket: &Bucket) -> Vec<(String, Option<String>, Option<String>)> {
+    bucket
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| (c.prefix.clone(), c.delimiter.clone(), c.start_after.clone()))
+        .collect()
+}
+
+fn call(prefix: &str, delimiter: bool, start_after: Option<&str>) -> (String, Option<String>, Option<String>) {
+    (
+        prefix.to_string(),
+        delimiter.then(|| "/".to_string()),
+        start_after.map(str::to_string),
+    )
+}
+
+#[test]
+fn long_flat_listings_are_split_by_folder() {
+    let keys = folders("t/", 5, 30);
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(plan.strategy, Strategy::Flat);
+    // The same keys as a flat listing, in order, each once.
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(plan.files_listed, 150);
+    assert_eq!(
+        calls_of(&bucket),
+        [
+            call("t/", false, None),
+            call("t/", true, None),
+            // The sample holds f000/k000..k009: its folder is listed after
+            // them. The sample shows leaf folders: listed with the delimiter.
+            call("t/f000/", true, Some("t/f000/k009.csv")),
+            call("t/f001/", true, None),
+            call("t/f002/", true, None),
+            call("t/f003/", true, None),
+            call("t/f004/", true, None),
+        ]
+    );
+    // Sample + delimiter listing + 2 pages of f000 + 3 pages × 4 folders
+    // (a sequential flat listing: 15).
+    assert_eq!(plan.list_requests, 1 + 1 + 2 + 12);
+    assert_eq!(bucket.requests(), plan.list_requests);
+    assert_eq!(plan.partitions_total, 5);
+}
+
+/// A lister whose listings are pending once, recording how many run at once.
+struct Concurrent {
+    bucket: Bucket,
+    running: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl Lister for Concurrent {
+    fn list(&self, call: ListCall) -> BoxFuture<'_, Result<Listing>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        async move {
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.peak.fetch_max(now, SeqCst);
+            let mut yielded = false;
+            futures::future::poll_fn(|cx| {
+                if yielded {
+                    std::task::Poll::Ready(())
+                } else {
+                    yielded = true;
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+            let out = self.bucket.list(call).await;
+            self.running.fetch_sub(1, SeqCst);
+            out
+        }
+        .boxed()
+    }
+
+    fn page_size(&self) -> usize {
+        self.bucket.page_size()
+    }
+}
+
+#[test]
+fn split_folders_and_open_prefixes_are_listed_concurrently() {
+    let keys = folders("t/", 40, 60);
+    let lister = Concurrent {
+        bucket: Bucket::new(keys.clone(), 50),
+        running: Default::default(),
+        peak: Default::default(),
+    };
+    let plan = futures::executor::block_on(plan_listing(&lister, &request("t/", json!({})))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(lister.peak.into_inner(), LIST_CONCURRENCY);
+    // Sample + delimiter listing + f000 after the sample (1 page) + 2 pages × 39.
+    assert_eq!(lister.bucket.calls.lock().unwrap().len(), 2 + 40);
+    assert_eq!(plan.list_requests, 1 + 1 + 1 + 78);
+
+    // The open prefixes of a pruned plan.
+    let keys: Vec<String> = (1..=12)
+        .flat_map(|m| (0..20).map(move |f| format!("t/month={m:02}/f{f:02}.csv")))
+        .collect();
+    let lister = Concurrent {
+        bucket: Bucket::new(keys, 10),
+        running: Default::default(),
+        peak: Default::default(),
+    };
+    let filter = json!({"month": ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]});
+    let plan = futures::executor::block_on(plan_listing(&lister, &request("t/", filter))).unwrap();
+    assert!(
+        matches!(&plan.strategy, Strategy::Pruned(p) if p.len() == 10),
+        "{:?}",
+        plan.strategy
+    );
+    assert_eq!(plan.files.len(), 200);
+    assert_eq!(lister.peak.into_inner(), 10);
+}
+
+#[test]
+fn split_keeps_objects_directly_in_the_base() {
+    let mut keys: Vec<String> = (0..5).map(|i| format!("t/{i:02}.csv")).collect();
+    keys.extend(folders("t/", 3, 20));
+    keys.push("t/z.csv".into());
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(
+        calls_of(&bucket),
+        [
+            call("t/", false, None),
+            call("t/", true, None),
+            call("t/f000/", true, Some("t/f000/k004.csv")),
+            call("t/f001/", true, None),
+            call("t/f002/", true, None),
+        ]
+    );
+    // Sample + delimiter listing (6 objects, 3 folders) + 2 pages × 3 folders.
+    assert_eq!(plan.list_requests, 1 + 1 + 6);
+}
+
+#[test]
+fn split_lists_sub_folders_of_leaf_looking_folders_flat() {
+    let mut keys = folders("t/", 3, 20);
+    keys.extend(["t/f001/sub/a/x.csv".to_string(), "t/f001/sub/y.csv".to_string()]);
+    keys.sort();
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(
+        calls_of(&bucket),
+        [
+            call("t/", false, None),
+            call("t/", true, None),
+            call("t/f000/", true, Some("t/f000/k009.csv")),
+            call("t/f001/", true, None),
+            call("t/f002/", true, None),
+            call("t/f001/sub/", false, None),
+        ]
+    );
+    // Sample + delimiter listing + 1 + 3 (20 objects and sub/) + 2 + 1.
+    assert_eq!(plan.list_requests, 1 + 1 + 1 + 3 + 2 + 1);
+}
+
+#[test]
+fn deep_folders_are_listed_flat() {
+    // The sample's keys are deeper than folder/name: a delimiter listing of
+    // a folder would find sub-folders, each one more LIST.
+    let keys: Vec<String> = (0..4)
+        .flat_map(|f| (0..30).map(move |k| format!("t/f{f}/d{}/k{k:02}.csv", k / 10)))
+        .collect();
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(
+        calls_of(&bucket),
+        [
+            call("t/", false, None),
+            call("t/", true, None),
+            call("t/f0/", false, Some("t/f0/d0/k09.csv")),
+            call("t/f1/", false, None),
+            call("t/f2/", false, None),
+            call("t/f3/", false, None),
+        ]
+    );
+    assert_eq!(plan.list_requests, 1 + 1 + 2 + 9);
+}
+
+#[test]
+fn split_descends_a_single_folder_chain() {
+    let keys: Vec<String> = (1..=6)
+        .flat_map(|m| (0..20).map(move |f| format!("events/year=2024/month={m:02}/f{f:02}.csv")))
+        .collect();
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("events/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    let calls = calls_of(&bucket);
+    assert_eq!(
+        calls[..4],
+        [
+            call("events/", false, None),
+            call("events/", true, None),
+            call("events/year=2024/", true, None),
+            call(
+                "events/year=2024/month=01/",
+                true,
+                Some("events/year=2024/month=01/f09.csv")
+            ),
+        ]
+    );
+    assert_eq!(calls.len(), 4 + 5);
+    assert!(calls[4..].iter().all(|c| c.1.is_some() && c.2.is_none()));
+    // Sample + 2 delimiter listings + 1 page of month=01 + 2 pages × 5 months.
+    assert_eq!(plan.list_requests, 1 + 2 + 1 + 10);
+
+    // The descent is bounded: 4 levels below the base, then that folder is
+    // listed after the sample, flat (the sample's keys are deeper than
+    // folder/name).
+    let keys: Vec<String> = (0..30).map(|i| format!("t/a/b/c/d/e/f/k{i:02}")).collect();
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    let calls = calls_of(&bucket);
+    let delimited: Vec<&str> = calls.iter().filter(|c| c.1.is_some()).map(|c| c.0.as_str()).collect();
+    assert_eq!(delimited, ["t/", "t/a/", "t/a/b/", "t/a/b/c/", "t/a/b/c/d/"]);
+    assert_eq!(
+        calls.last().unwrap(),
+        &call("t/a/b/c/d/e/", false, Some("t/a/b/c/d/e/f/k09"))
+    );
+    assert_eq!(plan.list_requests, 1 + 5 + 2);
+}
+
+#[test]
+fn a_base_without_trailing_slash_is_not_split() {
+    // "data/2024" holds data/2024-01.csv, which no listing of data/2024/ finds.
+    let mut keys: Vec<String> = (1..=12).map(|m| format!("data/2024-{m:02}.csv")).collect();
+    keys.extend(folders("data/2024/", 3, 10));
+    keys.push("data/2025-01.csv".into());
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("data/2024", json!({}))).unwrap();
+    assert_eq!(plan.strategy, Strategy::Flat);
+    assert_eq!(keys_of(&plan), keys[..42]);
+    assert_eq!(
+        calls_of(&bucket),
+        [
+            call("data/2024", false, None),
+            call("data/2024", false, Some("data/2024-10.csv")),
+        ]
+    );
+    // 42 keys: 5 pages, as before.
+    assert_eq!(plan.list_requests, 5);
+}
+
+#[test]
+fn many_small_folders_are_not_split() {
+    // 200 folders of one key: the one-page delimiter listing is truncated.
+    let keys = folders("t/", 200, 1);
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(
+        calls_of(&bucket),
+        [
+            call("t/", false, None),
+            call("t/", true, None),
+            call("t/", false, Some("t/f009/k000.csv")),
+        ]
+    );
+    // The flat listing's 20 pages and the one delimiter page.
+    assert_eq!(plan.list_requests, 20 + 1);
+
+    // 40 folders of 2 keys, pages of 50: the delimiter listing fits a page,
+    // but 40 folders > 2 × 2 estimated flat pages + 16.
+    let keys = folders("t/", 40, 2);
+    let bucket = Bucket::new(keys.clone(), 50);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(
+        calls_of(&bucket),
+        [
+            call("t/", false, None),
+            call("t/", true, None),
+            call("t/", false, Some("t/f024/k001.csv")),
+        ]
+    );
+    assert_eq!(plan.list_requests, 2 + 1);
 }
 
 #[test]
