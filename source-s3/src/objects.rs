@@ -195,7 +195,7 @@ mod prefetch {
     /// Objects up to this size are fetched whole ahead of the workers ([`Prefetch`]).
     pub(crate) const PREFETCH_MAX_OBJECT_BYTES: u64 = 8 * 1024 * 1024;
     /// Objects fetched (or being fetched) ahead of the workers, per worker.
-    pub(crate) const PREFETCH_OBJECTS_PER_WORKER: usize = 8;
+    pub(crate) const PREFETCH_OBJECTS_PER_WORKER: usize = 16;
     /// Bytes fetched ahead of the workers at most, per worker.
     pub(crate) const PREFETCH_BYTES_PER_WORKER: u64 = 8 * 1024 * 1024;
 

@@ -31,7 +31,18 @@ pub struct CsvReader<'a> {
     warnings: Warnings,
     done: bool,
     record: csv::ByteRecord,
+    /// Rows, and text bytes of each column, of the previous batch: the next
+    /// one's builders start that large (a small file allocates little; a
+    /// large one allocates each batch once).
+    capacity: (usize, Vec<usize>),
 }
+
+/// The builders of a first batch start with room for this many rows.
+const FIRST_BATCH_ROWS: usize = 1024;
+
+/// The read buffer of the CSV parser. The input is already buffered (and
+/// decompressed) upstream; a larger one only costs a small file its zeroing.
+const CSV_BUFFER_BYTES: usize = 64 * 1024;
 
 impl<'a> CsvReader<'a> {
     /// Opens a CSV stream (already decompressed). With `target`, output batches have that
@@ -55,7 +66,7 @@ impl<'a> CsvReader<'a> {
             .quote(c.quote)
             .escape(c.escape)
             .double_quote(true)
-            .buffer_capacity(256 * 1024)
+            .buffer_capacity(CSV_BUFFER_BYTES)
             .from_reader(capped);
         let mut me = CsvReader {
             file: file.to_string(),
@@ -69,6 +80,7 @@ impl<'a> CsvReader<'a> {
             warnings: Warnings::default(),
             done: false,
             record: csv::ByteRecord::new(),
+            capacity: (FIRST_BATCH_ROWS.min(opts.batch_size.max(1)), Vec::new()),
         };
         for _ in 0..c.skip_rows_before_header {
             if me.next_raw()?.is_none() {
@@ -224,10 +236,11 @@ impl<'a> CsvReader<'a> {
     fn read_batch(&mut self) -> Result<Option<RecordBatch>> {
         let batch_size = self.opts.batch_size;
         let n_out = self.schema.fields().len();
+        let rows = self.capacity.0;
         let mut builders: Vec<StringBuilder> = (0..n_out)
-            .map(|_| StringBuilder::with_capacity(batch_size, batch_size * 8))
+            .map(|i| StringBuilder::with_capacity(rows, self.capacity.1.get(i).copied().unwrap_or(rows * 8)))
             .collect();
-        let mut lines: Vec<u64> = Vec::with_capacity(batch_size);
+        let mut lines: Vec<u64> = Vec::with_capacity(rows);
         while lines.len() < batch_size {
             let Some(line) = self.next_row()? else {
                 self.done = true;
@@ -259,6 +272,7 @@ impl<'a> CsvReader<'a> {
         if lines.is_empty() {
             return Ok(None);
         }
+        self.capacity = (lines.len(), builders.iter().map(|b| b.values_slice().len()).collect());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(n_out);
         let mut bad_rows: Vec<usize> = vec![];
         for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
@@ -418,6 +432,37 @@ mod tests {
     fn custom(t: &[&str], f: &[&str]) -> Option<BoolValues> {
         let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         BoolValues::from_lists(Some(&list(t)), Some(&list(f)))
+    }
+
+    #[test]
+    fn batches_of_any_size_keep_every_row() {
+        // Batches after the first start as large as the one before; a
+        // growing or shrinking text width must not matter.
+        let rows: Vec<String> = (0..2500).map(|i| format!("{i},{}", "x".repeat(i % 97))).collect();
+        let data = format!("id,s\n{}\n", rows.join("\n"));
+        for batch_size in [1, 7, 1024, 1500, 10_000] {
+            let opts = ReadOptions {
+                batch_size,
+                ..ReadOptions::default()
+            };
+            let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone().into_bytes()));
+            let batches: Vec<RecordBatch> = CsvReader::new("t.csv", input, &opts, None, false)
+                .unwrap()
+                .collect::<Result<_>>()
+                .unwrap();
+            assert!(batches.iter().all(|b| b.num_rows() <= batch_size));
+            let mut i = 0usize;
+            for b in &batches {
+                let ids = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+                let texts = b.column(1).as_string::<i32>();
+                for r in 0..b.num_rows() {
+                    assert_eq!(ids.value(r), i as i64);
+                    assert_eq!(texts.value(r).len(), i % 97, "batch_size {batch_size}, row {i}");
+                    i += 1;
+                }
+            }
+            assert_eq!(i, 2500, "batch_size {batch_size}");
+        }
     }
 
     #[test]
