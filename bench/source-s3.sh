@@ -166,7 +166,10 @@ if want small; then
         c=$(cfg "small$w" "\"path_prefix\": \"small/\", \"file_format\": \"csv\", \"stream_name\": \"s\", \"parallel_workers\": $w")
         [ "$w" != 1 ] || catalog "$c" "$WORK/s3cat-small.json"
         measure "source-s3 10,000 small CSV objects, workers=$w" 10000 files "$BIN" read --config "$c" --catalog "$WORK/s3cat-small.json"
+        secs[$w]=$(cut -d' ' -f1 "$WORK/.time")
     done
+    awk -v a="${secs[1]}" -v b="${secs[4]}" -v c="${secs[8]}" 'BEGIN {
+        printf "    workers=4 / workers=1: %.1fx (target >= 1.7x); workers=8: %.0f files/s (target >= 1,000)\n", (b > 0 ? a / b : 0), (c > 0 ? 10000 / c : 0) }'
 fi
 
 if want big && [ "$BIG_ROWS" -gt 0 ]; then

@@ -443,9 +443,15 @@ mod tests {
             ids
         }
 
-        /// Waits until the read-ahead has settled.
+        /// Waits until the read-ahead has settled: no GET for 300 ms.
         fn settle(&self) {
-            std::thread::sleep(Duration::from_millis(300));
+            for _ in 0..30 {
+                let before = self.gets();
+                std::thread::sleep(Duration::from_millis(300));
+                if self.gets() == before {
+                    return;
+                }
+            }
         }
     }
 
