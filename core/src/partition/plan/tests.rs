@@ -492,37 +492,29 @@ fn a_base_without_trailing_slash_is_not_split() {
 
 #[test]
 fn many_small_folders_are_not_split() {
-    // 200 folders of one key: the one-page delimiter listing is truncated.
-    let keys = folders("t/", 200, 1);
-    let bucket = Bucket::new(keys.clone(), 10);
-    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    assert_eq!(
-        calls_of(&bucket),
-        [
-            call("t/", false, None),
-            call("t/", true, None),
-            call("t/", false, Some("t/f009/k000.csv")),
-        ]
-    );
-    // The flat listing's 20 pages and the one delimiter page.
-    assert_eq!(plan.list_requests, 20 + 1);
-
-    // 40 folders of 2 keys, pages of 50: the delimiter listing fits a page,
-    // but 40 folders > 2 × 2 estimated flat pages + 16.
-    let keys = folders("t/", 40, 2);
-    let bucket = Bucket::new(keys.clone(), 50);
-    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    assert_eq!(
-        calls_of(&bucket),
-        [
-            call("t/", false, None),
-            call("t/", true, None),
-            call("t/", false, Some("t/f024/k001.csv")),
-        ]
-    );
-    assert_eq!(plan.list_requests, 2 + 1);
+    // (folders, keys each, page, the sample's last key, requests). 200
+    // folders of one key: the one-page delimiter listing is truncated; the
+    // flat listing's 20 pages and the delimiter page. 40 folders of 2 keys,
+    // pages of 50: the delimiter listing fits a page, but 40 folders > 2 × 2
+    // estimated flat pages + 16.
+    for (n, each, page, last, requests) in [
+        (200, 1, 10, "t/f009/k000.csv", 20 + 1),
+        (40, 2, 50, "t/f024/k001.csv", 2 + 1),
+    ] {
+        let keys = folders("t/", n, each);
+        let bucket = Bucket::new(keys.clone(), page);
+        let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+        assert_eq!(keys_of(&plan), keys);
+        assert_eq!(
+            calls_of(&bucket),
+            [
+                call("t/", false, None),
+                call("t/", true, None),
+                call("t/", false, Some(last))
+            ]
+        );
+        assert_eq!(plan.list_requests, requests);
+    }
 }
 
 #[test]
