@@ -341,7 +341,8 @@ async fn read_stream(
             },
         )
     });
-    // Reading the rest stops the fetching ahead.
+    // The scan is over (its files and their handles are gone): with this
+    // last handle, no further GET is fetched ahead.
     drop(prefetch);
     totals.files_read += files_read;
     // A read that stops early saves the files it completed (the original
