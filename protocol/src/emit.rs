@@ -51,17 +51,28 @@ impl Emitter {
         &self.secrets
     }
 
-    /// Writes one message. RECORDs are buffered; anything else is masked and
-    /// flushed.
+    /// Writes one message. RECORDs are buffered; anything else is flushed.
+    /// The text of LOG, TRACE and CONNECTION_STATUS messages is masked for
+    /// secrets (string values only: a message's keys stay valid). RECORD,
+    /// STATE, CATALOG, SPEC and CONTROL messages carry data, schemas and
+    /// configs, which are passed as they are.
     pub fn emit(&mut self, message: &AirbyteMessage) -> io::Result<()> {
-        let line = serde_json::to_string(message).map_err(io::Error::other)?;
+        let mut line = serde_json::to_string(message).map_err(io::Error::other)?;
         if let AirbyteMessage::Record { .. } = message {
             self.records += 1;
             self.out.write_all(line.as_bytes())?;
             return self.out.write_all(b"\n");
         }
-        let masked = self.secrets.mask(&line);
-        self.out.write_all(masked.as_bytes())?;
+        let masked = matches!(
+            message,
+            AirbyteMessage::Log { .. } | AirbyteMessage::Trace { .. } | AirbyteMessage::ConnectionStatus { .. }
+        );
+        if masked && self.secrets.appear_in(&line) {
+            let mut value = serde_json::to_value(message).map_err(io::Error::other)?;
+            self.secrets.mask_value(&mut value);
+            line = serde_json::to_string(&value).map_err(io::Error::other)?;
+        }
+        self.out.write_all(line.as_bytes())?;
         self.out.write_all(b"\n")?;
         self.out.flush()
     }

@@ -4,7 +4,12 @@
 //! at any depth) plus the legacy and foreign names of the same secrets
 //! (`secret_key`, `aws_secret_access_key`, Fivetran's `access_key_secret`, …).
 //! Every value found under such a key in the config is replaced by `**********`
-//! wherever it appears in a LOG, TRACE, CONNECTION_STATUS or stderr line.
+//! wherever it appears in the text of a LOG, TRACE or CONNECTION_STATUS message
+//! or a stderr line: in string values only, never in the JSON keys of a
+//! message (which would no longer be a valid message). A secret shorter than
+//! [`MIN_SUBSTRING_SECRET`] characters is masked only where it stands as a
+//! word of its own: inside words it is far more likely ordinary text (a
+//! one-letter "secret" would otherwise mask every `e` of every message).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -31,6 +36,10 @@ const WELL_KNOWN_SECRET_KEYS: &[&str] = &[
     "client_secret",
     "external_id",
 ];
+
+/// Secrets at least this long (in characters) are masked wherever they
+/// appear; shorter ones only as whole words.
+pub const MIN_SUBSTRING_SECRET: usize = 4;
 
 /// A set of secret values to mask.
 #[derive(Debug, Clone, Default)]
@@ -95,16 +104,64 @@ impl Secrets {
         self.values.is_empty()
     }
 
-    /// `text` with every secret replaced by [`MASK`].
+    /// Whether any secret appears in `text` (as a substring, even a short one).
+    pub fn appear_in(&self, text: &str) -> bool {
+        self.values.iter().any(|v| text.contains(v.as_str()))
+    }
+
+    /// `text` with every secret replaced by [`MASK`] (a short one only where
+    /// it stands as a word: see [`MIN_SUBSTRING_SECRET`]).
     pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         for v in &self.values {
-            if out.contains(v.as_str()) {
-                out = Cow::Owned(out.replace(v.as_str(), MASK));
+            if !out.contains(v.as_str()) {
+                continue;
             }
+            out = Cow::Owned(if v.chars().count() >= MIN_SUBSTRING_SECRET {
+                out.replace(v.as_str(), MASK)
+            } else {
+                replace_words(&out, v)
+            });
         }
         out
     }
+
+    /// Masks every string value in `value` (a whole string equal to a secret,
+    /// or the secrets in it as [`Secrets::mask`] does); object keys are left
+    /// as they are.
+    pub fn mask_value(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                if self.values.iter().any(|v| v == s) {
+                    *s = MASK.to_string();
+                } else if let Cow::Owned(masked) = self.mask(s) {
+                    *s = masked;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.mask_value(v)),
+            Value::Object(obj) => obj.values_mut().for_each(|v| self.mask_value(v)),
+            _ => {}
+        }
+    }
+}
+
+/// `text` with each occurrence of `word` that is not part of a longer word
+/// (no letter or digit right before or after it) replaced by [`MASK`].
+fn replace_words(text: &str, word: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(i) = rest.find(word) {
+        let prev = rest[..i].chars().next_back().or(before);
+        let next = rest[i + word.len()..].chars().next();
+        let alone = !prev.is_some_and(char::is_alphanumeric) && !next.is_some_and(char::is_alphanumeric);
+        out.push_str(&rest[..i]);
+        out.push_str(if alone { MASK } else { word });
+        before = word.chars().next_back();
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn collect_spec_secret_keys(schema: &Value, keys: &mut BTreeSet<String>) {
@@ -162,5 +219,26 @@ mod tests {
         assert!(!masked.contains("hunter2"));
         assert!(!masked.contains("legacy"));
         assert!(masked.contains("public"));
+    }
+
+    #[test]
+    fn short_secrets_are_masked_as_words_only_and_keys_never() {
+        let mut s = Secrets::none();
+        s.add("e");
+        s.add("tt");
+        assert_eq!(s.mask("the message: e, http://x"), "the message: **********, http://x");
+        assert_eq!(s.mask("tt"), MASK);
+        let mut v = json!({"message": "e", "streams": ["e", "see", "a tt b"], "n": 1});
+        s.mask_value(&mut v);
+        assert_eq!(
+            v,
+            json!({"message": MASK, "streams": [MASK, "see", "a ********** b"], "n": 1})
+        );
+        // Long secrets are masked anywhere, keys excepted.
+        let mut s = Secrets::none();
+        s.add("wJalrXUtnFEMI");
+        let mut v = json!({"wJalrXUtnFEMI": "url?key=wJalrXUtnFEMI&x"});
+        s.mask_value(&mut v);
+        assert_eq!(v, json!({"wJalrXUtnFEMI": "url?key=**********&x"}));
     }
 }

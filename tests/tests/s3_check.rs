@@ -199,3 +199,20 @@ fn source_settings_are_checked_before_connecting() {
         assert!(msg.contains(what), "{what}: {msg}");
     }
 }
+
+#[test]
+fn a_short_secret_leaves_every_message_valid() {
+    // A one-letter secret is in nearly every word: masked as a word only,
+    // and never in a message's keys, every line stays a valid message (the
+    // rig validates each one) that still reads as text.
+    for name in CONNECTORS {
+        let mut conn = config_for(name, json!({"bucket": "b", "use_ssl": false}));
+        conn["endpoint_url"] = json!(format!("http://127.0.0.1:{}", free_port()));
+        conn["access_key_id"] = json!("k");
+        conn["secret_access_key"] = json!("e");
+        let r = check(name, &conn);
+        let (s, message) = status(&r);
+        assert_eq!(s, "FAILED", "{name}");
+        assert!(message.contains("Could not connect"), "{name}: {message}");
+    }
+}
