@@ -6,12 +6,12 @@
 //! ([`StreamStates`]).
 
 use lakeport_protocol::{
-    AirbyteMessage, ConnectorError, Emitter, EstimateTrace, EstimateType, StateMessage, StreamDescriptor, StreamStatus,
-    TraceMessage,
+    AirbyteMessage, ConnectorError, Emitter, EstimateTrace, EstimateType, InputState, StateMessage, StreamDescriptor,
+    StreamStatus, TraceMessage,
 };
 use serde_json::Value;
 
-use crate::cursor::{FileCursor, StatePacer};
+use crate::cursor::{FileCursor, StatePacer, LAST_MODIFIED_FIELD};
 use crate::record_cursor::{check_cursor_field, RecordCursor};
 use crate::scan::FileDone;
 
@@ -23,6 +23,20 @@ pub fn find_stream<'a, T>(plans: &'a [T], name: &str, name_of: impl Fn(&T) -> &s
             "The catalog names stream '{name}', which this config does not have (streams: {}). Run discover again.",
             plans.iter().map(&name_of).collect::<Vec<_>>().join(", ")
         ))
+    })
+}
+
+/// The saved state of a file-based stream: its own (per-stream, or its
+/// entry in a legacy object keyed by stream name), else a bare file-cursor
+/// state — what Airbyte's source-s3 keeps per stream,
+/// `{"history": {…}, "_ab_source_file_last_modified": "…"}`, passed as the
+/// whole state. A bare state serves every stream: its history names the
+/// objects it has seen, so each stream finds only its own.
+pub fn saved_state<'a>(state: &'a InputState, descriptor: &StreamDescriptor) -> Option<&'a Value> {
+    state.stream(descriptor).or_else(|| {
+        state
+            .legacy()
+            .filter(|l| l.get("history").is_some_and(Value::is_object) || l.get(LAST_MODIFIED_FIELD).is_some())
     })
 }
 
@@ -276,6 +290,19 @@ mod tests {
             cursor_max,
             skipped,
         }
+    }
+
+    #[test]
+    fn a_bare_airbyte_file_state_serves_every_stream() {
+        let bare = r#"{"history": {"a.csv": "2024-01-01T00:00:00.000000Z"},
+                       "_ab_source_file_last_modified": "2024-01-01T00:00:00.000000Z_a.csv"}"#;
+        let state = InputState::parse(bare).unwrap();
+        let got = saved_state(&state, &StreamDescriptor::new("any")).unwrap();
+        assert!(got["history"]["a.csv"].is_string());
+        // Keyed by stream name: only that stream's.
+        let keyed = InputState::parse(&format!(r#"{{"s": {bare}}}"#)).unwrap();
+        assert!(saved_state(&keyed, &StreamDescriptor::new("s")).is_some());
+        assert!(saved_state(&keyed, &StreamDescriptor::new("other")).is_none());
     }
 
     #[test]

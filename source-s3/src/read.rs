@@ -160,7 +160,7 @@ pub(crate) async fn read(
         let descriptor = configured.stream.descriptor();
         let incremental = configured.sync_mode == SyncMode::Incremental;
         let cursor = if incremental {
-            file_cursor(plan, state.stream(&descriptor))
+            file_cursor(plan, stream_read::saved_state(state, &descriptor))
         } else {
             FileCursor::default()
         };
@@ -530,7 +530,10 @@ pub(crate) async fn estimate(
             continue;
         };
         let (cursor, mode) = if sync_mode == SyncMode::Incremental {
-            (file_cursor(plan, state.stream(&descriptor)), RunMode::Incremental)
+            (
+                file_cursor(plan, stream_read::saved_state(state, &descriptor)),
+                RunMode::Incremental,
+            )
         } else {
             (FileCursor::default(), RunMode::FullRefresh)
         };

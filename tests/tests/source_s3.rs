@@ -538,4 +538,20 @@ fn a_state_written_by_airbytes_source_s3_is_accepted() {
         history["d/a.csv"].is_string() && history["d/b.csv"].is_string(),
         "{last}"
     );
+    // The stream state alone, as copied out of Airbyte, is accepted too.
+    let bare = env.path(
+        "bare.json",
+        &json!({"history": {"d/a.csv": a_modified}, "_ab_source_file_last_modified": format!("{a_modified}_d/a.csv")}),
+    );
+    let r = ok(run(
+        "source-s3",
+        &["read", "--config", &config, "--catalog", &catalog, "--state", &bare],
+        None,
+    ));
+    let urls: Vec<&Value> = r.data().iter().map(|d| &d["_ab_source_file_url"]).collect();
+    assert_eq!(
+        urls,
+        vec!["d/b.csv"],
+        "a bare state: only the object not in its history"
+    );
 }
