@@ -31,6 +31,14 @@ impl Emitter {
         e
     }
 
+    /// An emitter that writes no message: its LOG lines go to stderr as text
+    /// (for commands whose stdout is not protocol messages, like `import-config`).
+    pub fn logs_to_stderr_only() -> Self {
+        let mut e = Self::new(Box::new(io::sink()));
+        e.logs_to_stderr = true;
+        e
+    }
+
     /// An emitter writing to any sink (tests, files).
     pub fn new(sink: Box<dyn Write + Send>) -> Self {
         Emitter {

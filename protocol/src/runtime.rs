@@ -347,9 +347,11 @@ fn emit_status(status: ConnectionStatus, out: &mut Emitter) -> Result<(), Connec
 
 fn import_config<C: Connector>(c: &C, from: Flavour, file: &Path, out: &mut Emitter) -> Result<(), ConnectorError> {
     let raw = read_json_file(file, "config")?;
-    // Warnings about the mapping go to stderr only: stdout carries the config.
-    let mut quiet = Emitter::new(Box::new(std::io::sink()));
-    let imported = c.import_mapping(raw, from, &mut quiet)?;
+    // Warnings about the mapping (renamed keys, options with no equivalent)
+    // go to stderr as text, secrets masked: stdout carries the config.
+    let mut warnings = Emitter::logs_to_stderr_only();
+    warnings.set_secrets(Secrets::from_spec_and_config(&c.spec().connection_specification, &raw));
+    let imported = c.import_mapping(raw, from, &mut warnings)?;
     eprintln!(
         "{}: read as a {} config\n{}",
         C::NAME,

@@ -129,6 +129,31 @@ fn legacy_names_warn_and_secrets_stay_out_of_the_table() {
 }
 
 #[test]
+fn options_with_no_equivalent_are_named_in_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_json(
+        dir.path(),
+        "fivetran.json",
+        &json!({"bucket": "b", "file_type": "csv", "foo_unknown": 1, "secret_key": "e2e-SeCrEt-value"}),
+    );
+    let r = import(
+        "source-s3",
+        &["import-config", "--from", "fivetran", cfg.to_str().unwrap()],
+    );
+    r.assert_success();
+    let native: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(native.get("foo_unknown").is_none());
+    let warn = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("WARN") && l.contains("`foo_unknown`"))
+        .unwrap_or_else(|| panic!("no WARN names the dropped option:\n{}", r.stderr));
+    assert!(warn.contains("no exact equivalent"), "{warn}");
+    assert!(r.stderr.contains("WARN: `secret_key` is a legacy name"), "{}", r.stderr);
+    assert!(!r.stderr.contains("SeCrEt"), "{}", r.stderr);
+}
+
+#[test]
 fn destination_file_flavours() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
