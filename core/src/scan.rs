@@ -205,8 +205,15 @@ fn read_file(
     let mut reader = open(&config.read_options, target)?;
     let mut filter = cursor.map(RecordCursor::filter);
     let mut records = 0u64;
-    while let Some(batch) = reader.next() {
+    // Rows the file may still give (`max_rows_per_file`).
+    let mut allowed = config.read_options.max_rows.unwrap_or(u64::MAX);
+    while allowed > 0 {
+        let Some(batch) = reader.next() else { break };
         let mut batch = batch?;
+        if batch.num_rows() as u64 > allowed {
+            batch = batch.slice(0, allowed as usize);
+        }
+        allowed -= batch.num_rows() as u64;
         let warnings = reader.take_warnings();
         if !warnings.is_empty() && tx.send(Chunk::Event(ScanEvent::Warnings(warnings))).is_err() {
             return Ok(());

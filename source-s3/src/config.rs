@@ -235,6 +235,7 @@ const INHERITED_KEYS: &[&str] = &[
     "json_flatten",
     "json_max_depth",
     "on_error",
+    "max_rows_per_file",
 ];
 
 /// Copies the top-level format keys into each `streams[]` item that lacks them.

@@ -47,6 +47,9 @@ pub struct FormatOptions {
     pub json_max_depth: usize,
     /// `fail` or `skip` on a malformed record.
     pub on_error: Option<String>,
+    /// Rows read of each file at most (unset: all); Airbyte source-file's
+    /// `reader_options.nrows`.
+    pub max_rows_per_file: Option<u64>,
 }
 
 impl Default for FormatOptions {
@@ -69,6 +72,7 @@ impl Default for FormatOptions {
             json_flatten: true,
             json_max_depth: 10,
             on_error: None,
+            max_rows_per_file: None,
         }
     }
 }
@@ -113,7 +117,8 @@ impl FormatOptions {
         let mut opts = ReadOptions::default()
             .with_batch_size(self.batch_size)
             .with_csv(csv)
-            .with_json_flatten(self.json_flatten, self.json_max_depth);
+            .with_json_flatten(self.json_flatten, self.json_max_depth)
+            .with_max_rows(self.max_rows_per_file);
         if let Some(policy) = &self.on_error {
             opts = opts.with_on_bad_record(policy.parse::<OnBadRecord>()?);
         }

@@ -47,6 +47,7 @@ const NATIVE_KEYS: &[&str] = &[
     "json_flatten",
     "json_max_depth",
     "on_error",
+    "max_rows_per_file",
     "access_key_id",
     "secret_access_key",
     "region",
@@ -265,8 +266,11 @@ fn reader_options(m: &mut Mapper<'_>, opts: &Map<String, Value>) -> Result<()> {
     if before > 0 {
         o.out.insert("csv_skip_rows_before_header".into(), json!(before));
     }
-    if o.peek("nrows").is_some() {
-        o.drop_key("nrows", "every row is read; there is no row limit");
+    if let Some(v) = o.take("nrows") {
+        match as_count(v) {
+            Some(n) => o.set("nrows", "max_rows_per_file", json!(n)),
+            None => o.drop_key("nrows", "only a number of rows is supported"),
+        }
     }
     for k in ["lines", "orient"] {
         o.ignore(k, "the format key says how JSON is laid out");

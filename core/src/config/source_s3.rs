@@ -70,6 +70,7 @@ const NATIVE_ONLY: &[&str] = &[
     "parquet_filters",
     "json_flatten",
     "json_max_depth",
+    "max_rows_per_file",
     "schemaless",
     "input_schema",
     "validation_policy",

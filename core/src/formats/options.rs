@@ -269,6 +269,8 @@ pub struct ReadOptions {
     pub max_line_bytes: usize,
     /// Rows sampled for schema inference.
     pub infer_rows: usize,
+    /// Rows read of each file at most (`None`: all); pandas' `nrows`.
+    pub max_rows: Option<u64>,
 }
 
 impl Default for ReadOptions {
@@ -283,6 +285,7 @@ impl Default for ReadOptions {
             json_max_depth: 10,
             max_line_bytes: 16 << 20,
             infer_rows: 1000,
+            max_rows: None,
         }
     }
 }
@@ -322,6 +325,12 @@ impl ReadOptions {
     pub fn with_json_flatten(mut self, flatten: bool, max_depth: usize) -> Self {
         self.json_flatten = flatten;
         self.json_max_depth = max_depth;
+        self
+    }
+
+    /// Reads at most `n` rows of each file (`None`: all).
+    pub fn with_max_rows(mut self, n: Option<u64>) -> Self {
+        self.max_rows = n;
         self
     }
 
