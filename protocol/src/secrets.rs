@@ -188,16 +188,31 @@ fn collect_config_values(config: &Value, keys: &BTreeSet<String>, found: &mut BT
         Value::Object(obj) => {
             for (k, v) in obj {
                 if keys.contains(k.as_str()) {
-                    if let Some(s) = v.as_str() {
-                        found.insert(s.to_string());
-                        continue;
-                    }
+                    // Whatever the value is — a string, or the wrong type
+                    // (a number, a list), which an error message may quote.
+                    collect_leaves(v, found);
+                } else {
+                    collect_config_values(v, keys, found);
                 }
-                collect_config_values(v, keys, found);
             }
         }
         Value::Array(items) => items.iter().for_each(|v| collect_config_values(v, keys, found)),
         _ => {}
+    }
+}
+
+/// Every string and number inside `value`, as text.
+fn collect_leaves(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            found.insert(s.clone());
+        }
+        Value::Number(n) => {
+            found.insert(n.to_string());
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_leaves(v, found)),
+        Value::Object(obj) => obj.values().for_each(|v| collect_leaves(v, found)),
+        Value::Bool(_) | Value::Null => {}
     }
 }
 
@@ -219,6 +234,18 @@ mod tests {
         assert!(!masked.contains("hunter2"));
         assert!(!masked.contains("legacy"));
         assert!(masked.contains("public"));
+    }
+
+    #[test]
+    fn secrets_of_the_wrong_type_are_masked_too() {
+        let config = json!({"secret_access_key": ["SECRETXYZarr"], "credentials": {"session_token": 987654321},
+            "password": {"nested": "pw-in-object"}});
+        let s = Secrets::from_spec_and_config(&json!({}), &config);
+        let text = "field 'secret_access_key': [\"SECRETXYZarr\"] is not of type \"string\"; 987654321; pw-in-object";
+        let masked = s.mask(text);
+        for leaked in ["SECRETXYZarr", "987654321", "pw-in-object"] {
+            assert!(!masked.contains(leaked), "{masked}");
+        }
     }
 
     #[test]

@@ -216,3 +216,21 @@ fn a_short_secret_leaves_every_message_valid() {
         assert!(message.contains("Could not connect"), "{name}: {message}");
     }
 }
+
+#[test]
+fn a_secret_of_the_wrong_type_is_not_quoted_back() {
+    for name in CONNECTORS {
+        for wrong in [json!([SECRET]), json!({"v": SECRET}), json!(9_876_543_210u64)] {
+            let conn = config_for(
+                name,
+                json!({"bucket": "b", "access_key_id": "k", "secret_access_key": wrong, "session_token": wrong}),
+            );
+            let r = check(name, &conn);
+            let (s, message) = status(&r);
+            assert_eq!(s, "FAILED", "{name}");
+            assert!(message.contains("secret_access_key"), "{name}: {message}");
+            assert_no_secret(&r, SECRET);
+            assert_no_secret(&r, "9876543210");
+        }
+    }
+}
