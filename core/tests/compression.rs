@@ -132,15 +132,50 @@ fn zip_members_seekable_and_streamed() {
     })
     .unwrap();
     assert_eq!(streamed, seen);
-    // The stream decoder yields the first member.
+    // The stream decoder reads one zipped file: an archive of two fails once
+    // the first is read, naming both.
     let mut s = String::new();
-    compression::decoder(Compression::Zip, Box::new(Cursor::new(bytes)))
+    let e = compression::decoder(Compression::Zip, Box::new(Cursor::new(bytes)))
         .read_to_string(&mut s)
-        .unwrap();
+        .unwrap_err();
     assert_eq!(s, "x\n1\n");
+    assert!(
+        e.to_string().contains("more than one file ('a.csv', then 'dir/b.csv')"),
+        "{e}"
+    );
     // Not a zip.
     let e = compression::for_each_zip_member("bad.zip", Cursor::new(b"nope".to_vec()), |_, _| Ok(())).unwrap_err();
     assert!(e.to_string().contains("bad.zip"));
+}
+
+/// A zip of one file `name` (after a directory entry) holding `body`.
+fn zip_of_one(name: &str, body: &[u8], method: zip::CompressionMethod) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+    w.add_directory("data/", opts).unwrap();
+    w.start_file(name, opts).unwrap();
+    w.write_all(body).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_zipped_file_reads_whole_or_fails_when_truncated() {
+    let body: Vec<u8> = (0..2000).flat_map(|i| format!("{i},row {i}\n").into_bytes()).collect();
+    for method in [zip::CompressionMethod::Stored, zip::CompressionMethod::Deflated] {
+        let bytes = zip_of_one("data/t.csv", &body, method);
+        let mut out = Vec::new();
+        compression::decoder(Compression::Zip, Box::new(Cursor::new(bytes.clone())))
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body, "{method:?}: the file after the directory entry, whole");
+        // Cut in the middle of the member: an error, never a short read.
+        let cut = bytes[..bytes.len() / 2].to_vec();
+        let mut out = Vec::new();
+        let e = compression::decoder(Compression::Zip, Box::new(Cursor::new(cut)))
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{method:?}: {e}");
+    }
 }
 
 #[test]

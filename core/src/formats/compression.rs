@@ -147,8 +147,9 @@ pub fn detect<'a>(
 /// A streaming decoder for `c` over `inner`. Read errors caused by data that is not in the
 /// expected codec say so ("the file is not valid gzip; set compression explicitly…").
 ///
-/// `Zip` yields the first member of the archive only; use [`for_each_zip_member`] or
-/// [`for_each_zip_member_in_stream`] to read every member.
+/// `Zip` yields the archive's one file (directory entries skipped); an archive
+/// holding several files fails once the first is read — use
+/// [`for_each_zip_member`] or [`for_each_zip_member_in_stream`] to read every member.
 pub fn decoder<'a>(c: Compression, inner: Box<dyn Read + Send + 'a>) -> Box<dyn Read + Send + 'a> {
     let inner: Box<dyn Read + Send + 'a> = match c {
         Compression::None => return inner,
@@ -189,7 +190,8 @@ struct CodecErrors<R> {
 impl<R: Read> Read for CodecErrors<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).map_err(|e| {
-            if e.kind() == io::ErrorKind::Interrupted {
+            // Interrupted is retried; Unsupported says what to do itself.
+            if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::Unsupported) {
                 return e;
             }
             let truncated = e.kind() == io::ErrorKind::UnexpectedEof;
@@ -223,10 +225,28 @@ impl Read for FailingReader {
     }
 }
 
-/// Streams the first member of a zip archive read as a stream (local file headers).
+/// Streams the one file of a zip archive read as a stream (local file
+/// headers), as pandas reads a zipped file. Directory entries are skipped.
+/// An archive that holds a second file fails once the first is read (its
+/// files are not one table; pandas refuses such archives too), and a stored
+/// or deflated member shorter than its header says fails as truncated.
+/// After a member whose sizes follow its data (a data descriptor), the
+/// stream cannot be followed further: the check for a second file is skipped.
 struct FirstZipMember<'a> {
     state: Option<Box<dyn Read + Send + 'a>>,
-    member: Option<Box<dyn Read + Send + 'a>>,
+    member: Option<Member<'a>>,
+    /// The first file's name, for messages.
+    name: String,
+}
+
+/// The member being read.
+enum Member<'a> {
+    /// Stored, its size known from the local header.
+    Stored(ExactTake<'a>),
+    /// Deflated, its compressed size known from the local header.
+    Deflated(flate2::read::DeflateDecoder<ExactTake<'a>>),
+    /// Deflated, its sizes in a data descriptor after the data.
+    Streamed(Box<dyn Read + Send + 'a>),
 }
 
 impl<'a> FirstZipMember<'a> {
@@ -234,6 +254,41 @@ impl<'a> FirstZipMember<'a> {
         FirstZipMember {
             state: Some(inner),
             member: None,
+            name: String::new(),
+        }
+    }
+
+    /// The next file's header (directory entries skipped), or `None` at the
+    /// end of the members.
+    fn next_file(inner: &mut Box<dyn Read + Send + 'a>) -> io::Result<Option<LocalHeader>> {
+        loop {
+            match read_local_header(inner)? {
+                Some(h) if h.name.ends_with('/') && h.compressed_size == 0 && !h.has_descriptor => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// After the first file: fails if another one follows.
+    fn check_alone(&mut self, member: Member<'a>) -> io::Result<()> {
+        let mut rest = match member {
+            Member::Stored(t) => t,
+            Member::Deflated(d) => d.into_inner(),
+            Member::Streamed(_) => return Ok(()),
+        };
+        // Whatever of the member's bytes the decoder left unread.
+        io::copy(&mut rest, &mut io::sink())?;
+        let mut inner = rest.inner;
+        match Self::next_file(&mut inner)? {
+            Some(next) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "the zip archive holds more than one file ('{}', then '{}'); a zipped file must be alone \
+                     in its archive: unzip it and read the files themselves",
+                    self.name, next.name
+                ),
+            )),
+            None => Ok(()),
         }
     }
 }
@@ -244,16 +299,48 @@ impl Read for FirstZipMember<'_> {
             let Some(mut inner) = self.state.take() else {
                 return Ok(0);
             };
-            let header = read_local_header(&mut inner)?;
-            let Some(header) = header else {
+            let Some(header) = Self::next_file(&mut inner)? else {
                 return Ok(0);
             };
+            self.name = header.name.clone();
             self.member = Some(member_reader(header, inner)?);
         }
-        match self.member.as_mut() {
-            Some(m) => m.read(buf),
-            None => Ok(0),
+        let n = match self.member.as_mut() {
+            Some(Member::Stored(r)) => r.read(buf)?,
+            Some(Member::Deflated(r)) => r.read(buf)?,
+            Some(Member::Streamed(r)) => r.read(buf)?,
+            None => 0,
+        };
+        if n == 0 && !buf.is_empty() {
+            if let Some(member) = self.member.take() {
+                self.check_alone(member)?;
+            }
         }
+        Ok(n)
+    }
+}
+
+/// `inner` limited to `left` bytes; ending early is an error (a truncated member).
+struct ExactTake<'a> {
+    inner: Box<dyn Read + Send + 'a>,
+    left: u64,
+}
+
+impl Read for ExactTake<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("a zip member ends {} byte(s) early", self.left),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -322,13 +409,15 @@ fn read_local_header(r: &mut dyn Read) -> io::Result<Option<LocalHeader>> {
     }))
 }
 
-fn member_reader<'a>(h: LocalHeader, inner: Box<dyn Read + Send + 'a>) -> io::Result<Box<dyn Read + Send + 'a>> {
+fn member_reader<'a>(h: LocalHeader, inner: Box<dyn Read + Send + 'a>) -> io::Result<Member<'a>> {
+    let exact = |inner| ExactTake {
+        inner,
+        left: h.compressed_size,
+    };
     match h.method {
-        0 if !h.has_descriptor => Ok(Box::new(inner.take(h.compressed_size))),
-        8 if h.has_descriptor => Ok(Box::new(flate2::read::DeflateDecoder::new(inner))),
-        8 => Ok(Box::new(flate2::read::DeflateDecoder::new(
-            inner.take(h.compressed_size),
-        ))),
+        0 if !h.has_descriptor => Ok(Member::Stored(exact(inner))),
+        8 if h.has_descriptor => Ok(Member::Streamed(Box::new(flate2::read::DeflateDecoder::new(inner)))),
+        8 => Ok(Member::Deflated(flate2::read::DeflateDecoder::new(exact(inner)))),
         m => Err(io::Error::new(
             io::ErrorKind::Unsupported,
             format!(

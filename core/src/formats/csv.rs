@@ -249,7 +249,7 @@ impl<'a> CsvReader<'a> {
             let rec = &self.record;
             if rec.len() != self.width && self.width > 0 {
                 let msg = format!(
-                    "line {line} has {} fields but the header has {}; check the delimiter and quoting, or set on_bad_record to skip",
+                    "line {line} has {} fields but the header has {}; check the delimiter and quoting, or set `on_error: skip` to skip such rows",
                     rec.len(),
                     self.width
                 );
