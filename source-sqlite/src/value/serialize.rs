@@ -3,8 +3,9 @@
 //! names; each value is written as SQLite stores it: integers as JSON
 //! integers, REALs as `ryu` writes them ([`write_real`]), TEXT as escaped
 //! strings, BLOBs as base64, NULL as null. A value that cannot be
-//! represented (±infinity, TEXT that is not UTF-8) is nulled and noted in
-//! `meta.changes`; nothing else changes.
+//! represented (±infinity, TEXT that is not UTF-8) or that its column's
+//! discovered type cannot hold (text in an INTEGER column, a DATE that is
+//! not a date) is nulled and noted in `meta.changes` (see [`write_value`]).
 
 use base64::Engine as _;
 use rusqlite::types::ValueRef;
@@ -12,6 +13,7 @@ use rusqlite::types::ValueRef;
 use crate::types::ColumnKind;
 pub use crate::value::escape::{write_json_str, write_json_text};
 pub use crate::value::real::write_real;
+use crate::value::temporal;
 
 /// What happened to a value on its way to JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,34 +24,63 @@ pub enum Written {
     Nulled,
 }
 
-/// Writes one value of a column of `kind`.
+/// Writes one value of a column of `kind`, as the discovered schema says it
+/// is. SQLite stores any value under any declared type; a value the
+/// column's JSON type cannot hold is nulled (and noted by the caller in
+/// `meta.changes`) rather than emitted against the schema, where the
+/// destination would fail on it:
+///
+/// - INTEGER: integers; a REAL with no fraction is written as an integer.
+/// - REAL/NUMERIC: integers and finite REALs.
+/// - TEXT: text; integers and REALs as their text.
+/// - BOOLEAN: 0/1 as false/true.
+/// - DATE, DATETIME, TIME: text that is one ([`crate::value::temporal`]).
+/// - BLOB: base64 of the bytes, BLOB or TEXT.
+/// - no declared type: every value as stored (its schema comes from them).
+///
+/// Non-UTF-8 TEXT and infinite REALs are nulled whatever the column.
 pub fn write_value(buf: &mut Vec<u8>, kind: ColumnKind, value: ValueRef<'_>) -> Written {
-    match value {
-        ValueRef::Null => buf.extend_from_slice(b"null"),
-        ValueRef::Integer(i) => {
-            if kind == ColumnKind::Boolean && (i == 0 || i == 1) {
-                buf.extend_from_slice(if i == 1 { b"true" } else { b"false" });
-            } else {
-                buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
-            }
+    use ColumnKind as K;
+    match (kind, value) {
+        (_, ValueRef::Null) => buf.extend_from_slice(b"null"),
+        (K::Boolean, ValueRef::Integer(i @ (0 | 1))) => {
+            buf.extend_from_slice(if i == 1 { b"true" } else { b"false" });
         }
-        ValueRef::Real(f) => {
-            if f.is_finite() {
-                write_real(buf, f);
-            } else {
-                buf.extend_from_slice(b"null");
-                return Written::Nulled;
-            }
+        (K::Integer | K::Number | K::Untyped, ValueRef::Integer(i)) => {
+            buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
         }
-        ValueRef::Text(bytes) => {
+        (K::Integer, ValueRef::Real(f)) if f.fract() == 0.0 && f.abs() < 9.2e18 => {
+            buf.extend_from_slice(itoa::Buffer::new().format(f as i64).as_bytes());
+        }
+        (K::Number | K::Untyped, ValueRef::Real(f)) if f.is_finite() => write_real(buf, f),
+        (K::String, ValueRef::Integer(i)) => {
+            buf.push(b'"');
+            buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            buf.push(b'"');
+        }
+        (K::String, ValueRef::Real(f)) if f.is_finite() => {
+            buf.push(b'"');
+            write_real(buf, f);
+            buf.push(b'"');
+        }
+        (K::Date, ValueRef::Text(t)) if !temporal::is_date(t) => return nulled(buf),
+        (K::DateTime, ValueRef::Text(t)) if !temporal::is_date_time(t) => return nulled(buf),
+        (K::Time, ValueRef::Text(t)) if !temporal::is_time(t) => return nulled(buf),
+        (K::String | K::Date | K::DateTime | K::Time | K::Untyped, ValueRef::Text(bytes)) => {
             if !write_json_text(buf, bytes) {
-                buf.extend_from_slice(b"null");
-                return Written::Nulled;
+                return nulled(buf);
             }
         }
-        ValueRef::Blob(bytes) => write_base64(buf, bytes),
+        (K::Blob | K::Untyped, ValueRef::Blob(bytes)) | (K::Blob, ValueRef::Text(bytes)) => write_base64(buf, bytes),
+        _ => return nulled(buf),
     }
     Written::AsIs
+}
+
+/// Writes `null` for a value that cannot be represented.
+fn nulled(buf: &mut Vec<u8>) -> Written {
+    buf.extend_from_slice(b"null");
+    Written::Nulled
 }
 
 /// Writes `bytes` as a base64 JSON string.
@@ -192,11 +223,8 @@ mod tests {
             ("null".into(), Written::Nulled)
         );
         assert_eq!(one(Number, ValueRef::Real(f64::NAN)), ("null".into(), Written::Nulled));
-        assert_eq!(one(Integer, ValueRef::Real(2.5)).0, "2.5");
-        assert_eq!(one(Integer, ValueRef::Text(b"abc")).0, "\"abc\"");
         assert_eq!(one(Boolean, ValueRef::Integer(1)).0, "true");
         assert_eq!(one(Boolean, ValueRef::Integer(0)).0, "false");
-        assert_eq!(one(Boolean, ValueRef::Integer(2)).0, "2");
         assert_eq!(one(Integer, ValueRef::Integer(1)).0, "1");
         assert_eq!(one(Blob, ValueRef::Blob(b"\x00\xffhi")).0, "\"AP9oaQ==\"");
         assert_eq!(one(Blob, ValueRef::Blob(b"")).0, "\"\"");
@@ -205,6 +233,35 @@ mod tests {
             ("null".into(), Written::Nulled)
         );
         assert_eq!(one(String, ValueRef::Null).0, "null");
+    }
+
+    #[test]
+    fn values_the_column_type_cannot_hold_are_nulled() {
+        use ColumnKind::*;
+        let nulled = |kind, v| assert_eq!(one(kind, v), ("null".into(), Written::Nulled), "{kind:?} {v:?}");
+        nulled(Integer, ValueRef::Real(2.5));
+        nulled(Integer, ValueRef::Text(b"str-in-int"));
+        nulled(Number, ValueRef::Text(b"abc"));
+        nulled(Boolean, ValueRef::Integer(5));
+        nulled(Boolean, ValueRef::Text(b"yes"));
+        nulled(Date, ValueRef::Text(b"not a date"));
+        nulled(Date, ValueRef::Integer(20240101));
+        nulled(DateTime, ValueRef::Text(b"yesterday"));
+        nulled(Time, ValueRef::Text(b"noon"));
+        nulled(String, ValueRef::Blob(b"\x00"));
+        // What the type can hold is kept, in its JSON form.
+        assert_eq!(one(Integer, ValueRef::Real(3.0)).0, "3");
+        assert_eq!(one(String, ValueRef::Integer(42)).0, "\"42\"");
+        assert_eq!(one(String, ValueRef::Real(1.5)).0, "\"1.5\"");
+        assert_eq!(one(Date, ValueRef::Text(b"2024-01-31")).0, "\"2024-01-31\"");
+        assert_eq!(
+            one(DateTime, ValueRef::Text(b"2024-01-31 10:00:00")).0,
+            "\"2024-01-31 10:00:00\""
+        );
+        assert_eq!(one(Blob, ValueRef::Text(b"hi")).0, "\"aGk=\"");
+        // No declared type: as stored.
+        assert_eq!(one(Untyped, ValueRef::Text(b"x")).0, "\"x\"");
+        assert_eq!(one(Untyped, ValueRef::Real(2.5)).0, "2.5");
     }
 
     #[test]
