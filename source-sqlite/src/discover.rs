@@ -220,7 +220,23 @@ pub fn select_objects(
 
 /// Describes one table or view. `sample_untyped` samples the values of
 /// columns declared without a type (discover does; read does not need to).
+/// A view SQLite cannot describe is a [`SqliteSourceError::BrokenView`].
 pub fn describe(
+    db: &Database,
+    name: &str,
+    kind: ObjectKind,
+    sample_untyped: bool,
+) -> Result<TableInfo, SqliteSourceError> {
+    describe_object(db, name, kind, sample_untyped).map_err(|e| match e {
+        SqliteSourceError::Sqlite { source, .. } if kind == ObjectKind::View => SqliteSourceError::BrokenView {
+            name: name.to_string(),
+            reason: source.to_string(),
+        },
+        other => other,
+    })
+}
+
+fn describe_object(
     db: &Database,
     name: &str,
     kind: ObjectKind,
@@ -387,18 +403,44 @@ fn sample_untyped_columns(db: &Database, table: &str, columns: &mut [ColumnInfo]
     Ok(())
 }
 
-/// Discovers the catalog: every table and view, or only the configured `tables`.
-pub fn discover(db: &Database) -> Result<(AirbyteCatalog, Vec<TableInfo>), SqliteSourceError> {
+/// What discover found: the catalog, its tables, and warnings (views left
+/// out because SQLite cannot describe them).
+pub struct Discovered {
+    /// The catalog.
+    pub catalog: AirbyteCatalog,
+    /// Its tables and views, described.
+    pub tables: Vec<TableInfo>,
+    /// One WARN per view left out.
+    pub warnings: Vec<String>,
+}
+
+/// Discovers the catalog: every table and view, or only the configured
+/// `tables`. Without `tables`, a broken view is left out with a warning (one
+/// stale view must not hide every table); a broken view named in `tables`
+/// is an error.
+pub fn discover(db: &Database) -> Result<Discovered, SqliteSourceError> {
     let all = list_objects(db)?;
-    let objects = match db.config.table_filter() {
+    let filter = db.config.table_filter();
+    let objects = match filter {
         Some(wanted) => select_objects(&all, wanted)?,
         None => all,
     };
     let mut tables = Vec::with_capacity(objects.len());
+    let mut warnings = Vec::new();
     for (name, kind) in objects {
-        tables.push(describe(db, &name, kind, true)?);
+        match describe(db, &name, kind, true) {
+            Ok(t) => tables.push(t),
+            Err(e @ SqliteSourceError::BrokenView { .. }) if filter.is_none() => {
+                warnings.push(format!("{e} The view is left out of the catalog."));
+            }
+            Err(e) => return Err(e),
+        }
     }
     let incremental_field = db.config.incremental_field();
     let streams = tables.iter().map(|t| t.to_stream(incremental_field)).collect();
-    Ok((AirbyteCatalog { streams }, tables))
+    Ok(Discovered {
+        catalog: AirbyteCatalog { streams },
+        tables,
+        warnings,
+    })
 }

@@ -56,6 +56,14 @@ pub enum SqliteSourceError {
         /// The stream's columns.
         columns: Vec<String>,
     },
+    /// A view SQLite cannot describe (it names a table or column that is gone).
+    #[error("The view '{name}' cannot be read: {reason}. It refers to a table or column that no longer exists; fix or drop the view, or leave it out of `tables` (and the catalog).")]
+    BrokenView {
+        /// The view.
+        name: String,
+        /// SQLite's reason.
+        reason: String,
+    },
     /// Any other SQLite error.
     #[error("SQLite failed while {context} in '{}': {source}", path.display())]
     Sqlite {

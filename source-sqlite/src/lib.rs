@@ -74,10 +74,13 @@ impl Source for SqliteSource {
         )))
     }
 
-    async fn discover(&self, config: &SqliteConfig, _out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
+    async fn discover(&self, config: &SqliteConfig, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
         let db = Database::open(config)?;
-        let (catalog, _) = discover::discover(&db)?;
-        Ok(catalog)
+        let found = discover::discover(&db)?;
+        for w in &found.warnings {
+            out.warn(w)?;
+        }
+        Ok(found.catalog)
     }
 
     async fn read(

@@ -770,3 +770,47 @@ fn round_trips_through_parquet_with_identical_values() {
     assert_eq!(read_back, sent);
     assert!(std::fs::read(&db).unwrap() == original, "the database file changed");
 }
+
+#[test]
+fn a_broken_view_is_left_out_with_a_warning_unless_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE keep(id INTEGER PRIMARY KEY); INSERT INTO keep VALUES (1);
+         CREATE TABLE tmp(x INTEGER); CREATE VIEW stale AS SELECT x FROM tmp; DROP TABLE tmp;",
+    )
+    .unwrap();
+    drop(conn);
+    let config = write_json(dir.path(), "c.json", &json!({"database_path": db}));
+    let r = run(
+        "source-sqlite",
+        &["discover", "--config", config.to_str().unwrap()],
+        None,
+    );
+    r.assert_success();
+    let names: Vec<&str> = r.catalog()["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["keep"]);
+    assert!(
+        r.logs().iter().any(|l| l.starts_with("WARN") && l.contains("'stale'")),
+        "{:?}",
+        r.logs()
+    );
+    // Named in `tables`: a config error saying what to do.
+    let named = write_json(dir.path(), "n.json", &json!({"database_path": db, "tables": ["stale"]}));
+    let r = run(
+        "source-sqlite",
+        &["discover", "--config", named.to_str().unwrap()],
+        None,
+    );
+    assert!(!r.status.success());
+    let err = r.errors()[0];
+    assert_eq!(err["failure_type"], "config_error");
+    let msg = err["message"].as_str().unwrap();
+    assert!(msg.contains("'stale'") && msg.contains("fix or drop the view"), "{msg}");
+}
