@@ -58,6 +58,52 @@ fn avro_every_codec() {
 }
 
 #[test]
+fn avro_field_names_that_clash_once_made_legal_stay_distinct() {
+    // `a b`/`a_b` and `é`/`ü` are the same Avro name once made legal; so are
+    // two fields of a nested record.
+    let inner = Fields::from(vec![
+        Field::new("x-y", DataType::Int64, true),
+        Field::new("x_y", DataType::Int64, true),
+    ]);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a b", DataType::Int64, true),
+        Field::new("a_b", DataType::Int64, true),
+        Field::new("é", DataType::Utf8, true),
+        Field::new("ü", DataType::Utf8, true),
+        Field::new("s", DataType::Struct(inner.clone()), true),
+    ]));
+    let nested = StructArray::new(
+        inner,
+        vec![
+            Arc::new(Int64Array::from(vec![5, 6, 7])),
+            Arc::new(Int64Array::from(vec![8, 9, 10])),
+        ],
+        None,
+    );
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])),
+            Arc::new(Int64Array::from(vec![4, 5, 6])),
+            Arc::new(StringArray::from(vec!["e1", "e2", "e3"])),
+            Arc::new(StringArray::from(vec!["u1", "u2", "u3"])),
+            Arc::new(nested),
+        ],
+    )
+    .unwrap();
+    let bytes = write(FileFormat::Avro, "null", &batch);
+    let back = read(FileFormat::Avro, Compression::None, bytes, None);
+    let names: Vec<String> = back.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, ["a_b", "a_b_1", "_", "__1", "s"]);
+    for (i, col) in back.columns().iter().enumerate().take(4) {
+        assert_eq!(col.as_ref(), batch.column(i).as_ref(), "column {i}");
+    }
+    let s = back.column(4).as_struct();
+    assert_eq!(s.column_names(), ["x_y", "x_y_1"]);
+    assert_eq!(s.column(1).as_primitive::<Int64Type>().values(), &[8, 9, 10]);
+}
+
+#[test]
 fn json_and_jsonl_every_codec_with_target_schema() {
     let batch = common::every_type();
     for format in [FileFormat::Json, FileFormat::Jsonl] {

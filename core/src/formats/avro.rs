@@ -464,7 +464,7 @@ fn avro_type_json(dt: &DataType, path: &str) -> JsonValue {
         Struct(fields) => json!({
             "type": "record",
             "name": path,
-            "fields": fields.iter().map(|f| field_json(f, &format!("{path}_{}", sanitize(f.name())))).collect::<Vec<_>>(),
+            "fields": fields_json(fields.iter().map(|f| f.as_ref()), path),
         }),
         List(f) | LargeList(f) | FixedSizeList(f, _) => json!({
             "type": "array",
@@ -493,12 +493,39 @@ fn nullable_json(t: JsonValue) -> JsonValue {
     }
 }
 
-fn field_json(f: &Field, path: &str) -> JsonValue {
-    json!({
-        "name": sanitize(f.name()),
-        "type": nullable_json(avro_type_json(f.data_type(), path)),
-        "default": null,
-    })
+/// The Avro fields of a record at `path`: legal, distinct names ([`avro_names`]).
+fn fields_json<'a>(fields: impl Iterator<Item = &'a Field> + Clone, path: &str) -> Vec<JsonValue> {
+    let names = avro_names(fields.clone().map(|f| f.name().as_str()));
+    fields
+        .zip(names)
+        .map(|(f, name)| {
+            json!({
+                "type": nullable_json(avro_type_json(f.data_type(), &format!("{path}_{name}"))),
+                "name": name,
+                "default": null,
+            })
+        })
+        .collect()
+}
+
+/// Avro-legal names for the fields of one record, in order: each
+/// [`sanitize`]d, and those that then clash (`a b` and `a_b`, `é` and `ü`)
+/// made distinct with `_1`, `_2`, … (Avro refuses a record with two fields
+/// of the same name).
+fn avro_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    names
+        .map(|n| {
+            let base = sanitize(n);
+            let mut name = base.clone();
+            let mut i = 1;
+            while !taken.insert(name.clone()) {
+                name = format!("{base}_{i}");
+                i += 1;
+            }
+            name
+        })
+        .collect()
 }
 
 /// An Avro-legal name: letters, digits and `_`, not starting with a digit.
@@ -515,13 +542,13 @@ fn sanitize(name: &str) -> String {
 
 /// The Avro schema (a record named `name`) for an Arrow schema. Every field is a
 /// `["null", T]` union with default null. Field names are made Avro-legal (non-alphanumeric
-/// characters become `_`).
+/// characters become `_`) and distinct (names that then clash get `_1`, `_2`, …).
 pub fn arrow_to_avro(schema: &Schema, name: &str) -> Result<AvroSchema> {
     let root = sanitize(name);
     let j = json!({
         "type": "record",
         "name": root,
-        "fields": schema.fields().iter().map(|f| field_json(f, &format!("{root}_{}", sanitize(f.name())))).collect::<Vec<_>>(),
+        "fields": fields_json(schema.fields().iter().map(|f| f.as_ref()), &root),
     });
     AvroSchema::parse(&j).map_err(|e| Error::Internal(format!("Avro schema for {name}: {e}")))
 }
@@ -595,10 +622,10 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
         Struct(fields) => {
             let s = array.as_struct();
             Value::Record(
-                fields
-                    .iter()
+                avro_names(fields.iter().map(|f| f.name().as_str()))
+                    .into_iter()
                     .zip(s.columns())
-                    .map(|(f, c)| (sanitize(f.name()), nullable_value(c.as_ref(), i)))
+                    .map(|(name, c)| (name, nullable_value(c.as_ref(), i)))
                     .collect(),
             )
         }
@@ -755,7 +782,7 @@ impl<W: Write> AvroBlockWriter<W> {
                 .map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
         }
         let schema = batch.schema();
-        let names: Vec<String> = schema.fields().iter().map(|f| sanitize(f.name())).collect();
+        let names = avro_names(schema.fields().iter().map(|f| f.name().as_str()));
         for i in 0..batch.num_rows() {
             let rec = Value::Record(
                 names
