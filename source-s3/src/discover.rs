@@ -86,21 +86,30 @@ pub(crate) fn input_json_schema(input: &Value) -> Result<Value, ConnectorError> 
 }
 
 /// Fails before the first GET when sampling `files` for their schema would
-/// take the operation over `cost_limit_usd` (one GET per sampled object).
+/// take the operation over `cost_limit_usd` (one GET per sampled object),
+/// with the COST report of what was sent (a `read` without a catalog
+/// discovers first: it ends with its COST report either way).
 fn check_sample_cost(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
     files: &[ObjectMeta],
+    listed: u64,
+    out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
     let sample = newest(files, SAMPLE_FILES)
         .into_iter()
         .map(|f| (f.size.min(FOOTER_BYTES), FileModel::Whole));
-    let estimate = estimate_read(
-        Usage::from(store.meter().snapshot()),
-        sample,
-        &crate::pruning::pricing(config),
-    );
-    check_cost_limit(&estimate, config.cost_limit_usd).map_err(|e| ConnectorError::config(e.to_string()))
+    let pricing = crate::pruning::pricing(config);
+    let estimate = estimate_read(Usage::from(store.meter().snapshot()), sample, &pricing);
+    check_cost_limit(&estimate, config.cost_limit_usd).map_err(|e| {
+        let totals = crate::read::ReadTotals {
+            files_listed: listed,
+            ..Default::default()
+        };
+        let limits = crate::pruning::limits(config);
+        let _ = out.info(crate::read::cost_report(store, &limits, &pricing, &estimate, &totals));
+        ConnectorError::config(e.to_string())
+    })
 }
 
 /// Bytes a schema sample reads at most per object (a Parquet footer, a text file's first rows).
@@ -135,7 +144,7 @@ pub(crate) async fn discover(
         } else if let Some(input) = &plan.input_schema {
             input_json_schema(input)?
         } else {
-            check_sample_cost(config, store, &listing.files)?;
+            check_sample_cost(config, store, &listing.files, listing.listed, out)?;
             let schema = infer_schema(store, &plan, &listing.files, config.parallel_workers, out)?;
             stream_json_schema(&schema)
         };

@@ -103,7 +103,7 @@ pub(crate) struct Selected {
 /// The COST report (CONTRACT §6): `COST ` and one JSON object. The actual
 /// figures come from the meter — everything the process sent, discovery
 /// included, retries included.
-fn cost_report(
+pub(crate) fn cost_report(
     store: &Arc<dyn Storage>,
     limits: &Limits,
     pricing: &Pricing,

@@ -290,6 +290,15 @@ fn cost_limit_stops_before_the_first_get() {
     let c = cost(&r);
     assert_eq!(c["get_requests"], 0, "{c}");
     assert_eq!(c["files_read"], 0, "{c}");
+    // Without a catalog the read discovers first; its schema sample is over
+    // the limit: the same error, with its COST report.
+    let r = run("source-s3", &["read", "--config", &limited], None);
+    assert!(!r.status.success());
+    let msg = r.errors().first().expect("TRACE ERROR")["message"].to_string();
+    assert!(msg.contains("exceeds limit"), "{msg}");
+    let c = cost(&r);
+    assert_eq!(c["get_requests"], 0, "{c}");
+    assert_eq!(c["files_listed"], 20, "{c}");
 
     // max_files_per_run: a full refresh fails up front, an incremental sync defers.
     let capped = env.config("capped.json", json!({"path_prefix": "rows/", "max_files_per_run": 5}));
