@@ -146,20 +146,35 @@ pub fn io_error(path: &Path, e: std::io::Error) -> ConnectorError {
 }
 
 /// Lists `root`: itself when it is a file, else every file below it matching
-/// `globs` (all files when there are none), sorted by relative path. Hidden
-/// files and our temporary files are skipped.
-pub fn list(root: &Path, globs: Option<&GlobSet>) -> Result<Vec<FileEntry>, ConnectorError> {
+/// `globs` (all files when there are none), sorted by relative path, with
+/// warnings. Hidden files and our temporary files are skipped; so are, with
+/// a warning, what is not a regular file (a named pipe or a device would
+/// block or never end) and a directory reached again through a symbolic
+/// link (a link to a parent would loop).
+pub fn list(root: &Path, globs: Option<&GlobSet>) -> Result<(Vec<FileEntry>, Vec<String>), ConnectorError> {
     let meta = std::fs::metadata(root).map_err(|e| io_error(root, e))?;
     if meta.is_file() {
         let name = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        return Ok(vec![entry(root, name)?]);
+        return Ok((vec![entry(root, name)?], vec![]));
     }
     let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let mut visited = std::collections::HashSet::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
+        if let Ok(real) = std::fs::canonicalize(&dir) {
+            if !visited.insert(real.clone()) {
+                warnings.push(format!(
+                    "Skipping '{}': it is '{}' again, reached through a symbolic link.",
+                    dir.display(),
+                    real.display()
+                ));
+                continue;
+            }
+        }
         let rd = std::fs::read_dir(&dir).map_err(|e| io_error(&dir, e))?;
         for item in rd {
             let item = item.map_err(|e| io_error(&dir, e))?;
@@ -181,11 +196,18 @@ pub fn list(root: &Path, globs: Option<&GlobSet>) -> Result<Vec<FileEntry>, Conn
             if globs.is_some_and(|g| !g.is_match(&relative)) {
                 continue;
             }
+            if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                warnings.push(format!(
+                    "Skipping '{}': it is not a regular file (a named pipe, a socket, a device or a broken link).",
+                    path.display()
+                ));
+                continue;
+            }
             out.push(entry(&path, relative)?);
         }
     }
     out.sort_by(|a, b| a.relative.cmp(&b.relative));
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// The immediate subdirectories of `root`, sorted (layout `per_subdirectory`).
@@ -221,12 +243,13 @@ mod tests {
         ] {
             std::fs::write(root.join(f), "x").unwrap();
         }
-        let all = list(root, None).unwrap();
+        let (all, _) = list(root, None).unwrap();
         let names: Vec<_> = all.iter().map(|e| e.relative.as_str()).collect();
         assert_eq!(names, ["a/b/y.csv", "a/b/y.json", "a/x.csv", "z.csv"]);
         let g = glob_set(&["*.csv".into()]).unwrap();
         let csv: Vec<_> = list(root, g.as_ref())
             .unwrap()
+            .0
             .into_iter()
             .map(|e| e.relative)
             .collect();
@@ -234,16 +257,38 @@ mod tests {
         let g = glob_set(&["a/*.csv".into()]).unwrap();
         let one: Vec<_> = list(root, g.as_ref())
             .unwrap()
+            .0
             .into_iter()
             .map(|e| e.relative)
             .collect();
         assert_eq!(one, ["a/x.csv"]);
-        let single = list(&root.join("z.csv"), None).unwrap();
+        let (single, _) = list(&root.join("z.csv"), None).unwrap();
         assert_eq!(single[0].relative, "z.csv");
         assert!(list(&root.join("missing"), None)
             .unwrap_err()
             .message
             .contains("does not exist"));
         assert!(glob_set(&["[".into()]).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pipes_and_link_loops_are_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("a.csv"), "x").unwrap();
+        std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+        let fifo = root.join("pipe.csv");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        let (files, warnings) = list(root, None).unwrap();
+        let names: Vec<_> = files.iter().map(|e| e.relative.as_str()).collect();
+        assert_eq!(names, ["a.csv"], "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("symbolic link")), "{warnings:?}");
+        if made.is_ok_and(|s| s.success()) {
+            assert!(warnings
+                .iter()
+                .any(|w| w.contains("pipe.csv") && w.contains("not a regular file")));
+        }
     }
 }

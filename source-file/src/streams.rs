@@ -138,14 +138,13 @@ impl Files {
         stream: &StreamPlan,
     ) -> Result<(Vec<FileEntry>, Vec<String>), ConnectorError> {
         let globs = listing::glob_set(&config.globs())?;
-        let all = match &stream.root {
+        let (all, mut warnings) = match &stream.root {
             Location::Local(root) => listing::list(root, globs.as_ref())?,
-            Location::S3 { key, .. } => self.s3()?.list(key, globs.as_ref()).await?,
+            Location::S3 { key, .. } => (self.s3()?.list(key, globs.as_ref()).await?, vec![]),
         };
         if config.file_format()?.is_some() {
-            return Ok((all, vec![]));
+            return Ok((all, warnings));
         }
-        let mut warnings = vec![];
         let files = all
             .into_iter()
             .filter(|f| {
