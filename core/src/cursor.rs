@@ -113,8 +113,51 @@ impl FileCursor {
         self
     }
 
+    /// What keeps `state` (a saved stream state) from being read as a file
+    /// cursor, if anything: not an object, a history that is not one, times
+    /// that do not parse, or none of the keys a file source saves (another
+    /// connector's state). An empty object is an empty cursor, not a problem.
+    pub fn state_problem(state: &Value) -> Option<String> {
+        let Value::Object(obj) = state else {
+            return Some(format!("it is {state}, not a JSON object"));
+        };
+        if obj.is_empty() {
+            return None;
+        }
+        match obj.get("history") {
+            Some(Value::Object(h)) => {
+                let bad: Vec<&String> = h
+                    .iter()
+                    .filter(|(_, v)| v.as_str().and_then(parse_timestamp).is_none())
+                    .map(|(k, _)| k)
+                    .collect();
+                if let Some(first) = bad.first() {
+                    return Some(format!(
+                        "{} history entr{} have no readable time (e.g. '{first}'); times look like \
+                         2024-01-01T00:00:00.000000Z",
+                        bad.len(),
+                        if bad.len() == 1 { "y does" } else { "ies do" }
+                    ));
+                }
+                None
+            }
+            Some(other) => Some(format!("its history is {other}, not an object of file → time")),
+            None if [WATERMARK_KEY, LAST_MODIFIED_FIELD, RECORD_CURSOR_KEY]
+                .iter()
+                .any(|k| obj.contains_key(*k)) =>
+            {
+                None
+            }
+            None => Some(format!(
+                "it has none of the keys a file source saves (history, {LAST_MODIFIED_FIELD}) but {}; \
+                 is it another connector's state?",
+                obj.keys().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
     /// A cursor from a saved stream state (ours or Airbyte's); unknown shapes
-    /// start empty.
+    /// start empty (see [`FileCursor::state_problem`]).
     pub fn from_state(state: Option<&Value>, max_history: usize) -> Self {
         let mut c = Self::new(max_history);
         let Some(state) = state else { return c };
@@ -343,6 +386,27 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_timestamp(s).unwrap()
+    }
+
+    #[test]
+    fn states_a_file_source_cannot_read_are_named() {
+        let ok = [
+            json!({}),
+            json!({"history": {"a": "2024-01-01T00:00:00.000000Z"}, "_ab_source_file_last_modified": "x"}),
+            json!({"_ab_source_file_last_modified": "2024-01-01T00:00:00.000000Z_a"}),
+        ];
+        for s in ok {
+            assert_eq!(FileCursor::state_problem(&s), None, "{s}");
+        }
+        let problem = |s: Value| FileCursor::state_problem(&s).unwrap_or_default();
+        assert!(problem(json!("x")).contains("not a JSON object"));
+        assert!(problem(json!({"history": "notanobject"})).contains("history is \"notanobject\""));
+        assert!(problem(json!({"history": {"a": "yesterday"}})).contains("1 history entry does"));
+        let other = problem(json!({"sync_mode": "full_refresh", "key": [1]}));
+        assert!(
+            other.contains("another connector") && other.contains("'sync_mode'"),
+            "{other}"
+        );
     }
 
     #[test]

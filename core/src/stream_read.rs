@@ -40,6 +40,27 @@ pub fn saved_state<'a>(state: &'a InputState, descriptor: &StreamDescriptor) -> 
     })
 }
 
+/// The file cursor saved for a stream ([`saved_state`]), keeping at most
+/// `max_history` files. A saved state this source cannot read is a WARN
+/// saying why — the stream is then read as if never synced — never dropped
+/// in silence.
+pub fn saved_cursor(
+    out: &mut Emitter,
+    state: &InputState,
+    descriptor: &StreamDescriptor,
+    max_history: usize,
+) -> Result<FileCursor, ConnectorError> {
+    let saved = saved_state(state, descriptor);
+    if let Some(why) = saved.and_then(FileCursor::state_problem) {
+        out.warn(format!(
+            "The saved state of stream '{}' cannot be used: {why}. The stream is read as if never synced; \
+             pass the STATE a previous read of this stream emitted.",
+            descriptor.name
+        ))?;
+    }
+    Ok(FileCursor::from_state(saved, max_history))
+}
+
 /// TRACE STREAM_STATUS `STARTED`.
 pub fn stream_started(out: &mut Emitter, descriptor: &StreamDescriptor) -> Result<(), ConnectorError> {
     out.trace(TraceMessage::stream_status(descriptor.clone(), StreamStatus::Started))?;

@@ -63,7 +63,7 @@ async fn read_stream(
     let descriptor = configured.stream.descriptor();
     let incremental = configured.sync_mode == SyncMode::Incremental;
     let (cursor, record_cursor) = if incremental {
-        let cursor = FileCursor::from_state(stream_read::saved_state(state, &descriptor), DEFAULT_MAX_HISTORY);
+        let cursor = stream_read::saved_cursor(out, state, &descriptor, DEFAULT_MAX_HISTORY)?;
         let record_cursor = record_cursor(config, configured, &cursor, out)?;
         (cursor, record_cursor)
     } else {

@@ -160,7 +160,7 @@ pub(crate) async fn read(
         let descriptor = configured.stream.descriptor();
         let incremental = configured.sync_mode == SyncMode::Incremental;
         let cursor = if incremental {
-            file_cursor(plan, stream_read::saved_state(state, &descriptor))
+            file_cursor(plan, state, &descriptor, out)?
         } else {
             FileCursor::default()
         };
@@ -357,9 +357,14 @@ async fn read_stream(
 }
 
 /// The file cursor of an incremental stream, from its saved state.
-fn file_cursor(plan: &StreamPlan, state: Option<&Value>) -> FileCursor {
-    FileCursor::from_state(state, DEFAULT_MAX_HISTORY)
-        .with_days_to_sync_if_history_is_full(plan.days_to_sync_if_history_is_full)
+fn file_cursor(
+    plan: &StreamPlan,
+    state: &InputState,
+    descriptor: &StreamDescriptor,
+    out: &mut Emitter,
+) -> Result<FileCursor, ConnectorError> {
+    Ok(stream_read::saved_cursor(out, state, descriptor, DEFAULT_MAX_HISTORY)?
+        .with_days_to_sync_if_history_is_full(plan.days_to_sync_if_history_is_full))
 }
 
 /// The record cursor of an incremental stream (catalog `cursor_field`, else
@@ -530,10 +535,7 @@ pub(crate) async fn estimate(
             continue;
         };
         let (cursor, mode) = if sync_mode == SyncMode::Incremental {
-            (
-                file_cursor(plan, stream_read::saved_state(state, &descriptor)),
-                RunMode::Incremental,
-            )
+            (file_cursor(plan, state, &descriptor, out)?, RunMode::Incremental)
         } else {
             (FileCursor::default(), RunMode::FullRefresh)
         };

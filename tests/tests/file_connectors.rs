@@ -346,6 +346,25 @@ fn incremental_reads_only_new_or_changed_files() {
         .map(|m| &m["trace"]["stream_status"]["status"])
         .collect();
     assert_eq!(statuses, [&json!("STARTED"), &json!("COMPLETE")]);
+    // Another connector's state (source-sqlite's) cannot be used: a WARN says
+    // so and why, and the stream is read in full.
+    let foreign = write_json(
+        dir.path(),
+        "foreign.json",
+        &json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "s"},
+                 "stream_state": {"sync_mode": "full_refresh", "key_columns": ["rowid"], "key": [1000]}}}]),
+    );
+    let fourth = read(Some(&foreign));
+    assert_eq!(fourth.records().len(), 5);
+    let warning = fourth
+        .logs()
+        .into_iter()
+        .find(|l| l.starts_with("WARN") && l.contains("cannot be used"))
+        .expect("a WARN about the state");
+    assert!(
+        warning.contains("another connector") && warning.contains("'s'"),
+        "{warning}"
+    );
 }
 
 #[test]
