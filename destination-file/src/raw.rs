@@ -37,6 +37,7 @@ use lakeport_core::sink::input::for_each_line;
 use lakeport_core::sink::layout::{safe_segment, temp_path};
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
 use lakeport_core::Error;
+use lakeport_protocol::stop::{on_stop, StopGuard};
 use lakeport_protocol::{
     AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, DestinationSyncMode, Emitter, StreamDescriptor,
 };
@@ -179,6 +180,8 @@ struct OpenTemp {
     base: u64,
     /// Bytes written since (header and records).
     added: u64,
+    /// Removes the temporary file if the process is stopped before it is committed.
+    _undo: StopGuard,
 }
 
 /// One raw file.
@@ -414,10 +417,17 @@ impl<'a> RawWriter<'a> {
         }
         let mut writer = BufWriter::with_capacity(FILE_BUFFER, temp);
         writer.write_all(&head).map_err(|e| io(&f.temp_path, e))?;
+        let undo = on_stop({
+            let temp = f.temp_path.clone();
+            move || {
+                let _ = std::fs::remove_file(temp);
+            }
+        });
         f.open = Some(OpenTemp {
             writer,
             base,
             added: head.len() as u64,
+            _undo: undo,
         });
         Ok(())
     }

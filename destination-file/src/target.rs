@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use lakeport_core::sink::layout::{is_temp_name, temp_path};
 use lakeport_core::sink::Target;
 use lakeport_core::{Error, Result};
+use lakeport_protocol::stop::{on_stop, StopGuard};
 
 /// Output buffer per open file.
 const FILE_BUFFER: usize = 1 << 20;
@@ -16,7 +17,9 @@ const FILE_BUFFER: usize = 1 << 20;
 /// A directory tree receiving a destination's files.
 pub struct LocalTarget {
     root: PathBuf,
-    open: HashMap<String, PathBuf>,
+    /// Files being written: their temporary path, removed if the process is
+    /// stopped before they are committed.
+    open: HashMap<String, (PathBuf, StopGuard)>,
 }
 
 impl LocalTarget {
@@ -60,13 +63,19 @@ impl Target for LocalTarget {
             .create_new(true)
             .open(&temp)
             .map_err(|e| io(&temp, e))?;
-        self.open.insert(rel_path.to_string(), temp);
+        let undo = on_stop({
+            let temp = temp.clone();
+            move || {
+                let _ = std::fs::remove_file(temp);
+            }
+        });
+        self.open.insert(rel_path.to_string(), (temp, undo));
         Ok(BufWriter::with_capacity(FILE_BUFFER, file))
     }
 
     fn commit(&mut self, rel_path: &str, sink: Self::Sink) -> Result<()> {
         let final_path = self.path(rel_path);
-        let temp = self
+        let (temp, _undo) = self
             .open
             .remove(rel_path)
             .ok_or_else(|| Error::Internal(format!("commit of a file never created: {rel_path}")))?;
@@ -81,7 +90,7 @@ impl Target for LocalTarget {
     }
 
     fn abort_all(&mut self) {
-        for (_, temp) in self.open.drain() {
+        for (_, (temp, _undo)) in self.open.drain() {
             let _ = std::fs::remove_file(temp);
         }
     }

@@ -24,6 +24,7 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use lakeport_core::sink::Target;
 use lakeport_core::storage::{ListOptions, MultipartId, PartId, S3Storage, Storage, StorageError, StorageExt};
+use lakeport_protocol::stop::{on_stop, StopGuard};
 use lakeport_protocol::{ConnectorError, FailureType};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
@@ -44,6 +45,9 @@ type PartTask = JoinHandle<Result<PartId, StorageError>>;
 struct Upload {
     key: String,
     upload: Option<MultipartId>,
+    /// Aborts the multipart upload if the process is stopped before it is
+    /// completed or aborted (S3 bills for the parts of an open upload).
+    undo: Option<StopGuard>,
     tasks: VecDeque<PartTask>,
     parts: Vec<PartId>,
     next_part: u32,
@@ -85,6 +89,25 @@ fn core_error(ce: ConnectorError) -> lakeport_core::Error {
 
 fn lock(m: &Mutex<Upload>) -> MutexGuard<'_, Upload> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Discards an upload: waits for its parts in flight (S3 may keep a part
+/// that lands after the abort), then aborts the multipart upload, if one
+/// was started.
+fn discard(shared: &Shared, u: &mut Upload) {
+    u.undo = None;
+    while let Some(task) = u.tasks.pop_front() {
+        let _ = shared.handle.block_on(task);
+    }
+    if let Some(id) = u.upload.take() {
+        if let Err(e) = shared.handle.block_on(shared.store.abort_multipart(&u.key, &id)) {
+            eprintln!(
+                "destination-s3: could not abort the upload of s3://{}/{}: {e}",
+                shared.store.bucket(),
+                u.key
+            );
+        }
+    }
 }
 
 /// A bucket receiving a destination's files.
@@ -198,24 +221,7 @@ impl Target for S3Target {
 
     fn abort_all(&mut self) {
         for (_, upload) in self.open.drain() {
-            let mut u = lock(&upload);
-            // Let the parts in flight land first, so the abort removes them all.
-            while let Some(task) = u.tasks.pop_front() {
-                let _ = self.shared.handle.block_on(task);
-            }
-            if let Some(id) = u.upload.take() {
-                let key = u.key.clone();
-                if let Err(e) = self
-                    .shared
-                    .handle
-                    .block_on(self.shared.store.abort_multipart(&key, &id))
-                {
-                    eprintln!(
-                        "destination-s3: could not abort the upload of s3://{}/{key}: {e}",
-                        self.shared.store.bucket()
-                    );
-                }
-            }
+            discard(&self.shared, &mut lock(&upload));
         }
     }
 
@@ -275,6 +281,11 @@ impl S3Sink {
         let data = self.buffer.split().freeze();
         let shared = Arc::clone(&self.shared);
         let mut u = lock(&self.upload);
+        // Checked under the lock: an undo that held it has run, and nothing
+        // it discarded may start again.
+        if lakeport_protocol::stop::is_stopping() {
+            return Err(io::Error::other("the sync is being stopped"));
+        }
         let id = match &u.upload {
             Some(id) => id.clone(),
             None => {
@@ -283,6 +294,14 @@ impl S3Sink {
                     .block_on(shared.store.create_multipart_with_metadata(&u.key, &shared.metadata))
                     .map_err(|e| self.fail(e))?;
                 u.upload = Some(id.clone());
+                u.undo = Some(on_stop({
+                    let (shared, upload) = (Arc::clone(&shared), Arc::downgrade(&self.upload));
+                    move || {
+                        if let Some(upload) = upload.upgrade() {
+                            discard(&shared, &mut lock(&upload));
+                        }
+                    }
+                }));
                 id
             }
         };
@@ -340,13 +359,11 @@ impl S3Sink {
                 .block_on(shared.store.complete_multipart(&key, &id, parts))?;
             Ok(())
         })();
-        u.upload = None;
         if result.is_err() {
-            while let Some(task) = u.tasks.pop_front() {
-                let _ = shared.handle.block_on(task);
-            }
-            let _ = shared.handle.block_on(shared.store.abort_multipart(&key, &id));
+            discard(&shared, &mut u);
         }
+        u.upload = None;
+        u.undo = None;
         result
     }
 }

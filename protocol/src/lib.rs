@@ -20,6 +20,7 @@ pub mod message;
 pub mod runtime;
 pub mod secrets;
 pub mod state;
+pub mod stop;
 
 pub use catalog::{
     AirbyteCatalog, AirbyteStream, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, DestinationSyncMode,

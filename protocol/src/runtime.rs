@@ -198,6 +198,8 @@ pub fn run_source<S: Source>(source: S) -> ExitCode {
 pub fn run_destination<D: Destination>(destination: D) -> ExitCode {
     run(D::NAME, D::VERSION, Role::Destination, |inv, out| {
         let rt = runtime()?;
+        // A cancelled sync discards its unfinished files and uploads.
+        rt.block_on(async { crate::stop::stop_on_signals(&tokio::runtime::Handle::current()) });
         rt.block_on(destination_command(&destination, inv, out))
     })
 }

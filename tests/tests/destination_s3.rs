@@ -603,3 +603,61 @@ fn airbyte_path_format_and_file_name_pattern() {
     assert_eq!(rows[0]["name"], json!("user-0"));
     assert!(rows[0].get("_airbyte_meta").is_some(), "{:?}", rows[0]);
 }
+
+/// Waits up to `secs` seconds for `ready`.
+fn wait_for(secs: u64, mut ready: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_cancelled_write_aborts_its_multipart_upload() {
+    // An orchestrator cancels with SIGTERM while the source is still
+    // sending: the upload in progress (a part already sent) is aborted, as
+    // S3 would bill for its parts, and nothing appears under a final name.
+    use std::io::Write as _;
+    let server = S3Server::start();
+    server.create_bucket(BUCKET);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_json(
+        dir.path(),
+        "config.json",
+        &config(
+            &server,
+            json!({"path_prefix": "cancel", "file_format": "jsonl", "part_size_mb": 5}),
+        ),
+    );
+    let mut child = std::process::Command::new(lakeport_tests::bin("destination-s3"))
+        .args(["write", "--config", cfg.to_str().expect("utf-8")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start destination-s3");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut input = users(11_000, 1024).join("\n");
+    input.push('\n');
+    stdin.write_all(input.as_bytes()).expect("write records");
+    stdin.flush().expect("flush");
+    // Stdin stays open: the sync is still running when the signal comes.
+    assert!(
+        wait_for(60, || !stray_uploads(&server).is_empty()),
+        "no part was uploaded"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    assert!(stray_uploads(&server).is_empty(), "{:?}", stray_uploads(&server));
+    assert!(keys_under(&server, "cancel/").is_empty(), "{:?}", server.keys(BUCKET));
+}

@@ -635,3 +635,56 @@ fn overwrite_replaces_older_files_only_after_commit() {
     assert!(names.contains(&"notes.txt".to_string()));
     assert!(!names.contains(&"s_20000101_000000.jsonl".to_string()));
 }
+
+#[test]
+fn a_cancelled_write_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cfg = write_json(dir.path(), "dst.json", &json!({"base_path": out, "format": "csv"}));
+    let mut child = Command::new(bin("destination-file"))
+        .args(["write", "--config", cfg.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let line = |i: u32| {
+        format!("{{\"type\":\"RECORD\",\"record\":{{\"stream\":\"s\",\"data\":{{\"id\":{i}}},\"emitted_at\":1}}}}\n")
+    };
+    let temp_files = || -> Vec<PathBuf> {
+        let mut found = vec![];
+        let mut stack = vec![out.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else if e.file_name().to_string_lossy().contains("lakeport-tmp") {
+                    found.push(e.path());
+                }
+            }
+        }
+        found
+    };
+    // Records keep coming until the file is open; stdin stays open.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut i = 0;
+    while temp_files().is_empty() {
+        assert!(std::time::Instant::now() < until, "the file never opened");
+        for _ in 0..1000 {
+            stdin.write_all(line(i).as_bytes()).unwrap();
+            i += 1;
+        }
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    assert!(temp_files().is_empty(), "{:?}", temp_files());
+}

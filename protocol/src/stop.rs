@@ -1,0 +1,105 @@
+//! Undoing unfinished work when the process is told to stop.
+//!
+//! An orchestrator cancels a sync with SIGTERM (a shell user with Ctrl-C,
+//! SIGINT). A destination then has files under temporary names and S3
+//! multipart uploads in progress that nobody would ever finish: the files
+//! stay behind, and S3 bills for the parts of an upload until it is aborted.
+//! Whoever starts such work registers how to undo it with [`on_stop`] and
+//! keeps the returned [`StopGuard`] until the work is committed or undone
+//! another way; [`stop_on_signals`] runs what is still registered when a
+//! signal comes, then exits with the conventional code (143, 130).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Work that undoes something unfinished.
+type Undo = Box<dyn FnOnce() + Send>;
+
+static PENDING: Mutex<BTreeMap<u64, Undo>> = Mutex::new(BTreeMap::new());
+static NEXT: AtomicU64 = AtomicU64::new(1);
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the process is being stopped: work must not start anything new
+/// to undo (an undo may already have run).
+pub fn is_stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
+/// Undo work registered with [`on_stop`]; dropping it forgets the work (the
+/// thing was committed, or undone another way).
+#[must_use = "dropping it forgets the undo work at once"]
+#[derive(Debug)]
+pub struct StopGuard(u64);
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = PENDING.lock() {
+            pending.remove(&self.0);
+        }
+    }
+}
+
+/// Registers `undo` to run if the process is stopped before the returned
+/// [`StopGuard`] is dropped. `undo` runs on a plain thread (it may block, e.g.
+/// on a runtime handle).
+pub fn on_stop(undo: impl FnOnce() + Send + 'static) -> StopGuard {
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut pending) = PENDING.lock() {
+        pending.insert(id, Box::new(undo));
+    }
+    StopGuard(id)
+}
+
+/// Runs every registered undo once, in registration order, on this thread;
+/// from then on [`is_stopping`] says so.
+pub fn undo_all() {
+    STOPPING.store(true, Ordering::SeqCst);
+    let pending = match PENDING.lock() {
+        Ok(mut p) => std::mem::take(&mut *p),
+        Err(_) => return,
+    };
+    for (_, undo) in pending {
+        undo();
+    }
+}
+
+/// On SIGTERM or SIGINT: runs every registered undo on a thread of its own
+/// (so it may block on `handle`'s runtime), then exits with 143 or 130.
+/// Call from within the runtime that does the work.
+pub fn stop_on_signals(handle: &tokio::runtime::Handle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return;
+    };
+    handle.spawn(async move {
+        let code = tokio::select! {
+            _ = term.recv() => 143,
+            _ = int.recv() => 130,
+        };
+        // A plain thread (undo work may block on this runtime), waited for
+        // from the blocking pool: a worker stays free to drive the requests.
+        let _ = tokio::task::spawn_blocking(|| std::thread::spawn(undo_all).join()).await;
+        eprintln!("stopped by a signal: unfinished files and uploads were discarded");
+        std::process::exit(code);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn registered_work_runs_once_unless_forgotten() {
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let (a, b) = (Arc::clone(&ran), Arc::clone(&ran));
+        let kept = on_stop(move || a.lock().unwrap().push("kept"));
+        let forgotten = on_stop(move || b.lock().unwrap().push("forgotten"));
+        drop(forgotten);
+        undo_all();
+        undo_all();
+        assert_eq!(*ran.lock().unwrap(), ["kept"]);
+        drop(kept);
+    }
+}
