@@ -240,3 +240,24 @@ fn invalid_json_is_an_error() {
     );
     format_error(r.unwrap_err(), "j.jsonl");
 }
+
+#[test]
+fn empty_json_files_read_as_no_rows() {
+    // As an empty CSV file: no rows, no columns — not an error.
+    for (name, text, format) in [
+        ("e.jsonl", "", FileFormat::Jsonl),
+        ("e.json", "[]", FileFormat::Json),
+        ("e.csv", "", FileFormat::Csv),
+    ] {
+        for flatten in [true, false] {
+            let opts = ReadOptions::default().with_json_flatten(flatten, 10);
+            let (batches, _) = read_all(name, Box::new(Cursor::new(text.as_bytes().to_vec())), format, &opts);
+            let rows: usize = batches
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .iter()
+                .map(RecordBatch::num_rows)
+                .sum();
+            assert_eq!(rows, 0, "{name}");
+        }
+    }
+}

@@ -266,6 +266,8 @@ impl<'a> JsonReader<'a> {
         let flatten = opts.json_flatten.then_some(opts.json_max_depth);
         let schema = match (&target, flatten) {
             (Some(t), _) => t.clone(),
+            // Nothing to flatten (an empty file, or objects without fields).
+            (None, Some(_)) if decode_schema.fields().is_empty() => decode_schema,
             (None, Some(depth)) => {
                 let empty = RecordBatch::new_empty(decode_schema.clone());
                 empty
@@ -289,10 +291,10 @@ impl<'a> JsonReader<'a> {
 
     fn process(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
         let batch = match self.flatten {
-            Some(depth) => batch
+            Some(depth) if batch.num_columns() > 0 => batch
                 .normalize(".", Some(depth))
                 .map_err(|e| Error::format(&self.file, e.to_string()))?,
-            None => batch,
+            _ => batch,
         };
         match &self.target {
             Some(t) if batch.schema_ref() != t => {
