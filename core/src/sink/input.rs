@@ -51,18 +51,25 @@ pub fn for_each_line(
     input: &mut (dyn BufRead + Send),
     mut line: impl FnMut(&str, u64) -> Result<(), ConnectorError>,
 ) -> Result<(), ConnectorError> {
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     let mut n = 0u64;
     loop {
         buf.clear();
         let read = input
-            .read_line(&mut buf)
+            .read_until(b'\n', &mut buf)
             .map_err(|e| ConnectorError::system(format!("Could not read the input messages: {e}")))?;
         if read == 0 {
             return Ok(());
         }
         n += 1;
-        let text = buf.trim_end_matches(['\n', '\r']);
+        let text = std::str::from_utf8(&buf).map_err(|e| {
+            ConnectorError::config(format!(
+                "Input line {n} is not UTF-8 text (a bad byte at column {}); Airbyte messages are UTF-8 JSON \
+                 lines: check what the source sends.",
+                e.valid_up_to() + 1
+            ))
+        })?;
+        let text = text.trim_end_matches(['\n', '\r']);
         if !text.trim().is_empty() {
             line(text, n)?;
         }
@@ -119,5 +126,22 @@ mod tests {
         assert!(parse_line("{\"type\":\"RECORD\"}").is_err());
         assert!(parse_line(r#"{"type":"RECORD","record":{"stream":"s","data":3,"emitted_at":1}}"#).is_err());
         assert!(parse_line("not json").is_err());
+    }
+
+    #[test]
+    fn lines_are_numbered_and_bad_bytes_named() {
+        let mut input: &[u8] = b"a\r\n\n  \nb\n\xffc\n";
+        let mut seen = Vec::new();
+        let e = for_each_line(&mut input, |text, n| {
+            seen.push((text.to_string(), n));
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(seen, [("a".to_string(), 1), ("b".to_string(), 4)]);
+        assert!(
+            e.message.contains("Input line 5 is not UTF-8") && e.message.contains("column 1"),
+            "{}",
+            e.message
+        );
     }
 }
