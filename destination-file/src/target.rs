@@ -25,7 +25,13 @@ pub struct LocalTarget {
 impl LocalTarget {
     /// A target rooted at `root` (created when missing).
     pub fn new(root: &Path) -> Result<Self> {
-        std::fs::create_dir_all(root).map_err(|e| Error::io(root.display().to_string(), e))?;
+        std::fs::create_dir_all(root).map_err(|e| {
+            Error::Config(format!(
+                "base_path '{}' cannot be the output directory ({e}). Set base_path to a directory this \
+                 user can create and write; `check` tests it.",
+                root.display()
+            ))
+        })?;
         Ok(LocalTarget {
             root: root.to_path_buf(),
             open: HashMap::new(),

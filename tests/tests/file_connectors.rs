@@ -688,3 +688,21 @@ fn a_cancelled_write_leaves_no_temporary_file() {
     assert_eq!(status.code(), Some(143), "{status:?}");
     assert!(temp_files().is_empty(), "{:?}", temp_files());
 }
+
+#[test]
+fn a_base_path_that_is_a_file_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let cfg = write_json(dir.path(), "dst.json", &json!({"base_path": file, "format": "csv"}));
+    let input = "{\"type\":\"RECORD\",\"record\":{\"stream\":\"s\",\"data\":{\"a\":1},\"emitted_at\":1}}\n";
+    let r = run(
+        "destination-file",
+        &["write", "--config", cfg.to_str().unwrap()],
+        Some(input.as_bytes()),
+    );
+    assert!(!r.status.success());
+    let error = r.errors()[0];
+    assert_eq!(error["failure_type"], "config_error");
+    assert!(error["message"].as_str().unwrap().contains("Set base_path"), "{error}");
+}
