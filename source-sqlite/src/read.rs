@@ -183,6 +183,18 @@ fn state_error(table: &str, why: String) -> ConnectorError {
     ))
 }
 
+/// A saved rowid must be an integer: compared with any other value, every
+/// rowid sorts before it, and the stream would be read as empty.
+fn check_rowid(key: &RowKey, saved: &[SqlValue]) -> Result<(), String> {
+    match (key, saved.first()) {
+        (RowKey::Rowid(_), Some(v)) if !matches!(v, SqlValue::Integer(_)) => Err(format!(
+            "its saved rowid is {}, not an integer",
+            crate::value::position::to_json(v)
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
@@ -202,6 +214,7 @@ fn full_refresh(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Em
             key: Some(k),
         })) => {
             if key_columns == key_names && k.len() == key_names.len() {
+                check_rowid(&key, &k).map_err(|why| state_error(&p.table.name, why))?;
                 out.info(format!(
                     "Resuming the full refresh of '{}' after key {:?}.",
                     p.table.name, k
@@ -351,6 +364,9 @@ fn incremental(db: &Database, p: &Plan<'_>, saved: Option<&Value>, out: &mut Emi
                 let keyed = key != RowKey::None
                     && key_columns == key_names
                     && position.as_ref().is_some_and(|pos| pos.key.len() == key_names.len());
+                if let Some(pos) = position.as_ref().filter(|_| keyed) {
+                    check_rowid(&key, &pos.key).map_err(|why| state_error(&p.table.name, why))?;
+                }
                 (position, keyed)
             }
         }

@@ -703,6 +703,14 @@ fn bad_state_is_a_config_error() {
     assert!(!r.status.success());
     assert_eq!(r.errors()[0]["failure_type"], "config_error");
     assert!(r.errors()[0]["message"].as_str().unwrap().contains("users"));
+    // A rowid that is not an integer would read nothing and say complete.
+    let state = json!([{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"},
+        "stream_state": {"sync_mode": "full_refresh", "key_columns": ["rowid"], "key": ["x"]}}}]);
+    let r = fx.read(&config, Some(&catalog), Some(&state));
+    assert!(!r.status.success());
+    assert!(stream_data(&r, "users").is_empty());
+    let msg = r.errors()[0]["message"].as_str().unwrap();
+    assert!(msg.contains("rowid is \"x\", not an integer"), "{msg}");
 }
 
 #[test]
