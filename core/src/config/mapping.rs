@@ -542,8 +542,9 @@ pub fn used_legacy(notes: &[KeyNote]) -> bool {
 
 /// The config must be a JSON object.
 pub fn object(raw: &Value) -> Result<&Map<String, Value>> {
-    raw.as_object()
-        .ok_or_else(|| Error::Config("The config must be a JSON object, like {\"bucket\": \"my-bucket\"}.".into()))
+    raw.as_object().ok_or_else(|| {
+        Error::Config("The config must be a JSON object (`{...}`) of the keys the `spec` command lists.".into())
+    })
 }
 
 /// A config_error for a config whose flavour cannot be told.
