@@ -261,3 +261,34 @@ fn empty_json_files_read_as_no_rows() {
         }
     }
 }
+
+#[test]
+fn a_value_that_does_not_fit_its_column_says_what_to_do() {
+    let target = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+        "n",
+        arrow::datatypes::DataType::Int64,
+        true,
+    )]));
+    for (name, text, format) in [
+        ("t.csv", "n\n1\noops\n", FileFormat::Csv),
+        ("t.jsonl", "{\"n\": 1}\n{\"n\": \"oops\"}\n", FileFormat::Jsonl),
+    ] {
+        let reader = formats::read_stream(
+            name,
+            Box::new(Cursor::new(text.as_bytes().to_vec())),
+            format,
+            &ReadOptions::default(),
+            Some(target.clone()),
+        )
+        .unwrap();
+        let e = reader
+            .map(|b| b.map(|_| ()))
+            .collect::<lakeport_core::Result<Vec<()>>>()
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("oops") && msg.contains("run discover again") && msg.contains("on_error: skip"),
+            "{msg}"
+        );
+    }
+}

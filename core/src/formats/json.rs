@@ -307,7 +307,9 @@ impl<'a> JsonReader<'a> {
                         crate::schema::kind_name(&first.target)
                     );
                     match self.on_bad {
-                        OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
+                        OnBadRecord::Fail => {
+                            return Err(Error::format(&self.file, format!("{msg}; {}", super::csv::FIT_ADVICE)))
+                        }
                         OnBadRecord::Emit => self.warnings.push(format!(
                             "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
                             self.file,
@@ -388,6 +390,13 @@ impl Iterator for JsonReader<'_> {
                 self.done = true;
                 let msg = match e {
                     arrow::error::ArrowError::IoError(m, _) => m,
+                    // A value the field's type cannot hold (the JSON itself is fine).
+                    arrow::error::ArrowError::JsonError(m) if m.contains("failed to parse") => {
+                        format!(
+                            "a value does not fit its field's type ({m}); {}",
+                            super::csv::FIT_ADVICE
+                        )
+                    }
                     arrow::error::ArrowError::JsonError(m) => format!("invalid JSON: {m}"),
                     other => other.to_string(),
                 };
