@@ -292,3 +292,20 @@ fn a_value_that_does_not_fit_its_column_says_what_to_do() {
         );
     }
 }
+
+#[test]
+fn column_names_must_name_every_field() {
+    let opts = ReadOptions::default().with_csv(lakeport_core::formats::options::CsvOptions {
+        header: false,
+        column_names: Some(vec!["a".into()]),
+        ..Default::default()
+    });
+    let (got, _) = read_all(
+        "t.csv",
+        Box::new(Cursor::new(b"1,2,3\n".to_vec())),
+        FileFormat::Csv,
+        &opts,
+    );
+    let msg = got.unwrap_err().to_string();
+    assert!(msg.contains("1 name(s) but the rows have 3 field(s)"), "{msg}");
+}

@@ -85,7 +85,11 @@ fn single_byte(key: &str, value: &str) -> Result<u8> {
         other => other,
     };
     let bytes = v.as_bytes();
-    if bytes.len() == 1 {
+    if matches!(bytes, [b'\n' | b'\r']) {
+        Err(Error::Config(format!(
+            "{key} cannot be a line break: lines end records. Use ',', ';', '\\t' or '|'."
+        )))
+    } else if bytes.len() == 1 {
         Ok(bytes[0])
     } else {
         Err(Error::Config(format!(
@@ -97,10 +101,28 @@ fn single_byte(key: &str, value: &str) -> Result<u8> {
 impl FormatOptions {
     /// The reader options these settings mean.
     pub fn to_read_options(&self) -> Result<ReadOptions> {
+        let (delimiter, quote) = (
+            single_byte("csv_delimiter", &self.csv_delimiter)?,
+            single_byte("csv_quote_char", &self.csv_quote_char)?,
+        );
+        if delimiter == quote {
+            return Err(Error::Config(format!(
+                "csv_delimiter and csv_quote_char are both '{}'; they must differ.",
+                self.csv_delimiter
+            )));
+        }
+        if let Some(names) = &self.csv_column_names {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+                return Err(Error::Config(format!(
+                    "csv_column_names names '{twice}' twice; each column needs its own name."
+                )));
+            }
+        }
         let csv = CsvOptions {
-            delimiter: single_byte("csv_delimiter", &self.csv_delimiter)?,
+            delimiter,
             header: self.csv_header,
-            quote: single_byte("csv_quote_char", &self.csv_quote_char)?,
+            quote,
             escape: self
                 .csv_escape_char
                 .as_deref()
@@ -168,5 +190,21 @@ mod tests {
         );
         let bad: FormatOptions = serde_json::from_value(json!({"csv_delimiter": ";;"})).unwrap();
         assert!(bad.to_read_options().unwrap_err().to_string().contains("csv_delimiter"));
+    }
+
+    #[test]
+    fn dialects_that_would_lose_data_are_refused() {
+        for (config, says) in [
+            (json!({"csv_delimiter": "\n"}), "cannot be a line break"),
+            (json!({"csv_delimiter": "'", "csv_quote_char": "'"}), "must differ"),
+            (
+                json!({"csv_header": false, "csv_column_names": ["a", "a", "b"]}),
+                "names 'a' twice",
+            ),
+        ] {
+            let f: FormatOptions = serde_json::from_value(config.clone()).unwrap();
+            let e = f.to_read_options().unwrap_err().to_string();
+            assert!(e.contains(says), "{config}: {e}");
+        }
     }
 }

@@ -122,6 +122,16 @@ impl<'a> CsvReader<'a> {
         } else {
             let width = me.pending.front().map(|(r, _)| r.len()).unwrap_or(0);
             match (&c.column_names, &target) {
+                (Some(n), _) if width > 0 && n.len() != width => {
+                    return Err(Error::format(
+                        file,
+                        format!(
+                            "csv_column_names gives {} name(s) but the rows have {width} field(s); name every \
+                             column (or check csv_delimiter)",
+                            n.len()
+                        ),
+                    ))
+                }
                 (Some(n), _) => n.clone(),
                 // Without a header, a target schema names the columns by position.
                 (None, Some(t)) => t.fields().iter().map(|f| f.name().clone()).collect(),
