@@ -152,6 +152,22 @@ pub struct ConfiguredAirbyteCatalog {
 }
 
 impl ConfiguredAirbyteCatalog {
+    /// Fails, before anything is read, when the catalog names a stream twice
+    /// (it would be read twice, its records duplicated).
+    pub fn check_no_repeated_streams(&self) -> Result<(), crate::ConnectorError> {
+        let mut seen = std::collections::HashSet::new();
+        for configured in &self.streams {
+            let d = configured.stream.descriptor();
+            if !seen.insert(d.clone()) {
+                return Err(crate::ConnectorError::config(format!(
+                    "The catalog names stream '{}' twice; list each stream once.",
+                    d.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Every stream of `catalog`, read in full and appended: what `read` without
     /// `--catalog` does.
     pub fn full_refresh_of(catalog: AirbyteCatalog) -> Self {

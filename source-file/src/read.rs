@@ -26,8 +26,14 @@ pub async fn read(
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
     let plans = files.plan(config).await?;
-    for configured in &catalog.streams {
-        let plan = find_stream(&plans, &configured.stream.name, |p| p.name.as_str())?;
+    // Every stream of the catalog is found before any is read.
+    catalog.check_no_repeated_streams()?;
+    let work = catalog
+        .streams
+        .iter()
+        .map(|configured| find_stream(&plans, &configured.stream.name, |p| p.name.as_str()).map(|p| (configured, p)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (configured, plan) in work {
         let descriptor = configured.stream.descriptor();
         stream_started(out, &descriptor)?;
         let result = read_stream(config, files, configured, plan, state, out).await;

@@ -154,6 +154,7 @@ pub(crate) async fn read(
     let limits = pruning::limits(config);
     let pricing = pruning::pricing(config);
     let mut totals = ReadTotals::default();
+    catalog.check_no_repeated_streams()?;
     let mut work = Vec::with_capacity(catalog.streams.len());
     for configured in &catalog.streams {
         let plan = find_stream(&plans, &configured.stream.name, |p| p.name.as_str())?;

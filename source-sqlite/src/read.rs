@@ -124,6 +124,7 @@ fn plan<'a>(
     catalog: &'a ConfiguredAirbyteCatalog,
     out: &mut Emitter,
 ) -> Result<Vec<Plan<'a>>, ConnectorError> {
+    catalog.check_no_repeated_streams()?;
     let all = list_objects(db)?;
     let wanted: Vec<String> = catalog.streams.iter().map(|s| s.stream.name.clone()).collect();
     let found = select_objects(&all, &wanted)?;

@@ -706,3 +706,25 @@ fn a_base_path_that_is_a_file_is_a_config_error() {
     assert_eq!(error["failure_type"], "config_error");
     assert!(error["message"].as_str().unwrap().contains("Set base_path"), "{error}");
 }
+
+#[test]
+fn a_catalog_with_an_unknown_or_repeated_stream_fails_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a.csv"), "id\n1\n").unwrap();
+    let src = json!({"file_path": data, "stream_name": "s"});
+    let catalog = configured(&discover(dir.path(), &src), "full_refresh", "append");
+    let known = catalog["streams"][0].clone();
+    let mut unknown = known.clone();
+    unknown["stream"]["name"] = json!("nope");
+    let cfg = write_json(dir.path(), "src.json", &src);
+    for (streams, says) in [(json!([known, unknown]), "'nope'"), (json!([known, known]), "twice")] {
+        let cat = write_json(dir.path(), "cat.json", &json!({ "streams": streams }));
+        let r = read_with(&cfg, &cat, None);
+        assert!(!r.status.success());
+        assert!(r.records().is_empty(), "nothing is read first: {}", r.stdout);
+        let msg = r.errors()[0]["message"].as_str().unwrap().to_string();
+        assert!(msg.contains(says), "{msg}");
+    }
+}
