@@ -175,6 +175,7 @@ pub(crate) async fn read(
         } else {
             RunMode::FullRefresh
         };
+        let mut listed = 0;
         let selected = match select(
             config,
             store,
@@ -182,13 +183,15 @@ pub(crate) async fn read(
             &cursor,
             mode,
             Some(&configured.stream.json_schema),
-            false,
+            (false, &mut listed),
             out,
         )
         .await
         {
             Ok(s) => s,
             Err(e) => {
+                // Refused (a limit): the report still counts what was listed.
+                totals.files_listed += listed;
                 let estimate = preflight(store, &pricing, &[]);
                 out.info(cost_report(store, &limits, &pricing, &estimate, &totals))?;
                 return Err(e.with_stream(descriptor));
@@ -439,7 +442,7 @@ async fn select(
     cursor: &FileCursor,
     mode: RunMode,
     json_schema: Option<&Value>,
-    pricing_only: bool,
+    (pricing_only, listed): (bool, &mut u64),
     out: &mut Emitter,
 ) -> Result<Selected, ConnectorError> {
     let since = streams::start_date(config)?;
@@ -448,6 +451,7 @@ async fn select(
     }
     let synced = (mode == RunMode::Incremental && !cursor.is_empty()).then_some(cursor);
     let listing = streams::list(store, config, plan, since, synced).await?;
+    *listed = listing.listed;
     for w in &listing.warnings {
         out.warn(w)?;
     }
@@ -540,7 +544,7 @@ pub(crate) async fn estimate(
         } else {
             (FileCursor::default(), RunMode::FullRefresh)
         };
-        let selected = select(config, store, plan, &cursor, mode, json_schema, true, out)
+        let selected = select(config, store, plan, &cursor, mode, json_schema, (true, &mut 0), out)
             .await
             .map_err(|e| e.with_stream(descriptor.clone()))?;
         stream_read::estimate(out, &descriptor, selected.bytes)?;

@@ -306,6 +306,7 @@ fn cost_limit_stops_before_the_first_get() {
     assert!(!r.status.success());
     assert!(r.data().is_empty());
     assert_eq!(cost(&r)["get_requests"], 0);
+    assert_eq!(cost(&r)["files_listed"], 20, "{}", cost(&r));
     // estimate says so, and prices what an incremental sync would read now.
     let r = ok(run(
         "source-s3",
