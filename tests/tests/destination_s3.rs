@@ -650,8 +650,9 @@ fn a_cancelled_write_aborts_its_multipart_upload() {
         wait_for(60, || !stray_uploads(&server).is_empty()),
         "no part was uploaded"
     );
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // The shell's own `kill`: no procps needed.
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .expect("kill");
     assert!(killed.success());
