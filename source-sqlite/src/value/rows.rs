@@ -101,14 +101,7 @@ impl RowChunk {
     /// Copies the values `first .. first + width` of `row`.
     pub fn push_row(&mut self, row: &Row<'_>, first: usize, emitted_at: i64) -> rusqlite::Result<()> {
         for i in first..first + self.width {
-            let cell = match row.get_ref(i)? {
-                ValueRef::Null => Cell::Null,
-                ValueRef::Integer(v) => Cell::Integer(v),
-                ValueRef::Real(v) => Cell::Real(v),
-                ValueRef::Text(b) => Cell::Text(self.stash(b, i)?),
-                ValueRef::Blob(b) => Cell::Blob(self.stash(b, i)?),
-            };
-            self.cells.push(cell);
+            self.push_cell(row.get_ref(i)?, i)?;
         }
         self.emitted_at.push(emitted_at);
         Ok(())
@@ -118,16 +111,23 @@ impl RowChunk {
     /// the chunk's width are ignored, missing ones are NULL.
     pub fn push_values(&mut self, values: &[ValueRef<'_>], emitted_at: i64) -> rusqlite::Result<()> {
         for i in 0..self.width {
-            let cell = match values.get(i).copied().unwrap_or(ValueRef::Null) {
-                ValueRef::Null => Cell::Null,
-                ValueRef::Integer(v) => Cell::Integer(v),
-                ValueRef::Real(v) => Cell::Real(v),
-                ValueRef::Text(b) => Cell::Text(self.stash(b, i)?),
-                ValueRef::Blob(b) => Cell::Blob(self.stash(b, i)?),
-            };
-            self.cells.push(cell);
+            self.push_cell(values.get(i).copied().unwrap_or(ValueRef::Null), i)?;
         }
         self.emitted_at.push(emitted_at);
+        Ok(())
+    }
+
+    /// Copies one value of column `col` (TEXT and BLOB bytes into the arena).
+    #[inline]
+    fn push_cell(&mut self, value: ValueRef<'_>, col: usize) -> rusqlite::Result<()> {
+        let cell = match value {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(v) => Cell::Integer(v),
+            ValueRef::Real(v) => Cell::Real(v),
+            ValueRef::Text(b) => Cell::Text(self.stash(b, col)?),
+            ValueRef::Blob(b) => Cell::Blob(self.stash(b, col)?),
+        };
+        self.cells.push(cell);
         Ok(())
     }
 
