@@ -37,7 +37,7 @@ use lakeport_core::sink::input::for_each_line;
 use lakeport_core::sink::layout::{safe_segment, temp_path};
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
 use lakeport_core::Error;
-use lakeport_protocol::stop::{on_stop, StopGuard};
+use lakeport_protocol::stop::{remove_on_stop, StopGuard};
 use lakeport_protocol::{
     AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, DestinationSyncMode, Emitter, StreamDescriptor,
 };
@@ -417,12 +417,7 @@ impl<'a> RawWriter<'a> {
         }
         let mut writer = BufWriter::with_capacity(FILE_BUFFER, temp);
         writer.write_all(&head).map_err(|e| io(&f.temp_path, e))?;
-        let undo = on_stop({
-            let temp = f.temp_path.clone();
-            move || {
-                let _ = std::fs::remove_file(temp);
-            }
-        });
+        let undo = remove_on_stop(f.temp_path.clone());
         f.open = Some(OpenTemp {
             writer,
             base,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use lakeport_core::sink::layout::{is_temp_name, temp_path};
 use lakeport_core::sink::Target;
 use lakeport_core::{Error, Result};
-use lakeport_protocol::stop::{on_stop, StopGuard};
+use lakeport_protocol::stop::{remove_on_stop, StopGuard};
 
 /// Output buffer per open file.
 const FILE_BUFFER: usize = 1 << 20;
@@ -69,12 +69,7 @@ impl Target for LocalTarget {
             .create_new(true)
             .open(&temp)
             .map_err(|e| io(&temp, e))?;
-        let undo = on_stop({
-            let temp = temp.clone();
-            move || {
-                let _ = std::fs::remove_file(temp);
-            }
-        });
+        let undo = remove_on_stop(temp.clone());
         self.open.insert(rel_path.to_string(), (temp, undo));
         Ok(BufWriter::with_capacity(FILE_BUFFER, file))
     }

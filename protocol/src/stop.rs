@@ -51,6 +51,14 @@ pub fn on_stop(undo: impl FnOnce() + Send + 'static) -> StopGuard {
     StopGuard(id)
 }
 
+/// [`on_stop`] for a temporary file: removes `path` if the process is
+/// stopped before it is committed (renamed into place) or removed.
+pub fn remove_on_stop(path: std::path::PathBuf) -> StopGuard {
+    on_stop(move || {
+        let _ = std::fs::remove_file(path);
+    })
+}
+
 /// Runs every registered undo once, in registration order, on this thread;
 /// from then on [`is_stopping`] says so.
 pub fn undo_all() {
