@@ -258,6 +258,25 @@ impl StreamStates {
         Ok(())
     }
 
+    /// Ends a stream's scan: when it stopped early (`scan` is an error), the
+    /// files it completed are saved — the scan's error is what is reported,
+    /// even if the output is gone too — then the LOG of the records
+    /// `record_cursor` skipped, if any.
+    pub fn end_scan<T, E>(
+        &mut self,
+        out: &mut Emitter,
+        scan: &Result<T, E>,
+        record_cursor: Option<&RecordCursor>,
+    ) -> Result<(), ConnectorError> {
+        if scan.is_err() {
+            let _ = self.flush(out);
+        }
+        if let Some(note) = record_cursor.and_then(|rc| self.skipped_note(rc)) {
+            out.info(note)?;
+        }
+        Ok(())
+    }
+
     /// The LOG saying how many records `record_cursor` skipped, if any.
     pub fn skipped_note(&self, record_cursor: &RecordCursor) -> Option<String> {
         (self.skipped > 0).then(|| {

@@ -134,13 +134,6 @@ async fn read_stream(
             },
         )
     });
-    // A read that stops early saves the files it completed (the original
-    // error is what is reported, even if the output is gone too).
-    if result.is_err() {
-        let _ = states.flush(out);
-    }
-    if let Some(note) = record_cursor.as_ref().and_then(|rc| states.skipped_note(rc)) {
-        out.info(note)?;
-    }
+    states.end_scan(out, &result, record_cursor.as_ref())?;
     result.map_err(ConnectorError::from)
 }
