@@ -37,11 +37,6 @@ pub struct CsvReader<'a> {
     capacity: (usize, Vec<usize>),
 }
 
-/// What to do about a value that does not fit its column's type.
-pub(crate) const FIT_ADVICE: &str = "if the column really holds such values, run discover again (types are \
-     inferred from a sample of the first rows) or declare the column's type; to skip such records instead, \
-     set on_error: skip";
-
 /// The builders of a first batch start with room for this many rows.
 const FIRST_BATCH_ROWS: usize = 1024;
 
@@ -307,7 +302,12 @@ impl<'a> CsvReader<'a> {
                     crate::schema::kind_name(f.data_type())
                 );
                 match self.opts.on_bad_record {
-                    OnBadRecord::Fail => return Err(Error::format(&self.file, format!("{msg}; {FIT_ADVICE}"))),
+                    OnBadRecord::Fail => {
+                        return Err(Error::format(
+                            &self.file,
+                            format!("{msg}; {}", super::options::FIT_ADVICE),
+                        ))
+                    }
                     OnBadRecord::Skip => {
                         self.warnings.push(format!(
                             "{}: skipped {} row(s) that do not fit the schema, first: {msg}",

@@ -308,7 +308,10 @@ impl<'a> JsonReader<'a> {
                     );
                     match self.on_bad {
                         OnBadRecord::Fail => {
-                            return Err(Error::format(&self.file, format!("{msg}; {}", super::csv::FIT_ADVICE)))
+                            return Err(Error::format(
+                                &self.file,
+                                format!("{msg}; {}", super::options::FIT_ADVICE),
+                            ))
                         }
                         OnBadRecord::Emit => self.warnings.push(format!(
                             "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
@@ -394,7 +397,7 @@ impl Iterator for JsonReader<'_> {
                     arrow::error::ArrowError::JsonError(m) if m.contains("failed to parse") => {
                         format!(
                             "a value does not fit its field's type ({m}); {}",
-                            super::csv::FIT_ADVICE
+                            super::options::FIT_ADVICE
                         )
                     }
                     arrow::error::ArrowError::JsonError(m) => format!("invalid JSON: {m}"),

@@ -7,6 +7,11 @@ use serde_json::Value as JsonValue;
 
 use crate::error::{Error, Result};
 
+/// What to do about a value that does not fit its column's type.
+pub(crate) const FIT_ADVICE: &str = "if the column really holds such values, run discover again (types are \
+     inferred from a sample of the first rows) or declare the column's type; to skip such records instead, \
+     set on_error: skip";
+
 /// What to do with a record that does not fit (ragged CSV row, value not castable to the
 /// target type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
