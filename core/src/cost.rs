@@ -225,7 +225,7 @@ pub fn estimate_read(listing: Usage, files: impl IntoIterator<Item = (u64, FileM
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CostError {
     /// The estimated (or metered) cost is over `cost_limit_usd`.
-    #[error("Operation cost ${cost:.2} exceeds limit ${limit:.2} ({detail}). {advice}")]
+    #[error("Operation cost ${} exceeds limit ${} ({detail}). {advice}", usd_pair(*cost, *limit).0, usd_pair(*cost, *limit).1)]
     OverLimit {
         /// The cost in USD.
         cost: f64,
@@ -244,6 +244,28 @@ pub enum CostError {
 impl From<CostError> for crate::Error {
     fn from(e: CostError) -> Self {
         crate::Error::Config(e.to_string())
+    }
+}
+
+/// Two amounts in USD as the cost-limit message prints them: an amount of at
+/// least a cent with two decimals (`0.05`, `12.00`), a smaller one with
+/// three significant digits (`0.000123`); both with more digits while they
+/// would print alike (a cost just over its limit).
+pub fn usd_pair(a: f64, b: f64) -> (String, String) {
+    let show = |v: f64, extra: usize| {
+        let mut decimals = 2;
+        while v.abs() < 0.01 && v != 0.0 && v.abs() * 10f64.powi(decimals as i32) < 99.5 && decimals < 12 {
+            decimals += 1;
+        }
+        format!("{v:.prec$}", prec = (decimals + extra).min(12))
+    };
+    let mut extra = 0;
+    loop {
+        let (x, y) = (show(a, extra), show(b, extra));
+        if x != y || extra >= 10 {
+            return (x, y);
+        }
+        extra += 1;
     }
 }
 
@@ -599,6 +621,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn limit_messages_show_sums_under_a_cent() {
+        let pair = |a, b| {
+            let (x, y) = usd_pair(a, b);
+            format!("{x} / {y}")
+        };
+        assert_eq!(pair(12.0, 5.0), "12.00 / 5.00");
+        assert_eq!(pair(0.05, 0.01), "0.05 / 0.01");
+        assert_eq!(pair(0.000123456, 0.000001), "0.000123 / 0.00000100");
+        assert_eq!(pair(0.0021, 0.002), "0.00210 / 0.00200");
+        assert_eq!(pair(0.05, 0.001), "0.05 / 0.00100");
+        assert_eq!(pair(0.0501, 0.05), "0.0501 / 0.0500");
+        assert_eq!(pair(0.00001, 0.0), "0.0000100 / 0.00");
+        let e = CostError::OverLimit {
+            cost: 0.000123456,
+            limit: 0.00007,
+            detail: "d".into(),
+            advice: "a".into(),
+        };
+        assert!(
+            e.to_string().starts_with("Operation cost $0.000123 exceeds limit $0.0000700 (d). a"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn default_prices_and_overrides() {
         let p = Pricing::default();
         let u = Usage {
@@ -681,7 +728,7 @@ mod tests {
         assert!((e.usd - expected).abs() < 1e-15);
         check_cost_limit(&e, 1.0).unwrap();
         let msg = check_cost_limit(&e, 0.000001).unwrap_err().to_string();
-        assert!(msg.starts_with("Operation cost $0.00 exceeds limit $0.00 ("), "{msg}");
+        assert!(msg.starts_with("Operation cost $0.0000274 exceeds limit $0.00000100 ("), "{msg}");
         assert!(msg.contains("cost_limit_usd"), "{msg}");
         let big = Estimate { usd: 123.456, ..e };
         let msg = check_cost_limit(&big, 100.0).unwrap_err().to_string();
@@ -762,7 +809,7 @@ mod tests {
             ..Default::default()
         };
         let msg = t.check(over).unwrap_err().to_string();
-        assert!(msg.starts_with("Operation cost $0.00 exceeds limit $0.00"), "{msg}");
+        assert!(msg.starts_with("Operation cost $0.0000150 exceeds limit $0.0000100"), "{msg}");
         assert!(msg.contains("stopped after the current file"), "{msg}");
         let report = CostReport {
             files_listed: 5,

@@ -96,9 +96,7 @@ fn check_sample_cost(
     listed: u64,
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
-    let sample = newest(files, SAMPLE_FILES)
-        .into_iter()
-        .map(|f| (f.size.min(FOOTER_BYTES), FileModel::Whole));
+    let sample = schema_sample(files);
     let pricing = crate::pruning::pricing(config);
     let estimate = estimate_read(Usage::from(store.meter().snapshot()), sample, &pricing);
     check_cost_limit(&estimate, config.cost_limit_usd).map_err(|e| {
@@ -112,6 +110,14 @@ fn check_sample_cost(
     })
 }
 
+/// The sizes and models of the reads that infer the schema of `files`: one
+/// GET of at most [`FOOTER_BYTES`] for each of the newest [`SAMPLE_FILES`].
+pub(crate) fn schema_sample(files: &[ObjectMeta]) -> impl Iterator<Item = (u64, FileModel)> + '_ {
+    newest(files, SAMPLE_FILES)
+        .into_iter()
+        .map(|f| (f.size.min(FOOTER_BYTES), FileModel::Whole))
+}
+
 /// Bytes a schema sample reads at most per object (a Parquet footer, a text file's first rows).
 const FOOTER_BYTES: u64 = 64 * 1024;
 
@@ -119,15 +125,17 @@ const FOOTER_BYTES: u64 = 64 * 1024;
 pub(crate) async fn discover(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
+    listings: &streams::ListingCache,
     out: &mut Emitter,
 ) -> Result<AirbyteCatalog, ConnectorError> {
     let since = streams::start_date(config)?;
     let mut result = Vec::new();
     for plan in streams::plan(config)? {
         let listing = streams::list(store, config, &plan, since, None).await?;
-        for w in listing.warnings {
+        for w in &listing.warnings {
             out.warn(w)?;
         }
+        listings.put(&plan.name, &listing);
         if listing.files.is_empty() {
             return Err(ConnectorError::config(format!(
                 "No object to read for stream '{}' under {}/{}{}{} ({} listed). Check `path_prefix`, `globs`, `file_format` and `start_date`.",

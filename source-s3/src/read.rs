@@ -98,6 +98,9 @@ pub(crate) struct Selected {
     pub scan_reduction_pct: f64,
     /// The requests and bytes reading `files` is expected to cost.
     pub usage: Usage,
+    /// What discovery's schema sample of the listed files costs (a read
+    /// without a catalog discovers first).
+    pub schema_sample: Usage,
 }
 
 /// The COST report (CONTRACT §6): `COST ` and one JSON object. The actual
@@ -146,6 +149,7 @@ fn preflight(store: &Arc<dyn Storage>, pricing: &Pricing, selections: &[&Selecte
 pub(crate) async fn read(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
+    listings: &streams::ListingCache,
     catalog: &ConfiguredAirbyteCatalog,
     state: &InputState,
     out: &mut Emitter,
@@ -178,7 +182,7 @@ pub(crate) async fn read(
         let mut listed = 0;
         let selected = match select(
             config,
-            store,
+            (store, Some(listings)),
             plan,
             &cursor,
             mode,
@@ -430,7 +434,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 #[allow(clippy::too_many_arguments)]
 async fn select(
     config: &SourceS3Config,
-    store: &Arc<dyn Storage>,
+    (store, listings): (&Arc<dyn Storage>, Option<&streams::ListingCache>),
     plan: &StreamPlan,
     cursor: &FileCursor,
     mode: RunMode,
@@ -443,7 +447,12 @@ async fn select(
         out.info(history_full_note(plan, cursor))?;
     }
     let synced = (mode == RunMode::Incremental && !cursor.is_empty()).then_some(cursor);
-    let listing = streams::list(store, config, plan, since, synced).await?;
+    // A read without a catalog: discovery listed the stream already.
+    let cached = listings.filter(|_| synced.is_none()).and_then(|c| c.take(&plan.name));
+    let listing = match cached {
+        Some(listing) => listing,
+        None => streams::list(store, config, plan, since, synced).await?,
+    };
     *listed = listing.listed;
     for w in &listing.warnings {
         out.warn(w)?;
@@ -459,6 +468,12 @@ async fn select(
         files.sort_by(|a, b| a.last_modified.cmp(&b.last_modified).then_with(|| a.key.cmp(&b.key)));
     }
     let bytes_kept: u64 = files.iter().map(|f| f.size).sum();
+    let schema_sample = estimate_read(
+        Usage::default(),
+        crate::discover::schema_sample(&files),
+        &Pricing::default(),
+    )
+    .usage;
     let limits = pruning::limits(config);
     // `estimate` prices what a run may read, and says when a full refresh would be refused.
     let limit_mode = if pricing_only { RunMode::Incremental } else { mode };
@@ -496,6 +511,7 @@ async fn select(
         partitions_selected: listing.partitions_selected,
         scan_reduction_pct: listing.scan_reduction_pct,
         usage,
+        schema_sample,
     })
 }
 
@@ -503,6 +519,11 @@ async fn select(
 /// plan) and selects each stream's objects as a read would, emits a TRACE
 /// ESTIMATE per stream and the COST report. Limits the read would hit are
 /// WARNs here, not errors.
+///
+/// Without a catalog the price is that of a `read` without one, which
+/// discovers first: each stream whose schema is inferred has its schema
+/// sample read (one GET per sampled object; the read reuses discovery's
+/// listing).
 pub(crate) async fn estimate(
     config: &SourceS3Config,
     store: &Arc<dyn Storage>,
@@ -537,9 +558,12 @@ pub(crate) async fn estimate(
         } else {
             (FileCursor::default(), RunMode::FullRefresh)
         };
-        let selected = select(config, store, plan, &cursor, mode, json_schema, (true, &mut 0), out)
+        let mut selected = select(config, (store, None), plan, &cursor, mode, json_schema, (true, &mut 0), out)
             .await
             .map_err(|e| e.with_stream(descriptor.clone()))?;
+        if catalog.streams.is_empty() && !plan.schemaless && plan.input_schema.is_none() {
+            selected.usage = selected.usage + selected.schema_sample;
+        }
         stream_read::estimate(out, &descriptor, selected.bytes)?;
         totals.add(&selected);
         selections.push(selected);

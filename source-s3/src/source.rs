@@ -20,6 +20,8 @@ use crate::{discover, read, streams};
 #[derive(Default)]
 pub(crate) struct SourceS3 {
     store: tokio::sync::OnceCell<Arc<dyn Storage>>,
+    /// Discovery's listings, for the read that follows it.
+    listings: streams::ListingCache,
 }
 
 impl SourceS3 {
@@ -93,7 +95,7 @@ impl Source for SourceS3 {
     }
 
     async fn discover(&self, config: &SourceS3Config, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
-        discover::discover(config, &self.store(config).await?, out).await
+        discover::discover(config, &self.store(config).await?, &self.listings, out).await
     }
 
     async fn read(
@@ -103,7 +105,7 @@ impl Source for SourceS3 {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        read::read(config, &self.store(config).await?, catalog, state, out).await
+        read::read(config, &self.store(config).await?, &self.listings, catalog, state, out).await
     }
 
     async fn estimate(

@@ -179,7 +179,7 @@ pub(crate) fn parse_input_schema(text: Option<&str>) -> Result<Option<Value>, Co
 }
 
 /// The objects a stream reads, and warnings about skipped ones.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Listing {
     /// The selected objects, in key order.
     pub files: Vec<ObjectMeta>,
@@ -381,6 +381,27 @@ impl Default for Listing {
             partitions_selected: 0,
             scan_reduction_pct: 0.0,
         }
+    }
+}
+
+/// Listings of one process kept from discovery for the read that follows it
+/// (a `read` without a catalog discovers first): the read lists nothing again.
+#[derive(Debug, Default)]
+pub(crate) struct ListingCache(std::sync::Mutex<std::collections::HashMap<String, Listing>>);
+
+impl ListingCache {
+    /// Keeps `listing` of stream `name` (its warnings were already logged).
+    pub fn put(&self, name: &str, listing: &Listing) {
+        let mut kept = listing.clone();
+        kept.warnings.clear();
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(name.to_string(), kept);
+        }
+    }
+
+    /// The listing of stream `name` discovery made, once.
+    pub fn take(&self, name: &str) -> Option<Listing> {
+        self.0.lock().ok().and_then(|mut map| map.remove(name))
     }
 }
 

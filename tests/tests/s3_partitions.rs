@@ -284,7 +284,8 @@ fn cost_limit_stops_before_the_first_get() {
     let errors = r.errors();
     let trace = errors.first().expect("TRACE ERROR");
     let msg = trace["message"].as_str().expect("message");
-    assert!(msg.starts_with("Operation cost $0.00 exceeds limit $0.00"), "{msg}");
+    assert!(msg.starts_with("Operation cost $0.0000"), "{msg}");
+    assert!(msg.contains(" exceeds limit $0.00000100 ("), "{msg}");
     assert!(msg.contains("cost_limit_usd"), "{msg}");
     assert_eq!(trace["failure_type"], "config_error");
     let c = cost(&r);
@@ -431,7 +432,8 @@ fn metered_cost_over_the_limit_stops_after_the_current_file() {
     let msg = errors.first().expect("TRACE ERROR")["message"]
         .as_str()
         .expect("message");
-    assert!(msg.starts_with("Operation cost $0.00 exceeds limit $0.00"), "{msg}");
+    assert!(msg.starts_with("Operation cost $0.0000"), "{msg}");
+    assert!(msg.contains(" exceeds limit $0.0000700 ("), "{msg}");
     assert!(msg.contains("stopped after the current file"), "{msg}");
     // The first file completely, with its STATE; nothing of the others.
     assert_eq!(r.data().len(), 100, "{}", r.stdout);

@@ -14,22 +14,19 @@
 //!    floor's folder: older folders cost nothing. With keys already synced,
 //!    the layout is read from them and even the sample LIST is skipped.
 //! 3. **Pruned**: equality and list values on leading keys become exact
-//!    prefixes (no LIST); ranges deeper down are resolved level by level with
-//!    delimiter listings that skip pruned folders; then each open prefix is
-//!    listed flat.
-//! 4. **Flat**: when the estimate says a flat listing costs fewer requests,
-//!    the sample's listing continues, and the filter applies in memory. A
-//!    listing longer than the sample page is **split** by folder when that
-//!    costs about as many requests: one delimiter listing finds the
-//!    sub-folders, and each is listed, up to [`LIST_CONCURRENCY`] at a time
-//!    — one listing is sequential (a round trip per page). Leaf folders are
-//!    listed with the delimiter: the same pages, and a server that walks its
-//!    whole bucket for every flat LIST page (s3s-fs) walks only that folder.
-//!    Otherwise the flat listing continues after the sample's last key, page
-//!    by page. The strategy is [`Strategy::Flat`] either way.
+//!    prefixes (no LIST) whatever the sample showed — only the open prefixes
+//!    are listed; ranges deeper down are resolved level by level with
+//!    delimiter listings that skip pruned folders when that is expected to
+//!    cost fewer requests than listing the open prefixes whole; then each
+//!    open prefix is listed flat. The sample already holds every key up to
+//!    its last one: prefixes before it are not listed again, and the one
+//!    holding it is listed after it.
+//! 4. **Flat**: otherwise the sample's listing continues, page by page, and
+//!    the filter applies in memory. It is never split by folder: a split
+//!    always costs more LISTs than the flat pages (see [`continue_flat`]).
 //!
 //! The open prefixes of a pruned plan, and the folders of a level resolved
-//! with delimiter listings, are listed concurrently too (at most
+//! with delimiter listings, are listed concurrently (at most
 //! [`LIST_CONCURRENCY`] at a time, results kept in order).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,19 +42,10 @@ use super::value::{compare_values, parse_date};
 use crate::storage::{ListOptions, ObjectMeta, Storage};
 use crate::{Error, Result};
 
-/// Listings run at once: the folders of a split flat listing, the open
-/// prefixes of a pruned plan, the folders of a level resolved by delimiter
-/// listings. Each listing stays sequential (page after page); results are
-/// kept in call order.
+/// Listings run at once: the open prefixes of a pruned plan, the folders of
+/// a level resolved by delimiter listings. Each listing stays sequential
+/// (page after page); results are kept in call order.
 pub const LIST_CONCURRENCY: usize = 16;
-
-/// Levels of single sub-folders (`events/` → `events/year=2024/`) a split
-/// flat listing descends through looking for several folders.
-const SPLIT_MAX_DESCENT: usize = 4;
-
-/// Folders a split flat listing may list beyond twice the flat listing's
-/// estimated pages: about one round of [`LIST_CONCURRENCY`] listings.
-const SPLIT_SLACK_FOLDERS: usize = 16;
 
 /// One listing to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,8 +149,7 @@ pub struct PlanRequest {
 /// How the listing was done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Strategy {
-    /// A flat listing of the base prefix: the sample page continued, page by
-    /// page or split by folder (concurrent listings of its sub-folders).
+    /// A flat listing of the base prefix: the sample page continued, page by page.
     Flat,
     /// A flat listing starting after this key.
     StartAfter(String),
@@ -188,7 +175,7 @@ pub struct ListingPlan {
     pub strategy: Strategy,
     /// The files the filter keeps, in key order.
     pub files: Vec<PlannedFile>,
-    /// Objects the listings returned.
+    /// Objects the LIST responses carried (the sample page's included).
     pub files_listed: u64,
     /// Their bytes.
     pub bytes_listed: u64,
@@ -306,13 +293,22 @@ pub fn estimate_scan_reduction(scheme: &PartitionScheme, filter: &PartitionFilte
     ((1.0 - kept) * 100.0).clamp(0.0, 100.0)
 }
 
-fn cardinality(scheme: &PartitionScheme, depth: usize) -> f64 {
+/// Folders at a level: the values observed and those the filter names (the
+/// sample may not show them), at least the calendar's for date parts.
+fn cardinality(scheme: &PartitionScheme, depth: usize, filter: &PartitionFilter) -> f64 {
     let level = &scheme.levels[depth];
     if !level.is_partition() {
         return 1.0;
     }
     let natural = level.date_part.and_then(DatePart::natural_cardinality).unwrap_or(0);
-    level.observed.len().max(natural).max(1) as f64
+    let mut values: Vec<&str> = level.observed.iter().map(String::as_str).collect();
+    let named = level.name.as_deref().and_then(|n| filter.exact_values(n)).unwrap_or_default();
+    for v in &named {
+        if !values.iter().any(|o| compare_values(o, v).is_eq()) {
+            values.push(v);
+        }
+    }
+    values.len().max(natural).max(1) as f64
 }
 
 fn constrained(scheme: &PartitionScheme, depth: usize, filter: &PartitionFilter) -> bool {
@@ -405,10 +401,13 @@ pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<
         .and_then(|l| l.name.as_deref())
         .is_some_and(|n| filter.exact_values(n).is_some());
     let start_after = floor.and_then(|at| scheme.date_prefix(at)).filter(|_| !leading_exact);
+    // Every object a LIST response carried, the sample's included.
+    let mut received = sample.as_ref().map_or(0, |s| s.objects.len() as u64);
 
     if complete_sample || filter.is_empty() || empty {
         strategy = Strategy::Flat;
         listed = continue_flat(lister, base, sample.take(), &mut requests).await?;
+        received = listed.len() as u64;
     } else if let Some(after) = start_after {
         let mut kept: Vec<ObjectMeta> = Vec::new();
         let mut from = after.clone();
@@ -426,19 +425,24 @@ pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<
             })
             .await?;
         requests += rest.requests;
+        received += rest.objects.len() as u64;
         kept.extend(rest.objects);
         listed = kept;
         strategy = Strategy::StartAfter(after);
     } else {
         match pruned_prefixes(lister, &scheme, &filter, base, sample.as_ref(), page, &mut requests).await? {
             Some((prefixes, direct)) => {
+                received += direct.len() as u64;
                 listed = direct;
-                let calls = prefixes.iter().map(|prefix| ListCall {
-                    prefix: prefix.clone(),
-                    ..Default::default()
-                });
-                for got in list_all(lister, calls).await? {
+                // The sample holds every key up to its last one: keep its
+                // keys (the filter applies below) and list only what follows.
+                let last = sample.as_ref().and_then(|s| s.objects.last()).map(|o| o.key.clone());
+                if let Some(s) = sample.take() {
+                    listed.extend(s.objects);
+                }
+                for got in list_all(lister, remaining_calls(prefixes.clone(), last.as_deref(), None)).await? {
                     requests += got.requests;
+                    received += got.objects.len() as u64;
                     listed.extend(got.objects);
                 }
                 strategy = Strategy::Pruned(prefixes);
@@ -446,13 +450,14 @@ pub async fn plan_listing(lister: &dyn Lister, request: &PlanRequest) -> Result<
             None => {
                 strategy = Strategy::Flat;
                 listed = continue_flat(lister, base, sample.take(), &mut requests).await?;
+                received = listed.len() as u64;
             }
         }
     }
     listed.sort_by(|a, b| a.key.cmp(&b.key));
     listed.dedup_by(|a, b| a.key == b.key);
 
-    let files_listed = listed.len() as u64;
+    let files_listed = received;
     let bytes_listed: u64 = listed.iter().map(|o| o.size).sum();
     let leaf = |key: &str| key.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
     let all_partitions: BTreeSet<String> = listed.iter().map(|o| leaf(&o.key)).collect();
@@ -523,26 +528,25 @@ async fn list_all(lister: &dyn Lister, calls: impl IntoIterator<Item = ListCall>
 }
 
 /// The sample's objects plus the rest of the flat listing of `base` (in no
-/// particular order: [`plan_listing`] sorts and removes duplicates).
+/// particular order: [`plan_listing`] sorts and removes duplicates): when the
+/// sample page was truncated, one sequential flat listing starting after its
+/// last key.
 ///
-/// When the sample page was truncated, the rest is listed **split** by
-/// folder when [`split_listing`] finds it worth it, else by one sequential
-/// flat listing starting after the sample's last key.
+/// A flat listing is never split by folder: every folder listing ends on a
+/// partial page and the delimiter listing that finds the folders is one more
+/// request, so a split always costs more LISTs than the pages of one flat
+/// listing (6 against 4 for 18 keys in pages of 5).
 async fn continue_flat(
     lister: &dyn Lister,
     base: &str,
     sample: Option<Listing>,
     requests: &mut u64,
 ) -> Result<Vec<ObjectMeta>> {
-    let (mut objects, truncated, sampled) = match sample {
-        Some(s) => (s.objects, s.truncated, true),
-        None => (Vec::new(), true, false),
+    let (mut objects, truncated) = match sample {
+        Some(s) => (s.objects, s.truncated),
+        None => (Vec::new(), true),
     };
     if truncated {
-        if let Some(rest) = split_listing(lister, base, sampled.then_some(objects.as_slice()), requests).await? {
-            objects.extend(rest);
-            return Ok(objects);
-        }
         let rest = lister
             .list(ListCall {
                 prefix: base.to_string(),
@@ -554,115 +558,6 @@ async fn continue_flat(
         objects.extend(rest.objects);
     }
     Ok(objects)
-}
-
-/// The keys of `base` not in `sample` (the first page of its flat listing,
-/// if one was read), listed folder by folder; `None` (a flat listing is
-/// better) when splitting does not pay.
-///
-/// The split:
-/// 1. Only a `base` that is `""` or ends with `/` is split: keys of `data/2024`
-///    may be `data/2024-01.csv`, which no folder listing of `data/2024/` finds.
-/// 2. One delimiter listing (`/`, one page) of the prefix gives the objects
-///    directly in it and its sub-folders. When it shows a single sub-folder
-///    and no object, the split descends into it (at most
-///    [`SPLIT_MAX_DESCENT`] levels), so `events/` → `events/year=2024/` still
-///    splits.
-/// 3. Each sub-folder is listed, [`LIST_CONCURRENCY`] at a time. The sample
-///    already holds every key up to its last one: folders before the one
-///    holding that key are not listed again, and that one is listed after
-///    it. When the sample's keys show leaf folders (`folder/name`), a folder
-///    is listed with the delimiter — on a leaf, the same pages as a flat
-///    listing, and servers that walk their directories for a flat listing
-///    (s3s-fs walks the whole bucket, whatever the prefix) walk only that
-///    folder; the sub-folders such a listing still finds are then listed
-///    flat. Otherwise each folder is listed flat.
-///
-/// The cost rule: splitting costs at least one LIST per folder, a flat
-/// listing one per page. The flat pages are estimated as
-/// `(direct objects + folders × keys per folder) / page size`, keys per
-/// folder being the sample's keys under the prefix's folders divided by the
-/// number of those folders (at least 1), and at least 2 pages when the
-/// sample page was full (1 without a sample). No split when the delimiter
-/// listing is truncated (more than one page of entries), or when it shows
-/// more than `2 × estimated flat pages + `[`SPLIT_SLACK_FOLDERS`] folders:
-/// many tiny folders are listed flat. Every delimiter listing made is
-/// counted in `requests`, whether the split goes ahead or not.
-async fn split_listing(
-    lister: &dyn Lister,
-    base: &str,
-    sample: Option<&[ObjectMeta]>,
-    requests: &mut u64,
-) -> Result<Option<Vec<ObjectMeta>>> {
-    if !(base.is_empty() || base.ends_with('/')) {
-        return Ok(None);
-    }
-    let page = lister.page_size().max(1);
-    let mut prefix = base.to_string();
-    let mut descents = 0;
-    let listing = loop {
-        let got = lister
-            .list(ListCall {
-                prefix: prefix.clone(),
-                delimiter: Some("/".into()),
-                max_pages: Some(1),
-                ..Default::default()
-            })
-            .await?;
-        *requests += got.requests;
-        if got.truncated {
-            return Ok(None);
-        }
-        if got.objects.is_empty() && got.common_prefixes.len() == 1 && descents < SPLIT_MAX_DESCENT {
-            prefix = got.common_prefixes.into_iter().next().unwrap_or_default();
-            descents += 1;
-            continue;
-        }
-        break got;
-    };
-
-    let sample = sample.unwrap_or_default();
-    let mut per_folder: BTreeMap<&str, usize> = BTreeMap::new();
-    for o in sample {
-        if let Some(i) = o.key.strip_prefix(prefix.as_str()).and_then(|rest| rest.find('/')) {
-            *per_folder.entry(&o.key[..prefix.len() + i + 1]).or_default() += 1;
-        }
-    }
-    let in_folders: usize = per_folder.values().sum();
-    let keys_per_folder = (in_folders as f64 / per_folder.len().max(1) as f64).max(1.0);
-    let folders = listing.common_prefixes.len();
-    let estimated_keys = listing.objects.len() as f64 + keys_per_folder * folders as f64;
-    let min_pages = if sample.is_empty() { 1 } else { 2 };
-    let flat_pages = ((estimated_keys / page as f64).ceil() as usize).max(min_pages);
-    if folders > 2 * flat_pages + SPLIT_SLACK_FOLDERS {
-        return Ok(None);
-    }
-
-    // Folders that look like leaves (every sample key in a folder is
-    // `folder/name`) are listed with the delimiter: the same pages as a flat
-    // listing, and a server walking its directories (s3s-fs) walks only
-    // that folder. Sub-folders they turn out to hold are listed flat next.
-    let mut depths = sample.iter().filter_map(|o| {
-        let rest = o.key.strip_prefix(prefix.as_str())?;
-        let (_, below) = rest.split_once('/')?;
-        Some(below.contains('/'))
-    });
-    let leaves = depths.next() == Some(false) && depths.all(|deeper| !deeper);
-    let last = sample.last().map(|o| o.key.as_str());
-    let delimiter = leaves.then(|| "/".to_string());
-    let calls = remaining_calls(listing.common_prefixes, last, delimiter);
-    let mut objects = listing.objects;
-    let mut deeper = Vec::new();
-    for got in list_all(lister, calls).await? {
-        *requests += got.requests;
-        objects.extend(got.objects);
-        deeper.extend(got.common_prefixes);
-    }
-    for got in list_all(lister, remaining_calls(deeper, last, None)).await? {
-        *requests += got.requests;
-        objects.extend(got.objects);
-    }
-    Ok(Some(objects))
 }
 
 /// The listings of `folders` that find the keys after `last`, the last key
@@ -688,9 +583,19 @@ fn remaining_calls(folders: Vec<String>, last: Option<&str>, delimiter: Option<S
         .collect()
 }
 
-/// The open prefixes after pruning level by level, with the objects found
-/// directly in listed folders; `None` when a flat listing is expected to
-/// cost fewer requests.
+/// The open prefixes after pruning, with the objects found directly in
+/// folders listed on the way; `None` when a flat listing of `base` is
+/// expected to cost fewer requests.
+///
+/// 1. Leading levels with equality or list values become exact prefixes —
+///    no request, whatever the sample showed — while there are at most
+///    `max(`[`LIST_CONCURRENCY`]`, estimated flat pages)` of them (each open
+///    prefix costs at least one LIST).
+/// 2. Deeper constrained levels (ranges, values on a level below an
+///    unconstrained one) are resolved level by level with delimiter
+///    listings when that is expected to cost fewer requests than listing
+///    the open prefixes whole; else the open prefixes are listed whole (or,
+///    with no exact prefix, `base` flat).
 async fn pruned_prefixes(
     lister: &dyn Lister,
     scheme: &PartitionScheme,
@@ -705,7 +610,7 @@ async fn pruned_prefixes(
         return Ok(None);
     };
     // Estimates: files per leaf folder from the sample, folders per level
-    // from what was observed and the calendar.
+    // from what was observed, what the filter names and the calendar.
     let files_per_leaf = sample
         .map(|s| {
             let leaves: BTreeSet<&str> = s
@@ -717,11 +622,60 @@ async fn pruned_prefixes(
         })
         .unwrap_or(1.0)
         .max(1.0);
-    let total_files = files_per_leaf * (0..levels).map(|d| cardinality(scheme, d)).product::<f64>();
-    let flat_pages = (total_files / page as f64).ceil().max(1.0);
-    let mut open = 1.0f64;
+    let below = |from: usize| -> f64 {
+        files_per_leaf
+            * (from..levels)
+                .map(|d| cardinality(scheme, d, filter))
+                .product::<f64>()
+    };
+    let flat_pages = (below(0) / page as f64).ceil().max(1.0);
+
+    // 1. Leading exact values.
+    let mut prefixes = vec![with_slash(base)];
+    let mut depth = 0;
+    let mut exact_levels = 0;
+    let max_prefixes = (LIST_CONCURRENCY as f64).max(flat_pages);
+    while depth <= last {
+        let level = &scheme.levels[depth];
+        if let LevelKind::Fixed(seg) = &level.kind {
+            prefixes.iter_mut().for_each(|p| {
+                p.push_str(seg);
+                p.push('/');
+            });
+            depth += 1;
+            continue;
+        }
+        let exact = level.name.as_deref().and_then(|n| filter.exact_values(n));
+        let Some(values) = exact.filter(|_| level.segment("x").is_some()) else {
+            break;
+        };
+        if (prefixes.len() * values.len()) as f64 > max_prefixes {
+            break;
+        }
+        let mut next = Vec::new();
+        for p in &prefixes {
+            for v in &values {
+                if let Some(seg) = level.segment(v) {
+                    let candidate = format!("{p}{seg}/");
+                    if filter.accepts_partial(&scheme.values(&format!("{candidate}x"))) {
+                        next.push(candidate);
+                    }
+                }
+            }
+        }
+        prefixes = next;
+        exact_levels += 1;
+        depth += 1;
+    }
+    if depth > last {
+        return Ok(Some((prefixes, Vec::new())));
+    }
+
+    // 2. Deeper levels: walk them when cheaper than listing the open prefixes whole.
+    let whole = prefixes.len() as f64 * (below(depth) / page as f64).ceil().max(1.0);
+    let mut open = prefixes.len() as f64;
     let mut walk = 0.0f64;
-    for d in 0..=last {
+    for d in depth..=last {
         let level = &scheme.levels[d];
         if !level.is_partition() {
             continue;
@@ -731,19 +685,17 @@ async fn pruned_prefixes(
             Some(vs) if level.segment("x").is_some() => open *= vs.len() as f64,
             _ => {
                 walk += open;
-                open *= cardinality(scheme, d) * level_fraction(scheme, d, filter);
+                open *= cardinality(scheme, d, filter) * level_fraction(scheme, d, filter);
             }
         }
     }
-    let below: f64 = files_per_leaf * (last + 1..levels).map(|d| cardinality(scheme, d)).product::<f64>();
-    walk += open * (below / page as f64).ceil().max(1.0);
-    if walk >= flat_pages {
-        return Ok(None);
+    walk += open * (below(last + 1) / page as f64).ceil().max(1.0);
+    if walk >= whole {
+        return Ok((exact_levels > 0).then_some((prefixes, Vec::new())));
     }
 
-    let mut prefixes = vec![with_slash(base)];
     let mut direct: Vec<ObjectMeta> = Vec::new();
-    for d in 0..=last {
+    for d in depth..=last {
         let level = &scheme.levels[d];
         if let LevelKind::Fixed(seg) = &level.kind {
             prefixes.iter_mut().for_each(|p| {

@@ -139,12 +139,10 @@ fn unfiltered_is_one_flat_listing() {
     assert_eq!(plan.strategy, Strategy::Flat);
     assert_eq!(plan.files.len(), 120);
     assert_eq!(keys_of(&plan), hive());
-    // Split by folder (the sample page was full): the sample, a delimiter
-    // listing of events/ (year=2023/, year=2024/), year=2023/ after the
-    // sample's last key (50 keys: 5 pages) and year=2024/ (6 pages), the two
-    // listed at once — one request more than the 12 of a sequential listing.
-    assert_eq!(plan.list_requests, 1 + 1 + 5 + 6);
-    assert_eq!(bucket.requests(), 13);
+    // The sample page, then the rest of the flat listing: 12 pages in all.
+    assert_eq!(plan.list_requests, 12);
+    assert_eq!(bucket.requests(), 12);
+    assert_eq!(plan.files_listed, 120);
     assert_eq!(plan.scan_reduction_pct, 0.0);
     assert_eq!(plan.partitions_total, 120);
 }
@@ -197,9 +195,7 @@ fn deep_ranges_fall_back_to_a_flat_listing_when_cheaper() {
     let bucket = Bucket::new(hive(), 10);
     let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
     assert_eq!(plan.strategy, Strategy::Flat);
-    // The flat listing is split by year folder, as unfiltered (one request
-    // more than the 12 of a sequential listing).
-    assert_eq!(plan.list_requests, 13);
+    assert_eq!(plan.list_requests, 12);
     assert_eq!(keys_of(&plan), expected(&hive(), filter));
     assert_eq!(plan.files.len(), 72);
 }
@@ -255,34 +251,76 @@ fn call(prefix: &str, delimiter: bool, start_after: Option<&str>) -> (String, Op
     )
 }
 
+/// The layout: 2 years × 12 months × 28 days × 5 parts (3,360 keys, 672 partitions).
+fn big_hive() -> Vec<String> {
+    let mut keys = Vec::new();
+    for y in 2023..=2024 {
+        for m in 1..=12 {
+            for d in 1..=28 {
+                for p in 0..5 {
+                    keys.push(format!("events/year={y}/month={m:02}/day={d:02}/part-{p}.parquet"));
+                }
+            }
+        }
+    }
+    keys
+}
+
 #[test]
-fn long_flat_listings_are_split_by_folder() {
-    let keys = folders("t/", 5, 30);
-    let bucket = Bucket::new(keys.clone(), 10);
-    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-    assert_eq!(plan.strategy, Strategy::Flat);
-    // The same keys as a flat listing, in order, each once.
-    assert_eq!(keys_of(&plan), keys);
-    assert_eq!(plan.files_listed, 150);
+fn leading_values_are_pruned_whatever_the_sample_page_shows() {
+    // The first page holds 2023 only; the filter asks for 2024.
+    let keys = big_hive();
+    let filter = json!({"year": "2024", "month": ["01", "02", "03"]});
+    for (page, requests, listed) in [(1000, 1 + 3, 1000 + 420), (100, 1 + 3 * 2, 100 + 420)] {
+        let bucket = Bucket::new(keys.clone(), page);
+        let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
+        assert!(matches!(&plan.strategy, Strategy::Pruned(p) if p.len() == 3), "{:?}", plan.strategy);
+        assert_eq!(keys_of(&plan), expected(&keys, filter.clone()));
+        assert_eq!(plan.files.len(), 420);
+        assert_eq!(plan.list_requests, requests, "page {page}");
+        assert_eq!(bucket.requests(), requests);
+        // Honest: the sample page's keys were listed too.
+        assert_eq!(plan.files_listed, listed, "page {page}");
+        assert_eq!(plan.partitions_selected, 84);
+    }
+    // An open prefix the sample page reaches into is listed after its last key.
+    let bucket = Bucket::new(keys.clone(), 100);
+    let filter = json!({"year": "2023", "month": "01"});
+    let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
+    assert_eq!(keys_of(&plan), expected(&keys, filter));
     assert_eq!(
-        calls_of(&bucket),
-        [
-            call("t/", false, None),
-            call("t/", true, None),
-            // The sample holds f000/k000..k009: its folder is listed after
-            // them. The sample shows leaf folders: listed with the delimiter.
-            call("t/f000/", true, Some("t/f000/k009.csv")),
-            call("t/f001/", true, None),
-            call("t/f002/", true, None),
-            call("t/f003/", true, None),
-            call("t/f004/", true, None),
-        ]
+        calls_of(&bucket)[1],
+        call(
+            "events/year=2023/month=01/",
+            false,
+            Some("events/year=2023/month=01/day=20/part-4.parquet")
+        )
     );
-    // Sample + delimiter listing + 2 pages of f000 + 3 pages × 4 folders
-    // (a sequential flat listing: 15).
-    assert_eq!(plan.list_requests, 1 + 1 + 2 + 12);
-    assert_eq!(bucket.requests(), plan.list_requests);
-    assert_eq!(plan.partitions_total, 5);
+    assert_eq!(plan.list_requests, 2);
+    assert_eq!(plan.files_listed, 140);
+}
+
+#[test]
+fn a_flat_listing_costs_its_pages_and_no_more() {
+    // (keys, page, LISTs): never a folder split, which costs more than the
+    // pages (18 keys in pages of 5: 6 against 4; 2,500 at 1,000: 4 against 3).
+    for (keys, page, requests) in [
+        (folders("t/", 3, 6), 5, 4),
+        (folders("t/", 25, 100), 1000, 3),
+        (folders("t/", 5, 30), 10, 15),
+        (folders("t/", 200, 1), 10, 20),
+    ] {
+        let bucket = Bucket::new(keys.clone(), page);
+        let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+        assert_eq!(plan.strategy, Strategy::Flat);
+        assert_eq!(keys_of(&plan), keys);
+        assert_eq!(plan.files_listed, keys.len() as u64);
+        assert_eq!(plan.list_requests, requests, "{} keys, page {page}", keys.len());
+        let calls = calls_of(&bucket);
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0], call("t/", false, None));
+        assert_eq!(calls[1], call("t/", false, Some(&keys[page - 1])));
+    }
 }
 
 /// A lister whose listings are pending once, recording how many run at once.
@@ -322,20 +360,7 @@ impl Lister for Concurrent {
 }
 
 #[test]
-fn split_folders_and_open_prefixes_are_listed_concurrently() {
-    let keys = folders("t/", 40, 60);
-    let lister = Concurrent {
-        bucket: Bucket::new(keys.clone(), 50),
-        running: Default::default(),
-        peak: Default::default(),
-    };
-    let plan = futures::executor::block_on(plan_listing(&lister, &request("t/", json!({})))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    assert_eq!(lister.peak.into_inner(), LIST_CONCURRENCY);
-    // Sample + delimiter listing + f000 after the sample (1 page) + 2 pages × 39.
-    assert_eq!(lister.bucket.calls.lock().unwrap().len(), 2 + 40);
-    assert_eq!(plan.list_requests, 1 + 1 + 1 + 78);
-
+fn open_prefixes_are_listed_concurrently() {
     // The open prefixes of a pruned plan.
     let keys: Vec<String> = (1..=12)
         .flat_map(|m| (0..20).map(move |f| format!("t/month={m:02}/f{f:02}.csv")))
@@ -357,120 +382,7 @@ fn split_folders_and_open_prefixes_are_listed_concurrently() {
 }
 
 #[test]
-fn split_keeps_objects_directly_in_the_base() {
-    let mut keys: Vec<String> = (0..5).map(|i| format!("t/{i:02}.csv")).collect();
-    keys.extend(folders("t/", 3, 20));
-    keys.push("t/z.csv".into());
-    let bucket = Bucket::new(keys.clone(), 10);
-    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    assert_eq!(
-        calls_of(&bucket),
-        [
-            call("t/", false, None),
-            call("t/", true, None),
-            call("t/f000/", true, Some("t/f000/k004.csv")),
-            call("t/f001/", true, None),
-            call("t/f002/", true, None),
-        ]
-    );
-    // Sample + delimiter listing (6 objects, 3 folders) + 2 pages × 3 folders.
-    assert_eq!(plan.list_requests, 1 + 1 + 6);
-}
-
-#[test]
-fn split_lists_sub_folders_of_leaf_looking_folders_flat() {
-    let mut keys = folders("t/", 3, 20);
-    keys.extend(["t/f001/sub/a/x.csv".to_string(), "t/f001/sub/y.csv".to_string()]);
-    keys.sort();
-    let bucket = Bucket::new(keys.clone(), 10);
-    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    assert_eq!(
-        calls_of(&bucket),
-        [
-            call("t/", false, None),
-            call("t/", true, None),
-            call("t/f000/", true, Some("t/f000/k009.csv")),
-            call("t/f001/", true, None),
-            call("t/f002/", true, None),
-            call("t/f001/sub/", false, None),
-        ]
-    );
-    // Sample + delimiter listing + 1 + 3 (20 objects and sub/) + 2 + 1.
-    assert_eq!(plan.list_requests, 1 + 1 + 1 + 3 + 2 + 1);
-}
-
-#[test]
-fn deep_folders_are_listed_flat() {
-    // The sample's keys are deeper than folder/name: a delimiter listing of
-    // a folder would find sub-folders, each one more LIST.
-    let keys: Vec<String> = (0..4)
-        .flat_map(|f| (0..30).map(move |k| format!("t/f{f}/d{}/k{k:02}.csv", k / 10)))
-        .collect();
-    let bucket = Bucket::new(keys.clone(), 10);
-    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    assert_eq!(
-        calls_of(&bucket),
-        [
-            call("t/", false, None),
-            call("t/", true, None),
-            call("t/f0/", false, Some("t/f0/d0/k09.csv")),
-            call("t/f1/", false, None),
-            call("t/f2/", false, None),
-            call("t/f3/", false, None),
-        ]
-    );
-    assert_eq!(plan.list_requests, 1 + 1 + 2 + 9);
-}
-
-#[test]
-fn split_descends_a_single_folder_chain() {
-    let keys: Vec<String> = (1..=6)
-        .flat_map(|m| (0..20).map(move |f| format!("events/year=2024/month={m:02}/f{f:02}.csv")))
-        .collect();
-    let bucket = Bucket::new(keys.clone(), 10);
-    let plan = run(&bucket, &request("events/", json!({}))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    let calls = calls_of(&bucket);
-    assert_eq!(
-        calls[..4],
-        [
-            call("events/", false, None),
-            call("events/", true, None),
-            call("events/year=2024/", true, None),
-            call(
-                "events/year=2024/month=01/",
-                true,
-                Some("events/year=2024/month=01/f09.csv")
-            ),
-        ]
-    );
-    assert_eq!(calls.len(), 4 + 5);
-    assert!(calls[4..].iter().all(|c| c.1.is_some() && c.2.is_none()));
-    // Sample + 2 delimiter listings + 1 page of month=01 + 2 pages × 5 months.
-    assert_eq!(plan.list_requests, 1 + 2 + 1 + 10);
-
-    // The descent is bounded: 4 levels below the base, then that folder is
-    // listed after the sample, flat (the sample's keys are deeper than
-    // folder/name).
-    let keys: Vec<String> = (0..30).map(|i| format!("t/a/b/c/d/e/f/k{i:02}")).collect();
-    let bucket = Bucket::new(keys.clone(), 10);
-    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-    assert_eq!(keys_of(&plan), keys);
-    let calls = calls_of(&bucket);
-    let delimited: Vec<&str> = calls.iter().filter(|c| c.1.is_some()).map(|c| c.0.as_str()).collect();
-    assert_eq!(delimited, ["t/", "t/a/", "t/a/b/", "t/a/b/c/", "t/a/b/c/d/"]);
-    assert_eq!(
-        calls.last().unwrap(),
-        &call("t/a/b/c/d/e/", false, Some("t/a/b/c/d/e/f/k09"))
-    );
-    assert_eq!(plan.list_requests, 1 + 5 + 2);
-}
-
-#[test]
-fn a_base_without_trailing_slash_is_not_split() {
+fn a_base_without_trailing_slash_lists_its_keys() {
     // "data/2024" holds data/2024-01.csv, which no listing of data/2024/ finds.
     let mut keys: Vec<String> = (1..=12).map(|m| format!("data/2024-{m:02}.csv")).collect();
     keys.extend(folders("data/2024/", 3, 10));
@@ -488,33 +400,6 @@ fn a_base_without_trailing_slash_is_not_split() {
     );
     // 42 keys: 5 pages, as before.
     assert_eq!(plan.list_requests, 5);
-}
-
-#[test]
-fn many_small_folders_are_not_split() {
-    // (folders, keys each, page, the sample's last key, requests). 200
-    // folders of one key: the one-page delimiter listing is truncated; the
-    // flat listing's 20 pages and the delimiter page. 40 folders of 2 keys,
-    // pages of 50: the delimiter listing fits a page, but 40 folders > 2 × 2
-    // estimated flat pages + 16.
-    for (n, each, page, last, requests) in [
-        (200, 1, 10, "t/f009/k000.csv", 20 + 1),
-        (40, 2, 50, "t/f024/k001.csv", 2 + 1),
-    ] {
-        let keys = folders("t/", n, each);
-        let bucket = Bucket::new(keys.clone(), page);
-        let plan = run(&bucket, &request("t/", json!({}))).unwrap();
-        assert_eq!(keys_of(&plan), keys);
-        assert_eq!(
-            calls_of(&bucket),
-            [
-                call("t/", false, None),
-                call("t/", true, None),
-                call("t/", false, Some(last))
-            ]
-        );
-        assert_eq!(plan.list_requests, requests);
-    }
 }
 
 #[test]
