@@ -29,7 +29,7 @@
 //! with delimiter listings, are listed concurrently (at most
 //! [`LIST_CONCURRENCY`] at a time, results kept in order).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
