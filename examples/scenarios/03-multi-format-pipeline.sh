@@ -60,10 +60,10 @@ if [ "$(echo "$counts" | tr ' ' '\n' | sort -u | wc -l)" != 1 ]; then
 fi
 
 section "Files the pipeline produced (rows read back with pyarrow / fastavro)"
-echo "S3 bucket 'curated':"
-report files "$DATA/curated"
-echo "local output:"
-report files "$OUT"
+for d in "$DATA/curated/jsonl" "$DATA/curated/parquet" "$OUT/avro" "$OUT/csv"; do
+    case "$d" in "$DATA"/*) echo "s3://${d#"$DATA"/}/" ;; *) echo "local ${d#"$WORK"/}/" ;; esac
+    report files "$d"
+done
 
 section "Mistake: a destination asked for a format it does not write"
 bad=$(plain_file bad.json "{\"base_path\": \"$OUT/xlsx\", \"format\": \"xlsx\"}")

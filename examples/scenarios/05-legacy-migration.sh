@@ -7,7 +7,8 @@
 # Shows: each legacy config and what it became (secrets masked on screen;
 # import-config itself prints them, since the file is yours), the WARN
 # naming the new keys, the record counts, and a legacy config with a wrong
-# secret key with what `check` says.
+# secret key with what `check` says. (Fivetran configs have no endpoint: the
+# native `endpoint_url` points this one at the local server, and is kept.)
 #
 # Run: examples/scenarios/05-legacy-migration.sh
 source "$(dirname "$0")/lib.sh"
@@ -45,7 +46,8 @@ fivetran=$(plain_file fivetran.json "{
         \"auth_type\": \"ACCESS_KEY\",
         \"access_key_id\": \"$ACCESS_KEY\",
         \"access_key_secret\": \"$SECRET_KEY\",
-        \"table\": \"data\"
+        \"table\": \"data\",
+        \"endpoint_url\": \"$ENDPOINT\"
     }
 }")
 
