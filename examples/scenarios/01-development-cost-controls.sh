@@ -26,22 +26,24 @@ grep -E '"(cost_limit_usd|dev_sampling|dev_max_files)"' "$dev" | sed 's/^/  /'
 cat=$(catalog catalog.json "$full")
 
 section "Before: estimate (lists and prices, downloads nothing)"
-run_connector est_full source-s3 estimate --config "$full" --catalog "$cat"
-run_connector est_dev source-s3 estimate --config "$dev" --catalog "$cat"
+ok_run est_full source-s3 estimate --config "$full" --catalog "$cat"
+ok_run est_dev source-s3 estimate --config "$dev" --catalog "$cat"
 report cost "full=est_full" "development=est_dev"
 
 section "After: read, metered"
-run_connector read_full source-s3 read --config "$full" --catalog "$cat"
-run_connector read_dev source-s3 read --config "$dev" --catalog "$cat"
+ok_run read_full source-s3 read --config "$full" --catalog "$cat"
+ok_run read_dev source-s3 read --config "$dev" --catalog "$cat"
 report cost "full=read_full" "development=read_dev"
 report saving "full=read_full" "development=read_dev"
 report warnings read_dev "Development sampling"
 echo "  records: full $(report records read_full), development $(report records read_dev)"
 
 section "A runaway read stopped by cost_limit_usd (before its first GET)"
-echo "  (the data here is small: a budget of \$0.0005 stands for one the full read would exceed)"
-runaway=$(config runaway.json '{"bucket": "analytics-data", "path_prefix": "events/", "file_format": "parquet",
-    "cost_limit_usd": 0.0005}')
+# The data here is small: the budget is half of what the full read costs.
+budget=$(report budget est_full 0.5)
+echo "  cost_limit_usd $budget: half of what reading every object costs"
+runaway=$(config runaway.json "{\"bucket\": \"analytics-data\", \"path_prefix\": \"events/\", \"file_format\": \"parquet\",
+    \"cost_limit_usd\": $budget}")
 if run_connector runaway source-s3 read --config "$runaway" --catalog "$cat"; then
     echo "error: the runaway read was not stopped" >&2
     exit 1

@@ -32,13 +32,13 @@ echo "The production config (seed 000's example):"
 cat=$(catalog catalog.json "$prod")
 
 section "Before: estimate"
-run_connector est_all source-s3 estimate --config "$all" --catalog "$cat"
-run_connector est_prod source-s3 estimate --config "$prod" --catalog "$cat"
+ok_run est_all source-s3 estimate --config "$all" --catalog "$cat"
+ok_run est_prod source-s3 estimate --config "$prod" --catalog "$cat"
 report cost "all partitions=est_all" "2024 Q1=est_prod"
 
 section "After: read, metered"
-run_connector read_all source-s3 read --config "$all" --catalog "$cat"
-run_connector read_prod source-s3 read --config "$prod" --catalog "$cat"
+ok_run read_all source-s3 read --config "$all" --catalog "$cat"
+ok_run read_prod source-s3 read --config "$prod" --catalog "$cat"
 report cost "all partitions=read_all" "2024 Q1=read_prod"
 report saving "all partitions=read_all" "2024 Q1=read_prod"
 echo "  records: all $(report records read_all), 2024 Q1 $(report records read_prod)"

@@ -37,20 +37,20 @@ step() { # step LABEL SOURCE_RUN: prints the records a source read
 
 echo
 echo "1. source-s3 (Parquet, 2024-01) | destination-s3 (JSONL.gz)"
-run_connector s1 source-s3 read --config "$src"
-"$BIN/destination-s3" write --config "$to_jsonl" <"$WORK/s1.out" >"$WORK/d1.out" 2>"$WORK/d1.err"
+ok_run s1 source-s3 read --config "$src"
+write_from d1 destination-s3 "$to_jsonl" s1
 step "read from S3 Parquet" s1
 echo "2. source-s3 (JSONL.gz) | destination-file (Avro), and again | destination-file (CSV)"
-run_connector s2 source-s3 read --config "$from_jsonl"
-"$BIN/destination-file" write --config "$to_avro" <"$WORK/s2.out" >"$WORK/d2.out" 2>"$WORK/d2.err"
-"$BIN/destination-file" write --config "$to_csv" <"$WORK/s2.out" >"$WORK/d3.out" 2>"$WORK/d3.err"
+ok_run s2 source-s3 read --config "$from_jsonl"
+write_from d2 destination-file "$to_avro" s2
+write_from d3 destination-file "$to_csv" s2
 step "read from S3 JSONL.gz" s2
 echo "3. source-file (Avro) | destination-s3 (Parquet, partitioned by country)"
-run_connector s3 source-file read --config "$from_avro"
-"$BIN/destination-s3" write --config "$to_parquet" <"$WORK/s3.out" >"$WORK/d4.out" 2>"$WORK/d4.err"
+ok_run s3 source-file read --config "$from_avro"
+write_from d4 destination-s3 "$to_parquet" s3
 step "read from local Avro" s3
 echo "4. source-s3 (the partitioned Parquet)"
-run_connector s4 source-s3 read --config "$from_parquet"
+ok_run s4 source-s3 read --config "$from_parquet"
 step "read from S3 Parquet by country" s4
 
 counts="$(report records s1) $(report records s2) $(report records s3) $(report records s4)"

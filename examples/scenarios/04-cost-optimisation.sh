@@ -26,17 +26,17 @@ cat=$(catalog catalog.json "$full")
 inc_cat=$(catalog inc_catalog.json "$full" incremental)
 
 for way in full pruned sampled capped; do
-    run_connector "est_$way" source-s3 estimate --config "$WORK/$way.json" --catalog "$cat"
-    run_connector "read_$way" source-s3 read --config "$WORK/$way.json" --catalog "$cat"
+    ok_run "est_$way" source-s3 estimate --config "$WORK/$way.json" --catalog "$cat"
+    ok_run "read_$way" source-s3 read --config "$WORK/$way.json" --catalog "$cat"
 done
 # Incremental: a first run, a new day lands, the second run reads only it.
-run_connector inc1 source-s3 read --config "$full" --catalog "$inc_cat"
+ok_run inc1 source-s3 read --config "$full" --catalog "$inc_cat"
 grep '"type":"STATE"' "$WORK/inc1.out" | tail -1 >"$WORK/state.json"
 "$PY" "$SCENARIOS_DIR/gen_events.py" "$WORK/newday" --years 2024 --days 29 >/dev/null
 mkdir -p "$DATA/analytics-data/events/year=2024/month=12/day=29"
 cp "$WORK/newday/year=2024/month=12/day=29/"* "$DATA/analytics-data/events/year=2024/month=12/day=29/"
-run_connector est_incremental source-s3 estimate --config "$full" --catalog "$inc_cat" --state "$WORK/state.json"
-run_connector read_incremental source-s3 read --config "$full" --catalog "$inc_cat" --state "$WORK/state.json"
+ok_run est_incremental source-s3 estimate --config "$full" --catalog "$inc_cat" --state "$WORK/state.json"
+ok_run read_incremental source-s3 read --config "$full" --catalog "$inc_cat" --state "$WORK/state.json"
 
 section "Before: estimates"
 report cost "full=est_full" "pruned=est_pruned" "sampled=est_sampled" "capped=est_capped" "incremental=est_incremental"

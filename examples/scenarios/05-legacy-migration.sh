@@ -64,8 +64,8 @@ done
 
 section "Each config read as it is, and its native form: the same records"
 for flavour in legacy airbyte fivetran; do
-    run_connector "read_$flavour" source-s3 read --config "$WORK/$flavour.json"
-    run_connector "read_${flavour}_native" source-s3 read --config "$WORK/$flavour.native.json"
+    ok_run "read_$flavour" source-s3 read --config "$WORK/$flavour.json"
+    ok_run "read_${flavour}_native" source-s3 read --config "$WORK/$flavour.native.json"
     a=$(report records "read_$flavour")
     b=$(report records "read_${flavour}_native")
     echo "  $flavour: $a records; its native config: $b records"
@@ -76,7 +76,7 @@ report warnings read_legacy "legacy"
 section "Mistake: a legacy config with a wrong secret key"
 "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c["secret_key"]="not-the-secret"; json.dump(c, open(sys.argv[2], "w"))' \
     "$legacy" "$WORK/wrong.json"
-run_connector wrong source-s3 check --config "$WORK/wrong.json"
+ok_run wrong source-s3 check --config "$WORK/wrong.json"
 report error wrong
 if grep -q "not-the-secret" "$WORK/wrong.out" "$WORK/wrong.err"; then
     echo "error: the secret appeared in the output" >&2

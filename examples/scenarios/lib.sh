@@ -110,6 +110,27 @@ run_connector() {
     return $rc
 }
 
+# ok_run OUT NAME ARGS...: run_connector, and on failure stop the scenario
+# showing the error.
+ok_run() {
+    local out="$1"
+    if ! run_connector "$@"; then
+        echo "error: $2 ${3:-} failed:" >&2
+        report error "$out" >&2 || tail -5 "$WORK/$out.err" >&2
+        exit 1
+    fi
+}
+
+# write_from OUT DESTINATION CONFIG SOURCE_RUN: `DESTINATION write` fed
+# with what the run SOURCE_RUN printed; on failure stop showing the error.
+write_from() {
+    if ! "$BIN/$2" write --config "$3" <"$WORK/$4.out" >"$WORK/$1.out" 2>"$WORK/$1.err"; then
+        echo "error: $2 write failed:" >&2
+        report error "$1" >&2 || tail -5 "$WORK/$1.err" >&2
+        exit 1
+    fi
+}
+
 # report ARGS...: report.py over the runs' outputs (see report.py).
 report() {
     "$PY" "$SCENARIOS_DIR/report.py" "$WORK" "$@"
@@ -124,8 +145,8 @@ section() {
 # every stream (full_refresh, or $2's mode); prints its path.
 catalog() {
     local name="$1" cfg="$2" mode="${3:-full_refresh}"
-    "$BIN/source-s3" discover --config "$cfg" >"$WORK/$name.discover" 2>"$WORK/$name.discover.err"
-    "$PY" - "$WORK/$name.discover" "$mode" >"$WORK/$name" <<'PYEOF'
+    ok_run "$name.discover" source-s3 discover --config "$cfg"
+    "$PY" - "$WORK/$name.discover.out" "$mode" >"$WORK/$name" <<'PYEOF'
 import json, sys
 for line in open(sys.argv[1]):
     m = json.loads(line)

@@ -2,6 +2,7 @@
 
     report.py WORK cost LABEL=RUN [LABEL=RUN ...]   COST reports side by side
     report.py WORK saving BASE=RUN OTHER=RUN        how much OTHER saves on BASE
+    report.py WORK budget RUN SHARE                 SHARE of RUN's estimated cost
     report.py WORK error RUN                        the TRACE ERROR (or FAILED status)
     report.py WORK warnings RUN [WORDS]             WARN logs (containing WORDS)
     report.py WORK records RUN                      RECORD count
@@ -81,6 +82,11 @@ def cmd_saving(args):
     )
 
 
+def cmd_budget(args):
+    """A cost limit: the estimate of RUN times a share, with three significant digits."""
+    print(f"{float(cost_report(args[0])['estimated_usd']) * float(args[1]):.3g}")
+
+
 def cmd_error(args):
     for m in messages(args[0]):
         if m.get("type") == "TRACE" and m["trace"]["type"] == "ERROR":
@@ -139,6 +145,7 @@ def cmd_files(args):
 COMMANDS = {
     "cost": cmd_cost,
     "saving": cmd_saving,
+    "budget": cmd_budget,
     "error": cmd_error,
     "warnings": cmd_warnings,
     "records": cmd_records,

@@ -229,7 +229,8 @@ fn dev_sampling_cuts_the_metered_cost_with_the_rate_at_scale() {
     let cut = |r: &Value| 100.0 * (1.0 - n(r, "actual_usd") / n(&full_cost, "actual_usd"));
     // The listing (every key, whatever the rate) is what a standalone
     // estimate spends: its `actual_usd`.
-    let listing = n(&estimate(&config, Some(&catalog)), "actual_usd");
+    let listed = estimate(&config, Some(&catalog));
+    let listing = n(&listed, "actual_usd");
     let reads_cut = |r: &Value| {
         100.0 * (1.0 - (n(r, "actual_usd") - listing) / (n(&full_cost, "actual_usd") - listing))
     };
@@ -248,8 +249,10 @@ fn dev_sampling_cuts_the_metered_cost_with_the_rate_at_scale() {
     assert!(cut(&s) >= 86.0, "dev_sampling 0.1 cut {:.1}%: {s} vs {full_cost}", cut(&s));
     assert!(cut(&d) >= 90.0, "dev example cut {:.1}%: {d} vs {full_cost}", cut(&d));
 
-    // A sampled file costs what it costs in a full read.
-    let per_file = |r: &Value| n(r, "bytes_scanned") / n(r, "files_read");
+    // A sampled file costs what it costs in a full read: one GET, and the
+    // same bytes (those received past the listing's).
+    let per_file = |r: &Value| (n(r, "bytes_scanned") - n(&listed, "bytes_scanned")) / n(r, "files_read");
+    assert_eq!(s["get_requests"], s["files_read"], "{s}");
     let share = n(&s, "files_read") / FILES as f64;
     assert!((0.08..=0.12).contains(&share), "{share}: {s}");
     assert!(per_file(&s) <= 1.1 * per_file(&full_cost), "{s} vs {full_cost}");
