@@ -640,7 +640,8 @@ mod tests {
             advice: "a".into(),
         };
         assert!(
-            e.to_string().starts_with("Operation cost $0.000123 exceeds limit $0.0000700 (d). a"),
+            e.to_string()
+                .starts_with("Operation cost $0.000123 exceeds limit $0.0000700 (d). a"),
             "{e}"
         );
     }
@@ -728,7 +729,10 @@ mod tests {
         assert!((e.usd - expected).abs() < 1e-15);
         check_cost_limit(&e, 1.0).unwrap();
         let msg = check_cost_limit(&e, 0.000001).unwrap_err().to_string();
-        assert!(msg.starts_with("Operation cost $0.0000274 exceeds limit $0.00000100 ("), "{msg}");
+        assert!(
+            msg.starts_with("Operation cost $0.0000274 exceeds limit $0.00000100 ("),
+            "{msg}"
+        );
         assert!(msg.contains("cost_limit_usd"), "{msg}");
         let big = Estimate { usd: 123.456, ..e };
         let msg = check_cost_limit(&big, 100.0).unwrap_err().to_string();
@@ -809,7 +813,10 @@ mod tests {
             ..Default::default()
         };
         let msg = t.check(over).unwrap_err().to_string();
-        assert!(msg.starts_with("Operation cost $0.0000150 exceeds limit $0.0000100"), "{msg}");
+        assert!(
+            msg.starts_with("Operation cost $0.0000150 exceeds limit $0.0000100"),
+            "{msg}"
+        );
         assert!(msg.contains("stopped after the current file"), "{msg}");
         let report = CostReport {
             files_listed: 5,

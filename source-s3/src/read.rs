@@ -558,9 +558,18 @@ pub(crate) async fn estimate(
         } else {
             (FileCursor::default(), RunMode::FullRefresh)
         };
-        let mut selected = select(config, (store, None), plan, &cursor, mode, json_schema, (true, &mut 0), out)
-            .await
-            .map_err(|e| e.with_stream(descriptor.clone()))?;
+        let mut selected = select(
+            config,
+            (store, None),
+            plan,
+            &cursor,
+            mode,
+            json_schema,
+            (true, &mut 0),
+            out,
+        )
+        .await
+        .map_err(|e| e.with_stream(descriptor.clone()))?;
         if catalog.streams.is_empty() && !plan.schemaless && plan.input_schema.is_none() {
             selected.usage = selected.usage + selected.schema_sample;
         }

@@ -162,10 +162,7 @@ fn a_filter_on_leading_keys_lists_only_its_prefixes_at_scale() {
     assert_eq!(ids(&filtered), expected);
     assert_eq!(f["partitions_selected"], 84, "{f}");
     assert_eq!(f["files_selected"], 420, "{f}");
-    assert!(
-        n(&f, "partitions_selected") <= 0.15 * n(&f, "partitions_total"),
-        "{f}"
-    );
+    assert!(n(&f, "partitions_selected") <= 0.15 * n(&f, "partitions_total"), "{f}");
     assert!(
         3.0 * n(&f, "list_requests") < n(&a, "list_requests"),
         "LISTs: filtered {f} vs unfiltered {a}"
@@ -206,11 +203,7 @@ fn dev_sampling_cuts_the_metered_cost_with_the_rate_at_scale() {
     let catalog = env.catalog("source-s3", &config, "full_refresh");
     let full = ok(env.read("source-s3", &config, &catalog, None));
     let full_cost = cost(&full);
-    within_10pct(
-        n(&full_cost, "estimated_usd"),
-        n(&full_cost, "actual_usd"),
-        "full read",
-    );
+    within_10pct(n(&full_cost, "estimated_usd"), n(&full_cost, "actual_usd"), "full read");
 
     let sampled_config = env.config("sampled.json", with(&base, json!({"dev_sampling": 0.1})));
     let sampled = ok(env.read("source-s3", &sampled_config, &catalog, None));
@@ -231,9 +224,8 @@ fn dev_sampling_cuts_the_metered_cost_with_the_rate_at_scale() {
     // estimate spends: its `actual_usd`.
     let listed = estimate(&config, Some(&catalog));
     let listing = n(&listed, "actual_usd");
-    let reads_cut = |r: &Value| {
-        100.0 * (1.0 - (n(r, "actual_usd") - listing) / (n(&full_cost, "actual_usd") - listing))
-    };
+    let reads_cut =
+        |r: &Value| 100.0 * (1.0 - (n(r, "actual_usd") - listing) / (n(&full_cost, "actual_usd") - listing));
     eprintln!(
         "cut: sampled {:.1}% (reads {:.1}%), dev {:.1}%; listing ${listing} of ${}",
         cut(&s),
@@ -242,11 +234,19 @@ fn dev_sampling_cuts_the_metered_cost_with_the_rate_at_scale() {
         n(&full_cost, "actual_usd")
     );
     // What follows the listing falls with the rate: the reads cost 88% less.
-    assert!(reads_cut(&s) >= 88.0, "reads cut {:.1}%: {s} vs {full_cost}", reads_cut(&s));
+    assert!(
+        reads_cut(&s) >= 88.0,
+        "reads cut {:.1}%: {s} vs {full_cost}",
+        reads_cut(&s)
+    );
     // In all: every key is still listed (0.5 MB of LIST responses and 4
     // LISTs, 3% of a full read of objects this small), so 10% of the files
     // cut the metered cost by a little less than 90%.
-    assert!(cut(&s) >= 86.0, "dev_sampling 0.1 cut {:.1}%: {s} vs {full_cost}", cut(&s));
+    assert!(
+        cut(&s) >= 86.0,
+        "dev_sampling 0.1 cut {:.1}%: {s} vs {full_cost}",
+        cut(&s)
+    );
     assert!(cut(&d) >= 90.0, "dev example cut {:.1}%: {d} vs {full_cost}", cut(&d));
 
     // A sampled file costs what it costs in a full read: one GET, and the
@@ -270,7 +270,11 @@ fn dev_sampling_cuts_the_metered_cost_with_the_rate_at_scale() {
     for (name, report, config) in [("sampled", &s, &sampled_config), ("dev", &d, &dev_config)] {
         within_10pct(n(report, "estimated_usd"), n(report, "actual_usd"), name);
         let e = estimate(config, Some(&catalog));
-        within_10pct(n(&e, "estimated_usd"), n(report, "actual_usd"), &format!("{name} estimate"));
+        within_10pct(
+            n(&e, "estimated_usd"),
+            n(report, "actual_usd"),
+            &format!("{name} estimate"),
+        );
         assert_eq!(e["files_selected"], report["files_selected"], "{e} vs {report}");
     }
 }
@@ -303,7 +307,11 @@ fn an_estimate_without_a_catalog_prices_the_schema_sample_of_a_read_without_one(
     assert_eq!(r["get_requests"], 28, "{r}");
     assert_eq!(e["estimated_get_requests"], r["get_requests"], "{e} vs {r}");
     assert_eq!(e["get_requests"], 0, "{e}");
-    within_10pct(n(&e, "estimated_usd"), n(&r, "actual_usd"), "estimate without a catalog");
+    within_10pct(
+        n(&e, "estimated_usd"),
+        n(&r, "actual_usd"),
+        "estimate without a catalog",
+    );
 }
 
 #[test]
@@ -334,7 +342,10 @@ fn the_cost_limit_message_shows_sums_under_a_cent() {
     let env = small_bucket();
     let config = env.config("config.json", json!({"path_prefix": "rows/"}));
     let catalog = env.catalog("source-s3", &config, "full_refresh");
-    let limited = env.config("limited.json", json!({"path_prefix": "rows/", "cost_limit_usd": 0.000001}));
+    let limited = env.config(
+        "limited.json",
+        json!({"path_prefix": "rows/", "cost_limit_usd": 0.000001}),
+    );
     let r = env.read("source-s3", &limited, &catalog, None);
     assert!(!r.status.success());
     assert!(r.data().is_empty());

@@ -21,7 +21,8 @@ fn pct_after(text: &str, line_start: &str, label: &str) -> f64 {
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
-    num.parse().unwrap_or_else(|_| panic!("no number after {label:?} in {line}"))
+    num.parse()
+        .unwrap_or_else(|_| panic!("no number after {label:?} in {line}"))
 }
 
 #[test]
@@ -44,11 +45,20 @@ fn the_five_demo_scenarios_show_the_seed_criteria() {
     assert!(stdout.contains(" exceeds limit $0.000"), "{stdout}");
     assert!(stdout.contains("config_error: Run too large"), "{stdout}");
     assert!(stdout.contains("WARN Development sampling: reading "), "{stdout}");
-    assert!(stdout.contains(" of 600 file(s) (dev_sampling 0.1, dev_max_files 100)"), "{stdout}");
+    assert!(
+        stdout.contains(" of 600 file(s) (dev_sampling 0.1, dev_max_files 100)"),
+        "{stdout}"
+    );
     assert!(pct_after(&stdout, "development vs full:", "cost") >= 80.0, "{stdout}");
     // 2. Partition optimisation visibly reduces costs.
-    assert!(pct_after(&stdout, "2024 Q1 vs all partitions:", "cost") >= 70.0, "{stdout}");
-    assert!(pct_after(&stdout, "2024 Q1 vs all partitions:", "LISTs") >= 30.0, "{stdout}");
+    assert!(
+        pct_after(&stdout, "2024 Q1 vs all partitions:", "cost") >= 70.0,
+        "{stdout}"
+    );
+    assert!(
+        pct_after(&stdout, "2024 Q1 vs all partitions:", "LISTs") >= 30.0,
+        "{stdout}"
+    );
     assert!(stdout.contains("config_error: Partition error:"), "{stdout}");
     // 3. The multi-format pipeline works end to end.
     assert!(
@@ -66,10 +76,16 @@ fn the_five_demo_scenarios_show_the_seed_criteria() {
     }
     // 5. Migration scenarios work seamlessly; secrets stay masked.
     for flavour in ["legacy", "airbyte", "fivetran"] {
-        assert!(stdout.contains(&format!("== {flavour} config → native (import-config) ==")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("== {flavour} config → native (import-config) ==")),
+            "{stdout}"
+        );
     }
     assert!(stdout.contains("\"path_prefix\": \"data/\""), "{stdout}");
     assert!(stdout.contains("CONNECTION_STATUS FAILED"), "{stdout}");
-    assert!(!stdout.contains("scenario-secret-Xk29"), "a secret was shown:\n{stdout}");
+    assert!(
+        !stdout.contains("scenario-secret-Xk29"),
+        "a secret was shown:\n{stdout}"
+    );
     assert!(stdout.contains("All five scenarios passed."), "{stdout}");
 }

@@ -302,7 +302,11 @@ fn cardinality(scheme: &PartitionScheme, depth: usize, filter: &PartitionFilter)
     }
     let natural = level.date_part.and_then(DatePart::natural_cardinality).unwrap_or(0);
     let mut values: Vec<&str> = level.observed.iter().map(String::as_str).collect();
-    let named = level.name.as_deref().and_then(|n| filter.exact_values(n)).unwrap_or_default();
+    let named = level
+        .name
+        .as_deref()
+        .and_then(|n| filter.exact_values(n))
+        .unwrap_or_default();
     for v in &named {
         if !values.iter().any(|o| compare_values(o, v).is_eq()) {
             values.push(v);
@@ -623,10 +627,7 @@ async fn pruned_prefixes(
         .unwrap_or(1.0)
         .max(1.0);
     let below = |from: usize| -> f64 {
-        files_per_leaf
-            * (from..levels)
-                .map(|d| cardinality(scheme, d, filter))
-                .product::<f64>()
+        files_per_leaf * (from..levels).map(|d| cardinality(scheme, d, filter)).product::<f64>()
     };
     let flat_pages = (below(0) / page as f64).ceil().max(1.0);
 

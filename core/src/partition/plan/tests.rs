@@ -274,7 +274,11 @@ fn leading_values_are_pruned_whatever_the_sample_page_shows() {
     for (page, requests, listed) in [(1000, 1 + 3, 1000 + 420), (100, 1 + 3 * 2, 100 + 420)] {
         let bucket = Bucket::new(keys.clone(), page);
         let plan = run(&bucket, &request("events/", filter.clone())).unwrap();
-        assert!(matches!(&plan.strategy, Strategy::Pruned(p) if p.len() == 3), "{:?}", plan.strategy);
+        assert!(
+            matches!(&plan.strategy, Strategy::Pruned(p) if p.len() == 3),
+            "{:?}",
+            plan.strategy
+        );
         assert_eq!(keys_of(&plan), expected(&keys, filter.clone()));
         assert_eq!(plan.files.len(), 420);
         assert_eq!(plan.list_requests, requests, "page {page}");
