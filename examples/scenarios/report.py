@@ -43,7 +43,7 @@ def usd(x):
 
 ROWS = [
     ("estimated cost", lambda c: usd(c["estimated_usd"])),
-    ("actual cost (metered)", lambda c: usd(c["actual_usd"])),
+    ("metered cost (sent so far)", lambda c: usd(c["actual_usd"])),
     ("LIST requests", lambda c: f'{c["list_requests"]:,}'),
     ("GET requests", lambda c: f'{c["get_requests"]:,}'),
     ("bytes received", lambda c: f'{c["bytes_scanned"]:,}'),
