@@ -1,7 +1,8 @@
 //! Pruning, sampling and pricing at scale, against the rig's S3 server: a
 //! hive layout of 3,360 small Parquet objects in 672 partitions
 //! (`events/year=2023..2024/month=01..12/day=01..28/part-0..4.parquet`, made
-//! once per test process by `examples/scenarios/gen_events.py`).
+//! once by `examples/scenarios/gen_events.py`, kept in the target's temporary
+//! directory).
 //!
 //! - A partition filter on leading keys lists only its prefixes, whatever the
 //!   first page showed: fewer than a third of the unfiltered read's LISTs, at
@@ -26,11 +27,16 @@ const FILES: usize = 3360;
 const PARTITIONS: usize = 672;
 const ROWS_PER_FILE: usize = 20;
 
-/// The layout, generated once per test process into the target's temporary directory.
+/// The layout, generated once into the target's temporary directory (and
+/// kept for later runs: a stamp file marks it complete).
 fn layout() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("s3_scale_{}", std::process::id()));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("s3_scale_layout");
+        let stamp = dir.join("complete");
+        if stamp.exists() {
+            return dir;
+        }
         let _ = std::fs::remove_dir_all(&dir);
         let script = workspace_root().join("examples/scenarios/gen_events.py");
         let out = std::process::Command::new(python())
@@ -47,6 +53,7 @@ fn layout() -> &'static Path {
         let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
         assert_eq!(summary["files"], FILES, "{summary}");
         assert_eq!(summary["partitions"], PARTITIONS, "{summary}");
+        std::fs::write(&stamp, summary.to_string()).expect("stamp");
         dir
     })
 }
@@ -67,7 +74,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// A server whose bucket `lake` holds the layout.
 fn lake() -> S3Env {
     let env = S3Env::new("lake");
-    copy_tree(layout(), &env.server.dir().join("lake"));
+    copy_tree(&layout().join("events"), &env.server.dir().join("lake/events"));
     env
 }
 
