@@ -21,15 +21,19 @@
 //!    open prefix is listed flat. The sample already holds every key up to
 //!    its last one: prefixes before it are not listed again, and the one
 //!    holding it is listed after it.
-//! 4. **Flat**: otherwise the sample's listing continues, page by page, and
-//!    the filter applies in memory. It is never split by folder: a split
-//!    always costs more LISTs than the flat pages (see [`continue_flat`]).
+//! 4. **Flat**: otherwise the sample's listing continues and the filter
+//!    applies in memory. A **long** listing (at least [`SPLIT_MIN_PAGES`]
+//!    more pages expected) is split by folder when that costs at most
+//!    [`SPLIT_MAX_EXTRA_PCT`] % more LISTs: one delimiter listing finds the
+//!    sub-folders, and they are listed [`LIST_CONCURRENCY`] at a time — one
+//!    listing is sequential (a round trip per page). Shorter listings
+//!    continue page by page (see [`split_listing`]).
 //!
 //! The open prefixes of a pruned plan, and the folders of a level resolved
 //! with delimiter listings, are listed concurrently (at most
 //! [`LIST_CONCURRENCY`] at a time, results kept in order).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -42,10 +46,22 @@ use super::value::{compare_values, parse_date};
 use crate::storage::{ListOptions, ObjectMeta, Storage};
 use crate::{Error, Result};
 
-/// Listings run at once: the open prefixes of a pruned plan, the folders of
-/// a level resolved by delimiter listings. Each listing stays sequential
-/// (page after page); results are kept in call order.
+/// Listings run at once: the folders of a split flat listing, the open
+/// prefixes of a pruned plan, the folders of a level resolved by delimiter
+/// listings. Each listing stays sequential (page after page); results are
+/// kept in call order.
 pub const LIST_CONCURRENCY: usize = 16;
+
+/// Levels of single sub-folders (`events/` → `events/year=2024/`) a split
+/// flat listing descends through looking for several folders.
+const SPLIT_MAX_DESCENT: usize = 4;
+
+/// Pages a flat listing must be expected to need after its sample page
+/// before it is split by folder: below that, concurrency saves little.
+const SPLIT_MIN_PAGES: usize = 8;
+
+/// How many more requests (percent of the flat pages) a split may cost.
+const SPLIT_MAX_EXTRA_PCT: usize = 10;
 
 /// One listing to run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -149,7 +165,9 @@ pub struct PlanRequest {
 /// How the listing was done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Strategy {
-    /// A flat listing of the base prefix: the sample page continued, page by page.
+    /// A flat listing of the base prefix: the sample page continued, page by
+    /// page or, when long, split by folder (concurrent listings of its
+    /// sub-folders).
     Flat,
     /// A flat listing starting after this key.
     StartAfter(String),
@@ -532,36 +550,235 @@ async fn list_all(lister: &dyn Lister, calls: impl IntoIterator<Item = ListCall>
 }
 
 /// The sample's objects plus the rest of the flat listing of `base` (in no
-/// particular order: [`plan_listing`] sorts and removes duplicates): when the
-/// sample page was truncated, one sequential flat listing starting after its
-/// last key.
+/// particular order: [`plan_listing`] sorts and removes duplicates).
 ///
-/// A flat listing is never split by folder: every folder listing ends on a
-/// partial page and the delimiter listing that finds the folders is one more
-/// request, so a split always costs more LISTs than the pages of one flat
-/// listing (6 against 4 for 18 keys in pages of 5).
+/// When the sample page was truncated, the rest is one sequential flat
+/// listing starting after the sample's last key, or, for a long listing of
+/// large folders, a listing **split** by folder ([`split_listing`]). Only
+/// folders of about a page of keys or more can make a split pay, and the
+/// keys listed so far tell: folders they hold whole that are much smaller
+/// than a page mean a flat listing, at no extra request. While they show
+/// only one folder (it fills the pages), one more flat page is listed —
+/// a page the flat listing needs anyway — before the split is considered.
 async fn continue_flat(
     lister: &dyn Lister,
     base: &str,
     sample: Option<Listing>,
     requests: &mut u64,
 ) -> Result<Vec<ObjectMeta>> {
-    let (mut objects, truncated) = match sample {
-        Some(s) => (s.objects, s.truncated),
-        None => (Vec::new(), true),
+    let (mut objects, truncated, sampled) = match sample {
+        Some(s) => (s.objects, s.truncated, true),
+        None => (Vec::new(), true, false),
     };
-    if truncated {
-        let rest = lister
+    if !truncated {
+        return Ok(objects);
+    }
+    let page = lister.page_size().max(1);
+    let mut extra_page = sampled;
+    loop {
+        let split_may_pay = match whole_folder_keys(base, &objects) {
+            FolderShape::NoFolders => false,
+            FolderShape::Whole(keys_per_folder) => split_overhead_pct(keys_per_folder, page) <= SPLIT_MAX_EXTRA_PCT,
+            FolderShape::OneFolder if extra_page => {
+                // One more page of the flat listing, then look again.
+                extra_page = false;
+                let next = lister
+                    .list(ListCall {
+                        prefix: base.to_string(),
+                        start_after: objects.last().map(|o| o.key.clone()),
+                        max_pages: Some(1),
+                        ..Default::default()
+                    })
+                    .await?;
+                *requests += next.requests;
+                objects.extend(next.objects);
+                if !next.truncated {
+                    return Ok(objects);
+                }
+                continue;
+            }
+            FolderShape::OneFolder => true,
+        };
+        if split_may_pay {
+            if let Some(rest) = split_listing(lister, base, sampled.then_some(objects.as_slice()), requests).await? {
+                objects.extend(rest);
+                return Ok(objects);
+            }
+        }
+        break;
+    }
+    let rest = lister
+        .list(ListCall {
+            prefix: base.to_string(),
+            start_after: objects.last().map(|o| o.key.clone()),
+            ..Default::default()
+        })
+        .await?;
+    *requests += rest.requests;
+    objects.extend(rest.objects);
+    Ok(objects)
+}
+
+/// What the keys listed so far show of the folders right below `base`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FolderShape {
+    /// No key below a folder.
+    NoFolders,
+    /// Every key in one folder, which may go on.
+    OneFolder,
+    /// The mean keys of the folders held whole (all but the last).
+    Whole(f64),
+}
+
+/// Looks below `base` level by level while every key is in one folder (at
+/// most [`SPLIT_MAX_DESCENT`] levels down, as a split descends), and tells
+/// the first level with several folders.
+fn whole_folder_keys(base: &str, objects: &[ObjectMeta]) -> FolderShape {
+    let mut prefix = base.to_string();
+    for depth in 0..=SPLIT_MAX_DESCENT {
+        let mut per_folder: BTreeMap<&str, usize> = BTreeMap::new();
+        for o in objects {
+            if let Some(i) = o.key.strip_prefix(prefix.as_str()).and_then(|rest| rest.find('/')) {
+                *per_folder.entry(&o.key[..prefix.len() + i + 1]).or_default() += 1;
+            }
+        }
+        match per_folder.len() {
+            0 if depth == 0 => return FolderShape::NoFolders,
+            0 => return FolderShape::OneFolder,
+            1 => match per_folder.keys().next() {
+                Some(only) => prefix = (*only).to_string(),
+                None => return FolderShape::OneFolder,
+            },
+            n => {
+                per_folder.pop_last();
+                return FolderShape::Whole(per_folder.values().sum::<usize>() as f64 / (n - 1) as f64);
+            }
+        }
+    }
+    FolderShape::OneFolder
+}
+
+/// How many more requests (percent) listing folders of `keys_per_folder`
+/// keys one by one costs than a flat listing of the same keys: each folder
+/// ends on a partial page.
+fn split_overhead_pct(keys_per_folder: f64, page: usize) -> usize {
+    let flat = (keys_per_folder / page as f64).max(f64::MIN_POSITIVE);
+    let split = flat.ceil().max(1.0);
+    ((split / flat - 1.0) * 100.0).round().min(1e6) as usize
+}
+
+/// The keys of `base` not in `sample` (the first page of its flat listing,
+/// if one was read), listed folder by folder, [`LIST_CONCURRENCY`] at a
+/// time; `None` when a flat listing is the better choice.
+///
+/// A flat listing is one round trip per page, one after another: 100,000
+/// keys are 100 sequential requests. A split lists the folders at once, for
+/// a few more requests (one delimiter listing, and each folder ends on a
+/// partial page). So only a **long** listing is split:
+/// 1. Only a `base` that is `""` or ends with `/`: keys of `data/2024` may be
+///    `data/2024-01.csv`, which no folder listing of `data/2024/` finds.
+/// 2. One delimiter listing (`/`, one page) of the prefix gives the objects
+///    directly in it and its sub-folders; through a single sub-folder and no
+///    object it descends (at most [`SPLIT_MAX_DESCENT`] levels), so
+///    `events/` → `events/year=2024/` still splits. No split when it is
+///    truncated (more folders than a page).
+/// 3. The flat pages are estimated as `(direct objects + folders × keys per
+///    folder) / page size` (keys per folder from the folders the sample
+///    holds whole, else at least its one folder's), the split's as
+///    one or more per folder (`⌈keys per folder / page size⌉`). The split
+///    goes ahead only when the flat listing is expected to need at least
+///    [`SPLIT_MIN_PAGES`] more pages and the split at most
+///    [`SPLIT_MAX_EXTRA_PCT`] % more requests than the flat pages.
+///
+/// So a listing of a few pages costs its pages plus the one delimiter
+/// listing, and a long one at most about a tenth more LISTs than its pages,
+/// listed [`LIST_CONCURRENCY`] times faster. The sample holds every key up
+/// to its last one: folders before the one holding it are not listed again,
+/// and that one is listed after it. Folders that look like leaves
+/// (`folder/name` in the sample) are listed with the delimiter — on a leaf,
+/// the same pages as a flat listing, and a server that walks its directories
+/// for a flat listing (s3s-fs walks the whole bucket) walks only that
+/// folder; sub-folders such a listing still finds are then listed flat.
+/// Every delimiter listing made is counted in `requests`, split or not.
+async fn split_listing(
+    lister: &dyn Lister,
+    base: &str,
+    sample: Option<&[ObjectMeta]>,
+    requests: &mut u64,
+) -> Result<Option<Vec<ObjectMeta>>> {
+    if !(base.is_empty() || base.ends_with('/')) {
+        return Ok(None);
+    }
+    let page = lister.page_size().max(1);
+    let mut prefix = base.to_string();
+    let mut descents = 0;
+    let listing = loop {
+        let got = lister
             .list(ListCall {
-                prefix: base.to_string(),
-                start_after: objects.last().map(|o| o.key.clone()),
+                prefix: prefix.clone(),
+                delimiter: Some("/".into()),
+                max_pages: Some(1),
                 ..Default::default()
             })
             .await?;
-        *requests += rest.requests;
-        objects.extend(rest.objects);
+        *requests += got.requests;
+        if got.truncated {
+            return Ok(None);
+        }
+        if got.objects.is_empty() && got.common_prefixes.len() == 1 && descents < SPLIT_MAX_DESCENT {
+            prefix = got.common_prefixes.into_iter().next().unwrap_or_default();
+            descents += 1;
+            continue;
+        }
+        break got;
+    };
+
+    let sample = sample.unwrap_or_default();
+    let mut per_folder: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in sample {
+        if let Some(i) = o.key.strip_prefix(prefix.as_str()).and_then(|rest| rest.find('/')) {
+            *per_folder.entry(&o.key[..prefix.len() + i + 1]).or_default() += 1;
+        }
     }
-    Ok(objects)
+    // The sample's last folder goes on past it: the keys per folder are
+    // those of the folders it holds whole, else (at least) its one folder's.
+    let whole = if per_folder.len() > 1 {
+        per_folder.pop_last();
+        &per_folder
+    } else {
+        &per_folder
+    };
+    let in_folders: usize = whole.values().sum();
+    let keys_per_folder = (in_folders as f64 / whole.len().max(1) as f64).max(1.0);
+    let folders = listing.common_prefixes.len();
+    let flat_pages = ((listing.objects.len() as f64 + keys_per_folder * folders as f64) / page as f64).ceil() as usize;
+    let split_pages = folders * (keys_per_folder / page as f64).ceil().max(1.0) as usize;
+    let more_pages = flat_pages.saturating_sub(sample.len().div_ceil(page));
+    if more_pages < SPLIT_MIN_PAGES || split_pages * 100 > flat_pages * (100 + SPLIT_MAX_EXTRA_PCT) {
+        return Ok(None);
+    }
+
+    let mut depths = sample.iter().filter_map(|o| {
+        let rest = o.key.strip_prefix(prefix.as_str())?;
+        let (_, below) = rest.split_once('/')?;
+        Some(below.contains('/'))
+    });
+    let leaves = depths.next() == Some(false) && depths.all(|deeper| !deeper);
+    let last = sample.last().map(|o| o.key.as_str());
+    let delimiter = leaves.then(|| "/".to_string());
+    let calls = remaining_calls(listing.common_prefixes, last, delimiter);
+    let mut objects = listing.objects;
+    let mut deeper = Vec::new();
+    for got in list_all(lister, calls).await? {
+        *requests += got.requests;
+        objects.extend(got.objects);
+        deeper.extend(got.common_prefixes);
+    }
+    for got in list_all(lister, remaining_calls(deeper, last, None)).await? {
+        *requests += got.requests;
+        objects.extend(got.objects);
+    }
+    Ok(Some(objects))
 }
 
 /// The listings of `folders` that find the keys after `last`, the last key

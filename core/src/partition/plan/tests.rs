@@ -305,26 +305,80 @@ fn leading_values_are_pruned_whatever_the_sample_page_shows() {
 }
 
 #[test]
-fn a_flat_listing_costs_its_pages_and_no_more() {
-    // (keys, page, LISTs): never a folder split, which costs more than the
-    // pages (18 keys in pages of 5: 6 against 4; 2,500 at 1,000: 4 against 3).
-    for (keys, page, requests) in [
-        (folders("t/", 3, 6), 5, 4),
-        (folders("t/", 25, 100), 1000, 3),
-        (folders("t/", 5, 30), 10, 15),
-        (folders("t/", 200, 1), 10, 20),
-    ] {
+fn a_flat_listing_of_small_folders_costs_its_pages_and_no_more() {
+    // (folders, keys each, page): folders smaller than a page would each end
+    // on a partial page, so no split is made, and none is looked into: 18
+    // keys in pages of 5 take 4 LISTs (a split took 6), 2,500 in folders of
+    // 100 at 1,000 take 3 (a split took 4).
+    for (n, each, page) in [(3, 6, 5), (25, 100, 1000), (40, 2, 50), (200, 1, 10), (12, 15, 20)] {
+        let keys = folders("t/", n, each);
         let bucket = Bucket::new(keys.clone(), page);
         let plan = run(&bucket, &request("t/", json!({}))).unwrap();
         assert_eq!(plan.strategy, Strategy::Flat);
         assert_eq!(keys_of(&plan), keys);
         assert_eq!(plan.files_listed, keys.len() as u64);
-        assert_eq!(plan.list_requests, requests, "{} keys, page {page}", keys.len());
+        let pages = keys.len().div_ceil(page) as u64;
+        assert_eq!(plan.list_requests, pages, "{} keys, page {page}", keys.len());
+        assert_eq!(bucket.requests(), plan.list_requests);
         let calls = calls_of(&bucket);
-        assert_eq!(calls.len(), 2);
         assert_eq!(calls[0], call("t/", false, None));
-        assert_eq!(calls[1], call("t/", false, Some(&keys[page - 1])));
+        assert!(calls.iter().all(|c| c.0 == "t/" && c.1.is_none()), "{calls:?}");
     }
+}
+
+#[test]
+fn long_flat_listings_of_large_folders_are_split_by_folder() {
+    let keys = folders("t/", 10, 30);
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("t/", json!({}))).unwrap();
+    assert_eq!(plan.strategy, Strategy::Flat);
+    // The same keys as a flat listing, in order, each once.
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(plan.files_listed, 300);
+    let mut expected = vec![
+        call("t/", false, None),
+        // The sample shows one folder: one more flat page before deciding.
+        call("t/", false, Some("t/f000/k009.csv")),
+        call("t/", true, None),
+        // The keys so far end in f000/k019: its folder is listed after
+        // them. They show leaf folders: listed with the delimiter.
+        call("t/f000/", true, Some("t/f000/k019.csv")),
+    ];
+    expected.extend((1..10).map(|f| call(&format!("t/f{f:03}/"), true, None)));
+    assert_eq!(calls_of(&bucket), expected);
+    // 2 flat pages + delimiter listing + 1 page of f000 + 3 pages × 9
+    // folders: one more than the 30 pages of a sequential flat listing.
+    assert_eq!(plan.list_requests, 2 + 1 + 1 + 27);
+    assert_eq!(bucket.requests(), plan.list_requests);
+}
+
+#[test]
+fn split_descends_a_single_folder_chain() {
+    let keys: Vec<String> = (1..=9)
+        .flat_map(|m| (0..20).map(move |f| format!("events/year=2024/month={m:02}/f{f:02}.csv")))
+        .collect();
+    let bucket = Bucket::new(keys.clone(), 10);
+    let plan = run(&bucket, &request("events/", json!({}))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    let calls = calls_of(&bucket);
+    assert_eq!(
+        calls[..5],
+        [
+            call("events/", false, None),
+            call("events/", false, Some("events/year=2024/month=01/f09.csv")),
+            call("events/", true, None),
+            call("events/year=2024/", true, None),
+            call(
+                "events/year=2024/month=01/",
+                true,
+                Some("events/year=2024/month=01/f19.csv")
+            ),
+        ]
+    );
+    assert_eq!(calls.len(), 5 + 8);
+    // 2 flat pages + 2 delimiter listings + month=01 after them (an empty
+    // page) + 2 pages × 8 months.
+    assert_eq!(plan.list_requests, 2 + 2 + 1 + 16);
 }
 
 /// A lister whose listings are pending once, recording how many run at once.
@@ -364,7 +418,20 @@ impl Lister for Concurrent {
 }
 
 #[test]
-fn open_prefixes_are_listed_concurrently() {
+fn split_folders_and_open_prefixes_are_listed_concurrently() {
+    let keys = folders("t/", 40, 50);
+    let lister = Concurrent {
+        bucket: Bucket::new(keys.clone(), 50),
+        running: Default::default(),
+        peak: Default::default(),
+    };
+    let plan = futures::executor::block_on(plan_listing(&lister, &request("t/", json!({})))).unwrap();
+    assert_eq!(keys_of(&plan), keys);
+    assert_eq!(lister.peak.into_inner(), LIST_CONCURRENCY);
+    // 2 flat pages (f000, f001) + delimiter listing + f001 after them (an
+    // empty page) + 1 page × 38: two more than the 40 flat pages.
+    assert_eq!(plan.list_requests, 2 + 1 + 1 + 38);
+
     // The open prefixes of a pruned plan.
     let keys: Vec<String> = (1..=12)
         .flat_map(|m| (0..20).map(move |f| format!("t/month={m:02}/f{f:02}.csv")))
