@@ -8,7 +8,14 @@
 //! A STATE is held until every record before it, in the streams it covers,
 //! is in a committed file; a failure discards every uncommitted file and
 //! echoes nothing more.
+//!
+//! Refreshes ([`generation`]): after the input ended cleanly and everything
+//! is committed, each stream's older data is removed as its [`Cleanup`]
+//! says — unless the input said the stream did not complete (a TRACE
+//! STREAM_STATUS `INCOMPLETE`, or `STARTED`/`RUNNING` never followed by
+//! `COMPLETE`) or carried a TRACE ERROR: a failed sync removes nothing.
 
+pub mod generation;
 pub mod input;
 pub mod layout;
 pub mod rows;
@@ -21,14 +28,14 @@ use std::collections::HashMap;
 use std::io::BufRead;
 
 use arrow::datatypes::Schema;
-use lakeport_protocol::{
-    AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, DestinationSyncMode, Emitter, StreamDescriptor,
-};
+use lakeport_protocol::{AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, Emitter, StreamDescriptor};
 
 use crate::error::Error;
 use crate::formats::compression::Compression;
 use crate::formats::{FileFormat, WriteOptions};
 use crate::schema::json_schema_to_arrow;
+use generation::{Cleanup, Generation};
+use serde::Deserialize;
 use states::{PendingStates, Scope};
 use stream::StreamSink;
 pub use target::Target;
@@ -52,7 +59,8 @@ pub struct SinkConfig {
     pub batch_size: usize,
     /// The sync's timestamp in file names (`YYYYMMDD_HHMMSS`).
     pub stamp: String,
-    /// Overwrite every stream (besides catalog `destination_sync_mode`).
+    /// Replace every stream's older files (besides the catalog's
+    /// `destination_sync_mode` and refresh generations).
     pub overwrite: bool,
     /// Nesting kept when inferring schemas.
     pub json_max_depth: usize,
@@ -119,8 +127,39 @@ pub struct SinkSummary {
     pub files: Vec<String>,
     /// States echoed.
     pub states: u64,
-    /// Older files removed by overwrite.
+    /// Older files removed by overwrite or refresh.
     pub removed: usize,
+}
+
+/// What the input said of a stream's read (TRACE STREAM_STATUS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceStatus {
+    /// STARTED or RUNNING: the read was under way.
+    Reading,
+    /// COMPLETE.
+    Complete,
+    /// INCOMPLETE.
+    Incomplete,
+}
+
+/// The parts of an input TRACE line the engine looks at.
+#[derive(Deserialize)]
+struct InputTrace {
+    trace: TraceBody,
+}
+
+#[derive(Deserialize)]
+struct TraceBody {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    stream_status: Option<InputStreamStatus>,
+}
+
+#[derive(Deserialize)]
+struct InputStreamStatus {
+    stream_descriptor: StreamDescriptor,
+    status: String,
 }
 
 fn key(stream: &str, namespace: Option<&str>) -> StreamDescriptor {
@@ -142,6 +181,10 @@ struct Engine<'a, T: Target> {
     pending: PendingStates,
     seq: u64,
     summary: SinkSummary,
+    /// The last stream status the input gave per stream.
+    statuses: HashMap<StreamDescriptor, SourceStatus>,
+    /// Whether the input carried a TRACE ERROR (the source failed).
+    source_failed: bool,
 }
 
 impl<'a, T: Target> Engine<'a, T> {
@@ -177,12 +220,50 @@ impl<'a, T: Target> Engine<'a, T> {
                     ))
                 })?;
                 let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
-                let overwrite =
-                    self.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
-                StreamSink::new(&desc.name, Some(&schema), overwrite, self.cfg)
+                let cleanup = Cleanup::of(Some(configured), self.cfg.overwrite);
+                let generation = Generation::of(configured).id;
+                StreamSink::new(&desc.name, Some(&schema), cleanup, generation, self.cfg)
             }
-            None => StreamSink::new(&desc.name, None::<&Schema>, self.cfg.overwrite, self.cfg),
+            None => StreamSink::new(
+                &desc.name,
+                None::<&Schema>,
+                Cleanup::of(None, self.cfg.overwrite),
+                None,
+                self.cfg,
+            ),
         })
+    }
+
+    /// Notes what a TRACE line of the input says about the source's read.
+    fn trace(&mut self, line: &str) {
+        let Ok(t) = serde_json::from_str::<InputTrace>(line) else {
+            return;
+        };
+        match (t.trace.kind.as_str(), t.trace.stream_status) {
+            ("ERROR", _) => self.source_failed = true,
+            ("STREAM_STATUS", Some(s)) => {
+                let status = match s.status.as_str() {
+                    "COMPLETE" => SourceStatus::Complete,
+                    "INCOMPLETE" => SourceStatus::Incomplete,
+                    _ => SourceStatus::Reading,
+                };
+                self.statuses.insert(s.stream_descriptor, status);
+            }
+            _ => {}
+        }
+    }
+
+    /// Why a stream's older data must stay, if it must: the input said
+    /// its read failed or did not finish.
+    fn not_complete(&self, desc: &StreamDescriptor) -> Option<&'static str> {
+        if self.source_failed {
+            return Some("the input carried a TRACE ERROR (the source failed)");
+        }
+        match self.statuses.get(desc) {
+            Some(SourceStatus::Incomplete) => Some("the source reported the stream INCOMPLETE"),
+            Some(SourceStatus::Reading) => Some("the input ended before the source reported the stream COMPLETE"),
+            Some(SourceStatus::Complete) | None => None,
+        }
     }
 
     fn sink(&self, desc: &StreamDescriptor) -> Option<&StreamSink<T::Sink>> {
@@ -243,6 +324,7 @@ impl<'a, T: Target> Engine<'a, T> {
                 })?;
                 self.release(out)?;
             }
+            "TRACE" => self.trace(line),
             _ => {}
         }
         Ok(())
@@ -268,6 +350,8 @@ pub fn run_sink<T: Target>(
         pending: PendingStates::default(),
         seq: 0,
         summary: SinkSummary::default(),
+        statuses: HashMap::new(),
+        source_failed: false,
     };
     let result = drive(&mut engine, input, out);
     if result.is_err() {
@@ -294,22 +378,33 @@ fn drive<T: Target>(
     if let Some(catalog) = engine.catalog {
         for configured in &catalog.streams {
             let desc = configured.stream.descriptor();
-            let overwrite = engine.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
-            if overwrite && engine.sink(&desc).is_none() {
-                // No record this sync: overwrite still empties the stream.
+            if Cleanup::of(Some(configured), engine.cfg.overwrite).removes() && engine.sink(&desc).is_none() {
+                // No record this sync: a refresh or overwrite still empties the stream.
                 engine.stream(&desc.name, desc.namespace.as_deref())?;
             }
         }
     }
-    for (_, stream) in &engine.streams {
+    for i in 0..engine.streams.len() {
+        let (desc, stream) = &engine.streams[i];
         engine.summary.records += stream.records;
         engine.summary.files.extend(stream.committed.iter().cloned());
-        if stream.overwrite {
-            engine.summary.removed +=
-                engine
-                    .target
-                    .remove_older(stream.dir(), &stream.file_prefix(), &stream.committed)?;
+        if !stream.cleanup.removes() {
+            continue;
         }
+        if let Some(why) = engine.not_complete(desc) {
+            out.warn(format!(
+                "stream '{}': its older data was kept because {why}; the next successful sync removes it.",
+                desc.name
+            ))?;
+            continue;
+        }
+        let (dir, prefix, keep, cleanup) = (
+            stream.dir().to_string(),
+            stream.file_prefix(),
+            stream.committed.clone(),
+            stream.cleanup,
+        );
+        engine.summary.removed += engine.target.remove_older(&dir, &prefix, &keep, cleanup)?;
     }
     Ok(())
 }
