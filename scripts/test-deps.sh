@@ -5,7 +5,10 @@
 #   - the s3s-fs S3-protocol server binary (from crates.io);
 #   - PyAirbyte (PyPI `airbyte`) in a venv of its own, so the main venv stays
 #     light: the orchestrator tests run each source through it
-#     (LAKEPORT_SKIP_PYAIRBYTE=1 skips it).
+#     (LAKEPORT_SKIP_PYAIRBYTE=1 skips it);
+#   - Airbyte's Python CDK, pinned, in a venv of its own with pytest: its
+#     standard connector tests run against the binaries through
+#     tests/python/cdk_adapter.py (LAKEPORT_SKIP_CDK=1 skips it).
 # Prints the paths as shell assignments for `eval`.
 set -euo pipefail
 
@@ -45,8 +48,23 @@ if [ -z "${LAKEPORT_SKIP_PYAIRBYTE:-}" ]; then
     fi
 fi
 
+CDK_VENV="$CACHE/cdk-venv"
+CDK_REQS=(airbyte-cdk==7.39.1 "pytest>=7,<8" "pyarrow>=19,<24")
+cdk_stamp="$CDK_VENV/.lakeport-reqs"
+if [ -z "${LAKEPORT_SKIP_CDK:-}" ]; then
+    if [ ! -x "$CDK_VENV/bin/python" ] || [ "$(cat "$cdk_stamp" 2>/dev/null)" != "${CDK_REQS[*]}" ]; then
+        echo "test-deps: creating the Airbyte CDK venv at $CDK_VENV (one-time)" >&2
+        python3 -m venv "$CDK_VENV"
+        "$CDK_VENV/bin/pip" install --quiet --disable-pip-version-check "${CDK_REQS[@]}" >&2
+        echo "${CDK_REQS[*]}" > "$cdk_stamp"
+    fi
+fi
+
 echo "LAKEPORT_PYTHON=$VENV/bin/python"
 echo "LAKEPORT_S3S_FS=$S3S_ROOT/bin/s3s-fs"
 if [ -z "${LAKEPORT_SKIP_PYAIRBYTE:-}" ]; then
     echo "LAKEPORT_PYAIRBYTE_PYTHON=$PYAB_VENV/bin/python"
+fi
+if [ -z "${LAKEPORT_SKIP_CDK:-}" ]; then
+    echo "LAKEPORT_CDK_PYTHON=$CDK_VENV/bin/python"
 fi
