@@ -1,7 +1,8 @@
 //! Refresh generations (Airbyte protocol "refreshes", v0.5+).
 //!
 //! Each configured stream may carry `generation_id`, `minimum_generation_id`
-//! and `sync_id`. Every row written gets `_airbyte_generation_id`, every
+//! and `sync_id` (the last names the sync in destination-s3's Airbyte
+//! layout and `_airbyte_meta`). Every row written gets `_airbyte_generation_id`, every
 //! file or object records its generation (S3 user metadata
 //! [`METADATA_KEY`]; a hidden sidecar file beside a local file, see
 //! [`sidecar_name`]), and after a *successful* sync the stream's data of
@@ -25,28 +26,6 @@ pub const GENERATION_ID: &str = "_airbyte_generation_id";
 /// The S3 user metadata key holding an object's generation (the one
 /// Airbyte's destination-s3 uses).
 pub const METADATA_KEY: &str = "ab-generation-id";
-
-/// A stream's refresh fields from the configured catalog.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Generation {
-    /// `generation_id`: the generation this sync writes.
-    pub id: Option<i64>,
-    /// `minimum_generation_id`: older generations go after a successful sync.
-    pub minimum: Option<i64>,
-    /// `sync_id`.
-    pub sync_id: Option<i64>,
-}
-
-impl Generation {
-    /// The refresh fields of a configured stream.
-    pub fn of(configured: &ConfiguredAirbyteStream) -> Self {
-        Generation {
-            id: configured.generation_id,
-            minimum: configured.minimum_generation_id,
-            sync_id: configured.sync_id,
-        }
-    }
-}
 
 /// What happens to a stream's older data once the sync has succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

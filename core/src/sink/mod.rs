@@ -34,7 +34,7 @@ use crate::error::Error;
 use crate::formats::compression::Compression;
 use crate::formats::{FileFormat, WriteOptions};
 use crate::schema::json_schema_to_arrow;
-use generation::{Cleanup, Generation};
+use generation::Cleanup;
 use serde::Deserialize;
 use states::{PendingStates, Scope};
 use stream::StreamSink;
@@ -221,7 +221,7 @@ impl<'a, T: Target> Engine<'a, T> {
                 })?;
                 let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
                 let cleanup = Cleanup::of(Some(configured), self.cfg.overwrite);
-                let generation = Generation::of(configured).id;
+                let generation = configured.generation_id;
                 StreamSink::new(&desc.name, Some(&schema), cleanup, generation, self.cfg)
             }
             None => StreamSink::new(

@@ -272,6 +272,28 @@ mod tests {
     }
 
     #[test]
+    fn the_generation_column_follows_the_extraction_time() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("_airbyte_raw_id", DataType::Utf8, true),
+            Field::new("_airbyte_extracted_at", timestamp_utc(), true),
+            Field::new("_airbyte_generation_id", DataType::Int64, true),
+            Field::new("a", DataType::Int64, true),
+        ]));
+        let mut decoder = ChunkDecoder::new("s", schema, true, 4)
+            .unwrap()
+            .with_generation(Some(7))
+            .unwrap();
+        let mut chunk = RowChunk::default();
+        chunk.push(r#"{"a":1,"_airbyte_generation_id":99}"#, 1, 1);
+        chunk.push(r#"{"a":2}"#, 2, 2);
+        let batch = decoder.decode(&chunk).unwrap();
+        let generation = batch.column(2).as_primitive::<Int64Type>();
+        assert_eq!((generation.value(0), generation.value(1)), (7, 7));
+        let a = batch.column(3).as_primitive::<Int64Type>();
+        assert_eq!((a.value(0), a.value(1)), (1, 2));
+    }
+
+    #[test]
     fn records_off_the_fast_path_decode_as_arrow_does() {
         let mut rows = RowBuffer::new("s", schema(), false, 10).unwrap();
         rows.push(r#"{"a":1}"#, 0, 1);
