@@ -433,3 +433,43 @@ fn overwrite_without_generations_still_replaces_everything_older() {
     assert_eq!(d.ids(), [2]);
     assert!(d.hidden().is_empty(), "{:?}", d.hidden());
 }
+
+#[test]
+fn the_airbyte_raw_layout_replaces_its_file_on_a_truncate_refresh() {
+    // One file per stream, without generations: a truncate refresh
+    // replaces it; a refresh that keeps older generations appends.
+    let d = Dest::file();
+    let cfg = json!({"base_path": d.out(), "format": "jsonl", "airbyte_raw": true});
+    let cfg = write_json(d.work(), "raw.json", &cfg);
+    let raw_ids = || -> Vec<i64> {
+        std::fs::read_to_string(d.out().join("_airbyte_raw_users.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["_airbyte_data"]["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    for (generation, ids, expected) in [
+        ((1, 0, 1), 0..2, vec![0, 1]),
+        ((2, 1, 2), 2..3, vec![0, 1, 2]),
+        ((3, 3, 3), 3..5, vec![3, 4]),
+    ] {
+        let cat = write_json(d.work(), "catalog.json", &catalog("append", Some(generation)));
+        run(
+            "destination-file",
+            &[
+                "write",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--catalog",
+                cat.to_str().unwrap(),
+            ],
+            Some(input(ids).as_bytes()),
+        )
+        .assert_success();
+        assert_eq!(raw_ids(), expected, "after generation {generation:?}");
+    }
+}
