@@ -1,18 +1,18 @@
 //! The Airbyte source-s3 flavour on a hive-partitioned Parquet dataset
 //! (`…/year=2023/month=01/day=01/part-0.parquet`) on the rig's s3s-fs
 //! server: the `name=value` folders are string fields of every record and
-//! of the discovered schema, as Airbyte's source-s3 gives them. The
-//! reference is the Airbyte Python CDK's own file-based Parquet parser (the
-//! code Airbyte's source-s3 runs), run on the same objects by
-//! tests/python/cdk_parquet_records.py. The native flavour keeps
-//! `partition_columns` (typed values, only when asked for).
+//! of the discovered schema. The reference is Airbyte's own source-s3 4.16.1
+//! (installed in the CDK venv by scripts/test-deps.sh) run with the same
+//! Airbyte config against the same server: records must be equal, field by
+//! field. The native flavour keeps `partition_columns` (typed values, only
+//! when asked for).
 
 mod platform_support;
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use lakeport_tests::{python_eval, run, workspace_root, S3Env};
+use lakeport_tests::{configured_catalog, python_eval, run, S3Env};
 use serde_json::{json, Map, Value};
 
 const KEYS: [&str; 3] = [
@@ -23,8 +23,7 @@ const KEYS: [&str; 3] = [
 
 /// Writes the three Parquet objects (pyarrow); the second file has its own
 /// integer `day` column, which the folder's value replaces in Airbyte.
-fn dataset(env: &S3Env) -> Vec<(String, std::path::PathBuf)> {
-    let mut files = vec![];
+fn dataset(env: &S3Env) {
     for (i, key) in KEYS.iter().enumerate() {
         let path = env.dir().join(format!("part{i}.parquet"));
         python_eval(
@@ -42,37 +41,38 @@ pq.write_table(pa.table(cols), sys.argv[1])
         );
         env.server
             .put_object(&env.bucket, key, &std::fs::read(&path).expect("parquet written"));
-        files.push((key.to_string(), path));
     }
-    files
 }
 
-/// Airbyte's records and schema for the objects, from the CDK's parser.
-fn airbyte_reference(env: &S3Env, files: &[(String, std::path::PathBuf)]) -> Value {
-    let job = json!({"files": files.iter().map(|(k, p)| json!({"uri": k, "path": p})).collect::<Vec<_>>()});
-    let job_path = env.path("cdk_job.json", &job);
-    let out = Command::new(platform_support::cdk_python())
-        .arg(workspace_root().join("tests/python/cdk_parquet_records.py"))
-        .arg(job_path)
+/// Runs Airbyte's source-s3 4.16.1 (`<cdk venv>/bin/source-s3`) with
+/// `args`; returns its protocol messages.
+fn airbyte_source_s3(env: &S3Env, args: &[&str]) -> Vec<Value> {
+    let exe = platform_support::cdk_python().with_file_name("source-s3");
+    let out = Command::new(&exe)
+        .args(args)
+        .current_dir(env.dir())
+        .env("HOME", env.dir())
         .output()
-        .expect("run the CDK parser");
+        .unwrap_or_else(|e| panic!("run {}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "CDK parser failed:\n{}",
+        "Airbyte source-s3 failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("CDK output is JSON")
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect()
 }
 
-/// Records by id, without the file fields Airbyte's stream adds apart
-/// from the parser (both have them; compared separately).
+/// Records by id (the file fields `_ab_source_file_url` and
+/// `_ab_source_file_last_modified` included).
 fn by_id(records: impl IntoIterator<Item = Value>) -> BTreeMap<i64, Map<String, Value>> {
     records
         .into_iter()
         .map(|r| {
-            let mut m = r.as_object().cloned().expect("object");
-            m.remove("_ab_source_file_url");
-            m.remove("_ab_source_file_last_modified");
+            let m = r.as_object().cloned().expect("object");
             (m["id"].as_i64().expect("id"), m)
         })
         .collect()
@@ -81,56 +81,60 @@ fn by_id(records: impl IntoIterator<Item = Value>) -> BTreeMap<i64, Map<String, 
 #[test]
 fn airbyte_flavour_hive_parquet_records_equal_airbytes() {
     let env = S3Env::new("lake");
-    let files = dataset(&env);
-    let reference = airbyte_reference(&env, &files);
-
+    dataset(&env);
     let config = env.airbyte_v4(json!([{
         "name": "events", "globs": ["data/**/*.parquet"], "format": {"filetype": "parquet"}
     }]));
     let config = env.path("airbyte.json", &config);
+
+    // Airbyte's source-s3: discover, then read every stream in full.
+    let discovered = airbyte_source_s3(&env, &["discover", "--config", &config]);
+    let catalog = discovered
+        .iter()
+        .find(|m| m["type"] == "CATALOG")
+        .map(|m| m["catalog"].clone())
+        .expect("Airbyte's CATALOG");
+    let theirs_props = catalog["streams"][0]["json_schema"]["properties"].clone();
+    let airbyte_catalog = env.path("airbyte_catalog.json", &configured_catalog(&catalog, "full_refresh"));
+    let airbyte_records: Vec<Value> =
+        airbyte_source_s3(&env, &["read", "--config", &config, "--catalog", &airbyte_catalog])
+            .into_iter()
+            .filter(|m| m["type"] == "RECORD")
+            .map(|m| m["record"]["data"].clone())
+            .collect();
+
+    // Ours, with the same config.
     let d = run("source-s3", &["discover", "--config", &config], None);
     d.assert_success();
     let props = &d.catalog()["streams"][0]["json_schema"]["properties"];
     for field in ["year", "month", "day"] {
-        let ty = props[field]["type"].to_string();
-        assert!(
-            ty.contains("string") && !ty.contains("integer"),
-            "{field}: {}",
-            props[field]
+        assert_eq!(
+            props[field], theirs_props[field],
+            "{field}: ours {props}, Airbyte's {theirs_props}"
         );
-        assert_eq!(reference["schema"][field], json!({"type": "string"}));
+        assert!(props[field]["type"].to_string().contains("string"), "{}", props[field]);
     }
-
-    let catalog = env.catalog("source-s3", &config, "full_refresh");
-    let r = env.read("source-s3", &config, &catalog, None);
+    let ours_catalog = env.catalog("source-s3", &config, "full_refresh");
+    let r = env.read("source-s3", &config, &ours_catalog, None);
     r.assert_success();
+
     let ours = by_id(r.data().into_iter().cloned());
-    let airbyte = by_id(reference["records"].as_array().unwrap().iter().cloned());
+    let airbyte = by_id(airbyte_records);
     assert_eq!(ours.len(), 6);
-    // Airbyte leaves out no field and adds none: compare value by value,
-    // nulls included (our records omit a null field; Airbyte's carry it).
+    assert_eq!(ours.keys().collect::<Vec<_>>(), airbyte.keys().collect::<Vec<_>>());
+    // Field by field, nulls included (a null field may be left out).
     for (id, theirs) in &airbyte {
         let mine = &ours[id];
-        for (k, v) in theirs {
+        for k in theirs.keys().chain(mine.keys()) {
             assert_eq!(
                 mine.get(k).unwrap_or(&Value::Null),
-                v,
-                "id {id}, field {k}: ours {mine:?}"
-            );
-        }
-        for k in mine.keys() {
-            assert!(
-                theirs.contains_key(k),
-                "id {id}: field {k} is not in Airbyte's record {theirs:?}"
+                theirs.get(k).unwrap_or(&Value::Null),
+                "id {id}, field {k}: ours {mine:?}, Airbyte's {theirs:?}"
             );
         }
     }
     assert_eq!(ours[&11]["day"], "02", "the folder's value replaces the file's column");
     assert_eq!(ours[&21]["year"], "2024");
-    // Every record still names its object.
-    for rec in r.data() {
-        assert!(rec["_ab_source_file_url"].as_str().unwrap().starts_with("data/year="));
-    }
 }
 
 #[test]
