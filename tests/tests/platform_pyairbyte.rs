@@ -110,6 +110,9 @@ fn check_write(rows: &Value, ids: &[i64]) {
         assert_eq!(r["amount"].as_f64().unwrap(), id as f64 + 0.25, "{r}");
         assert_eq!(r["name"], format!("n{id}"), "{r}");
         assert_eq!(r["_airbyte_raw_id"].as_str().map(str::len), Some(36), "{r}");
+        // The extraction time of the source's read (PyAirbyte's replayed
+        // records carry it; their emitted_at is in seconds).
+        assert!(r["_airbyte_extracted_at"].as_str().unwrap() > "2024", "{r}");
     }
 }
 

@@ -18,6 +18,7 @@
 pub mod generation;
 pub mod input;
 pub mod layout;
+pub mod replayed;
 pub mod rows;
 pub mod scan;
 pub mod states;
@@ -301,7 +302,8 @@ impl<'a, T: Target> Engine<'a, T> {
                 self.seq += 1;
                 let (desc, stream) = &mut self.streams[i];
                 let committed_before = stream.committed.len();
-                let warnings = stream.push(&mut *self.target, self.cfg, self.seq, n, r.data, r.emitted_at)?;
+                let emitted_at = replayed::replayed_extracted_at(r.data).unwrap_or(r.emitted_at);
+                let warnings = stream.push(&mut *self.target, self.cfg, self.seq, n, r.data, emitted_at)?;
                 let committed_now = stream.committed.len();
                 for w in warnings {
                     out.warn(format!("stream '{}': {w}", desc.name))?;
