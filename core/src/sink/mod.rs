@@ -21,6 +21,7 @@ pub mod layout;
 pub mod replayed;
 pub mod rows;
 pub mod scan;
+pub mod source_status;
 pub mod states;
 pub mod stream;
 pub mod target;
@@ -36,7 +37,7 @@ use crate::formats::compression::Compression;
 use crate::formats::{FileFormat, WriteOptions};
 use crate::schema::json_schema_to_arrow;
 use generation::Cleanup;
-use serde::Deserialize;
+use source_status::SourceStatuses;
 use states::{PendingStates, Scope};
 use stream::StreamSink;
 pub use target::Target;
@@ -132,37 +133,6 @@ pub struct SinkSummary {
     pub removed: usize,
 }
 
-/// What the input said of a stream's read (TRACE STREAM_STATUS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SourceStatus {
-    /// STARTED or RUNNING: the read was under way.
-    Reading,
-    /// COMPLETE.
-    Complete,
-    /// INCOMPLETE.
-    Incomplete,
-}
-
-/// The parts of an input TRACE line the engine looks at.
-#[derive(Deserialize)]
-struct InputTrace {
-    trace: TraceBody,
-}
-
-#[derive(Deserialize)]
-struct TraceBody {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    stream_status: Option<InputStreamStatus>,
-}
-
-#[derive(Deserialize)]
-struct InputStreamStatus {
-    stream_descriptor: StreamDescriptor,
-    status: String,
-}
-
 fn key(stream: &str, namespace: Option<&str>) -> StreamDescriptor {
     StreamDescriptor {
         name: stream.to_string(),
@@ -182,10 +152,8 @@ struct Engine<'a, T: Target> {
     pending: PendingStates,
     seq: u64,
     summary: SinkSummary,
-    /// The last stream status the input gave per stream.
-    statuses: HashMap<StreamDescriptor, SourceStatus>,
-    /// Whether the input carried a TRACE ERROR (the source failed).
-    source_failed: bool,
+    /// What the input said of the source's read.
+    source: SourceStatuses,
 }
 
 impl<'a, T: Target> Engine<'a, T> {
@@ -233,38 +201,6 @@ impl<'a, T: Target> Engine<'a, T> {
                 self.cfg,
             ),
         })
-    }
-
-    /// Notes what a TRACE line of the input says about the source's read.
-    fn trace(&mut self, line: &str) {
-        let Ok(t) = serde_json::from_str::<InputTrace>(line) else {
-            return;
-        };
-        match (t.trace.kind.as_str(), t.trace.stream_status) {
-            ("ERROR", _) => self.source_failed = true,
-            ("STREAM_STATUS", Some(s)) => {
-                let status = match s.status.as_str() {
-                    "COMPLETE" => SourceStatus::Complete,
-                    "INCOMPLETE" => SourceStatus::Incomplete,
-                    _ => SourceStatus::Reading,
-                };
-                self.statuses.insert(s.stream_descriptor, status);
-            }
-            _ => {}
-        }
-    }
-
-    /// Why a stream's older data must stay, if it must: the input said
-    /// its read failed or did not finish.
-    fn not_complete(&self, desc: &StreamDescriptor) -> Option<&'static str> {
-        if self.source_failed {
-            return Some("the input carried a TRACE ERROR (the source failed)");
-        }
-        match self.statuses.get(desc) {
-            Some(SourceStatus::Incomplete) => Some("the source reported the stream INCOMPLETE"),
-            Some(SourceStatus::Reading) => Some("the input ended before the source reported the stream COMPLETE"),
-            Some(SourceStatus::Complete) | None => None,
-        }
     }
 
     fn sink(&self, desc: &StreamDescriptor) -> Option<&StreamSink<T::Sink>> {
@@ -326,7 +262,7 @@ impl<'a, T: Target> Engine<'a, T> {
                 })?;
                 self.release(out)?;
             }
-            "TRACE" => self.trace(line),
+            "TRACE" => self.source.note(line),
             _ => {}
         }
         Ok(())
@@ -352,8 +288,7 @@ pub fn run_sink<T: Target>(
         pending: PendingStates::default(),
         seq: 0,
         summary: SinkSummary::default(),
-        statuses: HashMap::new(),
-        source_failed: false,
+        source: SourceStatuses::default(),
     };
     let result = drive(&mut engine, input, out);
     if result.is_err() {
@@ -393,7 +328,7 @@ fn drive<T: Target>(
         if !stream.cleanup.removes() {
             continue;
         }
-        if let Some(why) = engine.not_complete(desc) {
+        if let Some(why) = engine.source.not_complete(desc) {
             out.warn(format!(
                 "stream '{}': its older data was kept because {why}; the next successful sync removes it.",
                 desc.name
