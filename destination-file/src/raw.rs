@@ -10,7 +10,8 @@
 //!   format that Airbyte uses).
 //!
 //! Sync modes follow Airbyte's connectors: `overwrite` (catalog
-//! `destination_sync_mode`, or `overwrite: true`) replaces the file, every
+//! `destination_sync_mode`, or `overwrite: true`, or a refresh whose
+//! `minimum_generation_id` is this sync's `generation_id`) replaces the file, every
 //! other mode (and `write` without a catalog) appends to it. Each catalog
 //! stream gets its file even when no record arrives (an overwrite empties
 //! it). Namespaces are not part of the name, as in Airbyte.
@@ -330,7 +331,14 @@ impl<'a> RawWriter<'a> {
                         desc.name
                     ))
                 })?;
-                self.settings.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite
+                // One file per stream, without generations: a refresh that
+                // keeps only this sync's generation replaces it; one that
+                // keeps older generations too appends.
+                let refresh = matches!(
+                    (configured.generation_id, configured.minimum_generation_id),
+                    (Some(g), Some(m)) if m > 0 && m >= g
+                );
+                self.settings.overwrite || refresh || configured.destination_sync_mode == DestinationSyncMode::Overwrite
             }
             None => self.settings.overwrite,
         };

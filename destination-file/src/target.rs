@@ -1,11 +1,17 @@
 //! Files on the local filesystem, written under a hidden temporary name in
 //! the final directory, fsynced, and renamed into place on commit.
+//!
+//! A file of a refresh generation gets a hidden sidecar
+//! `.<name>.generation.json` ([`sidecar_name`]), written and fsynced before
+//! the file is renamed into place, so a committed file always has its
+//! generation on record.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use lakeport_core::sink::generation::{sidecar_name, Cleanup, SidecarContent};
 use lakeport_core::sink::layout::{is_temp_name, temp_path};
 use lakeport_core::sink::Target;
 use lakeport_core::{Error, Result};
@@ -17,9 +23,16 @@ const FILE_BUFFER: usize = 1 << 20;
 /// A directory tree receiving a destination's files.
 pub struct LocalTarget {
     root: PathBuf,
-    /// Files being written: their temporary path, removed if the process is
-    /// stopped before they are committed.
-    open: HashMap<String, (PathBuf, StopGuard)>,
+    /// Files being written: their temporary path (removed if the process is
+    /// stopped before they are committed) and refresh generation.
+    open: HashMap<String, OpenFile>,
+}
+
+/// A file being written.
+struct OpenFile {
+    temp: PathBuf,
+    generation: Option<i64>,
+    _undo: StopGuard,
 }
 
 impl LocalTarget {
@@ -58,7 +71,7 @@ impl Target for LocalTarget {
         Ok(self.path(rel_path).exists())
     }
 
-    fn create(&mut self, rel_path: &str) -> Result<Self::Sink> {
+    fn create(&mut self, rel_path: &str, generation: Option<i64>) -> Result<Self::Sink> {
         let final_path = self.path(rel_path);
         if let Some(dir) = final_path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
@@ -70,20 +83,31 @@ impl Target for LocalTarget {
             .open(&temp)
             .map_err(|e| io(&temp, e))?;
         let undo = remove_on_stop(temp.clone());
-        self.open.insert(rel_path.to_string(), (temp, undo));
+        self.open.insert(
+            rel_path.to_string(),
+            OpenFile {
+                temp,
+                generation,
+                _undo: undo,
+            },
+        );
         Ok(BufWriter::with_capacity(FILE_BUFFER, file))
     }
 
     fn commit(&mut self, rel_path: &str, sink: Self::Sink) -> Result<()> {
         let final_path = self.path(rel_path);
-        let (temp, _undo) = self
+        let open = self
             .open
             .remove(rel_path)
             .ok_or_else(|| Error::Internal(format!("commit of a file never created: {rel_path}")))?;
-        let file = sink.into_inner().map_err(|e| io(&temp, e.into_error()))?;
-        file.sync_all().map_err(|e| io(&temp, e))?;
+        let temp = &open.temp;
+        let file = sink.into_inner().map_err(|e| io(temp, e.into_error()))?;
+        file.sync_all().map_err(|e| io(temp, e))?;
         drop(file);
-        std::fs::rename(&temp, &final_path).map_err(|e| io(&final_path, e))?;
+        if let Some(generation_id) = open.generation {
+            write_sidecar(&final_path, generation_id)?;
+        }
+        std::fs::rename(temp, &final_path).map_err(|e| io(&final_path, e))?;
         if let Some(dir) = final_path.parent() {
             sync_dir(dir)?;
         }
@@ -91,12 +115,12 @@ impl Target for LocalTarget {
     }
 
     fn abort_all(&mut self) {
-        for (_, (temp, _undo)) in self.open.drain() {
-            let _ = std::fs::remove_file(temp);
+        for (_, open) in self.open.drain() {
+            let _ = std::fs::remove_file(&open.temp);
         }
     }
 
-    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String]) -> Result<usize> {
+    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String], cleanup: Cleanup) -> Result<usize> {
         let start = self.path(dir);
         let mut removed = 0;
         let mut stack = vec![start];
@@ -120,11 +144,50 @@ impl Target for LocalTarget {
                 if keep.contains(&rel) {
                     continue;
                 }
+                let sidecar = path.with_file_name(sidecar_name(&name));
+                if !cleanup.removes_generation(read_generation(&sidecar)?) {
+                    continue;
+                }
                 std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+                match std::fs::remove_file(&sidecar) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&sidecar, e)),
+                }
                 removed += 1;
             }
         }
         Ok(removed)
+    }
+}
+
+/// Writes the sidecar recording `final_path`'s generation, durably.
+fn write_sidecar(final_path: &Path, generation_id: i64) -> Result<()> {
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = final_path.with_file_name(sidecar_name(&name));
+    let content = SidecarContent { generation_id };
+    let text = serde_json::to_vec(&content).map_err(|e| Error::Internal(format!("generation sidecar: {e}")))?;
+    let mut f = File::create(&path).map_err(|e| io(&path, e))?;
+    f.write_all(&text).and_then(|()| f.sync_all()).map_err(|e| io(&path, e))
+}
+
+/// The generation a file's sidecar records (`None` without a sidecar: the
+/// file was written without a generation, i.e. generation 0).
+fn read_generation(sidecar: &Path) -> Result<Option<i64>> {
+    match std::fs::read(sidecar) {
+        Ok(bytes) => serde_json::from_slice::<SidecarContent>(&bytes)
+            .map(|c| Some(c.generation_id))
+            .map_err(|e| {
+                Error::Config(format!(
+                    "the generation file '{}' is not valid ({e}); remove it (its data file then counts as generation 0) or restore it.",
+                    sidecar.display()
+                ))
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(sidecar, e)),
     }
 }
 

@@ -117,12 +117,8 @@ impl Destination for DestinationS3 {
                 prefix: config.path_prefix.clone(),
             },
         };
-        let mut metadata = Vec::new();
-        if flattening.is_some() {
-            if let Some(generation) = catalog.and_then(|c| c.streams.iter().filter_map(|s| s.generation_id).max()) {
-                metadata.push(("ab-generation-id".to_string(), generation.to_string()));
-            }
-        }
+        // Each object's generation is added per stream by the target.
+        let metadata = Vec::new();
         let handle = tokio::runtime::Handle::current();
         // The engine is blocking: run it off the async context; the target
         // drives its uploads with the runtime's handle.

@@ -10,7 +10,9 @@
 //! aborts every open upload: nothing is orphaned.
 //!
 //! Every object carries the user metadata `lakeport-sync-id` (this run's id),
-//! so overwrite never deletes an object of the current sync.
+//! so overwrite never deletes an object of the current sync, and, for a
+//! stream with a refresh generation, `ab-generation-id` (as Airbyte's
+//! destination-s3 writes it), which tells a refresh which objects to remove.
 //!
 //! The engine calls the target from a blocking context (the runtime's worker
 //! in `block_in_place`), so async storage calls are driven with
@@ -22,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
+use lakeport_core::sink::generation::{Cleanup, METADATA_KEY as GENERATION_KEY};
 use lakeport_core::sink::Target;
 use lakeport_core::storage::{ListOptions, MultipartId, PartId, S3Storage, Storage, StorageError, StorageExt};
 use lakeport_protocol::stop::{on_stop, StopGuard};
@@ -44,6 +47,8 @@ type PartTask = JoinHandle<Result<PartId, StorageError>>;
 #[derive(Default)]
 struct Upload {
     key: String,
+    /// The object's user metadata.
+    metadata: Vec<(String, String)>,
     upload: Option<MultipartId>,
     /// Aborts the multipart upload if the process is stopped before it is
     /// completed or aborted (S3 bills for the parts of an open upload).
@@ -196,10 +201,15 @@ impl Target for S3Target {
         }
     }
 
-    fn create(&mut self, rel_path: &str) -> lakeport_core::Result<S3Sink> {
+    fn create(&mut self, rel_path: &str, generation: Option<i64>) -> lakeport_core::Result<S3Sink> {
         let key = self.key(rel_path);
+        let mut metadata = self.shared.metadata.clone();
+        if let Some(generation) = generation {
+            metadata.push((GENERATION_KEY.to_string(), generation.to_string()));
+        }
         let upload = Arc::new(Mutex::new(Upload {
             key,
+            metadata,
             next_part: 1,
             ..Default::default()
         }));
@@ -225,7 +235,13 @@ impl Target for S3Target {
         }
     }
 
-    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String]) -> lakeport_core::Result<usize> {
+    fn remove_older(
+        &mut self,
+        dir: &str,
+        prefix: &str,
+        keep: &[String],
+        cleanup: Cleanup,
+    ) -> lakeport_core::Result<usize> {
         let mut keep: HashSet<String> = keep.iter().map(|rel| self.key(rel)).collect();
         keep.extend(self.committed.iter().cloned());
         let (list_prefix, name_prefix) = self.layout.stream_scope(dir, prefix);
@@ -245,13 +261,18 @@ impl Target for S3Target {
             .map_err(|e| self.storage_err(e))?;
         let mut removed = 0;
         for key in candidates {
-            // Never delete an object of this sync, even one the engine did not name.
-            let ours = match self.block_on(store.head_metadata(&key)) {
-                Ok(meta) => meta.get(SYNC_ID_KEY).is_some_and(|id| *id == self.sync_id),
+            // Never delete an object of this sync, even one the engine did
+            // not name; else its recorded generation decides.
+            let meta = match self.block_on(store.head_metadata(&key)) {
+                Ok(meta) => meta,
                 Err(StorageError::NotFound { .. }) => continue,
                 Err(e) => return Err(self.storage_err(e)),
             };
-            if ours {
+            if meta.get(SYNC_ID_KEY).is_some_and(|id| *id == self.sync_id) {
+                continue;
+            }
+            let generation = meta.get(GENERATION_KEY).and_then(|g| g.trim().parse::<i64>().ok());
+            if !cleanup.removes_generation(generation) {
                 continue;
             }
             self.block_on(store.delete(&key)).map_err(|e| self.storage_err(e))?;
@@ -291,7 +312,7 @@ impl S3Sink {
             None => {
                 let id = shared
                     .handle
-                    .block_on(shared.store.create_multipart_with_metadata(&u.key, &shared.metadata))
+                    .block_on(shared.store.create_multipart_with_metadata(&u.key, &u.metadata))
                     .map_err(|e| self.fail(e))?;
                 u.upload = Some(id.clone());
                 u.undo = Some(on_stop({
@@ -336,7 +357,7 @@ impl S3Sink {
         let Some(id) = u.upload.clone() else {
             shared
                 .handle
-                .block_on(shared.store.put_with_metadata(&key, data, &shared.metadata))?;
+                .block_on(shared.store.put_with_metadata(&key, data, &u.metadata))?;
             return Ok(());
         };
         let result = (|| {

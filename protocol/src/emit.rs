@@ -5,10 +5,16 @@
 //! an error reaches the platform without delay. Pre-serialised RECORD lines
 //! (built by the engine's record serializer in worker tasks) take a fast path
 //! that copies bytes without parsing them.
+//!
+//! Stream statuses: after a TRACE STREAM_STATUS `STARTED`, the emitter
+//! writes `RUNNING` for that stream right after its first record, as the
+//! Airbyte CDK does, so every source gets the STARTED → RUNNING → COMPLETE
+//! sequence without tracking it.
 
 use std::io::{self, BufWriter, Write};
 
-use crate::message::{AirbyteMessage, LogLevel, LogMessage, TraceMessage};
+use crate::catalog::StreamDescriptor;
+use crate::message::{AirbyteMessage, LogLevel, LogMessage, StreamStatus, TraceMessage};
 use crate::secrets::Secrets;
 
 /// Buffer size of the stdout writer.
@@ -20,6 +26,8 @@ pub struct Emitter {
     secrets: Secrets,
     logs_to_stderr: bool,
     records: u64,
+    /// A stream reported STARTED whose first record is not out yet.
+    started: Option<StreamDescriptor>,
 }
 
 impl Emitter {
@@ -46,6 +54,7 @@ impl Emitter {
             secrets: Secrets::none(),
             logs_to_stderr: false,
             records: 0,
+            started: None,
         }
     }
 
@@ -69,7 +78,13 @@ impl Emitter {
         if let AirbyteMessage::Record { .. } = message {
             self.records += 1;
             self.out.write_all(line.as_bytes())?;
-            return self.out.write_all(b"\n");
+            self.out.write_all(b"\n")?;
+            return self.running_after_first_record();
+        }
+        if let AirbyteMessage::Trace { trace } = message {
+            if let Some(s) = &trace.stream_status {
+                self.started = (s.status == StreamStatus::Started).then(|| s.stream_descriptor.clone());
+            }
         }
         let masked = matches!(
             message,
@@ -89,7 +104,22 @@ impl Emitter {
     /// `count` is how many lines the bytes hold.
     pub fn record_lines(&mut self, bytes: &[u8], count: u64) -> io::Result<()> {
         self.records += count;
+        if count > 0 && self.started.is_some() {
+            let first = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+            self.out.write_all(&bytes[..first])?;
+            self.running_after_first_record()?;
+            return self.out.write_all(&bytes[first..]);
+        }
         self.out.write_all(bytes)
+    }
+
+    /// TRACE STREAM_STATUS `RUNNING` once the first record of a stream
+    /// reported STARTED is out.
+    fn running_after_first_record(&mut self) -> io::Result<()> {
+        match self.started.take() {
+            Some(stream) => self.trace(TraceMessage::stream_status(stream, StreamStatus::Running)),
+            None => Ok(()),
+        }
     }
 
     /// How many records were written.
@@ -176,5 +206,59 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].contains("key ********** rejected"), "{}", lines[0]);
         assert_eq!(e.records_written(), 1);
+    }
+
+    #[test]
+    fn running_follows_a_started_streams_first_record_once() {
+        let sink = Shared::default();
+        let mut e = Emitter::new(Box::new(sink.clone()));
+        let s = StreamDescriptor::new("s");
+        e.trace(TraceMessage::stream_status(s.clone(), StreamStatus::Started))
+            .unwrap();
+        e.record_lines(b"{\"n\":1}\n{\"n\":2}\n", 2).unwrap();
+        e.record_lines(b"{\"n\":3}\n", 1).unwrap();
+        e.trace(TraceMessage::stream_status(s.clone(), StreamStatus::Complete))
+            .unwrap();
+        // A stream without records: no RUNNING.
+        e.trace(TraceMessage::stream_status(
+            StreamDescriptor::new("t"),
+            StreamStatus::Started,
+        ))
+        .unwrap();
+        e.trace(TraceMessage::stream_status(
+            StreamDescriptor::new("t"),
+            StreamStatus::Complete,
+        ))
+        .unwrap();
+        e.flush().unwrap();
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let kinds: Vec<String> = out
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                match v["trace"]["stream_status"]["status"].as_str() {
+                    Some(st) => format!(
+                        "{}:{st}",
+                        v["trace"]["stream_status"]["stream_descriptor"]["name"]
+                            .as_str()
+                            .unwrap()
+                    ),
+                    None => format!("n{}", v["n"]),
+                }
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "s:STARTED",
+                "n1",
+                "s:RUNNING",
+                "n2",
+                "n3",
+                "s:COMPLETE",
+                "t:STARTED",
+                "t:COMPLETE"
+            ]
+        );
     }
 }

@@ -7,7 +7,10 @@
 //! Whoever starts such work registers how to undo it with [`on_stop`] and
 //! keeps the returned [`StopGuard`] until the work is committed or undone
 //! another way; [`stop_on_signals`] runs what is still registered when a
-//! signal comes, then exits with the conventional code (143, 130).
+//! signal comes, then ends the process *by that signal* (default action
+//! restored, signal raised again), as an orchestrator expects: PyAirbyte
+//! and the Airbyte platform accept exit code 0 or death by the SIGTERM they
+//! sent, and a shell sees the usual 143 / 130.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,25 +75,53 @@ pub fn undo_all() {
     }
 }
 
-/// On SIGTERM or SIGINT: runs every registered undo on a thread of its own
-/// (so it may block on `handle`'s runtime), then exits with 143 or 130.
-/// Call from within the runtime that does the work.
+/// Whether undo work is registered (something is in flight).
+pub fn in_flight() -> bool {
+    PENDING.lock().map(|p| !p.is_empty()).unwrap_or(true)
+}
+
+/// On SIGTERM or SIGINT: when work is in flight, runs every registered undo
+/// on a thread of its own (so it may block on `handle`'s runtime); then ends
+/// the process by the same signal ([`die_by_signal`]). Call from within the
+/// runtime that does the work.
 pub fn stop_on_signals(handle: &tokio::runtime::Handle) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         return;
     };
     handle.spawn(async move {
-        let code = tokio::select! {
-            _ = term.recv() => 143,
-            _ = int.recv() => 130,
+        let (signo, name) = tokio::select! {
+            _ = term.recv() => (libc::SIGTERM, "SIGTERM"),
+            _ = int.recv() => (libc::SIGINT, "SIGINT"),
         };
-        // A plain thread (undo work may block on this runtime), waited for
-        // from the blocking pool: a worker stays free to drive the requests.
-        let _ = tokio::task::spawn_blocking(|| std::thread::spawn(undo_all).join()).await;
-        eprintln!("stopped by a signal: unfinished files and uploads were discarded");
-        std::process::exit(code);
+        if in_flight() {
+            // A plain thread (undo work may block on this runtime), waited
+            // for from the blocking pool: a worker stays free to drive the
+            // requests.
+            let _ = tokio::task::spawn_blocking(|| std::thread::spawn(undo_all).join()).await;
+            eprintln!("stopped by {name}: unfinished files and uploads were discarded");
+        } else {
+            STOPPING.store(true, Ordering::SeqCst);
+        }
+        die_by_signal(signo);
     });
+}
+
+/// Ends the process by signal `signo`: its default action is restored (the
+/// handler installed for it is dropped) and the signal sent to the process
+/// again, so the parent sees death by that signal, not an exit code.
+pub fn die_by_signal(signo: i32) -> ! {
+    // SAFETY: `signal` with SIG_DFL and `kill` on our own pid are
+    // async-signal-safe libc calls with no memory arguments; we run on an
+    // ordinary thread, not in a signal handler.
+    unsafe {
+        libc::signal(signo, libc::SIG_DFL);
+        libc::kill(libc::getpid(), signo);
+    }
+    // The default action of SIGTERM and SIGINT ends the process; should the
+    // signal be blocked, end it with the shell's code for it.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    std::process::exit(128 + signo);
 }
 
 #[cfg(test)]

@@ -76,6 +76,12 @@ pub struct StreamOptions {
     /// `days_to_sync_if_history_is_full`; default 3; 0: never).
     #[serde(default)]
     pub days_to_sync_if_history_is_full: Option<u32>,
+    /// Parquet streams: every `name=value` folder of an object's key becomes
+    /// a string field `name` in each record and in the discovered schema, as
+    /// Airbyte's source-s3 does (set when an Airbyte config is imported;
+    /// native configs use the typed `partition_columns`).
+    #[serde(default)]
+    pub hive_string_fields: Option<bool>,
 }
 
 impl StreamOptions {
@@ -92,6 +98,7 @@ impl StreamOptions {
             days_to_sync_if_history_is_full: self
                 .days_to_sync_if_history_is_full
                 .or(top.days_to_sync_if_history_is_full),
+            hive_string_fields: self.hive_string_fields.or(top.hive_string_fields),
         }
     }
 }

@@ -159,7 +159,9 @@ pub(crate) async fn discover(
         if let Some(field) = &plan.cursor_field {
             check_cursor_field(&plan.name, field, &json_schema, &[])?;
         }
-        if config.partition_columns {
+        if plan.hive_string_fields {
+            crate::hive::add_hive_properties(&mut json_schema, listing.files.iter().map(|f| f.key.as_str()));
+        } else if config.partition_columns {
             let columns = PartitionColumns::infer(&listing.scheme, listing.files.iter().map(|f| f.key.as_str()));
             crate::pruning::add_partition_properties(&mut json_schema, &columns);
         }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 mod config;
 mod discover;
+mod hive;
 mod objects;
 mod pruning;
 mod read;

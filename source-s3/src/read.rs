@@ -257,7 +257,8 @@ async fn read_stream(
         return Ok(());
     }
     // Partition values as typed fields (`partition_columns`), typed as the catalog says.
-    let columns = config.partition_columns.then(|| {
+    let hive = plan.hive_string_fields;
+    let columns = (config.partition_columns && !hive).then(|| {
         pruning::catalog_columns(
             &selected.scheme,
             &configured.stream.json_schema,
@@ -284,10 +285,14 @@ async fn read_stream(
                 url: meta.key.clone(),
                 last_modified: meta.last_modified,
                 size: meta.size,
-                extra_fields: columns
-                    .as_ref()
-                    .map(|c| c.record_fields(&scheme, &meta.key).into_iter().collect())
-                    .unwrap_or_default(),
+                extra_fields: if hive {
+                    crate::hive::hive_fields(&meta.key)
+                } else {
+                    columns
+                        .as_ref()
+                        .map(|c| c.record_fields(&scheme, &meta.key).into_iter().collect())
+                        .unwrap_or_default()
+                },
                 open: Box::new(move |opts, target| {
                     prefetch.open(index, &handle, &store, &meta, &decoding, opts, target)
                 }),

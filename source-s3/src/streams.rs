@@ -58,6 +58,9 @@ pub(crate) struct StreamPlan {
     /// Days of files older than a full history still read
     /// (`days_to_sync_if_history_is_full`).
     pub days_to_sync_if_history_is_full: u32,
+    /// A Parquet stream whose `name=value` key folders are string fields
+    /// (`hive_string_fields`, Airbyte's behaviour; see [`crate::hive`]).
+    pub hive_string_fields: bool,
 }
 
 /// What a read does with records whose values do not fit the stream's schema
@@ -344,6 +347,7 @@ fn stream_plan(
         days_to_sync_if_history_is_full: options
             .days_to_sync_if_history_is_full
             .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
+        hive_string_fields: options.hive_string_fields.unwrap_or(false) && format == Some(FileFormat::Parquet),
     })
 }
 

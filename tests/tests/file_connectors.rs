@@ -345,7 +345,7 @@ fn incremental_reads_only_new_or_changed_files() {
         .filter(|m| m["trace"]["type"] == "STREAM_STATUS")
         .map(|m| &m["trace"]["stream_status"]["status"])
         .collect();
-    assert_eq!(statuses, [&json!("STARTED"), &json!("COMPLETE")]);
+    assert_eq!(statuses, [&json!("STARTED"), &json!("RUNNING"), &json!("COMPLETE")]);
     // Another connector's state (source-sqlite's) cannot be used: a WARN says
     // so and why, and the stream is read in full.
     let foreign = write_json(
@@ -686,7 +686,12 @@ fn a_cancelled_write_leaves_no_temporary_file() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     drop(stdin);
-    assert_eq!(status.code(), Some(143), "{status:?}");
+    // Cleaned up, then ended by the signal itself (what orchestrators expect).
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(15),
+        "{status:?}"
+    );
     assert!(temp_files().is_empty(), "{:?}", temp_files());
 }
 

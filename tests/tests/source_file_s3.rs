@@ -91,7 +91,7 @@ fn a_csv_object_is_checked_discovered_and_read_typed() {
         .into_iter()
         .map(|t| &t["stream_status"]["status"])
         .collect();
-    assert_eq!(statuses, ["STARTED", "COMPLETE"]);
+    assert_eq!(statuses, ["STARTED", "RUNNING", "COMPLETE"]);
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn discover_and_read_csv_with_file_fields() {
         .filter(|m| m["trace"]["type"] == "STREAM_STATUS")
         .map(|m| &m["trace"]["stream_status"]["status"])
         .collect();
-    assert_eq!(statuses, vec!["STARTED", "COMPLETE"]);
+    assert_eq!(statuses, vec!["STARTED", "RUNNING", "COMPLETE"]);
     let cost = r.logs().into_iter().find(|l| l.contains("COST ")).expect("COST report");
     let report: Value = serde_json::from_str(cost.split_once("COST ").expect("COST").1).expect("COST json");
     assert_eq!(report["files_read"], 2);

@@ -412,11 +412,16 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
                 }
             }
         }
-        "parquet" => f.drop_unless(
-            "decimal_as_float",
-            &["false"],
-            "decimals keep Lakeport's decimal typing; they are not converted to floats",
-        ),
+        "parquet" => {
+            f.drop_unless(
+                "decimal_as_float",
+                &["false"],
+                "decimals keep Lakeport's decimal typing; they are not converted to floats",
+            );
+            // Airbyte's Parquet parser adds the key's `name=value` folders
+            // as string fields.
+            f.out.insert("hive_string_fields".into(), Value::Bool(true));
+        }
         "avro" => f.drop_unless("double_as_string", &["false"], "doubles are read as JSON numbers"),
         _ => {}
     }
@@ -607,6 +612,7 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
             f.rename("batch_size", "batch_size");
             f.rename("columns", "parquet_columns");
             f.ignore("buffer_size", "a reader buffer size; Lakeport sizes its own");
+            f.out.insert("hive_string_fields".into(), Value::Bool(true));
         }
         "jsonl" => {
             f.ignore("newlines_in_values", "JSON Lines values never hold raw newlines");

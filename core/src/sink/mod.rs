@@ -8,11 +8,20 @@
 //! A STATE is held until every record before it, in the streams it covers,
 //! is in a committed file; a failure discards every uncommitted file and
 //! echoes nothing more.
+//!
+//! Refreshes ([`generation`]): after the input ended cleanly and everything
+//! is committed, each stream's older data is removed as its [`Cleanup`]
+//! says — unless the input said the stream did not complete (a TRACE
+//! STREAM_STATUS `INCOMPLETE`, or `STARTED`/`RUNNING` never followed by
+//! `COMPLETE`) or carried a TRACE ERROR: a failed sync removes nothing.
 
+pub mod generation;
 pub mod input;
 pub mod layout;
+pub mod replayed;
 pub mod rows;
 pub mod scan;
+pub mod source_status;
 pub mod states;
 pub mod stream;
 pub mod target;
@@ -21,14 +30,14 @@ use std::collections::HashMap;
 use std::io::BufRead;
 
 use arrow::datatypes::Schema;
-use lakeport_protocol::{
-    AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, DestinationSyncMode, Emitter, StreamDescriptor,
-};
+use lakeport_protocol::{AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, Emitter, StreamDescriptor};
 
 use crate::error::Error;
 use crate::formats::compression::Compression;
 use crate::formats::{FileFormat, WriteOptions};
 use crate::schema::json_schema_to_arrow;
+use generation::Cleanup;
+use source_status::SourceStatuses;
 use states::{PendingStates, Scope};
 use stream::StreamSink;
 pub use target::Target;
@@ -52,7 +61,8 @@ pub struct SinkConfig {
     pub batch_size: usize,
     /// The sync's timestamp in file names (`YYYYMMDD_HHMMSS`).
     pub stamp: String,
-    /// Overwrite every stream (besides catalog `destination_sync_mode`).
+    /// Replace every stream's older files (besides the catalog's
+    /// `destination_sync_mode` and refresh generations).
     pub overwrite: bool,
     /// Nesting kept when inferring schemas.
     pub json_max_depth: usize,
@@ -119,7 +129,7 @@ pub struct SinkSummary {
     pub files: Vec<String>,
     /// States echoed.
     pub states: u64,
-    /// Older files removed by overwrite.
+    /// Older files removed by overwrite or refresh.
     pub removed: usize,
 }
 
@@ -142,6 +152,8 @@ struct Engine<'a, T: Target> {
     pending: PendingStates,
     seq: u64,
     summary: SinkSummary,
+    /// What the input said of the source's read.
+    source: SourceStatuses,
 }
 
 impl<'a, T: Target> Engine<'a, T> {
@@ -177,11 +189,17 @@ impl<'a, T: Target> Engine<'a, T> {
                     ))
                 })?;
                 let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
-                let overwrite =
-                    self.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
-                StreamSink::new(&desc.name, Some(&schema), overwrite, self.cfg)
+                let cleanup = Cleanup::of(Some(configured), self.cfg.overwrite);
+                let generation = configured.generation_id;
+                StreamSink::new(&desc.name, Some(&schema), cleanup, generation, self.cfg)
             }
-            None => StreamSink::new(&desc.name, None::<&Schema>, self.cfg.overwrite, self.cfg),
+            None => StreamSink::new(
+                &desc.name,
+                None::<&Schema>,
+                Cleanup::of(None, self.cfg.overwrite),
+                None,
+                self.cfg,
+            ),
         })
     }
 
@@ -220,7 +238,8 @@ impl<'a, T: Target> Engine<'a, T> {
                 self.seq += 1;
                 let (desc, stream) = &mut self.streams[i];
                 let committed_before = stream.committed.len();
-                let warnings = stream.push(&mut *self.target, self.cfg, self.seq, n, r.data, r.emitted_at)?;
+                let emitted_at = replayed::replayed_extracted_at(r.data).unwrap_or(r.emitted_at);
+                let warnings = stream.push(&mut *self.target, self.cfg, self.seq, n, r.data, emitted_at)?;
                 let committed_now = stream.committed.len();
                 for w in warnings {
                     out.warn(format!("stream '{}': {w}", desc.name))?;
@@ -243,6 +262,7 @@ impl<'a, T: Target> Engine<'a, T> {
                 })?;
                 self.release(out)?;
             }
+            "TRACE" => self.source.note(line),
             _ => {}
         }
         Ok(())
@@ -268,6 +288,7 @@ pub fn run_sink<T: Target>(
         pending: PendingStates::default(),
         seq: 0,
         summary: SinkSummary::default(),
+        source: SourceStatuses::default(),
     };
     let result = drive(&mut engine, input, out);
     if result.is_err() {
@@ -294,22 +315,33 @@ fn drive<T: Target>(
     if let Some(catalog) = engine.catalog {
         for configured in &catalog.streams {
             let desc = configured.stream.descriptor();
-            let overwrite = engine.cfg.overwrite || configured.destination_sync_mode == DestinationSyncMode::Overwrite;
-            if overwrite && engine.sink(&desc).is_none() {
-                // No record this sync: overwrite still empties the stream.
+            if Cleanup::of(Some(configured), engine.cfg.overwrite).removes() && engine.sink(&desc).is_none() {
+                // No record this sync: a refresh or overwrite still empties the stream.
                 engine.stream(&desc.name, desc.namespace.as_deref())?;
             }
         }
     }
-    for (_, stream) in &engine.streams {
+    for i in 0..engine.streams.len() {
+        let (desc, stream) = &engine.streams[i];
         engine.summary.records += stream.records;
         engine.summary.files.extend(stream.committed.iter().cloned());
-        if stream.overwrite {
-            engine.summary.removed +=
-                engine
-                    .target
-                    .remove_older(stream.dir(), &stream.file_prefix(), &stream.committed)?;
+        if !stream.cleanup.removes() {
+            continue;
         }
+        if let Some(why) = engine.source.not_complete(desc) {
+            out.warn(format!(
+                "stream '{}': its older data was kept because {why}; the next successful sync removes it.",
+                desc.name
+            ))?;
+            continue;
+        }
+        let (dir, prefix, keep, cleanup) = (
+            stream.dir().to_string(),
+            stream.file_prefix(),
+            stream.committed.clone(),
+            stream.cleanup,
+        );
+        engine.summary.removed += engine.target.remove_older(&dir, &prefix, &keep, cleanup)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, StringBuilder, TimestampMicrosecondArray};
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringBuilder, TimestampMicrosecondArray};
 use arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{Error, Result};
@@ -66,6 +66,8 @@ pub struct ChunkDecoder {
     data_schema: SchemaRef,
     schema: SchemaRef,
     metadata_columns: bool,
+    /// `_airbyte_generation_id`'s value, when that column is written.
+    generation: Option<i64>,
     batch_size: usize,
 }
 
@@ -88,8 +90,24 @@ impl ChunkDecoder {
             data_schema,
             schema,
             metadata_columns,
+            generation: None,
             batch_size,
         })
+    }
+
+    /// With `metadata_columns`, `schema`'s third field is
+    /// `_airbyte_generation_id`, filled with `generation` (nothing changes
+    /// for `None`).
+    pub fn with_generation(mut self, generation: Option<i64>) -> Result<Self> {
+        if self.metadata_columns && generation.is_some() {
+            self.data_schema = Arc::new(Schema::new(
+                self.schema.fields().iter().skip(3).cloned().collect::<Vec<_>>(),
+            ));
+            self.flat = FlatJsonDecoder::new(Arc::clone(&self.data_schema));
+            self.decoder = JsonRecordDecoder::new(Arc::clone(&self.data_schema), self.batch_size)?;
+        }
+        self.generation = generation;
+        Ok(self)
     }
 
     /// Decodes a non-empty chunk into one batch. A record that does not fit
@@ -129,6 +147,9 @@ impl ChunkDecoder {
             columns.push(Arc::new(
                 TimestampMicrosecondArray::from_iter_values(micros).with_data_type(timestamp_utc()),
             ));
+            if let Some(generation) = self.generation {
+                columns.push(Arc::new(Int64Array::from_value(generation, rows)));
+            }
         }
         columns.extend(data.columns().iter().cloned());
         let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
@@ -248,6 +269,28 @@ mod tests {
         let a = batch.column(2).as_primitive::<Int64Type>();
         assert_eq!((a.value(0), a.is_null(1)), (1, true));
         assert!(rows.is_empty() && rows.flush().unwrap().is_none());
+    }
+
+    #[test]
+    fn the_generation_column_follows_the_extraction_time() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("_airbyte_raw_id", DataType::Utf8, true),
+            Field::new("_airbyte_extracted_at", timestamp_utc(), true),
+            Field::new("_airbyte_generation_id", DataType::Int64, true),
+            Field::new("a", DataType::Int64, true),
+        ]));
+        let mut decoder = ChunkDecoder::new("s", schema, true, 4)
+            .unwrap()
+            .with_generation(Some(7))
+            .unwrap();
+        let mut chunk = RowChunk::default();
+        chunk.push(r#"{"a":1,"_airbyte_generation_id":99}"#, 1, 1);
+        chunk.push(r#"{"a":2}"#, 2, 2);
+        let batch = decoder.decode(&chunk).unwrap();
+        let generation = batch.column(2).as_primitive::<Int64Type>();
+        assert_eq!((generation.value(0), generation.value(1)), (7, 7));
+        let a = batch.column(3).as_primitive::<Int64Type>();
+        assert_eq!((a.value(0), a.value(1)), (1, 2));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
+use super::generation::{Cleanup, GENERATION_ID};
 use super::layout::{file_name, partition_segment, safe_segment};
 use super::rows::{ChunkDecoder, RowChunk};
 use super::target::Target;
@@ -67,11 +68,17 @@ pub struct StreamSink<S: std::io::Write + Send + 'static> {
     pub since_state: u64,
     /// Records written in this sync.
     pub records: u64,
-    /// Whether older files are removed at the end.
-    pub overwrite: bool,
+    /// What is removed of the stream's older data after a successful sync.
+    pub cleanup: Cleanup,
+    /// The refresh generation this sync writes (from the catalog).
+    pub generation: Option<i64>,
 }
 
-fn with_metadata(data: &Schema, metadata_columns: bool) -> SchemaRef {
+/// The written schema: the metadata columns (`_airbyte_raw_id`,
+/// `_airbyte_extracted_at`, and `_airbyte_generation_id` when the catalog
+/// gives a generation), then the data's fields (a data field of the same
+/// name as a metadata column is dropped: the destination writes its own).
+fn with_metadata(data: &Schema, metadata_columns: bool, generation: Option<i64>) -> SchemaRef {
     if !metadata_columns {
         return Arc::new(data.clone());
     }
@@ -79,10 +86,13 @@ fn with_metadata(data: &Schema, metadata_columns: bool) -> SchemaRef {
         Arc::new(Field::new(RAW_ID, DataType::Utf8, true)),
         Arc::new(Field::new(EXTRACTED_AT, timestamp_utc(), true)),
     ];
+    if generation.is_some() {
+        fields.push(Arc::new(Field::new(GENERATION_ID, DataType::Int64, true)));
+    }
     fields.extend(
         data.fields()
             .iter()
-            .filter(|f| f.name() != RAW_ID && f.name() != EXTRACTED_AT)
+            .filter(|f| f.name() != RAW_ID && f.name() != EXTRACTED_AT && f.name() != GENERATION_ID)
             .cloned(),
     );
     Arc::new(Schema::new(fields))
@@ -90,12 +100,19 @@ fn with_metadata(data: &Schema, metadata_columns: bool) -> SchemaRef {
 
 impl<S: std::io::Write + Send + 'static> StreamSink<S> {
     /// A stream writer; `schema` is the data's schema from the catalog, or
-    /// `None` to infer it from the records.
-    pub fn new(name: &str, schema: Option<&Schema>, overwrite: bool, cfg: &SinkConfig) -> Self {
+    /// `None` to infer it from the records; `generation` the catalog's
+    /// `generation_id` for the stream.
+    pub fn new(
+        name: &str,
+        schema: Option<&Schema>,
+        cleanup: Cleanup,
+        generation: Option<i64>,
+        cfg: &SinkConfig,
+    ) -> Self {
         StreamSink {
             name: name.to_string(),
             dir: safe_segment(name),
-            schema: schema.map(|s| with_metadata(s, cfg.metadata_columns)),
+            schema: schema.map(|s| with_metadata(s, cfg.metadata_columns, generation)),
             data_schema: schema.cloned(),
             warned: 0,
             inferrer: schema.is_none().then(|| JsonSchemaInferrer::new(cfg.json_max_depth)),
@@ -105,7 +122,8 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             committed: Vec::new(),
             since_state: 0,
             records: 0,
-            overwrite,
+            cleanup,
+            generation,
         }
     }
 
@@ -189,7 +207,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
     }
 
     fn set_schema(&mut self, data: &Schema, cfg: &SinkConfig) {
-        self.schema = Some(with_metadata(data, cfg.metadata_columns));
+        self.schema = Some(with_metadata(data, cfg.metadata_columns, self.generation));
         self.data_schema = Some(data.clone());
     }
 
@@ -247,7 +265,12 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         part.first_uncommitted.get_or_insert(seq);
         part.rows.push(data, emitted_at, line);
         if part.rows.len() >= cfg.batch_rows() {
-            let full = write_buffered(part, target, cfg, &self.name, &self.dir, &mut self.next_index, &schema)?;
+            let ids = FileIds {
+                stream: &self.name,
+                dir: &self.dir,
+                generation: self.generation,
+            };
+            let full = write_buffered(part, target, cfg, ids, &mut self.next_index, &schema)?;
             if full {
                 let path = commit_part(part, target)?;
                 self.committed.extend(path);
@@ -264,8 +287,13 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         let Some(schema) = self.schema.clone() else {
             return Ok(());
         };
+        let ids = FileIds {
+            stream: &self.name,
+            dir: &self.dir,
+            generation: self.generation,
+        };
         for part in self.parts.values_mut() {
-            write_buffered(part, target, cfg, &self.name, &self.dir, &mut self.next_index, &schema)?;
+            write_buffered(part, target, cfg, ids, &mut self.next_index, &schema)?;
             let path = commit_part(part, target)?;
             self.committed.extend(path);
         }
@@ -278,17 +306,29 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
     }
 }
 
+/// What names a stream's files and what they record.
+#[derive(Clone, Copy)]
+struct FileIds<'a> {
+    stream: &'a str,
+    dir: &'a str,
+    generation: Option<i64>,
+}
+
 /// Hands the part's buffered records to its file (opening one when needed).
 /// Returns true when the file reached the rollover size.
 fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
     part: &mut Part<S>,
     target: &mut T,
     cfg: &SinkConfig,
-    stream: &str,
-    stream_dir: &str,
+    ids: FileIds<'_>,
     next_index: &mut usize,
     schema: &SchemaRef,
 ) -> Result<bool> {
+    let FileIds {
+        stream,
+        dir: stream_dir,
+        generation,
+    } = ids;
     if part.rows.is_empty() {
         return Ok(false);
     }
@@ -301,10 +341,11 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
                 break candidate;
             }
         };
-        let sink = target.create(&rel_path)?;
+        let sink = target.create(&rel_path, generation)?;
         let encoder = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &cfg.write_options)?;
         let encoder: Box<dyn FormatWriter<S>> = Box::new(BackgroundWriter::spawn(encoder)?);
-        let mut decoder = ChunkDecoder::new(stream, Arc::clone(schema), cfg.metadata_columns, cfg.batch_rows())?;
+        let mut decoder = ChunkDecoder::new(stream, Arc::clone(schema), cfg.metadata_columns, cfg.batch_rows())?
+            .with_generation(generation)?;
         let writer = BackgroundWriter::spawn_with(encoder, move |chunk: RowChunk| decoder.decode(&chunk))?;
         part.file = Some(OpenFile { rel_path, writer });
     }

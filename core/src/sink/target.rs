@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::generation::Cleanup;
 use crate::error::Result;
 
 /// A place files are written to, invisible until committed.
@@ -17,8 +18,10 @@ pub trait Target {
     fn exists(&mut self, rel_path: &str) -> Result<bool>;
 
     /// Starts a new file to be committed at `rel_path` (`/`-separated,
-    /// relative to the destination's root).
-    fn create(&mut self, rel_path: &str) -> Result<Self::Sink>;
+    /// relative to the destination's root); `generation` is the refresh
+    /// generation it holds, recorded with it when set (S3 user metadata, a
+    /// sidecar file) so a later sync can tell it apart.
+    fn create(&mut self, rel_path: &str, generation: Option<i64>) -> Result<Self::Sink>;
 
     /// Makes a finished file durable and visible under its final name.
     fn commit(&mut self, rel_path: &str, sink: Self::Sink) -> Result<()>;
@@ -27,7 +30,9 @@ pub trait Target {
     fn abort_all(&mut self);
 
     /// Removes the files under `dir` (recursively) whose names start with
-    /// `prefix`, except those in `keep`: the older files of a stream being
-    /// overwritten. Returns how many were removed.
-    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String]) -> Result<usize>;
+    /// `prefix`, except those in `keep` (this sync's), that `cleanup` says
+    /// go given their recorded generation ([`Cleanup::removes_generation`]):
+    /// a stream's older data after a successful refresh or overwrite.
+    /// Returns how many were removed.
+    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String], cleanup: Cleanup) -> Result<usize>;
 }
