@@ -199,6 +199,55 @@ fn write_time_of_day(out: &mut Vec<u8>, nanos: i64, digits: usize) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Columns of JSON values
+// ---------------------------------------------------------------------------------------
+
+/// The Arrow canonical extension type of a string column holding JSON texts (`arrow.json`).
+/// Records carry such a column's values as the JSON values themselves — e.g. an Avro union
+/// of several kinds holds a number in one row, a string or an object in the next.
+pub const JSON_EXTENSION: &str = "arrow.json";
+
+/// The field metadata key naming an Arrow extension type.
+const EXTENSION_KEY: &str = "ARROW:extension:name";
+
+/// The field metadata key holding a field's own JSON Schema (for [`JSON_EXTENSION`] columns,
+/// whose Arrow type alone says only "string").
+pub const JSON_SCHEMA_KEY: &str = "lakeport.json_schema";
+
+/// Whether `field` is a string column of JSON texts ([`JSON_EXTENSION`]).
+pub fn is_json_field(field: &Field) -> bool {
+    matches!(field.data_type(), DataType::Utf8)
+        && field.metadata().get(EXTENSION_KEY).is_some_and(|n| n == JSON_EXTENSION)
+}
+
+/// A nullable string column of JSON texts whose values follow `json_schema`.
+pub fn json_field(name: &str, json_schema: &JsonValue) -> Field {
+    Field::new(name, DataType::Utf8, true).with_metadata(std::collections::HashMap::from([
+        (EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string()),
+        (JSON_SCHEMA_KEY.to_string(), json_schema.to_string()),
+    ]))
+}
+
+/// An encoder for a column described by `field`: JSON-text columns are written raw.
+fn field_encoder<'a>(field: &Field, array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
+    if is_json_field(field) && matches!(array.data_type(), DataType::Utf8) {
+        let a = array.as_string::<i32>();
+        return Ok(ColumnEncoder {
+            array,
+            write: Box::new(move |i, out| {
+                let text = a.value(i);
+                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                    out.extend_from_slice(text.as_bytes());
+                } else {
+                    write_json_str(out, text);
+                }
+            }),
+        });
+    }
+    make_encoder(array)
+}
+
+// ---------------------------------------------------------------------------------------
 // Column encoders
 // ---------------------------------------------------------------------------------------
 
@@ -301,6 +350,12 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
             let scale = *scale;
             prim::<Decimal128Type>(array, move |v, o| write_decimal(o, v, scale))
         }
+        DataType::Decimal256(_, scale) => {
+            let scale = *scale;
+            prim::<Decimal256Type>(array, move |v, o| {
+                write_decimal_digits(o, &v.to_string(), i32::from(scale))
+            })
+        }
         DataType::Decimal64(_, scale) => {
             let scale = *scale;
             prim::<Decimal64Type>(array, move |v, o| write_decimal(o, i128::from(v), scale))
@@ -312,10 +367,10 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
         DataType::Struct(fields) => {
             let s = array.as_struct();
             let keys: Vec<Vec<u8>> = fields.iter().map(|f| key_bytes(f.name())).collect();
-            let children = s
-                .columns()
+            let children = fields
                 .iter()
-                .map(|c| make_encoder(c.as_ref()))
+                .zip(s.columns())
+                .map(|(f, c)| field_encoder(f, c.as_ref()))
                 .collect::<Result<Vec<_>>>()?;
             Box::new(move |i, out| {
                 out.push(b'{');
@@ -455,6 +510,35 @@ fn write_decimal(out: &mut Vec<u8>, v: i128, scale: i8) {
     out.extend_from_slice(&digits[..scale as usize]);
 }
 
+/// Appends a decimal given as its unscaled integer's text (`-123`) and a scale: every digit,
+/// as a JSON number (`-1.23` for scale 2; trailing zeros for a negative scale).
+pub fn write_decimal_digits(out: &mut Vec<u8>, unscaled: &str, scale: i32) {
+    let (neg, digits) = match unscaled.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, unscaled),
+    };
+    if neg {
+        out.push(b'-');
+    }
+    if scale <= 0 {
+        out.extend_from_slice(digits.as_bytes());
+        if digits != "0" {
+            out.extend(std::iter::repeat_n(b'0', scale.unsigned_abs() as usize));
+        }
+        return;
+    }
+    let scale = scale as usize;
+    if digits.len() > scale {
+        out.extend_from_slice(&digits.as_bytes()[..digits.len() - scale]);
+        out.push(b'.');
+        out.extend_from_slice(&digits.as_bytes()[digits.len() - scale..]);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', scale - digits.len()));
+        out.extend_from_slice(digits.as_bytes());
+    }
+}
+
 fn key_bytes(name: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(name.len() + 3);
     write_json_str(&mut k, name);
@@ -515,7 +599,7 @@ impl<'a> RowEncoder<'a> {
             if skip.iter().any(|s| s == f.name()) {
                 continue;
             }
-            columns.push((key_bytes(f.name()), make_encoder(c.as_ref())?));
+            columns.push((key_bytes(f.name()), field_encoder(f, c.as_ref())?));
         }
         Ok(RowEncoder { columns })
     }
@@ -568,6 +652,130 @@ pub fn array_to_json_strings(array: &dyn Array) -> Result<arrow::array::StringAr
         }
     }
     Ok(b.finish())
+}
+
+// ---------------------------------------------------------------------------------------
+// Values JSON cannot hold
+// ---------------------------------------------------------------------------------------
+
+/// The Airbyte `meta.changes` reason of a value nulled because JSON cannot hold it.
+pub const NULLED_REASON: &str = "SOURCE_SERIALIZATION_ERROR";
+
+/// Whether a type can hold a value JSON cannot (a float, at any depth).
+fn may_be_unrepresentable(dt: &DataType) -> bool {
+    match dt {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => true,
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
+            may_be_unrepresentable(f.data_type())
+        }
+        DataType::Struct(fs) => fs.iter().any(|f| may_be_unrepresentable(f.data_type())),
+        _ => false,
+    }
+}
+
+/// Rows of `array` holding a value — at any depth — that JSON cannot hold (NaN, infinities)
+/// and that the encoder writes as `null`; `None` when there is none.
+pub fn unrepresentable_rows(array: &dyn Array) -> Option<Vec<bool>> {
+    if !may_be_unrepresentable(array.data_type()) {
+        return None;
+    }
+    let n = array.len();
+    let mark = |f: &dyn Fn(usize) -> bool| -> Option<Vec<bool>> {
+        let rows: Vec<bool> = (0..n).map(|i| array.is_valid(i) && f(i)).collect();
+        rows.contains(&true).then_some(rows)
+    };
+    match array.data_type() {
+        DataType::Float16 => {
+            let a = array.as_primitive::<Float16Type>();
+            mark(&|i| !a.value(i).is_finite())
+        }
+        DataType::Float32 => {
+            let a = array.as_primitive::<Float32Type>();
+            if a.values().iter().all(|v| v.is_finite()) {
+                return None;
+            }
+            mark(&|i| !a.value(i).is_finite())
+        }
+        DataType::Float64 => {
+            let a = array.as_primitive::<Float64Type>();
+            if a.values().iter().all(|v| v.is_finite()) {
+                return None;
+            }
+            mark(&|i| !a.value(i).is_finite())
+        }
+        DataType::List(_) => {
+            let l = array.as_list::<i32>();
+            let child = unrepresentable_rows(l.values().as_ref())?;
+            let off = l.value_offsets();
+            mark(&|i| child[off[i] as usize..off[i + 1] as usize].contains(&true))
+        }
+        DataType::LargeList(_) => {
+            let l = array.as_list::<i64>();
+            let child = unrepresentable_rows(l.values().as_ref())?;
+            let off = l.value_offsets();
+            mark(&|i| child[off[i] as usize..off[i + 1] as usize].contains(&true))
+        }
+        DataType::FixedSizeList(_, size) => {
+            let l = array.as_fixed_size_list();
+            let child = unrepresentable_rows(l.values().as_ref())?;
+            let size = *size as usize;
+            mark(&|i| child[i * size..(i + 1) * size].contains(&true))
+        }
+        DataType::Map(..) => {
+            let m = array.as_map();
+            let child = unrepresentable_rows(m.values().as_ref())?;
+            let off = m.value_offsets();
+            mark(&|i| child[off[i] as usize..off[i + 1] as usize].contains(&true))
+        }
+        DataType::Struct(_) => {
+            let children: Vec<Vec<bool>> = array
+                .as_struct()
+                .columns()
+                .iter()
+                .filter_map(|c| unrepresentable_rows(c.as_ref()))
+                .collect();
+            if children.is_empty() {
+                return None;
+            }
+            mark(&|i| children.iter().any(|c| c[i]))
+        }
+        _ => None,
+    }
+}
+
+/// Values written as `null` because JSON cannot hold them, counted per column (for one
+/// WARN per column and file).
+#[derive(Debug, Default, Clone)]
+pub struct NulledValues {
+    counts: Vec<(String, u64)>,
+}
+
+impl NulledValues {
+    /// Counts `n` more values of `column`.
+    pub fn add(&mut self, column: &str, n: u64) {
+        match self.counts.iter_mut().find(|(c, _)| c == column) {
+            Some((_, count)) => *count += n,
+            None => self.counts.push((column.to_string(), n)),
+        }
+    }
+
+    /// Whether nothing was nulled.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// One warning per column for `file`, with its count; the counts start again.
+    pub fn take_warnings(&mut self, file: &str) -> Vec<String> {
+        std::mem::take(&mut self.counts)
+            .into_iter()
+            .map(|(column, n)| {
+                format!(
+                    "{file}: {n} value(s) of column '{column}' are NaN or infinite, which JSON cannot hold; they \
+                     were emitted as null, each record noting it in meta.changes"
+                )
+            })
+            .collect()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -659,9 +867,31 @@ impl RecordSerializer {
         self.write_rows(batch, 0, batch.num_rows(), out)
     }
 
+    /// [`Self::write_batch`], counting in `nulled` the values written as null because JSON
+    /// cannot hold them (each such record carries a `meta.changes` entry).
+    pub fn write_batch_noting(&self, batch: &RecordBatch, out: &mut Vec<u8>, nulled: &mut NulledValues) -> Result<()> {
+        self.write_rows_noting(batch, 0, batch.num_rows(), out, nulled)
+    }
+
     /// Appends RECORD lines for rows `start..end` of `batch` (for splitting a batch across
     /// workers).
     pub fn write_rows(&self, batch: &RecordBatch, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()> {
+        self.write_rows_noting(batch, start, end, out, &mut NulledValues::default())
+    }
+
+    /// [`Self::write_rows`], counting the values nulled in `nulled`.
+    ///
+    /// This is the one place where a value that JSON cannot hold (NaN, an infinity, at any
+    /// depth) becomes `null`: the record gets an Airbyte `meta.changes` entry
+    /// `{"field", "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}` for its column.
+    pub fn write_rows_noting(
+        &self,
+        batch: &RecordBatch,
+        start: usize,
+        end: usize,
+        out: &mut Vec<u8>,
+        nulled: &mut NulledValues,
+    ) -> Result<()> {
         let batch = plain_batch(batch)?;
         let batch = batch.as_ref();
         let enc = RowEncoder::new(batch, &self.extra_names)?;
@@ -673,11 +903,39 @@ impl RecordSerializer {
         } else {
             &self.extra
         };
+        let lossy: Vec<(&str, Vec<bool>)> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(f, _)| !self.extra_names.iter().any(|s| s == f.name()))
+            .filter_map(|(f, c)| unrepresentable_rows(c.as_ref()).map(|rows| (f.name().as_str(), rows)))
+            .collect();
+        // The suffix without its closing `}}\n`: `},"emitted_at":N`.
+        let suffix_head = &self.suffix[..self.suffix.len() - 3];
         for i in start..end {
             out.extend_from_slice(&self.prefix);
             enc.write_fields(i, out);
             out.extend_from_slice(extra);
-            out.extend_from_slice(&self.suffix);
+            let mut changes = lossy.iter().filter(|(_, rows)| rows[i]).peekable();
+            if changes.peek().is_none() {
+                out.extend_from_slice(&self.suffix);
+                continue;
+            }
+            out.extend_from_slice(suffix_head);
+            out.extend_from_slice(b",\"meta\":{\"changes\":[");
+            for (n, (name, _)) in changes.enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"field\":");
+                write_json_str(out, name);
+                out.extend_from_slice(b",\"change\":\"NULLED\",\"reason\":\"");
+                out.extend_from_slice(NULLED_REASON.as_bytes());
+                out.extend_from_slice(b"\"}");
+                nulled.add(name, 1);
+            }
+            out.extend_from_slice(b"]}}}\n");
         }
         Ok(())
     }
@@ -701,6 +959,7 @@ impl DecoderFactory for LenientDecoderFactory {
         _is_nullable: bool,
     ) -> std::result::Result<Option<Box<dyn ArrayDecoder>>, ArrowError> {
         Ok(match field.data_type() {
+            DataType::Utf8 if is_json_field(field) => Some(Box::new(JsonTextDecoder)),
             DataType::Utf8 => Some(Box::new(AnyToStringDecoder)),
             DataType::Binary => Some(Box::new(Base64Decoder)),
             _ => None,
@@ -810,6 +1069,26 @@ impl ArrayDecoder for AnyToStringDecoder {
                     b.append_value(String::from_utf8_lossy(&buf));
                 }
             }
+        }
+        Ok(Arc::new(b.finish()))
+    }
+}
+
+/// Keeps each value as its JSON text (strings quoted), for [`JSON_EXTENSION`] columns.
+struct JsonTextDecoder;
+
+impl ArrayDecoder for JsonTextDecoder {
+    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
+        let mut b = arrow::array::StringBuilder::with_capacity(pos.len(), pos.len() * 8);
+        let mut buf = Vec::new();
+        for &p in pos {
+            if let TapeElement::Null = tape.get(p) {
+                b.append_null();
+                continue;
+            }
+            buf.clear();
+            tape_to_json(tape, p, &mut buf)?;
+            b.append_value(String::from_utf8_lossy(&buf));
         }
         Ok(Arc::new(b.finish()))
     }
@@ -1005,6 +1284,10 @@ pub fn value_fits(v: &JsonValue, dt: &DataType) -> bool {
                 .is_some_and(|f| value_fits(v, f.data_type()))
         }),
         (JsonValue::Array(items), List(f)) => items.iter().all(|i| value_fits(i, f.data_type())),
+        (JsonValue::Object(map), Map(entries, _)) => match entries.data_type() {
+            Struct(kv) if kv.len() == 2 => map.values().all(|v| value_fits(v, kv[1].data_type())),
+            _ => false,
+        },
         _ => false,
     }
 }

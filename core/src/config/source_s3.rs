@@ -394,6 +394,14 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
             } else {
                 f.out.insert("csv_infer_types".into(), Value::Bool(false));
             }
+            // Airbyte infers types with its default true/false strings (`1`/`0`, `t`/`f`,
+            // `yes`/`no`, `on`/`off`, …) unless the config gives its own.
+            if infer && !f.out.contains_key("csv_true_values") && !f.out.contains_key("csv_false_values") {
+                use crate::formats::options::BoolValues;
+                f.out.insert("csv_true_values".into(), json!(BoolValues::DEFAULT_TRUE));
+                f.out
+                    .insert("csv_false_values".into(), json!(BoolValues::DEFAULT_FALSE));
+            }
             if let Some(h) = f.take("header_definition") {
                 let hd = h.as_object().cloned().unwrap_or_default();
                 let kind = hd

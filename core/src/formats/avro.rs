@@ -85,6 +85,9 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         AvroSchema::Decimal(d) if d.precision <= 38 && d.scale <= d.precision => {
             DataType::Decimal128(d.precision as u8, d.scale as i8)
         }
+        AvroSchema::Decimal(d) if d.precision <= 76 && d.scale <= d.precision => {
+            DataType::Decimal256(d.precision as u8, d.scale as i8)
+        }
         AvroSchema::Decimal(_) => DataType::Utf8,
         AvroSchema::Array(a) => DataType::List(Arc::new(Field::new_list_field(
             avro_type(&a.items, names, depth + 1),
@@ -117,8 +120,35 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
 fn record_fields(fields: &[RecordField], names: &Names, depth: usize) -> Fields {
     fields
         .iter()
-        .map(|f| Field::new(&f.name, avro_type(&f.schema, names, depth), true))
+        .map(|f| avro_field(&f.name, &f.schema, names, depth))
         .collect()
+}
+
+/// The Arrow field of a record field: a union of several branches (two records, two enums,
+/// a string or a long, …) is a column of JSON values, each row its branch's own value, typed
+/// in JSON Schema by the kinds its branches have.
+fn avro_field(name: &str, schema: &AvroSchema, names: &Names, depth: usize) -> Field {
+    if let AvroSchema::Union(u) = resolve(schema, names) {
+        let branches: Vec<DataType> = u
+            .variants()
+            .iter()
+            .filter(|v| !matches!(v, AvroSchema::Null))
+            .map(|v| avro_type(v, names, depth + 1))
+            .collect();
+        if branches.len() > 1 {
+            let mut kinds: Vec<JsonValue> = vec![json!("null")];
+            for t in &branches {
+                let schema = crate::schema::data_type_to_json_schema(t);
+                for k in schema["type"].as_array().into_iter().flatten() {
+                    if !kinds.contains(k) {
+                        kinds.push(k.clone());
+                    }
+                }
+            }
+            return crate::records::json_field(name, &json!({ "type": kinds }));
+        }
+    }
+    Field::new(name, avro_type(schema, names, depth), true)
 }
 
 /// The Arrow schema of records with Avro schema `s` (a record schema; anything else becomes
@@ -136,38 +166,69 @@ pub fn avro_to_arrow(s: &AvroSchema) -> Schema {
 // Avro value → JSON text (fed to arrow_json)
 // ---------------------------------------------------------------------------------------
 
-fn write_decimal_bytes(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
-    // Big-endian two's complement.
-    if bytes.len() > 16 {
-        out.extend_from_slice(b"null");
-        return;
-    }
-    let mut v: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
-        -1
-    } else {
-        0
-    };
-    for b in bytes {
-        v = (v << 8) | i128::from(*b);
-    }
-    let mut tmp = Vec::new();
-    let neg = v < 0;
-    let abs = v.unsigned_abs().to_string();
+/// The decimal digits (with a `-` when negative) of a big-endian two's-complement integer
+/// of any length.
+fn twos_complement_digits(bytes: &[u8]) -> String {
+    let neg = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut mag: Vec<u8> = bytes.to_vec();
     if neg {
-        tmp.push(b'-');
+        // Magnitude of a negative number: invert and add one.
+        for b in mag.iter_mut() {
+            *b = !*b;
+        }
+        for b in mag.iter_mut().rev() {
+            let (v, carry) = b.overflowing_add(1);
+            *b = v;
+            if !carry {
+                break;
+            }
+        }
     }
-    if scale == 0 {
-        tmp.extend_from_slice(abs.as_bytes());
-    } else if abs.len() > scale {
-        tmp.extend_from_slice(&abs.as_bytes()[..abs.len() - scale]);
-        tmp.push(b'.');
-        tmp.extend_from_slice(&abs.as_bytes()[abs.len() - scale..]);
+    // Base 256 to base 10^9 by repeated division.
+    let mut chunks: Vec<u32> = Vec::new();
+    let mut start = mag.iter().position(|b| *b != 0).unwrap_or(mag.len());
+    while start < mag.len() {
+        let mut rem: u64 = 0;
+        for b in mag[start..].iter_mut() {
+            let cur = (rem << 8) | u64::from(*b);
+            *b = (cur / 1_000_000_000) as u8;
+            rem = cur % 1_000_000_000;
+        }
+        chunks.push(rem as u32);
+        while start < mag.len() && mag[start] == 0 {
+            start += 1;
+        }
+    }
+    let mut text = String::new();
+    if neg && !chunks.is_empty() {
+        text.push('-');
+    }
+    match chunks.split_last() {
+        None => text.push('0'),
+        Some((last, rest)) => {
+            text.push_str(&last.to_string());
+            for c in rest.iter().rev() {
+                text.push_str(&format!("{c:09}"));
+            }
+        }
+    }
+    text
+}
+
+fn write_decimal_bytes(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
+    let scale = i32::try_from(scale).unwrap_or(i32::MAX);
+    crate::records::write_decimal_digits(out, &twos_complement_digits(bytes), scale);
+}
+
+/// The text of a NaN or an infinity, as Arrow's float parser reads it.
+fn non_finite(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "inf"
     } else {
-        tmp.extend_from_slice(b"0.");
-        tmp.extend(std::iter::repeat_n(b'0', scale - abs.len()));
-        tmp.extend_from_slice(abs.as_bytes());
+        "-inf"
     }
-    out.extend_from_slice(&tmp);
 }
 
 fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
@@ -188,7 +249,10 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         | Value::LocalTimestampNanos(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         Value::Float(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
         Value::Double(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
-        Value::Float(_) | Value::Double(_) => out.extend_from_slice(b"null"),
+        // Kept as the values they are (the decoder parses these strings): the RECORD writer
+        // nulls them with a meta.changes entry, as it does for every format.
+        Value::Float(f) => write_json_str(out, non_finite(f64::from(*f))),
+        Value::Double(f) => write_json_str(out, non_finite(*f)),
         Value::Bytes(b) | Value::Fixed(_, b) => {
             use base64::Engine;
             write_json_str(out, &base64::engine::general_purpose::STANDARD.encode(b));
