@@ -258,3 +258,74 @@ fn values_json_cannot_hold_are_null_with_meta_changes_and_one_warning_per_column
         "{warnings:?}"
     );
 }
+
+/// The layout of parquet-testing's `repeated_no_annotation.parquet` (a repeated group with no
+/// LIST annotation inside an optional group), which the parquet crate decodes as no rows.
+fn write_repeated_group_in_optional_group(path: &Path) {
+    let schema = Arc::new(
+        parse_message_type(
+            "message user {
+                required int32 id;
+                optional group phoneNumbers {
+                    repeated group phone { required int64 number; optional binary kind (UTF8); }
+                }
+            }",
+        )
+        .unwrap(),
+    );
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(File::create(path).unwrap(), schema, props).unwrap();
+    let mut rg = writer.next_row_group().unwrap();
+    let mut column = 0;
+    while let Some(mut col) = rg.next_column().unwrap() {
+        match column {
+            0 => {
+                col.typed::<Int32Type>().write_batch(&[1, 2, 3], None, None).unwrap();
+            }
+            1 => {
+                // null, {phone: []}, {phone: [{number: 555, …}]}
+                col.typed::<Int64Type>()
+                    .write_batch(&[555], Some(&[0, 1, 2]), Some(&[0, 0, 0]))
+                    .unwrap();
+            }
+            _ => {
+                col.typed::<ByteArrayType>()
+                    .write_batch(&[ByteArray::from("home")], Some(&[0, 1, 3]), Some(&[0, 0, 0]))
+                    .unwrap();
+            }
+        }
+        col.close().unwrap();
+        column += 1;
+    }
+    rg.close().unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn a_file_whose_rows_cannot_all_be_decoded_fails_instead_of_exiting_0_with_fewer_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("phones.parquet");
+    write_repeated_group_in_optional_group(&file);
+    let runs = read_files(dir.path(), &[(file, "parquet")], &json!({}));
+    let r = &runs[0];
+    let records = r.records().len();
+    if r.code() == Some(0) {
+        // Read: then every row, like pyarrow.
+        assert_eq!(records, 3, "exit 0 with {records} of 3 rows:\n{}", r.run.stdout);
+        let verdicts = compare(dir.path(), &[r]);
+        assert_eq!(verdicts[0].status, "exact", "{:?}", verdicts[0].detail);
+    } else {
+        // Refused: a TRACE ERROR saying so, no panic, and no STATE calling the file done.
+        assert_ne!(r.code(), Some(101), "{}", r.run.stderr);
+        let errors = r.errors();
+        assert!(
+            errors.iter().any(|e| e.contains("holds 3 rows but 0 could be decoded")),
+            "{errors:?}"
+        );
+        let done = r
+            .messages()
+            .iter()
+            .any(|m| m["type"] == "STATE" && m.to_string().contains("phones.parquet"));
+        assert!(!done, "a STATE records the file as read:\n{}", r.run.stdout);
+    }
+}
