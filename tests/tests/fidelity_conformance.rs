@@ -56,11 +56,6 @@ const KNOWN_BAD_BUT_READABLE: &[(&str, &str)] = &[
 /// when one starts being read (then compare it and take it off this list).
 const REFUSED_GAPS: &[(&str, &str)] = &[
     (
-        "parquet-testing/data/repeated_no_annotation.parquet",
-        "a repeated group (no LIST) inside an optional group: the parquet crate decodes 0 of its 6 rows; \
-         source-file refuses it, saying so, instead of reporting it complete with no rows",
-    ),
-    (
         "parquet-testing/data/dict-page-offset-zero.parquet",
         "column metadata the parquet crate's footer decoder rejects (a list of i16 where i64 is expected)",
     ),

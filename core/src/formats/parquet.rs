@@ -31,7 +31,9 @@ use parquet::arrow::push_decoder::{ParquetPushDecoder, ParquetPushDecoderBuilder
 use parquet::arrow::ProjectionMask;
 use parquet::basic::Type as PhysicalType;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataPushDecoder};
+use parquet::file::metadata::{
+    FileMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataPushDecoder,
+};
 use parquet::file::reader::ChunkReader;
 use parquet::schema::types::TypePtr;
 use parquet::DecodeResult;
@@ -59,7 +61,11 @@ fn perr(file: &str, e: impl std::fmt::Display) -> Error {
 /// nanoseconds within a day plus a Julian day; as an `i64` of nanoseconds it overflows past
 /// 2262 (Spark writes `9999-12-31`), while microseconds cover every year a reader meets —
 /// as pyarrow's `coerce_int96_timestamp_unit="us"` and Spark itself do.
+///
+/// A footer whose row count disagrees with its row groups' (old writers left 0 there) is
+/// taken at its row groups' word: the decoder reads no more rows than the footer says.
 pub(crate) fn arrow_metadata(file: &str, metadata: Arc<ParquetMetaData>) -> Result<ArrowReaderMetadata> {
+    let metadata = with_row_count_of_row_groups(metadata);
     let plain =
         ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(|e| perr(file, e))?;
     let descr = metadata.file_metadata().schema_descr_ptr();
@@ -69,6 +75,28 @@ pub(crate) fn arrow_metadata(file: &str, metadata: Arc<ParquetMetaData>) -> Resu
     let fields = int96_as_micros(plain.schema().fields(), descr.root_schema().get_fields());
     let hinted = Arc::new(Schema::new_with_metadata(fields, plain.schema().metadata().clone()));
     ArrowReaderMetadata::try_new(metadata, ArrowReaderOptions::new().with_schema(hinted)).map_err(|e| perr(file, e))
+}
+
+/// `metadata` with the file's row count set to the sum of its row groups' when they differ.
+fn with_row_count_of_row_groups(metadata: Arc<ParquetMetaData>) -> Arc<ParquetMetaData> {
+    let rows: i64 = metadata.row_groups().iter().map(|rg| rg.num_rows()).sum();
+    let fm = metadata.file_metadata();
+    if fm.num_rows() == rows {
+        return metadata;
+    }
+    let fixed = FileMetaData::new(
+        fm.version(),
+        rows,
+        fm.created_by().map(str::to_string),
+        fm.key_value_metadata().cloned(),
+        fm.schema_descr_ptr(),
+        fm.column_orders().cloned(),
+    );
+    Arc::new(
+        ParquetMetaDataBuilder::new(fixed)
+            .set_row_groups(metadata.row_groups().to_vec())
+            .build(),
+    )
 }
 
 /// `fields` with the timestamps of INT96 columns (top level or in structs) in microseconds.
@@ -1100,5 +1128,48 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+
+    fn three_rows() -> Bytes {
+        let batch = RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]).unwrap();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        Bytes::from(buf)
+    }
+
+    #[test]
+    fn a_read_ending_with_fewer_rows_than_the_row_groups_hold_is_an_error() {
+        let e = check_row_count("f.parquet", Some(6), 0).unwrap_err().to_string();
+        assert!(e.contains("holds 6 rows but 0 could be decoded"), "{e}");
+        assert!(check_row_count("f.parquet", Some(6), 6).is_ok());
+        // With filters the count is not known in advance.
+        assert!(check_row_count("f.parquet", None, 0).is_ok());
+    }
+
+    #[test]
+    fn a_footer_row_count_that_disagrees_with_the_row_groups_takes_theirs() {
+        let md = ArrowReaderMetadata::load(&three_rows(), ArrowReaderOptions::new()).unwrap();
+        let md = md.metadata();
+        let fm = md.file_metadata();
+        let lying = FileMetaData::new(fm.version(), 0, None, None, fm.schema_descr_ptr(), None);
+        let lying = Arc::new(
+            ParquetMetaDataBuilder::new(lying)
+                .set_row_groups(md.row_groups().to_vec())
+                .build(),
+        );
+        let fixed = with_row_count_of_row_groups(lying);
+        assert_eq!(fixed.file_metadata().num_rows(), 3);
+        let opts = ReadOptions::default();
+        let reader = read_parquet("f.parquet", three_rows(), &opts, None).unwrap();
+        let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+        assert_eq!(rows, 3);
     }
 }
