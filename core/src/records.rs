@@ -658,8 +658,14 @@ pub fn array_to_json_strings(array: &dyn Array) -> Result<arrow::array::StringAr
 // Values JSON cannot hold
 // ---------------------------------------------------------------------------------------
 
-/// The Airbyte `meta.changes` reason of a value nulled because JSON cannot hold it.
+/// The Airbyte `meta.changes` reason of a value nulled because JSON cannot hold it (or,
+/// with `on_bad_record: emit`, because it does not fit the stream's schema).
 pub const NULLED_REASON: &str = "SOURCE_SERIALIZATION_ERROR";
+
+/// A batch column (a list of field names per row) a reader adds when it emitted values that
+/// do not fit the schema as null: the RECORD writer turns it into `meta.changes` entries and
+/// never writes it as data.
+pub const NULLED_FIELDS_COLUMN: &str = "_lakeport_nulled_fields";
 
 /// Whether a type can hold a value JSON cannot (a float, at any depth).
 fn may_be_unrepresentable(dt: &DataType) -> bool {
@@ -894,7 +900,19 @@ impl RecordSerializer {
     ) -> Result<()> {
         let batch = plain_batch(batch)?;
         let batch = batch.as_ref();
-        let enc = RowEncoder::new(batch, &self.extra_names)?;
+        // Fields a reader nulled (values that do not fit the schema), per row.
+        let reader_nulled = batch
+            .column_by_name(NULLED_FIELDS_COLUMN)
+            .and_then(|c| c.as_list_opt::<i32>())
+            .filter(|l| matches!(l.value_type(), DataType::Utf8));
+        let skip: std::borrow::Cow<'_, [String]> = if reader_nulled.is_some() {
+            let mut names = self.extra_names.clone();
+            names.push(NULLED_FIELDS_COLUMN.to_string());
+            std::borrow::Cow::Owned(names)
+        } else {
+            std::borrow::Cow::Borrowed(&self.extra_names)
+        };
+        let enc = RowEncoder::new(batch, &skip)?;
         let end = end.min(batch.num_rows());
         out.reserve((end.saturating_sub(start)) * (self.prefix.len() + self.suffix.len() + 16 * enc.columns.len()));
         // The extra fragment starts with a comma; drop it when there is no column before it.
@@ -908,7 +926,7 @@ impl RecordSerializer {
             .fields()
             .iter()
             .zip(batch.columns())
-            .filter(|(f, _)| !self.extra_names.iter().any(|s| s == f.name()))
+            .filter(|(f, _)| !skip.iter().any(|s| s == f.name()))
             .filter_map(|(f, c)| unrepresentable_rows(c.as_ref()).map(|rows| (f.name().as_str(), rows)))
             .collect();
         // The suffix without its closing `}}\n`: `},"emitted_at":N`.
@@ -917,23 +935,39 @@ impl RecordSerializer {
             out.extend_from_slice(&self.prefix);
             enc.write_fields(i, out);
             out.extend_from_slice(extra);
-            let mut changes = lossy.iter().filter(|(_, rows)| rows[i]).peekable();
-            if changes.peek().is_none() {
+            let mut changes = lossy
+                .iter()
+                .filter(|(_, rows)| rows[i])
+                .map(|(name, _)| *name)
+                .peekable();
+            let not_fitting = reader_nulled.filter(|l| l.is_valid(i)).map(|l| l.value(i));
+            if changes.peek().is_none() && not_fitting.is_none() {
                 out.extend_from_slice(&self.suffix);
                 continue;
             }
             out.extend_from_slice(suffix_head);
             out.extend_from_slice(b",\"meta\":{\"changes\":[");
-            for (n, (name, _)) in changes.enumerate() {
+            let mut n = 0;
+            let mut change = |out: &mut Vec<u8>, name: &str| {
                 if n > 0 {
                     out.push(b',');
                 }
+                n += 1;
                 out.extend_from_slice(b"{\"field\":");
                 write_json_str(out, name);
                 out.extend_from_slice(b",\"change\":\"NULLED\",\"reason\":\"");
                 out.extend_from_slice(NULLED_REASON.as_bytes());
                 out.extend_from_slice(b"\"}");
+            };
+            for name in changes {
+                change(out, name);
                 nulled.add(name, 1);
+            }
+            if let Some(fields) = not_fitting {
+                let fields = fields.as_string::<i32>();
+                for name in fields.iter().flatten() {
+                    change(out, name);
+                }
             }
             out.extend_from_slice(b"]}}}\n");
         }

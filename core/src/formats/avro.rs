@@ -12,7 +12,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 use serde_json::{json, Value as JsonValue};
 
-use super::conform::{conform, drop_rows};
+use super::conform::{conform, drop_rows, with_nulled};
 use super::options::{OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
@@ -447,11 +447,15 @@ impl<'a> AvroReader<'a> {
                     );
                     match self.on_bad {
                         OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
-                        OnBadRecord::Emit => self.warnings.push(format!(
-                            "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
-                            self.file,
-                            c.bad.len()
-                        )),
+                        OnBadRecord::Emit => {
+                            self.warnings.push(format!(
+                                "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
+                                self.file,
+                                c.bad.len()
+                            ));
+                            let nulled = c.bad.iter().map(|b| (b.row, b.column.as_str()));
+                            return Ok(Some(with_nulled(&c.batch, nulled)?));
+                        }
                         OnBadRecord::Skip => {
                             self.warnings.push(format!(
                                 "{}: skipped {} record(s), first: {msg}",

@@ -347,6 +347,50 @@ pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<Conform
     Ok(Conformed { batch, bad })
 }
 
+/// `batch` with, for rows whose values were emitted as null because they do not fit the
+/// schema (`on_bad_record: emit`), the names of those fields in a
+/// [`records::NULLED_FIELDS_COLUMN`] column: the RECORD writer turns them into Airbyte
+/// `meta.changes` entries and leaves the column out of the data.
+pub(crate) fn with_nulled<'a>(
+    batch: &RecordBatch,
+    nulled: impl IntoIterator<Item = (usize, &'a str)>,
+) -> Result<RecordBatch> {
+    let mut per_row: Vec<Vec<&str>> = vec![vec![]; batch.num_rows()];
+    for (row, field) in nulled {
+        if let Some(fields) = per_row.get_mut(row) {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+    }
+    let mut b = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+    for fields in per_row {
+        if fields.is_empty() {
+            b.append_null();
+        } else {
+            for f in fields {
+                b.values().append_value(f);
+            }
+            b.append(true);
+        }
+    }
+    let column: ArrayRef = Arc::new(b.finish());
+    let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(
+        records::NULLED_FIELDS_COLUMN,
+        column.data_type().clone(),
+        true,
+    ));
+    let mut columns = batch.columns().to_vec();
+    columns.push(column);
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone())),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(|e| Error::Internal(format!("nulled fields column: {e}")))
+}
+
 /// Removes `rows` (sorted) from `batch`.
 pub(crate) fn drop_rows(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBatch> {
     if rows.is_empty() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use super::conform::{cast_column, drop_rows};
+use super::conform::{cast_column, drop_rows, with_nulled};
 use super::io::{utf8_reader, LineCap};
 use super::options::{BoolValues, OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
@@ -292,6 +292,7 @@ impl<'a> CsvReader<'a> {
         self.capacity = (lines.len(), builders.iter().map(|b| b.values_slice().len()).collect());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(n_out);
         let mut bad_rows: Vec<usize> = vec![];
+        let mut nulled: Vec<(usize, String)> = vec![];
         for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
             let text: ArrayRef = Arc::new(b.finish());
             let (col, bad) = match (&self.opts.csv.booleans, f.data_type()) {
@@ -323,11 +324,14 @@ impl<'a> CsvReader<'a> {
                         ));
                         bad_rows.extend(bad);
                     }
-                    OnBadRecord::Emit => self.warnings.push(format!(
-                        "{}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
-                        self.file,
-                        bad.len()
-                    )),
+                    OnBadRecord::Emit => {
+                        self.warnings.push(format!(
+                            "{}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
+                            self.file,
+                            bad.len()
+                        ));
+                        nulled.extend(bad.iter().map(|&r| (r, f.name().clone())));
+                    }
                 }
             }
             columns.push(col);
@@ -340,6 +344,9 @@ impl<'a> CsvReader<'a> {
         .map_err(|e| Error::format(&self.file, e.to_string()))?;
         bad_rows.sort_unstable();
         bad_rows.dedup();
+        if !nulled.is_empty() {
+            return Ok(Some(with_nulled(&batch, nulled.iter().map(|(r, f)| (*r, f.as_str())))?));
+        }
         Ok(Some(drop_rows(&batch, &bad_rows)?))
     }
 }

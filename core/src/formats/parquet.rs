@@ -39,7 +39,7 @@ use parquet::schema::types::TypePtr;
 use parquet::DecodeResult;
 use serde_json::Value as JsonValue;
 
-use super::conform::{conform, drop_rows};
+use super::conform::{conform, drop_rows, with_nulled};
 use super::options::{ColumnFilter, FilterOp, OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
@@ -439,10 +439,13 @@ fn finish_batch(
         );
         match on_bad {
             OnBadRecord::Fail => return Err(Error::format(file, msg)),
-            OnBadRecord::Emit => warnings.push(format!(
-                "{file}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
-                c.bad.len()
-            )),
+            OnBadRecord::Emit => {
+                warnings.push(format!(
+                    "{file}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
+                    c.bad.len()
+                ));
+                return with_nulled(&c.batch, c.bad.iter().map(|b| (b.row, b.column.as_str())));
+            }
             OnBadRecord::Skip => {
                 warnings.push(format!("{file}: skipped {} row(s), first: {msg}", c.bad.len()));
                 let rows: Vec<usize> = c.bad.iter().map(|b| b.row).collect();
