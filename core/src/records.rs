@@ -996,6 +996,7 @@ impl DecoderFactory for LenientDecoderFactory {
             DataType::Utf8 if is_json_field(field) => Some(Box::new(JsonTextDecoder)),
             DataType::Utf8 => Some(Box::new(AnyToStringDecoder)),
             DataType::Binary => Some(Box::new(Base64Decoder)),
+            DataType::Timestamp(unit, tz) => Some(Box::new(TimestampDecoder::new(field.data_type(), *unit, tz)?)),
             _ => None,
         })
     }
@@ -1125,6 +1126,138 @@ impl ArrayDecoder for JsonTextDecoder {
             b.append_value(String::from_utf8_lossy(&buf));
         }
         Ok(Arc::new(b.finish()))
+    }
+}
+
+/// Timestamps as Arrow's JSON decoder reads them, plus the ISO-8601 expanded years
+/// (`+052951-06-02T04:00:00Z`, `-000001-12-31T…`) the RECORD writer gives timestamps
+/// outside years 0000-9999, so that what a source wrote a destination reads back.
+struct TimestampDecoder {
+    data_type: DataType,
+    unit: TimeUnit,
+    tz: arrow::array::timezone::Tz,
+}
+
+impl TimestampDecoder {
+    fn new(data_type: &DataType, unit: TimeUnit, tz: &Option<Arc<str>>) -> std::result::Result<Self, ArrowError> {
+        let tz = tz.as_deref().unwrap_or("+00:00").parse()?;
+        Ok(TimestampDecoder {
+            data_type: data_type.clone(),
+            unit,
+            tz,
+        })
+    }
+
+    fn parse(&self, s: &str) -> std::result::Result<i64, ArrowError> {
+        let err = |why: &str| ArrowError::JsonError(format!("failed to parse \"{s}\" as {}: {why}", self.data_type));
+        let (secs, nanos) = match parse_expanded_timestamp(s) {
+            Some(v) => v,
+            None => {
+                let d = arrow::compute::kernels::cast_utils::string_to_datetime(&self.tz, s)
+                    .map_err(|e| err(&e.to_string()))?;
+                (d.timestamp(), i64::from(d.timestamp_subsec_nanos()))
+            }
+        };
+        let (per_sec, div) = match self.unit {
+            TimeUnit::Second => (1, 1_000_000_000),
+            TimeUnit::Millisecond => (1_000, 1_000_000),
+            TimeUnit::Microsecond => (1_000_000, 1_000),
+            TimeUnit::Nanosecond => (1_000_000_000, 1),
+        };
+        secs.checked_mul(per_sec)
+            .and_then(|v| v.checked_add(nanos / div))
+            .ok_or_else(|| err("out of the range of a 64-bit timestamp at this unit"))
+    }
+}
+
+/// (seconds since the epoch, nanoseconds) of an ISO-8601 date-time with an expanded (signed)
+/// year: `±YYYYYY-MM-DDTHH:MM:SS[.f…][Z|±HH:MM]`; `None` for anything else.
+fn parse_expanded_timestamp(s: &str) -> Option<(i64, i64)> {
+    let sign = match s.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let rest = &s[1..];
+    let dash = rest.find('-')?;
+    let year: i64 = rest[..dash].parse().ok()?;
+    let b = rest[dash..].as_bytes();
+    // -MM-DDTHH:MM:SS
+    if b.len() < 15 || b[0] != b'-' || b[3] != b'-' || !matches!(b[6], b'T' | b' ') || b[9] != b':' || b[12] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { std::str::from_utf8(&b[r]).ok()?.parse().ok() };
+    let (month, day, h, mi, se) = (num(1..3)?, num(4..6)?, num(7..9)?, num(10..12)?, num(13..15)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 15;
+    let mut nanos = 0i64;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &b[start..i];
+        if digits.is_empty() || digits.len() > 9 {
+            return None;
+        }
+        nanos = std::str::from_utf8(digits).ok()?.parse::<i64>().ok()? * 10i64.pow(9 - digits.len() as u32);
+    }
+    let offset = match &b[i..] {
+        b"" | b"Z" | b"z" => 0,
+        o if o.len() == 6 && matches!(o[0], b'+' | b'-') && o[3] == b':' => {
+            let oh: i64 = std::str::from_utf8(&o[1..3]).ok()?.parse().ok()?;
+            let om: i64 = std::str::from_utf8(&o[4..6]).ok()?.parse().ok()?;
+            (if o[0] == b'+' { 1 } else { -1 }) * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(sign * year, month as u32, day as u32);
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + mi * 60 + se)?
+        .checked_sub(offset)?;
+    Some((secs, nanos))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (any year).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl ArrayDecoder for TimestampDecoder {
+    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
+        let mut values: Vec<Option<i64>> = Vec::with_capacity(pos.len());
+        for &p in pos {
+            values.push(match tape.get(p) {
+                TapeElement::Null => None,
+                TapeElement::String(idx) => Some(self.parse(tape.get_string(idx))?),
+                TapeElement::Number(idx) => {
+                    let s = tape.get_string(idx);
+                    Some(
+                        s.parse::<i64>()
+                            .or_else(|_| s.parse::<f64>().map(|x| x as i64))
+                            .map_err(|_| ArrowError::JsonError(format!("failed to parse {s} as {}", self.data_type)))?,
+                    )
+                }
+                TapeElement::I32(v) => Some(i64::from(v)),
+                TapeElement::I64(high) => match tape.get(p + 1) {
+                    TapeElement::I32(low) => Some((i64::from(high) << 32) | i64::from(low as u32)),
+                    _ => return Err(tape.error(p, "i64")),
+                },
+                _ => return Err(tape.error(p, "timestamp")),
+            });
+        }
+        let array = arrow::array::Int64Array::from(values);
+        arrow::compute::cast(&array, &self.data_type).map(|a| a as ArrayRef)
     }
 }
 
@@ -1359,6 +1492,32 @@ mod tests {
         write_decimal(&mut o, -12345, 3);
         write_decimal(&mut o, 5, 2);
         assert_eq!(String::from_utf8(o).unwrap(), "-12.3450.05");
+    }
+
+    #[test]
+    fn expanded_years_read_back_what_the_writer_wrote() {
+        for (micros, unit) in [
+            (1_608_762_153_600_000_000i64, TimeUnit::Microsecond),
+            (-1_608_762_153_600_000_000, TimeUnit::Microsecond),
+            (-62_167_219_200_000_001, TimeUnit::Microsecond),
+            (253_402_225_200_123_456, TimeUnit::Microsecond),
+        ] {
+            let mut o = vec![];
+            write_timestamp(&mut o, micros, unit, true);
+            let text: String = serde_json::from_slice(&o).unwrap();
+            let d = TimestampDecoder::new(
+                &DataType::Timestamp(unit, Some("UTC".into())),
+                unit,
+                &Some("UTC".into()),
+            )
+            .unwrap();
+            assert_eq!(d.parse(&text).unwrap(), micros, "{text}");
+        }
+        assert_eq!(
+            parse_expanded_timestamp("+052951-06-02T04:00:00+01:00"),
+            parse_expanded_timestamp("+052951-06-02T03:00:00Z")
+        );
+        assert_eq!(parse_expanded_timestamp("2024-01-01T00:00:00Z"), None);
     }
 
     #[test]

@@ -91,6 +91,17 @@ parquet("pq_timestamps", pa.table({
     "dates": pa.array([0, 2932896, -719529, None], pa.date32()),
 }))
 
+# Timestamps a destination keeps exactly (microseconds at most: a date-time in Airbyte
+# JSON carries no precision, and destinations write microseconds).
+parquet("pq_rt_timestamps", pa.table({
+    "naive_us": pa.array([datetime.datetime(2024, 2, 29, 23, 59, 59, 999999), None,
+                          datetime.datetime(1900, 1, 1), datetime.datetime(9999, 12, 31, 3)], pa.timestamp("us")),
+    "utc_ms": pa.array([datetime.datetime(2024, 1, 1, 12, tzinfo=datetime.timezone.utc), None,
+                        datetime.datetime(1960, 6, 1, tzinfo=datetime.timezone.utc),
+                        datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc)], pa.timestamp("ms", tz="UTC")),
+    "dates": pa.array([0, 2932896, -719162, None], pa.date32()),
+}))
+
 # Floats JSON cannot hold: NaN and infinities at the top level and nested.
 parquet("pq_floats", pa.table({
     "f64": pa.array([1.5, float("nan"), float("inf"), None, -float("inf")], pa.float64()),

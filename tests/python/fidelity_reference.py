@@ -454,10 +454,66 @@ def check(job):
     }
 
 
+def ts_text(ns, tz):
+    days, rem = divmod(ns, 86400 * 10**9)
+    secs, frac = divmod(rem, 10**9)
+    text = f"{date_text(days)}T{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}.{frac:09d}"
+    return text + ("Z" if tz else "")
+
+
+def as_json_like(v):
+    """An expected value as a JSON record would carry it (for reading a written file back)."""
+    if isinstance(v, NaN):
+        return None
+    if isinstance(v, F32):
+        return decimal.Decimal(repr(v.v))
+    if isinstance(v, float):
+        return decimal.Decimal(repr(v))
+    if isinstance(v, Ts):
+        return ts_text(v.ns, v.tz)
+    if isinstance(v, Time):
+        secs, frac = divmod(v.ns, 10**9)
+        return f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}.{frac:09d}"
+    if isinstance(v, Map):
+        return {str(k): as_json_like(x) for k, x in v.pairs}
+    if isinstance(v, list):
+        return [as_json_like(x) for x in v]
+    if isinstance(v, dict):
+        return {k: as_json_like(x) for k, x in v.items()}
+    return v
+
+
+def written_rows(path, fmt):
+    if fmt == "parquet":
+        return parquet_rows(path)
+    if fmt == "avro":
+        return avro_rows(path, ())
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line, parse_float=decimal.Decimal) for line in fh if line.strip()]
+
+
+def check_roundtrip(job):
+    """The file a destination wrote holds, column by column, the source file's values."""
+    expected = parquet_rows(job["file"]) if job["format"] == "parquet" else avro_rows(job["file"], ())
+    got = written_rows(job["output"], job["output_format"])
+    problems = []
+    if len(got) != len(expected):
+        problems.append(f"{len(expected)} rows expected, {len(got)} written")
+    for n, (exp, row) in enumerate(zip(expected, got)):
+        data = {k: as_json_like(row.get(k)) for k in exp}
+        try:
+            compare(exp, data, f"row {n}", set(exp))
+        except Mismatch as m:
+            problems.append(str(m)[:400])
+        if len(problems) >= 3:
+            break
+    return {"file": job["output"], "status": "mismatch" if problems else "exact", "rows": len(expected), "detail": problems}
+
+
 def main():
     with open(sys.argv[1]) as fh:
         jobs = json.load(fh)
-    print(json.dumps([check(j) for j in jobs]))
+    print(json.dumps([check_roundtrip(j) if "output" in j else check(j) for j in jobs]))
 
 
 if __name__ == "__main__":
