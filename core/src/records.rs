@@ -1181,7 +1181,7 @@ fn parse_expanded_timestamp(s: &str) -> Option<(i64, i64)> {
     let rest = &s[1..];
     let dash = rest.find('-')?;
     let year: i64 = rest[..dash].parse().ok()?;
-    let b = rest[dash..].as_bytes();
+    let b = &rest.as_bytes()[dash..];
     // -MM-DDTHH:MM:SS
     if b.len() < 15 || b[0] != b'-' || b[3] != b'-' || !matches!(b[6], b'T' | b' ') || b[9] != b':' || b[12] != b':' {
         return None;
