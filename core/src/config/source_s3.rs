@@ -1052,6 +1052,30 @@ mod tests {
     }
 
     #[test]
+    fn airbyte_type_inference_reads_airbytes_default_booleans() {
+        let stream = |format: Value| json!({"bucket": "b", "streams": [{"name": "a", "format": format}]});
+        let csv = |format: Value| {
+            let m = to_native_source_s3(&stream(format), Flavour::Auto).unwrap();
+            m.config["streams"][0].clone()
+        };
+        let inferred = csv(json!({"filetype": "csv", "inference_type": "Primitive Types Only"}));
+        assert_eq!(
+            inferred["csv_true_values"],
+            json!(crate::formats::options::BoolValues::DEFAULT_TRUE)
+        );
+        assert_eq!(
+            inferred["csv_false_values"],
+            json!(crate::formats::options::BoolValues::DEFAULT_FALSE)
+        );
+        // Lists given: kept as given; no inference: every column a string, no lists added.
+        let given = csv(json!({"filetype": "csv", "inference_type": "Primitive Types Only", "true_values": ["oui"]}));
+        assert_eq!(given["csv_true_values"], json!(["oui"]));
+        assert!(given.get("csv_false_values").is_none(), "{given}");
+        let plain = csv(json!({"filetype": "csv"}));
+        assert!(plain.get("csv_true_values").is_none(), "{plain}");
+    }
+
+    #[test]
     fn wrong_fivetran_service_is_refused() {
         let e = to_native_source_s3(&json!({"service": "sftp", "config": {"host": "h"}}), Flavour::Auto)
             .unwrap_err()

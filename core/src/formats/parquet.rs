@@ -1159,7 +1159,11 @@ mod tests {
 
     #[test]
     fn a_target_naming_no_column_of_the_file_still_gives_every_row() {
-        let target = Arc::new(Schema::new(vec![arrow::datatypes::Field::new("zzz", DataType::Utf8, true)]));
+        let target = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+            "zzz",
+            DataType::Utf8,
+            true,
+        )]));
         let reader = read_parquet("f.parquet", three_rows(), &ReadOptions::default(), Some(target)).unwrap();
         let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
         assert_eq!(rows, 3);
