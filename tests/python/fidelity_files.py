@@ -157,10 +157,16 @@ avro("av_unions", {
         {"name": "state", "type": [{"type": "enum", "name": "on_off", "symbols": ["ON", "OFF"]},
                                    {"type": "enum", "name": "yes_no", "symbols": ["YES", "NO"]}]},
         {"name": "any", "type": ["null", "string", "long", "boolean"]},
+        # Two decimals backed by fixed: the Avro library refused such a union.
+        {"name": "amount", "type": ["null",
+            {"type": "fixed", "name": "dec_small", "size": 4, "logicalType": "decimal", "precision": 8, "scale": 2},
+            {"type": "fixed", "name": "dec_big", "size": 20, "logicalType": "decimal", "precision": 46, "scale": 6}]},
     ]}, [
-    {"shape": ("circle", {"radius": 1.5}), "code": ("two", b"ab"), "state": ("on_off", "ON"), "any": "text"},
-    {"shape": ("square", {"side": 4}), "code": ("three", b"xyz"), "state": ("yes_no", "NO"), "any": 42},
-    {"shape": ("circle", {"radius": -0.5}), "code": None, "state": ("yes_no", "YES"), "any": True},
+    {"shape": ("circle", {"radius": 1.5}), "code": ("two", b"ab"), "state": ("on_off", "ON"), "any": "text",
+     "amount": ("dec_small", D("-123.45"))},
+    {"shape": ("square", {"side": 4}), "code": ("three", b"xyz"), "state": ("yes_no", "NO"), "any": 42,
+     "amount": ("dec_big", D("1234567890123456789012345678901234567890.123456"))},
+    {"shape": ("circle", {"radius": -0.5}), "code": None, "state": ("yes_no", "YES"), "any": True, "amount": None},
 ])
 
 # CSV: one table with every line ending; a quoted field holds line breaks of its own.

@@ -71,7 +71,11 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         AvroSchema::Long => DataType::Int64,
         AvroSchema::Float => DataType::Float32,
         AvroSchema::Double => DataType::Float64,
-        AvroSchema::Bytes | AvroSchema::Fixed(_) | AvroSchema::Duration => DataType::Binary,
+        AvroSchema::Fixed(f) => match names.get(&format!("{DECIMAL_BRANCH}{}", f.name.name)) {
+            Some(decimal) => avro_type(decimal, names, depth),
+            None => DataType::Binary,
+        },
+        AvroSchema::Bytes | AvroSchema::Duration => DataType::Binary,
         AvroSchema::String | AvroSchema::Enum(_) | AvroSchema::Uuid | AvroSchema::BigDecimal => DataType::Utf8,
         AvroSchema::Date => DataType::Date32,
         AvroSchema::TimeMillis => DataType::Time32(TimeUnit::Millisecond),
@@ -156,9 +160,14 @@ fn avro_field(name: &str, schema: &AvroSchema, names: &Names, depth: usize) -> F
 pub fn avro_to_arrow(s: &AvroSchema) -> Schema {
     let mut names = Names::new();
     collect_names(s, &mut names);
+    avro_to_arrow_with(s, &names)
+}
+
+/// [`avro_to_arrow`] with the named types already collected.
+fn avro_to_arrow_with(s: &AvroSchema, names: &Names) -> Schema {
     match s {
-        AvroSchema::Record(r) => Schema::new(record_fields(&r.fields, &names, 0)),
-        other => Schema::new(vec![Field::new("value", avro_type(other, &names, 0), true)]),
+        AvroSchema::Record(r) => Schema::new(record_fields(&r.fields, names, 0)),
+        other => Schema::new(vec![Field::new("value", avro_type(other, names, 0), true)]),
     }
 }
 
@@ -253,6 +262,17 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         // nulls them with a meta.changes entry, as it does for every format.
         Value::Float(f) => write_json_str(out, non_finite(f64::from(*f))),
         Value::Double(f) => write_json_str(out, non_finite(*f)),
+        Value::Fixed(_, b) if matches!(s, AvroSchema::Fixed(f) if names.contains_key(&format!("{DECIMAL_BRANCH}{}", f.name.name))) =>
+        {
+            let scale = match s {
+                AvroSchema::Fixed(f) => match names.get(&format!("{DECIMAL_BRANCH}{}", f.name.name)) {
+                    Some(AvroSchema::Decimal(d)) => d.scale,
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            write_decimal_bytes(out, b, scale);
+        }
         Value::Bytes(b) | Value::Fixed(_, b) => {
             use base64::Engine;
             write_json_str(out, &base64::engine::general_purpose::STANDARD.encode(b));
@@ -336,6 +356,165 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Header: unions of several decimal `fixed` types
+// ---------------------------------------------------------------------------------------
+
+/// The key prefix under which [`Names`] holds the decimal a union's `fixed` branch stands
+/// for once its `logicalType` was taken off (see [`read_header`]).
+const DECIMAL_BRANCH: &str = "\u{0}decimal:";
+
+/// A decimal `fixed` branch of a union: (name, precision, scale).
+type UnionDecimal = (String, usize, usize);
+
+/// A header metadata entry: key and value bytes.
+type HeaderEntry = (Vec<u8>, Vec<u8>);
+
+fn read_varint(input: &mut dyn Read, raw: &mut Vec<u8>) -> std::io::Result<i64> {
+    let mut value: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let mut b = [0u8; 1];
+        input.read_exact(&mut b)?;
+        raw.push(b[0]);
+        value |= u64::from(b[0] & 0x7f) << shift;
+        if b[0] & 0x80 == 0 {
+            return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "varint longer than 64 bits",
+    ))
+}
+
+fn read_bytes(input: &mut dyn Read, raw: &mut Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let len = read_varint(input, raw)?;
+    if !(0..=64 << 20).contains(&len) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a header entry of a bad length",
+        ));
+    }
+    let mut v = vec![0u8; len as usize];
+    input.read_exact(&mut v)?;
+    raw.extend_from_slice(&v);
+    Ok(v)
+}
+
+/// Reads the container header (magic, metadata, sync marker) and returns its bytes for the
+/// Avro reader — rewritten when a union holds several decimal `fixed` branches, which the
+/// Avro library refuses ("Unions cannot contain duplicate types") although the
+/// specification allows any number of named types in a union: their `logicalType` is taken
+/// off (plain named `fixed`, which it accepts) and their decimal returned, by name, to read
+/// their values as decimals. A header that cannot be parsed is returned as read, for the
+/// Avro library to report.
+fn read_header(input: &mut dyn Read) -> (Vec<u8>, Vec<UnionDecimal>) {
+    let mut raw = Vec::with_capacity(1024);
+    let parsed = (|| -> std::io::Result<Option<(Vec<HeaderEntry>, [u8; 16])>> {
+        let mut magic = [0u8; 4];
+        input.read_exact(&mut magic)?;
+        raw.extend_from_slice(&magic);
+        if &magic != b"Obj\x01" {
+            return Ok(None);
+        }
+        let mut entries = vec![];
+        loop {
+            let mut n = read_varint(input, &mut raw)?;
+            if n == 0 {
+                break;
+            }
+            if n < 0 {
+                n = -n;
+                read_varint(input, &mut raw)?;
+            }
+            for _ in 0..n {
+                let k = read_bytes(input, &mut raw)?;
+                let v = read_bytes(input, &mut raw)?;
+                entries.push((k, v));
+            }
+        }
+        let mut sync = [0u8; 16];
+        input.read_exact(&mut sync)?;
+        raw.extend_from_slice(&sync);
+        Ok(Some((entries, sync)))
+    })();
+    let Ok(Some((mut entries, sync))) = parsed else {
+        // Too short or not Avro: the Avro library says what is wrong.
+        return (raw, vec![]);
+    };
+    let mut decimals = vec![];
+    for (k, v) in entries.iter_mut() {
+        if k.as_slice() != b"avro.schema" {
+            continue;
+        }
+        let Ok(mut schema) = serde_json::from_slice::<JsonValue>(v) else {
+            return (raw, vec![]);
+        };
+        strip_union_decimals(&mut schema, &mut decimals);
+        if decimals.is_empty() {
+            return (raw, vec![]);
+        }
+        *v = schema.to_string().into_bytes();
+    }
+    let mut header = Vec::with_capacity(raw.len());
+    header.extend_from_slice(b"Obj\x01");
+    zigzag(&mut header, entries.len() as i64);
+    for (k, v) in &entries {
+        avro_bytes(&mut header, k);
+        avro_bytes(&mut header, v);
+    }
+    zigzag(&mut header, 0);
+    header.extend_from_slice(&sync);
+    (header, decimals)
+}
+
+/// Takes `logicalType: decimal` off the `fixed` branches of unions that hold more than one,
+/// recording each one's (name, precision, scale).
+fn strip_union_decimals(v: &mut JsonValue, found: &mut Vec<UnionDecimal>) {
+    match v {
+        JsonValue::Array(branches) => {
+            let is_decimal_fixed = |b: &JsonValue| {
+                b.get("type") == Some(&json!("fixed")) && b.get("logicalType") == Some(&json!("decimal"))
+            };
+            if branches.iter().filter(|b| is_decimal_fixed(b)).count() > 1 {
+                for b in branches.iter_mut().filter(|b| is_decimal_fixed(b)) {
+                    let name = b["name"]
+                        .as_str()
+                        .unwrap_or("")
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let precision = b["precision"].as_u64().unwrap_or(0) as usize;
+                    let scale = b["scale"].as_u64().unwrap_or(0) as usize;
+                    if let Some(o) = b.as_object_mut() {
+                        o.remove("logicalType");
+                    }
+                    found.push((name, precision, scale));
+                }
+            }
+            for b in branches.iter_mut() {
+                strip_union_decimals(b, found);
+            }
+        }
+        JsonValue::Object(map) => {
+            for key in ["type", "items", "values"] {
+                if let Some(child) = map.get_mut(key) {
+                    strip_union_decimals(child, found);
+                }
+            }
+            if let Some(JsonValue::Array(fields)) = map.get_mut("fields") {
+                for f in fields.iter_mut() {
+                    if let Some(t) = f.get_mut("type") {
+                        strip_union_decimals(t, found);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Reader
 // ---------------------------------------------------------------------------------------
 
@@ -376,11 +555,22 @@ impl<'a> AvroReader<'a> {
         opts: &ReadOptions,
         target: Option<SchemaRef>,
     ) -> Result<Self> {
+        let mut input = input;
+        let (header, decimals) = read_header(&mut input);
+        let input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(header).chain(input));
         let rows = apache_avro::Reader::new(input).map_err(|e| avro_err(file, e))?;
         let avro_schema = rows.writer_schema().clone();
         let mut names = Names::new();
         collect_names(&avro_schema, &mut names);
-        let native = Arc::new(avro_to_arrow(&avro_schema));
+        for (name, precision, scale) in decimals {
+            let decimal = AvroSchema::Decimal(apache_avro::schema::DecimalSchema {
+                precision,
+                scale,
+                inner: Box::new(AvroSchema::Null),
+            });
+            names.insert(format!("{DECIMAL_BRANCH}{name}"), decimal);
+        }
+        let native = Arc::new(avro_to_arrow_with(&avro_schema, &names));
         let decoder = json_reader_builder(native.clone(), opts.batch_size)
             .build_decoder()
             .map_err(|e| Error::Internal(format!("decoder: {e}")))?;

@@ -283,13 +283,13 @@ pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<Conform
                 .iter()
                 .position(|s| s.name().eq_ignore_ascii_case(f.name()))
         });
-        kept_meta.push(
-            idx.map(|i| schema.field(i))
-                .filter(|s| records::is_json_field(s) && matches!(f.data_type(), DataType::Utf8))
-                .map(|s| s.metadata().clone().into_iter().collect()),
-        );
+        // A column of JSON values (an Avro union of several branches) is its own most exact
+        // form: its values already follow the JSON Schema discover gave it.
+        let json_values = idx.map(|i| schema.field(i)).filter(|s| records::is_json_field(s));
+        kept_meta.push(json_values.map(|s| s.metadata().clone().into_iter().collect()));
         match idx {
             None => columns.push(new_null_array(f.data_type(), batch.num_rows())),
+            Some(i) if json_values.is_some() => columns.push(batch.column(i).clone()),
             Some(i) => {
                 let src = batch.column(i);
                 let (col, rows) = cast_column(src, f.data_type())?;
