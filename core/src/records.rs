@@ -199,6 +199,55 @@ fn write_time_of_day(out: &mut Vec<u8>, nanos: i64, digits: usize) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Columns of JSON values
+// ---------------------------------------------------------------------------------------
+
+/// The Arrow canonical extension type of a string column holding JSON texts (`arrow.json`).
+/// Records carry such a column's values as the JSON values themselves — e.g. an Avro union
+/// of several kinds holds a number in one row, a string or an object in the next.
+pub const JSON_EXTENSION: &str = "arrow.json";
+
+/// The field metadata key naming an Arrow extension type.
+const EXTENSION_KEY: &str = "ARROW:extension:name";
+
+/// The field metadata key holding a field's own JSON Schema (for [`JSON_EXTENSION`] columns,
+/// whose Arrow type alone says only "string").
+pub const JSON_SCHEMA_KEY: &str = "lakeport.json_schema";
+
+/// Whether `field` is a string column of JSON texts ([`JSON_EXTENSION`]).
+pub fn is_json_field(field: &Field) -> bool {
+    matches!(field.data_type(), DataType::Utf8)
+        && field.metadata().get(EXTENSION_KEY).is_some_and(|n| n == JSON_EXTENSION)
+}
+
+/// A nullable string column of JSON texts whose values follow `json_schema`.
+pub fn json_field(name: &str, json_schema: &JsonValue) -> Field {
+    Field::new(name, DataType::Utf8, true).with_metadata(std::collections::HashMap::from([
+        (EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string()),
+        (JSON_SCHEMA_KEY.to_string(), json_schema.to_string()),
+    ]))
+}
+
+/// An encoder for a column described by `field`: JSON-text columns are written raw.
+fn field_encoder<'a>(field: &Field, array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
+    if is_json_field(field) && matches!(array.data_type(), DataType::Utf8) {
+        let a = array.as_string::<i32>();
+        return Ok(ColumnEncoder {
+            array,
+            write: Box::new(move |i, out| {
+                let text = a.value(i);
+                if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+                    out.extend_from_slice(text.as_bytes());
+                } else {
+                    write_json_str(out, text);
+                }
+            }),
+        });
+    }
+    make_encoder(array)
+}
+
+// ---------------------------------------------------------------------------------------
 // Column encoders
 // ---------------------------------------------------------------------------------------
 
@@ -301,6 +350,12 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
             let scale = *scale;
             prim::<Decimal128Type>(array, move |v, o| write_decimal(o, v, scale))
         }
+        DataType::Decimal256(_, scale) => {
+            let scale = *scale;
+            prim::<Decimal256Type>(array, move |v, o| {
+                write_decimal_digits(o, &v.to_string(), i32::from(scale))
+            })
+        }
         DataType::Decimal64(_, scale) => {
             let scale = *scale;
             prim::<Decimal64Type>(array, move |v, o| write_decimal(o, i128::from(v), scale))
@@ -312,10 +367,10 @@ fn make_encoder<'a>(array: &'a dyn Array) -> Result<ColumnEncoder<'a>> {
         DataType::Struct(fields) => {
             let s = array.as_struct();
             let keys: Vec<Vec<u8>> = fields.iter().map(|f| key_bytes(f.name())).collect();
-            let children = s
-                .columns()
+            let children = fields
                 .iter()
-                .map(|c| make_encoder(c.as_ref()))
+                .zip(s.columns())
+                .map(|(f, c)| field_encoder(f, c.as_ref()))
                 .collect::<Result<Vec<_>>>()?;
             Box::new(move |i, out| {
                 out.push(b'{');
@@ -455,6 +510,35 @@ fn write_decimal(out: &mut Vec<u8>, v: i128, scale: i8) {
     out.extend_from_slice(&digits[..scale as usize]);
 }
 
+/// Appends a decimal given as its unscaled integer's text (`-123`) and a scale: every digit,
+/// as a JSON number (`-1.23` for scale 2; trailing zeros for a negative scale).
+pub fn write_decimal_digits(out: &mut Vec<u8>, unscaled: &str, scale: i32) {
+    let (neg, digits) = match unscaled.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, unscaled),
+    };
+    if neg {
+        out.push(b'-');
+    }
+    if scale <= 0 {
+        out.extend_from_slice(digits.as_bytes());
+        if digits != "0" {
+            out.extend(std::iter::repeat_n(b'0', scale.unsigned_abs() as usize));
+        }
+        return;
+    }
+    let scale = scale as usize;
+    if digits.len() > scale {
+        out.extend_from_slice(&digits.as_bytes()[..digits.len() - scale]);
+        out.push(b'.');
+        out.extend_from_slice(&digits.as_bytes()[digits.len() - scale..]);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', scale - digits.len()));
+        out.extend_from_slice(digits.as_bytes());
+    }
+}
+
 fn key_bytes(name: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(name.len() + 3);
     write_json_str(&mut k, name);
@@ -515,7 +599,7 @@ impl<'a> RowEncoder<'a> {
             if skip.iter().any(|s| s == f.name()) {
                 continue;
             }
-            columns.push((key_bytes(f.name()), make_encoder(c.as_ref())?));
+            columns.push((key_bytes(f.name()), field_encoder(f, c.as_ref())?));
         }
         Ok(RowEncoder { columns })
     }
@@ -568,6 +652,136 @@ pub fn array_to_json_strings(array: &dyn Array) -> Result<arrow::array::StringAr
         }
     }
     Ok(b.finish())
+}
+
+// ---------------------------------------------------------------------------------------
+// Values JSON cannot hold
+// ---------------------------------------------------------------------------------------
+
+/// The Airbyte `meta.changes` reason of a value nulled because JSON cannot hold it (or,
+/// with `on_bad_record: emit`, because it does not fit the stream's schema).
+pub const NULLED_REASON: &str = "SOURCE_SERIALIZATION_ERROR";
+
+/// A batch column (a list of field names per row) a reader adds when it emitted values that
+/// do not fit the schema as null: the RECORD writer turns it into `meta.changes` entries and
+/// never writes it as data.
+pub const NULLED_FIELDS_COLUMN: &str = "_lakeport_nulled_fields";
+
+/// Whether a type can hold a value JSON cannot (a float, at any depth).
+fn may_be_unrepresentable(dt: &DataType) -> bool {
+    match dt {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => true,
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
+            may_be_unrepresentable(f.data_type())
+        }
+        DataType::Struct(fs) => fs.iter().any(|f| may_be_unrepresentable(f.data_type())),
+        _ => false,
+    }
+}
+
+/// Rows of `array` holding a value — at any depth — that JSON cannot hold (NaN, infinities)
+/// and that the encoder writes as `null`; `None` when there is none.
+pub fn unrepresentable_rows(array: &dyn Array) -> Option<Vec<bool>> {
+    if !may_be_unrepresentable(array.data_type()) {
+        return None;
+    }
+    let n = array.len();
+    let mark = |f: &dyn Fn(usize) -> bool| -> Option<Vec<bool>> {
+        let rows: Vec<bool> = (0..n).map(|i| array.is_valid(i) && f(i)).collect();
+        rows.contains(&true).then_some(rows)
+    };
+    match array.data_type() {
+        DataType::Float16 => {
+            let a = array.as_primitive::<Float16Type>();
+            mark(&|i| !a.value(i).is_finite())
+        }
+        DataType::Float32 => {
+            let a = array.as_primitive::<Float32Type>();
+            if a.values().iter().all(|v| v.is_finite()) {
+                return None;
+            }
+            mark(&|i| !a.value(i).is_finite())
+        }
+        DataType::Float64 => {
+            let a = array.as_primitive::<Float64Type>();
+            if a.values().iter().all(|v| v.is_finite()) {
+                return None;
+            }
+            mark(&|i| !a.value(i).is_finite())
+        }
+        DataType::List(_) => {
+            let l = array.as_list::<i32>();
+            let child = unrepresentable_rows(l.values().as_ref())?;
+            let off = l.value_offsets();
+            mark(&|i| child[off[i] as usize..off[i + 1] as usize].contains(&true))
+        }
+        DataType::LargeList(_) => {
+            let l = array.as_list::<i64>();
+            let child = unrepresentable_rows(l.values().as_ref())?;
+            let off = l.value_offsets();
+            mark(&|i| child[off[i] as usize..off[i + 1] as usize].contains(&true))
+        }
+        DataType::FixedSizeList(_, size) => {
+            let l = array.as_fixed_size_list();
+            let child = unrepresentable_rows(l.values().as_ref())?;
+            let size = *size as usize;
+            mark(&|i| child[i * size..(i + 1) * size].contains(&true))
+        }
+        DataType::Map(..) => {
+            let m = array.as_map();
+            let child = unrepresentable_rows(m.values().as_ref())?;
+            let off = m.value_offsets();
+            mark(&|i| child[off[i] as usize..off[i + 1] as usize].contains(&true))
+        }
+        DataType::Struct(_) => {
+            let children: Vec<Vec<bool>> = array
+                .as_struct()
+                .columns()
+                .iter()
+                .filter_map(|c| unrepresentable_rows(c.as_ref()))
+                .collect();
+            if children.is_empty() {
+                return None;
+            }
+            mark(&|i| children.iter().any(|c| c[i]))
+        }
+        _ => None,
+    }
+}
+
+/// Values written as `null` because JSON cannot hold them, counted per column (for one
+/// WARN per column and file).
+#[derive(Debug, Default, Clone)]
+pub struct NulledValues {
+    counts: Vec<(String, u64)>,
+}
+
+impl NulledValues {
+    /// Counts `n` more values of `column`.
+    pub fn add(&mut self, column: &str, n: u64) {
+        match self.counts.iter_mut().find(|(c, _)| c == column) {
+            Some((_, count)) => *count += n,
+            None => self.counts.push((column.to_string(), n)),
+        }
+    }
+
+    /// Whether nothing was nulled.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// One warning per column for `file`, with its count; the counts start again.
+    pub fn take_warnings(&mut self, file: &str) -> Vec<String> {
+        std::mem::take(&mut self.counts)
+            .into_iter()
+            .map(|(column, n)| {
+                format!(
+                    "{file}: {n} value(s) of column '{column}' are NaN or infinite, which JSON cannot hold; they \
+                     were emitted as null, each record noting it in meta.changes"
+                )
+            })
+            .collect()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -659,12 +873,46 @@ impl RecordSerializer {
         self.write_rows(batch, 0, batch.num_rows(), out)
     }
 
+    /// [`Self::write_batch`], counting in `nulled` the values written as null because JSON
+    /// cannot hold them (each such record carries a `meta.changes` entry).
+    pub fn write_batch_noting(&self, batch: &RecordBatch, out: &mut Vec<u8>, nulled: &mut NulledValues) -> Result<()> {
+        self.write_rows_noting(batch, 0, batch.num_rows(), out, nulled)
+    }
+
     /// Appends RECORD lines for rows `start..end` of `batch` (for splitting a batch across
     /// workers).
     pub fn write_rows(&self, batch: &RecordBatch, start: usize, end: usize, out: &mut Vec<u8>) -> Result<()> {
+        self.write_rows_noting(batch, start, end, out, &mut NulledValues::default())
+    }
+
+    /// [`Self::write_rows`], counting the values nulled in `nulled`.
+    ///
+    /// This is the one place where a value that JSON cannot hold (NaN, an infinity, at any
+    /// depth) becomes `null`: the record gets an Airbyte `meta.changes` entry
+    /// `{"field", "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}` for its column.
+    pub fn write_rows_noting(
+        &self,
+        batch: &RecordBatch,
+        start: usize,
+        end: usize,
+        out: &mut Vec<u8>,
+        nulled: &mut NulledValues,
+    ) -> Result<()> {
         let batch = plain_batch(batch)?;
         let batch = batch.as_ref();
-        let enc = RowEncoder::new(batch, &self.extra_names)?;
+        // Fields a reader nulled (values that do not fit the schema), per row.
+        let reader_nulled = batch
+            .column_by_name(NULLED_FIELDS_COLUMN)
+            .and_then(|c| c.as_list_opt::<i32>())
+            .filter(|l| matches!(l.value_type(), DataType::Utf8));
+        let skip: std::borrow::Cow<'_, [String]> = if reader_nulled.is_some() {
+            let mut names = self.extra_names.clone();
+            names.push(NULLED_FIELDS_COLUMN.to_string());
+            std::borrow::Cow::Owned(names)
+        } else {
+            std::borrow::Cow::Borrowed(&self.extra_names)
+        };
+        let enc = RowEncoder::new(batch, &skip)?;
         let end = end.min(batch.num_rows());
         out.reserve((end.saturating_sub(start)) * (self.prefix.len() + self.suffix.len() + 16 * enc.columns.len()));
         // The extra fragment starts with a comma; drop it when there is no column before it.
@@ -673,11 +921,55 @@ impl RecordSerializer {
         } else {
             &self.extra
         };
+        let lossy: Vec<(&str, Vec<bool>)> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(f, _)| !skip.iter().any(|s| s == f.name()))
+            .filter_map(|(f, c)| unrepresentable_rows(c.as_ref()).map(|rows| (f.name().as_str(), rows)))
+            .collect();
+        // The suffix without its closing `}}\n`: `},"emitted_at":N`.
+        let suffix_head = &self.suffix[..self.suffix.len() - 3];
         for i in start..end {
             out.extend_from_slice(&self.prefix);
             enc.write_fields(i, out);
             out.extend_from_slice(extra);
-            out.extend_from_slice(&self.suffix);
+            let mut changes = lossy
+                .iter()
+                .filter(|(_, rows)| rows[i])
+                .map(|(name, _)| *name)
+                .peekable();
+            let not_fitting = reader_nulled.filter(|l| l.is_valid(i)).map(|l| l.value(i));
+            if changes.peek().is_none() && not_fitting.is_none() {
+                out.extend_from_slice(&self.suffix);
+                continue;
+            }
+            out.extend_from_slice(suffix_head);
+            out.extend_from_slice(b",\"meta\":{\"changes\":[");
+            let mut n = 0;
+            let mut change = |out: &mut Vec<u8>, name: &str| {
+                if n > 0 {
+                    out.push(b',');
+                }
+                n += 1;
+                out.extend_from_slice(b"{\"field\":");
+                write_json_str(out, name);
+                out.extend_from_slice(b",\"change\":\"NULLED\",\"reason\":\"");
+                out.extend_from_slice(NULLED_REASON.as_bytes());
+                out.extend_from_slice(b"\"}");
+            };
+            for name in changes {
+                change(out, name);
+                nulled.add(name, 1);
+            }
+            if let Some(fields) = not_fitting {
+                let fields = fields.as_string::<i32>();
+                for name in fields.iter().flatten() {
+                    change(out, name);
+                }
+            }
+            out.extend_from_slice(b"]}}}\n");
         }
         Ok(())
     }
@@ -701,8 +993,10 @@ impl DecoderFactory for LenientDecoderFactory {
         _is_nullable: bool,
     ) -> std::result::Result<Option<Box<dyn ArrayDecoder>>, ArrowError> {
         Ok(match field.data_type() {
+            DataType::Utf8 if is_json_field(field) => Some(Box::new(JsonTextDecoder)),
             DataType::Utf8 => Some(Box::new(AnyToStringDecoder)),
             DataType::Binary => Some(Box::new(Base64Decoder)),
+            DataType::Timestamp(unit, tz) => Some(Box::new(TimestampDecoder::new(field.data_type(), *unit, tz)?)),
             _ => None,
         })
     }
@@ -812,6 +1106,158 @@ impl ArrayDecoder for AnyToStringDecoder {
             }
         }
         Ok(Arc::new(b.finish()))
+    }
+}
+
+/// Keeps each value as its JSON text (strings quoted), for [`JSON_EXTENSION`] columns.
+struct JsonTextDecoder;
+
+impl ArrayDecoder for JsonTextDecoder {
+    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
+        let mut b = arrow::array::StringBuilder::with_capacity(pos.len(), pos.len() * 8);
+        let mut buf = Vec::new();
+        for &p in pos {
+            if let TapeElement::Null = tape.get(p) {
+                b.append_null();
+                continue;
+            }
+            buf.clear();
+            tape_to_json(tape, p, &mut buf)?;
+            b.append_value(String::from_utf8_lossy(&buf));
+        }
+        Ok(Arc::new(b.finish()))
+    }
+}
+
+/// Timestamps as Arrow's JSON decoder reads them, plus the ISO-8601 expanded years
+/// (`+052951-06-02T04:00:00Z`, `-000001-12-31T…`) the RECORD writer gives timestamps
+/// outside years 0000-9999, so that what a source wrote a destination reads back.
+struct TimestampDecoder {
+    data_type: DataType,
+    unit: TimeUnit,
+    tz: arrow::array::timezone::Tz,
+}
+
+impl TimestampDecoder {
+    fn new(data_type: &DataType, unit: TimeUnit, tz: &Option<Arc<str>>) -> std::result::Result<Self, ArrowError> {
+        let tz = tz.as_deref().unwrap_or("+00:00").parse()?;
+        Ok(TimestampDecoder {
+            data_type: data_type.clone(),
+            unit,
+            tz,
+        })
+    }
+
+    fn parse(&self, s: &str) -> std::result::Result<i64, ArrowError> {
+        let err = |why: &str| ArrowError::JsonError(format!("failed to parse \"{s}\" as {}: {why}", self.data_type));
+        let (secs, nanos) = match parse_expanded_timestamp(s) {
+            Some(v) => v,
+            None => {
+                let d = arrow::compute::kernels::cast_utils::string_to_datetime(&self.tz, s)
+                    .map_err(|e| err(&e.to_string()))?;
+                (d.timestamp(), i64::from(d.timestamp_subsec_nanos()))
+            }
+        };
+        let (per_sec, div) = match self.unit {
+            TimeUnit::Second => (1, 1_000_000_000),
+            TimeUnit::Millisecond => (1_000, 1_000_000),
+            TimeUnit::Microsecond => (1_000_000, 1_000),
+            TimeUnit::Nanosecond => (1_000_000_000, 1),
+        };
+        secs.checked_mul(per_sec)
+            .and_then(|v| v.checked_add(nanos / div))
+            .ok_or_else(|| err("out of the range of a 64-bit timestamp at this unit"))
+    }
+}
+
+/// (seconds since the epoch, nanoseconds) of an ISO-8601 date-time with an expanded (signed)
+/// year: `±YYYYYY-MM-DDTHH:MM:SS[.f…][Z|±HH:MM]`; `None` for anything else.
+fn parse_expanded_timestamp(s: &str) -> Option<(i64, i64)> {
+    let sign = match s.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let rest = &s[1..];
+    let dash = rest.find('-')?;
+    let year: i64 = rest[..dash].parse().ok()?;
+    let b = &rest.as_bytes()[dash..];
+    // -MM-DDTHH:MM:SS
+    if b.len() < 15 || b[0] != b'-' || b[3] != b'-' || !matches!(b[6], b'T' | b' ') || b[9] != b':' || b[12] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { std::str::from_utf8(&b[r]).ok()?.parse().ok() };
+    let (month, day, h, mi, se) = (num(1..3)?, num(4..6)?, num(7..9)?, num(10..12)?, num(13..15)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 15;
+    let mut nanos = 0i64;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &b[start..i];
+        if digits.is_empty() || digits.len() > 9 {
+            return None;
+        }
+        nanos = std::str::from_utf8(digits).ok()?.parse::<i64>().ok()? * 10i64.pow(9 - digits.len() as u32);
+    }
+    let offset = match &b[i..] {
+        b"" | b"Z" | b"z" => 0,
+        o if o.len() == 6 && matches!(o[0], b'+' | b'-') && o[3] == b':' => {
+            let oh: i64 = std::str::from_utf8(&o[1..3]).ok()?.parse().ok()?;
+            let om: i64 = std::str::from_utf8(&o[4..6]).ok()?.parse().ok()?;
+            (if o[0] == b'+' { 1 } else { -1 }) * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(sign * year, month as u32, day as u32);
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + mi * 60 + se)?
+        .checked_sub(offset)?;
+    Some((secs, nanos))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (any year).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl ArrayDecoder for TimestampDecoder {
+    fn decode(&mut self, tape: &Tape<'_>, pos: &[u32]) -> std::result::Result<ArrayRef, ArrowError> {
+        let mut values: Vec<Option<i64>> = Vec::with_capacity(pos.len());
+        for &p in pos {
+            values.push(match tape.get(p) {
+                TapeElement::Null => None,
+                TapeElement::String(idx) => Some(self.parse(tape.get_string(idx))?),
+                TapeElement::Number(idx) => {
+                    let s = tape.get_string(idx);
+                    Some(
+                        s.parse::<i64>()
+                            .or_else(|_| s.parse::<f64>().map(|x| x as i64))
+                            .map_err(|_| ArrowError::JsonError(format!("failed to parse {s} as {}", self.data_type)))?,
+                    )
+                }
+                TapeElement::I32(v) => Some(i64::from(v)),
+                TapeElement::I64(high) => match tape.get(p + 1) {
+                    TapeElement::I32(low) => Some((i64::from(high) << 32) | i64::from(low as u32)),
+                    _ => return Err(tape.error(p, "i64")),
+                },
+                _ => return Err(tape.error(p, "timestamp")),
+            });
+        }
+        let array = arrow::array::Int64Array::from(values);
+        arrow::compute::cast(&array, &self.data_type).map(|a| a as ArrayRef)
     }
 }
 
@@ -1005,6 +1451,10 @@ pub fn value_fits(v: &JsonValue, dt: &DataType) -> bool {
                 .is_some_and(|f| value_fits(v, f.data_type()))
         }),
         (JsonValue::Array(items), List(f)) => items.iter().all(|i| value_fits(i, f.data_type())),
+        (JsonValue::Object(map), Map(entries, _)) => match entries.data_type() {
+            Struct(kv) if kv.len() == 2 => map.values().all(|v| value_fits(v, kv[1].data_type())),
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -1042,6 +1492,32 @@ mod tests {
         write_decimal(&mut o, -12345, 3);
         write_decimal(&mut o, 5, 2);
         assert_eq!(String::from_utf8(o).unwrap(), "-12.3450.05");
+    }
+
+    #[test]
+    fn expanded_years_read_back_what_the_writer_wrote() {
+        for (micros, unit) in [
+            (1_608_762_153_600_000_000i64, TimeUnit::Microsecond),
+            (-1_608_762_153_600_000_000, TimeUnit::Microsecond),
+            (-62_167_219_200_000_001, TimeUnit::Microsecond),
+            (253_402_225_200_123_456, TimeUnit::Microsecond),
+        ] {
+            let mut o = vec![];
+            write_timestamp(&mut o, micros, unit, true);
+            let text: String = serde_json::from_slice(&o).unwrap();
+            let d = TimestampDecoder::new(
+                &DataType::Timestamp(unit, Some("UTC".into())),
+                unit,
+                &Some("UTC".into()),
+            )
+            .unwrap();
+            assert_eq!(d.parse(&text).unwrap(), micros, "{text}");
+        }
+        assert_eq!(
+            parse_expanded_timestamp("+052951-06-02T04:00:00+01:00"),
+            parse_expanded_timestamp("+052951-06-02T03:00:00Z")
+        );
+        assert_eq!(parse_expanded_timestamp("2024-01-01T00:00:00Z"), None);
     }
 
     #[test]

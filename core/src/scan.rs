@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::formats::options::ReadOptions;
 use crate::formats::BatchReader;
 use crate::record_cursor::RecordCursor;
-use crate::records::RecordSerializer;
+use crate::records::{NulledValues, RecordSerializer};
 
 /// Serialised batches a worker may hold ahead of the writer, per file.
 pub const CHUNKS_PER_FILE: usize = 2;
@@ -205,6 +205,7 @@ fn read_file(
     let mut reader = open(&config.read_options, target)?;
     let mut filter = cursor.map(RecordCursor::filter);
     let mut records = 0u64;
+    let mut nulled = NulledValues::default();
     // Rows the file may still give (`max_rows_per_file`).
     let mut allowed = config.read_options.max_rows.unwrap_or(u64::MAX);
     while allowed > 0 {
@@ -225,14 +226,15 @@ fn read_file(
             continue;
         }
         let mut bytes = Vec::with_capacity(batch.num_rows() * 128);
-        serializer.write_batch(&batch, &mut bytes)?;
+        serializer.write_batch_noting(&batch, &mut bytes, &mut nulled)?;
         let count = batch.num_rows() as u64;
         records += count;
         if tx.send(Chunk::Event(ScanEvent::Records { bytes, count })).is_err() {
             return Ok(());
         }
     }
-    let warnings = reader.take_warnings();
+    let mut warnings = reader.take_warnings();
+    warnings.extend(nulled.take_warnings(&url));
     if !warnings.is_empty() {
         let _ = tx.send(Chunk::Event(ScanEvent::Warnings(warnings)));
     }

@@ -21,6 +21,26 @@ pub fn timestamp_utc() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from(UTC)))
 }
 
+/// The Arrow type of Airbyte's `timestamp_without_timezone`: microseconds, no zone.
+pub fn timestamp_naive() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}
+
+/// A map from string keys to `values` (a JSON object with `additionalProperties`).
+pub fn map_type(values: DataType) -> DataType {
+    DataType::Map(
+        Arc::new(Field::new(
+            "entries",
+            DataType::Struct(Fields::from(vec![
+                Field::new("keys", DataType::Utf8, false),
+                Field::new("values", values, true),
+            ])),
+            false,
+        )),
+        false,
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // Arrow → JSON Schema
 // ---------------------------------------------------------------------------------------
@@ -38,13 +58,22 @@ pub fn arrow_to_json_schema(schema: &Schema) -> JsonValue {
 fn fields_to_properties(fields: &Fields) -> JsonValue {
     let mut props = Map::new();
     for f in fields {
-        props.insert(f.name().clone(), data_type_to_json_schema(f.data_type()));
+        props.insert(f.name().clone(), field_to_json_schema(f));
     }
     JsonValue::Object(props)
 }
 
 fn nullable(t: &str) -> JsonValue {
     json!({ "type": ["null", t] })
+}
+
+/// The JSON Schema of one field: its own (metadata [`crate::records::JSON_SCHEMA_KEY`], for
+/// columns of JSON values) or its type's.
+pub fn field_to_json_schema(f: &Field) -> JsonValue {
+    f.metadata()
+        .get(crate::records::JSON_SCHEMA_KEY)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_else(|| data_type_to_json_schema(f.data_type()))
 }
 
 /// The JSON Schema of one Arrow type (nullable).
@@ -190,18 +219,27 @@ pub fn json_schema_to_data_type(s: &JsonValue) -> DataType {
         "number" => DataType::Float64,
         "boolean" => DataType::Boolean,
         "string" => match (format, airbyte_type) {
+            // Airbyte's naive date-time: written without an offset, kept without a zone.
+            (Some("date-time") | None, Some("timestamp_without_timezone")) => timestamp_naive(),
             (Some("date-time"), _) => timestamp_utc(),
             (Some("date"), _) => DataType::Date32,
-            (_, Some("timestamp_with_timezone")) | (_, Some("timestamp_without_timezone")) => timestamp_utc(),
+            (_, Some("timestamp_with_timezone")) => timestamp_utc(),
             _ => DataType::Utf8,
         },
-        "object" => match s.get("properties").and_then(JsonValue::as_object) {
-            Some(props) if !props.is_empty() => DataType::Struct(
+        "object" => match (
+            s.get("properties").and_then(JsonValue::as_object),
+            s.get("additionalProperties"),
+        ) {
+            (Some(props), _) if !props.is_empty() => DataType::Struct(
                 props
                     .iter()
                     .map(|(n, p)| Field::new(n, json_schema_to_data_type(p), true))
                     .collect(),
             ),
+            // A map: any keys, values of one declared type.
+            (_, Some(values)) if values.is_object() && !schema_types(values).is_empty() => {
+                map_type(json_schema_to_data_type(values))
+            }
             _ => DataType::Utf8,
         },
         "array" => match s.get("items") {
@@ -473,6 +511,8 @@ pub fn widen(a: &DataType, b: &DataType) -> std::result::Result<DataType, DataTy
         _ => {}
     }
     match (rank(a), rank(b)) {
+        // `true` and `1` in one column: neither a boolean nor a number column reads both.
+        (Some(1), Some(2 | 3)) | (Some(2 | 3), Some(1)) => Ok(Utf8),
         (Some(ra), Some(rb)) => Ok(match ra.max(rb) {
             1 => Boolean,
             2 if kind_name(a) == kind_name(b) => Int64,
@@ -510,7 +550,14 @@ fn merge_fields(a: &Fields, b: &Fields, warnings: &mut Vec<String>, a_source: &s
                         t
                     }
                 };
-                out.push(Arc::new(Field::new(fa.name(), t, true)));
+                // A column of JSON values in both keeps what says so.
+                let same_meta = fa.metadata() == fb.metadata() && fa.data_type() == &t;
+                let field = Field::new(fa.name(), t, true);
+                out.push(Arc::new(if same_meta {
+                    field.with_metadata(fa.metadata().clone())
+                } else {
+                    field
+                }));
             }
             None => out.push(Arc::new(fa.as_ref().clone().with_nullable(true))),
         }

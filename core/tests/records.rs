@@ -199,3 +199,43 @@ fn record_lines_decode_back_into_the_batch() {
     let back = dec.flush().unwrap().unwrap();
     assert_eq!(back, batch);
 }
+
+#[test]
+fn values_emitted_as_null_for_not_fitting_the_schema_are_noted_in_meta_changes() {
+    use lakeport_core::formats::{read_stream, FileFormat, OnBadRecord, ReadOptions};
+    let target = Arc::new(Schema::new(vec![
+        Field::new("n", DataType::Int64, true),
+        Field::new("s", DataType::Utf8, true),
+    ]));
+    let opts = ReadOptions {
+        on_bad_record: OnBadRecord::Emit,
+        ..ReadOptions::default()
+    };
+    // (JSON values the decoder itself rejects still fail: see `OnBadRecord::Emit`.)
+    for (format, data) in [
+        (FileFormat::Csv, "n,s\n1,a\nx,b\n3,c\n"),
+        (FileFormat::Tsv, "n\ts\n1\ta\nx\tb\n3\tc\n"),
+    ] {
+        let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.as_bytes().to_vec()));
+        let reader = read_stream("f", input, format, &opts, Some(target.clone())).unwrap();
+        let ser = RecordSerializer::new("t", None, 0);
+        let mut out = Vec::new();
+        for batch in reader {
+            ser.write_batch(&batch.unwrap(), &mut out).unwrap();
+        }
+        let rows: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 3, "{format}: every record emitted");
+        assert_eq!(rows[1]["record"]["data"], json!({"n": null, "s": "b"}), "{format}");
+        assert_eq!(
+            rows[1]["record"]["meta"],
+            json!({"changes": [{"field": "n", "change": "NULLED", "reason": "SOURCE_SERIALIZATION_ERROR"}]}),
+            "{format}"
+        );
+        assert!(rows[0]["record"].get("meta").is_none(), "{format}: {}", rows[0]);
+        assert_eq!(rows[2]["record"]["data"], json!({"n": 3, "s": "c"}), "{format}");
+    }
+}

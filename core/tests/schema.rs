@@ -106,7 +106,8 @@ fn merge_widens_and_unions_columns() {
     let (m, warnings) = merge(&a, "a.csv", &b, "b.csv");
     assert!(warnings.is_empty(), "{warnings:?}");
     let t = |n: &str| m.field_with_name(n).unwrap().data_type().clone();
-    assert_eq!(t("x"), DataType::Int64);
+    // `true` and `1`: neither a boolean nor an integer column reads both.
+    assert_eq!(t("x"), DataType::Utf8);
     assert_eq!(t("y"), DataType::Float64);
     assert_eq!(t("z"), DataType::Utf8);
     assert_eq!(t("d"), DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
@@ -175,7 +176,7 @@ fn json_inference_widens() {
     let s = inf.schema();
     let t = |n: &str| s.field_with_name(n).unwrap().data_type().clone();
     assert_eq!(t("a"), DataType::Float64);
-    assert_eq!(t("b"), DataType::Int64);
+    assert_eq!(t("b"), DataType::Utf8);
     assert_eq!(t("c"), DataType::Utf8);
     assert_eq!(t("d"), DataType::Utf8);
     assert_eq!(

@@ -394,6 +394,14 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
             } else {
                 f.out.insert("csv_infer_types".into(), Value::Bool(false));
             }
+            // Airbyte infers types with its default true/false strings (`1`/`0`, `t`/`f`,
+            // `yes`/`no`, `on`/`off`, …) unless the config gives its own.
+            if infer && !f.out.contains_key("csv_true_values") && !f.out.contains_key("csv_false_values") {
+                use crate::formats::options::BoolValues;
+                f.out.insert("csv_true_values".into(), json!(BoolValues::DEFAULT_TRUE));
+                f.out
+                    .insert("csv_false_values".into(), json!(BoolValues::DEFAULT_FALSE));
+            }
             if let Some(h) = f.take("header_definition") {
                 let hd = h.as_object().cloned().unwrap_or_default();
                 let kind = hd
@@ -1047,6 +1055,30 @@ mod tests {
         );
         let e = detect_source_s3(&json!({"hello": 1})).unwrap_err().to_string();
         assert!(e.contains("Expected one of"), "{e}");
+    }
+
+    #[test]
+    fn airbyte_type_inference_reads_airbytes_default_booleans() {
+        let stream = |format: Value| json!({"bucket": "b", "streams": [{"name": "a", "format": format}]});
+        let csv = |format: Value| {
+            let m = to_native_source_s3(&stream(format), Flavour::Auto).unwrap();
+            m.config["streams"][0].clone()
+        };
+        let inferred = csv(json!({"filetype": "csv", "inference_type": "Primitive Types Only"}));
+        assert_eq!(
+            inferred["csv_true_values"],
+            json!(crate::formats::options::BoolValues::DEFAULT_TRUE)
+        );
+        assert_eq!(
+            inferred["csv_false_values"],
+            json!(crate::formats::options::BoolValues::DEFAULT_FALSE)
+        );
+        // Lists given: kept as given; no inference: every column a string, no lists added.
+        let given = csv(json!({"filetype": "csv", "inference_type": "Primitive Types Only", "true_values": ["oui"]}));
+        assert_eq!(given["csv_true_values"], json!(["oui"]));
+        assert!(given.get("csv_false_values").is_none(), "{given}");
+        let plain = csv(json!({"filetype": "csv"}));
+        assert!(plain.get("csv_true_values").is_none(), "{plain}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 use serde_json::{json, Value as JsonValue};
 
-use super::conform::{conform, drop_rows};
+use super::conform::{conform, drop_rows, with_nulled};
 use super::options::{OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
@@ -71,7 +71,11 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         AvroSchema::Long => DataType::Int64,
         AvroSchema::Float => DataType::Float32,
         AvroSchema::Double => DataType::Float64,
-        AvroSchema::Bytes | AvroSchema::Fixed(_) | AvroSchema::Duration => DataType::Binary,
+        AvroSchema::Fixed(f) => match names.get(&format!("{DECIMAL_BRANCH}{}", f.name.name)) {
+            Some(decimal) => avro_type(decimal, names, depth),
+            None => DataType::Binary,
+        },
+        AvroSchema::Bytes | AvroSchema::Duration => DataType::Binary,
         AvroSchema::String | AvroSchema::Enum(_) | AvroSchema::Uuid | AvroSchema::BigDecimal => DataType::Utf8,
         AvroSchema::Date => DataType::Date32,
         AvroSchema::TimeMillis => DataType::Time32(TimeUnit::Millisecond),
@@ -84,6 +88,9 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
         AvroSchema::LocalTimestampNanos => DataType::Timestamp(TimeUnit::Nanosecond, None),
         AvroSchema::Decimal(d) if d.precision <= 38 && d.scale <= d.precision => {
             DataType::Decimal128(d.precision as u8, d.scale as i8)
+        }
+        AvroSchema::Decimal(d) if d.precision <= 76 && d.scale <= d.precision => {
+            DataType::Decimal256(d.precision as u8, d.scale as i8)
         }
         AvroSchema::Decimal(_) => DataType::Utf8,
         AvroSchema::Array(a) => DataType::List(Arc::new(Field::new_list_field(
@@ -117,8 +124,35 @@ fn avro_type(s: &AvroSchema, names: &Names, depth: usize) -> DataType {
 fn record_fields(fields: &[RecordField], names: &Names, depth: usize) -> Fields {
     fields
         .iter()
-        .map(|f| Field::new(&f.name, avro_type(&f.schema, names, depth), true))
+        .map(|f| avro_field(&f.name, &f.schema, names, depth))
         .collect()
+}
+
+/// The Arrow field of a record field: a union of several branches (two records, two enums,
+/// a string or a long, …) is a column of JSON values, each row its branch's own value, typed
+/// in JSON Schema by the kinds its branches have.
+fn avro_field(name: &str, schema: &AvroSchema, names: &Names, depth: usize) -> Field {
+    if let AvroSchema::Union(u) = resolve(schema, names) {
+        let branches: Vec<DataType> = u
+            .variants()
+            .iter()
+            .filter(|v| !matches!(v, AvroSchema::Null))
+            .map(|v| avro_type(v, names, depth + 1))
+            .collect();
+        if branches.len() > 1 {
+            let mut kinds: Vec<JsonValue> = vec![json!("null")];
+            for t in &branches {
+                let schema = crate::schema::data_type_to_json_schema(t);
+                for k in schema["type"].as_array().into_iter().flatten() {
+                    if !kinds.contains(k) {
+                        kinds.push(k.clone());
+                    }
+                }
+            }
+            return crate::records::json_field(name, &json!({ "type": kinds }));
+        }
+    }
+    Field::new(name, avro_type(schema, names, depth), true)
 }
 
 /// The Arrow schema of records with Avro schema `s` (a record schema; anything else becomes
@@ -126,9 +160,14 @@ fn record_fields(fields: &[RecordField], names: &Names, depth: usize) -> Fields 
 pub fn avro_to_arrow(s: &AvroSchema) -> Schema {
     let mut names = Names::new();
     collect_names(s, &mut names);
+    avro_to_arrow_with(s, &names)
+}
+
+/// [`avro_to_arrow`] with the named types already collected.
+fn avro_to_arrow_with(s: &AvroSchema, names: &Names) -> Schema {
     match s {
-        AvroSchema::Record(r) => Schema::new(record_fields(&r.fields, &names, 0)),
-        other => Schema::new(vec![Field::new("value", avro_type(other, &names, 0), true)]),
+        AvroSchema::Record(r) => Schema::new(record_fields(&r.fields, names, 0)),
+        other => Schema::new(vec![Field::new("value", avro_type(other, names, 0), true)]),
     }
 }
 
@@ -136,38 +175,69 @@ pub fn avro_to_arrow(s: &AvroSchema) -> Schema {
 // Avro value → JSON text (fed to arrow_json)
 // ---------------------------------------------------------------------------------------
 
-fn write_decimal_bytes(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
-    // Big-endian two's complement.
-    if bytes.len() > 16 {
-        out.extend_from_slice(b"null");
-        return;
-    }
-    let mut v: i128 = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
-        -1
-    } else {
-        0
-    };
-    for b in bytes {
-        v = (v << 8) | i128::from(*b);
-    }
-    let mut tmp = Vec::new();
-    let neg = v < 0;
-    let abs = v.unsigned_abs().to_string();
+/// The decimal digits (with a `-` when negative) of a big-endian two's-complement integer
+/// of any length.
+fn twos_complement_digits(bytes: &[u8]) -> String {
+    let neg = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut mag: Vec<u8> = bytes.to_vec();
     if neg {
-        tmp.push(b'-');
+        // Magnitude of a negative number: invert and add one.
+        for b in mag.iter_mut() {
+            *b = !*b;
+        }
+        for b in mag.iter_mut().rev() {
+            let (v, carry) = b.overflowing_add(1);
+            *b = v;
+            if !carry {
+                break;
+            }
+        }
     }
-    if scale == 0 {
-        tmp.extend_from_slice(abs.as_bytes());
-    } else if abs.len() > scale {
-        tmp.extend_from_slice(&abs.as_bytes()[..abs.len() - scale]);
-        tmp.push(b'.');
-        tmp.extend_from_slice(&abs.as_bytes()[abs.len() - scale..]);
+    // Base 256 to base 10^9 by repeated division.
+    let mut chunks: Vec<u32> = Vec::new();
+    let mut start = mag.iter().position(|b| *b != 0).unwrap_or(mag.len());
+    while start < mag.len() {
+        let mut rem: u64 = 0;
+        for b in mag[start..].iter_mut() {
+            let cur = (rem << 8) | u64::from(*b);
+            *b = (cur / 1_000_000_000) as u8;
+            rem = cur % 1_000_000_000;
+        }
+        chunks.push(rem as u32);
+        while start < mag.len() && mag[start] == 0 {
+            start += 1;
+        }
+    }
+    let mut text = String::new();
+    if neg && !chunks.is_empty() {
+        text.push('-');
+    }
+    match chunks.split_last() {
+        None => text.push('0'),
+        Some((last, rest)) => {
+            text.push_str(&last.to_string());
+            for c in rest.iter().rev() {
+                text.push_str(&format!("{c:09}"));
+            }
+        }
+    }
+    text
+}
+
+fn write_decimal_bytes(out: &mut Vec<u8>, bytes: &[u8], scale: usize) {
+    let scale = i32::try_from(scale).unwrap_or(i32::MAX);
+    crate::records::write_decimal_digits(out, &twos_complement_digits(bytes), scale);
+}
+
+/// The text of a NaN or an infinity, as Arrow's float parser reads it.
+fn non_finite(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "inf"
     } else {
-        tmp.extend_from_slice(b"0.");
-        tmp.extend(std::iter::repeat_n(b'0', scale - abs.len()));
-        tmp.extend_from_slice(abs.as_bytes());
+        "-inf"
     }
-    out.extend_from_slice(&tmp);
 }
 
 fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
@@ -188,7 +258,21 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
         | Value::LocalTimestampNanos(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         Value::Float(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
         Value::Double(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(*f).as_bytes()),
-        Value::Float(_) | Value::Double(_) => out.extend_from_slice(b"null"),
+        // Kept as the values they are (the decoder parses these strings): the RECORD writer
+        // nulls them with a meta.changes entry, as it does for every format.
+        Value::Float(f) => write_json_str(out, non_finite(f64::from(*f))),
+        Value::Double(f) => write_json_str(out, non_finite(*f)),
+        Value::Fixed(_, b) if matches!(s, AvroSchema::Fixed(f) if names.contains_key(&format!("{DECIMAL_BRANCH}{}", f.name.name))) =>
+        {
+            let scale = match s {
+                AvroSchema::Fixed(f) => match names.get(&format!("{DECIMAL_BRANCH}{}", f.name.name)) {
+                    Some(AvroSchema::Decimal(d)) => d.scale,
+                    _ => 0,
+                },
+                _ => 0,
+            };
+            write_decimal_bytes(out, b, scale);
+        }
         Value::Bytes(b) | Value::Fixed(_, b) => {
             use base64::Engine;
             write_json_str(out, &base64::engine::general_purpose::STANDARD.encode(b));
@@ -272,6 +356,165 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Header: unions of several decimal `fixed` types
+// ---------------------------------------------------------------------------------------
+
+/// The key prefix under which [`Names`] holds the decimal a union's `fixed` branch stands
+/// for once its `logicalType` was taken off (see [`read_header`]).
+const DECIMAL_BRANCH: &str = "\u{0}decimal:";
+
+/// A decimal `fixed` branch of a union: (name, precision, scale).
+type UnionDecimal = (String, usize, usize);
+
+/// A header metadata entry: key and value bytes.
+type HeaderEntry = (Vec<u8>, Vec<u8>);
+
+fn read_varint(input: &mut dyn Read, raw: &mut Vec<u8>) -> std::io::Result<i64> {
+    let mut value: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let mut b = [0u8; 1];
+        input.read_exact(&mut b)?;
+        raw.push(b[0]);
+        value |= u64::from(b[0] & 0x7f) << shift;
+        if b[0] & 0x80 == 0 {
+            return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "varint longer than 64 bits",
+    ))
+}
+
+fn read_bytes(input: &mut dyn Read, raw: &mut Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let len = read_varint(input, raw)?;
+    if !(0..=64 << 20).contains(&len) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a header entry of a bad length",
+        ));
+    }
+    let mut v = vec![0u8; len as usize];
+    input.read_exact(&mut v)?;
+    raw.extend_from_slice(&v);
+    Ok(v)
+}
+
+/// Reads the container header (magic, metadata, sync marker) and returns its bytes for the
+/// Avro reader — rewritten when a union holds several decimal `fixed` branches, which the
+/// Avro library refuses ("Unions cannot contain duplicate types") although the
+/// specification allows any number of named types in a union: their `logicalType` is taken
+/// off (plain named `fixed`, which it accepts) and their decimal returned, by name, to read
+/// their values as decimals. A header that cannot be parsed is returned as read, for the
+/// Avro library to report.
+fn read_header(input: &mut dyn Read) -> (Vec<u8>, Vec<UnionDecimal>) {
+    let mut raw = Vec::with_capacity(1024);
+    let parsed = (|| -> std::io::Result<Option<(Vec<HeaderEntry>, [u8; 16])>> {
+        let mut magic = [0u8; 4];
+        input.read_exact(&mut magic)?;
+        raw.extend_from_slice(&magic);
+        if &magic != b"Obj\x01" {
+            return Ok(None);
+        }
+        let mut entries = vec![];
+        loop {
+            let mut n = read_varint(input, &mut raw)?;
+            if n == 0 {
+                break;
+            }
+            if n < 0 {
+                n = -n;
+                read_varint(input, &mut raw)?;
+            }
+            for _ in 0..n {
+                let k = read_bytes(input, &mut raw)?;
+                let v = read_bytes(input, &mut raw)?;
+                entries.push((k, v));
+            }
+        }
+        let mut sync = [0u8; 16];
+        input.read_exact(&mut sync)?;
+        raw.extend_from_slice(&sync);
+        Ok(Some((entries, sync)))
+    })();
+    let Ok(Some((mut entries, sync))) = parsed else {
+        // Too short or not Avro: the Avro library says what is wrong.
+        return (raw, vec![]);
+    };
+    let mut decimals = vec![];
+    for (k, v) in entries.iter_mut() {
+        if k.as_slice() != b"avro.schema" {
+            continue;
+        }
+        let Ok(mut schema) = serde_json::from_slice::<JsonValue>(v) else {
+            return (raw, vec![]);
+        };
+        strip_union_decimals(&mut schema, &mut decimals);
+        if decimals.is_empty() {
+            return (raw, vec![]);
+        }
+        *v = schema.to_string().into_bytes();
+    }
+    let mut header = Vec::with_capacity(raw.len());
+    header.extend_from_slice(b"Obj\x01");
+    zigzag(&mut header, entries.len() as i64);
+    for (k, v) in &entries {
+        avro_bytes(&mut header, k);
+        avro_bytes(&mut header, v);
+    }
+    zigzag(&mut header, 0);
+    header.extend_from_slice(&sync);
+    (header, decimals)
+}
+
+/// Takes `logicalType: decimal` off the `fixed` branches of unions that hold more than one,
+/// recording each one's (name, precision, scale).
+fn strip_union_decimals(v: &mut JsonValue, found: &mut Vec<UnionDecimal>) {
+    match v {
+        JsonValue::Array(branches) => {
+            let is_decimal_fixed = |b: &JsonValue| {
+                b.get("type") == Some(&json!("fixed")) && b.get("logicalType") == Some(&json!("decimal"))
+            };
+            if branches.iter().filter(|b| is_decimal_fixed(b)).count() > 1 {
+                for b in branches.iter_mut().filter(|b| is_decimal_fixed(b)) {
+                    let name = b["name"]
+                        .as_str()
+                        .unwrap_or("")
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let precision = b["precision"].as_u64().unwrap_or(0) as usize;
+                    let scale = b["scale"].as_u64().unwrap_or(0) as usize;
+                    if let Some(o) = b.as_object_mut() {
+                        o.remove("logicalType");
+                    }
+                    found.push((name, precision, scale));
+                }
+            }
+            for b in branches.iter_mut() {
+                strip_union_decimals(b, found);
+            }
+        }
+        JsonValue::Object(map) => {
+            for key in ["type", "items", "values"] {
+                if let Some(child) = map.get_mut(key) {
+                    strip_union_decimals(child, found);
+                }
+            }
+            if let Some(JsonValue::Array(fields)) = map.get_mut("fields") {
+                for f in fields.iter_mut() {
+                    if let Some(t) = f.get_mut("type") {
+                        strip_union_decimals(t, found);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Reader
 // ---------------------------------------------------------------------------------------
 
@@ -312,11 +555,22 @@ impl<'a> AvroReader<'a> {
         opts: &ReadOptions,
         target: Option<SchemaRef>,
     ) -> Result<Self> {
+        let mut input = input;
+        let (header, decimals) = read_header(&mut input);
+        let input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(header).chain(input));
         let rows = apache_avro::Reader::new(input).map_err(|e| avro_err(file, e))?;
         let avro_schema = rows.writer_schema().clone();
         let mut names = Names::new();
         collect_names(&avro_schema, &mut names);
-        let native = Arc::new(avro_to_arrow(&avro_schema));
+        for (name, precision, scale) in decimals {
+            let decimal = AvroSchema::Decimal(apache_avro::schema::DecimalSchema {
+                precision,
+                scale,
+                inner: Box::new(AvroSchema::Null),
+            });
+            names.insert(format!("{DECIMAL_BRANCH}{name}"), decimal);
+        }
+        let native = Arc::new(avro_to_arrow_with(&avro_schema, &names));
         let decoder = json_reader_builder(native.clone(), opts.batch_size)
             .build_decoder()
             .map_err(|e| Error::Internal(format!("decoder: {e}")))?;
@@ -383,11 +637,15 @@ impl<'a> AvroReader<'a> {
                     );
                     match self.on_bad {
                         OnBadRecord::Fail => return Err(Error::format(&self.file, msg)),
-                        OnBadRecord::Emit => self.warnings.push(format!(
-                            "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
-                            self.file,
-                            c.bad.len()
-                        )),
+                        OnBadRecord::Emit => {
+                            self.warnings.push(format!(
+                                "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
+                                self.file,
+                                c.bad.len()
+                            ));
+                            let nulled = c.bad.iter().map(|b| (b.row, b.column.as_str()));
+                            return Ok(Some(with_nulled(&c.batch, nulled)?));
+                        }
                         OnBadRecord::Skip => {
                             self.warnings.push(format!(
                                 "{}: skipped {} record(s), first: {msg}",

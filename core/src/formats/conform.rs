@@ -136,10 +136,63 @@ fn base64_column(text: &StringArray) -> Result<(ArrayRef, Vec<usize>)> {
     Ok((Arc::new(b.finish()), bad))
 }
 
+/// Whether a column of type `source` is written, unconverted, as a value its target's JSON
+/// Schema accepts — the same Airbyte kind at every level — so that converting it could only
+/// lose something: a decimal's digits (target `number` is a double), a naive timestamp's
+/// missing offset, nanoseconds, a map's keys, a null column's nulls. A target comes from a
+/// catalog's JSON Schema, which carries kinds, not widths or precisions; the file's own type
+/// is the more exact of the two whenever the kinds agree.
+pub(crate) fn keeps_source_type(source: &DataType, target: &DataType) -> bool {
+    use DataType::*;
+    if source == target {
+        return true;
+    }
+    match (source, target) {
+        // A null column is null under any (nullable) target.
+        (Null, _) => true,
+        (Dictionary(_, v), t) => keeps_source_type(v, t),
+        (Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64, Int64) => true,
+        (
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
+            | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..),
+            Float64,
+        ) => true,
+        (Boolean, Boolean) => true,
+        (Date32 | Date64, Date32) => true,
+        // With and without a time zone are two Airbyte types; only the unit may differ.
+        (Timestamp(_, a), Timestamp(_, b)) => a.is_some() == b.is_some(),
+        (Utf8 | LargeUtf8 | Utf8View, Utf8) => true,
+        // Written as base64 and time-of-day text: what a string target holds.
+        (Binary | LargeBinary | BinaryView | FixedSizeBinary(_) | Time32(_) | Time64(_), Utf8) => true,
+        (Binary | LargeBinary | BinaryView | FixedSizeBinary(_), Binary) => true,
+        (List(a) | LargeList(a) | FixedSizeList(a, _), List(b)) => keeps_source_type(a.data_type(), b.data_type()),
+        (Struct(a), Struct(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.name() == y.name() && keeps_source_type(x.data_type(), y.data_type()))
+        }
+        (Map(a, _), Map(b, _)) => match (a.data_type(), b.data_type()) {
+            (Struct(ka), Struct(kb)) if ka.len() == 2 && kb.len() == 2 => {
+                keeps_source_type(ka[1].data_type(), kb[1].data_type())
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// Casts one column to `target`. Returns the column and the rows whose value could not be
-/// converted (null in the result).
+/// converted (null in the result). A column whose own type is as exact as the target
+/// ([`keeps_source_type`]) is returned unchanged.
 pub(crate) fn cast_column(array: &ArrayRef, target: &DataType) -> Result<(ArrayRef, Vec<usize>)> {
     if array.data_type() == target {
+        return Ok((array.clone(), vec![]));
+    }
+    if matches!(array.data_type(), DataType::Null) {
+        return Ok((new_null_array(target, array.len()), vec![]));
+    }
+    if keeps_source_type(array.data_type(), target) {
         return Ok((array.clone(), vec![]));
     }
     if same_type(array.data_type(), target) {
@@ -219,6 +272,9 @@ pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<Conform
     }
     let schema = batch.schema();
     let mut columns = Vec::with_capacity(target.fields().len());
+    // Per column, the source field whose metadata a kept column carries (JSON values).
+    let mut kept_meta: Vec<Option<std::collections::HashMap<String, String>>> =
+        Vec::with_capacity(target.fields().len());
     let mut bad = vec![];
     for f in target.fields() {
         let idx = schema.index_of(f.name()).ok().or_else(|| {
@@ -227,8 +283,13 @@ pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<Conform
                 .iter()
                 .position(|s| s.name().eq_ignore_ascii_case(f.name()))
         });
+        // A column of JSON values (an Avro union of several branches) is its own most exact
+        // form: its values already follow the JSON Schema discover gave it.
+        let json_values = idx.map(|i| schema.field(i)).filter(|s| records::is_json_field(s));
+        kept_meta.push(json_values.map(|s| s.metadata().clone().into_iter().collect()));
         match idx {
             None => columns.push(new_null_array(f.data_type(), batch.num_rows())),
+            Some(i) if json_values.is_some() => columns.push(batch.column(i).clone()),
             Some(i) => {
                 let src = batch.column(i);
                 let (col, rows) = cast_column(src, f.data_type())?;
@@ -244,18 +305,37 @@ pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<Conform
             }
         }
     }
-    let nullable_target = Arc::new(Schema::new_with_metadata(
-        target
+    // Columns kept in their own (more exact) type carry it in the batch's schema.
+    let out_schema = if target.fields().iter().all(|f| f.is_nullable())
+        && target
             .fields()
             .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect::<Vec<_>>(),
-        target.metadata().clone(),
-    ));
-    let out_schema = if target.fields().iter().all(|f| f.is_nullable()) {
+            .zip(&columns)
+            .all(|(f, c)| f.data_type() == c.data_type())
+        && kept_meta.iter().all(Option::is_none)
+    {
         target.clone()
     } else {
-        nullable_target
+        Arc::new(Schema::new_with_metadata(
+            target
+                .fields()
+                .iter()
+                .zip(&columns)
+                .zip(kept_meta)
+                .map(|((f, c), meta)| {
+                    let field = f
+                        .as_ref()
+                        .clone()
+                        .with_data_type(c.data_type().clone())
+                        .with_nullable(true);
+                    match meta {
+                        Some(m) => field.with_metadata(m),
+                        None => field,
+                    }
+                })
+                .collect::<Vec<_>>(),
+            target.metadata().clone(),
+        ))
     };
     let batch = RecordBatch::try_new_with_options(
         out_schema,
@@ -265,6 +345,50 @@ pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<Conform
     .map_err(|e| Error::Internal(format!("conformed batch: {e}")))?;
     bad.sort_by_key(|b| b.row);
     Ok(Conformed { batch, bad })
+}
+
+/// `batch` with, for rows whose values were emitted as null because they do not fit the
+/// schema (`on_bad_record: emit`), the names of those fields in a
+/// [`records::NULLED_FIELDS_COLUMN`] column: the RECORD writer turns them into Airbyte
+/// `meta.changes` entries and leaves the column out of the data.
+pub(crate) fn with_nulled<'a>(
+    batch: &RecordBatch,
+    nulled: impl IntoIterator<Item = (usize, &'a str)>,
+) -> Result<RecordBatch> {
+    let mut per_row: Vec<Vec<&str>> = vec![vec![]; batch.num_rows()];
+    for (row, field) in nulled {
+        if let Some(fields) = per_row.get_mut(row) {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+    }
+    let mut b = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+    for fields in per_row {
+        if fields.is_empty() {
+            b.append_null();
+        } else {
+            for f in fields {
+                b.values().append_value(f);
+            }
+            b.append(true);
+        }
+    }
+    let column: ArrayRef = Arc::new(b.finish());
+    let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(
+        records::NULLED_FIELDS_COLUMN,
+        column.data_type().clone(),
+        true,
+    ));
+    let mut columns = batch.columns().to_vec();
+    columns.push(column);
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone())),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(|e| Error::Internal(format!("nulled fields column: {e}")))
 }
 
 /// Removes `rows` (sorted) from `batch`.

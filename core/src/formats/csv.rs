@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use super::conform::{cast_column, drop_rows};
+use super::conform::{cast_column, drop_rows, with_nulled};
 use super::io::{utf8_reader, LineCap};
 use super::options::{BoolValues, OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
@@ -162,11 +162,16 @@ impl<'a> CsvReader<'a> {
         // With custom boolean strings: whether every value of a column is one (Airbyte
         // prefers boolean over integer then, so `1`/`0` columns are booleans).
         let mut all_bool = vec![booleans.is_some(); names.len()];
+        // Without them: whether every value is one a boolean column reads (`1`, `off`, …)
+        // and one at least is `true` or `false` — then `true,false,1,0` is a boolean column,
+        // decided over the whole sample, not by its first rows.
+        let mut lenient_bool = vec![booleans.is_none(); names.len()];
+        let mut saw_word = vec![false; names.len()];
         for (rec, _) in &self.pending {
             if rec.len() != names.len() {
                 continue;
             }
-            for ((t, b), v) in types.iter_mut().zip(all_bool.iter_mut()).zip(rec.iter().map(as_str)) {
+            for (c, v) in rec.iter().map(as_str).enumerate() {
                 if self.null_values.iter().any(|n| n == v) {
                     continue;
                 }
@@ -176,12 +181,14 @@ impl<'a> CsvReader<'a> {
                     (DataType::Boolean, Some(_)) => DataType::Utf8,
                     (vt, _) => vt,
                 };
-                *b = *b && booleans.is_some_and(|bv| bv.parse(v).is_some());
-                *t = widen(t, &vt).unwrap_or(DataType::Utf8);
+                saw_word[c] |= vt == DataType::Boolean;
+                lenient_bool[c] = lenient_bool[c] && is_lenient_bool(v);
+                all_bool[c] = all_bool[c] && booleans.is_some_and(|bv| bv.parse(v).is_some());
+                types[c] = widen(&types[c], &vt).unwrap_or(DataType::Utf8);
             }
         }
-        for (t, b) in types.iter_mut().zip(all_bool) {
-            if b && *t != DataType::Null {
+        for (c, t) in types.iter_mut().enumerate() {
+            if *t != DataType::Null && (all_bool[c] || (lenient_bool[c] && saw_word[c])) {
                 *t = DataType::Boolean;
             }
         }
@@ -285,6 +292,7 @@ impl<'a> CsvReader<'a> {
         self.capacity = (lines.len(), builders.iter().map(|b| b.values_slice().len()).collect());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(n_out);
         let mut bad_rows: Vec<usize> = vec![];
+        let mut nulled: Vec<(usize, String)> = vec![];
         for (b, f) in builders.iter_mut().zip(self.schema.fields()) {
             let text: ArrayRef = Arc::new(b.finish());
             let (col, bad) = match (&self.opts.csv.booleans, f.data_type()) {
@@ -316,11 +324,14 @@ impl<'a> CsvReader<'a> {
                         ));
                         bad_rows.extend(bad);
                     }
-                    OnBadRecord::Emit => self.warnings.push(format!(
-                        "{}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
-                        self.file,
-                        bad.len()
-                    )),
+                    OnBadRecord::Emit => {
+                        self.warnings.push(format!(
+                            "{}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
+                            self.file,
+                            bad.len()
+                        ));
+                        nulled.extend(bad.iter().map(|&r| (r, f.name().clone())));
+                    }
                 }
             }
             columns.push(col);
@@ -333,8 +344,20 @@ impl<'a> CsvReader<'a> {
         .map_err(|e| Error::format(&self.file, e.to_string()))?;
         bad_rows.sort_unstable();
         bad_rows.dedup();
+        if !nulled.is_empty() {
+            return Ok(Some(with_nulled(&batch, nulled.iter().map(|(r, f)| (*r, f.as_str())))?));
+        }
         Ok(Some(drop_rows(&batch, &bad_rows)?))
     }
+}
+
+/// Whether a boolean column without custom strings reads `v` (as Arrow's cast does: `true`,
+/// `t`, `yes`, `y`, `on`, `1` and their opposites, in any case).
+fn is_lenient_bool(v: &str) -> bool {
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "true" | "false" | "t" | "f" | "yes" | "no" | "y" | "n" | "on" | "off" | "1" | "0"
+    )
 }
 
 /// A text column read as booleans with the given strings; blank values are
@@ -489,6 +512,47 @@ mod tests {
         let target = Arc::new(Schema::new(vec![Field::new("a", DataType::Boolean, true)]));
         let batches = read("a\nyes\nOff\n", None, Some(target)).unwrap();
         assert_eq!(bools(&batches[0], 0), vec![Some(true), Some(false)]);
+    }
+
+    #[test]
+    fn inference_looks_at_every_sampled_row_before_committing() {
+        // `1`/`0` first, `true`/`false` later: booleans (not integers failing on `true`);
+        // integers then words that no boolean column reads: text.
+        let batches = read("flag,mixed,n\n1,1,1\n0,2,0\ntrue,x,5\nfalse,3,7\n", None, None).unwrap();
+        let schema = batches[0].schema();
+        let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+        assert_eq!(types, vec![&DataType::Boolean, &DataType::Utf8, &DataType::Int64]);
+        assert_eq!(
+            bools(&batches[0], 0),
+            vec![Some(true), Some(false), Some(true), Some(false)]
+        );
+    }
+
+    #[test]
+    fn cr_crlf_lf_and_mixed_line_endings_end_rows() {
+        for data in [
+            "a,b\r1,x\r2,\"y\rz\"\r",
+            "a,b\r\n1,x\r\n2,\"y\rz\"\r\n",
+            "a,b\n1,x\n2,\"y\rz\"\n",
+            "a,b\r\n1,x\r2,\"y\rz\"\n",
+        ] {
+            let batches = read(data, None, None).unwrap();
+            let b = &batches[0];
+            assert_eq!(b.num_rows(), 2, "{data:?}");
+            assert_eq!(b.column(1).as_string::<i32>().value(1), "y\rz", "{data:?}");
+        }
+        // A CR-only file longer than the line cap in total is not one long line.
+        let long: String = (0..50_000).map(|i| format!("{i},v\r")).collect();
+        let opts = ReadOptions {
+            max_line_bytes: 1024,
+            ..ReadOptions::default()
+        };
+        let input: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(format!("a,b\r{long}").into_bytes()));
+        let rows: usize = CsvReader::new("t.csv", input, &opts, None, false)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum();
+        assert_eq!(rows, 50_000);
     }
 
     #[test]

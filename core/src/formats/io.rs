@@ -11,6 +11,8 @@ pub(crate) struct LineCap<R> {
     max: usize,
     current: usize,
     line: u64,
+    /// The last byte seen was a `\r` (a line end unless a `\n` follows: CRLF is one).
+    after_cr: bool,
 }
 
 impl<R: Read> LineCap<R> {
@@ -20,6 +22,7 @@ impl<R: Read> LineCap<R> {
             max,
             current: 0,
             line: 1,
+            after_cr: false,
         }
     }
 }
@@ -29,13 +32,21 @@ impl<R: Read> Read for LineCap<R> {
         let n = self.inner.read(buf)?;
         let data = &buf[..n];
         let mut start = 0;
-        for pos in memchr::memchr_iter(b'\n', data) {
+        // Lines end in LF, CRLF or a lone CR (classic Mac files).
+        for pos in memchr::memchr2_iter(b'\n', b'\r', data) {
             if self.current + (pos - start) > self.max {
                 return Err(self.too_long());
             }
+            let crlf = data[pos] == b'\n' && pos == start && self.after_cr;
+            if !crlf {
+                self.line += 1;
+            }
+            self.after_cr = data[pos] == b'\r';
             self.current = 0;
-            self.line += 1;
             start = pos + 1;
+        }
+        if start < n {
+            self.after_cr = false;
         }
         self.current += n - start;
         if self.current > self.max {

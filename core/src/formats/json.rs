@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 
-use super::conform::{conform, drop_rows};
+use super::conform::{conform, drop_rows, with_nulled};
 use super::options::{OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
@@ -313,11 +313,14 @@ impl<'a> JsonReader<'a> {
                                 format!("{msg}; {}", super::options::FIT_ADVICE),
                             ))
                         }
-                        OnBadRecord::Emit => self.warnings.push(format!(
-                            "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
-                            self.file,
-                            c.bad.len()
-                        )),
+                        OnBadRecord::Emit => {
+                            self.warnings.push(format!(
+                                "{}: emitted {} record(s) with a value that does not fit the schema as null, first: {msg}",
+                                self.file,
+                                c.bad.len()
+                            ));
+                            return with_nulled(&c.batch, c.bad.iter().map(|b| (b.row, b.column.as_str())));
+                        }
                         OnBadRecord::Skip => {
                             self.warnings.push(format!(
                                 "{}: skipped {} record(s) that do not fit the schema, first: {msg}",

@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use arrow::array::{Array, ArrayRef, BooleanArray, Datum, RecordBatch, Scalar};
 use arrow::compute::kernels::cmp;
-use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Fields, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -29,13 +29,17 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::arrow::push_decoder::{ParquetPushDecoder, ParquetPushDecoderBuilder, PlannedRange, ScanPlan};
 use parquet::arrow::ProjectionMask;
+use parquet::basic::Type as PhysicalType;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataPushDecoder};
+use parquet::file::metadata::{
+    FileMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataPushDecoder,
+};
 use parquet::file::reader::ChunkReader;
+use parquet::schema::types::TypePtr;
 use parquet::DecodeResult;
 use serde_json::Value as JsonValue;
 
-use super::conform::{conform, drop_rows};
+use super::conform::{conform, drop_rows, with_nulled};
 use super::options::{ColumnFilter, FilterOp, OnBadRecord, ReadOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
@@ -50,6 +54,71 @@ fn perr(file: &str, e: impl std::fmt::Display) -> Error {
     } else {
         Error::format(file, msg)
     }
+}
+
+/// Arrow reader metadata for a file: its schema as the parquet crate maps it, except INT96
+/// timestamps, which are read at microsecond resolution. INT96 (Impala, Hive, Spark) holds
+/// nanoseconds within a day plus a Julian day; as an `i64` of nanoseconds it overflows past
+/// 2262 (Spark writes `9999-12-31`), while microseconds cover every year a reader meets —
+/// as pyarrow's `coerce_int96_timestamp_unit="us"` and Spark itself do.
+///
+/// A footer whose row count disagrees with its row groups' (old writers left 0 there) is
+/// taken at its row groups' word: the decoder reads no more rows than the footer says.
+pub(crate) fn arrow_metadata(file: &str, metadata: Arc<ParquetMetaData>) -> Result<ArrowReaderMetadata> {
+    let metadata = with_row_count_of_row_groups(metadata);
+    let plain =
+        ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(|e| perr(file, e))?;
+    let descr = metadata.file_metadata().schema_descr_ptr();
+    if !descr.columns().iter().any(|c| c.physical_type() == PhysicalType::INT96) {
+        return Ok(plain);
+    }
+    let fields = int96_as_micros(plain.schema().fields(), descr.root_schema().get_fields());
+    let hinted = Arc::new(Schema::new_with_metadata(fields, plain.schema().metadata().clone()));
+    ArrowReaderMetadata::try_new(metadata, ArrowReaderOptions::new().with_schema(hinted)).map_err(|e| perr(file, e))
+}
+
+/// `metadata` with the file's row count set to the sum of its row groups' when they differ.
+fn with_row_count_of_row_groups(metadata: Arc<ParquetMetaData>) -> Arc<ParquetMetaData> {
+    let rows: i64 = metadata.row_groups().iter().map(|rg| rg.num_rows()).sum();
+    let fm = metadata.file_metadata();
+    if fm.num_rows() == rows {
+        return metadata;
+    }
+    let fixed = FileMetaData::new(
+        fm.version(),
+        rows,
+        fm.created_by().map(str::to_string),
+        fm.key_value_metadata().cloned(),
+        fm.schema_descr_ptr(),
+        fm.column_orders().cloned(),
+    );
+    Arc::new(
+        ParquetMetaDataBuilder::new(fixed)
+            .set_row_groups(metadata.row_groups().to_vec())
+            .build(),
+    )
+}
+
+/// `fields` with the timestamps of INT96 columns (top level or in structs) in microseconds.
+fn int96_as_micros(fields: &Fields, parquet: &[TypePtr]) -> Fields {
+    fields
+        .iter()
+        .map(|f| {
+            let leaf = parquet.iter().find(|p| p.name() == f.name());
+            let dt = match (f.data_type(), leaf) {
+                (DataType::Timestamp(TimeUnit::Nanosecond, tz), Some(p))
+                    if p.is_primitive() && p.get_physical_type() == PhysicalType::INT96 =>
+                {
+                    DataType::Timestamp(TimeUnit::Microsecond, tz.clone())
+                }
+                (DataType::Struct(children), Some(p)) if p.is_group() => {
+                    DataType::Struct(int96_as_micros(children, p.get_fields()))
+                }
+                (dt, _) => dt.clone(),
+            };
+            Arc::new(f.as_ref().clone().with_data_type(dt))
+        })
+        .collect()
 }
 
 /// A single-row array holding `value` cast to `dt`.
@@ -274,6 +343,9 @@ fn configure<T>(
 /// A synchronous Parquet batch reader.
 pub struct ParquetReader {
     file: String,
+    /// Rows the file holds (without filters), checked against the rows decoded.
+    expected_rows: Option<u64>,
+    decoded_rows: u64,
     inner: ParquetRecordBatchReader,
     schema: SchemaRef,
     target: Option<SchemaRef>,
@@ -291,11 +363,14 @@ pub fn read_parquet<T: ChunkReader + 'static>(
     opts: &ReadOptions,
     target: Option<SchemaRef>,
 ) -> Result<ParquetReader> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| perr(file, e))?;
+    let builder = sync_builder(file, reader)?;
     let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
+    let expected_rows = expected_rows(builder.metadata(), opts);
     let inner = builder.build().map_err(|e| perr(file, e))?;
     Ok(ParquetReader {
         file: file.to_string(),
+        expected_rows,
+        decoded_rows: 0,
         inner,
         schema: target.clone().unwrap_or(schema),
         target,
@@ -305,10 +380,43 @@ pub fn read_parquet<T: ChunkReader + 'static>(
     })
 }
 
+/// A reader builder over `reader` with [`arrow_metadata`]'s schema.
+fn sync_builder<T: ChunkReader + 'static>(file: &str, reader: T) -> Result<ParquetRecordBatchReaderBuilder<T>> {
+    let metadata = ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new()).map_err(|e| perr(file, e))?;
+    let metadata = arrow_metadata(file, Arc::clone(metadata.metadata()))?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata))
+}
+
 /// The Arrow schema of a Parquet file (reads the footer only).
 pub fn parquet_schema<T: ChunkReader + 'static>(file: &str, reader: T) -> Result<Schema> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| perr(file, e))?;
+    let builder = sync_builder(file, reader)?;
     Ok(builder.schema().as_ref().clone())
+}
+
+/// The rows a read without filters must decode: every row group's rows.
+fn expected_rows(metadata: &ParquetMetaData, opts: &ReadOptions) -> Option<u64> {
+    opts.parquet_filters.is_empty().then(|| {
+        metadata
+            .row_groups()
+            .iter()
+            .map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0))
+            .sum()
+    })
+}
+
+/// A read that ends with fewer (or more) rows than the file's metadata holds is an error: a
+/// source never reports a file complete having emitted fewer rows than it holds.
+fn check_row_count(file: &str, expected: Option<u64>, decoded: u64) -> Result<()> {
+    match expected {
+        Some(n) if n != decoded => Err(Error::format(
+            file,
+            format!(
+                "the file's metadata says it holds {n} rows but {decoded} could be decoded; the file is damaged or \
+                 uses a layout this reader does not support: nothing of it should be trusted"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn finish_batch(
@@ -331,10 +439,13 @@ fn finish_batch(
         );
         match on_bad {
             OnBadRecord::Fail => return Err(Error::format(file, msg)),
-            OnBadRecord::Emit => warnings.push(format!(
-                "{file}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
-                c.bad.len()
-            )),
+            OnBadRecord::Emit => {
+                warnings.push(format!(
+                    "{file}: emitted {} row(s) with a value that does not fit the schema as null, first: {msg}",
+                    c.bad.len()
+                ));
+                return with_nulled(&c.batch, c.bad.iter().map(|b| (b.row, b.column.as_str())));
+            }
             OnBadRecord::Skip => {
                 warnings.push(format!("{file}: skipped {} row(s), first: {msg}", c.bad.len()));
                 let rows: Vec<usize> = c.bad.iter().map(|b| b.row).collect();
@@ -352,9 +463,18 @@ impl Iterator for ParquetReader {
         if self.done {
             return None;
         }
-        let r = match self.inner.next()? {
-            Ok(b) => finish_batch(&self.file, b, self.target.as_ref(), self.on_bad, &mut self.warnings),
-            Err(e) => Err(perr(&self.file, e)),
+        let r = match self.inner.next() {
+            Some(Ok(b)) => {
+                self.decoded_rows += b.num_rows() as u64;
+                finish_batch(&self.file, b, self.target.as_ref(), self.on_bad, &mut self.warnings)
+            }
+            Some(Err(e)) => Err(perr(&self.file, e)),
+            None => {
+                self.done = true;
+                return check_row_count(&self.file, self.expected_rows, self.decoded_rows)
+                    .err()
+                    .map(Err);
+            }
         };
         if r.is_err() {
             self.done = true;
@@ -386,9 +506,12 @@ pub async fn read_parquet_async<T>(
 where
     T: AsyncFileReader + Unpin + Send + 'static,
 {
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+    let mut reader = reader;
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
         .await
         .map_err(|e| perr(file, e))?;
+    let metadata = arrow_metadata(file, Arc::clone(metadata.metadata()))?;
+    let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata);
     let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
     let stream = builder.build().map_err(|e| perr(file, e))?;
     let name = file.to_string();
@@ -514,13 +637,13 @@ where
     T: AsyncFileReader + Clone + Unpin + Send + 'static,
 {
     let (metadata, tail) = load_metadata(file, &mut reader, size, ranged.footer_prefetch).await?;
-    let reader_metadata =
-        ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(|e| perr(file, e))?;
+    let reader_metadata = arrow_metadata(file, Arc::clone(&metadata))?;
     let builder = ParquetPushDecoderBuilder::new_with_metadata(reader_metadata);
     let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
     let decoder = builder.build().map_err(|e| perr(file, e))?;
     let plan = decoder.scan_plan();
     let warnings = Arc::new(Mutex::new(Warnings::default()));
+    let expected_rows = expected_rows(&metadata, opts);
     let mut state = RangedDecoder {
         file: file.to_string(),
         decoder,
@@ -539,6 +662,8 @@ where
         on_bad: opts.on_bad_record,
         warnings: Arc::clone(&warnings),
         done: false,
+        expected_rows,
+        decoded_rows: 0,
     };
     // Start fetching at once: the first row groups download while the caller sets up.
     state.fetcher.top_up();
@@ -942,6 +1067,9 @@ struct RangedDecoder<T> {
     on_bad: OnBadRecord,
     warnings: Arc<Mutex<Warnings>>,
     done: bool,
+    /// Rows the file holds (without filters), checked against the rows decoded.
+    expected_rows: Option<u64>,
+    decoded_rows: u64,
 }
 
 impl<T> RangedDecoder<T>
@@ -972,6 +1100,7 @@ where
         loop {
             match self.decoder.try_decode().map_err(|e| perr(&self.file, e))? {
                 DecodeResult::Data(batch) => {
+                    self.decoded_rows += batch.num_rows() as u64;
                     let mut warnings = Warnings::default();
                     let batch = finish_batch(&self.file, batch, self.target.as_ref(), self.on_bad, &mut warnings)?;
                     let taken = warnings.take();
@@ -996,8 +1125,66 @@ where
                         .push_ranges(ranges, data)
                         .map_err(|e| perr(&self.file, e))?;
                 }
-                DecodeResult::Finished => return Ok(None),
+                DecodeResult::Finished => {
+                    check_row_count(&self.file, self.expected_rows, self.decoded_rows)?;
+                    return Ok(None);
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+
+    fn three_rows() -> Bytes {
+        let batch = RecordBatch::try_from_iter([("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]).unwrap();
+        let mut buf = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        Bytes::from(buf)
+    }
+
+    #[test]
+    fn a_read_ending_with_fewer_rows_than_the_row_groups_hold_is_an_error() {
+        let e = check_row_count("f.parquet", Some(6), 0).unwrap_err().to_string();
+        assert!(e.contains("holds 6 rows but 0 could be decoded"), "{e}");
+        assert!(check_row_count("f.parquet", Some(6), 6).is_ok());
+        // With filters the count is not known in advance.
+        assert!(check_row_count("f.parquet", None, 0).is_ok());
+    }
+
+    #[test]
+    fn a_target_naming_no_column_of_the_file_still_gives_every_row() {
+        let target = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+            "zzz",
+            DataType::Utf8,
+            true,
+        )]));
+        let reader = read_parquet("f.parquet", three_rows(), &ReadOptions::default(), Some(target)).unwrap();
+        let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+        assert_eq!(rows, 3);
+    }
+
+    #[test]
+    fn a_footer_row_count_that_disagrees_with_the_row_groups_takes_theirs() {
+        let md = ArrowReaderMetadata::load(&three_rows(), ArrowReaderOptions::new()).unwrap();
+        let md = md.metadata();
+        let fm = md.file_metadata();
+        let lying = FileMetaData::new(fm.version(), 0, None, None, fm.schema_descr_ptr(), None);
+        let lying = Arc::new(
+            ParquetMetaDataBuilder::new(lying)
+                .set_row_groups(md.row_groups().to_vec())
+                .build(),
+        );
+        let fixed = with_row_count_of_row_groups(lying);
+        assert_eq!(fixed.file_metadata().num_rows(), 3);
+        let opts = ReadOptions::default();
+        let reader = read_parquet("f.parquet", three_rows(), &opts, None).unwrap();
+        let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+        assert_eq!(rows, 3);
     }
 }
