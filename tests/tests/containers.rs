@@ -12,6 +12,7 @@
 //! images each test prints `SKIP` and why (it fails instead when
 //! `LAKEPORT_REQUIRE_CONTAINERS` is set, as `scripts/test.sh` does).
 
+#[path = "containers/podman.rs"]
 mod podman;
 
 use std::collections::BTreeMap;
