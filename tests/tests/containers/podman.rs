@@ -42,7 +42,7 @@ pub fn image(connector: &str) -> String {
 
 /// The containers.conf `scripts/images.sh` writes (runtime runc, ulimits
 /// within the hard limits): `CONTAINERS_CONF`, else the one in the cache.
-fn containers_conf() -> Option<PathBuf> {
+pub fn containers_conf() -> Option<PathBuf> {
     if let Some(conf) = std::env::var_os("CONTAINERS_CONF") {
         return Some(conf.into());
     }
