@@ -6,8 +6,12 @@ here `docker` is podman's Docker-compatible command line (Debian package
 `podman-docker`). tests/tests/containers.rs writes what the suites read and
 runs this file once per connector:
 
-    python -m pytest tests/python/cdk_docker_images.py -m image_tests \
+    python -m pytest -p airbyte_cdk.test.standard_tests.pytest_hooks \
+        tests/python/cdk_docker_images.py -m image_tests \
         -k TestSourceFile --connector-image lakeport/source-file:dev
+
+(the suites' fixtures and `--connector-image` come from the CDK's pytest
+plugin, which must be loaded with `-p` for its options to exist).
 
 Environment: `LAKEPORT_CDK_CONNECTORS`, a directory with one folder per
 connector (`source-file`, …) holding its `acceptance-test-config.yml`, the
@@ -21,8 +25,6 @@ import os
 from pathlib import Path
 
 from airbyte_cdk.test.standard_tests import DestinationTestSuiteBase, SourceTestSuiteBase
-
-pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
 
 ROOTS = Path(os.environ.get("LAKEPORT_CDK_CONNECTORS", "cdk-connectors"))
 

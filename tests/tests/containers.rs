@@ -56,7 +56,8 @@ fn spec_of(r: &Run) -> Value {
 fn counts(r: &Run) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for rec in r.records() {
-        *out.entry(rec["stream"].as_str().expect("stream").to_string()).or_default() += 1;
+        *out.entry(rec["stream"].as_str().expect("stream").to_string())
+            .or_default() += 1;
     }
     out
 }
@@ -68,7 +69,11 @@ fn echoed_state(destination: &Run) -> Value {
         .into_iter()
         .map(|s| json!({"type": "STREAM", "stream": s["stream"]}))
         .collect();
-    assert!(!states.is_empty(), "the destination echoed no STATE:\n{}", destination.stdout);
+    assert!(
+        !states.is_empty(),
+        "the destination echoed no STATE:\n{}",
+        destination.stdout
+    );
     Value::Array(states)
 }
 
@@ -151,14 +156,22 @@ fn images_carry_airbyte_labels_entrypoint_user_and_fit_the_size_budget() {
         assert_eq!(config["WorkingDir"], "/config", "{img}");
         assert_eq!(config["Cmd"], json!(["spec"]), "{img}");
         // :dev is the same image.
-        let dev = podman_out(&["image", "inspect", "-f", "{{.Id}}", &format!("{}/{c}:dev", podman::prefix())]);
+        let dev = podman_out(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Id}}",
+            &format!("{}/{c}:dev", podman::prefix()),
+        ]);
         assert_eq!(dev, i["Id"].as_str().expect("Id"), "{c}:dev and {img} differ");
         let size = i["Size"].as_u64().expect("Size");
         eprintln!("{img}: {:.1} MB", size as f64 / 1e6);
         assert!(size <= MAX_IMAGE_BYTES, "{img} is {size} bytes, over {MAX_IMAGE_BYTES}");
 
         // The user really is uid 1000 and owns the working directory.
-        let id = Ctr::new(c).entrypoint("/bin/sh").run_raw(&["-c", "id -u; id -g; ls -nd /config"]);
+        let id = Ctr::new(c)
+            .entrypoint("/bin/sh")
+            .run_raw(&["-c", "id -u; id -g; ls -nd /config"]);
         let id: Vec<&str> = id.lines().collect();
         assert_eq!(&id[..2], ["1000", "1000"], "{img}: {id:?}");
         assert!(id[2].contains(" 1000 1000 "), "{img}: /config is {}", id[2]);
@@ -182,7 +195,11 @@ fn spec_in_every_image_is_the_binary_s_spec_also_through_the_platform_s_shell() 
             "-c",
             r#"sleep 0; eval "$AIRBYTE_ENTRYPOINT spec" > /tmp/out; rc=$?; cat /tmp/out; exit $rc"#,
         ]);
-        assert_eq!(spec_of(&through_shell), host, "{c}: through sh -c and AIRBYTE_ENTRYPOINT");
+        assert_eq!(
+            spec_of(&through_shell),
+            host,
+            "{c}: through sh -c and AIRBYTE_ENTRYPOINT"
+        );
         // The binary keeps its own name on the PATH.
         let version = Ctr::new(c).entrypoint(c).run_raw(&["--version"]);
         assert!(version.contains(VERSION), "{c} --version: {version}");
@@ -218,15 +235,28 @@ fn source_file_reads_a_data_volume_with_job_files_by_relative_and_absolute_path(
     job.file("source_catalog.json", &catalog);
 
     // Sync 1, relative paths: every row, typed.
-    let r1 = src.run(&["read", "--config", "source_config.json", "--catalog", "source_catalog.json"]);
+    let r1 = src.run(&[
+        "read",
+        "--config",
+        "source_config.json",
+        "--catalog",
+        "source_catalog.json",
+    ]);
     r1.assert_success();
     assert!(r1.errors().is_empty(), "{:?}", r1.errors());
-    let mut ids: Vec<i64> = r1.data().iter().map(|d| d["id"].as_i64().expect("integer id")).collect();
+    let mut ids: Vec<i64> = r1
+        .data()
+        .iter()
+        .map(|d| d["id"].as_i64().expect("integer id"))
+        .collect();
     ids.sort();
     assert_eq!(ids, [1, 2, 3]);
     assert_eq!(r1.data()[0]["_ab_source_file_url"], "/data/incoming/day1.csv");
     let last_state = r1.states().last().cloned().cloned().expect("a STATE");
-    job.file("source_state.json", &json!([{"type": "STREAM", "stream": last_state["stream"]}]));
+    job.file(
+        "source_state.json",
+        &json!([{"type": "STREAM", "stream": last_state["stream"]}]),
+    );
 
     // Sync 2, absolute paths, with the state: only the new file.
     std::thread::sleep(Duration::from_millis(1100));
@@ -241,7 +271,11 @@ fn source_file_reads_a_data_volume_with_job_files_by_relative_and_absolute_path(
         "/config/source_state.json",
     ]);
     r2.assert_success();
-    let mut ids: Vec<i64> = r2.data().iter().map(|d| d["id"].as_i64().expect("integer id")).collect();
+    let mut ids: Vec<i64> = r2
+        .data()
+        .iter()
+        .map(|d| d["id"].as_i64().expect("integer id"))
+        .collect();
     ids.sort();
     assert_eq!(ids, [4, 5], "only the new file is read:\n{}", r2.stdout);
 
@@ -270,7 +304,13 @@ fn source_sqlite_reads_a_read_only_database_volume_as_the_binary_does() {
         "source_catalog.json",
         &configured_catalog(discover.catalog(), "full_refresh"),
     );
-    let r = src.run(&["read", "--config", "source_config.json", "--catalog", "source_catalog.json"]);
+    let r = src.run(&[
+        "read",
+        "--config",
+        "source_config.json",
+        "--catalog",
+        "source_catalog.json",
+    ]);
     r.assert_success();
 
     // The same read by the host binary, on the same file.
@@ -283,7 +323,13 @@ fn source_sqlite_reads_a_read_only_database_volume_as_the_binary_does() {
     );
     let host = run(
         "source-sqlite",
-        &["read", "--config", cfg.to_str().unwrap(), "--catalog", cat.to_str().unwrap()],
+        &[
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+        ],
         None,
     );
     host.assert_success();
@@ -310,7 +356,9 @@ fn destination_file_writes_records_from_stdin_into_a_data_volume() {
             "supported_sync_modes": ["full_refresh"]},
         "sync_mode": "full_refresh", "destination_sync_mode": "append"}]});
     job.file("destination_catalog.json", &catalog);
-    let dst = Ctr::new("destination-file").job(&job).volume(data.path(), "/local", false);
+    let dst = Ctr::new("destination-file")
+        .job(&job)
+        .volume(data.path(), "/local", false);
     let check = dst.run(&["check", "--config", "destination_config.json"]);
     assert_eq!(check.connection_status()["status"], "SUCCEEDED", "{}", check.stderr);
 
@@ -382,7 +430,13 @@ fn s3_connectors_reach_the_rig_s3_server_on_the_host_network() {
         "source_catalog.json",
         &configured_catalog(discover.catalog(), "full_refresh"),
     );
-    let r = src.run(&["read", "--config", "source_config.json", "--catalog", "source_catalog.json"]);
+    let r = src.run(&[
+        "read",
+        "--config",
+        "source_config.json",
+        "--catalog",
+        "source_catalog.json",
+    ]);
     r.assert_success();
     let mut ids: Vec<i64> = r.data().iter().map(|d| d["id"].as_i64().expect("id")).collect();
     ids.sort();
@@ -402,10 +456,17 @@ fn s3_connectors_reach_the_rig_s3_server_on_the_host_network() {
         .map(|i| record("users", json!({"id": i, "name": format!("user-{i}")})))
         .chain([state("users", 30)])
         .collect();
-    let w = dst.run_with_stdin(&["write", "--config", "/config/destination_config.json"], &lines(&input));
+    let w = dst.run_with_stdin(
+        &["write", "--config", "/config/destination_config.json"],
+        &lines(&input),
+    );
     w.assert_success();
     assert_eq!(w.states().len(), 1, "{}", w.stdout);
-    let keys: Vec<String> = s3.keys("out").into_iter().filter(|k| k.starts_with("lake/users/")).collect();
+    let keys: Vec<String> = s3
+        .keys("out")
+        .into_iter()
+        .filter(|k| k.starts_with("lake/users/"))
+        .collect();
     assert!(!keys.is_empty(), "no object written: {:?}", s3.keys("out"));
     let mut rows: Vec<Value> = keys
         .iter()
@@ -454,8 +515,16 @@ fn source_container_piped_into_destination_container_resumes_from_the_echoed_sta
         &json!({"base_path": "/local/out", "format": "parquet"}),
     );
     dst_job.file("destination_catalog.json", &catalog);
-    let dst = Ctr::new("destination-file").job(&dst_job).volume(data.path(), "/local", false);
-    let read = ["read", "--config", "source_config.json", "--catalog", "source_catalog.json"];
+    let dst = Ctr::new("destination-file")
+        .job(&dst_job)
+        .volume(data.path(), "/local", false);
+    let read = [
+        "read",
+        "--config",
+        "source_config.json",
+        "--catalog",
+        "source_catalog.json",
+    ];
     let read_with_state = [&read[..], &["--state", "source_state.json"]].concat();
     let write = [
         "write",
@@ -503,7 +572,10 @@ fn stray_uploads(server: &S3Server) -> Vec<PathBuf> {
     files_under(server.dir())
         .into_iter()
         .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             name.starts_with(".upload") || name.starts_with(".tmp.") || name.contains(".upload-")
         })
         .collect()
@@ -630,10 +702,34 @@ fn secrets_stay_out_of_podman_logs() {
     dest_wrong["file_format"] = json!("jsonl");
 
     let cases: [(&str, &str, &Value, &[&str], &str); 4] = [
-        ("source-s3", "source_config.json", &good, &["read", "--config", "source_config.json"], "RECORD"),
-        ("source-s3", "source_config.json", &wrong, &["check", "--config", "source_config.json"], "FAILED"),
-        ("destination-s3", "destination_config.json", &dest, &["check", "--config", "destination_config.json"], "SUCCEEDED"),
-        ("destination-s3", "destination_config.json", &dest_wrong, &["check", "--config", "destination_config.json"], "FAILED"),
+        (
+            "source-s3",
+            "source_config.json",
+            &good,
+            &["read", "--config", "source_config.json"],
+            "RECORD",
+        ),
+        (
+            "source-s3",
+            "source_config.json",
+            &wrong,
+            &["check", "--config", "source_config.json"],
+            "FAILED",
+        ),
+        (
+            "destination-s3",
+            "destination_config.json",
+            &dest,
+            &["check", "--config", "destination_config.json"],
+            "SUCCEEDED",
+        ),
+        (
+            "destination-s3",
+            "destination_config.json",
+            &dest_wrong,
+            &["check", "--config", "destination_config.json"],
+            "FAILED",
+        ),
     ];
     for (connector, file, config, args, expect) in cases {
         let job = JobDir::new();
@@ -650,7 +746,10 @@ fn secrets_stay_out_of_podman_logs() {
             String::from_utf8_lossy(&logs.stderr)
         );
         assert!(r.status.success(), "{connector} {args:?}: {}", r.stderr);
-        assert!(text.contains(expect), "{connector} {args:?}: the logs hold the run's output:\n{text}");
+        assert!(
+            text.contains(expect),
+            "{connector} {args:?}: the logs hold the run's output:\n{text}"
+        );
         assert!(
             !text.contains(secret),
             "{connector} {args:?}: the secret is in `podman logs`:\n{text}"
@@ -712,7 +811,7 @@ fn cdk_connector(root: &Path, name: &str, good: &Value, bad: &Value) {
     .expect("copy metadata.yaml");
 }
 
-/// The JUnit report's test cases: name → PASSED, FAILED, ERROR or SKIPPED.
+/// The JUnit report's test cases: name → PASSED, FAILED, ERROR or SKIPPED (why).
 fn junit_results(report: &str) -> BTreeMap<String, String> {
     let mut results = BTreeMap::new();
     for case in report.split("<testcase ").skip(1) {
@@ -726,15 +825,20 @@ fn junit_results(report: &str) -> BTreeMap<String, String> {
             .replace("&quot;", "\"");
         let body = case.split("</testcase>").next().unwrap_or_default();
         let outcome = if body.contains("<failure") {
-            "FAILED"
+            "FAILED".to_string()
         } else if body.contains("<error") {
-            "ERROR"
-        } else if body.contains("<skipped") {
-            "SKIPPED"
+            "ERROR".to_string()
+        } else if let Some(skipped) = body.split("<skipped").nth(1) {
+            let why = skipped
+                .split("message=\"")
+                .nth(1)
+                .and_then(|m| m.split('"').next())
+                .unwrap_or_default();
+            format!("SKIPPED ({})", why.replace("&apos;", "'").replace("&#96;", "`"))
         } else {
-            "PASSED"
+            "PASSED".to_string()
         };
-        results.insert(name, outcome.to_string());
+        results.insert(name, outcome);
     }
     results
 }
@@ -825,7 +929,10 @@ fn airbyte_cdk_image_tests_pass_against_every_image() {
         &conf,
         base_conf.replacen(
             "[containers]\n",
-            &format!("[containers]\nnetns = \"host\"\nvolumes = [\"{0}:{0}\"]\n", data.display()),
+            &format!(
+                "[containers]\nnetns = \"host\"\nvolumes = [\"{0}:{0}\"]\n",
+                data.display()
+            ),
             1,
         ),
     )
@@ -848,12 +955,14 @@ fn airbyte_cdk_image_tests_pass_against_every_image() {
         // Airbyte's registry, which these connectors are not in (and which is
         // not reachable here).
         let out = std::process::Command::new(&python)
-            .args(["-m", "pytest"])
+            .args(["-m", "pytest", "-p", "airbyte_cdk.test.standard_tests.pytest_hooks"])
             .arg(workspace_root().join("tests/python/cdk_docker_images.py"))
             .args(["-m", "image_tests", "-k"])
             .arg(format!("{class} and not backward_compatibility"))
             .arg("--connector-image")
             .arg(format!("{}/{connector}:dev", podman::prefix()))
+            // The image's read test runs only when asked to.
+            .arg("--read-from-streams=all")
             .args(["-p", "no:cacheprovider", "-q", "-rA"])
             .arg(format!("--junitxml={}", junit.display()))
             .current_dir(work.path())

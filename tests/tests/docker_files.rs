@@ -508,7 +508,10 @@ fn prebuilt_dockerfile_matches_the_multi_stage_runtime() {
     args.sort();
     runtime_args.sort();
     assert_eq!(args, runtime_args, "CONNECTOR and VERSION (defaulting to {VERSION})");
-    assert!(stage.all("RUN").is_empty(), "no RUN: the build needs no container runtime");
+    assert!(
+        stage.all("RUN").is_empty(),
+        "no RUN: the build needs no container runtime"
+    );
     assert_eq!(stage.all("COPY"), ["usr/local/bin/ /usr/local/bin/"]);
 
     // The same non-root user in both: uid and gid 1000.
@@ -520,7 +523,10 @@ fn prebuilt_dockerfile_matches_the_multi_stage_runtime() {
         "the multi-stage image's airbyte user is 1000:1000"
     );
     let images_sh = std::fs::read_to_string(root.join("scripts/images.sh")).expect("scripts/images.sh");
-    assert!(images_sh.contains("airbyte:x:1000:1000:"), "the base's airbyte user is 1000:1000");
+    assert!(
+        images_sh.contains("airbyte:x:1000:1000:"),
+        "the base's airbyte user is 1000:1000"
+    );
     assert!(images_sh.contains("ln -s \"$c\" \"$ctx/usr/local/bin/lakeport-connector\""));
 }
 

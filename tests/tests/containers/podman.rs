@@ -83,7 +83,9 @@ fn unavailable() -> Option<String> {
         Ok(o) if !o.status.success() => return Some("`podman --version` failed".into()),
         Ok(_) => {}
     }
-    let info = podman().args(["info", "--format", "{{.Host.OCIRuntime.Name}}"]).output();
+    let info = podman()
+        .args(["info", "--format", "{{.Host.OCIRuntime.Name}}"])
+        .output();
     match info {
         Ok(o) if o.status.success() => {}
         Ok(o) => {
