@@ -90,7 +90,7 @@ fn unavailable() -> Option<String> {
         Ok(o) if o.status.success() => {}
         Ok(o) => {
             let err = String::from_utf8_lossy(&o.stderr);
-            let last = err.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("");
+            let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
             return Some(format!("podman cannot run here: {last}"));
         }
         Err(e) => return Some(format!("podman cannot run here: {e}")),
