@@ -16,7 +16,6 @@
 mod podman;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -581,9 +580,9 @@ fn stray_uploads(server: &S3Server) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `podman stop` (SIGTERM, as `docker stop` and the platform send) and the
-/// exit status of the `podman run` client.
-fn stop(name: &str, mut client: std::process::Child) -> Option<i32> {
+/// `podman stop` (SIGTERM, as `docker stop` and the platform send), then
+/// the run as the `podman run` client saw it, its stdout validated.
+fn stop(name: &str, client: podman::Writer) -> Run {
     let stopped = podman::podman()
         .args(["stop", "--time", "30", name])
         .output()
@@ -593,7 +592,7 @@ fn stop(name: &str, mut client: std::process::Child) -> Option<i32> {
         "podman stop: {}",
         String::from_utf8_lossy(&stopped.stderr)
     );
-    client.wait().expect("wait for podman run").code()
+    client.wait()
 }
 
 #[test]
@@ -615,22 +614,24 @@ fn sigterm_to_a_destination_s3_container_aborts_its_multipart_upload() {
         .host_network()
         .name(&name)
         .spawn_writer(&["write", "--config", "destination_config.json"]);
-    let mut stdin = client.stdin.take().expect("stdin");
     let pad = "x".repeat(1024);
     let input: Vec<String> = (0..11_000)
         .map(|i| record("users", json!({"id": i, "pad": pad})))
         .collect();
-    stdin.write_all(&lines(&input)).expect("write records");
-    stdin.flush().expect("flush");
+    client.write(&lines(&input));
     // Stdin stays open: the sync is still running when the signal comes.
     let started = wait_for(120, || !stray_uploads(&s3).is_empty());
     if !started {
         remove(&name);
         panic!("no part was uploaded");
     }
-    let code = stop(&name, client);
-    drop(stdin);
-    assert_eq!(code, Some(143), "the platform's exit status for SIGTERM");
+    let r = stop(&name, client);
+    assert_eq!(
+        r.status.code(),
+        Some(143),
+        "the platform's exit status for SIGTERM: {}",
+        r.stderr
+    );
     assert!(stray_uploads(&s3).is_empty(), "{:?}", stray_uploads(&s3));
     assert!(
         s3.keys("out").iter().all(|k| !k.starts_with("cancel/")),
@@ -657,7 +658,6 @@ fn sigterm_to_a_destination_file_container_removes_its_temporary_files() {
         .volume(data.path(), "/local", false)
         .name(&name)
         .spawn_writer(&["write", "--config", "destination_config.json"]);
-    let mut stdin = client.stdin.take().expect("stdin");
     let temp_files = || -> Vec<PathBuf> {
         files_under(&out)
             .into_iter()
@@ -674,13 +674,16 @@ fn sigterm_to_a_destination_file_container_removes_its_temporary_files() {
         }
         let batch: Vec<String> = (i..i + 1000).map(|n| record("s", json!({"id": n}))).collect();
         i += 1000;
-        stdin.write_all(&lines(&batch)).expect("write records");
-        stdin.flush().expect("flush");
+        client.write(&lines(&batch));
         std::thread::sleep(Duration::from_millis(20));
     }
-    let code = stop(&name, client);
-    drop(stdin);
-    assert_eq!(code, Some(143), "the platform's exit status for SIGTERM");
+    let r = stop(&name, client);
+    assert_eq!(
+        r.status.code(),
+        Some(143),
+        "the platform's exit status for SIGTERM: {}",
+        r.stderr
+    );
     assert!(temp_files().is_empty(), "{:?}", temp_files());
 }
 

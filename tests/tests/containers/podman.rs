@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 
 use lakeport_tests::{validate_messages, Run};
@@ -286,14 +286,52 @@ impl Ctr {
         finish(out.status, out.stdout, out.stderr)
     }
 
-    /// Starts `args` with stdin piped, stdout and stderr discarded.
-    pub fn spawn_writer(&self, args: &[&str]) -> Child {
-        self.command(args)
+    /// Starts `args` with stdin piped; stdout and stderr are collected.
+    pub fn spawn_writer(&self, args: &[&str]) -> Writer {
+        let mut child = self
+            .command(args)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("start podman run")
+            .expect("start podman run");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = drain(child.stdout.take().expect("stdout"));
+        let stderr = drain(child.stderr.take().expect("stderr"));
+        Writer {
+            child,
+            stdin: Some(stdin),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// A running `podman run -i` whose stdin the test writes.
+pub struct Writer {
+    child: Child,
+    /// The container's stdin (`None` once closed).
+    pub stdin: Option<ChildStdin>,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Writer {
+    /// Writes `bytes` to the container's stdin.
+    pub fn write(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(bytes).expect("write to the container");
+        stdin.flush().expect("flush");
+    }
+
+    /// Waits for `podman run` to exit (stdin may still be open) and returns
+    /// the run, its stdout validated.
+    pub fn wait(mut self) -> Run {
+        let status = self.child.wait().expect("wait for podman run");
+        drop(self.stdin.take());
+        let stdout = self.stdout.join().expect("stdout reader");
+        let stderr = self.stderr.join().expect("stderr reader");
+        finish(status, stdout, stderr)
     }
 }
 
