@@ -202,6 +202,7 @@ ensure_base() {
     tar="$IMAGES_CACHE/base-$SUITE-$recipe.tar"
     if [ ! -s "$tar" ]; then
         command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed (scripts/images.sh setup installs it)"
+        [ "$(id -u)" = 0 ] || die "making the base image needs root (debootstrap, chroot): run scripts/images.sh as root"
         mkdir -p "$IMAGES_CACHE"
         work="$(mktemp -d "$IMAGES_CACHE/base-work.XXXXXX")"
         # shellcheck disable=SC2064
