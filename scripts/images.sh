@@ -111,6 +111,7 @@ debian_mirror() {
     if [ -n "${LAKEPORT_DEBIAN_MIRROR:-}" ]; then
         echo "$LAKEPORT_DEBIAN_MIRROR"
     elif command -v apt-get >/dev/null 2>&1; then
+        # shellcheck disable=SC2016 # apt's own $(FIELD) placeholders
         apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 2>/dev/null \
             | awk -v s="$SUITE" '$2 == s && $3 == "main" { print $1; exit }'
     fi
@@ -280,7 +281,7 @@ build_images() {
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1000000 }'; }
 
 measure() {
-    local version c size runs=10 i t0 t1 times
+    local version c size runs=10 t0 t1 times
     version="$(workspace_version)"
     echo "image                                 size"
     echo "$BASE_IMAGE $(mb "$(podman image inspect -f '{{.Size}}' "$BASE_IMAGE")")" | awk '{ printf "%-36s %s %s\n", $1, $2, $3 }'
@@ -293,7 +294,7 @@ measure() {
     for c in "${CONNECTORS[@]}"; do
         podman run --rm --network=none "$PREFIX/$c:$version" spec >/dev/null
         times=()
-        for i in $(seq "$runs"); do
+        for _ in $(seq "$runs"); do
             t0="$(date +%s%N)"
             podman run --rm --network=none "$PREFIX/$c:$version" spec | grep -q '"type":"SPEC"'
             t1="$(date +%s%N)"
@@ -308,7 +309,7 @@ measure() {
     for c in "${CONNECTORS[@]}"; do
         [ -x "$bins/$c" ] || continue
         times=()
-        for i in $(seq "$runs"); do
+        for _ in $(seq "$runs"); do
             t0="$(date +%s%N)"
             "$bins/$c" spec >/dev/null
             t1="$(date +%s%N)"
