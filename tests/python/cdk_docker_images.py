@@ -3,7 +3,7 @@ marker `image_tests`, airbyte-cdk 7.39.1) against Lakeport's images.
 
 The suites run `docker run --rm [-v FILE:/secrets/config.json] IMAGE verb …`;
 here `docker` is podman's Docker-compatible command line (Debian package
-`podman-docker`). tests/tests/containers.rs writes what the suites read and
+`podman-docker`). tests/tests/containers/cdk.rs writes what the suites read and
 runs this file once per connector:
 
     python -m pytest -p airbyte_cdk.test.standard_tests.pytest_hooks \
