@@ -16,7 +16,9 @@ cargo fmt --all -- --check
 cargo build --workspace --all-targets
 cargo clippy --workspace --all-targets -- -D warnings
 if [ -z "${LAKEPORT_SKIP_CONTAINERS:-}" ]; then
-    eval "$(bash scripts/images.sh)"
+    # (an assignment, so that a failing images.sh stops the run)
+    images_env="$(bash scripts/images.sh)"
+    eval "$images_env"
     export CONTAINERS_CONF
     export LAKEPORT_REQUIRE_CONTAINERS=1
 fi
