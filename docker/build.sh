@@ -6,6 +6,10 @@
 #   docker/build.sh source-file ...       # only these
 #   docker/build.sh --print-version       # the version the images get (no Docker needed)
 #
+# This path needs an image registry (the rust and debian images). Without one,
+# scripts/images.sh builds the same images with podman from binaries built on
+# the host (docker/Dockerfile.prebuilt).
+#
 # Environment: DOCKER (client, default `docker`), IMAGE_PREFIX (default `lakeport`),
 # DOCKER_BUILD_ARGS (extra `docker build` arguments, e.g. "--pull --no-cache").
 set -euo pipefail

@@ -476,6 +476,60 @@ fn smoke_test_reports_a_missing_engine_honestly() {
     }
 }
 
+/// docker/Dockerfile.prebuilt (host-built binaries on the debootstrap base,
+/// as scripts/images.sh builds them) gives images with the same labels,
+/// entrypoint, command, user and working directory as the multi-stage
+/// docker/Dockerfile, and both users are uid 1000.
+#[test]
+fn prebuilt_dockerfile_matches_the_multi_stage_runtime() {
+    let root = workspace_root();
+    let multi = dockerfile();
+    let runtime = multi.stages.last().unwrap();
+    let pre = parse_dockerfile(
+        &std::fs::read_to_string(root.join("docker/Dockerfile.prebuilt")).expect("docker/Dockerfile.prebuilt"),
+    );
+    assert_eq!(pre.stages.len(), 1, "one stage: no build inside the image");
+    let stage = &pre.stages[0];
+    assert_eq!(stage.from, "${BASE}");
+    assert!(
+        pre.global_args.iter().any(|a| a.starts_with("BASE=lakeport/base:")),
+        "{:?}",
+        pre.global_args
+    );
+    let labels = |s: &Stage| -> BTreeMap<String, String> { s.all("LABEL").into_iter().flat_map(key_values).collect() };
+    let env = |s: &Stage| -> BTreeMap<String, String> { s.all("ENV").into_iter().flat_map(key_values).collect() };
+    assert_eq!(labels(stage), labels(runtime));
+    assert_eq!(env(stage), env(runtime));
+    for op in ["ENTRYPOINT", "CMD", "USER", "WORKDIR"] {
+        assert_eq!(stage.one(op), runtime.one(op), "{op}");
+    }
+    let mut args = stage.all("ARG");
+    let mut runtime_args = runtime.all("ARG");
+    args.sort();
+    runtime_args.sort();
+    assert_eq!(args, runtime_args, "CONNECTOR and VERSION (defaulting to {VERSION})");
+    assert!(
+        stage.all("RUN").is_empty(),
+        "no RUN: the build needs no container runtime"
+    );
+    assert_eq!(stage.all("COPY"), ["usr/local/bin/ /usr/local/bin/"]);
+
+    // The same non-root user in both: uid and gid 1000.
+    assert!(
+        runtime
+            .all("RUN")
+            .iter()
+            .any(|r| r.contains("--uid 1000") && r.contains("--gid 1000")),
+        "the multi-stage image's airbyte user is 1000:1000"
+    );
+    let images_sh = std::fs::read_to_string(root.join("scripts/images.sh")).expect("scripts/images.sh");
+    assert!(
+        images_sh.contains("airbyte:x:1000:1000:"),
+        "the base's airbyte user is 1000:1000"
+    );
+    assert!(images_sh.contains("ln -s \"$c\" \"$ctx/usr/local/bin/lakeport-connector\""));
+}
+
 // ---------------------------------------------------------------------------
 // metadata.yaml
 // ---------------------------------------------------------------------------
