@@ -41,7 +41,7 @@ use futures::future::BoxFuture;
 use futures::{stream, FutureExt, StreamExt};
 
 use super::filter::{Condition, PartitionFilter};
-use super::scheme::{DatePart, LevelKind, PartValue, PartitionScheme};
+use super::scheme::{DatePart, Level, LevelKind, PartValue, PartitionScheme};
 use super::value::{compare_values, parse_date};
 use crate::storage::{ListOptions, ObjectMeta, Storage};
 use crate::{Error, Result};
@@ -804,6 +804,29 @@ fn remaining_calls(folders: Vec<String>, last: Option<&str>, delimiter: Option<S
         .collect()
 }
 
+/// Each prefix followed by each of `values` as `level`'s folder, kept when
+/// the filter may accept what lies below it.
+fn expand_prefixes(
+    prefixes: &[String],
+    level: &Level,
+    values: &[String],
+    scheme: &PartitionScheme,
+    filter: &PartitionFilter,
+) -> Vec<String> {
+    let mut next = Vec::new();
+    for p in prefixes {
+        for v in values {
+            if let Some(seg) = level.segment(v) {
+                let candidate = format!("{p}{seg}/");
+                if filter.accepts_partial(&scheme.values(&format!("{candidate}x"))) {
+                    next.push(candidate);
+                }
+            }
+        }
+    }
+    next
+}
+
 /// The open prefixes after pruning, with the objects found directly in
 /// folders listed on the way; `None` when a flat listing of `base` is
 /// expected to cost fewer requests.
@@ -870,18 +893,7 @@ async fn pruned_prefixes(
         if (prefixes.len() * values.len()) as f64 > max_prefixes {
             break;
         }
-        let mut next = Vec::new();
-        for p in &prefixes {
-            for v in &values {
-                if let Some(seg) = level.segment(v) {
-                    let candidate = format!("{p}{seg}/");
-                    if filter.accepts_partial(&scheme.values(&format!("{candidate}x"))) {
-                        next.push(candidate);
-                    }
-                }
-            }
-        }
-        prefixes = next;
+        prefixes = expand_prefixes(&prefixes, level, &values, scheme, filter);
         exact_levels += 1;
         depth += 1;
     }
@@ -924,18 +936,7 @@ async fn pruned_prefixes(
         }
         let exact = level.name.as_deref().and_then(|n| filter.exact_values(n));
         if let Some(values) = exact.filter(|_| level.segment("x").is_some()) {
-            let mut next = Vec::new();
-            for p in &prefixes {
-                for v in &values {
-                    if let Some(seg) = level.segment(v) {
-                        let candidate = format!("{p}{seg}/");
-                        if filter.accepts_partial(&scheme.values(&format!("{candidate}x"))) {
-                            next.push(candidate);
-                        }
-                    }
-                }
-            }
-            prefixes = next;
+            prefixes = expand_prefixes(&prefixes, level, &values, scheme, filter);
             continue;
         }
         let mut next = Vec::new();
