@@ -71,7 +71,7 @@ impl<'a> Cursor<'a> {
     fn simple_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let len = self.b[start..].iter().position(|&x| x == b'"' || x == b'\\')?;
+        let len = self.b.get(start..)?.iter().position(|&x| x == b'"' || x == b'\\')?;
         if self.b[start + len] != b'"' {
             return None;
         }
@@ -142,7 +142,7 @@ impl<'a> Cursor<'a> {
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         self.ws();
-        self.b[self.i..].starts_with(word).then(|| self.i += word.len())
+        self.b.get(self.i..)?.starts_with(word).then(|| self.i += word.len())
     }
 
     /// An integer that fits an `i64` (no fraction, no exponent).
@@ -202,11 +202,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// With the cursor just past an opening quote: moves past the closing one.
+    /// `None` when the text ends first (also right after a backslash).
     fn skip_string_rest(&mut self) -> Option<()> {
         loop {
-            let off = self.b[self.i..].iter().position(|&x| x == b'"' || x == b'\\')?;
+            let off = self.b.get(self.i..)?.iter().position(|&x| x == b'"' || x == b'\\')?;
             self.i += off;
             if self.b[self.i] == b'\\' {
+                // The escaped byte may be past the end: the next `get` says so.
                 self.i += 2;
             } else {
                 self.i += 1;
@@ -217,7 +219,7 @@ impl<'a> Cursor<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn data_of(line: &str) -> Option<(String, Option<String>, String, i64)> {
@@ -248,6 +250,28 @@ mod tests {
         assert_eq!(data_of(line), Some(("s".into(), None, r#"{"x":1}"#.into(), 0)));
     }
 
+    /// Lines as sources print them, with escapes, multi-byte characters and
+    /// nesting where a cut hurts most.
+    pub(crate) const SAMPLES: [&str; 4] = [
+        r#"{"type":"RECORD","record":{"stream":"t","data":{"a":"x\\y\"z","b":[1,{"c":null}],"é":"ü€😀"},"emitted_at":17}}"#,
+        r#"{"record": {"namespace": "ns", "emitted_at": -5, "meta": {"changes": []}, "data": {"k": "\\"}, "stream": "s"}, "type": "RECORD"}"#,
+        r#"{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"t"},"stream_state":{"f":"a\\"}}}}"#,
+        r#"{"type":"LOG","log":{"level":"INFO","message":"ends in a backslash \\"}}"#,
+    ];
+
+    #[test]
+    fn every_cut_of_a_line_is_refused_without_panic() {
+        for line in SAMPLES {
+            for cut in 0..line.len() {
+                // Cut at every byte, also inside a multi-byte character.
+                let bytes = &line.as_bytes()[..cut];
+                let text = String::from_utf8_lossy(bytes);
+                assert!(scan_record(&text).is_none(), "a cut line scanned as a record: {text}");
+            }
+            assert_eq!(scan_record(line).is_some(), line.contains(r#""RECORD""#), "{line}");
+        }
+    }
+
     #[test]
     fn gives_up_on_what_serde_must_handle() {
         for line in [
@@ -258,6 +282,10 @@ mod tests {
             r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1}"#,
             r#"{"type":"RECORD","record":{"stream":"a","data":{}}} trailing"#,
             r#"{"type":"RECORD"}"#,
+            // Input that ends inside a string right after a backslash (a killed source).
+            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"a\"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"\"#,
+            "{\"type\":\"RECORD\",\"record\":{\"stream\":\"a\",\"namespace\":nu",
             "not json",
             "",
         ] {
