@@ -13,6 +13,7 @@ pub mod input;
 pub mod layout;
 pub mod rows;
 pub mod scan;
+pub mod stale;
 pub mod states;
 pub mod stream;
 pub mod target;
