@@ -232,13 +232,14 @@ fn run(
     let flushed = out.flush();
     match result {
         Ok(()) => match flushed {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => crate::pipe::exit_on_broken_pipe(name),
+            Err(e) => {
                 eprintln!("{name}: could not write to stdout: {e}");
                 ExitCode::FAILURE
             }
-            _ => ExitCode::SUCCESS,
+            Ok(()) => ExitCode::SUCCESS,
         },
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => crate::pipe::exit_on_broken_pipe(name),
         Err(e) => {
             let masked = out.secrets().mask(&e.message).into_owned();
             eprintln!("{name}: {masked}");
