@@ -213,7 +213,11 @@ mod tests {
         assert!(e.message.contains("not UTF-8"), "{}", e.message);
         // A last line that is whole but lacks its line end is read.
         let mut input: &[u8] = b"{}";
-        assert!(for_each_line(&mut input, |t, _| { assert_eq!(t, "{}"); Ok(()) }).is_ok());
+        assert!(for_each_line(&mut input, |t, _| {
+            assert_eq!(t, "{}");
+            Ok(())
+        })
+        .is_ok());
         // A last line that is not JSON at all is not a cut: the caller's error.
         let mut input: &[u8] = b"not json";
         let e = for_each_line(&mut input, |_, _| Err(ConnectorError::config("bad"))).unwrap_err();

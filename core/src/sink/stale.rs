@@ -6,12 +6,12 @@
 //! whose machine went away) cannot. The next run removes them on start with
 //! [`remove_stale_temps`].
 //!
-//! Only our own temporaries are touched: files named as `temp_path` names them
-//! (`.<name>.<pid>.lakeport-tmp`), that no live run is writing. A run holds an exclusive `flock` on
-//! each temporary it writes for as long as the file is open ([`create_temp`]);
-//! the kernel drops it when the process dies, however it dies. A temporary
-//! whose lock cannot be taken (held, or a file system without locks) is left
-//! alone.
+//! Only our own temporaries are touched: files named as `temp_path` names
+//! them (`.<name>.<pid>.lakeport-tmp`) that no live run is writing. A run
+//! holds an exclusive `flock` on each temporary it writes for as long as the
+//! file is open ([`create_temp`]); the kernel drops it when the process dies,
+//! however it dies. A temporary whose lock cannot be taken (held, or a file
+//! system without locks) is left alone.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -110,7 +110,11 @@ fn same_file(file: &File, path: &Path) -> bool {
 #[cfg(unix)]
 fn lock(file: &File, wait: bool) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
-    let op = if wait { libc::LOCK_EX } else { libc::LOCK_EX | libc::LOCK_NB };
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
     loop {
         // SAFETY: `flock` on a descriptor this `File` owns; no memory is shared.
         if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
