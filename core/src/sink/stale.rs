@@ -167,7 +167,7 @@ mod tests {
         std::fs::create_dir(dir.path().join(".d.1.lakeport-tmp")).unwrap();
 
         let removed = remove_stale_temps(dir.path());
-        assert_eq!(removed, [stale.clone()]);
+        assert_eq!(removed, vec![stale.clone()]);
         assert!(!stale.exists());
         assert!(live.exists(), "a live run's temporary was removed");
         for f in &user_files {
@@ -177,7 +177,7 @@ mod tests {
 
         // Once its writer is gone (closed, as a killed process's files are), it is stale.
         drop(held);
-        assert_eq!(remove_stale_temps(dir.path()), [live.clone()]);
+        assert_eq!(remove_stale_temps(dir.path()), vec![live.clone()]);
         assert!(remove_stale_temps(dir.path()).is_empty());
     }
 
