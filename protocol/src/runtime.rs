@@ -252,6 +252,10 @@ fn run(
 
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        if crate::panics::is_catching() {
+            // A reader's panic on malformed input, handled as an error.
+            return;
+        }
         let what = info
             .payload()
             .downcast_ref::<&str>()

@@ -10,6 +10,7 @@ use apache_avro::types::Value;
 use apache_avro::Codec;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
+use lakeport_protocol::panics::catch_panic;
 use serde_json::{json, Value as JsonValue};
 
 use super::conform::{conform, drop_rows};
@@ -312,7 +313,15 @@ impl<'a> AvroReader<'a> {
         opts: &ReadOptions,
         target: Option<SchemaRef>,
     ) -> Result<Self> {
-        let rows = apache_avro::Reader::new(input).map_err(|e| avro_err(file, e))?;
+        // The Avro crate panics on some malformed schemas: a panic is the file's error.
+        let rows = catch_panic(|| apache_avro::Reader::new(input))
+            .map_err(|p| {
+                Error::format(
+                    file,
+                    format!("the file is not valid Avro: its schema is malformed ({p})"),
+                )
+            })?
+            .map_err(|e| avro_err(file, e))?;
         let avro_schema = rows.writer_schema().clone();
         let mut names = Names::new();
         collect_names(&avro_schema, &mut names);
@@ -412,7 +421,13 @@ impl Iterator for AvroReader<'_> {
         if self.done {
             return None;
         }
-        match self.read_batch() {
+        let batch = catch_panic(|| self.read_batch()).unwrap_or_else(|p| {
+            Err(Error::format(
+                &self.file,
+                format!("the file is not valid Avro: a block is malformed ({p})"),
+            ))
+        });
+        match batch {
             Ok(Some(b)) => Some(Ok(b)),
             Ok(None) => None,
             Err(e) => {

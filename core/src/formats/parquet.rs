@@ -21,6 +21,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::FutureExt;
+use lakeport_protocol::panics::catch_panic;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
     ArrowPredicate, ArrowPredicateFn, ArrowReaderBuilder, ArrowReaderMetadata, ArrowReaderOptions,
@@ -291,9 +292,13 @@ pub fn read_parquet<T: ChunkReader + 'static>(
     opts: &ReadOptions,
     target: Option<SchemaRef>,
 ) -> Result<ParquetReader> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| perr(file, e))?;
-    let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
-    let inner = builder.build().map_err(|e| perr(file, e))?;
+    // The Parquet crate asserts on some malformed files: a panic is the file's error.
+    let (inner, schema) = catch_panic(|| -> Result<_> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| perr(file, e))?;
+        let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
+        Ok((builder.build().map_err(|e| perr(file, e))?, schema))
+    })
+    .map_err(|p| perr(file, format!("metadata the Parquet reader rejects: {p}")))??;
     Ok(ParquetReader {
         file: file.to_string(),
         inner,
@@ -307,8 +312,11 @@ pub fn read_parquet<T: ChunkReader + 'static>(
 
 /// The Arrow schema of a Parquet file (reads the footer only).
 pub fn parquet_schema<T: ChunkReader + 'static>(file: &str, reader: T) -> Result<Schema> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| perr(file, e))?;
-    Ok(builder.schema().as_ref().clone())
+    catch_panic(|| {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(reader).map_err(|e| perr(file, e))?;
+        Ok(builder.schema().as_ref().clone())
+    })
+    .map_err(|p| perr(file, format!("metadata the Parquet reader rejects: {p}")))?
 }
 
 fn finish_batch(
@@ -352,7 +360,12 @@ impl Iterator for ParquetReader {
         if self.done {
             return None;
         }
-        let r = match self.inner.next()? {
+        let next = catch_panic(|| self.inner.next()).unwrap_or_else(|p| {
+            Some(Err(ArrowError::ParquetError(format!(
+                "the file is not valid Parquet: its pages are malformed ({p})"
+            ))))
+        });
+        let r = match next? {
             Ok(b) => finish_batch(&self.file, b, self.target.as_ref(), self.on_bad, &mut self.warnings),
             Err(e) => Err(perr(&self.file, e)),
         };
