@@ -1177,3 +1177,44 @@ fn an_output_directory_made_unwritable_mid_write_is_a_clear_error() {
     r.assert_success();
     assert!(temps(&base).is_empty(), "{:?}", temps(&base));
 }
+
+// ---------------------------------------------------------------------------
+// Malformed files that made a reader panic (found by fuzzing)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn malformed_parquet_that_made_the_reader_panic_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/format_reader");
+    let server = S3Server::start();
+    server.create_bucket(BUCKET);
+    for case in [
+        "regress-parquet-negative-column-offset",
+        "regress-parquet-dictionary-page-missing",
+    ] {
+        // The fuzz input's first byte picks the format; the rest is the file.
+        let bytes = std::fs::read(corpus.join(case)).expect("regression file");
+        let body = &bytes[1..];
+        let local = dir.path().join(format!("{case}.parquet"));
+        std::fs::write(&local, body).expect("write");
+        let cfg = write_json(dir.path(), "f.json", &json!({"file_path": local, "stream_name": "t"}));
+        let r = run("source-file", &["read", "--config", cfg.to_str().expect("utf-8")], None);
+        let mut s3 = server.connection(BUCKET);
+        server.put_object(BUCKET, &format!("{case}/t.parquet"), body);
+        s3["path_prefix"] = json!(format!("{case}/"));
+        s3["file_format"] = json!("parquet");
+        let s3cfg = write_json(dir.path(), "s.json", &s3);
+        let r3 = run("source-s3", &["read", "--config", s3cfg.to_str().expect("utf-8")], None);
+        for (who, r) in [("source-file", r), ("source-s3", r3)] {
+            assert_eq!(r.status.code(), Some(1), "{who} {case}: {}\n{}", r.stdout, r.stderr);
+            assert!(!r.stderr.contains("internal error"), "{who} {case}: {}", r.stderr);
+            let errors = r.errors();
+            assert_eq!(errors.len(), 1, "{who} {case}: {}", r.stdout);
+            let message = errors[0]["message"].as_str().unwrap_or("");
+            assert!(
+                message.contains("Parquet") && message.contains(".parquet"),
+                "{who} {case}: {message}"
+            );
+        }
+    }
+}
