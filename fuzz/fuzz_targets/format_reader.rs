@@ -1,7 +1,14 @@
 //! Every format reader on arbitrary bytes, plain and behind every
 //! compression codec: batches or an error, never a panic. The first byte
 //! picks the format and the codec (with codec detection by magic bytes too).
+//!
+//! A panic the readers catch themselves (`lakeport_protocol::panics`, around
+//! the `parquet` and `apache-avro` crates, which assert on some malformed
+//! files) is their error, not a crash: libFuzzer's abort-on-panic hook is
+//! skipped for it. Any other panic still aborts.
 #![no_main]
+
+use std::sync::Once;
 
 use lakeport_core::formats::compression::{open_decompressed, Compression};
 use lakeport_core::formats::options::ReadOptions;
@@ -29,7 +36,17 @@ const CODECS: [Option<Compression>; 9] = [
     Some(Compression::Zip),
 ];
 
+static HOOK: Once = Once::new();
+
 fuzz_target!(|data: &[u8]| {
+    HOOK.call_once(|| {
+        let abort = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !lakeport_protocol::panics::is_catching() {
+                abort(info);
+            }
+        }));
+    });
     let Some((&pick, body)) = data.split_first() else {
         return;
     };
