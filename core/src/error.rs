@@ -83,6 +83,31 @@ impl From<Error> for ConnectorError {
             Error::Io { source, .. } => Some(format!("{source:?}")),
             _ => None,
         };
-        ConnectorError::new(failure_type, e.to_string()).with_internal_opt(internal)
+        let mut message = e.to_string();
+        if let Error::Io { source, .. } = &e {
+            message.push_str(io_advice(source.kind()));
+        }
+        ConnectorError::new(failure_type, message).with_internal_opt(internal)
+    }
+}
+
+/// What to do about a local I/O error of a kind a user can fix (empty for
+/// the others).
+fn io_advice(kind: std::io::ErrorKind) -> &'static str {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::StorageFull => {
+            ". The disk is full: free space (or point the output at a larger disk), then run the sync again from \
+             the last STATE echoed; files not yet committed were discarded."
+        }
+        ErrorKind::ReadOnlyFilesystem => {
+            ". The file system is read-only (remounted read-only after an error?): make it writable, then run the \
+             sync again from the last STATE echoed."
+        }
+        ErrorKind::PermissionDenied => {
+            ". This user may not write there: fix the directory's permissions, then run the sync again from the \
+             last STATE echoed."
+        }
+        _ => "",
     }
 }

@@ -18,6 +18,7 @@ use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use lakeport_protocol::panics::catch_panic;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::ParquetError;
@@ -85,18 +86,32 @@ pub fn open_ranged_parquet(
     target: Option<SchemaRef>,
 ) -> Result<Box<dyn BatchReader>> {
     let file = ObjectFile::new(store.clone(), meta.key.as_str(), meta.size);
-    let stream = handle.block_on(formats::parquet::read_parquet_ranged(
-        &meta.key,
-        file,
-        meta.size,
-        opts,
-        target,
-        RangedReadOptions::default(),
-    ))?;
+    // The Parquet crate asserts on some malformed files (the decoder runs on
+    // this thread, inside `block_on`): a panic is the object's error.
+    let stream = catch_panic(|| {
+        handle.block_on(formats::parquet::read_parquet_ranged(
+            &meta.key,
+            file,
+            meta.size,
+            opts,
+            target,
+            RangedReadOptions::default(),
+        ))
+    })
+    .map_err(|p| malformed(&meta.key, &p))??;
     Ok(Box::new(BlockingBatches {
+        key: meta.key.clone(),
         handle: handle.clone(),
         stream,
     }))
+}
+
+/// The error for a Parquet object the Parquet crate panicked on.
+fn malformed(key: &str, panic: &str) -> crate::Error {
+    crate::Error::format(
+        key,
+        format!("the file is not valid Parquet: the reader rejects it ({panic})"),
+    )
 }
 
 /// A stored object as Parquet's random-access input: every read is a ranged
@@ -162,6 +177,8 @@ impl AsyncFileReader for ObjectFile {
 
 /// An async batch stream read from a blocking thread.
 struct BlockingBatches {
+    /// The object's key, for errors.
+    key: String,
     handle: Handle,
     stream: ParquetStream,
 }
@@ -170,7 +187,8 @@ impl Iterator for BlockingBatches {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.handle.block_on(self.stream.next())
+        let (handle, stream) = (&self.handle, &mut self.stream);
+        catch_panic(|| handle.block_on(stream.next())).unwrap_or_else(|p| Some(Err(malformed(&self.key, &p))))
     }
 }
 

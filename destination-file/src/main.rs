@@ -90,6 +90,7 @@ impl Destination for DestinationFile {
     ) -> Result<(), ConnectorError> {
         if config.airbyte_raw {
             let settings = config.raw_settings()?;
+            report_stale_temps(&settings.dir, out)?;
             let summary = raw::write_raw(&settings, catalog, input, out)?;
             out.info(format!(
                 "Wrote {} records in Airbyte's raw layout to {} file(s) in {}{}.",
@@ -102,6 +103,7 @@ impl Destination for DestinationFile {
         }
         let sink_config = config.sink_config()?;
         let mut target = target::LocalTarget::new(&config.base_path)?;
+        report_stale_temps(&config.base_path, out)?;
         let summary = run_sink(&mut target, &sink_config, catalog, input, out)?;
         out.info(format!(
             "Wrote {} records to {} file(s) under {}{}.",
@@ -116,6 +118,19 @@ impl Destination for DestinationFile {
         ))?;
         Ok(())
     }
+}
+
+/// Removes the temporary files that killed runs left under `dir`, saying so.
+fn report_stale_temps(dir: &std::path::Path, out: &mut Emitter) -> Result<(), ConnectorError> {
+    let removed = lakeport_core::sink::stale::remove_stale_temps(dir);
+    if !removed.is_empty() {
+        out.info(format!(
+            "Removed {} temporary file(s) under {} left by an earlier run that was killed before it could clean up.",
+            removed.len(),
+            dir.display()
+        ))?;
+    }
+    Ok(())
 }
 
 /// How an Airbyte `/local/…` base_path was resolved, for messages (empty

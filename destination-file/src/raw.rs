@@ -30,12 +30,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use lakeport_core::sink::input::for_each_line;
 use lakeport_core::sink::layout::{safe_segment, temp_path};
+use lakeport_core::sink::stale::create_temp;
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
 use lakeport_core::Error;
 use lakeport_protocol::stop::{remove_on_stop, StopGuard};
@@ -395,12 +396,7 @@ impl<'a> RawWriter<'a> {
         }
         // A temporary file of this process can only be a leftover of ours.
         let _ = std::fs::remove_file(&f.temp_path);
-        let mut temp = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&f.temp_path)
-            .map_err(|e| io(&f.temp_path, e))?;
+        let mut temp = create_temp(&f.temp_path).map_err(|e| io(&f.temp_path, e))?;
         let mut base = 0;
         if !f.overwrite || f.committed {
             match File::open(&f.final_path) {

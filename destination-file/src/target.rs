@@ -7,12 +7,13 @@
 //! generation on record.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use lakeport_core::sink::generation::{sidecar_name, Cleanup, SidecarContent};
 use lakeport_core::sink::layout::{is_temp_name, temp_path};
+use lakeport_core::sink::stale::create_temp;
 use lakeport_core::sink::Target;
 use lakeport_core::{Error, Result};
 use lakeport_protocol::stop::{remove_on_stop, StopGuard};
@@ -77,11 +78,7 @@ impl Target for LocalTarget {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         }
         let temp = temp_path(&final_path);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(|e| io(&temp, e))?;
+        let file = create_temp(&temp).map_err(|e| io(&temp, e))?;
         let undo = remove_on_stop(temp.clone());
         self.open.insert(
             rel_path.to_string(),

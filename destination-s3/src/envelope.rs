@@ -201,7 +201,7 @@ pub struct EnvelopeReader<R> {
     inner: R,
     envelope: Option<Envelope>,
     streams: StreamNames,
-    line: String,
+    line: Vec<u8>,
     out: Vec<u8>,
     pos: usize,
 }
@@ -213,7 +213,7 @@ impl<R: BufRead> EnvelopeReader<R> {
             inner,
             envelope,
             streams,
-            line: String::new(),
+            line: Vec::new(),
             out: Vec::new(),
             pos: 0,
         }
@@ -223,10 +223,16 @@ impl<R: BufRead> EnvelopeReader<R> {
         self.line.clear();
         self.out.clear();
         self.pos = 0;
-        if self.inner.read_line(&mut self.line)? == 0 {
+        if self.inner.read_until(b'\n', &mut self.line)? == 0 {
             return Ok(());
         }
-        let text = self.line.trim_end_matches(['\n', '\r']);
+        // Bytes that are not UTF-8 (a line cut inside a character, bad
+        // input) pass as they are: the engine says what is wrong with them.
+        let Ok(text) = std::str::from_utf8(&self.line) else {
+            self.out.extend_from_slice(&self.line);
+            return Ok(());
+        };
+        let text = text.trim_end_matches(['\n', '\r']);
         let rewritten = match parse_line(text) {
             Ok(parsed) if parsed.kind == "RECORD" => parsed.record.and_then(|r| {
                 let namespace = r.namespace.as_deref();
@@ -253,7 +259,7 @@ impl<R: BufRead> EnvelopeReader<R> {
                 self.out.extend_from_slice(record.as_bytes());
                 self.out.extend_from_slice(b"}\n");
             }
-            None => self.out.extend_from_slice(self.line.as_bytes()),
+            None => self.out.extend_from_slice(&self.line),
         }
         Ok(())
     }

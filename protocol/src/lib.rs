@@ -17,6 +17,8 @@ pub mod config;
 pub mod emit;
 pub mod error;
 pub mod message;
+pub mod panics;
+pub mod pipe;
 pub mod runtime;
 pub mod secrets;
 pub mod state;

@@ -232,13 +232,14 @@ fn run(
     let flushed = out.flush();
     match result {
         Ok(()) => match flushed {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => crate::pipe::exit_on_broken_pipe(name),
+            Err(e) => {
                 eprintln!("{name}: could not write to stdout: {e}");
                 ExitCode::FAILURE
             }
-            _ => ExitCode::SUCCESS,
+            Ok(()) => ExitCode::SUCCESS,
         },
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => crate::pipe::exit_on_broken_pipe(name),
         Err(e) => {
             let masked = out.secrets().mask(&e.message).into_owned();
             eprintln!("{name}: {masked}");
@@ -251,6 +252,10 @@ fn run(
 
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        if crate::panics::is_catching() {
+            // A reader's panic on malformed input, handled as an error.
+            return;
+        }
         let what = info
             .payload()
             .downcast_ref::<&str>()

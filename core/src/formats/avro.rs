@@ -10,6 +10,7 @@ use apache_avro::types::Value;
 use apache_avro::Codec;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
+use lakeport_protocol::panics::catch_panic;
 use serde_json::{json, Value as JsonValue};
 
 use super::conform::{conform, drop_rows, with_nulled};
@@ -546,6 +547,72 @@ fn avro_err(file: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Most metadata entries an Avro header may declare (writers put 2 or 3).
+const MAX_HEADER_ENTRIES: i64 = 1024;
+
+/// Most bytes of an Avro header's metadata (the schema is most of it).
+const MAX_HEADER_BYTES: usize = 64 << 20;
+
+/// Reads an Avro object container's header (magic, metadata map, sync
+/// marker) and checks what the Avro crate would allocate from it. Returns its
+/// bytes and the rest of the stream, to be read as one.
+fn checked_header<'a>(
+    file: &str,
+    mut input: Box<dyn Read + Send + 'a>,
+) -> Result<(Vec<u8>, Box<dyn Read + Send + 'a>)> {
+    let bad = |why: String| Error::format(file, format!("the file is not valid Avro: {why}"));
+    let mut header = Vec::new();
+    let take = |n: usize, header: &mut Vec<u8>, input: &mut Box<dyn Read + Send + 'a>| -> Result<()> {
+        if header.len() + n > MAX_HEADER_BYTES {
+            return Err(bad(format!("its header is larger than {MAX_HEADER_BYTES} bytes")));
+        }
+        let start = header.len();
+        header.resize(start + n, 0);
+        input
+            .read_exact(&mut header[start..])
+            .map_err(|e| bad(format!("its header is cut short ({e})")))
+    };
+    let long = |header: &mut Vec<u8>, input: &mut Box<dyn Read + Send + 'a>| -> Result<i64> {
+        let mut n: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let mut b = [0u8; 1];
+            input
+                .read_exact(&mut b)
+                .map_err(|e| bad(format!("its header is cut short ({e})")))?;
+            header.push(b[0]);
+            n |= u64::from(b[0] & 0x7f) << shift.min(63);
+            if b[0] & 0x80 == 0 {
+                return Ok((n >> 1) as i64 ^ -((n & 1) as i64));
+            }
+        }
+        Err(bad("a number in its header does not end".into()))
+    };
+    take(4, &mut header, &mut input)?;
+    if header[..4] != *b"Obj\x01" {
+        return Err(bad("it does not start with the Avro magic bytes".into()));
+    }
+    loop {
+        let mut count = long(&mut header, &mut input)?;
+        if count == 0 {
+            break;
+        }
+        if count < 0 {
+            count = count.checked_neg().unwrap_or(i64::MAX);
+            long(&mut header, &mut input)?;
+        }
+        if count > MAX_HEADER_ENTRIES {
+            return Err(bad(format!("its header declares {count} metadata entries")));
+        }
+        for _ in 0..count * 2 {
+            let len = long(&mut header, &mut input)?;
+            let len = usize::try_from(len).map_err(|_| bad(format!("its header holds a length of {len}")))?;
+            take(len, &mut header, &mut input)?;
+        }
+    }
+    take(16, &mut header, &mut input)?;
+    Ok((header, input))
+}
+
 impl<'a> AvroReader<'a> {
     /// Opens an Avro object container stream (already decompressed; block codecs are
     /// handled here). With `target`, output batches conform to it.
@@ -555,10 +622,21 @@ impl<'a> AvroReader<'a> {
         opts: &ReadOptions,
         target: Option<SchemaRef>,
     ) -> Result<Self> {
-        let mut input = input;
+        // The Avro crate sizes its header map by the count the file declares
+        // (a few bytes could ask for gigabytes): the header is checked first.
+        let (checked, rest) = checked_header(file, input)?;
+        let mut input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(checked).chain(rest));
         let (header, decimals) = read_header(&mut input);
         let input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(header).chain(input));
-        let rows = apache_avro::Reader::new(input).map_err(|e| avro_err(file, e))?;
+        // The Avro crate panics on some malformed schemas: a panic is the file's error.
+        let rows = catch_panic(|| apache_avro::Reader::new(input))
+            .map_err(|p| {
+                Error::format(
+                    file,
+                    format!("the file is not valid Avro: its schema is malformed ({p})"),
+                )
+            })?
+            .map_err(|e| avro_err(file, e))?;
         let avro_schema = rows.writer_schema().clone();
         let mut names = Names::new();
         collect_names(&avro_schema, &mut names);
@@ -670,7 +748,13 @@ impl Iterator for AvroReader<'_> {
         if self.done {
             return None;
         }
-        match self.read_batch() {
+        let batch = catch_panic(|| self.read_batch()).unwrap_or_else(|p| {
+            Err(Error::format(
+                &self.file,
+                format!("the file is not valid Avro: a block is malformed ({p})"),
+            ))
+        });
+        match batch {
             Ok(Some(b)) => Some(Ok(b)),
             Ok(None) => None,
             Err(e) => {

@@ -21,6 +21,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use futures::FutureExt;
+use lakeport_protocol::panics::catch_panic;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
     ArrowPredicate, ArrowPredicateFn, ArrowReaderBuilder, ArrowReaderMetadata, ArrowReaderOptions,
@@ -363,10 +364,14 @@ pub fn read_parquet<T: ChunkReader + 'static>(
     opts: &ReadOptions,
     target: Option<SchemaRef>,
 ) -> Result<ParquetReader> {
-    let builder = sync_builder(file, reader)?;
-    let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
-    let expected_rows = expected_rows(builder.metadata(), opts);
-    let inner = builder.build().map_err(|e| perr(file, e))?;
+    // The Parquet crate asserts on some malformed files: a panic is the file's error.
+    let (inner, schema, expected_rows) = catch_panic(|| -> Result<_> {
+        let builder = sync_builder(file, reader)?;
+        let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
+        let expected_rows = expected_rows(builder.metadata(), opts);
+        Ok((builder.build().map_err(|e| perr(file, e))?, schema, expected_rows))
+    })
+    .map_err(|p| perr(file, format!("metadata the Parquet reader rejects: {p}")))??;
     Ok(ParquetReader {
         file: file.to_string(),
         expected_rows,
@@ -389,8 +394,11 @@ fn sync_builder<T: ChunkReader + 'static>(file: &str, reader: T) -> Result<Parqu
 
 /// The Arrow schema of a Parquet file (reads the footer only).
 pub fn parquet_schema<T: ChunkReader + 'static>(file: &str, reader: T) -> Result<Schema> {
-    let builder = sync_builder(file, reader)?;
-    Ok(builder.schema().as_ref().clone())
+    catch_panic(|| {
+        let builder = sync_builder(file, reader)?;
+        Ok(builder.schema().as_ref().clone())
+    })
+    .map_err(|p| perr(file, format!("metadata the Parquet reader rejects: {p}")))?
 }
 
 /// The rows a read without filters must decode: every row group's rows.
@@ -463,7 +471,12 @@ impl Iterator for ParquetReader {
         if self.done {
             return None;
         }
-        let r = match self.inner.next() {
+        let next = catch_panic(|| self.inner.next()).unwrap_or_else(|p| {
+            Some(Err(ArrowError::ParquetError(format!(
+                "the file is not valid Parquet: its pages are malformed ({p})"
+            ))))
+        });
+        let r = match next {
             Some(Ok(b)) => {
                 self.decoded_rows += b.num_rows() as u64;
                 finish_batch(&self.file, b, self.target.as_ref(), self.on_bad, &mut self.warnings)

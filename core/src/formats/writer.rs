@@ -94,6 +94,23 @@ fn werr(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("write failed: {e}"))
 }
 
+/// A failed write to the output, its kind kept: a full disk or a read-only
+/// file system is reported with what to do.
+fn sink_err(e: io::Error) -> Error {
+    Error::io("the file being written", e)
+}
+
+/// [`werr`] for Parquet, keeping the output's own I/O error.
+fn pq_err(e: parquet::errors::ParquetError) -> Error {
+    match e {
+        parquet::errors::ParquetError::External(inner) => match inner.downcast::<io::Error>() {
+            Ok(io) => sink_err(*io),
+            Err(other) => werr(other),
+        },
+        other => werr(other),
+    }
+}
+
 /// Parses a Parquet codec name: `snappy` (default), `gzip`, `zstd`, `lz4`, `brotli`, `none`.
 pub fn parse_parquet_codec(name: &str) -> Result<PqCompression> {
     Ok(match name.trim().to_ascii_lowercase().as_str() {
@@ -169,7 +186,7 @@ struct ParquetWriter<W: Write + Send> {
 
 impl<W: Write + Send> FormatWriter<W> for ParquetWriter<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.inner.write(batch).map_err(werr)
+        self.inner.write(batch).map_err(pq_err)
     }
 
     fn bytes_written(&self) -> u64 {
@@ -181,8 +198,8 @@ impl<W: Write + Send> FormatWriter<W> for ParquetWriter<W> {
     }
 
     fn finish(self: Box<Self>) -> Result<W> {
-        let mut w = self.inner.into_inner().map_err(werr)?;
-        w.flush().map_err(werr)?;
+        let mut w = self.inner.into_inner().map_err(pq_err)?;
+        w.flush().map_err(sink_err)?;
         Ok(w.into_inner())
     }
 }
@@ -313,7 +330,7 @@ impl<W: Write + Send> FormatWriter<W> for TextWriter<W> {
             }
         }
         self.rows += batch.num_rows() as u64;
-        self.sink.write_all(&self.buf).map_err(werr)
+        self.sink.write_all(&self.buf).map_err(sink_err)
     }
 
     fn bytes_written(&self) -> u64 {
@@ -323,7 +340,7 @@ impl<W: Write + Send> FormatWriter<W> for TextWriter<W> {
     fn finish(mut self: Box<Self>) -> Result<W> {
         if self.kind == TextKind::JsonArray {
             let tail: &[u8] = if self.rows == 0 { b"[]\n" } else { b"\n]\n" };
-            self.sink.write_all(tail).map_err(werr)?;
+            self.sink.write_all(tail).map_err(sink_err)?;
         }
         if let TextKind::Csv(d) = self.kind {
             if !self.header_written {
@@ -331,10 +348,10 @@ impl<W: Write + Send> FormatWriter<W> for TextWriter<W> {
                 let empty = RecordBatch::new_empty(Arc::clone(&self.schema));
                 self.write_csv(&empty, d)?;
                 let buf = std::mem::take(&mut self.buf);
-                self.sink.write_all(&buf).map_err(werr)?;
+                self.sink.write_all(&buf).map_err(sink_err)?;
             }
         }
-        let counting = self.sink.finish().map_err(werr)?;
+        let counting = self.sink.finish().map_err(sink_err)?;
         Ok(counting.into_inner())
     }
 }

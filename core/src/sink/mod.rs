@@ -22,6 +22,7 @@ pub mod replayed;
 pub mod rows;
 pub mod scan;
 pub mod source_status;
+pub mod stale;
 pub mod states;
 pub mod stream;
 pub mod target;
@@ -308,8 +309,11 @@ fn drive<T: Target>(
 ) -> Result<(), ConnectorError> {
     input::for_each_line(input, |text, n| engine.line(text, n, out))?;
     // End of input: commit everything, echo every state, then overwrite.
-    for (_, stream) in &mut engine.streams {
-        stream.commit_all(engine.target, engine.cfg)?;
+    // Each stream's states are echoed as soon as its files are committed:
+    // a kill before the next stream's commit re-delivers less.
+    for i in 0..engine.streams.len() {
+        engine.streams[i].1.commit_all(engine.target, engine.cfg)?;
+        engine.release(out)?;
     }
     engine.release(out)?;
     if let Some(catalog) = engine.catalog {

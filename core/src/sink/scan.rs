@@ -2,10 +2,12 @@
 //! located by a single byte scan, without building any value, and the
 //! record's `data` stays a slice of the line.
 //!
-//! The scan only delimits; it does not validate the inside of `data` (the
-//! Arrow JSON decoder that reads it does). Anything it does not understand —
-//! an escaped stream name, a fractional `emitted_at`, a message that is not a
-//! RECORD — makes it give up, and the caller parses the line with serde.
+//! The scan only delimits `data`; it does not validate its inside (the
+//! Arrow JSON decoder that reads it does). Everything else it accepts is
+//! valid JSON: anything it does not understand — an escaped stream name or
+//! one with a control character, a fractional `emitted_at`, a field it does
+//! not know, a message that is not a RECORD — makes it give up, and the
+//! caller parses the line with serde (which says what is wrong).
 
 use std::borrow::Cow;
 
@@ -30,7 +32,8 @@ pub fn scan_record(line: &str) -> Option<InputLine<'_>> {
                 kind_is_record = true;
             }
             b"record" => record = Some(c.record(line)?),
-            _ => c.skip_value()?,
+            // A field a RECORD message does not have: serde's to judge.
+            _ => return None,
         }
         Some(())
     })?;
@@ -67,11 +70,15 @@ impl<'a> Cursor<'a> {
         self.b.get(self.i).copied()
     }
 
-    /// A string without escapes (its content, without quotes).
+    /// A string without escapes nor control characters (its content, without quotes).
     fn simple_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let len = self.b[start..].iter().position(|&x| x == b'"' || x == b'\\')?;
+        let len = self
+            .b
+            .get(start..)?
+            .iter()
+            .position(|&x| x == b'"' || x == b'\\' || x < 0x20)?;
         if self.b[start + len] != b'"' {
             return None;
         }
@@ -86,8 +93,17 @@ impl<'a> Cursor<'a> {
         if self.eat(b'}').is_some() {
             return Some(());
         }
+        // A repeated key (which one wins?) is serde's to judge; so are
+        // objects with more keys than a RECORD message has.
+        let mut seen: [&[u8]; 8] = [b""; 8];
+        let mut keys = 0;
         loop {
             let key = self.simple_string()?.as_bytes();
+            if keys == seen.len() || seen[..keys].contains(&key) {
+                return None;
+            }
+            seen[keys] = key;
+            keys += 1;
             self.eat(b':')?;
             field(self, key)?;
             if self.eat(b',').is_some() {
@@ -125,9 +141,12 @@ impl<'a> Cursor<'a> {
                 b"meta" => {
                     let start = c.i;
                     c.skip_value()?;
-                    meta = line.get(start..c.i).map(str::trim_start);
+                    // Copied into the output as it is: it must be JSON (it is small).
+                    let text = line.get(start..c.i).map(str::trim_start)?;
+                    serde_json::from_str::<&serde_json::value::RawValue>(text).ok()?;
+                    meta = Some(text);
                 }
-                _ => c.skip_value()?,
+                _ => return None,
             }
             Some(())
         })?;
@@ -142,7 +161,7 @@ impl<'a> Cursor<'a> {
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         self.ws();
-        self.b[self.i..].starts_with(word).then(|| self.i += word.len())
+        self.b.get(self.i..)?.starts_with(word).then(|| self.i += word.len())
     }
 
     /// An integer that fits an `i64` (no fraction, no exponent).
@@ -152,26 +171,42 @@ impl<'a> Cursor<'a> {
         if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;
         }
+        let digits = self.i;
         while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
             self.i += 1;
         }
-        if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+        // JSON has no leading zeros (`007`), fractions and exponents are serde's.
+        let leading_zero = self.b.get(digits) == Some(&b'0') && self.i - digits > 1;
+        if leading_zero || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
             return None;
         }
         std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
     }
 
     /// Skips one value: a balanced object or array (strings inside it are
-    /// skipped with their escapes), a string, or a scalar token.
+    /// skipped with their escapes, each bracket closed by its own kind, at
+    /// most 64 levels deep), a string, or a scalar token.
     fn skip_value(&mut self) -> Option<()> {
         match self.peek()? {
             b'{' | b'[' => {
-                let mut depth = 0usize;
+                // The open brackets, innermost in the lowest bit: 1 for `{`.
+                let mut open = 0u64;
+                let mut depth = 0u32;
                 while let Some(&x) = self.b.get(self.i) {
                     self.i += 1;
                     match x {
-                        b'{' | b'[' => depth += 1,
+                        b'{' | b'[' => {
+                            if depth == 64 {
+                                return None;
+                            }
+                            open = (open << 1) | u64::from(x == b'{');
+                            depth += 1;
+                        }
                         b'}' | b']' => {
+                            if (open & 1 == 1) != (x == b'}') {
+                                return None;
+                            }
+                            open >>= 1;
                             depth -= 1;
                             if depth == 0 {
                                 return Some(());
@@ -202,11 +237,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// With the cursor just past an opening quote: moves past the closing one.
+    /// `None` when the text ends first (also right after a backslash).
     fn skip_string_rest(&mut self) -> Option<()> {
         loop {
-            let off = self.b[self.i..].iter().position(|&x| x == b'"' || x == b'\\')?;
+            let off = self.b.get(self.i..)?.iter().position(|&x| x == b'"' || x == b'\\')?;
             self.i += off;
             if self.b[self.i] == b'\\' {
+                // The escaped byte may be past the end: the next `get` says so.
                 self.i += 2;
             } else {
                 self.i += 1;
@@ -217,7 +254,7 @@ impl<'a> Cursor<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn data_of(line: &str) -> Option<(String, Option<String>, String, i64)> {
@@ -239,13 +276,35 @@ mod tests {
             data_of(line),
             Some(("t".into(), None, r#"{"a":"x}\"{","b":[1,{"c":null}]}"#.into(), 17))
         );
-        // Python's spacing, fields in another order, a namespace, unknown fields skipped.
-        let line = r#"{"record": {"namespace": "ns", "emitted_at": -5, "meta": {"changes": []}, "x": [1], "data": {}, "stream": "s"}, "type": "RECORD"}"#;
+        // Python's spacing, fields in another order, a namespace, a meta.
+        let line = r#"{"record": {"namespace": "ns", "emitted_at": -5, "meta": {"changes": []}, "data": {}, "stream": "s"}, "type": "RECORD"}"#;
         assert_eq!(data_of(line), Some(("s".into(), Some("ns".into()), "{}".into(), -5)));
         let meta = scan_record(line).and_then(|l| l.record).and_then(|r| r.meta);
         assert_eq!(meta, Some(r#"{"changes": []}"#));
         let line = r#"{"type":"RECORD","record":{"stream":"s","namespace":null,"data":{"x":1}}}"#;
         assert_eq!(data_of(line), Some(("s".into(), None, r#"{"x":1}"#.into(), 0)));
+    }
+
+    /// Lines as sources print them, with escapes, multi-byte characters and
+    /// nesting where a cut hurts most.
+    pub(crate) const SAMPLES: [&str; 4] = [
+        r#"{"type":"RECORD","record":{"stream":"t","data":{"a":"x\\y\"z","b":[1,{"c":null}],"é":"ü€😀"},"emitted_at":17}}"#,
+        r#"{"record": {"namespace": "ns", "emitted_at": -5, "meta": {"changes": []}, "data": {"k": "\\"}, "stream": "s"}, "type": "RECORD"}"#,
+        r#"{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"t"},"stream_state":{"f":"a\\"}}}}"#,
+        r#"{"type":"LOG","log":{"level":"INFO","message":"ends in a backslash \\"}}"#,
+    ];
+
+    #[test]
+    fn every_cut_of_a_line_is_refused_without_panic() {
+        for line in SAMPLES {
+            for cut in 0..line.len() {
+                // Cut at every byte, also inside a multi-byte character.
+                let bytes = &line.as_bytes()[..cut];
+                let text = String::from_utf8_lossy(bytes);
+                assert!(scan_record(&text).is_none(), "a cut line scanned as a record: {text}");
+            }
+            assert_eq!(scan_record(line).is_some(), line.contains(r#""RECORD""#), "{line}");
+        }
     }
 
     #[test]
@@ -258,8 +317,25 @@ mod tests {
             r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1}"#,
             r#"{"type":"RECORD","record":{"stream":"a","data":{}}} trailing"#,
             r#"{"type":"RECORD"}"#,
+            // Input that ends inside a string right after a backslash (a killed source).
+            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"a\"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"\"#,
+            "{\"type\":\"RECORD\",\"record\":{\"stream\":\"a\",\"namespace\":nu",
             "not json",
             "",
+            // What fuzzing found accepted although it is not JSON: control
+            // characters in a key or a name, a malformed meta (copied into
+            // output), garbage in a field the scan would skip, leading zeros.
+            "{\"type\":\"RECORD\",\"record\":{\"stream\":\"a\tb\",\"data\":{}}}",
+            "{\"type\":\"RECORD\",\"record\":{\"emit\u{1}ted_at\":1,\"stream\":\"a\",\"data\":{}}}",
+            r#"{"type":"RECORD","record":{"stream":"a","data":{},"meta":{"changes":e []}}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{},"meta":{"cpe": "x": []}}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{},"x":[1,,2]}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{}},"x":tru}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":007}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":[1}],"emitted_at":1}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{[]},"data":{"k":1}}}"#,
+            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1]},"emitted_at":1}}"#,
         ] {
             assert!(scan_record(line).is_none(), "{line}");
         }
