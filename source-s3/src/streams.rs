@@ -433,6 +433,7 @@ pub(crate) async fn list(
         ..Listing::default()
     };
     let mut unknown = 0usize;
+    let mut contradicted = 0usize;
     for meta in planned.files.into_iter().map(|f| f.meta) {
         if meta.key.ends_with('/') {
             continue; // a "folder" marker object
@@ -456,7 +457,23 @@ pub(crate) async fn list(
             }
             continue;
         }
+        if let Some(named) = plan.format.and_then(|f| f.contradicted_by(&meta.key).map(|n| (f, n))) {
+            contradicted += 1;
+            if contradicted <= 5 {
+                listing.warnings.push(format!(
+                    "'{}' looks like {} from its extension but is read as {} (file_format): if that is not \
+                     what you meant, set `file_format` or narrow `globs` to the files of one format.",
+                    meta.key, named.1, named.0
+                ));
+            }
+        }
         listing.files.push(meta);
+    }
+    if contradicted > 5 {
+        listing.warnings.push(format!(
+            "… and {} more objects whose extension names another format than file_format.",
+            contradicted - 5
+        ));
     }
     if unknown > 5 {
         listing.warnings.push(format!(

@@ -67,6 +67,27 @@ fn discover_and_read_csv_with_file_fields() {
 }
 
 #[test]
+fn an_object_whose_extension_names_another_format_is_warned_about() {
+    // file_format csv (Airbyte's default too) over a .jsonl object: read as
+    // configured, but a WARN says so, instead of junk columns in silence.
+    let env = S3Env::new("lake");
+    env.server.put_object("lake", "mixed/a.csv", b"id\n1\n");
+    env.server.put_object("lake", "mixed/b.jsonl", b"{\"id\": 2}\n");
+    let config = env.config("config.json", json!({"path_prefix": "mixed/", "file_format": "csv"}));
+    let r = ok(run("source-s3", &["read", "--config", &config], None));
+    let warned: Vec<String> = r
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("from its extension"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("'mixed/b.jsonl' looks like jsonl") && warned[0].contains("read as csv"),
+        "{warned:?}"
+    );
+}
+
+#[test]
 fn read_beyond_1000_objects_in_parallel() {
     let env = S3Env::new("many");
     for i in 0..1100 {

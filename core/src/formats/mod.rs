@@ -85,6 +85,24 @@ impl FileFormat {
     }
 }
 
+impl FileFormat {
+    /// The format `path`'s extension names when it is of another kind than
+    /// `self` (a `.jsonl` key read as CSV, a `.csv` one as Parquet): reading
+    /// it as `self` is likely a mistake. CSV and TSV are one kind (a
+    /// delimiter apart), and so are JSON and JSON lines.
+    pub fn contradicted_by(self, path: &str) -> Option<FileFormat> {
+        fn kind(f: FileFormat) -> u8 {
+            match f {
+                FileFormat::Csv | FileFormat::Tsv => 0,
+                FileFormat::Json | FileFormat::Jsonl => 1,
+                FileFormat::Parquet => 2,
+                FileFormat::Avro => 3,
+            }
+        }
+        FileFormat::from_extension(path).filter(|other| kind(*other) != kind(self))
+    }
+}
+
 impl fmt::Display for FileFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -228,4 +246,25 @@ pub fn read_path(
 /// Reads every batch of a reader into memory (for tests and small files).
 pub fn collect(reader: Box<dyn BatchReader + '_>) -> Result<Vec<RecordBatch>> {
     reader.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileFormat;
+
+    #[test]
+    fn an_extension_of_another_kind_contradicts_the_configured_format() {
+        assert_eq!(FileFormat::Csv.contradicted_by("a/b.jsonl"), Some(FileFormat::Jsonl));
+        assert_eq!(
+            FileFormat::Csv.contradicted_by("a/b.parquet"),
+            Some(FileFormat::Parquet)
+        );
+        assert_eq!(FileFormat::Parquet.contradicted_by("a/b.csv.gz"), Some(FileFormat::Csv));
+        // One kind: a delimiter apart, or JSON and JSON lines.
+        assert_eq!(FileFormat::Csv.contradicted_by("a/b.tsv"), None);
+        assert_eq!(FileFormat::Jsonl.contradicted_by("a/b.json"), None);
+        // No extension, or one no format claims: nothing to contradict.
+        assert_eq!(FileFormat::Csv.contradicted_by("a/b"), None);
+        assert_eq!(FileFormat::Avro.contradicted_by("a/b.dat"), None);
+    }
 }
