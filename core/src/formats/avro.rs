@@ -361,7 +361,7 @@ fn write_value(v: &Value, s: &AvroSchema, names: &Names, out: &mut Vec<u8>) {
 // ---------------------------------------------------------------------------------------
 
 /// The key prefix under which [`Names`] holds the decimal a union's `fixed` branch stands
-/// for once its `logicalType` was taken off (see [`read_header`]).
+/// for once its `logicalType` was taken off (see [`rewrite_union_decimals`]).
 const DECIMAL_BRANCH: &str = "\u{0}decimal:";
 
 /// A decimal `fixed` branch of a union: (name, precision, scale).
@@ -370,78 +370,13 @@ type UnionDecimal = (String, usize, usize);
 /// A header metadata entry: key and value bytes.
 type HeaderEntry = (Vec<u8>, Vec<u8>);
 
-fn read_varint(input: &mut dyn Read, raw: &mut Vec<u8>) -> std::io::Result<i64> {
-    let mut value: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let mut b = [0u8; 1];
-        input.read_exact(&mut b)?;
-        raw.push(b[0]);
-        value |= u64::from(b[0] & 0x7f) << shift;
-        if b[0] & 0x80 == 0 {
-            return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
-        }
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        "varint longer than 64 bits",
-    ))
-}
-
-fn read_bytes(input: &mut dyn Read, raw: &mut Vec<u8>) -> std::io::Result<Vec<u8>> {
-    let len = read_varint(input, raw)?;
-    if !(0..=64 << 20).contains(&len) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "a header entry of a bad length",
-        ));
-    }
-    let mut v = vec![0u8; len as usize];
-    input.read_exact(&mut v)?;
-    raw.extend_from_slice(&v);
-    Ok(v)
-}
-
-/// Reads the container header (magic, metadata, sync marker) and returns its bytes for the
-/// Avro reader — rewritten when a union holds several decimal `fixed` branches, which the
-/// Avro library refuses ("Unions cannot contain duplicate types") although the
-/// specification allows any number of named types in a union: their `logicalType` is taken
-/// off (plain named `fixed`, which it accepts) and their decimal returned, by name, to read
-/// their values as decimals. A header that cannot be parsed is returned as read, for the
-/// Avro library to report.
-fn read_header(input: &mut dyn Read) -> (Vec<u8>, Vec<UnionDecimal>) {
-    let mut raw = Vec::with_capacity(1024);
-    let parsed = (|| -> std::io::Result<Option<(Vec<HeaderEntry>, [u8; 16])>> {
-        let mut magic = [0u8; 4];
-        input.read_exact(&mut magic)?;
-        raw.extend_from_slice(&magic);
-        if &magic != b"Obj\x01" {
-            return Ok(None);
-        }
-        let mut entries = vec![];
-        loop {
-            let mut n = read_varint(input, &mut raw)?;
-            if n == 0 {
-                break;
-            }
-            if n < 0 {
-                n = -n;
-                read_varint(input, &mut raw)?;
-            }
-            for _ in 0..n {
-                let k = read_bytes(input, &mut raw)?;
-                let v = read_bytes(input, &mut raw)?;
-                entries.push((k, v));
-            }
-        }
-        let mut sync = [0u8; 16];
-        input.read_exact(&mut sync)?;
-        raw.extend_from_slice(&sync);
-        Ok(Some((entries, sync)))
-    })();
-    let Ok(Some((mut entries, sync))) = parsed else {
-        // Too short or not Avro: the Avro library says what is wrong.
-        return (raw, vec![]);
-    };
+/// The header's bytes for the Avro reader — rewritten when a union holds several decimal
+/// `fixed` branches, which the Avro library refuses ("Unions cannot contain duplicate
+/// types") although the specification allows any number of named types in a union: their
+/// `logicalType` is taken off (plain named `fixed`, which it accepts) and their decimal
+/// returned, by name, to read their values as decimals. Otherwise the header as read.
+fn rewrite_union_decimals(header: Header) -> (Vec<u8>, Vec<UnionDecimal>) {
+    let Header { raw, mut entries, sync } = header;
     let mut decimals = vec![];
     for (k, v) in entries.iter_mut() {
         if k.as_slice() != b"avro.schema" {
@@ -456,16 +391,19 @@ fn read_header(input: &mut dyn Read) -> (Vec<u8>, Vec<UnionDecimal>) {
         }
         *v = schema.to_string().into_bytes();
     }
-    let mut header = Vec::with_capacity(raw.len());
-    header.extend_from_slice(b"Obj\x01");
-    zigzag(&mut header, entries.len() as i64);
-    for (k, v) in &entries {
-        avro_bytes(&mut header, k);
-        avro_bytes(&mut header, v);
+    if decimals.is_empty() {
+        return (raw, vec![]);
     }
-    zigzag(&mut header, 0);
-    header.extend_from_slice(&sync);
-    (header, decimals)
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(b"Obj\x01");
+    zigzag(&mut out, entries.len() as i64);
+    for (k, v) in &entries {
+        avro_bytes(&mut out, k);
+        avro_bytes(&mut out, v);
+    }
+    zigzag(&mut out, 0);
+    out.extend_from_slice(&sync);
+    (out, decimals)
 }
 
 /// Takes `logicalType: decimal` off the `fixed` branches of unions that hold more than one,
@@ -553,13 +491,20 @@ const MAX_HEADER_ENTRIES: i64 = 1024;
 /// Most bytes of an Avro header's metadata (the schema is most of it).
 const MAX_HEADER_BYTES: usize = 64 << 20;
 
+/// An Avro object container's header, as read and parsed.
+struct Header {
+    /// Its bytes.
+    raw: Vec<u8>,
+    /// The metadata map's entries, in file order.
+    entries: Vec<HeaderEntry>,
+    /// The sync marker.
+    sync: [u8; 16],
+}
+
 /// Reads an Avro object container's header (magic, metadata map, sync
-/// marker) and checks what the Avro crate would allocate from it. Returns its
-/// bytes and the rest of the stream, to be read as one.
-fn checked_header<'a>(
-    file: &str,
-    mut input: Box<dyn Read + Send + 'a>,
-) -> Result<(Vec<u8>, Box<dyn Read + Send + 'a>)> {
+/// marker) and checks what the Avro crate would allocate from it. Returns it
+/// and the rest of the stream, to be read after its bytes.
+fn checked_header<'a>(file: &str, mut input: Box<dyn Read + Send + 'a>) -> Result<(Header, Box<dyn Read + Send + 'a>)> {
     let bad = |why: String| Error::format(file, format!("the file is not valid Avro: {why}"));
     let mut header = Vec::new();
     let take = |n: usize, header: &mut Vec<u8>, input: &mut Box<dyn Read + Send + 'a>| -> Result<()> {
@@ -587,6 +532,7 @@ fn checked_header<'a>(
         }
         Err(bad("a number in its header does not end".into()))
     };
+    let mut entries = Vec::new();
     take(4, &mut header, &mut input)?;
     if header[..4] != *b"Obj\x01" {
         return Err(bad("it does not start with the Avro magic bytes".into()));
@@ -603,14 +549,29 @@ fn checked_header<'a>(
         if count > MAX_HEADER_ENTRIES {
             return Err(bad(format!("its header declares {count} metadata entries")));
         }
-        for _ in 0..count * 2 {
-            let len = long(&mut header, &mut input)?;
-            let len = usize::try_from(len).map_err(|_| bad(format!("its header holds a length of {len}")))?;
-            take(len, &mut header, &mut input)?;
+        for _ in 0..count {
+            let mut entry = [Vec::new(), Vec::new()];
+            for part in &mut entry {
+                let len = long(&mut header, &mut input)?;
+                let len = usize::try_from(len).map_err(|_| bad(format!("its header holds a length of {len}")))?;
+                take(len, &mut header, &mut input)?;
+                *part = header[header.len() - len..].to_vec();
+            }
+            let [k, v] = entry;
+            entries.push((k, v));
         }
     }
     take(16, &mut header, &mut input)?;
-    Ok((header, input))
+    let mut sync = [0u8; 16];
+    sync.copy_from_slice(&header[header.len() - 16..]);
+    Ok((
+        Header {
+            raw: header,
+            entries,
+            sync,
+        },
+        input,
+    ))
 }
 
 impl<'a> AvroReader<'a> {
@@ -624,10 +585,9 @@ impl<'a> AvroReader<'a> {
     ) -> Result<Self> {
         // The Avro crate sizes its header map by the count the file declares
         // (a few bytes could ask for gigabytes): the header is checked first.
-        let (checked, rest) = checked_header(file, input)?;
-        let mut input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(checked).chain(rest));
-        let (header, decimals) = read_header(&mut input);
-        let input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(header).chain(input));
+        let (header, rest) = checked_header(file, input)?;
+        let (header, decimals) = rewrite_union_decimals(header);
+        let input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(header).chain(rest));
         // The Avro crate panics on some malformed schemas: a panic is the file's error.
         let rows = catch_panic(|| apache_avro::Reader::new(input))
             .map_err(|p| {
