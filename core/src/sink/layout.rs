@@ -59,6 +59,10 @@ pub fn file_name(stream: &str, stamp: &str, n: usize, ext: &str) -> String {
     }
 }
 
+/// The suffix of the temporary names files are written under
+/// (`.<name>.<pid>.lakeport-tmp`).
+pub const TEMP_SUFFIX: &str = ".lakeport-tmp";
+
 /// The temporary name a file is written under before it is committed: hidden,
 /// in the same directory (so the rename is atomic), unique to this process.
 pub fn temp_path(final_path: &Path) -> PathBuf {
@@ -66,12 +70,12 @@ pub fn temp_path(final_path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    final_path.with_file_name(format!(".{name}.{}.lakeport-tmp", std::process::id()))
+    final_path.with_file_name(format!(".{name}.{}{TEMP_SUFFIX}", std::process::id()))
 }
 
 /// True for a temporary file left by an interrupted run.
 pub fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".lakeport-tmp")
+    name.starts_with('.') && name.ends_with(TEMP_SUFFIX)
 }
 
 #[cfg(test)]

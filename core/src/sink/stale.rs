@@ -17,7 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::layout::is_temp_name;
+use super::layout::{is_temp_name, TEMP_SUFFIX};
 
 /// Creates the temporary file `temp` (which must not exist), open for
 /// reading and writing, and locks it for as long as the file stays open, so
@@ -67,7 +67,7 @@ fn is_ours(name: &str) -> bool {
     }
     let inner = name
         .strip_prefix('.')
-        .and_then(|n| n.strip_suffix(".lakeport-tmp"))
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
         .unwrap_or_default();
     match inner.rsplit_once('.') {
         Some((file, pid)) => !file.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()),
