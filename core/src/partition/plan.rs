@@ -636,26 +636,39 @@ enum FolderShape {
 fn whole_folder_keys(base: &str, objects: &[ObjectMeta]) -> FolderShape {
     let mut prefix = base.to_string();
     for depth in 0..=SPLIT_MAX_DESCENT {
-        let mut per_folder: BTreeMap<&str, usize> = BTreeMap::new();
-        for o in objects {
-            if let Some(i) = o.key.strip_prefix(prefix.as_str()).and_then(|rest| rest.find('/')) {
-                *per_folder.entry(&o.key[..prefix.len() + i + 1]).or_default() += 1;
-            }
-        }
-        match per_folder.len() {
+        let counts = folder_counts(&prefix, objects);
+        match counts.len() {
             0 if depth == 0 => return FolderShape::NoFolders,
             0 => return FolderShape::OneFolder,
-            1 => match per_folder.keys().next() {
+            1 => match counts.keys().next() {
                 Some(only) => prefix = (*only).to_string(),
                 None => return FolderShape::OneFolder,
             },
-            n => {
-                per_folder.pop_last();
-                return FolderShape::Whole(per_folder.values().sum::<usize>() as f64 / (n - 1) as f64);
-            }
+            _ => return FolderShape::Whole(keys_per_whole_folder(counts)),
         }
     }
     FolderShape::OneFolder
+}
+
+/// How many of `objects` lie in each folder right below `prefix`.
+fn folder_counts<'a>(prefix: &str, objects: &'a [ObjectMeta]) -> BTreeMap<&'a str, usize> {
+    let mut counts = BTreeMap::new();
+    for o in objects {
+        if let Some(i) = o.key.strip_prefix(prefix).and_then(|rest| rest.find('/')) {
+            *counts.entry(&o.key[..prefix.len() + i + 1]).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// The mean keys per folder of `counts`, taken from the folders listed
+/// whole: the last one goes on past the keys listed so far, so it counts
+/// only when it is the one folder (at least 1).
+fn keys_per_whole_folder(mut counts: BTreeMap<&str, usize>) -> f64 {
+    if counts.len() > 1 {
+        counts.pop_last();
+    }
+    (counts.values().sum::<usize>() as f64 / counts.len().max(1) as f64).max(1.0)
 }
 
 /// How many more requests (percent) listing folders of `keys_per_folder`
@@ -734,22 +747,7 @@ async fn split_listing(
     };
 
     let sample = sample.unwrap_or_default();
-    let mut per_folder: BTreeMap<&str, usize> = BTreeMap::new();
-    for o in sample {
-        if let Some(i) = o.key.strip_prefix(prefix.as_str()).and_then(|rest| rest.find('/')) {
-            *per_folder.entry(&o.key[..prefix.len() + i + 1]).or_default() += 1;
-        }
-    }
-    // The sample's last folder goes on past it: the keys per folder are
-    // those of the folders it holds whole, else (at least) its one folder's.
-    let whole = if per_folder.len() > 1 {
-        per_folder.pop_last();
-        &per_folder
-    } else {
-        &per_folder
-    };
-    let in_folders: usize = whole.values().sum();
-    let keys_per_folder = (in_folders as f64 / whole.len().max(1) as f64).max(1.0);
+    let keys_per_folder = keys_per_whole_folder(folder_counts(&prefix, sample));
     let folders = listing.common_prefixes.len();
     let flat_pages = ((listing.objects.len() as f64 + keys_per_folder * folders as f64) / page as f64).ceil() as usize;
     let split_pages = folders * (keys_per_folder / page as f64).ceil().max(1.0) as usize;
