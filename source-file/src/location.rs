@@ -1,7 +1,6 @@
 //! Where `file_path` points: a local file or directory, or `s3://bucket/key`
 //! (an object, or a prefix whose objects are read as a directory's files).
 
-use std::fmt;
 use std::path::PathBuf;
 
 use lakeport_protocol::ConnectorError;
@@ -51,15 +50,6 @@ pub fn s3_url(bucket: &str, key: &str) -> String {
     format!("{S3_SCHEME}{bucket}/{key}")
 }
 
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Local(path) => write!(f, "{}", path.display()),
-            Location::S3 { bucket, key } => f.write_str(&s3_url(bucket, key)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +75,6 @@ mod tests {
                 key: "users/".into()
             }
         );
-        assert_eq!(dir.to_string(), "s3://lake/users/");
         assert_eq!(
             Location::parse("s3://lake").unwrap(),
             Location::S3 {

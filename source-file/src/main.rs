@@ -4,11 +4,9 @@
 
 mod config;
 mod discover;
-mod listing;
+mod files;
 mod location;
 mod read;
-mod s3_files;
-mod streams;
 
 use std::process::ExitCode;
 
@@ -22,7 +20,7 @@ use lakeport_protocol::{
 use serde_json::Value;
 
 use config::Config;
-use streams::Files;
+use files::Files;
 
 /// The connector.
 struct SourceFile;
@@ -80,7 +78,7 @@ impl Source for SourceFile {
             let Some(first) = found.first() else {
                 return Ok(ConnectionStatus::failed(format!(
                     "No file under '{}' matches glob_pattern {:?} with a readable format. Check file_path, glob_pattern and format.",
-                    plan.root,
+                    files.url(&plan.root),
                     config.globs()
                 )));
             };

@@ -15,7 +15,7 @@ use lakeport_protocol::{
 };
 
 use crate::config::Config;
-use crate::streams::{self, Files, StreamPlan};
+use crate::files::{self, Files, StreamPlan};
 
 /// Reads every stream of the catalog.
 pub async fn read(
@@ -81,25 +81,25 @@ async fn read_stream(
     }
     let found: Vec<_> = found
         .into_iter()
-        .filter(|f| cursor.should_read(&f.url, f.last_modified))
+        .filter(|f| cursor.should_read(&f.url, f.meta.last_modified))
         .collect();
     let mut states = StreamStates::new(descriptor.clone(), cursor, record_cursor.as_ref()).paced(StatePacer::default());
-    let bytes = found.iter().map(|f| f.size).sum();
+    let bytes = found.iter().map(|f| f.meta.size).sum();
     if !states.start(out, bytes, found.len(), incremental)? {
         return Ok(());
     }
     let target = json_schema_to_arrow(&configured.stream.json_schema)
         .map(Arc::new)
         .map_err(ConnectorError::from)?;
-    let (format, compression) = streams::decoding(config)?;
+    let decoding = files::decoding(config)?;
     let scan_files: Vec<ScanFile> = found
         .iter()
         .map(|f| ScanFile {
             url: f.url.clone(),
-            last_modified: f.last_modified,
-            size: f.size,
+            last_modified: f.meta.last_modified,
+            size: f.meta.size,
             extra_fields: vec![],
-            open: f.opener(format, compression),
+            open: files.opener(f, decoding),
         })
         .collect();
     let scan_config = ScanConfig {
