@@ -7,6 +7,11 @@
 //! directory (a prefix) whose files — filtered by glob patterns relative to
 //! it, hidden ones skipped — are read in the order of their relative paths.
 //! An S3 key that is no object is read as a prefix.
+//!
+//! `glob_pattern` is relative to the directory read, and a pattern without
+//! `/` also matches in subdirectories (`find -name`); [`key_globs`] writes
+//! it as patterns on whole keys, which [`glob_set`] compiles as source-s3
+//! compiles its `globs` (`*` within one folder, `**` across folders).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -214,7 +219,7 @@ impl Files {
     /// without), skipping folder markers and hidden names (a segment
     /// starting with `.`), sorted by relative path; and warnings for what
     /// the local listing skipped. One listing finds both.
-    async fn list(&self, root: &str, globs: Option<&GlobSet>) -> Result<(Vec<FileEntry>, Vec<String>), ConnectorError> {
+    async fn list(&self, root: &str, patterns: &[String]) -> Result<(Vec<FileEntry>, Vec<String>), ConnectorError> {
         let entry = |meta: ObjectMeta, relative: String| FileEntry {
             url: self.url(&meta.key),
             relative,
@@ -246,13 +251,14 @@ impl Files {
             }
         }
         let dir = dir_prefix(root);
+        let globs = glob_set(&key_globs(patterns, &dir)?)?;
         let selected = |key: &str| -> Option<String> {
             let relative = key.strip_prefix(&dir)?;
             let hidden = relative.split('/').any(|segment| segment.starts_with('.'));
             let skip = relative.is_empty()
                 || relative.ends_with('/')
                 || hidden
-                || globs.is_some_and(|g| !g.is_match(relative));
+                || globs.as_ref().is_some_and(|g| !g.is_match(key));
             (!skip).then(|| relative.to_string())
         };
         let mut files: Vec<FileEntry> = objects
@@ -280,8 +286,7 @@ impl Files {
         config: &Config,
         stream: &StreamPlan,
     ) -> Result<(Vec<FileEntry>, Vec<String>), ConnectorError> {
-        let globs = glob_set(&config.globs())?;
-        let (mut files, mut warnings) = self.list(&stream.root, globs.as_ref()).await?;
+        let (mut files, mut warnings) = self.list(&stream.root, &config.globs()).await?;
         if config.file_format()?.is_none() {
             files.retain(|f| {
                 let known = FileFormat::from_extension(&f.relative).is_some();
@@ -370,29 +375,42 @@ pub fn decoding(config: &Config) -> Result<Decoding, ConnectorError> {
     Ok((config.file_format()?, config.compression()?))
 }
 
-/// Compiles glob patterns, matched against paths relative to the directory
-/// read: `*` stays within one folder, `**` crosses folders, and a pattern
-/// without `/` (`*.csv`) also matches in subdirectories, as `find -name` does.
+/// `glob_pattern` (relative to the directory read, a leading `./` or `/`
+/// ignored) as patterns on the whole keys under `dir` (a prefix: `""` or
+/// ending in `/`): `dir` + the pattern, and for a pattern written without
+/// `/` also `dir**/` + the pattern, so `*.csv` matches at any depth as
+/// `find -name` does (`**/` matches no folder too).
+pub fn key_globs(patterns: &[String], dir: &str) -> Result<Vec<String>, ConnectorError> {
+    let dir = globset::escape(dir);
+    let mut out = Vec::new();
+    for p in patterns {
+        GlobBuilder::new(p).build().map_err(|e| {
+            ConnectorError::config(format!(
+                "glob_pattern '{p}' is not a valid glob: {e}. Use patterns such as '*.csv' or '**/*.parquet'."
+            ))
+        })?;
+        let relative = p.trim_start_matches("./").trim_start_matches('/');
+        out.push(format!("{dir}{relative}"));
+        if !p.contains('/') {
+            out.push(format!("{dir}**/{relative}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Compiles glob patterns matched against whole keys: `*` stays within one
+/// folder, `**` crosses folders (source-s3's `globs`).
 pub fn glob_set(patterns: &[String]) -> Result<Option<GlobSet>, ConnectorError> {
     if patterns.is_empty() {
         return Ok(None);
     }
     let mut b = GlobSetBuilder::new();
     for p in patterns {
-        let glob = GlobBuilder::new(p.trim_start_matches("./"))
+        let glob = GlobBuilder::new(p.trim_start_matches('/'))
             .literal_separator(true)
             .build()
-            .map_err(|e| {
-                ConnectorError::config(format!(
-                    "glob_pattern '{p}' is not a valid glob: {e}. Use patterns such as '*.csv' or '**/*.parquet'."
-                ))
-            })?;
+            .map_err(|e| ConnectorError::config(format!("glob_pattern '{p}' is not a valid glob: {e}.")))?;
         b.add(glob);
-        if !p.contains('/') {
-            if let Ok(g) = GlobBuilder::new(&format!("**/{p}")).literal_separator(true).build() {
-                b.add(g);
-            }
-        }
     }
     b.build()
         .map(Some)
@@ -425,8 +443,8 @@ mod tests {
     ) -> Result<(Vec<FileEntry>, Vec<String>), ConnectorError> {
         let config = config(serde_json::json!({"file_path": path}));
         let files = rt.block_on(Files::connect(&config, RetryConfig::default()))?;
-        let globs = glob_set(&globs.iter().map(|g| g.to_string()).collect::<Vec<_>>())?;
-        rt.block_on(files.list(&files.key, globs.as_ref()))
+        let globs: Vec<String> = globs.iter().map(|g| g.to_string()).collect();
+        rt.block_on(files.list(&files.key, &globs))
     }
 
     fn relatives(found: &[FileEntry]) -> Vec<&str> {
@@ -463,7 +481,7 @@ mod tests {
             .unwrap_err()
             .message
             .contains("does not exist"));
-        assert!(glob_set(&["[".into()]).is_err());
+        assert!(key_globs(&["[".into()], "").is_err());
     }
 
     #[cfg(unix)]
@@ -514,19 +532,18 @@ mod tests {
             std::fs::write(path, "id\n1\n").unwrap();
         }
         let s3 = bucket(&rt, dir.path(), "");
-        let list = |key: &str, globs: Option<&GlobSet>| rt.block_on(s3.list(key, globs)).unwrap().0;
-        let one = list("top.csv", None);
+        let list = |key: &str, globs: &[String]| rt.block_on(s3.list(key, globs)).unwrap().0;
+        let one = list("top.csv", &[]);
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].relative, "top.csv");
         assert_eq!(one[0].url, "s3://b/top.csv");
         for key in ["data", "data/"] {
-            assert_eq!(relatives(&list(key, None)), ["a.csv", "sub/b.csv"], "{key}");
+            assert_eq!(relatives(&list(key, &[])), ["a.csv", "sub/b.csv"], "{key}");
         }
-        let g = glob_set(&["sub/*.csv".into()]).unwrap();
-        let some = list("data", g.as_ref());
+        let some = list("data", &["sub/*.csv".into()]);
         assert_eq!(some.len(), 1);
         assert_eq!(some[0].url, "s3://b/data/sub/b.csv");
-        assert!(list("missing", None).is_empty());
+        assert!(list("missing", &[]).is_empty());
         let per_subdirectory = config(serde_json::json!({"file_path": "s3://b/", "layout": "per_subdirectory"}));
         let subdirs = |key: &str| {
             let plans = rt
@@ -542,6 +559,26 @@ mod tests {
             ]
         );
         assert_eq!(subdirs("data")[0].0, "sub");
+    }
+
+    #[test]
+    fn glob_pattern_is_relative_and_bare_names_match_at_any_depth() {
+        let set = |patterns: &[&str], dir: &str| {
+            let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+            glob_set(&key_globs(&patterns, dir).unwrap()).unwrap().unwrap()
+        };
+        let g = set(&["*.csv"], "data/");
+        assert!(g.is_match("data/x.csv") && g.is_match("data/a/b/x.csv"));
+        assert!(!g.is_match("other/x.csv") && !g.is_match("data/x.json"));
+        for pattern in ["a/*.csv", "./a/*.csv", "/a/*.csv"] {
+            let g = set(&[pattern], "data/");
+            assert!(g.is_match("data/a/x.csv"), "{pattern}");
+            assert!(!g.is_match("data/a/b/x.csv") && !g.is_match("data/x.csv"), "{pattern}");
+        }
+        let g = set(&["./*.csv"], "");
+        assert!(g.is_match("x.csv") && !g.is_match("a/x.csv"));
+        let g = set(&["*.csv"], "we[ir]d/");
+        assert!(g.is_match("we[ir]d/x.csv") && !g.is_match("wed/x.csv"));
     }
 
     #[test]
