@@ -8,7 +8,8 @@ use lakeport_core::stream_discover::infer_merged_schema;
 use lakeport_protocol::{AirbyteStream, ConnectorError, Emitter};
 
 use crate::config::Config;
-use crate::files::{self, FileEntry, Files, StreamPlan};
+use crate::listing::{FileEntry, StreamPlan};
+use crate::store::Files;
 
 /// Discovers one stream.
 pub async fn discover_stream(
@@ -29,9 +30,9 @@ pub async fn discover_stream(
         )));
     }
     let opts = config.format_options.to_read_options()?;
-    let decoding = files::decoding(config)?;
+    let decoding = config.decoding()?;
     let infer = |f: &FileEntry| {
-        let reader = files.opener(f, decoding)(&opts, None)?;
+        let reader = files.opener(&f.meta, &f.url, decoding)(&opts, None)?;
         Ok(reader.schema().as_ref().clone())
     };
     // Stored objects are fetched on the runtime while the sample's threads block.

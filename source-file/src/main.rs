@@ -4,9 +4,9 @@
 
 mod config;
 mod discover;
-mod files;
-mod location;
+mod listing;
 mod read;
+mod store;
 
 use std::process::ExitCode;
 
@@ -20,7 +20,7 @@ use lakeport_protocol::{
 use serde_json::Value;
 
 use config::Config;
-use files::Files;
+use store::Files;
 
 /// The connector.
 struct SourceFile;
@@ -83,7 +83,7 @@ impl Source for SourceFile {
                 )));
             };
             // Readable: open (or, in S3, HEAD) the first file.
-            files.probe(first).await?;
+            files.probe(&first.meta.key).await?;
             total += found.len();
         }
         Ok(ConnectionStatus::succeeded(format!(

@@ -1,9 +1,5 @@
-//! Which streams a config describes and which files belong to each, all
-//! read through one [`Storage`]: core's `LocalStorage` over a local directory
-//! (hidden names left out, what cannot be read as a file skipped with a
-//! warning) or core's S3 storage over a bucket.
-//!
-//! `file_path` names a key in that store: a file (an object), or a
+//! Which streams a config describes and which files belong to each, listed
+//! through the store ([`Files`]): `file_path` names a file (an object), or a
 //! directory (a prefix) whose files — filtered by glob patterns relative to
 //! it, hidden ones skipped — are read in the order of their relative paths.
 //! An S3 key that is no object is read as a prefix.
@@ -13,22 +9,18 @@
 //! it as patterns on whole keys, which [`glob_set`] compiles as source-s3
 //! compiles its `globs` (`*` within one folder, `**` across folders).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use lakeport_core::formats::{Compression, FileFormat};
-use lakeport_core::object_reader::open_object;
-use lakeport_core::scan::Opener;
-use lakeport_core::storage::{ListOptions, LocalStorage, ObjectMeta, RetryConfig, Storage, StorageError, StorageExt};
+use lakeport_core::formats::FileFormat;
+use lakeport_core::storage::{ListOptions, ObjectMeta, StorageExt};
 use lakeport_core::stream_discover::StreamFile;
 use lakeport_protocol::ConnectorError;
-use tokio::runtime::Handle;
 
 use crate::config::{Config, Layout};
-use crate::location::{s3_url, Location};
+use crate::store::{Base, Files, LocalKind};
 
 /// One stream: its name and the key (a file) or prefix (a directory) of its files.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,108 +53,7 @@ impl StreamFile for FileEntry {
     }
 }
 
-/// What a local `file_path` is.
-#[derive(Debug)]
-enum LocalKind {
-    File,
-    Dir,
-    /// It cannot be read (missing, permission denied, a pipe…): the error.
-    Unreadable(ConnectorError),
-}
-
-/// Where the store's keys are.
-#[derive(Debug)]
-enum Base {
-    /// Under a local directory (as written in `file_path`).
-    Local {
-        dir: PathBuf,
-        store: LocalStorage,
-        kind: LocalKind,
-    },
-    /// In an S3 bucket.
-    S3 { bucket: String },
-}
-
-/// Where a config's files are read from: one store for the whole command.
-#[derive(Debug)]
-pub struct Files {
-    store: Arc<dyn Storage>,
-    handle: Handle,
-    base: Base,
-    /// `file_path`'s key (a file, or for S3 possibly a prefix) or prefix.
-    key: String,
-}
-
 impl Files {
-    /// The files of `config`, connected to its bucket for an `s3://` path
-    /// (requests retried as `retry` says). Call it within the runtime the
-    /// reads will run on.
-    pub async fn connect(config: &Config, retry: RetryConfig) -> Result<Files, ConnectorError> {
-        let (store, base, key): (Arc<dyn Storage>, _, _) = match config.location()? {
-            Location::Local(path) => {
-                let kind = match std::fs::metadata(&path) {
-                    Ok(m) if m.is_dir() => LocalKind::Dir,
-                    Ok(m) if m.is_file() => LocalKind::File,
-                    Ok(_) => LocalKind::Unreadable(ConnectorError::config(format!(
-                        "'{}' is not a regular file (a named pipe, a socket or a device); point file_path at a file or a directory.",
-                        path.display()
-                    ))),
-                    Err(e) => LocalKind::Unreadable(io_error(&path, e)),
-                };
-                // A file is a key of the directory holding it.
-                let (dir, key) = match (&kind, path.file_name(), path.parent()) {
-                    (LocalKind::File, Some(name), Some(parent)) => {
-                        (parent.to_path_buf(), name.to_string_lossy().into_owned())
-                    }
-                    _ => (path, String::new()),
-                };
-                let local = LocalStorage::new(&dir).without_hidden().noting_skips();
-                let base = Base::Local {
-                    dir,
-                    store: local.clone(),
-                    kind,
-                };
-                (Arc::new(local), base, key)
-            }
-            Location::S3 { bucket, key } => {
-                let store = config.s3.connection(&bucket).builder().with_retry(retry).build().await;
-                let store = store.map_err(|e| {
-                    let mut e = ConnectorError::from(e);
-                    e.message = format!("file_path '{}': {}", config.file_path, e.message);
-                    e
-                })?;
-                (Arc::new(store), Base::S3 { bucket }, key)
-            }
-        };
-        Ok(Files {
-            store,
-            handle: Handle::current(),
-            base,
-            key,
-        })
-    }
-
-    /// The URL of `key`: a local path, or `s3://bucket/key`.
-    pub fn url(&self, key: &str) -> String {
-        match &self.base {
-            Base::Local { dir, .. } if key.is_empty() => dir.display().to_string(),
-            Base::Local { dir, .. } => dir.join(key.trim_end_matches('/')).to_string_lossy().into_owned(),
-            Base::S3 { bucket } => s3_url(bucket, key),
-        }
-    }
-
-    /// The error of a store request about `key`: a local one says which
-    /// path and what to do, as [`io_error`] does.
-    fn error(&self, key: &str, e: StorageError) -> ConnectorError {
-        match (&self.base, e) {
-            (Base::Local { .. }, StorageError::Io { path, source }) => io_error(Path::new(&path), source),
-            (Base::Local { .. }, e) if e.is_not_found() => {
-                io_error(Path::new(&self.url(key)), std::io::ErrorKind::NotFound.into())
-            }
-            (_, e) => e.into(),
-        }
-    }
-
     /// The streams of `config`.
     pub async fn plan(&self, config: &Config) -> Result<Vec<StreamPlan>, ConnectorError> {
         if config.layout == Layout::Single {
@@ -301,39 +192,6 @@ impl Files {
         }
         Ok((files, warnings))
     }
-
-    /// Checks that `file` can be read: opened (local) or found (an S3 HEAD request).
-    pub async fn probe(&self, file: &FileEntry) -> Result<(), ConnectorError> {
-        let key = &file.meta.key;
-        let found = match self.base {
-            Base::Local { .. } => self.store.get(key).await.map(drop),
-            Base::S3 { .. } => self.store.head(key).await.map(drop),
-        };
-        found.map_err(|e| self.error(key, e))
-    }
-
-    /// Opens `file` (on a scan worker, or called at once from a blocking
-    /// thread) as batches in the format of `decoding` (by extension when
-    /// `None`), decompressed as it says (detected when `None`).
-    pub fn opener(&self, file: &FileEntry, decoding: Decoding) -> Opener {
-        let (store, handle, meta, url) = (
-            self.store.clone(),
-            self.handle.clone(),
-            file.meta.clone(),
-            file.url.clone(),
-        );
-        Box::new(move |opts, target| {
-            let format = decoding
-                .0
-                .or_else(|| FileFormat::from_extension(&meta.key))
-                .ok_or_else(|| {
-                    lakeport_core::Error::Config(format!(
-                        "cannot tell the format of '{url}' from its extension; set 'format'"
-                    ))
-                })?;
-            open_object(&handle, &store, &meta, format, decoding.1, opts, target)
-        })
-    }
 }
 
 /// The directory prefix of `key` (`key/`, or itself when empty or ending in `/`).
@@ -365,14 +223,6 @@ fn default_s3_name(bucket: &str, key: &str) -> String {
     } else {
         last.to_string()
     }
-}
-
-/// The format and compression of a config's files (`None`: per file).
-pub type Decoding = (Option<FileFormat>, Option<Compression>);
-
-/// The [`Decoding`] of a config's files.
-pub fn decoding(config: &Config) -> Result<Decoding, ConnectorError> {
-    Ok((config.file_format()?, config.compression()?))
 }
 
 /// `glob_pattern` (relative to the directory read, a leading `./` or `/`
@@ -417,18 +267,14 @@ pub fn glob_set(patterns: &[String]) -> Result<Option<GlobSet>, ConnectorError> 
         .map_err(|e| ConnectorError::config(format!("glob_pattern is not valid: {e}")))
 }
 
-/// An error about a local path, saying what to do.
-pub fn io_error(path: &Path, e: std::io::Error) -> ConnectorError {
-    let what = match e.kind() {
-        std::io::ErrorKind::NotFound => "does not exist; check file_path".to_string(),
-        std::io::ErrorKind::PermissionDenied => "cannot be read (permission denied); check its permissions".to_string(),
-        _ => format!("cannot be read: {e}"),
-    };
-    ConnectorError::config(format!("'{}' {what}.", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use lakeport_core::storage::{LocalStorage, RetryConfig};
+    use tokio::runtime::Handle;
+
     use super::*;
 
     fn config(value: serde_json::Value) -> Config {
