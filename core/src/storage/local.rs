@@ -26,7 +26,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
@@ -41,8 +41,8 @@ use crate::storage::error::Result;
 const TMP_MARK: &str = ".lakeport-tmp-";
 /// The directory holding multipart parts; listings skip it.
 const MULTIPART_DIR: &str = ".lakeport-multipart";
-/// Chunk size of streaming reads.
-const READ_CHUNK: usize = 1 << 20;
+/// Chunk size of streaming reads (a reader fetches a few ahead).
+const READ_CHUNK: usize = 256 << 10;
 
 /// A directory as a [`Storage`]. Cheap to clone.
 #[derive(Clone)]
@@ -179,6 +179,16 @@ fn meta_of(key: String, md: &fs::Metadata) -> ObjectMeta {
         last_modified: modified,
         etag: Some(etag),
     }
+}
+
+/// The next [`READ_CHUNK`] bytes of `file` (fewer only at its end), the
+/// buffer sized for `expected` bytes.
+fn read_chunk(file: &mut fs::File, path: &Path, expected: u64) -> Result<Bytes> {
+    let mut buf = Vec::with_capacity(usize::try_from(expected).unwrap_or(READ_CHUNK).min(READ_CHUNK));
+    file.take(READ_CHUNK as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| StorageError::io(path.display().to_string(), e))?;
+    Ok(Bytes::from(buf))
 }
 
 /// Writes `data` to `path` via a temporary file, fsync and rename.
@@ -466,50 +476,51 @@ impl Storage for LocalStorage {
         async move {
             self.meter.record_request(RequestKind::Get);
             let path = self.path_of(key)?;
-            let file = tokio::fs::File::open(&path)
-                .await
-                .map_err(|e| self.not_found_or_io(key, &path, e))?;
-            let md = file
-                .metadata()
-                .await
-                .map_err(|e| StorageError::io(path.display().to_string(), e))?;
-            if md.is_dir() {
-                return Err(StorageError::NotFound {
-                    store: self.to_string(),
-                    key: key.to_string(),
-                });
-            }
-            let meta = meta_of(key.to_string(), &md);
+            let (store, key) = (self.clone(), key.to_string());
+            // Open, stat and read the first chunk in one blocking call: a
+            // small file takes one.
+            let (meta, first, rest) = LocalStorage::blocking(move || {
+                let mut file = fs::File::open(&path).map_err(|e| store.not_found_or_io(&key, &path, e))?;
+                let md = file
+                    .metadata()
+                    .map_err(|e| StorageError::io(path.display().to_string(), e))?;
+                if md.is_dir() {
+                    return Err(StorageError::NotFound {
+                        store: store.to_string(),
+                        key,
+                    });
+                }
+                let first = read_chunk(&mut file, &path, md.len())?;
+                let more = first.len() == READ_CHUNK;
+                Ok((meta_of(key, &md), first, more.then_some((file, path))))
+            })
+            .await?;
             let meter = self.meter.clone();
-            let shown = path.display().to_string();
-            let stream = futures::stream::try_unfold(Some(file), move |file| {
+            meter.record_received(first.len() as u64);
+            let first = futures::stream::iter((!first.is_empty()).then_some(Ok(first)));
+            let rest = futures::stream::try_unfold(rest, move |rest| {
                 let meter = meter.clone();
-                let shown = shown.clone();
                 async move {
-                    use tokio::io::AsyncReadExt;
-                    let Some(mut file) = file else {
-                        return Ok::<_, StorageError>(None);
+                    let Some((mut file, path)) = rest else {
+                        return Ok(None);
                     };
-                    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-                    while buf.len() < READ_CHUNK {
-                        let n = file
-                            .read_buf(&mut buf)
-                            .await
-                            .map_err(|e| StorageError::io(shown.clone(), e))?;
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                    if buf.is_empty() {
+                    let (chunk, file, path) = LocalStorage::blocking(move || {
+                        let chunk = read_chunk(&mut file, &path, READ_CHUNK as u64)?;
+                        Ok((chunk, file, path))
+                    })
+                    .await?;
+                    if chunk.is_empty() {
                         return Ok(None);
                     }
-                    meter.record_received(buf.len() as u64);
-                    let more = buf.len() == READ_CHUNK;
-                    Ok(Some((buf.freeze(), more.then_some(file))))
+                    meter.record_received(chunk.len() as u64);
+                    let more = chunk.len() == READ_CHUNK;
+                    Ok(Some((chunk, more.then_some((file, path)))))
                 }
+            });
+            Ok(GetResult {
+                meta,
+                stream: first.chain(rest).boxed(),
             })
-            .boxed();
-            Ok(GetResult { meta, stream })
         }
         .boxed()
     }
