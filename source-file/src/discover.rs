@@ -8,8 +8,8 @@ use lakeport_core::stream_discover::infer_merged_schema;
 use lakeport_protocol::{AirbyteStream, ConnectorError, Emitter};
 
 use crate::config::Config;
-use crate::listing::FileEntry;
-use crate::streams::{self, Files, StreamPlan};
+use crate::listing::{FileEntry, StreamPlan};
+use crate::store::Files;
 
 /// Discovers one stream.
 pub async fn discover_stream(
@@ -25,13 +25,14 @@ pub async fn discover_stream(
     if found.is_empty() {
         return Err(ConnectorError::config(format!(
             "No readable file found for stream '{}' under '{}'. Check file_path and glob_pattern.",
-            plan.name, plan.root
+            plan.name,
+            files.url(&plan.root)
         )));
     }
     let opts = config.format_options.to_read_options()?;
-    let (format, compression) = streams::decoding(config)?;
+    let decoding = config.decoding()?;
     let infer = |f: &FileEntry| {
-        let reader = f.open(format, compression, &opts, None)?;
+        let reader = files.opener(&f.meta, &f.url, decoding)(&opts, None)?;
         Ok(reader.schema().as_ref().clone())
     };
     // Stored objects are fetched on the runtime while the sample's threads block.

@@ -5,10 +5,8 @@
 mod config;
 mod discover;
 mod listing;
-mod location;
 mod read;
-mod s3_files;
-mod streams;
+mod store;
 
 use std::process::ExitCode;
 
@@ -22,7 +20,7 @@ use lakeport_protocol::{
 use serde_json::Value;
 
 use config::Config;
-use streams::Files;
+use store::Files;
 
 /// The connector.
 struct SourceFile;
@@ -80,12 +78,12 @@ impl Source for SourceFile {
             let Some(first) = found.first() else {
                 return Ok(ConnectionStatus::failed(format!(
                     "No file under '{}' matches glob_pattern {:?} with a readable format. Check file_path, glob_pattern and format.",
-                    plan.root,
+                    files.url(&plan.root),
                     config.globs()
                 )));
             };
             // Readable: open (or, in S3, HEAD) the first file.
-            files.probe(first).await?;
+            files.probe(&first.meta.key).await?;
             total += found.len();
         }
         Ok(ConnectionStatus::succeeded(format!(

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use lakeport_core::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
-use lakeport_core::record_cursor::{record_cursor_field, RecordCursor};
+use lakeport_core::record_cursor::record_cursor_field;
 use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
 use lakeport_core::schema::json_schema_to_arrow;
 use lakeport_core::stream_read::{self, find_stream, stream_finished, stream_started, StreamStates};
@@ -15,7 +15,8 @@ use lakeport_protocol::{
 };
 
 use crate::config::Config;
-use crate::streams::{self, Files, StreamPlan};
+use crate::listing::StreamPlan;
+use crate::store::Files;
 
 /// Reads every stream of the catalog.
 pub async fn read(
@@ -42,22 +43,6 @@ pub async fn read(
     Ok(())
 }
 
-/// The record cursor of an incremental stream (catalog `cursor_field` when
-/// not the file cursor, else the config's), checked against the catalog's
-/// schema before anything is read.
-fn record_cursor(
-    config: &Config,
-    configured: &ConfiguredAirbyteStream,
-    cursor: &FileCursor,
-    out: &mut Emitter,
-) -> Result<Option<RecordCursor>, ConnectorError> {
-    let Some(field) = record_cursor_field(configured.cursor_field.as_deref(), config.cursor_field.as_deref()) else {
-        return Ok(None);
-    };
-    let stream = &configured.stream;
-    stream_read::record_cursor(&stream.name, field, &stream.json_schema, &[], cursor, out).map(Some)
-}
-
 async fn read_stream(
     config: &Config,
     files: &Files,
@@ -70,7 +55,13 @@ async fn read_stream(
     let incremental = configured.sync_mode == SyncMode::Incremental;
     let (cursor, record_cursor) = if incremental {
         let cursor = stream_read::saved_cursor(out, state, &descriptor, DEFAULT_MAX_HISTORY)?;
-        let record_cursor = record_cursor(config, configured, &cursor, out)?;
+        // Catalog `cursor_field` when not the file cursor, else the config's;
+        // checked against the catalog's schema before anything is read.
+        let field = record_cursor_field(configured.cursor_field.as_deref(), config.cursor_field.as_deref());
+        let (name, schema) = (&configured.stream.name, &configured.stream.json_schema);
+        let record_cursor = field
+            .map(|field| stream_read::record_cursor(name, field, schema, &[], &cursor, out))
+            .transpose()?;
         (cursor, record_cursor)
     } else {
         (FileCursor::default(), None)
@@ -81,25 +72,25 @@ async fn read_stream(
     }
     let found: Vec<_> = found
         .into_iter()
-        .filter(|f| cursor.should_read(&f.url, f.last_modified))
+        .filter(|f| cursor.should_read(&f.url, f.meta.last_modified))
         .collect();
     let mut states = StreamStates::new(descriptor.clone(), cursor, record_cursor.as_ref()).paced(StatePacer::default());
-    let bytes = found.iter().map(|f| f.size).sum();
+    let bytes = found.iter().map(|f| f.meta.size).sum();
     if !states.start(out, bytes, found.len(), incremental)? {
         return Ok(());
     }
     let target = json_schema_to_arrow(&configured.stream.json_schema)
         .map(Arc::new)
         .map_err(ConnectorError::from)?;
-    let (format, compression) = streams::decoding(config)?;
+    let decoding = config.decoding()?;
     let scan_files: Vec<ScanFile> = found
         .iter()
         .map(|f| ScanFile {
             url: f.url.clone(),
-            last_modified: f.last_modified,
-            size: f.size,
+            last_modified: f.meta.last_modified,
+            size: f.meta.size,
             extra_fields: vec![],
-            open: f.opener(format, compression),
+            open: files.opener(&f.meta, &f.url, decoding),
         })
         .collect();
     let scan_config = ScanConfig {

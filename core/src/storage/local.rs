@@ -9,17 +9,24 @@
 //!   completion.
 //! - Listings walk the tree in S3 key order (by UTF-8 bytes, directories
 //!   compared as `name/`), one directory's entries in memory per level, and
-//!   skip temporary files and the multipart area.
+//!   skip temporary files and the multipart area. What is not a regular file
+//!   (a named pipe, a socket, a device, a broken link) is not an object, and a
+//!   directory reached again through a symbolic link (a link to a parent
+//!   would loop) is not entered again: the walk keeps the real path of each
+//!   directory it entered. [`LocalStorage::without_hidden`] also leaves out
+//!   hidden names; [`LocalStorage::noting_skips`] keeps what was left out, and
+//!   why, for [`LocalStorage::take_skipped`].
 //! - Requests are counted in the [`Meter`] as the S3 backend would count them.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
@@ -34,14 +41,27 @@ use crate::storage::error::Result;
 const TMP_MARK: &str = ".lakeport-tmp-";
 /// The directory holding multipart parts; listings skip it.
 const MULTIPART_DIR: &str = ".lakeport-multipart";
-/// Chunk size of streaming reads.
-const READ_CHUNK: usize = 1 << 20;
+/// Chunk size of streaming reads (a reader fetches a few ahead).
+const READ_CHUNK: usize = 256 << 10;
 
 /// A directory as a [`Storage`]. Cheap to clone.
 #[derive(Clone)]
 pub struct LocalStorage {
     root: Arc<PathBuf>,
     meter: Arc<Meter>,
+    /// Listings leave out names starting with `.` ([`LocalStorage::without_hidden`]).
+    skip_hidden: bool,
+    /// What listings left out, when kept ([`LocalStorage::noting_skips`]).
+    skipped: Option<Arc<Mutex<Vec<Skipped>>>>,
+}
+
+/// An entry a listing left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its key (a directory's ends with `/`).
+    pub key: String,
+    /// Why, naming its path: `Skipping '<path>': <reason>.`
+    pub why: String,
 }
 
 impl fmt::Debug for LocalStorage {
@@ -62,7 +82,35 @@ impl LocalStorage {
         LocalStorage {
             root: Arc::new(root.into()),
             meter: Meter::new(),
+            skip_hidden: false,
+            skipped: None,
         }
+    }
+
+    /// Listings leave out hidden entries (names starting with `.`) and do
+    /// not enter hidden directories, as `ls` does. Heads and gets still
+    /// reach them.
+    pub fn without_hidden(mut self) -> Self {
+        self.skip_hidden = true;
+        self
+    }
+
+    /// Listings keep what they leave out besides hidden and temporary names
+    /// (what is not a regular file, a directory reached again through a
+    /// symbolic link, a name that is not UTF-8), for
+    /// [`LocalStorage::take_skipped`]. Clones share what was kept.
+    pub fn noting_skips(mut self) -> Self {
+        self.skipped = Some(Arc::default());
+        self
+    }
+
+    /// What listings left out since the last call (nothing unless
+    /// [`LocalStorage::noting_skips`]).
+    pub fn take_skipped(&self) -> Vec<Skipped> {
+        self.skipped
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|mut s| std::mem::take(&mut *s)))
+            .unwrap_or_default()
     }
 
     /// Counts into `meter` instead of a meter of its own.
@@ -133,6 +181,16 @@ fn meta_of(key: String, md: &fs::Metadata) -> ObjectMeta {
     }
 }
 
+/// The next [`READ_CHUNK`] bytes of `file` (fewer only at its end), the
+/// buffer sized for `expected` bytes.
+fn read_chunk(file: &mut fs::File, path: &Path, expected: u64) -> Result<Bytes> {
+    let mut buf = Vec::with_capacity(usize::try_from(expected).unwrap_or(READ_CHUNK).min(READ_CHUNK));
+    file.take(READ_CHUNK as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| StorageError::io(path.display().to_string(), e))?;
+    Ok(Bytes::from(buf))
+}
+
 /// Writes `data` to `path` via a temporary file, fsync and rename.
 fn write_atomic(path: &Path, write: impl FnOnce(&mut fs::File) -> std::io::Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -175,16 +233,42 @@ struct Walk {
     stack: Vec<Level>,
     started: bool,
     done: bool,
+    skip_hidden: bool,
+    /// The real path of every directory entered.
+    entered: HashSet<PathBuf>,
+    skipped: Option<Arc<Mutex<Vec<Skipped>>>>,
 }
 
 impl Walk {
-    fn read_level(&self, dir_key: &str) -> std::io::Result<Level> {
+    fn skip(&self, key: String, why: String) {
+        if let Some(mut s) = self.skipped.as_ref().and_then(|s| s.lock().ok()) {
+            s.push(Skipped { key, why });
+        }
+    }
+
+    fn read_level(&mut self, dir_key: &str) -> Result<Level> {
         let dir = if dir_key.is_empty() {
             self.root.clone()
         } else {
             self.root.join(dir_key.trim_end_matches('/'))
         };
+        let io = |e| StorageError::io(dir.display().to_string(), e);
         let mut entries = Vec::new();
+        if let Ok(real) = fs::canonicalize(&dir) {
+            if !self.entered.insert(real.clone()) {
+                let why = format!(
+                    "Skipping '{}': it is '{}' again, reached through a symbolic link.",
+                    dir.display(),
+                    real.display()
+                );
+                self.skip(dir_key.to_string(), why);
+                return Ok(Level {
+                    prefix: dir_key.to_string(),
+                    entries,
+                    next: 0,
+                });
+            }
+        }
         let rd = match fs::read_dir(&dir) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -194,14 +278,25 @@ impl Walk {
                     next: 0,
                 })
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(io(e)),
         };
         for entry in rd {
-            let entry = entry?;
-            let Ok(name) = entry.file_name().into_string() else {
-                continue; // not UTF-8: not representable as a key
+            let entry = entry.map_err(io)?;
+            let name = match entry.file_name().into_string() {
+                Ok(name) => name,
+                Err(raw) => {
+                    let why = format!(
+                        "Skipping '{}': its name is not UTF-8, so no key can name it.",
+                        entry.path().display()
+                    );
+                    self.skip(format!("{dir_key}{}", raw.to_string_lossy()), why);
+                    continue;
+                }
             };
-            if name.contains(TMP_MARK) || (dir_key.is_empty() && name == MULTIPART_DIR) {
+            if name.contains(TMP_MARK)
+                || (dir_key.is_empty() && name == MULTIPART_DIR)
+                || (self.skip_hidden && name.starts_with('.'))
+            {
                 continue;
             }
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false)
@@ -217,7 +312,7 @@ impl Walk {
     }
 
     /// Up to `n` objects and common prefixes, in order.
-    fn page(&mut self, n: usize) -> std::io::Result<ListPage> {
+    fn page(&mut self, n: usize) -> Result<ListPage> {
         let mut page = ListPage::default();
         if self.done {
             return Ok(page);
@@ -277,9 +372,22 @@ impl Walk {
                 }
                 let path = self.root.join(&key);
                 let md = match fs::metadata(&path) {
-                    Ok(md) => md,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // deleted meanwhile
-                    Err(e) => return Err(e),
+                    Ok(md) if md.is_file() => md,
+                    // Not a link that cannot be followed (those are skipped below).
+                    Err(e) if fs::symlink_metadata(&path).is_err() => {
+                        if e.kind() == std::io::ErrorKind::NotFound {
+                            continue; // deleted meanwhile
+                        }
+                        return Err(StorageError::io(path.display().to_string(), e));
+                    }
+                    _ => {
+                        let why = format!(
+                            "Skipping '{}': it is not a regular file (a named pipe, a socket, a device or a broken link).",
+                            path.display()
+                        );
+                        self.skip(key, why);
+                        continue;
+                    }
                 };
                 page.objects.push(meta_of(key, &md));
             }
@@ -317,19 +425,20 @@ impl Storage for LocalStorage {
             stack: Vec::new(),
             started: false,
             done: false,
+            skip_hidden: self.skip_hidden,
+            entered: HashSet::new(),
+            skipped: self.skipped.clone(),
         };
         let meter = self.meter.clone();
-        let root = self.root.display().to_string();
         futures::stream::try_unfold((Some(walk), true), move |(walk, first)| {
             let meter = meter.clone();
-            let root = root.clone();
             async move {
                 let Some(mut walk) = walk else {
                     return Ok::<_, StorageError>(None);
                 };
                 meter.record_request(RequestKind::List);
                 let (page, walk) = LocalStorage::blocking(move || {
-                    let page = walk.page(n).map_err(|e| StorageError::io(root, e))?;
+                    let page = walk.page(n)?;
                     Ok((page, walk))
                 })
                 .await?;
@@ -367,50 +476,51 @@ impl Storage for LocalStorage {
         async move {
             self.meter.record_request(RequestKind::Get);
             let path = self.path_of(key)?;
-            let file = tokio::fs::File::open(&path)
-                .await
-                .map_err(|e| self.not_found_or_io(key, &path, e))?;
-            let md = file
-                .metadata()
-                .await
-                .map_err(|e| StorageError::io(path.display().to_string(), e))?;
-            if md.is_dir() {
-                return Err(StorageError::NotFound {
-                    store: self.to_string(),
-                    key: key.to_string(),
-                });
-            }
-            let meta = meta_of(key.to_string(), &md);
+            let (store, key) = (self.clone(), key.to_string());
+            // Open, stat and read the first chunk in one blocking call: a
+            // small file takes one.
+            let (meta, first, rest) = LocalStorage::blocking(move || {
+                let mut file = fs::File::open(&path).map_err(|e| store.not_found_or_io(&key, &path, e))?;
+                let md = file
+                    .metadata()
+                    .map_err(|e| StorageError::io(path.display().to_string(), e))?;
+                if md.is_dir() {
+                    return Err(StorageError::NotFound {
+                        store: store.to_string(),
+                        key,
+                    });
+                }
+                let first = read_chunk(&mut file, &path, md.len())?;
+                let more = first.len() == READ_CHUNK;
+                Ok((meta_of(key, &md), first, more.then_some((file, path))))
+            })
+            .await?;
             let meter = self.meter.clone();
-            let shown = path.display().to_string();
-            let stream = futures::stream::try_unfold(Some(file), move |file| {
+            meter.record_received(first.len() as u64);
+            let first = futures::stream::iter((!first.is_empty()).then_some(Ok(first)));
+            let rest = futures::stream::try_unfold(rest, move |rest| {
                 let meter = meter.clone();
-                let shown = shown.clone();
                 async move {
-                    use tokio::io::AsyncReadExt;
-                    let Some(mut file) = file else {
-                        return Ok::<_, StorageError>(None);
+                    let Some((mut file, path)) = rest else {
+                        return Ok(None);
                     };
-                    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-                    while buf.len() < READ_CHUNK {
-                        let n = file
-                            .read_buf(&mut buf)
-                            .await
-                            .map_err(|e| StorageError::io(shown.clone(), e))?;
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                    if buf.is_empty() {
+                    let (chunk, file, path) = LocalStorage::blocking(move || {
+                        let chunk = read_chunk(&mut file, &path, READ_CHUNK as u64)?;
+                        Ok((chunk, file, path))
+                    })
+                    .await?;
+                    if chunk.is_empty() {
                         return Ok(None);
                     }
-                    meter.record_received(buf.len() as u64);
-                    let more = buf.len() == READ_CHUNK;
-                    Ok(Some((buf.freeze(), more.then_some(file))))
+                    meter.record_received(chunk.len() as u64);
+                    let more = chunk.len() == READ_CHUNK;
+                    Ok(Some((chunk, more.then_some((file, path)))))
                 }
+            });
+            Ok(GetResult {
+                meta,
+                stream: first.chain(rest).boxed(),
             })
-            .boxed();
-            Ok(GetResult { meta, stream })
         }
         .boxed()
     }

@@ -109,3 +109,34 @@ fn storage_errors_map_to_failure_types() {
     assert_eq!(e.failure_type(), FailureType::TransientError);
     assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_listing_skips_what_is_no_object_and_hidden_names_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(root.join("a.csv"), "x").unwrap();
+    std::fs::write(root.join(".git/h"), "x").unwrap();
+    std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+    std::os::unix::fs::symlink("nowhere", root.join("dangling")).unwrap();
+    let fifo = std::process::Command::new("mkfifo").arg(root.join("pipe")).status();
+    let fifo = fifo.is_ok_and(|s| s.success());
+    let all = LocalStorage::new(root).noting_skips();
+    assert_eq!(
+        conformance::keys(&all, ListOptions::default()).await,
+        [".git/h", "a.csv"]
+    );
+    let skipped: Vec<String> = all.take_skipped().into_iter().map(|s| s.key).collect();
+    let expected: &[&str] = if fifo {
+        &["dangling", "pipe", "sub/up/"]
+    } else {
+        &["dangling", "sub/up/"]
+    };
+    assert_eq!(skipped, expected);
+    assert!(all.take_skipped().is_empty());
+    let visible = LocalStorage::new(root).without_hidden();
+    assert_eq!(conformance::keys(&visible, ListOptions::default()).await, ["a.csv"]);
+    assert!(visible.take_skipped().is_empty());
+}
