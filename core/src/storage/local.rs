@@ -10,7 +10,8 @@
 //! - Listings walk the tree in S3 key order (by UTF-8 bytes, directories
 //!   compared as `name/`), one directory's entries in memory per level, and
 //!   skip temporary files and the multipart area.
-//! - Requests are counted in the [`Meter`] as the S3 backend would count them.
+//!
+//! It counts nothing: a [`crate::storage::Metered`] wrapper meters it.
 
 use std::fmt;
 use std::fs;
@@ -24,7 +25,6 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
-use super::meter::{Meter, RequestKind};
 use super::{
     GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult, Storage, StorageError,
 };
@@ -41,7 +41,6 @@ const READ_CHUNK: usize = 1 << 20;
 #[derive(Clone)]
 pub struct LocalStorage {
     root: Arc<PathBuf>,
-    meter: Arc<Meter>,
 }
 
 impl fmt::Debug for LocalStorage {
@@ -61,14 +60,7 @@ impl LocalStorage {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         LocalStorage {
             root: Arc::new(root.into()),
-            meter: Meter::new(),
         }
-    }
-
-    /// Counts into `meter` instead of a meter of its own.
-    pub fn with_meter(mut self, meter: Arc<Meter>) -> Self {
-        self.meter = meter;
-        self
     }
 
     /// The root directory.
@@ -318,16 +310,13 @@ impl Storage for LocalStorage {
             started: false,
             done: false,
         };
-        let meter = self.meter.clone();
         let root = self.root.display().to_string();
         futures::stream::try_unfold((Some(walk), true), move |(walk, first)| {
-            let meter = meter.clone();
             let root = root.clone();
             async move {
                 let Some(mut walk) = walk else {
                     return Ok::<_, StorageError>(None);
                 };
-                meter.record_request(RequestKind::List);
                 let (page, walk) = LocalStorage::blocking(move || {
                     let page = walk.page(n).map_err(|e| StorageError::io(root, e))?;
                     Ok((page, walk))
@@ -347,7 +336,6 @@ impl Storage for LocalStorage {
 
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>> {
         async move {
-            self.meter.record_request(RequestKind::Head);
             let path = self.path_of(key)?;
             let md = tokio::fs::metadata(&path)
                 .await
@@ -365,7 +353,6 @@ impl Storage for LocalStorage {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<GetResult>> {
         async move {
-            self.meter.record_request(RequestKind::Get);
             let path = self.path_of(key)?;
             let file = tokio::fs::File::open(&path)
                 .await
@@ -381,10 +368,8 @@ impl Storage for LocalStorage {
                 });
             }
             let meta = meta_of(key.to_string(), &md);
-            let meter = self.meter.clone();
             let shown = path.display().to_string();
             let stream = futures::stream::try_unfold(Some(file), move |file| {
-                let meter = meter.clone();
                 let shown = shown.clone();
                 async move {
                     use tokio::io::AsyncReadExt;
@@ -404,7 +389,6 @@ impl Storage for LocalStorage {
                     if buf.is_empty() {
                         return Ok(None);
                     }
-                    meter.record_received(buf.len() as u64);
                     let more = buf.len() == READ_CHUNK;
                     Ok(Some((buf.freeze(), more.then_some(file))))
                 }
@@ -420,7 +404,6 @@ impl Storage for LocalStorage {
             if range.start >= range.end {
                 return Ok(Bytes::new());
             }
-            self.meter.record_request(RequestKind::Get);
             let path = self.path_of(key)?;
             let store = self.clone();
             let key = key.to_string();
@@ -439,7 +422,6 @@ impl Storage for LocalStorage {
                 Ok(Bytes::from(buf))
             })
             .await?;
-            self.meter.record_received(bytes.len() as u64);
             Ok(bytes)
         }
         .boxed()
@@ -447,8 +429,6 @@ impl Storage for LocalStorage {
 
     fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, Result<PutResult>> {
         async move {
-            self.meter.record_request(RequestKind::Put);
-            self.meter.record_sent(data.len() as u64);
             let path = self.path_of(key)?;
             let p = path.clone();
             LocalStorage::blocking(move || write_atomic(&p, |f| f.write_all(&data))).await?;
@@ -464,7 +444,6 @@ impl Storage for LocalStorage {
 
     fn create_multipart<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<MultipartId>> {
         async move {
-            self.meter.record_request(RequestKind::CreateMultipart);
             self.path_of(key)?;
             let id = MultipartId(uuid::Uuid::new_v4().simple().to_string());
             let dir = self.multipart_dir(&id)?;
@@ -484,8 +463,6 @@ impl Storage for LocalStorage {
         data: Bytes,
     ) -> BoxFuture<'a, Result<PartId>> {
         async move {
-            self.meter.record_request(RequestKind::UploadPart);
-            self.meter.record_sent(data.len() as u64);
             let dir = self.multipart_dir(upload)?;
             if !dir.is_dir() {
                 return Err(StorageError::NotFound {
@@ -511,7 +488,6 @@ impl Storage for LocalStorage {
         parts: Vec<PartId>,
     ) -> BoxFuture<'a, Result<PutResult>> {
         async move {
-            self.meter.record_request(RequestKind::CompleteMultipart);
             let dir = self.multipart_dir(upload)?;
             let path = self.path_of(key)?;
             let target = path.clone();
@@ -540,7 +516,6 @@ impl Storage for LocalStorage {
 
     fn abort_multipart<'a>(&'a self, _key: &'a str, upload: &'a MultipartId) -> BoxFuture<'a, Result<()>> {
         async move {
-            self.meter.record_request(RequestKind::AbortMultipart);
             let dir = self.multipart_dir(upload)?;
             match tokio::fs::remove_dir_all(&dir).await {
                 Ok(()) => Ok(()),
@@ -553,7 +528,6 @@ impl Storage for LocalStorage {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
         async move {
-            self.meter.record_request(RequestKind::Delete);
             let path = self.path_of(key)?;
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {
@@ -572,9 +546,5 @@ impl Storage for LocalStorage {
             }
         }
         .boxed()
-    }
-
-    fn meter(&self) -> &Arc<Meter> {
-        &self.meter
     }
 }

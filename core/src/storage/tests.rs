@@ -18,12 +18,16 @@ async fn local_conformance() {
     conformance::multipart(Arc::new(store.clone()), "mp/").await;
     // Nothing temporary is left behind, and the multipart area is not listed.
     assert!(conformance::keys(&store, ListOptions::default()).await.is_empty());
+    // The metering wrapper changes nothing of what the store does.
+    let metered = Metered::new(Arc::new(store));
+    conformance::put_get_list_delete(&metered, "through/meter/").await;
+    conformance::multipart(metered.store().clone(), "mp/").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_meter_counts_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStorage::new(dir.path());
+    let store = Metered::new(Arc::new(LocalStorage::new(dir.path())));
     for i in 0..25 {
         store
             .put(&format!("k/{i:03}"), Bytes::from_static(b"xyz"))

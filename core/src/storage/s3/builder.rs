@@ -10,10 +10,11 @@ use aws_sdk_s3::Client;
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{self, Secret};
+use super::wire::WireInterceptor;
 use super::{Inner, S3Storage};
 use crate::storage::error::Result;
-use crate::storage::meter::{Meter, MeterInterceptor};
-use crate::storage::{RetryConfig, StorageError};
+use crate::storage::meter::Meter;
+use crate::storage::{Metered, RetryConfig, StorageError};
 
 /// The default region.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -79,7 +80,6 @@ impl S3Connection {
         S3Builder {
             conn: self.clone(),
             retry: RetryConfig::default(),
-            meter: None,
         }
     }
 }
@@ -90,7 +90,6 @@ impl S3Connection {
 pub struct S3Builder {
     conn: S3Connection,
     retry: RetryConfig,
-    meter: Option<Arc<Meter>>,
 }
 
 impl S3Builder {
@@ -149,16 +148,26 @@ impl S3Builder {
         self
     }
 
-    /// Counts requests into `meter` (shared with other stores if wanted).
-    pub fn with_meter(mut self, meter: Arc<Meter>) -> Self {
-        self.meter = Some(meter);
-        self
+    /// Makes the client behind a [`Metered`] wrapper: the wrapper counts
+    /// each call, and the client counts into the same [`Meter`] what only the
+    /// wire shows (every retry, a resumed download, listing and error
+    /// bodies), so the meter holds every request sent, as AWS bills them.
+    pub async fn build_metered(self) -> Result<Metered> {
+        let meter = Meter::new();
+        let s3 = self.build_with(Some(meter.clone())).await?;
+        Ok(Metered::with_meter(Arc::new(s3), meter))
     }
 
     /// Makes the client. Loads credentials from the default chain when no
     /// keys are set; fails on settings that cannot work (empty bucket, a
     /// key id without its secret, a malformed endpoint URL).
     pub async fn build(self) -> Result<S3Storage> {
+        self.build_with(None).await
+    }
+
+    /// [`S3Builder::build`], counting the traffic below the trait into
+    /// `wire_meter` if given.
+    async fn build_with(self, wire_meter: Option<Arc<Meter>>) -> Result<S3Storage> {
         let conn = self.conn;
         let bucket = normalize_bucket(&conn.bucket)?;
         let region = match conn.region.trim() {
@@ -171,7 +180,6 @@ impl S3Builder {
             (None, true) => format!("https://s3.{region}.amazonaws.com"),
             (None, false) => format!("http://s3.{region}.amazonaws.com"),
         };
-        let meter = self.meter.unwrap_or_default();
 
         let loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
@@ -180,9 +188,10 @@ impl S3Builder {
         let loader = credentials::configure(loader, &conn)?;
         let sdk = credentials::assume_role(loader.load().await, &conn).await;
 
-        let mut conf = aws_sdk_s3::config::Builder::from(&sdk)
-            .interceptor(MeterInterceptor::new(meter.clone()))
-            .retry_partition(self.retry.sdk_retry_partition());
+        let mut conf = aws_sdk_s3::config::Builder::from(&sdk).retry_partition(self.retry.sdk_retry_partition());
+        if let Some(meter) = &wire_meter {
+            conf = conf.interceptor(WireInterceptor::new(meter.clone()));
+        }
         if let Some(url) = &custom_endpoint {
             conf = conf
                 .endpoint_url(url)
@@ -199,7 +208,7 @@ impl S3Builder {
                 region,
                 endpoint,
                 max_attempts: self.retry.max_attempts.max(1),
-                meter,
+                wire_meter,
             }),
         })
     }

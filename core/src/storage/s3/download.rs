@@ -30,7 +30,6 @@ impl Download {
                 None => return None,
                 Some(Ok(chunk)) => {
                     self.offset += chunk.len() as u64;
-                    self.store.inner.meter.record_received(chunk.len() as u64);
                     return Some((Ok(chunk), self));
                 }
                 Some(Err(e)) => {
@@ -60,6 +59,10 @@ impl Download {
                         .range(format!("bytes={}-", self.offset));
                     if let Some(etag) = &self.etag {
                         req = req.if_match(etag);
+                    }
+                    // A GET the trait did not ask for: counted here, below the wrapper.
+                    if let Some(meter) = &self.store.inner.wire_meter {
+                        meter.record_request(RequestKind::Get);
                     }
                     match req.send().await {
                         Ok(out) => self.body = out.body,

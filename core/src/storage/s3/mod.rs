@@ -13,8 +13,10 @@
 //!   which S3-compatible servers expect;
 //! - `use_ssl: false` makes the scheme `http`;
 //! - region defaults to `us-east-1`;
-//! - retries and timeouts as [`RetryConfig`] says; every attempt is counted
-//!   by the [`Meter`].
+//! - retries and timeouts as [`RetryConfig`](crate::storage::RetryConfig) says;
+//! - [`S3Builder::build_metered`]: behind [`Metered`](crate::storage::Metered), with every attempt
+//!   counted by its [`Meter`] (the wrapper counts the calls, `wire` the
+//!   retries and the bodies the trait does not show).
 //!
 //! | file              | holds                                                        |
 //! |-------------------|--------------------------------------------------------------|
@@ -24,6 +26,7 @@
 //! | `errors`          | SDK errors classified into [`StorageError`]s                  |
 //! | `download`        | the GET stream, resumed when a connection drops mid-body     |
 //! | `multipart`       | multipart uploads, and writes with user metadata              |
+//! | `wire`            | the traffic below the trait (retries, bodies) for the meter   |
 
 use std::fmt;
 use std::ops::Range;
@@ -48,6 +51,7 @@ pub mod credentials;
 mod download;
 mod errors;
 mod multipart;
+mod wire;
 
 pub use builder::{S3Builder, S3Connection, DEFAULT_REGION};
 pub use credentials::Secret;
@@ -60,7 +64,8 @@ struct Inner {
     region: String,
     endpoint: String,
     max_attempts: u32,
-    meter: Arc<Meter>,
+    /// Where the traffic below the trait is counted, for a metered store.
+    wire_meter: Option<Arc<Meter>>,
 }
 
 /// A bucket on S3 or an S3-compatible server. Cheap to clone (shared client).
@@ -279,9 +284,7 @@ impl Storage for S3Storage {
                 target: self.url(key),
                 detail: format!("the download broke off: {}", root_cause(&e)),
             })?;
-            let bytes = data.into_bytes();
-            self.inner.meter.record_received(bytes.len() as u64);
-            Ok(bytes)
+            Ok(data.into_bytes())
         }
         .boxed()
     }
@@ -336,10 +339,6 @@ impl Storage for S3Storage {
             }
         }
         .boxed()
-    }
-
-    fn meter(&self) -> &Arc<Meter> {
-        &self.inner.meter
     }
 }
 
