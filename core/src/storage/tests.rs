@@ -94,22 +94,3 @@ async fn keys_cannot_escape_the_root() {
     let store = LocalStorage::new(dir.path());
     assert!(store.put("../x", Bytes::new()).await.is_err());
 }
-
-#[test]
-fn storage_errors_map_to_failure_types() {
-    use lakeport_protocol::FailureType;
-    let e: crate::Error = StorageError::BucketNotFound {
-        bucket: "b".into(),
-        endpoint: "http://x".into(),
-    }
-    .into();
-    assert_eq!(e.failure_type(), FailureType::ConfigError);
-    assert!(e.to_string().starts_with("Not found: bucket 'b'"), "{e}");
-    let e: crate::Error = StorageError::Unreachable {
-        endpoint: "http://x".into(),
-        detail: "refused".into(),
-    }
-    .into();
-    assert_eq!(e.failure_type(), FailureType::TransientError);
-    assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
-}
