@@ -342,7 +342,7 @@ impl Storage for S3Storage {
     }
 }
 
-/// Reading user metadata back (see [`multipart`] for writing it).
+/// Reading user metadata back (writing it: the `multipart` module).
 impl S3Storage {
     /// The user metadata of `key` (one HEAD request).
     pub async fn head_metadata(&self, key: &str) -> Result<std::collections::HashMap<String, String>> {
