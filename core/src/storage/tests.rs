@@ -49,6 +49,35 @@ async fn local_meter_counts_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metering_wrapper_counts_bodies_and_skips_empty_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Metered::new(Arc::new(LocalStorage::new(dir.path())));
+    store.put("a", Bytes::from(vec![1u8; 3000])).await.unwrap();
+    let whole = store.get_bytes("a").await.unwrap();
+    assert_eq!(whole.len(), 3000);
+    assert!(store.get_range("a", 7..7).await.unwrap().is_empty());
+    assert!(store.get("missing").await.unwrap_err().is_not_found());
+    let mut w = MultipartWriter::new(store.store().clone(), "b".into(), MIN_PART_SIZE);
+    w.write(&vec![2u8; MIN_PART_SIZE + 5]).await.unwrap();
+    w.finish().await.unwrap();
+    let m = store.meter().snapshot();
+    assert_eq!((m.put_requests, m.get_requests), (1, 2), "{m:?}");
+    assert_eq!(
+        (
+            m.create_multipart_requests,
+            m.upload_part_requests,
+            m.complete_multipart_requests
+        ),
+        (1, 2, 1),
+        "{m:?}"
+    );
+    assert_eq!(m.bytes_sent, 3000 + MIN_PART_SIZE as u64 + 5, "{m:?}");
+    assert_eq!(m.bytes_received, 3000, "{m:?}");
+    // What it wraps is shown as itself.
+    assert_eq!(store.to_string(), dir.path().display().to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_reader_reads_a_stream() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStorage::new(dir.path());

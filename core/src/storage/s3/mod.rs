@@ -21,8 +21,8 @@
 //! | file              | holds                                                        |
 //! |-------------------|--------------------------------------------------------------|
 //! | `mod.rs`          | [`S3Storage`] and its [`Storage`] implementation              |
-//! | [`builder`]       | [`S3Connection`] (config keys) and [`S3Builder`]              |
-//! | [`credentials`]   | static keys, default chain, anonymous, AssumeRole; [`Secret`] |
+//! | `builder`         | [`S3Connection`] (config keys) and [`S3Builder`]              |
+//! | `credentials`     | static keys, default chain, anonymous, AssumeRole; [`Secret`] |
 //! | `errors`          | SDK errors classified into [`StorageError`]s                  |
 //! | `download`        | the GET stream, resumed when a connection drops mid-body     |
 //! | `multipart`       | multipart uploads, and writes with user metadata              |
@@ -46,8 +46,8 @@ use super::{
 };
 use crate::storage::error::Result;
 
-pub mod builder;
-pub mod credentials;
+mod builder;
+mod credentials;
 mod download;
 mod errors;
 mod multipart;
