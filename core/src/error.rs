@@ -1,6 +1,11 @@
 //! The error type shared by the engine, and its mapping onto Airbyte failure types.
+//!
+//! Storage errors map here too ([`StorageError`] → [`Error`] → the protocol's
+//! [`ConnectorError`]), so the storage layer stays free of the protocol.
 
 use lakeport_protocol::{ConnectorError, FailureType};
+
+use crate::storage::StorageError;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -109,5 +114,63 @@ fn io_advice(kind: std::io::ErrorKind) -> &'static str {
              last STATE echoed."
         }
         _ => "",
+    }
+}
+
+/// The message after a leading `"Not found: "` / `"Access denied: "`, which
+/// [`Error`]'s own display adds back.
+fn strip(prefix: &str, text: String) -> String {
+    match text.strip_prefix(prefix) {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound { .. } | StorageError::BucketNotFound { .. } => {
+                Error::NotFound(strip("Not found: ", e.to_string()))
+            }
+            StorageError::AccessDenied { .. } => Error::AccessDenied(strip("Access denied: ", e.to_string())),
+            StorageError::InvalidCredentials { .. }
+            | StorageError::NoCredentials { .. }
+            | StorageError::WrongRegion { .. }
+            | StorageError::Config(_) => Error::Config(e.to_string()),
+            StorageError::Unreachable { .. } | StorageError::Timeout { .. } | StorageError::Transient { .. } => {
+                Error::Transient(e.to_string())
+            }
+            StorageError::Io { path, source } => Error::Io { path, source },
+            StorageError::Other { .. } => Error::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<StorageError> for ConnectorError {
+    fn from(e: StorageError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_errors_map_to_failure_types() {
+        let e: Error = StorageError::BucketNotFound {
+            bucket: "b".into(),
+            endpoint: "http://x".into(),
+        }
+        .into();
+        assert_eq!(e.failure_type(), FailureType::ConfigError);
+        assert!(e.to_string().starts_with("Not found: bucket 'b'"), "{e}");
+        let e: Error = StorageError::Unreachable {
+            endpoint: "http://x".into(),
+            detail: "refused".into(),
+        }
+        .into();
+        assert_eq!(e.failure_type(), FailureType::TransientError);
+        assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
     }
 }

@@ -10,7 +10,7 @@ use lakeport_core::formats::FileFormat;
 use lakeport_core::partition::PartitionColumns;
 use lakeport_core::record_cursor::check_cursor_field;
 use lakeport_core::schema::json_schema_to_arrow;
-use lakeport_core::storage::{ObjectMeta, Storage};
+use lakeport_core::storage::{Metered, ObjectMeta, Storage};
 use lakeport_core::stream_discover::{infer_merged_schema, newest, SAMPLE_FILES};
 use lakeport_protocol::{AirbyteCatalog, ConnectorError, Emitter};
 use serde_json::Value;
@@ -91,7 +91,7 @@ pub(crate) fn input_json_schema(input: &Value) -> Result<Value, ConnectorError> 
 /// discovers first: it ends with its COST report either way).
 fn check_sample_cost(
     config: &SourceS3Config,
-    store: &Arc<dyn Storage>,
+    store: &Metered,
     files: &[ObjectMeta],
     listed: u64,
     out: &mut Emitter,
@@ -124,7 +124,7 @@ const FOOTER_BYTES: u64 = 64 * 1024;
 /// Discovers every stream of the config.
 pub(crate) async fn discover(
     config: &SourceS3Config,
-    store: &Arc<dyn Storage>,
+    store: &Metered,
     listings: &streams::ListingCache,
     out: &mut Emitter,
 ) -> Result<AirbyteCatalog, ConnectorError> {

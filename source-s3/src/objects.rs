@@ -379,7 +379,7 @@ pub(crate) use prefetch::{MayFetch, Prefetch};
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lakeport_core::storage::{LocalStorage, RequestKind};
+    use lakeport_core::storage::{LocalStorage, Metered, RequestKind};
     use std::time::Duration;
 
     /// A directory of `n` small CSV objects `o/NN.csv` (row `i`: `id = 100 * NN + i`),
@@ -387,7 +387,7 @@ mod tests {
     struct Objects {
         dir: std::path::PathBuf,
         runtime: tokio::runtime::Runtime,
-        store: Arc<dyn Storage>,
+        store: Metered,
         files: Vec<ObjectMeta>,
     }
 
@@ -401,7 +401,7 @@ mod tests {
                 .enable_all()
                 .build()
                 .unwrap();
-            let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(&dir));
+            let store = Metered::new(Arc::new(LocalStorage::new(&dir)));
             let files = runtime.block_on(async {
                 let mut files = Vec::new();
                 for f in 0..n {
@@ -556,7 +556,7 @@ mod tests {
     fn no_get_starts_once_the_cost_limit_says_no() {
         let o = Objects::new("limit", 12);
         // Allows the first five GETs (as a cost limit reached after five would).
-        let meter_store = Arc::clone(&o.store);
+        let meter_store = o.store.clone();
         let may_fetch: MayFetch = Arc::new(move || meter_store.meter().requests(RequestKind::Get) < 5);
         let prefetch = Prefetch::start_with(
             o.runtime.handle(),

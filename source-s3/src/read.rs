@@ -17,7 +17,7 @@ use lakeport_core::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
 use lakeport_core::partition::PartitionScheme;
 use lakeport_core::record_cursor::RecordCursor;
 use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
-use lakeport_core::storage::{ObjectMeta, Storage};
+use lakeport_core::storage::{Metered, ObjectMeta, Storage};
 use lakeport_core::stream_read::{self, find_stream, stream_finished, stream_started, StreamStates};
 use lakeport_protocol::{
     ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, StreamDescriptor, SyncMode,
@@ -107,7 +107,7 @@ pub(crate) struct Selected {
 /// figures come from the meter — everything the process sent, discovery
 /// included, retries included.
 pub(crate) fn cost_report(
-    store: &Arc<dyn Storage>,
+    store: &Metered,
     limits: &Limits,
     pricing: &Pricing,
     estimate: &Estimate,
@@ -132,7 +132,7 @@ pub(crate) fn cost_report(
 
 /// The pre-flight estimate: what was sent so far (listings, discovery) plus
 /// the planned reads.
-fn preflight(store: &Arc<dyn Storage>, pricing: &Pricing, selections: &[&Selected]) -> Estimate {
+fn preflight(store: &Metered, pricing: &Pricing, selections: &[&Selected]) -> Estimate {
     let mut estimate = estimate_read(Usage::from(store.meter().snapshot()), std::iter::empty(), pricing);
     for s in selections {
         estimate.usage = estimate.usage + s.usage;
@@ -148,7 +148,7 @@ fn preflight(store: &Arc<dyn Storage>, pricing: &Pricing, selections: &[&Selecte
 /// full-refresh limits — before its first GET.
 pub(crate) async fn read(
     config: &SourceS3Config,
-    store: &Arc<dyn Storage>,
+    store: &Metered,
     listings: &streams::ListingCache,
     catalog: &ConfiguredAirbyteCatalog,
     state: &InputState,
@@ -240,7 +240,7 @@ pub(crate) async fn read(
 #[allow(clippy::too_many_arguments)]
 async fn read_stream(
     config: &SourceS3Config,
-    store: &Arc<dyn Storage>,
+    store: &Metered,
     configured: &ConfiguredAirbyteStream,
     plan: &StreamPlan,
     (cursor, record_cursor): (FileCursor, Option<RecordCursor>),
@@ -531,7 +531,7 @@ async fn select(
 /// listing).
 pub(crate) async fn estimate(
     config: &SourceS3Config,
-    store: &Arc<dyn Storage>,
+    store: &Metered,
     catalog: &ConfiguredAirbyteCatalog,
     state: &InputState,
     out: &mut Emitter,

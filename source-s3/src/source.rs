@@ -1,8 +1,6 @@
 //! The source-s3 connector: spec, check, discover and read.
 
-use std::sync::Arc;
-
-use lakeport_core::storage::{RetryConfig, Storage, StorageExt};
+use lakeport_core::storage::{Metered, RetryConfig, StorageExt};
 use lakeport_protocol::{
     AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
     Emitter, Flavour, InputState, MigratedConfig, Source,
@@ -19,20 +17,17 @@ use crate::{discover, read, streams};
 /// request of the run.
 #[derive(Default)]
 pub(crate) struct SourceS3 {
-    store: tokio::sync::OnceCell<Arc<dyn Storage>>,
+    store: tokio::sync::OnceCell<Metered>,
     /// Discovery's listings, for the read that follows it.
     listings: streams::ListingCache,
 }
 
 impl SourceS3 {
     /// The storage of a config, with the default retry policy (made once).
-    async fn store(&self, config: &SourceS3Config) -> Result<Arc<dyn Storage>, ConnectorError> {
+    async fn store(&self, config: &SourceS3Config) -> Result<Metered, ConnectorError> {
         let store = self
             .store
-            .get_or_try_init(|| async {
-                let s3 = config.connection.builder().build().await?;
-                Ok::<_, ConnectorError>(Arc::new(s3) as Arc<dyn Storage>)
-            })
+            .get_or_try_init(|| async { Ok::<_, ConnectorError>(config.connection.builder().build_metered().await?) })
             .await?;
         Ok(store.clone())
     }

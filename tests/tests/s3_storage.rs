@@ -8,8 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use lakeport_core::storage::{
-    conformance, ListOptions, ListPage, MultipartWriter, RetryConfig, S3Builder, S3Storage, Storage, StorageError,
-    MIN_PART_SIZE,
+    conformance, ListOptions, ListPage, Metered, MultipartWriter, RetryConfig, S3Builder, S3Storage, Storage,
+    StorageError, MIN_PART_SIZE,
 };
 use lakeport_tests::{free_port, S3Server};
 
@@ -21,18 +21,30 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-async fn store(server: &S3Server, bucket: &str, retry: RetryConfig) -> S3Storage {
+fn builder(server: &S3Server, bucket: &str, retry: RetryConfig) -> S3Builder {
     S3Builder::new(bucket)
         .with_endpoint_url(&server.endpoint)
         .with_use_ssl(false)
         .with_credentials(&server.access_key, server.secret_key.as_str())
         .with_retry(retry)
+}
+
+async fn store(server: &S3Server, bucket: &str, retry: RetryConfig) -> S3Storage {
+    builder(server, bucket, retry)
         .build()
         .await
         .expect("build the S3 client")
 }
 
-async fn pages(store: &S3Storage, options: ListOptions) -> Vec<ListPage> {
+/// The store behind the metering wrapper, counting into its meter.
+async fn metered(server: &S3Server, bucket: &str, retry: RetryConfig) -> Metered {
+    builder(server, bucket, retry)
+        .build_metered()
+        .await
+        .expect("build the S3 client")
+}
+
+async fn pages(store: &dyn Storage, options: ListOptions) -> Vec<ListPage> {
     store.list(options).try_collect().await.expect("listing")
 }
 
@@ -57,7 +69,7 @@ fn pagination_beyond_1000_keys_and_start_after() {
     }
     server.put_object("many", "other/x.json", b"{}");
     runtime().block_on(async {
-        let s = store(&server, "many", RetryConfig::none()).await;
+        let s = metered(&server, "many", RetryConfig::none()).await;
         let before = s.meter().snapshot();
         let ps = pages(&s, ListOptions::prefix("logs/")).await;
         let d = s.meter().snapshot() - before;
@@ -121,7 +133,7 @@ fn meter_counts_every_request_and_byte() {
     let server = S3Server::start();
     server.create_bucket("meter");
     runtime().block_on(async {
-        let s = Arc::new(store(&server, "meter", RetryConfig::none()).await);
+        let s = metered(&server, "meter", RetryConfig::none()).await;
         let m = s.meter().clone();
         let t0 = m.snapshot();
         s.put("a.bin", Bytes::from(vec![7u8; 1000])).await.expect("put");
@@ -148,7 +160,7 @@ fn meter_counts_every_request_and_byte() {
 
         // multipart: 1 create + 3 parts + 1 complete
         let t1 = m.snapshot();
-        let mut w = MultipartWriter::new(s.clone(), "big.bin".into(), MIN_PART_SIZE);
+        let mut w = MultipartWriter::new(s.store().clone(), "big.bin".into(), MIN_PART_SIZE);
         w.write(&vec![1u8; 2 * MIN_PART_SIZE + 10]).await.expect("write");
         w.finish().await.expect("finish");
         let d = m.snapshot() - t1;
@@ -219,7 +231,7 @@ fn missing_bucket_wrong_secret_and_closed_port() {
             .with_endpoint_url(format!("http://127.0.0.1:{}", free_port()))
             .with_credentials("k", "s")
             .with_retry(RetryConfig::for_check())
-            .build()
+            .build_metered()
             .await
             .expect("build");
         let err = closed

@@ -542,6 +542,9 @@ where
     Ok((out_schema, stream))
 }
 
+/// Bytes the Parquet reader fetches with the footer.
+pub const PARQUET_FOOTER_PREFETCH: u64 = 64 * 1024;
+
 /// Ranges closer than this are fetched by one request (as `object_store`'s `get_ranges`).
 pub const COALESCE_GAP_BYTES: u64 = 1024 * 1024;
 
@@ -574,7 +577,7 @@ pub struct RangedReadOptions {
 impl Default for RangedReadOptions {
     fn default() -> Self {
         RangedReadOptions {
-            footer_prefetch: crate::cost::PARQUET_FOOTER_PREFETCH,
+            footer_prefetch: PARQUET_FOOTER_PREFETCH,
             coalesce_gap: COALESCE_GAP_BYTES,
             min_fetch_bytes: MIN_FETCH_BYTES,
             prefetch_fetches: 2,

@@ -171,38 +171,3 @@ impl From<StorageError> for std::io::Error {
         }
     }
 }
-
-/// The message after a leading `"Not found: "` / `"Access denied: "`, which
-/// [`crate::Error`]'s own display adds back.
-fn strip(prefix: &str, text: String) -> String {
-    match text.strip_prefix(prefix) {
-        Some(rest) => rest.to_string(),
-        None => text,
-    }
-}
-
-impl From<StorageError> for crate::Error {
-    fn from(e: StorageError) -> Self {
-        match e {
-            StorageError::NotFound { .. } | StorageError::BucketNotFound { .. } => {
-                crate::Error::NotFound(strip("Not found: ", e.to_string()))
-            }
-            StorageError::AccessDenied { .. } => crate::Error::AccessDenied(strip("Access denied: ", e.to_string())),
-            StorageError::InvalidCredentials { .. }
-            | StorageError::NoCredentials { .. }
-            | StorageError::WrongRegion { .. }
-            | StorageError::Config(_) => crate::Error::Config(e.to_string()),
-            StorageError::Unreachable { .. } | StorageError::Timeout { .. } | StorageError::Transient { .. } => {
-                crate::Error::Transient(e.to_string())
-            }
-            StorageError::Io { path, source } => crate::Error::Io { path, source },
-            StorageError::Other { .. } => crate::Error::Internal(e.to_string()),
-        }
-    }
-}
-
-impl From<StorageError> for lakeport_protocol::ConnectorError {
-    fn from(e: StorageError) -> Self {
-        crate::Error::from(e).into()
-    }
-}

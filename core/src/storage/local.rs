@@ -16,7 +16,8 @@
 //!   directory it entered. [`LocalStorage::without_hidden`] also leaves out
 //!   hidden names; [`LocalStorage::noting_skips`] keeps what was left out, and
 //!   why, for [`LocalStorage::take_skipped`].
-//! - Requests are counted in the [`Meter`] as the S3 backend would count them.
+//!
+//! It counts nothing: a [`crate::storage::Metered`] wrapper meters it.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -31,7 +32,6 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
-use super::meter::{Meter, RequestKind};
 use super::{
     GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult, Storage, StorageError,
 };
@@ -48,7 +48,6 @@ const READ_CHUNK: usize = 256 << 10;
 #[derive(Clone)]
 pub struct LocalStorage {
     root: Arc<PathBuf>,
-    meter: Arc<Meter>,
     /// Listings leave out names starting with `.` ([`LocalStorage::without_hidden`]).
     skip_hidden: bool,
     /// What listings left out, when kept ([`LocalStorage::noting_skips`]).
@@ -81,7 +80,6 @@ impl LocalStorage {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         LocalStorage {
             root: Arc::new(root.into()),
-            meter: Meter::new(),
             skip_hidden: false,
             skipped: None,
         }
@@ -111,12 +109,6 @@ impl LocalStorage {
             .as_ref()
             .and_then(|s| s.lock().ok().map(|mut s| std::mem::take(&mut *s)))
             .unwrap_or_default()
-    }
-
-    /// Counts into `meter` instead of a meter of its own.
-    pub fn with_meter(mut self, meter: Arc<Meter>) -> Self {
-        self.meter = meter;
-        self
     }
 
     /// The root directory.
@@ -429,14 +421,11 @@ impl Storage for LocalStorage {
             entered: HashSet::new(),
             skipped: self.skipped.clone(),
         };
-        let meter = self.meter.clone();
         futures::stream::try_unfold((Some(walk), true), move |(walk, first)| {
-            let meter = meter.clone();
             async move {
                 let Some(mut walk) = walk else {
                     return Ok::<_, StorageError>(None);
                 };
-                meter.record_request(RequestKind::List);
                 let (page, walk) = LocalStorage::blocking(move || {
                     let page = walk.page(n)?;
                     Ok((page, walk))
@@ -456,7 +445,6 @@ impl Storage for LocalStorage {
 
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ObjectMeta>> {
         async move {
-            self.meter.record_request(RequestKind::Head);
             let path = self.path_of(key)?;
             let md = tokio::fs::metadata(&path)
                 .await
@@ -474,7 +462,6 @@ impl Storage for LocalStorage {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<GetResult>> {
         async move {
-            self.meter.record_request(RequestKind::Get);
             let path = self.path_of(key)?;
             let (store, key) = (self.clone(), key.to_string());
             // Open, stat and read the first chunk in one blocking call: a
@@ -495,11 +482,8 @@ impl Storage for LocalStorage {
                 Ok((meta_of(key, &md), first, more.then_some((file, path))))
             })
             .await?;
-            let meter = self.meter.clone();
-            meter.record_received(first.len() as u64);
             let first = futures::stream::iter((!first.is_empty()).then_some(Ok(first)));
             let rest = futures::stream::try_unfold(rest, move |rest| {
-                let meter = meter.clone();
                 async move {
                     let Some((mut file, path)) = rest else {
                         return Ok(None);
@@ -512,7 +496,6 @@ impl Storage for LocalStorage {
                     if chunk.is_empty() {
                         return Ok(None);
                     }
-                    meter.record_received(chunk.len() as u64);
                     let more = chunk.len() == READ_CHUNK;
                     Ok(Some((chunk, more.then_some((file, path)))))
                 }
@@ -530,7 +513,6 @@ impl Storage for LocalStorage {
             if range.start >= range.end {
                 return Ok(Bytes::new());
             }
-            self.meter.record_request(RequestKind::Get);
             let path = self.path_of(key)?;
             let store = self.clone();
             let key = key.to_string();
@@ -549,7 +531,6 @@ impl Storage for LocalStorage {
                 Ok(Bytes::from(buf))
             })
             .await?;
-            self.meter.record_received(bytes.len() as u64);
             Ok(bytes)
         }
         .boxed()
@@ -557,8 +538,6 @@ impl Storage for LocalStorage {
 
     fn put<'a>(&'a self, key: &'a str, data: Bytes) -> BoxFuture<'a, Result<PutResult>> {
         async move {
-            self.meter.record_request(RequestKind::Put);
-            self.meter.record_sent(data.len() as u64);
             let path = self.path_of(key)?;
             let p = path.clone();
             LocalStorage::blocking(move || write_atomic(&p, |f| f.write_all(&data))).await?;
@@ -574,7 +553,6 @@ impl Storage for LocalStorage {
 
     fn create_multipart<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<MultipartId>> {
         async move {
-            self.meter.record_request(RequestKind::CreateMultipart);
             self.path_of(key)?;
             let id = MultipartId(uuid::Uuid::new_v4().simple().to_string());
             let dir = self.multipart_dir(&id)?;
@@ -594,8 +572,6 @@ impl Storage for LocalStorage {
         data: Bytes,
     ) -> BoxFuture<'a, Result<PartId>> {
         async move {
-            self.meter.record_request(RequestKind::UploadPart);
-            self.meter.record_sent(data.len() as u64);
             let dir = self.multipart_dir(upload)?;
             if !dir.is_dir() {
                 return Err(StorageError::NotFound {
@@ -621,7 +597,6 @@ impl Storage for LocalStorage {
         parts: Vec<PartId>,
     ) -> BoxFuture<'a, Result<PutResult>> {
         async move {
-            self.meter.record_request(RequestKind::CompleteMultipart);
             let dir = self.multipart_dir(upload)?;
             let path = self.path_of(key)?;
             let target = path.clone();
@@ -650,7 +625,6 @@ impl Storage for LocalStorage {
 
     fn abort_multipart<'a>(&'a self, _key: &'a str, upload: &'a MultipartId) -> BoxFuture<'a, Result<()>> {
         async move {
-            self.meter.record_request(RequestKind::AbortMultipart);
             let dir = self.multipart_dir(upload)?;
             match tokio::fs::remove_dir_all(&dir).await {
                 Ok(()) => Ok(()),
@@ -663,7 +637,6 @@ impl Storage for LocalStorage {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
         async move {
-            self.meter.record_request(RequestKind::Delete);
             let path = self.path_of(key)?;
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {
@@ -682,9 +655,5 @@ impl Storage for LocalStorage {
             }
         }
         .boxed()
-    }
-
-    fn meter(&self) -> &Arc<Meter> {
-        &self.meter
     }
 }

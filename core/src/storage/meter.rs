@@ -1,26 +1,21 @@
 //! The meter: counts every request actually sent and every byte moved.
 //!
-//! It is the truth the cost report is made of. For S3 it is fed by an SDK
-//! interceptor ([`MeterInterceptor`]) that runs once per *attempt*, so a
-//! request retried three times counts three times — as AWS bills it. Bytes
-//! sent are request bodies as transmitted (again per attempt); bytes received
-//! are response bodies: the `Content-Length` of non-streaming responses
-//! (listings, errors) plus the object bytes a GET stream actually delivered.
+//! It is the truth the cost report is made of. A [`crate::storage::Metered`]
+//! store feeds it: the wrapper counts every call of the [`crate::storage::Storage`]
+//! trait (one request per call or listing page, the bytes of puts and parts
+//! sent, the bytes of GETs delivered), and a backend whose transport sends
+//! more than the trait shows — the S3 SDK's retries, a download resumed after
+//! a dropped connection, listing and error bodies — adds that below it
+//! ([`crate::storage::S3Builder::build_metered`]). A request retried three
+//! times counts three times, as AWS bills it.
 //!
 //! All counters are relaxed atomics: cheap enough for every request, shared
-//! through an `Arc<Meter>` between the store, its client and the reports.
+//! through an `Arc<Meter>` between the wrapper, the backend and the reports.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use aws_sdk_s3::config::interceptors::{
-    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
-use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_s3::error::BoxError;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use serde::Serialize;
 
 /// The kind of a storage request, as S3 prices and counts them.
@@ -63,22 +58,6 @@ impl RequestKind {
         RequestKind::Delete,
         RequestKind::Other,
     ];
-
-    /// The kind of an S3 operation, by its SDK name (`ListObjectsV2`, …).
-    pub fn of_s3_operation(name: &str) -> Self {
-        match name {
-            "ListObjectsV2" | "ListObjects" => RequestKind::List,
-            "GetObject" => RequestKind::Get,
-            "HeadObject" | "HeadBucket" => RequestKind::Head,
-            "PutObject" => RequestKind::Put,
-            "CreateMultipartUpload" => RequestKind::CreateMultipart,
-            "UploadPart" => RequestKind::UploadPart,
-            "CompleteMultipartUpload" => RequestKind::CompleteMultipart,
-            "AbortMultipartUpload" => RequestKind::AbortMultipart,
-            "DeleteObject" | "DeleteObjects" => RequestKind::Delete,
-            _ => RequestKind::Other,
-        }
-    }
 
     /// A verb phrase for messages ("list", "read", …).
     pub fn verb(self) -> &'static str {
@@ -173,6 +152,14 @@ impl Meter {
     /// Counts bytes sent.
     pub fn record_sent(&self, bytes: u64) {
         self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Takes back a request of `kind` counted as it started, with the
+    /// `sent` bytes counted with it, when it turned out never to leave the
+    /// process (see [`crate::storage::Metered`]).
+    pub(crate) fn forget_request(&self, kind: RequestKind, sent: u64) {
+        self.requests[kind.index()].fetch_sub(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_sub(sent, Ordering::Relaxed);
     }
 
     /// Requests of `kind` so far.
@@ -290,69 +277,6 @@ impl std::ops::Sub for MeterSnapshot {
     }
 }
 
-/// The SDK interceptor feeding a [`Meter`]: once per attempt, just before
-/// the request goes on the wire, and once per response received.
-#[derive(Debug, Clone)]
-pub struct MeterInterceptor {
-    meter: Arc<Meter>,
-}
-
-impl MeterInterceptor {
-    /// An interceptor counting into `meter`.
-    pub fn new(meter: Arc<Meter>) -> Self {
-        MeterInterceptor { meter }
-    }
-}
-
-fn operation_kind(cfg: &ConfigBag) -> RequestKind {
-    cfg.load::<Metadata>()
-        .map(|m| RequestKind::of_s3_operation(m.name()))
-        .unwrap_or(RequestKind::Other)
-}
-
-impl Intercept for MeterInterceptor {
-    fn name(&self) -> &'static str {
-        "LakeportMeter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.meter.record_request(operation_kind(cfg));
-        if cfg.load::<RequestAttempts>().is_some_and(|a| a.attempts() > 1) {
-            self.meter.record_retry();
-        }
-        if let Some(len) = context.request().body().content_length() {
-            self.meter.record_sent(len);
-        }
-        Ok(())
-    }
-
-    fn read_after_transmit(
-        &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let response = context.response();
-        let streaming_body = operation_kind(cfg) == RequestKind::Get && response.status().is_success();
-        // A successful GET's body is counted as the stream delivers it.
-        if !streaming_body {
-            if let Some(len) = response
-                .headers()
-                .get("content-length")
-                .and_then(|v| v.parse::<u64>().ok())
-            {
-                self.meter.record_received(len);
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +294,5 @@ mod tests {
         assert_eq!(d.get_requests, 1);
         assert_eq!(d.bytes_received, 10);
         assert_eq!(d.total_requests(), 2);
-        assert_eq!(RequestKind::of_s3_operation("UploadPart"), RequestKind::UploadPart);
     }
 }

@@ -10,7 +10,10 @@
 //! | [`s3`]      | [`S3Storage`] over `aws-sdk-s3`, built by [`S3Builder`]                |
 //! | [`local`]   | [`LocalStorage`]: a directory; puts go to a temporary name + rename    |
 //! | [`meter`]   | [`Meter`]: counts every request actually sent and every byte moved     |
+//! | [`metered`] | [`Metered`]: any backend behind a wrapper counting into a [`Meter`]    |
 //! | [`retry`]   | [`RetryConfig`]: attempts, backoff and timeouts, with documented defaults |
+//! | `error`     | [`StorageError`]: one variant per meaning, messages saying what to do  |
+//! | `reader`    | [`BlockingReader`]: a blocking `Read` over a GET's byte stream         |
 //! | [`conformance`] | the behaviour every backend must show, as a test suite each backend's tests run |
 //!
 //! # Contract
@@ -61,6 +64,7 @@ pub mod conformance;
 mod error;
 pub mod local;
 pub mod meter;
+pub mod metered;
 mod reader;
 pub mod retry;
 pub mod s3;
@@ -68,6 +72,7 @@ pub mod s3;
 pub use error::{Result, StorageError};
 pub use local::LocalStorage;
 pub use meter::{Meter, MeterSnapshot, RequestKind};
+pub use metered::Metered;
 pub use reader::BlockingReader;
 pub use retry::RetryConfig;
 pub use s3::{S3Builder, S3Connection, S3Storage, Secret};
@@ -225,8 +230,9 @@ pub struct PartId {
 ///
 /// # Wrappers
 ///
-/// Every backend counts what it does in its [`Meter`]; wrappers that limit
-/// or price requests can implement this trait around another `Storage`.
+/// A backend does its job and nothing else; concerns that apply to every
+/// backend are wrappers implementing this trait around another `Storage`:
+/// [`Metered`] counts every request and byte into a [`Meter`].
 pub trait Storage: Send + Sync + fmt::Debug + fmt::Display + 'static {
     /// Lists keys as [`ListOptions`] says, one page at a time.
     fn list(&self, options: ListOptions) -> ListStream;
@@ -271,9 +277,6 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display + 'static {
 
     /// Deletes `key`; succeeds if it does not exist.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
-
-    /// The meter counting this store's requests and bytes.
-    fn meter(&self) -> &Arc<Meter>;
 }
 
 /// Helpers over any [`Storage`].

@@ -11,7 +11,8 @@
 //!   connect and read timeouts (`RequestTimeout`).
 //!
 //! Client errors (403, 404, bad requests) are not retried. Every attempt is
-//! counted by the [`crate::storage::Meter`].
+//! counted by the [`crate::storage::Meter`] of a metered store
+//! ([`crate::storage::S3Builder::build_metered`]).
 //!
 //! Besides the per-request cap, a process-wide *retry budget* stops retry
 //! storms during an outage: each retry takes one token from a bucket of

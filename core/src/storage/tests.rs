@@ -18,12 +18,16 @@ async fn local_conformance() {
     conformance::multipart(Arc::new(store.clone()), "mp/").await;
     // Nothing temporary is left behind, and the multipart area is not listed.
     assert!(conformance::keys(&store, ListOptions::default()).await.is_empty());
+    // The metering wrapper changes nothing of what the store does.
+    let metered = Metered::new(Arc::new(store));
+    conformance::put_get_list_delete(&metered, "through/meter/").await;
+    conformance::multipart(metered.store().clone(), "mp/").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_meter_counts_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStorage::new(dir.path());
+    let store = Metered::new(Arc::new(LocalStorage::new(dir.path())));
     for i in 0..25 {
         store
             .put(&format!("k/{i:03}"), Bytes::from_static(b"xyz"))
@@ -42,6 +46,35 @@ async fn local_meter_counts_requests() {
     assert_eq!(d.head_requests, 1);
     assert_eq!(d.delete_requests, 1);
     assert_eq!(d.bytes_received, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metering_wrapper_counts_bodies_and_skips_empty_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Metered::new(Arc::new(LocalStorage::new(dir.path())));
+    store.put("a", Bytes::from(vec![1u8; 3000])).await.unwrap();
+    let whole = store.get_bytes("a").await.unwrap();
+    assert_eq!(whole.len(), 3000);
+    assert!(store.get_range("a", 7..7).await.unwrap().is_empty());
+    assert!(store.get("missing").await.unwrap_err().is_not_found());
+    let mut w = MultipartWriter::new(store.store().clone(), "b".into(), MIN_PART_SIZE);
+    w.write(&vec![2u8; MIN_PART_SIZE + 5]).await.unwrap();
+    w.finish().await.unwrap();
+    let m = store.meter().snapshot();
+    assert_eq!((m.put_requests, m.get_requests), (1, 2), "{m:?}");
+    assert_eq!(
+        (
+            m.create_multipart_requests,
+            m.upload_part_requests,
+            m.complete_multipart_requests
+        ),
+        (1, 2, 1),
+        "{m:?}"
+    );
+    assert_eq!(m.bytes_sent, 3000 + MIN_PART_SIZE as u64 + 5, "{m:?}");
+    assert_eq!(m.bytes_received, 3000, "{m:?}");
+    // What it wraps is shown as itself.
+    assert_eq!(store.to_string(), dir.path().display().to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,25 +122,6 @@ async fn keys_cannot_escape_the_root() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStorage::new(dir.path());
     assert!(store.put("../x", Bytes::new()).await.is_err());
-}
-
-#[test]
-fn storage_errors_map_to_failure_types() {
-    use lakeport_protocol::FailureType;
-    let e: crate::Error = StorageError::BucketNotFound {
-        bucket: "b".into(),
-        endpoint: "http://x".into(),
-    }
-    .into();
-    assert_eq!(e.failure_type(), FailureType::ConfigError);
-    assert!(e.to_string().starts_with("Not found: bucket 'b'"), "{e}");
-    let e: crate::Error = StorageError::Unreachable {
-        endpoint: "http://x".into(),
-        detail: "refused".into(),
-    }
-    .into();
-    assert_eq!(e.failure_type(), FailureType::TransientError);
-    assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
 }
 
 #[cfg(unix)]

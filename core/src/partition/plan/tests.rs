@@ -580,18 +580,18 @@ fn scan_reduction_estimates() {
 
 #[test]
 fn runs_against_a_storage_backend() {
-    use crate::storage::{LocalStorage, StorageExt};
+    use crate::storage::{LocalStorage, Metered, StorageExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(dir.path()));
+        let store = Metered::new(Arc::new(LocalStorage::new(dir.path())));
         for key in hive() {
             store.put(&key, "id\n1\n".into()).await.unwrap();
         }
-        let lister = StorageLister::new(store.clone(), 10);
+        let lister = StorageLister::new(store.store().clone(), 10);
         let before = store.meter().snapshot();
         let req = request("events/", json!({"year": "2024", "month": ["01", "02", "03"]}));
         let plan = plan_listing(&lister, &req).await.unwrap();
