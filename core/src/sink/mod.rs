@@ -20,7 +20,6 @@ pub mod input;
 pub mod layout;
 pub mod replayed;
 pub mod rows;
-pub mod scan;
 pub mod source_status;
 pub mod stale;
 pub mod states;
@@ -307,7 +306,7 @@ fn drive<T: Target>(
     input: &mut (dyn BufRead + Send),
     out: &mut Emitter,
 ) -> Result<(), ConnectorError> {
-    input::for_each_line(input, |text, n| engine.line(text, n, out))?;
+    input::lines::for_each_line(input, |text, n| engine.line(text, n, out))?;
     // End of input: commit everything, echo every state, then overwrite.
     // Each stream's states are echoed as soon as its files are committed:
     // a kill before the next stream's commit re-delivers less.
