@@ -39,7 +39,7 @@ use crate::schema::json_schema_to_arrow;
 use generation::Cleanup;
 use source_status::SourceStatuses;
 use states::{PendingStates, Scope};
-use stream::StreamSink;
+use stream::{Row, StreamSink};
 pub use target::Target;
 
 /// How a destination writes.
@@ -239,7 +239,13 @@ impl<'a, T: Target> Engine<'a, T> {
                 let (desc, stream) = &mut self.streams[i];
                 let committed_before = stream.committed.len();
                 let emitted_at = replayed::replayed_extracted_at(r.data).unwrap_or(r.emitted_at);
-                let warnings = stream.push(&mut *self.target, self.cfg, self.seq, n, r.data, emitted_at)?;
+                let row = Row {
+                    seq: self.seq,
+                    line: n,
+                    data: r.data,
+                    emitted_at,
+                };
+                let warnings = stream.push(&mut *self.target, self.cfg, row)?;
                 let committed_now = stream.committed.len();
                 for w in warnings {
                     out.warn(format!("stream '{}': {w}", desc.name))?;
