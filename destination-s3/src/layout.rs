@@ -16,11 +16,6 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use lakeport_core::storage::join_key;
 
-/// Airbyte's default `s3_path_format`.
-pub const DEFAULT_PATH_FORMAT: &str = "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";
-/// Airbyte's default file name.
-pub const DEFAULT_FILE_NAME_PATTERN: &str = "{part_number}{format_extension}";
-
 /// Stream folder name (as the engine writes it) → (stream name, namespace).
 pub type StreamNames = Arc<Mutex<HashMap<String, (String, Option<String>)>>>;
 
@@ -271,6 +266,8 @@ fn java_date_format(p: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use lakeport_core::config::destination_s3::airbyte::{DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT};
+
     use super::*;
 
     fn pattern(path_format: &str, file: &str) -> Pattern {

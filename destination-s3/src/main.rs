@@ -7,7 +7,6 @@
 
 use std::process::ExitCode;
 
-mod airbyte;
 mod config;
 mod destination;
 mod envelope;
