@@ -4,7 +4,8 @@
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
-use super::common::{airbyte_filetype, finish, set_endpoint, NATIVE_ONLY};
+use super::common::{airbyte_filetype, finish, set_endpoint};
+use super::legacy::NATIVE_ONLY;
 use crate::config::mapping::{as_bool, as_text, Mapped, Mapper};
 use crate::error::Result;
 
@@ -136,6 +137,31 @@ fn advanced_options(f: &mut Mapper<'_>) {
     }
 }
 
+/// The v3 `provider{}`: bucket, credentials, endpoint, region, start date.
+fn provider(m: &mut Mapper<'_>) {
+    let Some(provider) = m.take("provider") else { return };
+    let empty = Map::new();
+    let provider = provider.as_object().unwrap_or(&empty);
+    let mut p = Mapper::new(provider, "provider.");
+    p.rename("bucket", "bucket");
+    p.rename("aws_access_key_id", "access_key_id");
+    p.rename("aws_secret_access_key", "secret_access_key");
+    p.rename("role_arn", "role_arn");
+    p.rename("path_prefix", "path_prefix");
+    set_endpoint(&mut p, "endpoint");
+    p.rename("region_name", "region");
+    p.rename("start_date", "start_date");
+    if let Some(v) = p.take("use_ssl") {
+        p.set("use_ssl", "use_ssl", Value::Bool(as_bool(v).unwrap_or(true)));
+    }
+    p.drop_unless("verify_ssl_cert", &["true"], "TLS certificates are always verified");
+    let (out, notes) = p.finish("not a known option of Airbyte v3's provider");
+    m.notes.extend(notes);
+    for (k, v) in out {
+        m.out.entry(k).or_insert(v);
+    }
+}
+
 /// Maps an Airbyte source-s3 v3 config.
 pub(super) fn map(map: &Map<String, Value>) -> Result<Mapped> {
     let mut m = Mapper::new(map, "");
@@ -151,28 +177,7 @@ pub(super) fn map(map: &Map<String, Value>) -> Result<Mapped> {
             .collect();
         m.set("path_pattern", "globs", Value::Array(globs));
     }
-    if let Some(provider) = m.take("provider") {
-        let empty = Map::new();
-        let provider = provider.as_object().unwrap_or(&empty);
-        let mut p = Mapper::new(provider, "provider.");
-        p.rename("bucket", "bucket");
-        p.rename("aws_access_key_id", "access_key_id");
-        p.rename("aws_secret_access_key", "secret_access_key");
-        p.rename("role_arn", "role_arn");
-        p.rename("path_prefix", "path_prefix");
-        set_endpoint(&mut p, "endpoint");
-        p.rename("region_name", "region");
-        p.rename("start_date", "start_date");
-        if let Some(v) = p.take("use_ssl") {
-            p.set("use_ssl", "use_ssl", Value::Bool(as_bool(v).unwrap_or(true)));
-        }
-        p.drop_unless("verify_ssl_cert", &["true"], "TLS certificates are always verified");
-        let (out, notes) = p.finish("not a known option of Airbyte v3's provider");
-        m.notes.extend(notes);
-        for (k, v) in out {
-            m.out.entry(k).or_insert(v);
-        }
-    }
+    provider(&mut m);
     v3_format(&mut m)?;
     if let Some(s) = m.take("schema") {
         let text = match s {

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::common::{airbyte_filetype, finish, set_endpoint, NATIVE_ONLY};
+use super::common::{airbyte_filetype, finish, set_endpoint};
+use super::legacy::NATIVE_ONLY;
 use crate::config::mapping::{as_bool, as_text, KeyNote, Mapped, Mapper};
 use crate::error::{Error, Result};
 use lakeport_protocol::Flavour;

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::common::{NATIVE_ONLY, SOURCE_S3_LEGACY_NAMES};
+use super::legacy::{NATIVE_ONLY, SOURCE_S3_LEGACY_NAMES};
 use crate::config::mapping::{ambiguous_flavour, object, unknown_flavour};
 use crate::error::Result;
 

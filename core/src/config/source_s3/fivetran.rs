@@ -4,8 +4,9 @@
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
-use super::common::{finish, NATIVE_ONLY};
+use super::common::finish;
 use super::detect::fivetran_wrapper;
+use super::legacy::NATIVE_ONLY;
 use crate::config::mapping::{as_bool, as_count, as_text, KeyNote, Mapped, Mapper};
 use crate::error::{Error, Result};
 

@@ -3,13 +3,14 @@
 //!
 //! - `detect.rs`: [`detect::detect_source_s3`] tells the flavour by its
 //!   distinctive keys;
-//! - `legacy.rs`: native and legacy (seed 000/004) names;
+//! - `legacy.rs`: native and legacy (seed 000/004) names, and the native-only
+//!   keys;
 //! - `airbyte_v4.rs`: Airbyte source-s3 v4 (`streams[]` with `format.filetype`);
 //! - `airbyte_v3.rs`: Airbyte source-s3 v3 (`dataset`, `path_pattern`,
 //!   `provider{}`, `format{}`, `schema`);
 //! - `fivetran.rs`: Fivetran's S3 connector (bare,
 //!   `{"service":"s3","config":{…}}` or a REST response `{"data":{…}}`);
-//! - `common.rs`: the legacy names, native-only keys and helpers they share.
+//! - `common.rs`: the helpers they share.
 //!
 //! [`to_native_source_s3`] is pure: it returns the native JSON and the notes;
 //! the connector logs [`Mapped::warnings`].
