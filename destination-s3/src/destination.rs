@@ -10,14 +10,13 @@ use lakeport_protocol::{
 };
 use serde_json::Value;
 
-use lakeport_core::config::destination_s3::airbyte::DEFAULT_FILE_NAME_PATTERN;
 use lakeport_core::config::to_native_destination_s3;
 use lakeport_core::formats::FileFormat;
+use lakeport_core::sink::envelope::{envelope_catalog, Envelope, EnvelopeReader};
+use lakeport_core::sink::key_layout::{KeyLayout, Pattern, StreamNames, DEFAULT_FILE_NAME_PATTERN};
 use lakeport_core::sink::run_sink;
 
 use crate::config::DestinationS3Config;
-use crate::envelope::{envelope_catalog, Envelope, EnvelopeReader};
-use crate::layout::{KeyLayout, Pattern, StreamNames};
 use crate::target::S3Target;
 
 /// The connector.

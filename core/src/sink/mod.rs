@@ -15,8 +15,10 @@
 //! STREAM_STATUS `INCOMPLETE`, or `STARTED`/`RUNNING` never followed by
 //! `COMPLETE`) or carried a TRACE ERROR: a failed sync removes nothing.
 
+pub mod envelope;
 pub mod generation;
 pub mod input;
+pub mod key_layout;
 pub mod layout;
 pub mod replayed;
 pub mod rows;

@@ -12,10 +12,7 @@
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde_json::{Map, Value};
 
-/// Airbyte's default `s3_path_format`.
-pub const DEFAULT_PATH_FORMAT: &str = "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";
-/// Airbyte's default file name.
-pub const DEFAULT_FILE_NAME_PATTERN: &str = "{part_number}{format_extension}";
+use crate::sink::key_layout::{DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT};
 
 /// Format options Airbyte has and we do not (their effect is ours by default
 /// or has no meaning here).

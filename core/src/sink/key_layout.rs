@@ -1,9 +1,11 @@
-//! Object keys: the engine names each file by a relative path
+//! Object keys of object-store destinations: the engine names each file by a
+//! relative path
 //! `<stream>/[<k=v>/…]<stream>_<YYYYMMDD_HHMMSS>[_<n>].<ext>`; this module
 //! turns it into the object key.
 //!
 //! - [`KeyLayout::Native`]: `<path_prefix>/<relative path>`.
-//! - [`KeyLayout::Pattern`]: Airbyte destination-s3's layout,
+//! - [`KeyLayout::Pattern`]: the layout of Airbyte's destination-s3 (and its
+//!   object-store kin),
 //!   `<path_prefix>/<path_format expanded><file_name_pattern expanded>`, with
 //!   the `${…}` path variables and `{…}` file name placeholders Airbyte
 //!   documents; the default is
@@ -13,8 +15,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::storage::join_key;
 use chrono::{DateTime, Utc};
-use lakeport_core::storage::join_key;
+
+/// Airbyte's default `s3_path_format`.
+pub const DEFAULT_PATH_FORMAT: &str = "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";
+/// Airbyte's default file name.
+pub const DEFAULT_FILE_NAME_PATTERN: &str = "{part_number}{format_extension}";
 
 /// Stream folder name (as the engine writes it) → (stream name, namespace).
 pub type StreamNames = Arc<Mutex<HashMap<String, (String, Option<String>)>>>;
@@ -266,8 +273,6 @@ fn java_date_format(p: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use lakeport_core::config::destination_s3::airbyte::{DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT};
-
     use super::*;
 
     fn pattern(path_format: &str, file: &str) -> Pattern {
