@@ -6,7 +6,7 @@ use lakeport_core::config::destination_s3::legacy::FORMATS;
 use lakeport_core::formats::{FileFormat, WriteOptions};
 use lakeport_core::sink::envelope::Flattening;
 use lakeport_core::sink::layout::stamp;
-use lakeport_core::sink::{resolve_codec, SinkConfig};
+use lakeport_core::sink::settings::{resolve_codec, SinkConfig};
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;

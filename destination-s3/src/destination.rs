@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use lakeport_core::config::to_native_destination_s3;
 use lakeport_core::formats::FileFormat;
+use lakeport_core::sink::engine::run_sink;
 use lakeport_core::sink::envelope::{envelope_catalog, Envelope, EnvelopeReader};
 use lakeport_core::sink::key_layout::{KeyLayout, Pattern, StreamNames, DEFAULT_FILE_NAME_PATTERN};
-use lakeport_core::sink::run_sink;
 
 use crate::config::DestinationS3Config;
 use crate::target::S3Target;

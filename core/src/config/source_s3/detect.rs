@@ -64,7 +64,7 @@ const EXPECTED: &[&str] = &[
     "Fivetran S3: {\"bucket\", \"prefix\", \"pattern\", \"file_type\", …}, {\"service\": \"s3\", \"config\": {…}} or {\"data\": {…}}",
 ];
 
-/// The flavour of a source-s3 config, finer than [`Flavour`].
+/// The flavour of a source-s3 config, finer than [`Flavour`](lakeport_protocol::Flavour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceS3Kind {
     /// Native or legacy names.
