@@ -38,6 +38,7 @@ use lakeport_core::sink::input::parse_line_full;
 use lakeport_core::sink::layout::{safe_segment, temp_path};
 use lakeport_core::sink::stale::create_temp;
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
+use lakeport_core::sink::streams::{configured, Streams};
 use lakeport_core::Error;
 use lakeport_protocol::stop::{remove_on_stop, StopGuard};
 use lakeport_protocol::{
@@ -160,7 +161,7 @@ struct RawFile {
 }
 
 struct StreamEntry {
-    desc: StreamDescriptor,
+    /// The stream's file (in `files`).
     file: usize,
     /// Records since the stream's last STATE.
     since_state: u64,
@@ -244,15 +245,74 @@ fn push_record(buf: &mut Vec<u8>, kind: RawKind, data: &str, emitted_at: i64) {
     }
 }
 
+/// What a new stream needs: whether its file is overwritten (from the
+/// catalog or the settings) and the file itself, shared (with a WARN) when
+/// another stream's file has the same name.
+fn new_entry(
+    files: &mut Vec<RawFile>,
+    by_name: &mut HashMap<String, usize>,
+    settings: &RawSettings,
+    catalog: Option<&ConfiguredAirbyteCatalog>,
+    desc: &StreamDescriptor,
+    out: &mut Emitter,
+) -> Result<StreamEntry, ConnectorError> {
+    let overwrite = match catalog {
+        Some(catalog) => {
+            let configured = configured(catalog, desc)?;
+            // One file per stream, without generations: a refresh that
+            // keeps only this sync's generation replaces it; one that
+            // keeps older generations too appends.
+            let refresh = matches!(
+                (configured.generation_id, configured.minimum_generation_id),
+                (Some(g), Some(m)) if m > 0 && m >= g
+            );
+            settings.overwrite || refresh || configured.destination_sync_mode == DestinationSyncMode::Overwrite
+        }
+        None => settings.overwrite,
+    };
+    let name = file_name(&desc.name, settings.kind);
+    let file = match by_name.get(&name) {
+        Some(&i) => {
+            out.warn(format!(
+                "Streams '{}' and '{}' both write {name}: raw files are named after the stream name only (namespaces and characters unsafe in file names are not part of it), so their records share the file{}.",
+                files[i].stream,
+                desc.name,
+                if files[i].overwrite == overwrite {
+                    String::new()
+                } else {
+                    format!(
+                        ", which is {}",
+                        if files[i].overwrite { "overwritten" } else { "appended to" }
+                    )
+                }
+            ))?;
+            i
+        }
+        None => {
+            let final_path = settings.dir.join(&name);
+            files.push(RawFile {
+                temp_path: temp_path(&final_path),
+                final_path,
+                overwrite,
+                stream: desc.name.clone(),
+                open: None,
+                committed: false,
+                first_uncommitted: None,
+                records: 0,
+            });
+            by_name.insert(name, files.len() - 1);
+            files.len() - 1
+        }
+    };
+    Ok(StreamEntry { file, since_state: 0 })
+}
+
 struct RawWriter<'a> {
     settings: &'a RawSettings,
     catalog: Option<&'a ConfiguredAirbyteCatalog>,
     files: Vec<RawFile>,
     by_name: HashMap<String, usize>,
-    streams: Vec<StreamEntry>,
-    index: HashMap<StreamDescriptor, usize>,
-    /// The stream of the previous record (inputs come in runs of one stream).
-    last: Option<usize>,
+    streams: Streams<StreamEntry>,
     pending: PendingStates,
     seq: u64,
     buf: Vec<u8>,
@@ -266,9 +326,7 @@ impl<'a> RawWriter<'a> {
             catalog,
             files: Vec::new(),
             by_name: HashMap::new(),
-            streams: Vec::new(),
-            index: HashMap::new(),
-            last: None,
+            streams: Streams::default(),
             pending: PendingStates::default(),
             seq: 0,
             buf: Vec::with_capacity(4096),
@@ -278,70 +336,11 @@ impl<'a> RawWriter<'a> {
 
     /// The stream's position in `streams`, set up (with its file) on the
     /// stream's first use.
-    fn stream(&mut self, desc: &StreamDescriptor, out: &mut Emitter) -> Result<usize, ConnectorError> {
-        if let Some(&s) = self.index.get(desc) {
-            return Ok(s);
-        }
-        let overwrite = match self.catalog {
-            Some(catalog) => {
-                let configured = catalog.find(&desc.name, desc.namespace.as_deref()).ok_or_else(|| {
-                    ConnectorError::config(format!(
-                        "A record of stream '{}' arrived, but the catalog does not configure that stream. Add it to the catalog or run without --catalog.",
-                        desc.name
-                    ))
-                })?;
-                // One file per stream, without generations: a refresh that
-                // keeps only this sync's generation replaces it; one that
-                // keeps older generations too appends.
-                let refresh = matches!(
-                    (configured.generation_id, configured.minimum_generation_id),
-                    (Some(g), Some(m)) if m > 0 && m >= g
-                );
-                self.settings.overwrite || refresh || configured.destination_sync_mode == DestinationSyncMode::Overwrite
-            }
-            None => self.settings.overwrite,
-        };
-        let name = file_name(&desc.name, self.settings.kind);
-        let file = match self.by_name.get(&name) {
-            Some(&i) => {
-                out.warn(format!(
-                    "Streams '{}' and '{}' both write {name}: raw files are named after the stream name only (namespaces and characters unsafe in file names are not part of it), so their records share the file{}.",
-                    self.files[i].stream,
-                    desc.name,
-                    if self.files[i].overwrite == overwrite {
-                        String::new()
-                    } else {
-                        format!(
-                            ", which is {}",
-                            if self.files[i].overwrite { "overwritten" } else { "appended to" }
-                        )
-                    }
-                ))?;
-                i
-            }
-            None => {
-                let final_path = self.settings.dir.join(&name);
-                self.files.push(RawFile {
-                    temp_path: temp_path(&final_path),
-                    final_path,
-                    overwrite,
-                    stream: desc.name.clone(),
-                    open: None,
-                    committed: false,
-                    first_uncommitted: None,
-                    records: 0,
-                });
-                self.by_name.insert(name, self.files.len() - 1);
-                self.files.len() - 1
-            }
-        };
-        self.streams.push(StreamEntry {
-            desc: desc.clone(),
-            file,
-            since_state: 0,
-        });
-        self.index.insert(desc.clone(), self.streams.len() - 1);
-        Ok(self.streams.len() - 1)
+    fn stream(&mut self, name: &str, namespace: Option<&str>, out: &mut Emitter) -> Result<usize, ConnectorError> {
+        let (files, by_name, settings, catalog) = (&mut self.files, &mut self.by_name, self.settings, self.catalog);
+        self.streams.get_or_try_insert(name, namespace, |desc| {
+            new_entry(files, by_name, settings, catalog, desc, out)
+        })
     }
 
     /// Opens the file's temporary file: empty for an overwrite not yet
@@ -435,10 +434,10 @@ impl<'a> RawWriter<'a> {
 
     /// Echoes, in order, the states whose records are all committed.
     fn release(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let (files, streams, index) = (&self.files, &self.streams, &self.index);
+        let (files, streams) = (&self.files, &self.streams);
         let done = |i: usize, p: &Pending| files[i].first_uncommitted.is_none_or(|f| f > p.seq);
         let covered = |p: &Pending| match &p.scope {
-            Scope::Stream(d) => index.get(d).is_none_or(|&s| done(streams[s].file, p)),
+            Scope::Stream(d) => streams.get(d).is_none_or(|e| done(e.file, p)),
             Scope::All => (0..files.len()).all(|i| done(i, p)),
         };
         for state in self.pending.release(covered) {
@@ -458,32 +457,17 @@ impl<'a> RawWriter<'a> {
         match parsed.kind.as_ref() {
             "RECORD" => {
                 let Some(r) = parsed.record else { return Ok(()) };
-                let s = match self.last {
-                    Some(s)
-                        if self.streams[s].desc.name == r.stream
-                            && self.streams[s].desc.namespace.as_deref() == r.namespace.as_deref() =>
-                    {
-                        s
-                    }
-                    _ => {
-                        let desc = StreamDescriptor {
-                            name: r.stream.to_string(),
-                            namespace: r.namespace.as_deref().map(str::to_string),
-                        };
-                        self.stream(&desc, out)?
-                    }
-                };
-                self.last = Some(s);
-                self.streams[s].since_state += 1;
-                self.record(self.streams[s].file, r.data, r.emitted_at)
+                let s = self.stream(&r.stream, r.namespace.as_deref(), out)?;
+                let entry = self.streams.at_mut(s).1;
+                entry.since_state += 1;
+                let file = entry.file;
+                self.record(file, r.data, r.emitted_at)
             }
             "STATE" => {
                 let Some(raw) = parsed.state else { return Ok(()) };
-                let (streams, index) = (&mut self.streams, &self.index);
-                self.pending.push(raw, self.seq, |scope| match scope {
-                    Scope::Stream(d) => index.get(d).map_or(0, |&s| std::mem::take(&mut streams[s].since_state)),
-                    Scope::All => streams.iter_mut().map(|s| std::mem::take(&mut s.since_state)).sum(),
-                })?;
+                let streams = &mut self.streams;
+                self.pending
+                    .push(raw, self.seq, |scope| streams.take_count(scope, |e| &mut e.since_state))?;
                 for i in 0..self.files.len() {
                     let f = &self.files[i];
                     let cheap = f.open.as_ref().is_some_and(|o| o.added >= o.base);
@@ -502,7 +486,8 @@ impl<'a> RawWriter<'a> {
         // empties it, an append creates it when missing.
         if let Some(catalog) = self.catalog {
             for configured in &catalog.streams {
-                self.stream(&configured.stream.descriptor(), out)?;
+                let desc = configured.stream.descriptor();
+                self.stream(&desc.name, desc.namespace.as_deref(), out)?;
             }
         }
         for i in 0..self.files.len() {

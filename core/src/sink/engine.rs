@@ -1,7 +1,6 @@
 //! The write loop: stdin lines → per-stream writers → commit → STATE echo,
 //! then each stream's cleanup (see the module documentation of `sink`).
 
-use std::collections::HashMap;
 use std::io::BufRead;
 
 use arrow::datatypes::Schema;
@@ -15,6 +14,7 @@ use super::settings::SinkConfig;
 use super::source_status::SourceStatuses;
 use super::states::{Pending, PendingStates, Scope};
 use super::stream::{Row, StreamSink};
+use super::streams::{configured, Streams};
 use super::target::Target;
 use crate::schema::json_schema_to_arrow;
 
@@ -31,22 +31,12 @@ pub struct SinkSummary {
     pub removed: usize,
 }
 
-fn key(stream: &str, namespace: Option<&str>) -> StreamDescriptor {
-    StreamDescriptor {
-        name: stream.to_string(),
-        namespace: namespace.map(str::to_string),
-    }
-}
-
 struct Engine<'a, T: Target> {
     target: &'a mut T,
     cfg: &'a SinkConfig,
     catalog: Option<&'a ConfiguredAirbyteCatalog>,
-    /// The streams in the order their first record arrived.
-    streams: Vec<(StreamDescriptor, StreamSink<T::Sink>)>,
-    index: HashMap<StreamDescriptor, usize>,
-    /// The stream of the previous record (most inputs are long runs of one stream).
-    last: Option<usize>,
+    /// Each stream's writer, in the order their first record arrived.
+    streams: Streams<StreamSink<T::Sink>>,
     pending: PendingStates,
     seq: u64,
     summary: SinkSummary,
@@ -57,60 +47,17 @@ struct Engine<'a, T: Target> {
 impl<'a, T: Target> Engine<'a, T> {
     /// The position of the stream's writer in `streams`, created on first use.
     fn stream(&mut self, name: &str, namespace: Option<&str>) -> Result<usize, ConnectorError> {
-        if let Some(i) = self.last {
-            let (d, _) = &self.streams[i];
-            if d.name == name && d.namespace.as_deref() == namespace {
-                return Ok(i);
-            }
-        }
-        let desc = key(name, namespace);
-        let i = match self.index.get(&desc) {
-            Some(&i) => i,
-            None => {
-                let sink = self.new_sink(&desc)?;
-                self.streams.push((desc.clone(), sink));
-                self.index.insert(desc, self.streams.len() - 1);
-                self.streams.len() - 1
-            }
-        };
-        self.last = Some(i);
-        Ok(i)
-    }
-
-    fn new_sink(&self, desc: &StreamDescriptor) -> Result<StreamSink<T::Sink>, ConnectorError> {
-        Ok(match self.catalog {
-            Some(catalog) => {
-                let configured = catalog.find(&desc.name, desc.namespace.as_deref()).ok_or_else(|| {
-                    ConnectorError::config(format!(
-                        "A record of stream '{}' arrived, but the catalog does not configure that stream. Add it to the catalog or run without --catalog.",
-                        desc.name
-                    ))
-                })?;
-                let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
-                let cleanup = Cleanup::of(Some(configured), self.cfg.overwrite);
-                let generation = configured.generation_id;
-                StreamSink::new(&desc.name, Some(&schema), cleanup, generation, self.cfg)
-            }
-            None => StreamSink::new(
-                &desc.name,
-                None::<&Schema>,
-                Cleanup::of(None, self.cfg.overwrite),
-                None,
-                self.cfg,
-            ),
-        })
-    }
-
-    fn sink(&self, desc: &StreamDescriptor) -> Option<&StreamSink<T::Sink>> {
-        self.index.get(desc).map(|&i| &self.streams[i].1)
+        let (catalog, cfg) = (self.catalog, self.cfg);
+        self.streams
+            .get_or_try_insert(name, namespace, |desc| new_sink(catalog, cfg, desc))
     }
 
     fn release(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let (streams, index) = (&self.streams, &self.index);
+        let streams = &self.streams;
         let covered = |p: &Pending| match &p.scope {
-            Scope::Stream(d) => index
+            Scope::Stream(d) => streams
                 .get(d)
-                .and_then(|&i| streams[i].1.first_uncommitted())
+                .and_then(StreamSink::first_uncommitted)
                 .is_none_or(|f| f > p.seq),
             Scope::All => streams
                 .iter()
@@ -134,7 +81,7 @@ impl<'a, T: Target> Engine<'a, T> {
                 let Some(r) = parsed.record else { return Ok(()) };
                 let i = self.stream(&r.stream, r.namespace.as_deref())?;
                 self.seq += 1;
-                let (desc, stream) = &mut self.streams[i];
+                let (desc, stream) = self.streams.at_mut(i);
                 let committed_before = stream.committed.len();
                 let emitted_at = replayed_extracted_at(r.data).unwrap_or(r.emitted_at);
                 let row = Row {
@@ -154,16 +101,9 @@ impl<'a, T: Target> Engine<'a, T> {
             }
             "STATE" => {
                 let Some(raw) = parsed.state else { return Ok(()) };
-                let (streams, index) = (&mut self.streams, &self.index);
-                self.pending.push(raw, self.seq, |scope| match scope {
-                    Scope::Stream(d) => index
-                        .get(d)
-                        .map_or(0, |&i| std::mem::take(&mut streams[i].1.since_state)),
-                    Scope::All => streams
-                        .iter_mut()
-                        .map(|(_, s)| std::mem::take(&mut s.since_state))
-                        .sum(),
-                })?;
+                let streams = &mut self.streams;
+                self.pending
+                    .push(raw, self.seq, |scope| streams.take_count(scope, |s| &mut s.since_state))?;
                 self.release(out)?;
             }
             "TRACE" => self.source.note(line),
@@ -186,9 +126,7 @@ pub fn run_sink<T: Target>(
         target,
         cfg,
         catalog,
-        streams: Vec::new(),
-        index: HashMap::new(),
-        last: None,
+        streams: Streams::default(),
         pending: PendingStates::default(),
         seq: 0,
         summary: SinkSummary::default(),
@@ -215,21 +153,21 @@ fn drive<T: Target>(
     // Each stream's states are echoed as soon as its files are committed:
     // a kill before the next stream's commit re-delivers less.
     for i in 0..engine.streams.len() {
-        engine.streams[i].1.commit_all(engine.target, engine.cfg)?;
+        engine.streams.at_mut(i).1.commit_all(engine.target, engine.cfg)?;
         engine.release(out)?;
     }
     engine.release(out)?;
     if let Some(catalog) = engine.catalog {
         for configured in &catalog.streams {
             let desc = configured.stream.descriptor();
-            if Cleanup::of(Some(configured), engine.cfg.overwrite).removes() && engine.sink(&desc).is_none() {
+            if Cleanup::of(Some(configured), engine.cfg.overwrite).removes() && engine.streams.get(&desc).is_none() {
                 // No record this sync: a refresh or overwrite still empties the stream.
                 engine.stream(&desc.name, desc.namespace.as_deref())?;
             }
         }
     }
     for i in 0..engine.streams.len() {
-        let (desc, stream) = &engine.streams[i];
+        let (desc, stream) = engine.streams.at(i);
         engine.summary.records += stream.records;
         engine.summary.files.extend(stream.committed.iter().cloned());
         if !stream.cleanup.removes() {
@@ -251,4 +189,23 @@ fn drive<T: Target>(
         engine.summary.removed += engine.target.remove_older(&dir, &prefix, &keep, cleanup)?;
     }
     Ok(())
+}
+
+/// A new stream's writer: with the catalog's schema and cleanup when there
+/// is a catalog (a stream it does not configure is an error), else inferred.
+fn new_sink<S: std::io::Write + Send + 'static>(
+    catalog: Option<&ConfiguredAirbyteCatalog>,
+    cfg: &SinkConfig,
+    desc: &StreamDescriptor,
+) -> Result<StreamSink<S>, ConnectorError> {
+    Ok(match catalog {
+        Some(catalog) => {
+            let configured = configured(catalog, desc)?;
+            let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
+            let cleanup = Cleanup::of(Some(configured), cfg.overwrite);
+            let generation = configured.generation_id;
+            StreamSink::new(&desc.name, Some(&schema), cleanup, generation, cfg)
+        }
+        None => StreamSink::new(&desc.name, None::<&Schema>, Cleanup::of(None, cfg.overwrite), None, cfg),
+    })
 }

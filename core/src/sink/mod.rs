@@ -22,6 +22,7 @@
 //! | `settings.rs` | [`settings::SinkConfig`] (how a destination writes) and the codecs per format |
 //! | `input/` | the one parser of input lines: reading lines, the fast RECORD scan, serde as its fallback |
 //! | `stream.rs` | one stream's writer: schema (given or inferred), one open file per partition, rollover |
+//! | `streams.rs` | a write's streams by descriptor (the last one found without a lookup), counts per STATE scope |
 //! | `rows.rs` | a file's records held as JSON text and decoded a batch at a time |
 //! | `states.rs` | STATE messages held until the records before them are committed |
 //! | `target.rs` | the [`Target`] trait: where files go (local directory, object store) |
@@ -46,6 +47,7 @@ pub mod source_status;
 pub mod stale;
 pub mod states;
 pub mod stream;
+pub mod streams;
 pub mod target;
 
 pub use target::Target;
