@@ -1,6 +1,8 @@
 //! The destination engine: the write loop of file-based destinations, shared
-//! by destination-file and destination-s3 (which only add a [`Target`] and
-//! their config):
+//! by destination-file and destination-s3 (each adds its config and its
+//! [`Target`]; destination-file also Airbyte's raw-file layout). It may use
+//! storage, formats, records and schema, never the file-source engine nor
+//! `config`:
 //!
 //! stdin lines → per-stream buffered writer (one open file per partition) →
 //! rollover at `file_size_mb` → commit (rename into place / complete the
@@ -18,7 +20,7 @@
 //!
 //! | file | holds |
 //! |------|-------|
-//! | `engine.rs` | [`engine::run_sink`]: the loop above, the streams by descriptor, STATE release |
+//! | `engine.rs` | [`engine::run_sink`]: the loop above, STATE release, each stream's cleanup |
 //! | `settings.rs` | [`settings::SinkConfig`] (how a destination writes) and the codecs per format |
 //! | `input/` | the one parser of input lines: reading lines, the fast RECORD scan, serde as its fallback |
 //! | `stream.rs` | one stream's writer: schema (given or inferred), one open file per partition, rollover |

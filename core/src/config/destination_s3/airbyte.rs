@@ -160,7 +160,7 @@ fn csv_codec(format: &Map<String, Value>) -> Result<&'static str, ConnectorError
 /// written, becomes snappy and is named in `dropped`).
 fn parquet_codec(format: &Map<String, Value>, dropped: &mut Vec<String>) -> Result<&'static str, ConnectorError> {
     Ok(
-        match text(&format, "compression_codec")
+        match text(format, "compression_codec")
             .map(|c| c.to_ascii_uppercase())
             .as_deref()
         {
