@@ -39,11 +39,12 @@ use lakeport_core::sink::layout::{safe_segment, temp_path};
 use lakeport_core::sink::stale::create_temp;
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
 use lakeport_core::sink::streams::{configured, Streams};
-use lakeport_core::Error;
 use lakeport_protocol::stop::{remove_on_stop, StopGuard};
 use lakeport_protocol::{
     AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, DestinationSyncMode, Emitter, StreamDescriptor,
 };
+
+use crate::target;
 
 /// The environment variable naming the directory that Airbyte's `/local`
 /// stands for (Airbyte's own `LOCAL_ROOT`).
@@ -168,11 +169,7 @@ struct StreamEntry {
 }
 
 fn io(path: &Path, e: std::io::Error) -> ConnectorError {
-    Error::io(path.display().to_string(), e).into()
-}
-
-fn sync_dir(dir: &Path) -> Result<(), ConnectorError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, e))
+    target::io(path, e).into()
 }
 
 /// Appends `text` to `buf` as one CSV field: quoted (quotes doubled) when it
@@ -414,7 +411,7 @@ impl<'a> RawWriter<'a> {
         file.sync_all().map_err(|e| io(&f.temp_path, e))?;
         drop(file);
         std::fs::rename(&f.temp_path, &f.final_path).map_err(|e| io(&f.final_path, e))?;
-        sync_dir(&self.settings.dir)?;
+        target::sync_dir(&self.settings.dir)?;
         if !f.committed {
             self.summary.files.push(f.final_path.clone());
         }

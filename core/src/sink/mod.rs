@@ -1,6 +1,6 @@
 //! The destination engine: the write loop of file-based destinations, shared
 //! by destination-file and destination-s3 (each adds its config and its
-//! [`Target`]; destination-file also Airbyte's raw-file layout). It may use
+//! [`Target`](target::Target); destination-file also Airbyte's raw-file layout). It may use
 //! storage, formats, records and schema, never the file-source engine nor
 //! `config`:
 //!
@@ -27,7 +27,7 @@
 //! | `streams.rs` | a write's streams by descriptor (the last one found without a lookup), counts per STATE scope |
 //! | `rows.rs` | a file's records held as JSON text and decoded a batch at a time |
 //! | `states.rs` | STATE messages held until the records before them are committed |
-//! | `target.rs` | the [`Target`] trait: where files go (local directory, object store) |
+//! | `target.rs` | the [`Target`](target::Target) trait: where files go (local directory, object store) |
 //! | `layout.rs` | relative paths: safe stream and partition folders, file names, temporary names |
 //! | `key_layout.rs` | object keys from relative paths: native, or Airbyte's `s3_path_format` |
 //! | `envelope.rs` | Airbyte's record envelope (`_airbyte_raw_id`, `_airbyte_meta`, …) as an input rewrite |
@@ -51,5 +51,3 @@ pub mod states;
 pub mod stream;
 pub mod streams;
 pub mod target;
-
-pub use target::Target;
