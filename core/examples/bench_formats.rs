@@ -20,8 +20,8 @@ use arrow::datatypes::*;
 use lakeport_core::formats::background::BackgroundWriter;
 use lakeport_core::formats::{self, new_writer, FileFormat, ReadOptions, WriteOptions};
 use lakeport_core::records::RecordSerializer;
+use lakeport_core::sink::input::scan::scan_record;
 use lakeport_core::sink::rows::{ChunkDecoder, RowChunk};
-use lakeport_core::sink::scan::scan_record;
 use serde_json::json;
 
 const BATCH: usize = 10_000;
@@ -200,7 +200,7 @@ fn to_records(format: FileFormat, file: &str) -> lakeport_core::Result<()> {
 }
 
 /// Reads RECORD lines and writes a file through the destinations' own pipeline: each line
-/// scanned without a JSON tree (`sink::scan`), its `data` buffered, decoded a batch at a time
+/// scanned without a JSON tree (`sink::input::scan`), its `data` buffered, decoded a batch at a time
 /// on one thread (`sink::rows`) and encoded on another (`formats::background`).
 fn from_records(format: FileFormat, codec: &str, records: &str, out: &str) -> lakeport_core::Result<()> {
     let start = Instant::now();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use lakeport_core::formats::{FileFormat, WriteOptions};
 use lakeport_core::sink::layout::stamp;
-use lakeport_core::sink::{resolve_codec, SinkConfig};
+use lakeport_core::sink::settings::{resolve_codec, SinkConfig};
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
 

@@ -9,7 +9,7 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use lakeport_core::config::to_native_destination_file;
-use lakeport_core::sink::run_sink;
+use lakeport_core::sink::engine::run_sink;
 use lakeport_protocol::runtime::ImportedConfig;
 use lakeport_protocol::{
     ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification, Destination,

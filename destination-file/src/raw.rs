@@ -28,23 +28,23 @@
 //! a failed sync leaves it as it was. A failed sync leaves an appended file
 //! as of the last STATE echoed (the old content when none was).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use lakeport_core::sink::input::for_each_line;
+use lakeport_core::sink::input::lines::for_each_line;
+use lakeport_core::sink::input::parse_line_full;
 use lakeport_core::sink::layout::{safe_segment, temp_path};
 use lakeport_core::sink::stale::create_temp;
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
-use lakeport_core::Error;
+use lakeport_core::sink::streams::{configured, Streams};
 use lakeport_protocol::stop::{remove_on_stop, StopGuard};
 use lakeport_protocol::{
     AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, DestinationSyncMode, Emitter, StreamDescriptor,
 };
-use serde::Deserialize;
-use serde_json::value::RawValue;
+
+use crate::target;
 
 /// The environment variable naming the directory that Airbyte's `/local`
 /// stands for (Airbyte's own `LOCAL_ROOT`).
@@ -135,46 +135,6 @@ pub struct RawSummary {
     pub states: u64,
 }
 
-/// One input line: the raw writer copies `data` as it is, so it is parsed
-/// (and so checked) in full here.
-#[derive(Debug, Deserialize)]
-struct Line<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow, default)]
-    record: Option<Record<'a>>,
-    #[serde(borrow, default)]
-    state: Option<&'a RawValue>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Record<'a> {
-    #[serde(borrow)]
-    stream: Cow<'a, str>,
-    #[serde(borrow, default)]
-    namespace: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    data: &'a RawValue,
-    #[serde(default)]
-    emitted_at: i64,
-}
-
-fn parse_line(line: &str) -> Result<Line<'_>, String> {
-    let parsed: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    match parsed.kind.as_ref() {
-        "RECORD" => match &parsed.record {
-            None => return Err("a RECORD message has no \"record\" field".into()),
-            Some(r) if !r.data.get().starts_with('{') => {
-                return Err("a RECORD's \"data\" is not a JSON object".into());
-            }
-            Some(_) => {}
-        },
-        "STATE" if parsed.state.is_none() => return Err("a STATE message has no \"state\" field".into()),
-        _ => {}
-    }
-    Ok(parsed)
-}
-
 /// The temporary file a raw file is being written through.
 struct OpenTemp {
     writer: BufWriter<File>,
@@ -202,18 +162,14 @@ struct RawFile {
 }
 
 struct StreamEntry {
-    desc: StreamDescriptor,
+    /// The stream's file (in `files`).
     file: usize,
     /// Records since the stream's last STATE.
     since_state: u64,
 }
 
 fn io(path: &Path, e: std::io::Error) -> ConnectorError {
-    Error::io(path.display().to_string(), e).into()
-}
-
-fn sync_dir(dir: &Path) -> Result<(), ConnectorError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, e))
+    target::io(path, e).into()
 }
 
 /// Appends `text` to `buf` as one CSV field: quoted (quotes doubled) when it
@@ -286,15 +242,74 @@ fn push_record(buf: &mut Vec<u8>, kind: RawKind, data: &str, emitted_at: i64) {
     }
 }
 
+/// What a new stream needs: whether its file is overwritten (from the
+/// catalog or the settings) and the file itself, shared (with a WARN) when
+/// another stream's file has the same name.
+fn new_entry(
+    files: &mut Vec<RawFile>,
+    by_name: &mut HashMap<String, usize>,
+    settings: &RawSettings,
+    catalog: Option<&ConfiguredAirbyteCatalog>,
+    desc: &StreamDescriptor,
+    out: &mut Emitter,
+) -> Result<StreamEntry, ConnectorError> {
+    let overwrite = match catalog {
+        Some(catalog) => {
+            let configured = configured(catalog, desc)?;
+            // One file per stream, without generations: a refresh that
+            // keeps only this sync's generation replaces it; one that
+            // keeps older generations too appends.
+            let refresh = matches!(
+                (configured.generation_id, configured.minimum_generation_id),
+                (Some(g), Some(m)) if m > 0 && m >= g
+            );
+            settings.overwrite || refresh || configured.destination_sync_mode == DestinationSyncMode::Overwrite
+        }
+        None => settings.overwrite,
+    };
+    let name = file_name(&desc.name, settings.kind);
+    let file = match by_name.get(&name) {
+        Some(&i) => {
+            out.warn(format!(
+                "Streams '{}' and '{}' both write {name}: raw files are named after the stream name only (namespaces and characters unsafe in file names are not part of it), so their records share the file{}.",
+                files[i].stream,
+                desc.name,
+                if files[i].overwrite == overwrite {
+                    String::new()
+                } else {
+                    format!(
+                        ", which is {}",
+                        if files[i].overwrite { "overwritten" } else { "appended to" }
+                    )
+                }
+            ))?;
+            i
+        }
+        None => {
+            let final_path = settings.dir.join(&name);
+            files.push(RawFile {
+                temp_path: temp_path(&final_path),
+                final_path,
+                overwrite,
+                stream: desc.name.clone(),
+                open: None,
+                committed: false,
+                first_uncommitted: None,
+                records: 0,
+            });
+            by_name.insert(name, files.len() - 1);
+            files.len() - 1
+        }
+    };
+    Ok(StreamEntry { file, since_state: 0 })
+}
+
 struct RawWriter<'a> {
     settings: &'a RawSettings,
     catalog: Option<&'a ConfiguredAirbyteCatalog>,
     files: Vec<RawFile>,
     by_name: HashMap<String, usize>,
-    streams: Vec<StreamEntry>,
-    index: HashMap<StreamDescriptor, usize>,
-    /// The stream of the previous record (inputs come in runs of one stream).
-    last: Option<usize>,
+    streams: Streams<StreamEntry>,
     pending: PendingStates,
     seq: u64,
     buf: Vec<u8>,
@@ -308,9 +323,7 @@ impl<'a> RawWriter<'a> {
             catalog,
             files: Vec::new(),
             by_name: HashMap::new(),
-            streams: Vec::new(),
-            index: HashMap::new(),
-            last: None,
+            streams: Streams::default(),
             pending: PendingStates::default(),
             seq: 0,
             buf: Vec::with_capacity(4096),
@@ -320,70 +333,11 @@ impl<'a> RawWriter<'a> {
 
     /// The stream's position in `streams`, set up (with its file) on the
     /// stream's first use.
-    fn stream(&mut self, desc: &StreamDescriptor, out: &mut Emitter) -> Result<usize, ConnectorError> {
-        if let Some(&s) = self.index.get(desc) {
-            return Ok(s);
-        }
-        let overwrite = match self.catalog {
-            Some(catalog) => {
-                let configured = catalog.find(&desc.name, desc.namespace.as_deref()).ok_or_else(|| {
-                    ConnectorError::config(format!(
-                        "A record of stream '{}' arrived, but the catalog does not configure that stream. Add it to the catalog or run without --catalog.",
-                        desc.name
-                    ))
-                })?;
-                // One file per stream, without generations: a refresh that
-                // keeps only this sync's generation replaces it; one that
-                // keeps older generations too appends.
-                let refresh = matches!(
-                    (configured.generation_id, configured.minimum_generation_id),
-                    (Some(g), Some(m)) if m > 0 && m >= g
-                );
-                self.settings.overwrite || refresh || configured.destination_sync_mode == DestinationSyncMode::Overwrite
-            }
-            None => self.settings.overwrite,
-        };
-        let name = file_name(&desc.name, self.settings.kind);
-        let file = match self.by_name.get(&name) {
-            Some(&i) => {
-                out.warn(format!(
-                    "Streams '{}' and '{}' both write {name}: raw files are named after the stream name only (namespaces and characters unsafe in file names are not part of it), so their records share the file{}.",
-                    self.files[i].stream,
-                    desc.name,
-                    if self.files[i].overwrite == overwrite {
-                        String::new()
-                    } else {
-                        format!(
-                            ", which is {}",
-                            if self.files[i].overwrite { "overwritten" } else { "appended to" }
-                        )
-                    }
-                ))?;
-                i
-            }
-            None => {
-                let final_path = self.settings.dir.join(&name);
-                self.files.push(RawFile {
-                    temp_path: temp_path(&final_path),
-                    final_path,
-                    overwrite,
-                    stream: desc.name.clone(),
-                    open: None,
-                    committed: false,
-                    first_uncommitted: None,
-                    records: 0,
-                });
-                self.by_name.insert(name, self.files.len() - 1);
-                self.files.len() - 1
-            }
-        };
-        self.streams.push(StreamEntry {
-            desc: desc.clone(),
-            file,
-            since_state: 0,
-        });
-        self.index.insert(desc.clone(), self.streams.len() - 1);
-        Ok(self.streams.len() - 1)
+    fn stream(&mut self, name: &str, namespace: Option<&str>, out: &mut Emitter) -> Result<usize, ConnectorError> {
+        let (files, by_name, settings, catalog) = (&mut self.files, &mut self.by_name, self.settings, self.catalog);
+        self.streams.get_or_try_insert(name, namespace, |desc| {
+            new_entry(files, by_name, settings, catalog, desc, out)
+        })
     }
 
     /// Opens the file's temporary file: empty for an overwrite not yet
@@ -457,7 +411,7 @@ impl<'a> RawWriter<'a> {
         file.sync_all().map_err(|e| io(&f.temp_path, e))?;
         drop(file);
         std::fs::rename(&f.temp_path, &f.final_path).map_err(|e| io(&f.final_path, e))?;
-        sync_dir(&self.settings.dir)?;
+        target::sync_dir(&self.settings.dir)?;
         if !f.committed {
             self.summary.files.push(f.final_path.clone());
         }
@@ -477,10 +431,10 @@ impl<'a> RawWriter<'a> {
 
     /// Echoes, in order, the states whose records are all committed.
     fn release(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let (files, streams, index) = (&self.files, &self.streams, &self.index);
+        let (files, streams) = (&self.files, &self.streams);
         let done = |i: usize, p: &Pending| files[i].first_uncommitted.is_none_or(|f| f > p.seq);
         let covered = |p: &Pending| match &p.scope {
-            Scope::Stream(d) => index.get(d).is_none_or(|&s| done(streams[s].file, p)),
+            Scope::Stream(d) => streams.get(d).is_none_or(|e| done(e.file, p)),
             Scope::All => (0..files.len()).all(|i| done(i, p)),
         };
         for state in self.pending.release(covered) {
@@ -491,7 +445,8 @@ impl<'a> RawWriter<'a> {
     }
 
     fn line(&mut self, text: &str, n: u64, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let parsed = parse_line(text).map_err(|e| {
+        // The record's data is copied as it is: the full parse checks it.
+        let parsed = parse_line_full(text).map_err(|e| {
             ConnectorError::config(format!(
                 "Input line {n} is not a valid Airbyte message: {e}. Pipe a source's `read` output into `write`."
             ))
@@ -499,32 +454,17 @@ impl<'a> RawWriter<'a> {
         match parsed.kind.as_ref() {
             "RECORD" => {
                 let Some(r) = parsed.record else { return Ok(()) };
-                let s = match self.last {
-                    Some(s)
-                        if self.streams[s].desc.name == r.stream
-                            && self.streams[s].desc.namespace.as_deref() == r.namespace.as_deref() =>
-                    {
-                        s
-                    }
-                    _ => {
-                        let desc = StreamDescriptor {
-                            name: r.stream.to_string(),
-                            namespace: r.namespace.as_deref().map(str::to_string),
-                        };
-                        self.stream(&desc, out)?
-                    }
-                };
-                self.last = Some(s);
-                self.streams[s].since_state += 1;
-                self.record(self.streams[s].file, r.data.get(), r.emitted_at)
+                let s = self.stream(&r.stream, r.namespace.as_deref(), out)?;
+                let entry = self.streams.at_mut(s).1;
+                entry.since_state += 1;
+                let file = entry.file;
+                self.record(file, r.data, r.emitted_at)
             }
             "STATE" => {
                 let Some(raw) = parsed.state else { return Ok(()) };
-                let (streams, index) = (&mut self.streams, &self.index);
-                self.pending.push(raw, self.seq, |scope| match scope {
-                    Scope::Stream(d) => index.get(d).map_or(0, |&s| std::mem::take(&mut streams[s].since_state)),
-                    Scope::All => streams.iter_mut().map(|s| std::mem::take(&mut s.since_state)).sum(),
-                })?;
+                let streams = &mut self.streams;
+                self.pending
+                    .push(raw, self.seq, |scope| streams.take_count(scope, |e| &mut e.since_state))?;
                 for i in 0..self.files.len() {
                     let f = &self.files[i];
                     let cheap = f.open.as_ref().is_some_and(|o| o.added >= o.base);
@@ -543,7 +483,8 @@ impl<'a> RawWriter<'a> {
         // empties it, an append creates it when missing.
         if let Some(catalog) = self.catalog {
             for configured in &catalog.streams {
-                self.stream(&configured.stream.descriptor(), out)?;
+                let desc = configured.stream.descriptor();
+                self.stream(&desc.name, desc.namespace.as_deref(), out)?;
             }
         }
         for i in 0..self.files.len() {
@@ -642,13 +583,5 @@ mod tests {
         );
         assert_eq!(resolve_local(Path::new("/data/out")), PathBuf::from("/data/out"));
         assert_eq!(resolve_local(Path::new("/localx/out")), PathBuf::from("/localx/out"));
-    }
-
-    #[test]
-    fn bad_lines_are_refused() {
-        assert!(parse_line(r#"{"type":"RECORD","record":{"stream":"s","data":[1],"emitted_at":1}}"#).is_err());
-        assert!(parse_line(r#"{"type":"RECORD","record":{"stream":"s","data":{"a":},"emitted_at":1}}"#).is_err());
-        assert!(parse_line(r#"{"type":"STATE"}"#).is_err());
-        assert!(parse_line(r#"{"type":"LOG","log":{"level":"INFO","message":"m"}}"#).is_ok());
     }
 }

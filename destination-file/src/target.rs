@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use lakeport_core::sink::generation::{sidecar_name, Cleanup, SidecarContent};
 use lakeport_core::sink::layout::{is_temp_name, temp_path};
 use lakeport_core::sink::stale::create_temp;
-use lakeport_core::sink::Target;
+use lakeport_core::sink::target::Target;
 use lakeport_core::{Error, Result};
 use lakeport_protocol::stop::{remove_on_stop, StopGuard};
 
@@ -57,11 +57,13 @@ impl LocalTarget {
     }
 }
 
-fn io(path: &Path, e: std::io::Error) -> Error {
+/// An I/O error on `path`, as the engine reports it.
+pub(crate) fn io(path: &Path, e: std::io::Error) -> Error {
     Error::io(path.display().to_string(), e)
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
+/// Makes the directory's entries (a rename into it) durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, e))
 }
 

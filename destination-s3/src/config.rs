@@ -1,31 +1,15 @@
-//! The native config of destination-s3 (CONTRACT §4), and the mapping of the
-//! seed documents' legacy key names onto it.
+//! The native config of destination-s3 (CONTRACT §4) and the write settings
+//! it means; the mapping of other flavours onto it is
+//! `lakeport_core::config::destination_s3`.
 
+use lakeport_core::config::destination_s3::legacy::FORMATS;
 use lakeport_core::formats::{FileFormat, WriteOptions};
+use lakeport_core::sink::envelope::Flattening;
 use lakeport_core::sink::layout::stamp;
-use lakeport_core::sink::{resolve_codec, SinkConfig};
+use lakeport_core::sink::settings::{resolve_codec, SinkConfig};
 use lakeport_core::storage::S3Connection;
-use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
+use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
-use serde_json::{Map, Value};
-
-use crate::envelope::Flattening;
-
-/// Legacy name → native name, in the order they are looked at (the first
-/// legacy name of a native key wins over later ones).
-const LEGACY_NAMES: &[(&str, &str)] = &[
-    ("prefix", "path_prefix"),
-    ("format", "file_format"),
-    ("access_key", "access_key_id"),
-    ("aws_access_key_id", "access_key_id"),
-    ("secret_key", "secret_access_key"),
-    ("aws_secret_access_key", "secret_access_key"),
-    ("region_name", "region"),
-    ("endpoint", "endpoint_url"),
-];
-
-/// The formats written.
-pub(crate) const FORMATS: &[&str] = &["parquet", "json", "jsonl", "csv", "avro"];
 
 fn default_file_size_mb() -> u64 {
     200
@@ -139,70 +123,13 @@ impl DestinationS3Config {
     }
 }
 
-/// Maps a raw config to the native one: legacy names (native > legacy, one
-/// WARN per legacy name used), blank values dropped, `file_format` required.
-pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
-    let is_airbyte = raw.get("s3_bucket_name").is_some();
-    match from {
-        Flavour::Airbyte => return crate::airbyte::migrate(raw, out),
-        Flavour::Auto if is_airbyte => return crate::airbyte::migrate(raw, out),
-        Flavour::Auto | Flavour::Native | Flavour::Legacy => {}
-        other => {
-            return Err(ConnectorError::config(format!(
-                "destination-s3 does not read {} configs yet; write the config with its native keys (see `destination-s3 spec`).",
-                other.name()
-            )))
-        }
-    }
-    let Value::Object(mut map) = raw else {
-        return Err(ConnectorError::config(
-            "The config must be a JSON object, like {\"bucket\": \"my-bucket\", \"file_format\": \"parquet\"}.",
-        ));
-    };
-    let mut used_legacy = false;
-    if from != Flavour::Native {
-        for (old, new) in LEGACY_NAMES {
-            let Some(value) = map.get(*old) else { continue };
-            if !(value.is_string() || value.is_null()) {
-                continue; // not the legacy shape (e.g. Airbyte's `format` object)
-            }
-            let value = map.remove(*old).unwrap_or(Value::Null);
-            used_legacy = true;
-            if map.contains_key(*new) {
-                let _ = out.warn(format!(
-                    "`{old}` is a legacy name of `{new}`, which is also set: `{new}` wins and `{old}` is ignored. Remove `{old}`."
-                ));
-            } else {
-                let _ = out.warn(format!(
-                    "`{old}` is a legacy name: it was read as `{new}`. Rename it to `{new}`."
-                ));
-                if !value.is_null() {
-                    map.insert((*new).to_string(), value);
-                }
-            }
-        }
-    }
-    drop_blank(&mut map);
-    if !map.contains_key("file_format") && !map.contains_key("format") {
-        return Err(ConnectorError::config(format!(
-            "field 'file_format' is required: set it to one of {}.",
-            FORMATS.join(", ")
-        )));
-    }
-    let flavour = if used_legacy { Flavour::Legacy } else { Flavour::Native };
-    Ok(MigratedConfig::new(Value::Object(map), flavour))
-}
-
-/// Removes keys whose value is null or an empty string, so optional keys
-/// left blank in a UI mean "unset".
-fn drop_blank(map: &mut Map<String, Value>) {
-    map.retain(|_, v| !(v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())));
-}
-
 #[cfg(test)]
 mod tests {
+    use lakeport_core::config::to_native_destination_s3;
+    use lakeport_protocol::{Emitter, Flavour};
+    use serde_json::{json, Value};
+
     use super::*;
-    use serde_json::json;
 
     fn quiet() -> Emitter {
         Emitter::new(Box::new(std::io::sink()))
@@ -212,7 +139,7 @@ mod tests {
     fn seed_config_maps_to_native() {
         let raw = json!({"bucket": "my-bucket", "prefix": "data/", "format": "parquet", "compression": "snappy",
             "aws_access_key_id": "AK", "aws_secret_access_key": "SK", "region": "us-east-1"});
-        let m = migrate(raw, Flavour::Auto, &mut quiet()).unwrap();
+        let m = to_native_destination_s3(raw, Flavour::Auto, &mut quiet()).unwrap();
         assert_eq!(m.flavour, Flavour::Legacy);
         let cfg: DestinationS3Config = serde_json::from_value(m.config).unwrap();
         assert_eq!(cfg.path_prefix, "data/");
@@ -221,12 +148,6 @@ mod tests {
         assert_eq!(cfg.connection.secret_access_key.unwrap().expose(), "SK");
         assert_eq!(cfg.file_size_mb, 200);
         assert_eq!(cfg.part_size_mb, 10);
-    }
-
-    #[test]
-    fn file_format_is_required() {
-        let e = migrate(json!({"bucket": "b"}), Flavour::Auto, &mut quiet()).unwrap_err();
-        assert!(e.message.contains("file_format"), "{}", e.message);
     }
 
     #[test]

@@ -10,12 +10,13 @@ use lakeport_protocol::{
 };
 use serde_json::Value;
 
+use lakeport_core::config::to_native_destination_s3;
 use lakeport_core::formats::FileFormat;
-use lakeport_core::sink::run_sink;
+use lakeport_core::sink::engine::run_sink;
+use lakeport_core::sink::envelope::{envelope_catalog, Envelope, EnvelopeReader};
+use lakeport_core::sink::key_layout::{KeyLayout, Pattern, StreamNames, DEFAULT_FILE_NAME_PATTERN};
 
-use crate::config::{self, DestinationS3Config};
-use crate::envelope::{envelope_catalog, Envelope, EnvelopeReader};
-use crate::layout::{KeyLayout, Pattern, StreamNames, DEFAULT_FILE_NAME_PATTERN};
+use crate::config::DestinationS3Config;
 use crate::target::S3Target;
 
 /// The connector.
@@ -42,7 +43,7 @@ impl Connector for DestinationS3 {
     }
 
     fn migrate_config(&self, raw: Value, from: Flavour, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
-        config::migrate(raw, from, out)
+        to_native_destination_s3(raw, from, out)
     }
 }
 

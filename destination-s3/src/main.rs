@@ -1,17 +1,17 @@
 //! `destination-s3`: writes Airbyte records to S3 and S3-compatible servers
 //! as Parquet, JSON, JSONL, CSV or Avro files.
 //!
-//! The binary is glue: the config and spec live in [`config`], the connector
-//! in [`destination`]; storage, formats and the protocol come from
-//! `lakeport-core` and `lakeport-protocol`.
+//! The binary is a thin face over the sink engine of `lakeport-core`: the
+//! native config and its write settings in [`config`], the connector (spec,
+//! check, write) in [`destination`], and the engine's [`target::S3Target`]
+//! (multipart uploads, object metadata, cleanup) in [`target`]. The engine,
+//! Airbyte's record envelope and key layout, and the flavour mapping come
+//! from `lakeport_core::sink` and `lakeport_core::config`.
 
 use std::process::ExitCode;
 
-mod airbyte;
 mod config;
 mod destination;
-mod envelope;
-mod layout;
 mod target;
 
 fn main() -> ExitCode {

@@ -25,14 +25,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use lakeport_core::sink::generation::{Cleanup, METADATA_KEY as GENERATION_KEY};
-use lakeport_core::sink::Target;
+use lakeport_core::sink::key_layout::KeyLayout;
+use lakeport_core::sink::target::Target;
 use lakeport_core::storage::{ListOptions, MultipartId, PartId, S3Storage, Storage, StorageError, StorageExt};
 use lakeport_protocol::stop::{on_stop, StopGuard};
 use lakeport_protocol::{ConnectorError, FailureType};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
-
-use crate::layout::KeyLayout;
 
 /// Parts of one file uploading at the same time.
 pub const MAX_IN_FLIGHT: usize = 4;

@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(raw) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let _ = lakeport_core::config::source_s3::detect_source_s3(&raw);
+    let _ = lakeport_core::config::source_s3::detect::detect_source_s3(&raw);
     for from in FLAVOURS {
         for mapped in [
             to_native_source_s3(&raw, from),

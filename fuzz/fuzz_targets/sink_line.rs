@@ -3,8 +3,9 @@
 //! reads as the same RECORD when its `data` is valid JSON.
 #![no_main]
 
-use lakeport_core::sink::input::{for_each_line, parse_line};
-use lakeport_core::sink::scan::scan_record;
+use lakeport_core::sink::input::lines::for_each_line;
+use lakeport_core::sink::input::parse_line;
+use lakeport_core::sink::input::scan::scan_record;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

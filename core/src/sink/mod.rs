@@ -1,5 +1,8 @@
-//! The write loop of file-based destinations, shared by destination-file and
-//! destination-s3:
+//! The destination engine: the write loop of file-based destinations, shared
+//! by destination-file and destination-s3 (each adds its config and its
+//! [`Target`](target::Target); destination-file also Airbyte's raw-file layout). It may use
+//! storage, formats, records and schema, never the file-source engine nor
+//! `config`:
 //!
 //! stdin lines → per-stream buffered writer (one open file per partition) →
 //! rollover at `file_size_mb` → commit (rename into place / complete the
@@ -10,342 +13,41 @@
 //! echoes nothing more.
 //!
 //! Refreshes ([`generation`]): after the input ended cleanly and everything
-//! is committed, each stream's older data is removed as its [`Cleanup`]
+//! is committed, each stream's older data is removed as its [`Cleanup`](generation::Cleanup)
 //! says — unless the input said the stream did not complete (a TRACE
 //! STREAM_STATUS `INCOMPLETE`, or `STARTED`/`RUNNING` never followed by
 //! `COMPLETE`) or carried a TRACE ERROR: a failed sync removes nothing.
+//!
+//! | file | holds |
+//! |------|-------|
+//! | `engine.rs` | [`engine::run_sink`]: the loop above, STATE release, each stream's cleanup |
+//! | `settings.rs` | [`settings::SinkConfig`] (how a destination writes) and the codecs per format |
+//! | `input/` | the one parser of input lines: reading lines, the fast RECORD scan, serde as its fallback |
+//! | `stream.rs` | one stream's writer: schema (given or inferred), one open file per partition, rollover |
+//! | `streams.rs` | a write's streams by descriptor (the last one found without a lookup), counts per STATE scope |
+//! | `rows.rs` | a file's records held as JSON text and decoded a batch at a time |
+//! | `states.rs` | STATE messages held until the records before them are committed |
+//! | `target.rs` | the [`Target`](target::Target) trait: where files go (local directory, object store) |
+//! | `layout.rs` | relative paths: safe stream and partition folders, file names, temporary names |
+//! | `key_layout.rs` | object keys from relative paths: native, or Airbyte's `s3_path_format` |
+//! | `envelope.rs` | Airbyte's record envelope (`_airbyte_raw_id`, `_airbyte_meta`, …) as an input rewrite |
+//! | `generation.rs` | refresh generations and what a stream's cleanup removes |
+//! | `source_status.rs` | what the input said of the source's read (STREAM_STATUS, ERROR) |
+//! | `replayed.rs` | the extraction time of records replayed from an Airbyte cache |
+//! | `stale.rs` | temporary files that killed runs left behind |
 
+pub mod engine;
+pub mod envelope;
 pub mod generation;
 pub mod input;
+pub mod key_layout;
 pub mod layout;
 pub mod replayed;
 pub mod rows;
-pub mod scan;
+pub mod settings;
 pub mod source_status;
 pub mod stale;
 pub mod states;
 pub mod stream;
+pub mod streams;
 pub mod target;
-
-use std::collections::HashMap;
-use std::io::BufRead;
-
-use arrow::datatypes::Schema;
-use lakeport_protocol::{AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, Emitter, StreamDescriptor};
-
-use crate::error::Error;
-use crate::formats::compression::Compression;
-use crate::formats::{FileFormat, WriteOptions};
-use crate::schema::json_schema_to_arrow;
-use generation::Cleanup;
-use source_status::SourceStatuses;
-use states::{PendingStates, Scope};
-use stream::StreamSink;
-pub use target::Target;
-
-/// How a destination writes.
-#[derive(Debug, Clone)]
-pub struct SinkConfig {
-    /// Output format.
-    pub format: FileFormat,
-    /// The format's codec (`""` for its default).
-    pub codec: String,
-    /// Stream compression wrapped around text formats (its extension is added).
-    pub text_compression: Compression,
-    /// A file is committed and a new one started past this size.
-    pub file_size_bytes: u64,
-    /// Record fields (or extraction-date parts) that become hive folders.
-    pub partition_by: Vec<String>,
-    /// Add `_airbyte_raw_id` and `_airbyte_extracted_at`.
-    pub metadata_columns: bool,
-    /// Rows decoded per batch.
-    pub batch_size: usize,
-    /// The sync's timestamp in file names (`YYYYMMDD_HHMMSS`).
-    pub stamp: String,
-    /// Replace every stream's older files (besides the catalog's
-    /// `destination_sync_mode` and refresh generations).
-    pub overwrite: bool,
-    /// Nesting kept when inferring schemas.
-    pub json_max_depth: usize,
-    /// Writer options.
-    pub write_options: WriteOptions,
-}
-
-impl SinkConfig {
-    /// Rows decoded and written per batch: `batch_size`, but small next to
-    /// `file_size_bytes`, because a file's size is known a few batches late
-    /// (batches are decoded and encoded on other threads) and rollover should
-    /// stay close to the size asked for.
-    pub fn batch_rows(&self) -> usize {
-        let by_size = usize::try_from(self.file_size_bytes / 8192).unwrap_or(usize::MAX);
-        self.batch_size.min(by_size.max(256)).max(1)
-    }
-
-    /// The extension of the files written (`parquet`, `jsonl.gz`, …).
-    pub fn extension(&self) -> String {
-        match (self.format, self.text_compression) {
-            (FileFormat::Parquet | FileFormat::Avro, _) | (_, Compression::None) => self.format.extension().to_string(),
-            (f, c) => format!("{}.{}", f.extension(), c.extension()),
-        }
-    }
-}
-
-/// The codecs each output format accepts; the first is its default.
-pub fn codecs(format: FileFormat) -> &'static [&'static str] {
-    match format {
-        FileFormat::Parquet => &["snappy", "gzip", "zstd", "lz4", "brotli", "none"],
-        FileFormat::Avro => &["snappy", "deflate", "zstd", "bzip2", "xz", "none"],
-        _ => &["none", "gzip", "zstd"],
-    }
-}
-
-/// Checks `compression` against the codecs `format` accepts (its default
-/// when `None`) and returns the codec name with the stream compression to
-/// wrap text formats in (which also names the file extension).
-pub fn resolve_codec(format: FileFormat, compression: Option<&str>) -> Result<(String, Compression), Error> {
-    let allowed = codecs(format);
-    let codec = compression
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_else(|| allowed[0].to_string());
-    if !allowed.contains(&codec.as_str()) {
-        return Err(Error::Config(format!(
-            "compression '{codec}' does not apply to {}; use one of: {}.",
-            format.name(),
-            allowed.join(", ")
-        )));
-    }
-    let text_compression = match format {
-        FileFormat::Parquet | FileFormat::Avro => Compression::None,
-        _ => codec.parse()?,
-    };
-    Ok((codec, text_compression))
-}
-
-/// What a write did.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct SinkSummary {
-    /// Records written.
-    pub records: u64,
-    /// Files committed, relative to the root.
-    pub files: Vec<String>,
-    /// States echoed.
-    pub states: u64,
-    /// Older files removed by overwrite or refresh.
-    pub removed: usize,
-}
-
-fn key(stream: &str, namespace: Option<&str>) -> StreamDescriptor {
-    StreamDescriptor {
-        name: stream.to_string(),
-        namespace: namespace.map(str::to_string),
-    }
-}
-
-struct Engine<'a, T: Target> {
-    target: &'a mut T,
-    cfg: &'a SinkConfig,
-    catalog: Option<&'a ConfiguredAirbyteCatalog>,
-    /// The streams in the order their first record arrived.
-    streams: Vec<(StreamDescriptor, StreamSink<T::Sink>)>,
-    index: HashMap<StreamDescriptor, usize>,
-    /// The stream of the previous record (most inputs are long runs of one stream).
-    last: Option<usize>,
-    pending: PendingStates,
-    seq: u64,
-    summary: SinkSummary,
-    /// What the input said of the source's read.
-    source: SourceStatuses,
-}
-
-impl<'a, T: Target> Engine<'a, T> {
-    /// The position of the stream's writer in `streams`, created on first use.
-    fn stream(&mut self, name: &str, namespace: Option<&str>) -> Result<usize, ConnectorError> {
-        if let Some(i) = self.last {
-            let (d, _) = &self.streams[i];
-            if d.name == name && d.namespace.as_deref() == namespace {
-                return Ok(i);
-            }
-        }
-        let desc = key(name, namespace);
-        let i = match self.index.get(&desc) {
-            Some(&i) => i,
-            None => {
-                let sink = self.new_sink(&desc)?;
-                self.streams.push((desc.clone(), sink));
-                self.index.insert(desc, self.streams.len() - 1);
-                self.streams.len() - 1
-            }
-        };
-        self.last = Some(i);
-        Ok(i)
-    }
-
-    fn new_sink(&self, desc: &StreamDescriptor) -> Result<StreamSink<T::Sink>, ConnectorError> {
-        Ok(match self.catalog {
-            Some(catalog) => {
-                let configured = catalog.find(&desc.name, desc.namespace.as_deref()).ok_or_else(|| {
-                    ConnectorError::config(format!(
-                        "A record of stream '{}' arrived, but the catalog does not configure that stream. Add it to the catalog or run without --catalog.",
-                        desc.name
-                    ))
-                })?;
-                let schema = json_schema_to_arrow(&configured.stream.json_schema)?;
-                let cleanup = Cleanup::of(Some(configured), self.cfg.overwrite);
-                let generation = configured.generation_id;
-                StreamSink::new(&desc.name, Some(&schema), cleanup, generation, self.cfg)
-            }
-            None => StreamSink::new(
-                &desc.name,
-                None::<&Schema>,
-                Cleanup::of(None, self.cfg.overwrite),
-                None,
-                self.cfg,
-            ),
-        })
-    }
-
-    fn sink(&self, desc: &StreamDescriptor) -> Option<&StreamSink<T::Sink>> {
-        self.index.get(desc).map(|&i| &self.streams[i].1)
-    }
-
-    fn release(&mut self, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let (streams, index) = (&self.streams, &self.index);
-        let covered = |p: &states::Pending| match &p.scope {
-            Scope::Stream(d) => index
-                .get(d)
-                .and_then(|&i| streams[i].1.first_uncommitted())
-                .is_none_or(|f| f > p.seq),
-            Scope::All => streams
-                .iter()
-                .all(|(_, s)| s.first_uncommitted().is_none_or(|f| f > p.seq)),
-        };
-        for state in self.pending.release(covered) {
-            out.emit(&AirbyteMessage::State { state })?;
-            self.summary.states += 1;
-        }
-        Ok(())
-    }
-
-    fn line(&mut self, line: &str, n: u64, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let parsed = input::parse_line(line).map_err(|e| {
-            ConnectorError::config(format!(
-                "Input line {n} is not a valid Airbyte message: {e}. Pipe a source's `read` output into `write`."
-            ))
-        })?;
-        match parsed.kind.as_ref() {
-            "RECORD" => {
-                let Some(r) = parsed.record else { return Ok(()) };
-                let i = self.stream(&r.stream, r.namespace.as_deref())?;
-                self.seq += 1;
-                let (desc, stream) = &mut self.streams[i];
-                let committed_before = stream.committed.len();
-                let emitted_at = replayed::replayed_extracted_at(r.data).unwrap_or(r.emitted_at);
-                let warnings = stream.push(&mut *self.target, self.cfg, self.seq, n, r.data, emitted_at)?;
-                let committed_now = stream.committed.len();
-                for w in warnings {
-                    out.warn(format!("stream '{}': {w}", desc.name))?;
-                }
-                if committed_now > committed_before {
-                    self.release(out)?;
-                }
-            }
-            "STATE" => {
-                let Some(raw) = parsed.state else { return Ok(()) };
-                let (streams, index) = (&mut self.streams, &self.index);
-                self.pending.push(raw, self.seq, |scope| match scope {
-                    Scope::Stream(d) => index
-                        .get(d)
-                        .map_or(0, |&i| std::mem::take(&mut streams[i].1.since_state)),
-                    Scope::All => streams
-                        .iter_mut()
-                        .map(|(_, s)| std::mem::take(&mut s.since_state))
-                        .sum(),
-                })?;
-                self.release(out)?;
-            }
-            "TRACE" => self.source.note(line),
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-/// Writes every message of `input` through `target`. On error, every
-/// uncommitted file is discarded and the error returned.
-pub fn run_sink<T: Target>(
-    target: &mut T,
-    cfg: &SinkConfig,
-    catalog: Option<&ConfiguredAirbyteCatalog>,
-    input: &mut (dyn BufRead + Send),
-    out: &mut Emitter,
-) -> Result<SinkSummary, ConnectorError> {
-    let mut engine = Engine {
-        target,
-        cfg,
-        catalog,
-        streams: Vec::new(),
-        index: HashMap::new(),
-        last: None,
-        pending: PendingStates::default(),
-        seq: 0,
-        summary: SinkSummary::default(),
-        source: SourceStatuses::default(),
-    };
-    let result = drive(&mut engine, input, out);
-    if result.is_err() {
-        // Stop every encoder thread first (their files unfinished), so the
-        // target knows every file and upload it has to discard.
-        engine.streams.clear();
-        engine.target.abort_all();
-    }
-    result?;
-    Ok(engine.summary)
-}
-
-fn drive<T: Target>(
-    engine: &mut Engine<'_, T>,
-    input: &mut (dyn BufRead + Send),
-    out: &mut Emitter,
-) -> Result<(), ConnectorError> {
-    input::for_each_line(input, |text, n| engine.line(text, n, out))?;
-    // End of input: commit everything, echo every state, then overwrite.
-    // Each stream's states are echoed as soon as its files are committed:
-    // a kill before the next stream's commit re-delivers less.
-    for i in 0..engine.streams.len() {
-        engine.streams[i].1.commit_all(engine.target, engine.cfg)?;
-        engine.release(out)?;
-    }
-    engine.release(out)?;
-    if let Some(catalog) = engine.catalog {
-        for configured in &catalog.streams {
-            let desc = configured.stream.descriptor();
-            if Cleanup::of(Some(configured), engine.cfg.overwrite).removes() && engine.sink(&desc).is_none() {
-                // No record this sync: a refresh or overwrite still empties the stream.
-                engine.stream(&desc.name, desc.namespace.as_deref())?;
-            }
-        }
-    }
-    for i in 0..engine.streams.len() {
-        let (desc, stream) = &engine.streams[i];
-        engine.summary.records += stream.records;
-        engine.summary.files.extend(stream.committed.iter().cloned());
-        if !stream.cleanup.removes() {
-            continue;
-        }
-        if let Some(why) = engine.source.not_complete(desc) {
-            out.warn(format!(
-                "stream '{}': its older data was kept because {why}; the next successful sync removes it.",
-                desc.name
-            ))?;
-            continue;
-        }
-        let (dir, prefix, keep, cleanup) = (
-            stream.dir().to_string(),
-            stream.file_prefix(),
-            stream.committed.clone(),
-            stream.cleanup,
-        );
-        engine.summary.removed += engine.target.remove_older(&dir, &prefix, &keep, cleanup)?;
-    }
-    Ok(())
-}

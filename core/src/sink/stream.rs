@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use super::generation::{Cleanup, GENERATION_ID};
 use super::layout::{file_name, partition_segment, safe_segment};
 use super::rows::{ChunkDecoder, RowChunk};
+use super::settings::SinkConfig;
 use super::target::Target;
-use super::SinkConfig;
 use crate::error::{Error, Result};
 use crate::formats::background::BackgroundWriter;
 use crate::formats::{new_writer, FormatWriter};
@@ -42,6 +42,19 @@ struct Part<S: std::io::Write + Send + 'static> {
     first_uncommitted: Option<u64>,
 }
 
+/// One record as the engine hands it to a stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// Its sequence number among all records of the input.
+    pub seq: u64,
+    /// The input line it came from.
+    pub line: u64,
+    /// Its JSON object's text.
+    pub data: &'a str,
+    /// When it was extracted (ms since the epoch).
+    pub emitted_at: i64,
+}
+
 /// A record held while the schema is inferred.
 struct Sampled {
     seq: u64,
@@ -49,6 +62,17 @@ struct Sampled {
     data: String,
     emitted_at: i64,
     part_dir: String,
+}
+
+impl Sampled {
+    fn row(&self) -> Row<'_> {
+        Row {
+            seq: self.seq,
+            line: self.line,
+            data: &self.data,
+            emitted_at: self.emitted_at,
+        }
+    }
 }
 
 /// A stream's writer.
@@ -139,22 +163,19 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         parts.chain(sample).min()
     }
 
-    /// Adds one record: `data` is its JSON object's text, `seq` its sequence
-    /// number among all records, `line` the input line it came from.
-    pub fn push<T: Target<Sink = S>>(
-        &mut self,
-        target: &mut T,
-        cfg: &SinkConfig,
-        seq: u64,
-        line: u64,
-        data: &str,
-        emitted_at: i64,
-    ) -> Result<Vec<String>> {
+    /// Adds one record; returns the schema inference's new warnings.
+    pub fn push<T: Target<Sink = S>>(&mut self, target: &mut T, cfg: &SinkConfig, row: Row<'_>) -> Result<Vec<String>> {
+        let Row {
+            seq,
+            line,
+            data,
+            emitted_at,
+        } = row;
         self.records += 1;
         self.since_state += 1;
         if self.inferrer.is_none() && cfg.partition_by.is_empty() {
             // The fast path: the text goes straight to the decoder's buffer.
-            self.push_row(target, cfg, seq, line, data, emitted_at, String::new())?;
+            self.push_row(target, cfg, row, String::new())?;
             return Ok(vec![]);
         }
         let map: Map<String, Value> = serde_json::from_str(data).map_err(|e| {
@@ -202,7 +223,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
                 self.parts.clear();
             }
         }
-        self.push_row(target, cfg, seq, line, data, emitted_at, part_dir)?;
+        self.push_row(target, cfg, row, part_dir)?;
         Ok(warnings)
     }
 
@@ -224,21 +245,18 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             return Ok(());
         };
         self.set_schema(&inferred, cfg);
-        for s in std::mem::take(&mut self.sample) {
-            self.push_row(target, cfg, s.seq, s.line, &s.data, s.emitted_at, s.part_dir)?;
+        for mut s in std::mem::take(&mut self.sample) {
+            let part_dir = std::mem::take(&mut s.part_dir);
+            self.push_row(target, cfg, s.row(), part_dir)?;
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn push_row<T: Target<Sink = S>>(
         &mut self,
         target: &mut T,
         cfg: &SinkConfig,
-        seq: u64,
-        line: u64,
-        data: &str,
-        emitted_at: i64,
+        row: Row<'_>,
         part_dir: String,
     ) -> Result<()> {
         let schema = match &self.schema {
@@ -262,8 +280,8 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         let Some(part) = self.parts.get_mut(&part_dir) else {
             return Err(Error::Internal("partition writer vanished".into()));
         };
-        part.first_uncommitted.get_or_insert(seq);
-        part.rows.push(data, emitted_at, line);
+        part.first_uncommitted.get_or_insert(row.seq);
+        part.rows.push(row.data, row.emitted_at, row.line);
         if part.rows.len() >= cfg.batch_rows() {
             let ids = FileIds {
                 stream: &self.name,

@@ -1,4 +1,5 @@
-//! Airbyte destination-s3's record envelope: every row gets
+//! Airbyte's record envelope, as its object-store destinations (destination-s3
+//! and its kin) write it: every row gets
 //! `_airbyte_raw_id`, `_airbyte_extracted_at`, `_airbyte_generation_id` and
 //! `_airbyte_meta` (`{"changes": […], "sync_id": …}`), with the record's
 //! fields at the root (root-level flattening; always for Parquet and Avro) or
@@ -20,15 +21,14 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, Read};
 
 use arrow::datatypes::Schema;
-use lakeport_core::records::value_fits;
-use lakeport_core::schema::json_schema_to_arrow;
-
-use lakeport_core::sink::input::parse_line;
-use lakeport_core::sink::layout::safe_segment;
 use lakeport_protocol::ConfiguredAirbyteCatalog;
 use serde_json::{json, Map, Value};
 
-use crate::layout::StreamNames;
+use super::input::parse_line;
+use super::key_layout::StreamNames;
+use super::layout::safe_segment;
+use crate::records::value_fits;
+use crate::schema::json_schema_to_arrow;
 
 /// How the record's fields are placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,80 +1,13 @@
-//! destination-file configs in every flavour (CONTRACT §4) mapped to the
-//! native config: native/legacy names, and Airbyte's destination-local-json
-//! and destination-csv (`destination_path`, plus `delimiter_type` for CSV),
-//! which map to `airbyte_raw: true` (Airbyte's raw-table file layout).
-//!
-//! `destination_path` keeps Airbyte's meaning: a directory inside the
-//! `/local` mount (`/local/json_data`; `json_data` and `/json_data` mean the
-//! same). destination-file resolves `/local` when it writes (see its
-//! `raw` module).
+//! Airbyte destination-local-json and destination-csv configs
+//! (`destination_path`, plus `delimiter_type` for CSV), mapped to
+//! `airbyte_raw: true`.
 
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
-use super::mapping::{as_text, object, rename_legacy, unknown_flavour, used_legacy, Mapped, Mapper};
+use super::legacy::NATIVE_KEYS;
+use crate::config::mapping::{as_text, Mapped, Mapper};
 use crate::error::{Error, Result};
-
-/// Legacy name → native name for destination-file, in precedence order.
-pub const DESTINATION_FILE_LEGACY_NAMES: &[(&str, &str)] = &[("file_format", "format")];
-
-/// Native keys of destination-file.
-const NATIVE_KEYS: &[&str] = &[
-    "base_path",
-    "format",
-    "compression",
-    "overwrite",
-    "file_size_mb",
-    "partition_by",
-    "metadata_columns",
-    "csv_delimiter",
-    "airbyte_raw",
-];
-
-const EXPECTED: &[&str] = &[
-    "native: {\"base_path\", \"format\", \"compression\", …}",
-    "Airbyte destination-local-json: {\"destination_path\"}",
-    "Airbyte destination-csv: {\"destination_path\", \"delimiter_type\": {\"delimiter\": …}}",
-];
-
-/// Maps a destination-file config written in any flavour (`from`, or
-/// detected when [`Flavour::Auto`]) to the native config, with a note per key.
-pub fn to_native_destination_file(raw: &Value, from: Flavour) -> Result<Mapped> {
-    let map = object(raw)?;
-    match from {
-        Flavour::Fivetran => Err(Error::Config(
-            "destination-file does not read Fivetran configs: Fivetran destinations are warehouses, not files. Write the config with native keys (see `spec`).".into(),
-        )),
-        Flavour::Airbyte => airbyte(map),
-        Flavour::Auto if map.contains_key("destination_path") => airbyte(map),
-        Flavour::Native => Ok(native(map, false)),
-        Flavour::Legacy => Ok(native(map, true)),
-        Flavour::Auto => {
-            let known = map.keys().any(|k| {
-                NATIVE_KEYS.contains(&k.as_str()) || DESTINATION_FILE_LEGACY_NAMES.iter().any(|(old, _)| old == k)
-            });
-            if known {
-                Ok(native(map, true))
-            } else {
-                Err(unknown_flavour("destination-file", EXPECTED))
-            }
-        }
-    }
-}
-
-fn native(map: &Map<String, Value>, legacy: bool) -> Mapped {
-    let mut config = map.clone();
-    let names = if legacy { DESTINATION_FILE_LEGACY_NAMES } else { &[] };
-    let notes = rename_legacy(&mut config, names);
-    Mapped {
-        config: Value::Object(config),
-        flavour: if used_legacy(&notes) {
-            Flavour::Legacy
-        } else {
-            Flavour::Native
-        },
-        notes,
-    }
-}
 
 /// An Airbyte delimiter as written (`\u002c`, `\t`, or the character).
 fn delimiter(text: &str) -> String {
@@ -118,7 +51,8 @@ fn airbyte_local_path(text: &str) -> Result<String> {
     Ok(format!("/{}", parts.join("/")))
 }
 
-fn airbyte(map: &Map<String, Value>) -> Result<Mapped> {
+/// Maps an Airbyte destination-local-json or destination-csv config.
+pub(super) fn map(map: &Map<String, Value>) -> Result<Mapped> {
     let mut m = Mapper::new(map, "");
     m.keep_native(NATIVE_KEYS);
     match m.take("destination_path") {
@@ -165,23 +99,6 @@ mod tests {
         assert_eq!(delimiter("\\u002c"), ",");
         assert_eq!(delimiter("\\u003b"), ";");
         assert_eq!(delimiter("\\t"), "\t");
-        let m = to_native_destination_file(
-            &json!({"destination_path": "/local/x", "delimiter_type": {"delimiter": "\\u003b"}}),
-            Flavour::Auto,
-        )
-        .unwrap();
-        assert_eq!(
-            m.config,
-            json!({"base_path": "/local/x", "format": "csv", "csv_delimiter": ";", "airbyte_raw": true})
-        );
-        assert!(m.warnings().is_empty(), "{:?}", m.warnings());
-        assert_eq!(
-            m.native_key_names(),
-            vec![
-                ("base_path".to_string(), "destination_path".to_string()),
-                ("csv_delimiter".to_string(), "delimiter_type.delimiter".to_string())
-            ]
-        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::input::{InputLine, InputRecord};
+use super::message::{InputLine, InputRecord};
 
 /// Scans a RECORD line; `None` when the line is not one, or not in a shape
 /// this scanner handles (the caller then parses it fully).

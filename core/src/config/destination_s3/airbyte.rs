@@ -12,7 +12,7 @@
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde_json::{Map, Value};
 
-use crate::layout::{DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT};
+use crate::sink::key_layout::{DEFAULT_FILE_NAME_PATTERN, DEFAULT_PATH_FORMAT};
 
 /// Format options Airbyte has and we do not (their effect is ours by default
 /// or has no meaning here).
@@ -26,6 +26,7 @@ const IGNORED_FORMAT_KEYS: &[&str] = &[
     "include_checksum",
 ];
 
+/// The trimmed text of `key`, unless absent, not a string or blank.
 fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key)
         .and_then(Value::as_str)
@@ -35,7 +36,7 @@ fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 /// Maps an Airbyte destination-s3 config to the native one.
-pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
+pub(super) fn map(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, ConnectorError> {
     let Value::Object(src) = raw else {
         return Err(ConnectorError::config("The config must be a JSON object."));
     };
@@ -97,20 +98,7 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
     let format_type = text(&format, "format_type").unwrap_or_default().to_ascii_lowercase();
     let (file_format, codec, flattening) = match format_type.as_str() {
         "csv" | "jsonl" => {
-            let codec = match format.get("compression") {
-                Some(Value::Object(c)) => {
-                    match text(c, "compression_type").map(|t| t.to_ascii_lowercase()).as_deref() {
-                        Some("gzip") | None => "gzip",
-                        Some("no compression") => "none",
-                        Some(other) => {
-                            return Err(ConnectorError::config(format!(
-                            "format.compression.compression_type '{other}' is not known; use GZIP or No Compression."
-                        )))
-                        }
-                    }
-                }
-                _ => "gzip",
-            };
+            let codec = csv_codec(&format)?;
             let flat = match text(&format, "flattening").map(|f| f.to_ascii_lowercase()).as_deref() {
                 Some("root level flattening") => "root_level",
                 _ => "no_flattening",
@@ -118,44 +106,11 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
             (format_type.clone(), codec, flat)
         }
         "parquet" => {
-            let codec = match text(&format, "compression_codec").map(|c| c.to_ascii_uppercase()).as_deref() {
-                None | Some("UNCOMPRESSED") => "none",
-                Some("SNAPPY") => "snappy",
-                Some("GZIP") => "gzip",
-                Some("BROTLI") => "brotli",
-                Some("LZ4") => "lz4",
-                Some("ZSTD") => "zstd",
-                Some("LZO") => {
-                    dropped.push("format.compression_codec LZO (written with snappy instead)".into());
-                    "snappy"
-                }
-                Some(other) => {
-                    return Err(ConnectorError::config(format!(
-                        "format.compression_codec '{other}' is not known; use UNCOMPRESSED, SNAPPY, GZIP, BROTLI, LZ4 or ZSTD."
-                    )))
-                }
-            };
+            let codec = parquet_codec(&format, &mut dropped)?;
             ("parquet".to_string(), codec, "root_level")
         }
         "avro" => {
-            let codec = match format.get("compression_codec") {
-                Some(Value::Object(c)) => {
-                    match text(c, "codec").map(|c| c.to_ascii_lowercase()).as_deref() {
-                        None | Some("no compression") => "none",
-                        Some("deflate") => "deflate",
-                        Some("bzip2") => "bzip2",
-                        Some("xz") => "xz",
-                        Some("zstandard") => "zstd",
-                        Some("snappy") => "snappy",
-                        Some(other) => {
-                            return Err(ConnectorError::config(format!(
-                                "format.compression_codec.codec '{other}' is not known; use no compression, Deflate, bzip2, xz, zstandard or snappy."
-                            )))
-                        }
-                    }
-                }
-                _ => "none",
-            };
+            let codec = avro_codec(&format)?;
             ("avro".to_string(), codec, "root_level")
         }
         _ => {
@@ -184,6 +139,72 @@ pub fn migrate(raw: Value, out: &mut Emitter) -> Result<MigratedConfig, Connecto
     Ok(MigratedConfig::new(Value::Object(dst), Flavour::Airbyte))
 }
 
+/// The codec of a CSV or JSONL `format.compression` (GZIP unless it says
+/// No Compression).
+fn csv_codec(format: &Map<String, Value>) -> Result<&'static str, ConnectorError> {
+    Ok(match format.get("compression") {
+        Some(Value::Object(c)) => match text(c, "compression_type").map(|t| t.to_ascii_lowercase()).as_deref() {
+            Some("gzip") | None => "gzip",
+            Some("no compression") => "none",
+            Some(other) => {
+                return Err(ConnectorError::config(format!(
+                    "format.compression.compression_type '{other}' is not known; use GZIP or No Compression."
+                )))
+            }
+        },
+        _ => "gzip",
+    })
+}
+
+/// The codec of a Parquet `format.compression_codec` (LZO, which is not
+/// written, becomes snappy and is named in `dropped`).
+fn parquet_codec(format: &Map<String, Value>, dropped: &mut Vec<String>) -> Result<&'static str, ConnectorError> {
+    Ok(
+        match text(format, "compression_codec")
+            .map(|c| c.to_ascii_uppercase())
+            .as_deref()
+        {
+            None | Some("UNCOMPRESSED") => "none",
+            Some("SNAPPY") => "snappy",
+            Some("GZIP") => "gzip",
+            Some("BROTLI") => "brotli",
+            Some("LZ4") => "lz4",
+            Some("ZSTD") => "zstd",
+            Some("LZO") => {
+                dropped.push("format.compression_codec LZO (written with snappy instead)".into());
+                "snappy"
+            }
+            Some(other) => {
+                return Err(ConnectorError::config(format!(
+                "format.compression_codec '{other}' is not known; use UNCOMPRESSED, SNAPPY, GZIP, BROTLI, LZ4 or ZSTD."
+            )))
+            }
+        },
+    )
+}
+
+/// The codec of an Avro `format.compression_codec.codec`.
+fn avro_codec(format: &Map<String, Value>) -> Result<&'static str, ConnectorError> {
+    Ok(match format.get("compression_codec") {
+        Some(Value::Object(c)) => {
+            match text(c, "codec").map(|c| c.to_ascii_lowercase()).as_deref() {
+                None | Some("no compression") => "none",
+                Some("deflate") => "deflate",
+                Some("bzip2") => "bzip2",
+                Some("xz") => "xz",
+                Some("zstandard") => "zstd",
+                Some("snappy") => "snappy",
+                Some(other) => {
+                    return Err(ConnectorError::config(format!(
+                        "format.compression_codec.codec '{other}' is not known; use no compression, Deflate, bzip2, xz, zstandard or snappy."
+                    )))
+                }
+            }
+        }
+        _ => "none",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,7 +219,7 @@ mod tests {
             "s3_path_format": "${STREAM_NAME}/", "file_name_pattern": "{date}{format_extension}"
         });
         let mut quiet = Emitter::new(Box::new(std::io::sink()));
-        let m = migrate(raw, &mut quiet).unwrap();
+        let m = map(raw, &mut quiet).unwrap();
         assert_eq!(m.flavour, Flavour::Airbyte);
         assert_eq!(
             m.config,
@@ -209,14 +230,14 @@ mod tests {
         );
         let raw = json!({"s3_bucket_name": "lake", "s3_bucket_path": "p", "s3_bucket_region": "",
             "format": {"format_type": "Parquet", "compression_codec": "SNAPPY", "block_size_mb": 128}});
-        let m = migrate(raw, &mut quiet).unwrap();
+        let m = map(raw, &mut quiet).unwrap();
         assert_eq!(m.config["compression"], json!("snappy"));
         assert_eq!(m.config["path_format"], json!(DEFAULT_PATH_FORMAT));
         assert_eq!(m.config["file_name_pattern"], json!(DEFAULT_FILE_NAME_PATTERN));
         let raw = json!({"s3_bucket_name": "lake", "format": {"format_type": "Avro", "compression_codec": {"codec": "zstandard"}}});
-        assert_eq!(migrate(raw, &mut quiet).unwrap().config["compression"], json!("zstd"));
+        assert_eq!(map(raw, &mut quiet).unwrap().config["compression"], json!("zstd"));
         let raw = json!({"s3_bucket_name": "lake", "format": {"format_type": "JSONL"}});
-        let c = migrate(raw, &mut quiet).unwrap().config;
+        let c = map(raw, &mut quiet).unwrap().config;
         assert_eq!(
             (c["compression"].clone(), c["airbyte_envelope"].clone()),
             (json!("gzip"), json!("no_flattening"))

@@ -1,9 +1,11 @@
-//! Object keys: the engine names each file by a relative path
+//! Object keys of object-store destinations: the engine names each file by a
+//! relative path
 //! `<stream>/[<k=v>/…]<stream>_<YYYYMMDD_HHMMSS>[_<n>].<ext>`; this module
 //! turns it into the object key.
 //!
 //! - [`KeyLayout::Native`]: `<path_prefix>/<relative path>`.
-//! - [`KeyLayout::Pattern`]: Airbyte destination-s3's layout,
+//! - [`KeyLayout::Pattern`]: the layout of Airbyte's destination-s3 (and its
+//!   object-store kin),
 //!   `<path_prefix>/<path_format expanded><file_name_pattern expanded>`, with
 //!   the `${…}` path variables and `{…}` file name placeholders Airbyte
 //!   documents; the default is
@@ -13,8 +15,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::storage::join_key;
 use chrono::{DateTime, Utc};
-use lakeport_core::storage::join_key;
 
 /// Airbyte's default `s3_path_format`.
 pub const DEFAULT_PATH_FORMAT: &str = "${NAMESPACE}/${STREAM_NAME}/${YEAR}_${MONTH}_${DAY}_${EPOCH}_";

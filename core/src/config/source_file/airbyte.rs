@@ -1,111 +1,19 @@
-//! source-file configs in every flavour (CONTRACT §4) mapped to the native
-//! config: native/legacy names, and Airbyte's source-file (`dataset_name`,
-//! `format`, `url`, `provider{storage}`, `reader_options` as a JSON string of
-//! pandas options).
+//! Airbyte source-file configs: `dataset_name`, `format`, `url`,
+//! `provider{storage}`, and `reader_options` (a JSON string of pandas
+//! `read_csv` options).
 
 use lakeport_protocol::Flavour;
 use serde_json::{json, Map, Value};
 
-use super::mapping::{as_count, as_text, object, rename_legacy, unknown_flavour, used_legacy, KeyNote, Mapped, Mapper};
+use super::legacy::NATIVE_KEYS;
+use crate::config::mapping::{as_count, as_text, KeyNote, Mapped, Mapper};
 use crate::error::{Error, Result};
 
-/// Legacy name → native name for source-file (the S3 key names of seed 004
-/// for `s3://` paths), in precedence order.
-pub const SOURCE_FILE_LEGACY_NAMES: &[(&str, &str)] = &[
-    ("file_format", "format"),
-    ("access_key", "access_key_id"),
-    ("aws_access_key_id", "access_key_id"),
-    ("secret_key", "secret_access_key"),
-    ("aws_secret_access_key", "secret_access_key"),
-    ("region_name", "region"),
-    ("endpoint", "endpoint_url"),
-];
-
 /// Keys only Airbyte's source-file uses.
-const AIRBYTE_KEYS: &[&str] = &["dataset_name", "url", "provider", "reader_options"];
+pub(super) const AIRBYTE_KEYS: &[&str] = &["dataset_name", "url", "provider", "reader_options"];
 
-/// Native keys of source-file.
-const NATIVE_KEYS: &[&str] = &[
-    "file_path",
-    "glob_pattern",
-    "stream_name",
-    "layout",
-    "compression",
-    "parallel_workers",
-    "batch_size",
-    "csv_delimiter",
-    "csv_header",
-    "csv_encoding",
-    "csv_quote_char",
-    "csv_escape_char",
-    "csv_null_values",
-    "csv_skip_rows_before_header",
-    "csv_skip_rows_after_header",
-    "csv_column_names",
-    "parquet_columns",
-    "parquet_filters",
-    "json_flatten",
-    "json_max_depth",
-    "on_error",
-    "max_rows_per_file",
-    "access_key_id",
-    "secret_access_key",
-    "region",
-    "endpoint_url",
-];
-
-const EXPECTED: &[&str] = &[
-    "native: {\"file_path\", \"format\", \"glob_pattern\", …}",
-    "Airbyte source-file: {\"dataset_name\", \"format\", \"url\", \"provider\": {\"storage\": \"local\"|\"S3\"}, \"reader_options\"}",
-];
-
-/// Maps a source-file config written in any flavour (`from`, or detected
-/// when [`Flavour::Auto`]) to the native config, with a note per key.
-pub fn to_native_source_file(raw: &Value, from: Flavour) -> Result<Mapped> {
-    let map = object(raw)?;
-    let airbyte: Vec<&str> = AIRBYTE_KEYS.iter().copied().filter(|k| map.contains_key(*k)).collect();
-    match from {
-        Flavour::Fivetran => Err(Error::Config(
-            "source-file does not read Fivetran configs: Fivetran has no local-file connector config to import. Write the config with native keys (see `spec`).".into(),
-        )),
-        Flavour::Airbyte => airbyte_source_file(map),
-        Flavour::Native => Ok(native(map, false)),
-        Flavour::Legacy => Ok(native(map, true)),
-        Flavour::Auto if !airbyte.is_empty() => airbyte_source_file(map),
-        Flavour::Auto => {
-            let known = map.keys().any(|k| {
-                k == "format"
-                    || NATIVE_KEYS.contains(&k.as_str())
-                    || SOURCE_FILE_LEGACY_NAMES.iter().any(|(old, _)| old == k)
-            });
-            if known {
-                Ok(native(map, true))
-            } else {
-                Err(unknown_flavour("source-file", EXPECTED))
-            }
-        }
-    }
-}
-
-fn native(map: &Map<String, Value>, legacy: bool) -> Mapped {
-    let mut config = map.clone();
-    let notes = if legacy {
-        rename_legacy(&mut config, SOURCE_FILE_LEGACY_NAMES)
-    } else {
-        rename_legacy(&mut config, &[])
-    };
-    Mapped {
-        config: Value::Object(config),
-        flavour: if used_legacy(&notes) {
-            Flavour::Legacy
-        } else {
-            Flavour::Native
-        },
-        notes,
-    }
-}
-
-fn airbyte_source_file(map: &Map<String, Value>) -> Result<Mapped> {
+/// Maps an Airbyte source-file config.
+pub(super) fn map(map: &Map<String, Value>) -> Result<Mapped> {
     let mut m = Mapper::new(map, "");
     m.keep_native(NATIVE_KEYS);
     m.rename("dataset_name", "stream_name");
@@ -281,41 +189,4 @@ fn reader_options(m: &mut Mapper<'_>, opts: &Map<String, Value>) -> Result<()> {
         m.out.entry(k).or_insert(v);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unsupported_storage_and_format_are_config_errors() {
-        let e = to_native_source_file(
-            &json!({"dataset_name": "d", "format": "csv", "url": "https://x/y.csv", "provider": {"storage": "HTTPS"}}),
-            Flavour::Auto,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("'HTTPS'") && e.contains("only local files and S3"), "{e}");
-        let e = to_native_source_file(
-            &json!({"dataset_name": "d", "format": "excel", "url": "/x.xlsx", "provider": {"storage": "local"}}),
-            Flavour::Auto,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("'excel'"), "{e}");
-        assert!(to_native_source_file(&json!({"nothing": 1}), Flavour::Auto).is_err());
-    }
-
-    #[test]
-    fn header_and_names() {
-        let m = to_native_source_file(
-            &json!({"dataset_name": "d", "format": "csv", "url": "/a.csv", "provider": {"storage": "local"},
-                "reader_options": "{\"header\": 0, \"names\": [\"a\", \"b\"], \"skiprows\": 2}"}),
-            Flavour::Auto,
-        )
-        .unwrap();
-        assert_eq!(m.config["csv_skip_rows_before_header"], 3);
-        assert_eq!(m.config["csv_header"], false);
-        assert_eq!(m.config["csv_column_names"], json!(["a", "b"]));
-    }
 }
