@@ -9,10 +9,10 @@ use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_core::formats::{self, BatchReader, Compression, FileFormat, ReadOptions};
-use lakeport_core::object_reader::open_object;
-use lakeport_core::scan::Opener;
+use lakeport_core::source::object::open_object;
+use lakeport_core::source::sample::StreamFile;
+use lakeport_core::source::scan::Opener;
 use lakeport_core::storage::{ObjectMeta, Storage};
-use lakeport_core::stream_discover::StreamFile;
 use lakeport_protocol::ConnectorError;
 use tokio::runtime::Handle;
 

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use lakeport_core::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
-use lakeport_core::record_cursor::{record_cursor_field, RecordCursor};
-use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
 use lakeport_core::schema::json_schema_to_arrow;
-use lakeport_core::stream_read::{self, find_stream, stream_finished, stream_started, StreamStates};
+use lakeport_core::source::cursor::{record_cursor_field, RecordCursor};
+use lakeport_core::source::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
+use lakeport_core::source::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
+use lakeport_core::source::steps::{self, find_stream, stream_finished, stream_started, StreamStates};
 use lakeport_protocol::{
     ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, SyncMode,
 };
@@ -55,7 +55,7 @@ fn record_cursor(
         return Ok(None);
     };
     let stream = &configured.stream;
-    stream_read::record_cursor(&stream.name, field, &stream.json_schema, &[], cursor, out).map(Some)
+    steps::record_cursor(&stream.name, field, &stream.json_schema, &[], cursor, out).map(Some)
 }
 
 async fn read_stream(
@@ -69,7 +69,7 @@ async fn read_stream(
     let descriptor = configured.stream.descriptor();
     let incremental = configured.sync_mode == SyncMode::Incremental;
     let (cursor, record_cursor) = if incremental {
-        let cursor = stream_read::saved_cursor(out, state, &descriptor, DEFAULT_MAX_HISTORY)?;
+        let cursor = steps::saved_cursor(out, state, &descriptor, DEFAULT_MAX_HISTORY)?;
         let record_cursor = record_cursor(config, configured, &cursor, out)?;
         (cursor, record_cursor)
     } else {

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema};
 use lakeport_core::cost::{check_cost_limit, estimate_read, FileModel, Usage};
-use lakeport_core::file_stream::{airbyte_stream, stream_json_schema};
 use lakeport_core::formats::FileFormat;
 use lakeport_core::partition::PartitionColumns;
-use lakeport_core::record_cursor::check_cursor_field;
 use lakeport_core::schema::json_schema_to_arrow;
+use lakeport_core::source::catalog::{airbyte_stream, stream_json_schema};
+use lakeport_core::source::cursor::check_cursor_field;
+use lakeport_core::source::sample::{infer_merged_schema, newest, SAMPLE_FILES};
 use lakeport_core::storage::{ObjectMeta, Storage};
-use lakeport_core::stream_discover::{infer_merged_schema, newest, SAMPLE_FILES};
 use lakeport_protocol::{AirbyteCatalog, ConnectorError, Emitter};
 use serde_json::Value;
 use tokio::runtime::Handle;

@@ -1,7 +1,7 @@
 //! Opening an S3 object as a stream of record batches, on a blocking thread.
 //!
 //! - Parquet (uncompressed as a whole, the usual case) is read through ranged
-//!   GETs (`lakeport_core::object_reader::open_ranged_parquet`, shared with source-file): the
+//!   GETs (`lakeport_core::source::object::open_ranged_parquet`, shared with source-file): the
 //!   footer first (one request with a 64 KiB prefetch, which also serves the
 //!   data of a small file), then only the column chunks the projection and
 //!   filters need — nearby chunks coalesced into one GET, the GETs of a fetch
@@ -16,7 +16,7 @@ use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StructArray};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use bytes::Bytes;
 use lakeport_core::formats::{self, compression, BatchReader, Compression, FileFormat, ReadOptions};
-use lakeport_core::object_reader::{open_ranged_parquet, reads_ranged};
+use lakeport_core::source::object::{open_ranged_parquet, reads_ranged};
 use lakeport_core::storage::{BlockingReader, ObjectMeta, Storage, DEFAULT_READ_AHEAD_CHUNKS};
 use lakeport_core::{Error, Result};
 use tokio::runtime::Handle;

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use lakeport_core::cost::{FileModel, Limits, Pricing};
-use lakeport_core::cursor::{FileCursor, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use lakeport_core::formats::{Compression, FileFormat};
 use lakeport_core::partition::{ColumnType, PartitionColumns, PartitionFilter, PartitionScheme, PlanRequest};
+use lakeport_core::source::cursor::{FileCursor, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use lakeport_protocol::ConnectorError;
 use serde_json::{Map, Value};
 

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use lakeport_core::cost::{
     check_cost_limit, estimate_read, select_files, CostReport, CostTracker, Estimate, Limits, Pricing, RunMode, Usage,
 };
-use lakeport_core::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
 use lakeport_core::partition::PartitionScheme;
-use lakeport_core::record_cursor::RecordCursor;
-use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
+use lakeport_core::source::cursor::RecordCursor;
+use lakeport_core::source::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
+use lakeport_core::source::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
+use lakeport_core::source::steps::{self, find_stream, stream_finished, stream_started, StreamStates};
 use lakeport_core::storage::{ObjectMeta, Storage};
-use lakeport_core::stream_read::{self, find_stream, stream_finished, stream_started, StreamStates};
 use lakeport_protocol::{
     ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, StreamDescriptor, SyncMode,
 };
@@ -369,7 +369,7 @@ fn file_cursor(
     descriptor: &StreamDescriptor,
     out: &mut Emitter,
 ) -> Result<FileCursor, ConnectorError> {
-    Ok(stream_read::saved_cursor(out, state, descriptor, DEFAULT_MAX_HISTORY)?
+    Ok(steps::saved_cursor(out, state, descriptor, DEFAULT_MAX_HISTORY)?
         .with_days_to_sync_if_history_is_full(plan.days_to_sync_if_history_is_full))
 }
 
@@ -398,7 +398,7 @@ fn record_cursor(
     } else {
         Vec::new()
     };
-    stream_read::record_cursor(
+    steps::record_cursor(
         &plan.name,
         field,
         &configured.stream.json_schema,
@@ -578,7 +578,7 @@ pub(crate) async fn estimate(
         if catalog.streams.is_empty() && !plan.schemaless && plan.input_schema.is_none() {
             selected.usage = selected.usage + selected.schema_sample;
         }
-        stream_read::estimate(out, &descriptor, selected.bytes)?;
+        steps::estimate(out, &descriptor, selected.bytes)?;
         totals.add(&selected);
         selections.push(selected);
     }

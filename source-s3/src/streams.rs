@@ -9,12 +9,12 @@ use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_core::config::FormatOptions;
-use lakeport_core::cursor::{parse_timestamp, FileCursor, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL};
 use lakeport_core::formats::options::{OnBadRecord, ReadOptions};
 use lakeport_core::formats::{Compression, FileFormat};
 use lakeport_core::partition::{plan_listing, PartitionScheme, StorageLister};
-use lakeport_core::record_cursor::{record_cursor_field, record_field};
 use lakeport_core::schema::json_schema_to_arrow;
+use lakeport_core::source::cursor::{parse_timestamp, FileCursor, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL};
+use lakeport_core::source::cursor::{record_cursor_field, record_field};
 use lakeport_core::storage::{ObjectMeta, Storage};
 use lakeport_protocol::ConnectorError;
 use regex::Regex;
@@ -355,7 +355,7 @@ impl StreamPlan {
     /// The record-level cursor field of an incremental read: the catalog's
     /// `cursor_field` when it names another field than the file cursor, else
     /// the config's; `None`: the file cursor alone (see
-    /// [`lakeport_core::record_cursor::record_cursor_field`]).
+    /// [`lakeport_core::source::cursor::record_cursor_field`]).
     pub fn record_cursor_field(&self, catalog_cursor: Option<&[String]>) -> Option<String> {
         record_cursor_field(catalog_cursor, self.cursor_field.as_deref())
     }
@@ -487,7 +487,7 @@ pub(crate) async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lakeport_core::cursor::LAST_MODIFIED_FIELD;
+    use lakeport_core::source::cursor::LAST_MODIFIED_FIELD;
 
     #[test]
     fn prefixes_come_from_globs() {

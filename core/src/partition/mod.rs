@@ -32,8 +32,8 @@ pub mod value;
 
 pub use filter::{Condition, PartitionFilter};
 pub use plan::{
-    build_optimized_prefix, estimate_scan_reduction, parse_moment, plan_listing, ListCall, Lister, Listing,
-    ListingPlan, PlanRequest, PlannedFile, StorageLister, Strategy,
+    build_optimized_prefix, estimate_scan_reduction, parse_date_time, parse_moment, plan_listing, ListCall, Lister,
+    Listing, ListingPlan, PlanRequest, PlannedFile, StorageLister, Strategy,
 };
 pub use scheme::{DatePart, Level, LevelKind, PartValue, PartitionScheme};
 pub use value::{compare_values, ColumnType, TypedValue};

@@ -215,22 +215,30 @@ impl ListingPlan {
     }
 }
 
-/// Parses a cursor or `start_date` value as a moment: RFC 3339, ISO without
-/// zone (`2024-01-15T10:00:00[.fff][Z]`), or a date.
-pub fn parse_moment(raw: &str) -> Option<NaiveDateTime> {
-    let s = raw.trim();
+/// Parses a date-time (no bare date): RFC 3339 (offsets applied, as UTC),
+/// Airbyte's `%Y-%m-%dT%H:%M:%S.%fZ`, and the same without `Z` or with a
+/// space. The one list of timestamp spellings [`parse_moment`] and the file
+/// cursor's `parse_timestamp` accept.
+pub fn parse_date_time(s: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.naive_utc());
     }
-    for fmt in [
+    [
         "%Y-%m-%dT%H:%M:%S%.fZ",
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%SZ",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t);
-        }
+    ]
+    .iter()
+    .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
+}
+
+/// Parses a cursor or `start_date` value as a moment: RFC 3339, ISO without
+/// zone (`2024-01-15T10:00:00[.fff][Z]`), or a date.
+pub fn parse_moment(raw: &str) -> Option<NaiveDateTime> {
+    let s = raw.trim();
+    if let Some(t) = parse_date_time(s) {
+        return Some(t);
     }
     if s.len() == 10 || s.len() == 8 {
         return parse_date(s).and_then(|d: NaiveDate| d.and_hms_opt(0, 0, 0));

@@ -1,0 +1,33 @@
+//! The two fields file-based sources add to every record, and the time
+//! format of their states.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::partition::parse_date_time;
+
+/// The cursor field file-based sources add to every record.
+pub const LAST_MODIFIED_FIELD: &str = "_ab_source_file_last_modified";
+/// The field holding each record's file.
+pub const FILE_URL_FIELD: &str = "_ab_source_file_url";
+/// Formats a time as Airbyte's file sources do: `%Y-%m-%dT%H:%M:%S.%6fZ`.
+pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Parses a time in Airbyte's format, RFC 3339, or a bare date.
+///
+/// The date-time spellings are [`parse_date_time`]'s (the partition
+/// planner's list); a bare date is `%Y-%m-%d` only.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    parse_date_time(s).map(|t| t.and_utc()).or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+    })
+}
+
+/// `t` without its sub-microsecond part (what the state can hold).
+pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
