@@ -1,8 +1,12 @@
-//! The source-s3 connector: spec, check, discover and read.
+//! The source-s3 connector: spec, check, discover, estimate and read — each
+//! the file-source engine (`lakeport_core::source`) over an S3 storage, with
+//! the read plan of the config.
 
 use std::sync::Arc;
 
-use lakeport_core::storage::{RetryConfig, Storage, StorageExt};
+use lakeport_core::source::engine::Engine;
+use lakeport_core::source::listing::ListingCache;
+use lakeport_core::storage::{RetryConfig, Storage};
 use lakeport_protocol::{
     AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
     Emitter, Flavour, InputState, MigratedConfig, Source,
@@ -10,7 +14,6 @@ use lakeport_protocol::{
 use serde_json::Value;
 
 use crate::config::{self, SourceS3Config};
-use crate::{discover, read, streams};
 
 /// The connector.
 ///
@@ -21,7 +24,7 @@ use crate::{discover, read, streams};
 pub(crate) struct SourceS3 {
     store: tokio::sync::OnceCell<Arc<dyn Storage>>,
     /// Discovery's listings, for the read that follows it.
-    listings: streams::ListingCache,
+    listings: ListingCache,
 }
 
 impl SourceS3 {
@@ -35,6 +38,14 @@ impl SourceS3 {
             })
             .await?;
         Ok(store.clone())
+    }
+
+    /// The engine of a command: the config's read plan over the shared storage.
+    async fn engine(&self, config: &SourceS3Config) -> Result<Engine<'_>, ConnectorError> {
+        let plan = config.read_plan()?;
+        let store = self.store(config).await?;
+        let meter = store.meter().clone();
+        Ok(Engine::new(plan, store, meter, &self.listings))
     }
 }
 
@@ -69,33 +80,21 @@ impl Source for SourceS3 {
 
     async fn check(&self, config: &SourceS3Config, _out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
         // Settings that cannot work fail here, before any request.
-        for plan in streams::plan(config)? {
-            plan.format_options.to_read_options()?;
-        }
-        streams::start_date(config)?;
+        let plan = config.read_plan()?;
         let store = config
             .connection
             .builder()
             .with_retry(RetryConfig::for_check())
             .build()
             .await?;
-        let prefix = config.path_prefix.trim_start_matches('/');
-        let found = store.first_object(prefix).await?;
-        let at = format!("s3://{}/{}", store.bucket(), prefix);
-        let stream = config.default_stream_name();
-        Ok(ConnectionStatus::succeeded(match found {
-            Some(meta) => format!(
-                "Listed {at} (stream '{stream}'): found {} ({} bytes).",
-                meta.key, meta.size
-            ),
-            None => format!(
-                "Listed {at} (stream '{stream}'): the connection works, but there are no objects under this prefix yet."
-            ),
-        }))
+        let store: Arc<dyn Storage> = Arc::new(store);
+        let meter = store.meter().clone();
+        let listings = ListingCache::default();
+        Engine::new(plan, store, meter, &listings).check().await
     }
 
     async fn discover(&self, config: &SourceS3Config, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
-        discover::discover(config, &self.store(config).await?, &self.listings, out).await
+        self.engine(config).await?.discover(out).await
     }
 
     async fn read(
@@ -105,7 +104,7 @@ impl Source for SourceS3 {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        read::read(config, &self.store(config).await?, &self.listings, catalog, state, out).await
+        self.engine(config).await?.read(catalog, state, out).await
     }
 
     async fn estimate(
@@ -115,7 +114,7 @@ impl Source for SourceS3 {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        read::estimate(config, &self.store(config).await?, catalog, state, out).await
+        self.engine(config).await?.estimate(catalog, state, out).await
     }
 }
 
