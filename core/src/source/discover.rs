@@ -12,6 +12,7 @@ use super::catalog::{airbyte_stream, stream_json_schema};
 use super::cursor::check_cursor_field;
 use super::engine::Engine;
 use super::hive::add_hive_properties;
+use super::listing::list;
 use super::object::{open, Decoding, ObjectAt};
 use super::plan::StreamPlan;
 use super::pruning::add_partition_properties;
@@ -114,7 +115,7 @@ impl Engine<'_> {
     pub async fn discover(&self, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
         let mut result = Vec::new();
         for plan in &self.plan.streams {
-            let listing = self.list(plan, None).await?;
+            let listing = list(&self.store, &self.plan, plan, None).await?;
             for w in &listing.warnings {
                 out.warn(w)?;
             }

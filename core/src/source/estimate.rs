@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use super::cursor::FileCursor;
 use super::engine::Engine;
-use super::read::file_cursor;
 use super::report::ReadTotals;
 use super::select::SelectRequest;
 use super::steps;
@@ -49,7 +48,7 @@ impl Engine<'_> {
                 continue;
             };
             let (cursor, mode) = if sync_mode == SyncMode::Incremental {
-                (file_cursor(plan, state, &descriptor, out)?, RunMode::Incremental)
+                (plan.saved_cursor(state, &descriptor, out)?, RunMode::Incremental)
             } else {
                 (FileCursor::default(), RunMode::FullRefresh)
             };

@@ -28,9 +28,10 @@
 //! | [`catalog`]   | the Airbyte shape of a file stream (JSON Schema, catalog entry)      |
 //! | [`cursor`]    | the incremental cursors: file history and record-level `cursor_field` |
 //!
-//! Imports run down this table's lower rows (object, scan, steps, catalog,
-//! cursor) and from the steps to plan, listing, pruning, select and report;
-//! no file imports a step that imports it.
+//! Imports run one way: the leaves (`cursor`, `object`, `sample`, `catalog`,
+//! `scan`, `hive`) ← `steps` ← `plan` ← `parse`, `pruning` ← `listing` ←
+//! `engine` ← `select` ← `report` ← the steps `check`, `discover`,
+//! `estimate` and `read` (each an `impl Engine` block of its own file).
 
 pub mod catalog;
 pub mod check;

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
 use globset::GlobSet;
-use lakeport_protocol::ConnectorError;
+use lakeport_protocol::{ConnectorError, Emitter, InputState, StreamDescriptor};
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::cursor::record_cursor_field;
+use super::cursor::{record_cursor_field, FileCursor, DEFAULT_MAX_HISTORY};
 use super::object::Decoding;
+use super::steps::saved_cursor;
 use crate::cost::{Limits, Pricing};
 use crate::formats::options::{OnBadRecord, ReadOptions};
 use crate::formats::{Compression, FileFormat};
@@ -202,5 +203,17 @@ impl StreamPlan {
     /// [`super::cursor::record_cursor_field`]).
     pub fn record_cursor_field(&self, catalog_cursor: Option<&[String]>) -> Option<String> {
         record_cursor_field(catalog_cursor, self.cursor_field.as_deref())
+    }
+
+    /// The file cursor of an incremental read of this stream, from its saved
+    /// state (a WARN when the state cannot be used).
+    pub fn saved_cursor(
+        &self,
+        state: &InputState,
+        descriptor: &StreamDescriptor,
+        out: &mut Emitter,
+    ) -> Result<FileCursor, ConnectorError> {
+        Ok(saved_cursor(out, state, descriptor, DEFAULT_MAX_HISTORY)?
+            .with_days_to_sync_if_history_is_full(self.days_to_sync_if_history_is_full))
     }
 }

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lakeport_protocol::{
-    ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, StreamDescriptor, SyncMode,
+    ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, SyncMode,
 };
 use tokio::runtime::Handle;
 
-use super::cursor::{FileCursor, RecordCursor, StatePacer, DEFAULT_MAX_HISTORY};
+use super::cursor::{FileCursor, RecordCursor, StatePacer};
 use super::engine::Engine;
 use super::hive::hive_fields;
 use super::object::prefetch::{MayFetch, Prefetch};
@@ -37,17 +37,6 @@ struct StreamWork<'a> {
     selected: Selected,
 }
 
-/// The file cursor of an incremental stream, from its saved state.
-pub(super) fn file_cursor(
-    plan: &StreamPlan,
-    state: &InputState,
-    descriptor: &StreamDescriptor,
-    out: &mut Emitter,
-) -> Result<FileCursor, ConnectorError> {
-    Ok(steps::saved_cursor(out, state, descriptor, DEFAULT_MAX_HISTORY)?
-        .with_days_to_sync_if_history_is_full(plan.days_to_sync_if_history_is_full))
-}
-
 impl Engine<'_> {
     /// Reads every stream of the catalog. Every stream is listed and selected
     /// first, so the run is priced — and refused if over `cost_limit_usd` or the
@@ -67,7 +56,7 @@ impl Engine<'_> {
             let descriptor = configured.stream.descriptor();
             let incremental = configured.sync_mode == SyncMode::Incremental;
             let cursor = if incremental {
-                file_cursor(plan, state, &descriptor, out)?
+                plan.saved_cursor(state, &descriptor, out)?
             } else {
                 FileCursor::default()
             };

@@ -114,7 +114,7 @@ fn map_parallel<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) ->
 const FOOTER_BYTES: u64 = 64 * 1024;
 
 /// The sizes and models of the reads that infer the schema of `files`: one
-/// GET of at most [`FOOTER_BYTES`] for each of the newest [`SAMPLE_FILES`].
+/// GET of at most `FOOTER_BYTES` (64 KiB) for each of the newest [`SAMPLE_FILES`].
 pub fn schema_sample(files: &[ObjectMeta]) -> impl Iterator<Item = (u64, FileModel)> + '_ {
     newest(files, SAMPLE_FILES)
         .into_iter()

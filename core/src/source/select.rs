@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::cursor::FileCursor;
 use super::engine::Engine;
+use super::listing::list;
 use super::plan::StreamPlan;
 use super::pruning::file_model;
 use super::sample::schema_sample;
@@ -106,7 +107,7 @@ impl Engine<'_> {
             .flatten();
         let listing = match cached {
             Some(listing) => listing,
-            None => self.list(plan, synced).await?,
+            None => list(&self.store, &self.plan, plan, synced).await?,
         };
         *listed = listing.listed;
         for w in &listing.warnings {

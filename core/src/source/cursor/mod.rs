@@ -4,7 +4,7 @@
 //! |--------------|---------------------------------------------------------------------|
 //! | [`fields`]   | the file fields added to records, and the state's time format       |
 //! | [`compare`]  | how cursor values order (numbers, timestamps, strings)              |
-//! | [`file`]     | [`FileCursor`]: the file history (Airbyte's state shape) and [`StatePacer`] |
+//! | [`mod@file`] | [`FileCursor`]: the file history (Airbyte's state shape) and [`StatePacer`] |
 //! | [`record`]   | [`RecordCursor`]: the record-level cursor (`cursor_field`) and its filter |
 
 pub mod compare;
