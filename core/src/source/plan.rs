@@ -14,7 +14,7 @@ use lakeport_protocol::{ConnectorError, Emitter, InputState, StreamDescriptor};
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::cursor::{record_cursor_field, FileCursor, DEFAULT_MAX_HISTORY};
+use super::cursor::{record_cursor_field, FileCursor, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL, DEFAULT_MAX_HISTORY};
 use super::object::Decoding;
 use super::steps::saved_cursor;
 use crate::cost::{Limits, Pricing};
@@ -42,7 +42,25 @@ pub struct ReadPlan {
     pub list_page_size: usize,
 }
 
+/// Objects read in parallel when a connector does not say (`parallel_workers`' default).
+pub const DEFAULT_WORKERS: usize = 4;
+
 impl ReadPlan {
+    /// A plan of `streams` with the defaults: no `start_date`, no partition
+    /// settings, the default limits and S3 Standard prices,
+    /// [`DEFAULT_WORKERS`], full LIST pages.
+    pub fn new(streams: Vec<StreamPlan>) -> ReadPlan {
+        ReadPlan {
+            streams,
+            start_date: None,
+            partitions: PartitionPlan::default(),
+            limits: Limits::default(),
+            pricing: Pricing::default(),
+            workers: DEFAULT_WORKERS,
+            list_page_size: list_page_size(None),
+        }
+    }
+
     /// The stream named `name`.
     pub fn stream(&self, name: &str) -> Option<&StreamPlan> {
         self.streams.iter().find(|s| s.name == name)
@@ -163,6 +181,36 @@ pub enum ValidationPolicy {
 }
 
 impl StreamPlan {
+    /// A stream `name` of every object under `prefix`, in `format` (`None`:
+    /// by extension), read with `options`; every other setting at its
+    /// default (no globs, types inferred, schema inferred, `validation_policy`
+    /// unset, the file cursor, 3 days of lookback).
+    pub fn new(
+        name: impl Into<String>,
+        prefix: impl Into<String>,
+        format: Option<FileFormat>,
+        options: ReadOptions,
+    ) -> Self {
+        StreamPlan {
+            name: name.into(),
+            prefix: prefix.into(),
+            globs: None,
+            patterns: Vec::new(),
+            format,
+            compression: None,
+            options,
+            key_pattern: None,
+            csv_infer_types: true,
+            schemaless: false,
+            input_schema: None,
+            validation_policy: ValidationPolicy::Emit,
+            validation_policy_set: false,
+            cursor_field: None,
+            days_to_sync_if_history_is_full: DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL,
+            hive_string_fields: false,
+        }
+    }
+
     /// The reader options of this stream (`validation_policy: skip` drops bad records).
     pub fn read_options(&self) -> ReadOptions {
         let opts = self.options.clone();
