@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use lakeport_core::source::engine::Engine;
 use lakeport_core::source::listing::ListingCache;
+use lakeport_core::source::plan::ReadPlan;
 use lakeport_core::storage::{RetryConfig, Storage};
 use lakeport_protocol::{
     AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
@@ -43,9 +44,14 @@ impl SourceS3 {
     /// The engine of a command: the config's read plan over the shared storage.
     async fn engine(&self, config: &SourceS3Config) -> Result<Engine<'_>, ConnectorError> {
         let plan = config.read_plan()?;
-        let store = self.store(config).await?;
+        Ok(self.engine_over(plan, self.store(config).await?))
+    }
+
+    /// The engine of `plan` over `store`, counted by the store's meter (the one
+    /// place the meter is taken).
+    fn engine_over(&self, plan: ReadPlan, store: Arc<dyn Storage>) -> Engine<'_> {
         let meter = store.meter().clone();
-        Ok(Engine::new(plan, store, meter, &self.listings))
+        Engine::new(plan, store, meter, &self.listings)
     }
 }
 
@@ -87,10 +93,7 @@ impl Source for SourceS3 {
             .with_retry(RetryConfig::for_check())
             .build()
             .await?;
-        let store: Arc<dyn Storage> = Arc::new(store);
-        let meter = store.meter().clone();
-        let listings = ListingCache::default();
-        Engine::new(plan, store, meter, &listings).check().await
+        self.engine_over(plan, Arc::new(store)).check().await
     }
 
     async fn discover(&self, config: &SourceS3Config, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
