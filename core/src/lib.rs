@@ -10,27 +10,25 @@
 //! | [`schema`]    | Arrow ⇄ JSON Schema, inference, merging across files             |
 //! | [`records`]   | `RecordBatch` → RECORD JSON lines; JSON records → `RecordBatch`  |
 //! | [`flat_json`] | the fast path of JSON records → `RecordBatch` for flat schemas    |
-//! | [`object_reader`] | a stored object (S3 or local) opened as record batches (ranged Parquet reads) |
-//! | [`scan`], [`stream_discover`], [`stream_read`], [`file_stream`] | the discover and read steps file-based sources share |
+//! | [`partition`] | partition schemes, filters and the pruned listing plan           |
+//! | [`cost`]      | request metering figures, prices, limits and the COST report     |
+//! | [`source`]    | the file-source engine: cursors, objects opened as batches, sampling, the read loop |
+//! | [`sink`]      | the destination engine                                           |
+//! | [`config`]    | each connector flavour's config mapped onto the native one       |
 //! | [`error`]     | the crate's error type, mapped to Airbyte failure types          |
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod cost;
-pub mod cursor;
 pub mod error;
-pub mod file_stream;
 pub mod flat_json;
 pub mod formats;
-pub mod object_reader;
 pub mod partition;
-pub mod record_cursor;
 pub mod records;
-pub mod scan;
 pub mod schema;
 pub mod sink;
+pub mod source;
 pub mod storage;
-pub mod stream_discover;
-pub mod stream_read;
+pub mod time;
 
 pub use error::{Error, Result};

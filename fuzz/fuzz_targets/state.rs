@@ -2,7 +2,7 @@
 //! panic; each stream state then goes through the file sources' cursor.
 #![no_main]
 
-use lakeport_core::cursor::FileCursor;
+use lakeport_core::source::cursor::FileCursor;
 use lakeport_protocol::InputState;
 use libfuzzer_sys::fuzz_target;
 

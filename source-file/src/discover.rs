@@ -1,10 +1,10 @@
 //! Discovery: each stream's schema, inferred from a bounded sample of its
 //! newest files (read in parallel) and merged across them
-//! ([`lakeport_core::stream_discover`]).
+//! ([`lakeport_core::source::sample`]).
 
-use lakeport_core::file_stream::{airbyte_stream, stream_json_schema};
-use lakeport_core::record_cursor::{check_cursor_field, record_field};
-use lakeport_core::stream_discover::infer_merged_schema;
+use lakeport_core::source::catalog::{airbyte_stream, stream_json_schema};
+use lakeport_core::source::cursor::{check_cursor_field, record_field};
+use lakeport_core::source::sample::infer_merged_schema;
 use lakeport_protocol::{AirbyteStream, ConnectorError, Emitter};
 
 use crate::config::Config;

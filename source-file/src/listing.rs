@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use lakeport_core::formats::FileFormat;
+use lakeport_core::source::sample::StreamFile;
 use lakeport_core::storage::{ListOptions, ObjectMeta, StorageExt};
-use lakeport_core::stream_discover::StreamFile;
 use lakeport_protocol::ConnectorError;
 
 use crate::config::{Config, Layout};

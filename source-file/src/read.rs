@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use lakeport_core::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
-use lakeport_core::record_cursor::record_cursor_field;
-use lakeport_core::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
 use lakeport_core::schema::json_schema_to_arrow;
-use lakeport_core::stream_read::{self, find_stream, stream_finished, stream_started, StreamStates};
+use lakeport_core::source::cursor::record_cursor_field;
+use lakeport_core::source::cursor::{FileCursor, StatePacer, DEFAULT_MAX_HISTORY};
+use lakeport_core::source::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
+use lakeport_core::source::steps::{self, find_stream, stream_finished, stream_started, StreamStates};
 use lakeport_protocol::{
     ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, ConnectorError, Emitter, InputState, SyncMode,
 };
@@ -54,13 +54,13 @@ async fn read_stream(
     let descriptor = configured.stream.descriptor();
     let incremental = configured.sync_mode == SyncMode::Incremental;
     let (cursor, record_cursor) = if incremental {
-        let cursor = stream_read::saved_cursor(out, state, &descriptor, DEFAULT_MAX_HISTORY)?;
+        let cursor = steps::saved_cursor(out, state, &descriptor, DEFAULT_MAX_HISTORY)?;
         // Catalog `cursor_field` when not the file cursor, else the config's;
         // checked against the catalog's schema before anything is read.
         let field = record_cursor_field(configured.cursor_field.as_deref(), config.cursor_field.as_deref());
         let (name, schema) = (&configured.stream.name, &configured.stream.json_schema);
         let record_cursor = field
-            .map(|field| stream_read::record_cursor(name, field, schema, &[], &cursor, out))
+            .map(|field| steps::record_cursor(name, field, schema, &[], &cursor, out))
             .transpose()?;
         (cursor, record_cursor)
     } else {

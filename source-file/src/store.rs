@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lakeport_core::formats::{Compression, FileFormat};
-use lakeport_core::object_reader::open_object;
-use lakeport_core::scan::Opener;
+use lakeport_core::source::object::open_object;
+use lakeport_core::source::scan::Opener;
 use lakeport_core::storage::{LocalStorage, ObjectMeta, RetryConfig, Storage, StorageError};
 use lakeport_protocol::ConnectorError;
 use tokio::runtime::Handle;

@@ -1,7 +1,15 @@
-//! The native config of source-s3 (CONTRACT §4), and the mapping of the seed
-//! documents' legacy key names onto it.
+//! The native config of source-s3 (CONTRACT §4), the mapping of the seed
+//! documents' legacy key names onto it, and the config validated into the
+//! engine's read plan ([`SourceS3Config::read_plan`]).
 
 use lakeport_core::config::{to_native_source_s3, FormatOptions};
+use lakeport_core::cost::{Limits, Pricing as PriceTable};
+use lakeport_core::formats::{Compression, FileFormat};
+use lakeport_core::source::cursor::{record_field, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL};
+use lakeport_core::source::parse::{
+    glob_set, key_regex, listing_prefix, parse_compression, parse_format, parse_input_schema, parse_start_date,
+};
+use lakeport_core::source::plan::{list_page_size, PartitionPlan, ReadPlan, StreamPlan, ValidationPolicy};
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde::Deserialize;
@@ -284,9 +292,120 @@ pub(crate) fn migrate(raw: Value, from: Flavour, out: &mut Emitter) -> Result<Mi
     Ok(migrated)
 }
 
+impl SourceS3Config {
+    /// The config validated into the engine's read plan: every setting that
+    /// cannot work is a config_error here, before any request.
+    pub fn read_plan(&self) -> Result<ReadPlan, ConnectorError> {
+        let p = self.pricing.clone().unwrap_or_default();
+        Ok(ReadPlan {
+            streams: self.stream_plans()?,
+            start_date: parse_start_date(self.start_date.as_deref())?,
+            partitions: PartitionPlan::new(
+                self.partition_keys.as_deref(),
+                self.partition_filter.as_ref(),
+                self.partition_columns,
+            )?,
+            limits: Limits {
+                cost_limit_usd: self.cost_limit_usd,
+                max_files_per_run: self.max_files_per_run,
+                max_data_size_gb: self.max_data_size_gb,
+                dev_sampling: self.dev_sampling,
+                dev_max_files: self.dev_max_files,
+                sampling_seed: self.dev_sampling_seed.unwrap_or(0),
+            },
+            // S3 Standard us-east-1 with the config's `pricing` overrides.
+            pricing: PriceTable::with_overrides(p.get_per_1000, p.list_per_1000, p.put_per_1000, p.transfer_per_gb),
+            workers: self.parallel_workers,
+            list_page_size: list_page_size(self.list_page_size),
+        })
+    }
+
+    /// The streams of the config: its `streams[]`, or one stream of the top-level keys.
+    fn stream_plans(&self) -> Result<Vec<StreamPlan>, ConnectorError> {
+        let top_format = parse_format(Some(&self.file_format))?;
+        let top_compression = parse_compression(self.compression.as_deref())?;
+        let Some(streams) = self.streams.as_ref().filter(|s| !s.is_empty()) else {
+            let top = StreamKeys {
+                path_prefix: &self.path_prefix,
+                patterns: self.globs.clone().unwrap_or_default(),
+                format: top_format,
+                compression: top_compression,
+                format_options: &self.format_options,
+                options: self.options.clone(),
+            };
+            return Ok(vec![top.plan(self.default_stream_name())?]);
+        };
+        let mut seen = std::collections::HashSet::new();
+        streams
+            .iter()
+            .map(|s| {
+                let name = s.name.trim().to_string();
+                if name.is_empty() || !seen.insert(name.clone()) {
+                    return Err(ConnectorError::config(format!(
+                        "streams: every stream needs a distinct, non-empty name ('{name}' is empty or repeated)."
+                    )));
+                }
+                let keys = StreamKeys {
+                    path_prefix: s.path_prefix.as_deref().unwrap_or(&self.path_prefix),
+                    patterns: s.globs.clone().unwrap_or_default(),
+                    format: match &s.file_format {
+                        Some(f) => parse_format(Some(f))?,
+                        None => top_format,
+                    },
+                    compression: match &s.compression {
+                        Some(c) => parse_compression(Some(c))?,
+                        None => top_compression,
+                    },
+                    format_options: &s.format_options,
+                    options: s.options.or(&self.options),
+                };
+                keys.plan(name)
+            })
+            .collect()
+    }
+}
+
+/// One stream's keys, already merged with the top level's.
+struct StreamKeys<'a> {
+    path_prefix: &'a str,
+    patterns: Vec<String>,
+    format: Option<FileFormat>,
+    compression: Option<Compression>,
+    format_options: &'a FormatOptions,
+    options: StreamOptions,
+}
+
+impl StreamKeys<'_> {
+    /// The stream's plan, validated.
+    fn plan(self, name: String) -> Result<StreamPlan, ConnectorError> {
+        let options = self.options;
+        Ok(StreamPlan {
+            name,
+            prefix: listing_prefix(self.path_prefix, &self.patterns),
+            globs: glob_set(&self.patterns)?,
+            patterns: self.patterns,
+            format: self.format,
+            compression: self.compression,
+            options: self.format_options.to_read_options()?,
+            key_pattern: key_regex(options.key_pattern.as_deref())?,
+            csv_infer_types: options.csv_infer_types.unwrap_or(true),
+            schemaless: options.schemaless.unwrap_or(false),
+            input_schema: parse_input_schema(options.input_schema.as_deref())?,
+            validation_policy: ValidationPolicy::parse(options.validation_policy.as_deref())?,
+            validation_policy_set: options.validation_policy.is_some(),
+            cursor_field: record_field(options.cursor_field.as_deref()),
+            days_to_sync_if_history_is_full: options
+                .days_to_sync_if_history_is_full
+                .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
+            hive_string_fields: options.hive_string_fields.unwrap_or(false) && self.format == Some(FileFormat::Parquet),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lakeport_core::source::cursor::LAST_MODIFIED_FIELD;
     use serde_json::json;
 
     fn quiet() -> Emitter {
@@ -427,5 +546,45 @@ mod tests {
                 "{key}"
             );
         }
+    }
+
+    #[test]
+    fn cursor_fields_come_from_the_catalog_then_the_config() {
+        let config: SourceS3Config = serde_json::from_value(json!({"bucket": "b", "cursor_field": "seq",
+            "days_to_sync_if_history_is_full": 7,
+            "streams": [{"name": "a"}, {"name": "b", "cursor_field": "_ab_source_file_last_modified",
+                         "days_to_sync_if_history_is_full": 0}]}))
+        .unwrap();
+        let plans = config.read_plan().unwrap().streams;
+        assert_eq!(plans[0].cursor_field.as_deref(), Some("seq"));
+        assert_eq!(plans[0].days_to_sync_if_history_is_full, 7);
+        assert_eq!(plans[1].cursor_field, None);
+        assert_eq!(plans[1].days_to_sync_if_history_is_full, 0);
+        // Options inherit one by one; a schema describes one stream only.
+        let mixed: SourceS3Config = serde_json::from_value(json!({"bucket": "b", "key_pattern": "x",
+            "schemaless": true, "input_schema": "{\"id\": \"integer\"}",
+            "streams": [{"name": "a", "schemaless": false}]}))
+        .unwrap();
+        let a = &mixed.read_plan().unwrap().streams[0];
+        assert_eq!(a.key_pattern.as_ref().map(regex::Regex::as_str), Some("x"));
+        assert!(!a.schemaless && a.input_schema.is_none() && a.csv_infer_types);
+        let default: SourceS3Config = serde_json::from_value(json!({"bucket": "b"})).unwrap();
+        assert_eq!(
+            default.read_plan().unwrap().streams[0].days_to_sync_if_history_is_full,
+            3
+        );
+        let a = &plans[0];
+        assert_eq!(a.record_cursor_field(None).as_deref(), Some("seq"));
+        assert_eq!(
+            a.record_cursor_field(Some(&["updated_at".into()])).as_deref(),
+            Some("updated_at")
+        );
+        assert_eq!(
+            a.record_cursor_field(Some(&["user".into(), "at".into()])).as_deref(),
+            Some("user.at")
+        );
+        let file_cursor = [LAST_MODIFIED_FIELD.to_string()];
+        assert_eq!(a.record_cursor_field(Some(&file_cursor)).as_deref(), Some("seq"));
+        assert_eq!(plans[1].record_cursor_field(Some(&file_cursor)), None);
     }
 }

@@ -1,6 +1,11 @@
-//! The source-s3 connector: spec, check, discover and read.
+//! The source-s3 connector: spec, check, discover, estimate and read — each
+//! the file-source engine (`lakeport_core::source`) over an S3 storage, with
+//! the read plan of the config.
 
-use lakeport_core::storage::{Metered, RetryConfig, StorageExt};
+use lakeport_core::source::engine::Engine;
+use lakeport_core::source::listing::ListingCache;
+use lakeport_core::source::plan::ReadPlan;
+use lakeport_core::storage::{Metered, RetryConfig};
 use lakeport_protocol::{
     AirbyteCatalog, ConfiguredAirbyteCatalog, ConnectionStatus, Connector, ConnectorError, ConnectorSpecification,
     Emitter, Flavour, InputState, MigratedConfig, Source,
@@ -8,7 +13,6 @@ use lakeport_protocol::{
 use serde_json::Value;
 
 use crate::config::{self, SourceS3Config};
-use crate::{discover, read, streams};
 
 /// The connector.
 ///
@@ -19,7 +23,7 @@ use crate::{discover, read, streams};
 pub(crate) struct SourceS3 {
     store: tokio::sync::OnceCell<Metered>,
     /// Discovery's listings, for the read that follows it.
-    listings: streams::ListingCache,
+    listings: ListingCache,
 }
 
 impl SourceS3 {
@@ -30,6 +34,18 @@ impl SourceS3 {
             .get_or_try_init(|| async { Ok::<_, ConnectorError>(config.connection.builder().build_metered().await?) })
             .await?;
         Ok(store.clone())
+    }
+
+    /// The engine of a command: the config's read plan over the shared storage.
+    async fn engine(&self, config: &SourceS3Config) -> Result<Engine<'_>, ConnectorError> {
+        let plan = config.read_plan()?;
+        Ok(self.engine_over(plan, self.store(config).await?))
+    }
+
+    /// The engine of `plan` over `store`, counted by the store's meter (the one
+    /// place the meter is taken).
+    fn engine_over(&self, plan: ReadPlan, store: Metered) -> Engine<'_> {
+        Engine::new(plan, store.store().clone(), store.meter().clone(), &self.listings)
     }
 }
 
@@ -64,33 +80,18 @@ impl Source for SourceS3 {
 
     async fn check(&self, config: &SourceS3Config, _out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
         // Settings that cannot work fail here, before any request.
-        for plan in streams::plan(config)? {
-            plan.format_options.to_read_options()?;
-        }
-        streams::start_date(config)?;
+        let plan = config.read_plan()?;
         let store = config
             .connection
             .builder()
             .with_retry(RetryConfig::for_check())
-            .build()
+            .build_metered()
             .await?;
-        let prefix = config.path_prefix.trim_start_matches('/');
-        let found = store.first_object(prefix).await?;
-        let at = format!("s3://{}/{}", store.bucket(), prefix);
-        let stream = config.default_stream_name();
-        Ok(ConnectionStatus::succeeded(match found {
-            Some(meta) => format!(
-                "Listed {at} (stream '{stream}'): found {} ({} bytes).",
-                meta.key, meta.size
-            ),
-            None => format!(
-                "Listed {at} (stream '{stream}'): the connection works, but there are no objects under this prefix yet."
-            ),
-        }))
+        self.engine_over(plan, store).check().await
     }
 
     async fn discover(&self, config: &SourceS3Config, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
-        discover::discover(config, &self.store(config).await?, &self.listings, out).await
+        self.engine(config).await?.discover(out).await
     }
 
     async fn read(
@@ -100,7 +101,7 @@ impl Source for SourceS3 {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        read::read(config, &self.store(config).await?, &self.listings, catalog, state, out).await
+        self.engine(config).await?.read(catalog, state, out).await
     }
 
     async fn estimate(
@@ -110,7 +111,7 @@ impl Source for SourceS3 {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        read::estimate(config, &self.store(config).await?, catalog, state, out).await
+        self.engine(config).await?.estimate(catalog, state, out).await
     }
 }
 

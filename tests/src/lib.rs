@@ -604,6 +604,8 @@ pub struct RequestLog {
     pub head: std::sync::atomic::AtomicUsize,
     /// Everything else (PUT, POST, DELETE).
     pub other: std::sync::atomic::AtomicUsize,
+    /// The `prefix` of each LIST request, in the order they arrived.
+    pub list_prefixes: std::sync::Mutex<Vec<String>>,
 }
 
 impl RequestLog {
@@ -617,6 +619,46 @@ impl RequestLog {
             self.other.load(SeqCst),
         )
     }
+
+    /// The `prefix` of each LIST request so far (percent-decoded).
+    pub fn list_prefixes(&self) -> Vec<String> {
+        self.list_prefixes.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+/// The `prefix` query parameter of a request line, percent-decoded (empty when absent).
+fn query_prefix(request_line: &str) -> String {
+    let target = request_line.split(' ').nth(1).unwrap_or_default();
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let raw = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("prefix="))
+        .unwrap_or_default();
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A plain TCP proxy in front of an [`S3Server`] that logs every request
@@ -680,6 +722,9 @@ fn proxy_one(mut client: TcpStream, upstream: u16, log: &RequestLog) {
     };
     let request_line = head.lines().next().unwrap_or_default().to_string();
     let counter = if request_line.starts_with("GET ") && request_line.contains("list-type") {
+        if let Ok(mut prefixes) = log.list_prefixes.lock() {
+            prefixes.push(query_prefix(&request_line));
+        }
         &log.list
     } else if request_line.starts_with("GET ") {
         &log.get

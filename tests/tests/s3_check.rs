@@ -1,9 +1,9 @@
 //! `check` of source-s3 and destination-s3 against a real S3-protocol server:
 //! good credentials succeed; a wrong secret, a missing bucket and an
 //! unreachable endpoint fail with distinct messages (exit 0); a secret never
-//! appears in any output.
+//! appears in any output. source-s3's check lists the prefix its read lists.
 
-use lakeport_tests::{free_port, run, write_json, Run, S3Server};
+use lakeport_tests::{configured_catalog, free_port, run, write_json, CountingProxy, Run, S3Server};
 use serde_json::{json, Value};
 
 const CONNECTORS: &[&str] = &["source-s3", "destination-s3"];
@@ -232,5 +232,55 @@ fn a_secret_of_the_wrong_type_is_not_quoted_back() {
             assert_no_secret(&r, SECRET);
             assert_no_secret(&r, "9876543210");
         }
+    }
+}
+
+/// The LIST prefixes the server received while `command` ran with `args`.
+fn listed_by(proxy: &CountingProxy, args: &[&str]) -> (Run, Vec<String>) {
+    let before = proxy.log.list_prefixes().len();
+    let r = run("source-s3", args, None);
+    assert!(r.status.success(), "{args:?}:\n{}\n{}", r.stdout, r.stderr);
+    (r, proxy.log.list_prefixes()[before..].to_vec())
+}
+
+#[test]
+fn check_lists_the_prefix_the_read_lists() {
+    let server = S3Server::start();
+    server.create_bucket("data");
+    for key in ["events/2024/a.csv", "events/2023/b.csv", "other/c.csv"] {
+        server.put_object("data", key, b"id\n1\n");
+    }
+    let proxy = CountingProxy::start(&server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The prefix comes from the globs, from path_prefix (its leading '/' dropped),
+    // or from the first of several streams.
+    let setups = [
+        json!({"globs": ["events/2024/*.csv"]}),
+        json!({"path_prefix": "/events/2024/"}),
+        json!({"streams": [{"name": "e", "globs": ["events/2024/*.csv"]}]}),
+    ];
+    for (i, extra) in setups.into_iter().enumerate() {
+        let mut config = server.connection("data");
+        config["endpoint_url"] = json!(proxy.endpoint);
+        config["file_format"] = json!("csv");
+        for (k, v) in extra.as_object().expect("object") {
+            config[k] = v.clone();
+        }
+        let path = write_json(dir.path(), &format!("config{i}.json"), &config);
+        let path = path.to_str().expect("utf-8 path");
+        let (r, checked) = listed_by(&proxy, &["check", "--config", path]);
+        assert_eq!(status(&r).0, "SUCCEEDED", "{extra}: {}", r.stdout);
+        let (discovered, _) = listed_by(&proxy, &["discover", "--config", path]);
+        let catalog = configured_catalog(discovered.catalog(), "full_refresh");
+        let catalog = write_json(dir.path(), &format!("catalog{i}.json"), &catalog);
+        let catalog = catalog.to_str().expect("utf-8 path");
+        let (read, read_prefixes) = listed_by(&proxy, &["read", "--config", path, "--catalog", catalog]);
+        assert_eq!(read.records().len(), 1, "{extra}: {}", read.stdout);
+        assert_eq!(checked, ["events/2024/"], "{extra}: check listed {checked:?}");
+        assert!(!read_prefixes.is_empty(), "{extra}: the read listed nothing");
+        assert!(
+            read_prefixes.iter().all(|p| checked.contains(p)),
+            "{extra}: check listed {checked:?}, read listed {read_prefixes:?}"
+        );
     }
 }

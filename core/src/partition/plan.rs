@@ -36,7 +36,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use futures::future::BoxFuture;
 use futures::{stream, FutureExt, StreamExt};
 
@@ -44,6 +44,7 @@ use super::filter::{Condition, PartitionFilter};
 use super::scheme::{DatePart, Level, LevelKind, PartValue, PartitionScheme};
 use super::value::{compare_values, parse_date};
 use crate::storage::{ListOptions, ObjectMeta, Storage};
+use crate::time::parse_date_time;
 use crate::{Error, Result};
 
 /// Listings run at once: the folders of a split flat listing, the open
@@ -219,18 +220,8 @@ impl ListingPlan {
 /// zone (`2024-01-15T10:00:00[.fff][Z]`), or a date.
 pub fn parse_moment(raw: &str) -> Option<NaiveDateTime> {
     let s = raw.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.naive_utc());
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.fZ",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%SZ",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t);
-        }
+    if let Some(t) = parse_date_time(s) {
+        return Some(t);
     }
     if s.len() == 10 || s.len() == 8 {
         return parse_date(s).and_then(|d: NaiveDate| d.and_hms_opt(0, 0, 0));

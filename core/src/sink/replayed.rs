@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::stream::EXTRACTED_AT;
-use crate::cursor::parse_timestamp;
+use crate::time::parse_timestamp;
 
 /// The `_airbyte_extracted_at` a record's `data` carries, in milliseconds
 /// since the epoch (`None` when it has none, or not a timestamp).

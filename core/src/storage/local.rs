@@ -483,22 +483,20 @@ impl Storage for LocalStorage {
             })
             .await?;
             let first = futures::stream::iter((!first.is_empty()).then_some(Ok(first)));
-            let rest = futures::stream::try_unfold(rest, move |rest| {
-                async move {
-                    let Some((mut file, path)) = rest else {
-                        return Ok(None);
-                    };
-                    let (chunk, file, path) = LocalStorage::blocking(move || {
-                        let chunk = read_chunk(&mut file, &path, READ_CHUNK as u64)?;
-                        Ok((chunk, file, path))
-                    })
-                    .await?;
-                    if chunk.is_empty() {
-                        return Ok(None);
-                    }
-                    let more = chunk.len() == READ_CHUNK;
-                    Ok(Some((chunk, more.then_some((file, path)))))
+            let rest = futures::stream::try_unfold(rest, move |rest| async move {
+                let Some((mut file, path)) = rest else {
+                    return Ok(None);
+                };
+                let (chunk, file, path) = LocalStorage::blocking(move || {
+                    let chunk = read_chunk(&mut file, &path, READ_CHUNK as u64)?;
+                    Ok((chunk, file, path))
+                })
+                .await?;
+                if chunk.is_empty() {
+                    return Ok(None);
                 }
+                let more = chunk.len() == READ_CHUNK;
+                Ok(Some((chunk, more.then_some((file, path)))))
             });
             Ok(GetResult {
                 meta,

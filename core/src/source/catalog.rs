@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use lakeport_protocol::{AirbyteStream, SyncMode};
 use serde_json::Value;
 
-use crate::cursor::{FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use super::cursor::{FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use crate::schema::arrow_to_json_schema;
 
 /// The JSON Schema of a stream: the data's columns plus the two file fields.

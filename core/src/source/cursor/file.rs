@@ -19,19 +19,17 @@
 //!
 //! A stream with a record-level cursor (`cursor_field`) also keeps the
 //! greatest cursor value read, as `_lakeport_cursor: {"field", "value"}`
-//! (see [`crate::record_cursor`]).
+//! (see [`super::record`]).
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::record_cursor::max_value;
+use super::compare::max_value;
+use super::fields::{format_timestamp, truncate_micros, LAST_MODIFIED_FIELD};
+use crate::time::parse_timestamp;
 
-/// The cursor field file-based sources add to every record.
-pub const LAST_MODIFIED_FIELD: &str = "_ab_source_file_last_modified";
-/// The field holding each record's file.
-pub const FILE_URL_FIELD: &str = "_ab_source_file_url";
 /// Default number of files remembered before folding into the watermark
 /// (Airbyte's `DEFAULT_MAX_HISTORY_SIZE`).
 pub const DEFAULT_MAX_HISTORY: usize = 10_000;
@@ -42,37 +40,6 @@ pub const DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL: u32 = 3;
 const WATERMARK_KEY: &str = "_lakeport_watermark";
 /// The state key of the record-level cursor: `{"field": …, "value": …}`.
 pub const RECORD_CURSOR_KEY: &str = "_lakeport_cursor";
-
-/// Formats a time as Airbyte's file sources do: `%Y-%m-%dT%H:%M:%S.%6fZ`.
-pub fn format_timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-/// Parses a time in Airbyte's format, RFC 3339, or a bare date.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.fZ",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%SZ",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc());
-        }
-    }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-}
-
-/// `t` without its sub-microsecond part (what the state can hold).
-pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
-}
 
 /// Files read so far, by URL (key or path), with their modification time.
 #[derive(Debug, Clone, PartialEq)]
@@ -270,7 +237,7 @@ impl FileCursor {
     }
 
     /// Moves the record cursor of `field` to `value` if greater (typed
-    /// comparison, see [`crate::record_cursor::compare_values`]); a value
+    /// comparison, see [`super::compare::compare_values`]); a value
     /// saved for another field is replaced.
     pub fn advance_record_cursor(&mut self, field: &str, value: Option<Value>) {
         let Some(value) = value.filter(|v| !v.is_null()) else {

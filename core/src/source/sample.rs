@@ -10,6 +10,7 @@ use arrow::datatypes::Schema;
 use chrono::{DateTime, Utc};
 use lakeport_protocol::{ConnectorError, Emitter};
 
+use crate::cost::FileModel;
 use crate::error::Result;
 use crate::schema::merge;
 use crate::storage::ObjectMeta;
@@ -107,6 +108,17 @@ fn map_parallel<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) ->
         .into_iter()
         .filter_map(|slot| slot.into_inner().ok().flatten())
         .collect()
+}
+
+/// Bytes a schema sample reads at most per object (a Parquet footer, a text file's first rows).
+const FOOTER_BYTES: u64 = 64 * 1024;
+
+/// The sizes and models of the reads that infer the schema of `files`: one
+/// GET of at most `FOOTER_BYTES` (64 KiB) for each of the newest [`SAMPLE_FILES`].
+pub fn schema_sample(files: &[ObjectMeta]) -> impl Iterator<Item = (u64, FileModel)> + '_ {
+    newest(files, SAMPLE_FILES)
+        .into_iter()
+        .map(|f| (f.size.min(FOOTER_BYTES), FileModel::Whole))
 }
 
 #[cfg(test)]

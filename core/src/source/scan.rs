@@ -14,11 +14,11 @@ use chrono::{DateTime, Utc};
 use lakeport_protocol::ConnectorError;
 use serde_json::Value;
 
-use crate::cursor::{format_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use super::cursor::RecordCursor;
+use super::cursor::{format_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use crate::error::{Error, Result};
 use crate::formats::options::ReadOptions;
 use crate::formats::BatchReader;
-use crate::record_cursor::RecordCursor;
 use crate::records::{NulledValues, RecordSerializer};
 
 /// Serialised batches a worker may hold ahead of the writer, per file.

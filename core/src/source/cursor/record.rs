@@ -1,14 +1,12 @@
 //! The record-level incremental cursor of file-based sources (`cursor_field`):
 //! records whose cursor value is at or before the saved one are skipped, and
 //! the greatest value read is saved with the file history (see
-//! [`crate::cursor::FileCursor::advance_record_cursor`]).
+//! [`super::FileCursor::advance_record_cursor`]).
 //!
 //! Values compare by type: numbers numerically, dates and timestamps in time
 //! order, strings lexicographically. A record without a cursor value is kept
 //! (as Airbyte's declarative cursors do: "the incremental sync will assume it
 //! needs to be synced").
-
-use std::cmp::Ordering;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar, StringArray};
 use arrow::compute::kernels::cmp::gt;
@@ -17,10 +15,12 @@ use arrow::compute::{cast_with_options, filter_record_batch, is_null, or_kleene,
 use arrow::datatypes::{DataType, Schema};
 use serde_json::Value;
 
-use crate::cursor::{parse_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use super::compare::max_value;
+use super::fields::{format_timestamp, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
 use crate::error::{Error, Result};
 use crate::records;
 use crate::schema::json_schema_to_arrow;
+use crate::time::parse_timestamp;
 
 /// Why a record cursor cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -265,9 +265,7 @@ fn threshold(field: &str, after: &Value, dt: &DataType) -> Result<ArrayRef> {
     };
     // Timestamps in any of the accepted spellings, normalised for the cast.
     let text = match dt {
-        DataType::Timestamp(..) => parse_timestamp(&text)
-            .map(crate::cursor::format_timestamp)
-            .ok_or_else(bad)?,
+        DataType::Timestamp(..) => parse_timestamp(&text).map(format_timestamp).ok_or_else(bad)?,
         _ => text,
     };
     let array: ArrayRef = std::sync::Arc::new(StringArray::from(vec![text]));
@@ -283,59 +281,6 @@ fn json_value(array: &dyn Array, row: usize) -> Result<Value> {
     let mut buf = Vec::with_capacity(32);
     records::write_value(array, row, &mut buf)?;
     serde_json::from_slice(&buf).map_err(|e| Error::Internal(format!("record cursor value: {e}")))
-}
-
-/// Compares two cursor values: numbers numerically, strings that are both
-/// dates or timestamps in time order, other strings lexicographically; a
-/// number and a numeric string numerically; otherwise numbers sort before
-/// strings, and anything else before both.
-pub fn compare_values(a: &Value, b: &Value) -> Ordering {
-    fn number(v: &Value) -> Option<f64> {
-        match v {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            _ => x.as_f64().unwrap_or(0.0).total_cmp(&y.as_f64().unwrap_or(0.0)),
-        },
-        (Value::String(x), Value::String(y)) => match (parse_timestamp(x), parse_timestamp(y)) {
-            (Some(tx), Some(ty)) => tx.cmp(&ty).then_with(|| x.cmp(y)),
-            _ => x.cmp(y),
-        },
-        (Value::Number(_), Value::String(_)) | (Value::String(_), Value::Number(_)) => match (number(a), number(b)) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            _ if a.is_number() => Ordering::Less,
-            _ => Ordering::Greater,
-        },
-        _ => rank(a).cmp(&rank(b)),
-    }
-}
-
-fn rank(v: &Value) -> u8 {
-    match v {
-        Value::Null => 0,
-        Value::Bool(_) => 1,
-        Value::Number(_) => 2,
-        Value::String(_) => 3,
-        Value::Array(_) => 4,
-        Value::Object(_) => 5,
-    }
-}
-
-/// The greater of two optional cursor values (see [`compare_values`]).
-pub fn max_value(a: Option<Value>, b: Option<Value>) -> Option<Value> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if compare_values(&b, &a) == Ordering::Greater {
-            b
-        } else {
-            a
-        }),
-        (a, b) => a.or(b),
-    }
 }
 
 #[cfg(test)]
@@ -472,23 +417,5 @@ mod tests {
                 "{e}"
             );
         }
-    }
-
-    #[test]
-    fn values_compare_by_type() {
-        assert_eq!(compare_values(&json!(10), &json!(9)), Ordering::Greater);
-        assert_eq!(compare_values(&json!(2.5), &json!(10)), Ordering::Less);
-        assert_eq!(compare_values(&json!("10"), &json!(9)), Ordering::Greater);
-        assert_eq!(
-            compare_values(&json!("2024-01-01T00:00:00.5Z"), &json!("2024-01-01T00:00:00Z")),
-            Ordering::Greater
-        );
-        assert_eq!(
-            compare_values(&json!("2024-01-02"), &json!("2024-01-01T23:00:00Z")),
-            Ordering::Greater
-        );
-        assert_eq!(compare_values(&json!("b"), &json!("abc")), Ordering::Greater);
-        assert_eq!(max_value(Some(json!(3)), Some(json!(2))), Some(json!(3)));
-        assert_eq!(max_value(None, Some(json!(2))), Some(json!(2)));
     }
 }

@@ -11,9 +11,9 @@ use lakeport_protocol::{
 };
 use serde_json::Value;
 
-use crate::cursor::{FileCursor, StatePacer, LAST_MODIFIED_FIELD};
-use crate::record_cursor::{check_cursor_field, RecordCursor};
-use crate::scan::FileDone;
+use super::cursor::{check_cursor_field, RecordCursor};
+use super::cursor::{FileCursor, StatePacer, LAST_MODIFIED_FIELD};
+use super::scan::FileDone;
 
 /// The stream of `plans` named `name` (a catalog's stream); a config error
 /// listing the config's streams when there is none.

@@ -1,50 +1,30 @@
-//! Partition pruning, limits, sampling and pricing for source-s3: the glue
-//! between the stream plans and `lakeport_core::partition` /
-//! `lakeport_core::cost`.
+//! Partition pruning and the cost model of a stream's objects: the glue
+//! between the read plan and [`crate::partition`] / [`crate::cost`].
 
 use chrono::{DateTime, Utc};
-use lakeport_core::cost::{FileModel, Limits, Pricing};
-use lakeport_core::cursor::{FileCursor, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
-use lakeport_core::formats::{Compression, FileFormat};
-use lakeport_core::partition::{ColumnType, PartitionColumns, PartitionFilter, PartitionScheme, PlanRequest};
-use lakeport_protocol::ConnectorError;
 use serde_json::{Map, Value};
 
-use crate::config::SourceS3Config;
-use crate::streams::StreamPlan;
+use super::cursor::{FileCursor, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
+use super::plan::{PartitionPlan, StreamPlan};
+use crate::cost::FileModel;
+use crate::formats::{Compression, FileFormat};
+use crate::partition::{ColumnType, PartitionColumns, PartitionScheme, PlanRequest};
 
 /// Parquet leaf columns assumed when no catalog tells them (`estimate` without one).
 const DEFAULT_PARQUET_COLUMNS: usize = 8;
-
-/// Keys per LIST page (`list_page_size`, 1..=1000).
-pub(crate) fn page_size(config: &SourceS3Config) -> usize {
-    config
-        .list_page_size
-        .unwrap_or(lakeport_core::storage::MAX_LIST_PAGE)
-        .clamp(1, lakeport_core::storage::MAX_LIST_PAGE)
-}
-
-/// Whether the config asks for partition awareness (`partition_keys` or `partition_filter`).
-fn partitioned(config: &SourceS3Config) -> bool {
-    config.partition_keys.as_ref().is_some_and(|k| !k.is_empty())
-        || config.partition_filter.as_ref().is_some_and(|f| !f.is_empty())
-}
 
 /// What to plan for a stream listed under `prefix`: `partition_keys`,
 /// `partition_filter`, `start_date` as a date floor on date partitions (when
 /// partitions are configured), and — in incremental mode — the keys already
 /// synced, so a date-ordered layout is listed from the newest synced folder on.
-pub(crate) fn plan_request(
-    config: &SourceS3Config,
+pub fn plan_request(
+    partitions: &PartitionPlan,
     prefix: &str,
     since: Option<DateTime<Utc>>,
     synced: Option<&FileCursor>,
-) -> Result<PlanRequest, ConnectorError> {
-    let mut filter = match &config.partition_filter {
-        Some(map) => PartitionFilter::from_json(map).map_err(|e| ConnectorError::config(e.to_string()))?,
-        None => PartitionFilter::default(),
-    };
-    if partitioned(config) {
+) -> PlanRequest {
+    let mut filter = partitions.filter.clone();
+    if partitions.aware {
         filter = filter.with_since(since.map(|s| s.naive_utc()));
     }
     let synced_keys: Vec<String> = synced
@@ -56,31 +36,13 @@ pub(crate) fn plan_request(
                 .unwrap_or_default()
         })
         .unwrap_or_default();
-    Ok(PlanRequest {
+    PlanRequest {
         base: prefix.to_string(),
-        partition_keys: config.partition_keys.clone().filter(|k| !k.is_empty()),
+        partition_keys: partitions.keys.clone(),
         filter,
         resume_from_synced: !synced_keys.is_empty(),
         synced_keys,
-    })
-}
-
-/// The limits and sampling of the config.
-pub(crate) fn limits(config: &SourceS3Config) -> Limits {
-    Limits {
-        cost_limit_usd: config.cost_limit_usd,
-        max_files_per_run: config.max_files_per_run,
-        max_data_size_gb: config.max_data_size_gb,
-        dev_sampling: config.dev_sampling,
-        dev_max_files: config.dev_max_files,
-        sampling_seed: config.dev_sampling_seed.unwrap_or(0),
     }
-}
-
-/// The price table: S3 Standard us-east-1 with the config's `pricing` overrides.
-pub(crate) fn pricing(config: &SourceS3Config) -> Pricing {
-    let p = config.pricing.clone().unwrap_or_default();
-    Pricing::with_overrides(p.get_per_1000, p.list_per_1000, p.put_per_1000, p.transfer_per_gb)
 }
 
 /// The data columns of a stream's JSON Schema (file fields and partition columns left out).
@@ -106,7 +68,7 @@ fn leaves(schema: &Value) -> usize {
 
 /// How reading `key` of `plan` costs: Parquet (not compressed as a whole)
 /// through ranged reads of the projected columns, everything else one GET.
-pub(crate) fn file_model(plan: &StreamPlan, key: &str, json_schema: Option<&Value>, partition: &[String]) -> FileModel {
+pub fn file_model(plan: &StreamPlan, key: &str, json_schema: Option<&Value>, partition: &[String]) -> FileModel {
     let format = plan.format.or_else(|| FileFormat::from_extension(key));
     let compressed = match plan.compression {
         Some(c) => c != Compression::None,
@@ -120,7 +82,7 @@ pub(crate) fn file_model(plan: &StreamPlan, key: &str, json_schema: Option<&Valu
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_PARQUET_COLUMNS);
     let read = plan
-        .format_options
+        .options
         .parquet_columns
         .as_ref()
         .filter(|c| !c.is_empty())
@@ -134,7 +96,7 @@ pub(crate) fn file_model(plan: &StreamPlan, key: &str, json_schema: Option<&Valu
 
 /// The partition columns with the types the catalog's JSON Schema gives them
 /// (`partition_columns: true`); types inferred from `keys` where it has none.
-pub(crate) fn catalog_columns<'a>(
+pub fn catalog_columns<'a>(
     scheme: &PartitionScheme,
     json_schema: &Value,
     keys: impl IntoIterator<Item = &'a str>,
@@ -162,7 +124,7 @@ pub(crate) fn catalog_columns<'a>(
 }
 
 /// Adds the partition columns to a stream's JSON Schema properties.
-pub(crate) fn add_partition_properties(json_schema: &mut Value, columns: &PartitionColumns) {
+pub fn add_partition_properties(json_schema: &mut Value, columns: &PartitionColumns) {
     if let Some(props) = json_schema.get_mut("properties").and_then(Value::as_object_mut) {
         let extra: Map<String, Value> = columns.json_schema_properties();
         for (k, v) in extra {

@@ -9,11 +9,11 @@
 //! between the first and any second `=`; a later segment of the same name
 //! wins.
 
-use lakeport_core::partition::ColumnType;
+use crate::partition::ColumnType;
 use serde_json::{Map, Value};
 
 /// The hive fields of object `key`, in key order, each name once.
-pub(crate) fn hive_fields(key: &str) -> Vec<(String, Value)> {
+pub fn hive_fields(key: &str) -> Vec<(String, Value)> {
     let mut fields: Vec<(String, Value)> = Vec::new();
     for segment in key.split('/').filter(|s| s.contains('=')) {
         let decoded = percent_decode(segment);
@@ -30,7 +30,7 @@ pub(crate) fn hive_fields(key: &str) -> Vec<(String, Value)> {
 
 /// Adds the hive fields of `keys` to a stream's JSON Schema as strings
 /// (replacing a property of the same name, as the value in the key wins).
-pub(crate) fn add_hive_properties<'a>(json_schema: &mut Value, keys: impl IntoIterator<Item = &'a str>) {
+pub fn add_hive_properties<'a>(json_schema: &mut Value, keys: impl IntoIterator<Item = &'a str>) {
     let Some(props) = json_schema.get_mut("properties").and_then(Value::as_object_mut) else {
         return;
     };
