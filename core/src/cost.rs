@@ -16,14 +16,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::formats::parquet::COALESCE_GAP_BYTES;
+use crate::formats::parquet::{COALESCE_GAP_BYTES, PARQUET_FOOTER_PREFETCH};
 use crate::storage::MeterSnapshot;
 
 /// Bytes per GB as S3 bills transfer (GiB).
 pub const BYTES_PER_GB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-/// Bytes the Parquet reader fetches with the footer.
-pub const PARQUET_FOOTER_PREFETCH: u64 = 64 * 1024;
 
 /// Bytes per Parquet row group assumed when estimating ranged reads.
 pub const PARQUET_ROW_GROUP_BYTES: u64 = 128 * 1024 * 1024;

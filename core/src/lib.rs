@@ -12,6 +12,7 @@
 //! | [`flat_json`] | the fast path of JSON records → `RecordBatch` for flat schemas    |
 //! | [`object_reader`] | a stored object (S3 or local) opened as record batches (ranged Parquet reads) |
 //! | [`scan`], [`stream_discover`], [`stream_read`], [`file_stream`] | the discover and read steps file-based sources share |
+//! | [`task`]      | `AbortOnDrop`: a spawned task aborted when its handle is dropped  |
 //! | [`error`]     | the crate's error type, mapped to Airbyte failure types          |
 #![warn(missing_docs)]
 
@@ -32,5 +33,6 @@ pub mod sink;
 pub mod storage;
 pub mod stream_discover;
 pub mod stream_read;
+pub mod task;
 
 pub use error::{Error, Result};

@@ -31,7 +31,7 @@ use crate::formats::{self, compression, BatchReader, Compression, FileFormat, Re
 use crate::storage::{ObjectMeta, Storage, StorageError, DEFAULT_READ_AHEAD_CHUNKS};
 
 /// Bytes fetched with the footer's length, so small footers take one GET.
-const FOOTER_PREFETCH: usize = crate::cost::PARQUET_FOOTER_PREFETCH as usize;
+const FOOTER_PREFETCH: usize = crate::formats::parquet::PARQUET_FOOTER_PREFETCH as usize;
 
 /// Ranged GETs of one `get_byte_ranges` call in flight at once.
 const RANGE_CONCURRENCY: usize = 8;

@@ -15,6 +15,7 @@ use serde_json::{json, Value as JsonValue};
 
 use super::conform::{conform, drop_rows, with_nulled};
 use super::options::{OnBadRecord, ReadOptions};
+use super::writer::{CountingWriter, FormatWriter, Sink, WriteOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
 use crate::records::{json_reader_builder, write_date, write_json_str};
@@ -1143,4 +1144,46 @@ impl<W: Write> AvroBlockWriter<W> {
             .map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
         Ok(self.sink)
     }
+}
+
+/// The registry's writer of Avro: `codec` as [`parse_codec`] reads it, records named
+/// `opts.avro_record_name`.
+pub(super) fn new_avro_writer(
+    codec: &str,
+    schema: SchemaRef,
+    sink: Box<dyn Sink>,
+    opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+    let codec = parse_codec(codec)?;
+    let w = AvroBlockWriter::new(CountingWriter::new(sink), &schema, &opts.avro_record_name, codec)?;
+    Ok(Box::new(AvroWriter { inner: w }))
+}
+
+/// An [`AvroBlockWriter`] counting the bytes it writes.
+struct AvroWriter<W: Write + Send> {
+    inner: AvroBlockWriter<CountingWriter<W>>,
+}
+
+impl<W: Write + Send> FormatWriter<W> for AvroWriter<W> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.inner.write(batch)
+    }
+
+    fn bytes_written(&self) -> u64 {
+        self.inner.get_ref().count()
+    }
+
+    fn finish(self: Box<Self>) -> Result<W> {
+        Ok(self.inner.finish()?.into_inner())
+    }
+}
+
+/// The registry's reader of an Avro stream.
+pub(super) fn open_stream<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(AvroReader::new(file, input, opts, target)?))
 }

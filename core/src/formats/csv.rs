@@ -419,6 +419,26 @@ fn header_names<'r>(fields: impl Iterator<Item = &'r str>) -> Vec<String> {
     out
 }
 
+/// Opens a CSV stream (the registry's reader of [`super::FileFormat::Csv`]).
+pub(super) fn open_csv<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(CsvReader::new(file, input, opts, target, false)?))
+}
+
+/// Opens a TSV stream (the registry's reader of [`super::FileFormat::Tsv`]).
+pub(super) fn open_tsv<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(CsvReader::new(file, input, opts, target, true)?))
+}
+
 impl Iterator for CsvReader<'_> {
     type Item = Result<RecordBatch>;
 

@@ -377,6 +377,26 @@ fn unflatten(schema: &Schema) -> Schema {
     Schema::new(fields)
 }
 
+/// Opens a JSON stream (the registry's reader of [`super::FileFormat::Json`]).
+pub(super) fn open_json<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(JsonReader::new(file, input, opts, target, true)?))
+}
+
+/// Opens a JSON lines stream (the registry's reader of [`super::FileFormat::Jsonl`]).
+pub(super) fn open_jsonl<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(JsonReader::new(file, input, opts, target, false)?))
+}
+
 impl Iterator for JsonReader<'_> {
     type Item = Result<RecordBatch>;
 

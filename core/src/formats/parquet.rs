@@ -8,6 +8,7 @@
 //! about as fast as a local file while memory stays flat.
 
 use std::collections::VecDeque;
+use std::io::{Read, Write};
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -29,12 +30,13 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::arrow::push_decoder::{ParquetPushDecoder, ParquetPushDecoderBuilder, PlannedRange, ScanPlan};
-use parquet::arrow::ProjectionMask;
-use parquet::basic::Type as PhysicalType;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, Type as PhysicalType, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{
     FileMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataBuilder, ParquetMetaDataPushDecoder,
 };
+use parquet::file::properties::WriterProperties;
 use parquet::file::reader::ChunkReader;
 use parquet::schema::types::TypePtr;
 use parquet::DecodeResult;
@@ -42,8 +44,10 @@ use serde_json::Value as JsonValue;
 
 use super::conform::{conform, drop_rows, with_nulled};
 use super::options::{ColumnFilter, FilterOp, OnBadRecord, ReadOptions};
+use super::writer::{pq_err, sink_err, werr, CountingWriter, FormatWriter, Sink, WriteOptions};
 use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
+use crate::task::AbortOnDrop;
 
 fn perr(file: &str, e: impl std::fmt::Display) -> Error {
     let msg = e.to_string();
@@ -542,6 +546,10 @@ where
     Ok((out_schema, stream))
 }
 
+/// Bytes the Parquet reader fetches from the end of an object with the footer (the
+/// cost model counts them too).
+pub const PARQUET_FOOTER_PREFETCH: u64 = 64 * 1024;
+
 /// Ranges closer than this are fetched by one request (as `object_store`'s `get_ranges`).
 pub const COALESCE_GAP_BYTES: u64 = 1024 * 1024;
 
@@ -574,7 +582,7 @@ pub struct RangedReadOptions {
 impl Default for RangedReadOptions {
     fn default() -> Self {
         RangedReadOptions {
-            footer_prefetch: crate::cost::PARQUET_FOOTER_PREFETCH,
+            footer_prefetch: PARQUET_FOOTER_PREFETCH,
             coalesce_gap: COALESCE_GAP_BYTES,
             min_fetch_bytes: MIN_FETCH_BYTES,
             prefetch_fetches: 2,
@@ -867,18 +875,10 @@ impl FetchPlanner {
     }
 }
 
-/// Aborts a spawned fetch when dropped (the read stopped early).
-struct AbortOnDrop(tokio::task::JoinHandle<parquet::errors::Result<Vec<Bytes>>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A fetch running on the runtime (or, without one, a future run when awaited).
 enum Running {
-    Task(AbortOnDrop),
+    /// Aborted when dropped (the read stopped early).
+    Task(AbortOnDrop<parquet::errors::Result<Vec<Bytes>>>),
     Inline(BoxFuture<'static, parquet::errors::Result<Vec<Bytes>>>),
 }
 
@@ -890,7 +890,7 @@ struct Pending {
 impl Pending {
     async fn wait(self) -> parquet::errors::Result<(FetchUnit, Vec<Bytes>)> {
         let data = match self.running {
-            Running::Task(mut task) => (&mut task.0)
+            Running::Task(task) => task
                 .await
                 .map_err(|e| ParquetError::General(format!("a read-ahead fetch stopped: {e}")))??,
             Running::Inline(fut) => fut.await?,
@@ -953,7 +953,7 @@ where
     fn start(&self, unit: FetchUnit) -> Pending {
         let future = self.fetch(unit.spans.clone());
         let running = match &self.handle {
-            Some(handle) => Running::Task(AbortOnDrop(handle.spawn(future))),
+            Some(handle) => Running::Task(AbortOnDrop::new(handle.spawn(future))),
             None => Running::Inline(future),
         };
         Pending { unit, running }
@@ -1145,6 +1145,89 @@ where
             }
         }
     }
+}
+
+/// Parses a Parquet codec name: `snappy` (default), `gzip`, `zstd`, `lz4`, `brotli`, `none`.
+pub fn parse_parquet_codec(name: &str) -> Result<PqCompression> {
+    Ok(match name.trim().to_ascii_lowercase().as_str() {
+        "snappy" | "" => PqCompression::SNAPPY,
+        "gzip" | "gz" => PqCompression::GZIP(GzipLevel::default()),
+        "zstd" | "zstandard" => PqCompression::ZSTD(ZstdLevel::default()),
+        "lz4" | "lz4_raw" => PqCompression::LZ4_RAW,
+        "brotli" | "br" => PqCompression::BROTLI(BrotliLevel::default()),
+        "none" | "uncompressed" | "null" => PqCompression::UNCOMPRESSED,
+        other => {
+            return Err(Error::Config(format!(
+                "unknown Parquet compression '{other}'; use one of snappy, gzip, zstd, lz4, brotli, none"
+            )))
+        }
+    })
+}
+
+/// The registry's writer of Parquet: `codec` as [`parse_parquet_codec`] reads it, row groups
+/// of `opts.row_group_rows` rows.
+pub(super) fn new_parquet_writer(
+    codec: &str,
+    schema: SchemaRef,
+    sink: Box<dyn Sink>,
+    opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+    let props = WriterProperties::builder()
+        .set_compression(parse_parquet_codec(codec)?)
+        .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
+        .build();
+    let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props)).map_err(werr)?;
+    Ok(Box::new(ParquetWriter { inner: w }))
+}
+
+/// Writes row groups through `ArrowWriter`.
+struct ParquetWriter<W: Write + Send> {
+    inner: ArrowWriter<CountingWriter<W>>,
+}
+
+impl<W: Write + Send> FormatWriter<W> for ParquetWriter<W> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.inner.write(batch).map_err(pq_err)
+    }
+
+    fn bytes_written(&self) -> u64 {
+        self.inner.bytes_written() as u64
+    }
+
+    fn buffered_bytes(&self) -> u64 {
+        self.inner.in_progress_size() as u64
+    }
+
+    fn finish(self: Box<Self>) -> Result<W> {
+        let mut w = self.inner.into_inner().map_err(pq_err)?;
+        w.flush().map_err(sink_err)?;
+        Ok(w.into_inner())
+    }
+}
+
+/// The registry's reader of a Parquet stream: it needs random access, so the stream is
+/// buffered whole in memory (prefer [`read_parquet`] or [`read_parquet_ranged`]).
+pub(super) fn open_stream<'a>(
+    file: &str,
+    mut input: Box<dyn std::io::Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    let mut buf = Vec::new();
+    input
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::format(file, e.to_string()))?;
+    Ok(Box::new(read_parquet(file, Bytes::from(buf), opts, target)?))
+}
+
+/// The registry's reader of a local Parquet file: footer, then the needed column chunks.
+pub(super) fn open_file(
+    file: &str,
+    input: std::fs::File,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader>> {
+    Ok(Box::new(read_parquet(file, input, opts, target)?))
 }
 
 #[cfg(test)]

@@ -2,16 +2,14 @@
 //! written incrementally), JSONL, Parquet (snappy, gzip, zstd, lz4, brotli, none) and Avro
 //! (null, deflate, snappy, zstd, bzip2, xz). CSV/JSON/JSONL may be gzip- or zstd-compressed.
 
+use std::any::Any;
 use std::io::{self, Write};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
-use super::avro::{parse_codec, AvroBlockWriter};
 use super::compression::{Compression, Encoder};
 use super::conform::to_text;
 use super::FileFormat;
@@ -90,18 +88,18 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
-fn werr(e: impl std::fmt::Display) -> Error {
+pub(super) fn werr(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("write failed: {e}"))
 }
 
 /// A failed write to the output, its kind kept: a full disk or a read-only
 /// file system is reported with what to do.
-fn sink_err(e: io::Error) -> Error {
+pub(super) fn sink_err(e: io::Error) -> Error {
     Error::io("the file being written", e)
 }
 
 /// [`werr`] for Parquet, keeping the output's own I/O error.
-fn pq_err(e: parquet::errors::ParquetError) -> Error {
+pub(super) fn pq_err(e: parquet::errors::ParquetError) -> Error {
     match e {
         parquet::errors::ParquetError::External(inner) => match inner.downcast::<io::Error>() {
             Ok(io) => sink_err(*io),
@@ -111,24 +109,8 @@ fn pq_err(e: parquet::errors::ParquetError) -> Error {
     }
 }
 
-/// Parses a Parquet codec name: `snappy` (default), `gzip`, `zstd`, `lz4`, `brotli`, `none`.
-pub fn parse_parquet_codec(name: &str) -> Result<PqCompression> {
-    Ok(match name.trim().to_ascii_lowercase().as_str() {
-        "snappy" | "" => PqCompression::SNAPPY,
-        "gzip" | "gz" => PqCompression::GZIP(GzipLevel::default()),
-        "zstd" | "zstandard" => PqCompression::ZSTD(ZstdLevel::default()),
-        "lz4" | "lz4_raw" => PqCompression::LZ4_RAW,
-        "brotli" | "br" => PqCompression::BROTLI(BrotliLevel::default()),
-        "none" | "uncompressed" | "null" => PqCompression::UNCOMPRESSED,
-        other => {
-            return Err(Error::Config(format!(
-                "unknown Parquet compression '{other}'; use one of snappy, gzip, zstd, lz4, brotli, none"
-            )))
-        }
-    })
-}
-
-/// A writer of `format` with `codec` over `sink` for batches of `schema`.
+/// A writer of `format` with `codec` over `sink` for batches of `schema` (the format's
+/// registered writer, see [`super::FormatSpec::write`]).
 ///
 /// `codec` is the format's compression: Parquet `snappy|gzip|zstd|lz4|brotli|none`, Avro
 /// `null|deflate|snappy|zstd|bzip2|xz`, CSV/JSON/JSONL a stream codec (`gzip|zstd|none`, and
@@ -141,85 +123,119 @@ pub fn new_writer<W: Write + Send + 'static>(
     sink: W,
     opts: &WriteOptions,
 ) -> Result<Box<dyn FormatWriter<W>>> {
-    match format {
-        FileFormat::Parquet => {
-            let props = WriterProperties::builder()
-                .set_compression(parse_parquet_codec(codec)?)
-                .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
-                .build();
-            let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props)).map_err(werr)?;
-            Ok(Box::new(ParquetWriter { inner: w }))
-        }
-        FileFormat::Avro => {
-            let codec = parse_codec(codec)?;
-            let w = AvroBlockWriter::new(CountingWriter::new(sink), &schema, &opts.avro_record_name, codec)?;
-            Ok(Box::new(AvroWriter { inner: w }))
-        }
-        FileFormat::Csv | FileFormat::Tsv | FileFormat::Json | FileFormat::Jsonl => {
-            let c: Compression = if codec.trim().is_empty() {
-                Compression::None
-            } else {
-                codec.parse()?
-            };
-            let enc = Encoder::new(c, CountingWriter::new(sink))?;
-            let kind = match format {
-                FileFormat::Json => TextKind::JsonArray,
-                FileFormat::Jsonl => TextKind::Jsonl,
-                FileFormat::Tsv => TextKind::Csv(b'\t'),
-                _ => TextKind::Csv(opts.csv_delimiter),
-            };
-            Ok(Box::new(TextWriter {
-                sink: enc,
-                kind,
-                schema,
-                rows: 0,
-                header_written: false,
-                buf: Vec::with_capacity(1 << 20),
-            }))
-        }
+    let spec = format.spec();
+    let new = spec
+        .write
+        .ok_or_else(|| Error::Config(format!("{} files cannot be written; set another format", spec.name)))?;
+    let inner = new(codec, schema, Box::new(sink), opts)?;
+    Ok(Box::new(Typed {
+        inner,
+        sink: PhantomData,
+    }))
+}
+
+/// Any sink a registered writer writes to, handed back as its own type by
+/// [`FormatWriter::finish`] (the registry's constructors are not generic).
+pub trait Sink: Write + Send {
+    /// The sink, to be downcast to its own type.
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+impl<W: Write + Send + 'static> Sink for W {
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
     }
 }
 
-struct ParquetWriter<W: Write + Send> {
-    inner: ArrowWriter<CountingWriter<W>>,
+/// A registered writer over a boxed sink, seen as a writer over `W`.
+struct Typed<W> {
+    inner: Box<dyn FormatWriter<Box<dyn Sink>>>,
+    sink: PhantomData<fn() -> W>,
 }
 
-impl<W: Write + Send> FormatWriter<W> for ParquetWriter<W> {
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.inner.write(batch).map_err(pq_err)
-    }
-
-    fn bytes_written(&self) -> u64 {
-        self.inner.bytes_written() as u64
-    }
-
-    fn buffered_bytes(&self) -> u64 {
-        self.inner.in_progress_size() as u64
-    }
-
-    fn finish(self: Box<Self>) -> Result<W> {
-        let mut w = self.inner.into_inner().map_err(pq_err)?;
-        w.flush().map_err(sink_err)?;
-        Ok(w.into_inner())
-    }
-}
-
-struct AvroWriter<W: Write + Send> {
-    inner: AvroBlockWriter<CountingWriter<W>>,
-}
-
-impl<W: Write + Send> FormatWriter<W> for AvroWriter<W> {
+impl<W: Write + Send + 'static> FormatWriter<W> for Typed<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.inner.write(batch)
     }
 
     fn bytes_written(&self) -> u64 {
-        self.inner.get_ref().count()
+        self.inner.bytes_written()
+    }
+
+    fn buffered_bytes(&self) -> u64 {
+        self.inner.buffered_bytes()
     }
 
     fn finish(self: Box<Self>) -> Result<W> {
-        Ok(self.inner.finish()?.into_inner())
+        let sink: Box<dyn Sink> = self.inner.finish()?;
+        <dyn Sink>::into_any(sink)
+            .downcast::<W>()
+            .map(|w| *w)
+            .map_err(|_| Error::Internal("a format writer handed back a sink of another type".into()))
     }
+}
+
+/// The registry's writer of CSV: `opts.csv_delimiter`, a stream codec.
+pub(super) fn csv_writer(
+    codec: &str,
+    schema: SchemaRef,
+    sink: Box<dyn Sink>,
+    opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+    text_writer(TextKind::Csv(opts.csv_delimiter), codec, schema, sink)
+}
+
+/// The registry's writer of TSV: tab-delimited, a stream codec.
+pub(super) fn tsv_writer(
+    codec: &str,
+    schema: SchemaRef,
+    sink: Box<dyn Sink>,
+    _opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+    text_writer(TextKind::Csv(b'\t'), codec, schema, sink)
+}
+
+/// The registry's writer of JSON: one array written incrementally, a stream codec.
+pub(super) fn json_writer(
+    codec: &str,
+    schema: SchemaRef,
+    sink: Box<dyn Sink>,
+    _opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+    text_writer(TextKind::JsonArray, codec, schema, sink)
+}
+
+/// The registry's writer of JSON lines, a stream codec.
+pub(super) fn jsonl_writer(
+    codec: &str,
+    schema: SchemaRef,
+    sink: Box<dyn Sink>,
+    _opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+    text_writer(TextKind::Jsonl, codec, schema, sink)
+}
+
+/// A text writer of `kind` compressed with the stream codec `codec` (empty: none).
+fn text_writer(
+    kind: TextKind,
+    codec: &str,
+    schema: SchemaRef,
+    sink: Box<dyn Sink>,
+) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+    let c: Compression = if codec.trim().is_empty() {
+        Compression::None
+    } else {
+        codec.parse()?
+    };
+    let enc = Encoder::new(c, CountingWriter::new(sink))?;
+    Ok(Box::new(TextWriter {
+        sink: enc,
+        kind,
+        schema,
+        rows: 0,
+        header_written: false,
+        buf: Vec::with_capacity(1 << 20),
+    }))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
