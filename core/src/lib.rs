@@ -8,8 +8,7 @@
 //! | [`storage`]   | list / get / put / delete over S3 and the local filesystem       |
 //! | [`formats`]   | streaming readers and writers for CSV, TSV, JSON, JSONL, Parquet, Avro, and compression |
 //! | [`schema`]    | Arrow ⇄ JSON Schema, inference, merging across files             |
-//! | [`records`]   | `RecordBatch` → RECORD JSON lines; JSON records → `RecordBatch`  |
-//! | [`flat_json`] | the fast path of JSON records → `RecordBatch` for flat schemas    |
+//! | [`records`]   | `RecordBatch` → RECORD JSON lines; JSON records → `RecordBatch` (and its flat fast path) |
 //! | [`object_reader`] | a stored object (S3 or local) opened as record batches (ranged Parquet reads) |
 //! | [`scan`], [`stream_discover`], [`stream_read`], [`file_stream`] | the discover and read steps file-based sources share |
 //! | [`task`]      | `AbortOnDrop`: a spawned task aborted when its handle is dropped  |
@@ -21,7 +20,6 @@ pub mod cost;
 pub mod cursor;
 pub mod error;
 pub mod file_stream;
-pub mod flat_json;
 pub mod formats;
 pub mod object_reader;
 pub mod partition;

@@ -138,7 +138,7 @@ fn avro_field(name: &str, schema: &AvroSchema, names: &Names, depth: usize) -> F
                     }
                 }
             }
-            return crate::records::json_field(name, &json!({ "type": kinds }));
+            return crate::schema::json_field(name, &json!({ "type": kinds }));
         }
     }
     Field::new(name, avro_type(schema, names, depth), true)
