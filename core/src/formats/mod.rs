@@ -5,17 +5,25 @@
 //! read Parquet with ranged reads; [`read_path`] does everything for a local file.
 //! Writing: [`writer::new_writer`] returns a [`writer::FormatWriter`] for any format and codec.
 //!
-//! Each format is one module (`csv`, `json`, `parquet/`, `avro/`) plus one entry in the
-//! registry ([`FORMATS`], a [`FormatSpec`] per [`FileFormat`]): its names and extensions,
-//! whether it reads and writes, whether it needs random access, its codecs, and its reader
-//! and writer constructors. [`read_stream`], [`read_path`], [`new_writer`],
-//! [`FileFormat::from_extension`] and [`FileFormat`]'s `FromStr` go through the registry.
+//! Each format is one module (`csv/`, `json/`, `parquet/`, `avro/`: its reader, its writer
+//! and their constructors) plus one entry in the registry ([`FORMATS`], a [`FormatSpec`]
+//! per [`FileFormat`]): its names and extensions, whether it reads and writes, whether it
+//! needs random access, its codecs, and its reader and writer constructors. [`read_stream`],
+//! [`read_path`], [`new_writer`], [`FileFormat::from_extension`] and [`FileFormat`]'s
+//! `FromStr` go through the registry. Shared by the formats: [`options`] (reader options),
+//! `conform` (batches made to fit a target schema), `io` (line cap, text decoding),
+//! [`compression`] (stream codecs), [`writer`] (the writer trait), [`background`] (a writer
+//! on its own thread).
+//!
+//! Layering: formats build on [`crate::records`] (JSON values ⇄ Arrow) and
+//! [`crate::schema`]; they import nothing above them (nor storage: bytes come in as
+//! `Read`, `ChunkReader` or `AsyncFileReader`).
 //!
 //! Adding a format:
-//! 1. `formats/<name>.rs` (or `formats/<name>/`): a [`BatchReader`] with a
-//!    `pub(super) fn open_stream` of type [`OpenStream`] (and an [`OpenFile`] when it reads
-//!    better with random access), and a [`FormatWriter`] with a constructor of type
-//!    [`NewWriter`], if it can be written;
+//! 1. `formats/<name>/` (`read.rs`, `write.rs`, `mod.rs`): a [`BatchReader`] with a
+//!    constructor of type [`OpenStream`] (and one of type [`OpenFile`] when it reads better
+//!    with random access), and a [`FormatWriter`] with a constructor of type [`NewWriter`]
+//!    if it can be written (text formats wrap their sink in `writer::stream_sink`);
 //! 2. `formats/mod.rs`: `mod <name>;`;
 //! 3. `formats/registry.rs`: the [`FileFormat`] variant and its [`FormatSpec`] in `TABLE`
 //!    (names, extensions, family, random access, codecs, constructors), in variant order —
@@ -23,7 +31,8 @@
 //! 4. the tests: a round trip in `core/tests/roundtrip.rs` read back by an independent reader
 //!    in `tests/tests/formats_interop.rs`, and malformed input in `core/tests/malformed_files.rs`.
 //!
-//! Everything else asks the registry. A random-access format besides Parquet also needs a
+//! Code outside `formats` should ask `format.spec()` for these properties rather than
+//! match on the variant. A random-access format besides Parquet also needs a
 //! ranged reader for object stores (as [`parquet::read_parquet_ranged`]), wired where the
 //! source engine opens objects.
 

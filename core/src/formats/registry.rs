@@ -110,7 +110,7 @@ const TABLE: [FormatSpec; 6] = [
         codecs: STREAM_CODECS,
         read_stream: Some(csv::open_csv),
         read_file: None,
-        write: Some(super::writer::csv_writer),
+        write: Some(csv::csv_writer),
     },
     FormatSpec {
         format: FileFormat::Tsv,
@@ -123,7 +123,7 @@ const TABLE: [FormatSpec; 6] = [
         codecs: STREAM_CODECS,
         read_stream: Some(csv::open_tsv),
         read_file: None,
-        write: Some(super::writer::tsv_writer),
+        write: Some(csv::tsv_writer),
     },
     FormatSpec {
         format: FileFormat::Json,
@@ -136,7 +136,7 @@ const TABLE: [FormatSpec; 6] = [
         codecs: STREAM_CODECS,
         read_stream: Some(json::open_json),
         read_file: None,
-        write: Some(super::writer::json_writer),
+        write: Some(json::json_writer),
     },
     FormatSpec {
         format: FileFormat::Jsonl,
@@ -149,7 +149,7 @@ const TABLE: [FormatSpec; 6] = [
         codecs: STREAM_CODECS,
         read_stream: Some(json::open_jsonl),
         read_file: None,
-        write: Some(super::writer::jsonl_writer),
+        write: Some(json::jsonl_writer),
     },
     FormatSpec {
         format: FileFormat::Parquet,

@@ -1,20 +1,21 @@
-//! Writers from `RecordBatch` to any `Write` sink, in pieces: CSV (header), JSON (one array
-//! written incrementally), JSONL, Parquet (snappy, gzip, zstd, lz4, brotli, none) and Avro
-//! (null, deflate, snappy, zstd, bzip2, xz). CSV/JSON/JSONL may be gzip- or zstd-compressed.
+//! What every format's writer shares: the [`FormatWriter`] trait, [`WriteOptions`],
+//! [`new_writer`] (the format's registered writer over any `Write` sink, handed back by
+//! [`FormatWriter::finish`] as its own type through [`Sink`]), byte counting, the stream
+//! codec the text formats wrap a whole file in, and [`write_path`]. The writers themselves
+//! live with their formats: CSV (header), JSON (one array written incrementally), JSONL,
+//! Parquet (snappy, gzip, zstd, lz4, brotli, none) and Avro (null, deflate, snappy, zstd,
+//! bzip2, xz); CSV/JSON/JSONL may be compressed with a stream codec.
 
 use std::any::Any;
 use std::io::{self, Write};
 use std::marker::PhantomData;
-use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 
 use super::compression::{Compression, Encoder};
-use super::conform::to_text;
 use super::FileFormat;
 use crate::error::{Error, Result};
-use crate::records::{plain_batch, RowEncoder};
 
 /// Writes batches to a sink of type `W`, reporting bytes written so far (for rollover).
 pub trait FormatWriter<W: Write + Send>: Send {
@@ -98,17 +99,6 @@ pub(super) fn sink_err(e: io::Error) -> Error {
     Error::io("the file being written", e)
 }
 
-/// [`werr`] for Parquet, keeping the output's own I/O error.
-pub(super) fn pq_err(e: parquet::errors::ParquetError) -> Error {
-    match e {
-        parquet::errors::ParquetError::External(inner) => match inner.downcast::<io::Error>() {
-            Ok(io) => sink_err(*io),
-            Err(other) => werr(other),
-        },
-        other => werr(other),
-    }
-}
-
 /// A writer of `format` with `codec` over `sink` for batches of `schema` (the format's
 /// registered writer, see [`super::FormatSpec::write`]).
 ///
@@ -175,201 +165,18 @@ impl<W: Write + Send + 'static> FormatWriter<W> for Typed<W> {
     }
 }
 
-/// The registry's writer of CSV: `opts.csv_delimiter`, a stream codec.
-pub(super) fn csv_writer(
-    codec: &str,
-    schema: SchemaRef,
-    sink: Box<dyn Sink>,
-    opts: &WriteOptions,
-) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
-    text_writer(TextKind::Csv(opts.csv_delimiter), codec, schema, sink)
-}
+/// The stream codec `codec` names (empty: none) around `sink`, counting the compressed
+/// bytes: how the text formats (CSV, JSON) compress a whole file.
+pub(super) type StreamSink = Encoder<CountingWriter<Box<dyn Sink>>>;
 
-/// The registry's writer of TSV: tab-delimited, a stream codec.
-pub(super) fn tsv_writer(
-    codec: &str,
-    schema: SchemaRef,
-    sink: Box<dyn Sink>,
-    _opts: &WriteOptions,
-) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
-    text_writer(TextKind::Csv(b'\t'), codec, schema, sink)
-}
-
-/// The registry's writer of JSON: one array written incrementally, a stream codec.
-pub(super) fn json_writer(
-    codec: &str,
-    schema: SchemaRef,
-    sink: Box<dyn Sink>,
-    _opts: &WriteOptions,
-) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
-    text_writer(TextKind::JsonArray, codec, schema, sink)
-}
-
-/// The registry's writer of JSON lines, a stream codec.
-pub(super) fn jsonl_writer(
-    codec: &str,
-    schema: SchemaRef,
-    sink: Box<dyn Sink>,
-    _opts: &WriteOptions,
-) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
-    text_writer(TextKind::Jsonl, codec, schema, sink)
-}
-
-/// A text writer of `kind` compressed with the stream codec `codec` (empty: none).
-fn text_writer(
-    kind: TextKind,
-    codec: &str,
-    schema: SchemaRef,
-    sink: Box<dyn Sink>,
-) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
+/// A [`StreamSink`] of `codec` (a [`Compression`] name; empty: none) over `sink`.
+pub(super) fn stream_sink(codec: &str, sink: Box<dyn Sink>) -> Result<StreamSink> {
     let c: Compression = if codec.trim().is_empty() {
         Compression::None
     } else {
         codec.parse()?
     };
-    let enc = Encoder::new(c, CountingWriter::new(sink))?;
-    Ok(Box::new(TextWriter {
-        sink: enc,
-        kind,
-        schema,
-        rows: 0,
-        header_written: false,
-        buf: Vec::with_capacity(1 << 20),
-    }))
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextKind {
-    Csv(u8),
-    JsonArray,
-    Jsonl,
-}
-
-struct TextWriter<W: Write> {
-    sink: Encoder<CountingWriter<W>>,
-    kind: TextKind,
-    schema: SchemaRef,
-    rows: u64,
-    header_written: bool,
-    buf: Vec<u8>,
-}
-
-/// Appends one CSV field, quoted when needed.
-fn csv_field(out: &mut Vec<u8>, s: &str, delimiter: u8) {
-    let needs = s.is_empty()
-        || s.bytes()
-            .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
-        || s.starts_with(' ')
-        || s.ends_with(' ');
-    if !needs {
-        out.extend_from_slice(s.as_bytes());
-        return;
-    }
-    out.push(b'"');
-    for b in s.bytes() {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-impl<W: Write + Send> TextWriter<W> {
-    fn write_csv(&mut self, batch: &RecordBatch, delimiter: u8) -> Result<()> {
-        self.buf.clear();
-        if !self.header_written {
-            self.header_written = true;
-            for (i, f) in self.schema.fields().iter().enumerate() {
-                if i > 0 {
-                    self.buf.push(delimiter);
-                }
-                csv_field(&mut self.buf, f.name(), delimiter);
-            }
-            self.buf.extend_from_slice(b"\r\n");
-        }
-        let texts = batch.columns().iter().map(to_text).collect::<Result<Vec<_>>>()?;
-        let is_string: Vec<bool> = batch
-            .columns()
-            .iter()
-            .map(|c| matches!(c.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
-            .collect();
-        for i in 0..batch.num_rows() {
-            for (j, t) in texts.iter().enumerate() {
-                if j > 0 {
-                    self.buf.push(delimiter);
-                }
-                if t.is_null(i) {
-                    continue;
-                }
-                let s = t.as_string::<i32>().value(i);
-                if is_string[j] {
-                    // Empty strings are written quoted so they differ from nulls.
-                    csv_field(&mut self.buf, s, delimiter);
-                } else {
-                    csv_field_nonempty(&mut self.buf, s, delimiter);
-                }
-            }
-            self.buf.extend_from_slice(b"\r\n");
-        }
-        Ok(())
-    }
-}
-
-fn csv_field_nonempty(out: &mut Vec<u8>, s: &str, delimiter: u8) {
-    if s.is_empty() {
-        return;
-    }
-    csv_field(out, s, delimiter);
-}
-
-impl<W: Write + Send> FormatWriter<W> for TextWriter<W> {
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        match self.kind {
-            TextKind::Csv(d) => self.write_csv(batch, d)?,
-            TextKind::Jsonl | TextKind::JsonArray => {
-                self.buf.clear();
-                let batch = plain_batch(batch)?;
-                let batch = batch.as_ref();
-                let enc = RowEncoder::new(batch, &[])?;
-                let array = self.kind == TextKind::JsonArray;
-                for i in 0..batch.num_rows() {
-                    if array {
-                        self.buf
-                            .extend_from_slice(if self.rows == 0 && i == 0 { b"[\n" } else { b",\n" });
-                    }
-                    enc.write_object(i, &mut self.buf);
-                    if !array {
-                        self.buf.push(b'\n');
-                    }
-                }
-            }
-        }
-        self.rows += batch.num_rows() as u64;
-        self.sink.write_all(&self.buf).map_err(sink_err)
-    }
-
-    fn bytes_written(&self) -> u64 {
-        self.sink.get_ref().count()
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<W> {
-        if self.kind == TextKind::JsonArray {
-            let tail: &[u8] = if self.rows == 0 { b"[]\n" } else { b"\n]\n" };
-            self.sink.write_all(tail).map_err(sink_err)?;
-        }
-        if let TextKind::Csv(d) = self.kind {
-            if !self.header_written {
-                // Header only.
-                let empty = RecordBatch::new_empty(Arc::clone(&self.schema));
-                self.write_csv(&empty, d)?;
-                let buf = std::mem::take(&mut self.buf);
-                self.sink.write_all(&buf).map_err(sink_err)?;
-            }
-        }
-        let counting = self.sink.finish().map_err(sink_err)?;
-        Ok(counting.into_inner())
-    }
+    Encoder::new(c, CountingWriter::new(sink))
 }
 
 /// Writes `batches` to a new local file at `path` (format from `format`, codec as in

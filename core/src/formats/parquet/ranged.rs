@@ -43,7 +43,7 @@ pub struct RangedReadOptions {
     pub footer_prefetch: u64,
     /// Ranges separated by at most this many bytes are fetched by one request (the bytes
     /// in between are read and dropped), as `object_store`'s `get_ranges` does — unless
-    /// the hole is larger than the bytes it joins (see [`coalesce_ranges`]).
+    /// the hole is larger than the bytes it joins (see [`coalesce_ranges`](super::coalesce_ranges)).
     pub coalesce_gap: u64,
     /// Consecutive row groups are fetched together until a fetch holds at least this many
     /// bytes, so files with many small row groups take few requests. A row group is never

@@ -6,10 +6,11 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
-use crate::formats::writer::{pq_err, sink_err, werr, CountingWriter, FormatWriter, Sink, WriteOptions};
+use crate::formats::writer::{sink_err, werr, CountingWriter, FormatWriter, Sink, WriteOptions};
 
 /// Parses a Parquet codec name: `snappy` (default), `gzip`, `zstd`, `lz4`, `brotli`, `none`.
 pub fn parse_parquet_codec(name: &str) -> Result<PqCompression> {
@@ -26,6 +27,17 @@ pub fn parse_parquet_codec(name: &str) -> Result<PqCompression> {
             )))
         }
     })
+}
+
+/// [`werr`] for Parquet, keeping the output's own I/O error.
+fn pq_err(e: ParquetError) -> Error {
+    match e {
+        ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+            Ok(io) => sink_err(*io),
+            Err(other) => werr(other),
+        },
+        other => werr(other),
+    }
 }
 
 /// The registry's writer of Parquet: `codec` as [`parse_parquet_codec`] reads it, row groups
