@@ -225,8 +225,7 @@ fn write_path_and_read_path() {
     ] {
         let path = dir.path().join(file);
         let format = FileFormat::from_extension(file).unwrap();
-        let n =
-            formats::writer::write_path(&path, format, codec, batch.schema(), std::slice::from_ref(&batch)).unwrap();
+        let n = formats::write_path(&path, format, codec, batch.schema(), std::slice::from_ref(&batch)).unwrap();
         assert!(n > 0);
         let target = matches!(format, FileFormat::Json | FileFormat::Jsonl).then(|| batch.schema());
         let r = formats::read_path(&path, None, None, &ReadOptions::default(), target).unwrap();

@@ -3,7 +3,8 @@
 //! Reading: [`read_stream`] turns a (decompressed) byte stream of any format into an iterator
 //! of Arrow `RecordBatch`es; [`parquet::read_parquet`] / [`parquet::read_parquet_async`]
 //! read Parquet with ranged reads; [`read_path`] does everything for a local file.
-//! Writing: [`writer::new_writer`] returns a [`writer::FormatWriter`] for any format and codec.
+//! Writing: [`new_writer`] returns a [`FormatWriter`] for any format and codec;
+//! [`write_path`] writes a local file.
 //!
 //! Each format is one module (`csv/`, `json/`, `parquet/`, `avro/`: its reader, its writer
 //! and their constructors) plus one entry in the registry ([`FORMATS`], a [`FormatSpec`]
@@ -45,10 +46,11 @@ mod io;
 pub mod json;
 pub mod options;
 pub mod parquet;
+mod reader;
 mod registry;
 pub mod writer;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use arrow::array::RecordBatch;
@@ -56,46 +58,12 @@ use arrow::datatypes::SchemaRef;
 
 pub use compression::Compression;
 pub use options::{ColumnFilter, CsvOptions, FilterOp, OnBadRecord, ReadOptions, TextEncoding};
+pub use reader::{BatchReader, Warnings};
 pub use registry::{FileFormat, FormatSpec, NewWriter, OpenFile, OpenStream, FORMATS};
-pub use writer::{new_writer, FormatWriter, Sink, WriteOptions};
+use writer::Typed;
+pub use writer::{FormatWriter, Sink, WriteOptions};
 
 use crate::error::{Error, Result};
-
-/// An iterator of record batches with a known schema and warnings about skipped records.
-pub trait BatchReader: Iterator<Item = Result<RecordBatch>> + Send {
-    /// The schema of every batch produced (the target schema when one was given).
-    fn schema(&self) -> SchemaRef;
-    /// Warnings collected so far (skipped records, widened types), for the caller to log.
-    fn take_warnings(&mut self) -> Vec<String>;
-}
-
-/// A bounded list of warnings (the first 100 kept, the rest counted).
-#[derive(Debug, Default, Clone)]
-pub struct Warnings {
-    list: Vec<String>,
-    dropped: usize,
-}
-
-impl Warnings {
-    /// Adds a warning.
-    pub fn push(&mut self, w: String) {
-        if self.list.len() < 100 {
-            self.list.push(w);
-        } else {
-            self.dropped += 1;
-        }
-    }
-
-    /// Takes the warnings collected so far.
-    pub fn take(&mut self) -> Vec<String> {
-        let mut out = std::mem::take(&mut self.list);
-        if self.dropped > 0 {
-            out.push(format!("… and {} more warnings", self.dropped));
-            self.dropped = 0;
-        }
-        out
-    }
-}
 
 /// Reads `input` — a decompressed byte stream of `file` in `format` — as record batches of
 /// `opts.batch_size` rows. With `target` (from the catalog), batches conform to it: missing
@@ -167,4 +135,54 @@ pub fn read_path(
 /// Reads every batch of a reader into memory (for tests and small files).
 pub fn collect(reader: Box<dyn BatchReader + '_>) -> Result<Vec<RecordBatch>> {
     reader.collect()
+}
+
+/// A writer of `format` with `codec` over `sink` for batches of `schema` (the format's
+/// registered writer, see [`FormatSpec::write`]).
+///
+/// `codec` is the format's compression: Parquet `snappy|gzip|zstd|lz4|brotli|none`, Avro
+/// `null|deflate|snappy|zstd|bzip2|xz`, CSV/JSON/JSONL a stream codec (`gzip|zstd|none`, and
+/// also `bz2|lz4|snappy|brotli`); an empty string picks the default (snappy for Parquet,
+/// none otherwise).
+pub fn new_writer<W: Write + Send + 'static>(
+    format: FileFormat,
+    codec: &str,
+    schema: SchemaRef,
+    sink: W,
+    opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<W>>> {
+    let spec = format.spec();
+    let new = spec
+        .write
+        .ok_or_else(|| Error::Config(format!("{} files cannot be written; set another format", spec.name)))?;
+    let inner = new(codec, schema, Box::new(sink), opts)?;
+    Ok(Box::new(Typed::<W>::new(inner)))
+}
+
+/// Writes `batches` to a new local file at `path` (format from `format`, codec as in
+/// [`new_writer`]). Returns the bytes written.
+pub fn write_path(
+    path: &std::path::Path,
+    format: FileFormat,
+    codec: &str,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<u64> {
+    let name = path.display().to_string();
+    let file = std::fs::File::create(path).map_err(|e| Error::io(&name, e))?;
+    let mut w = new_writer(
+        format,
+        codec,
+        schema,
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        &WriteOptions::default(),
+    )?;
+    for b in batches {
+        w.write(b)?;
+    }
+    let mut buf = w.finish()?;
+    buf.flush().map_err(|e| Error::io(&name, e))?;
+    let file = buf.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(&name, e))?;
+    Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
 }

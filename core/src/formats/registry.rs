@@ -12,9 +12,11 @@ use std::str::FromStr;
 
 use arrow::datatypes::SchemaRef;
 
+use super::compression::Compression;
 use super::options::ReadOptions;
+use super::reader::BatchReader;
 use super::writer::{FormatWriter, Sink, WriteOptions};
-use super::{avro, csv, json, parquet, BatchReader, Compression};
+use super::{avro, csv, json, parquet};
 use crate::error::{Error, Result};
 
 /// A file format.

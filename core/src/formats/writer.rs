@@ -1,20 +1,18 @@
-//! What every format's writer shares: the [`FormatWriter`] trait, [`WriteOptions`],
-//! [`new_writer`] (the format's registered writer over any `Write` sink, handed back by
-//! [`FormatWriter::finish`] as its own type through [`Sink`]), byte counting, the stream
-//! codec the text formats wrap a whole file in, and [`write_path`]. The writers themselves
-//! live with their formats: CSV (header), JSON (one array written incrementally), JSONL,
-//! Parquet (snappy, gzip, zstd, lz4, brotli, none) and Avro (null, deflate, snappy, zstd,
-//! bzip2, xz); CSV/JSON/JSONL may be compressed with a stream codec.
+//! What every format's writer shares: the [`FormatWriter`] trait, [`WriteOptions`], the
+//! [`Sink`] a registered writer writes to (handed back as its own type by
+//! [`super::new_writer`]'s writer), byte counting, and the stream codec the text formats
+//! wrap a whole file in. The writers themselves live with their formats: CSV (header), JSON
+//! (one array written incrementally), JSONL, Parquet (snappy, gzip, zstd, lz4, brotli, none)
+//! and Avro (null, deflate, snappy, zstd, bzip2, xz); CSV/JSON/JSONL may be compressed with
+//! a stream codec.
 
 use std::any::Any;
 use std::io::{self, Write};
 use std::marker::PhantomData;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
 
 use super::compression::{Compression, Encoder};
-use super::FileFormat;
 use crate::error::{Error, Result};
 
 /// Writes batches to a sink of type `W`, reporting bytes written so far (for rollover).
@@ -99,31 +97,6 @@ pub(super) fn sink_err(e: io::Error) -> Error {
     Error::io("the file being written", e)
 }
 
-/// A writer of `format` with `codec` over `sink` for batches of `schema` (the format's
-/// registered writer, see [`super::FormatSpec::write`]).
-///
-/// `codec` is the format's compression: Parquet `snappy|gzip|zstd|lz4|brotli|none`, Avro
-/// `null|deflate|snappy|zstd|bzip2|xz`, CSV/JSON/JSONL a stream codec (`gzip|zstd|none`, and
-/// also `bz2|lz4|snappy|brotli`); an empty string picks the default (snappy for Parquet,
-/// none otherwise).
-pub fn new_writer<W: Write + Send + 'static>(
-    format: FileFormat,
-    codec: &str,
-    schema: SchemaRef,
-    sink: W,
-    opts: &WriteOptions,
-) -> Result<Box<dyn FormatWriter<W>>> {
-    let spec = format.spec();
-    let new = spec
-        .write
-        .ok_or_else(|| Error::Config(format!("{} files cannot be written; set another format", spec.name)))?;
-    let inner = new(codec, schema, Box::new(sink), opts)?;
-    Ok(Box::new(Typed {
-        inner,
-        sink: PhantomData,
-    }))
-}
-
 /// Any sink a registered writer writes to, handed back as its own type by
 /// [`FormatWriter::finish`] (the registry's constructors are not generic).
 pub trait Sink: Write + Send {
@@ -137,10 +110,21 @@ impl<W: Write + Send + 'static> Sink for W {
     }
 }
 
-/// A registered writer over a boxed sink, seen as a writer over `W`.
-struct Typed<W> {
+/// A registered writer over a boxed sink, seen as a writer over `W` (the sink it was
+/// given, handed back by [`FormatWriter::finish`]).
+pub(super) struct Typed<W> {
     inner: Box<dyn FormatWriter<Box<dyn Sink>>>,
     sink: PhantomData<fn() -> W>,
+}
+
+impl<W: Write + Send + 'static> Typed<W> {
+    /// `inner`, which writes to a boxed `W`.
+    pub(super) fn new(inner: Box<dyn FormatWriter<Box<dyn Sink>>>) -> Self {
+        Typed {
+            inner,
+            sink: PhantomData,
+        }
+    }
 }
 
 impl<W: Write + Send + 'static> FormatWriter<W> for Typed<W> {
@@ -177,32 +161,4 @@ pub(super) fn stream_sink(codec: &str, sink: Box<dyn Sink>) -> Result<StreamSink
         codec.parse()?
     };
     Encoder::new(c, CountingWriter::new(sink))
-}
-
-/// Writes `batches` to a new local file at `path` (format from `format`, codec as in
-/// [`new_writer`]). Returns the bytes written.
-pub fn write_path(
-    path: &std::path::Path,
-    format: FileFormat,
-    codec: &str,
-    schema: SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<u64> {
-    let name = path.display().to_string();
-    let file = std::fs::File::create(path).map_err(|e| Error::io(&name, e))?;
-    let mut w = new_writer(
-        format,
-        codec,
-        schema,
-        io::BufWriter::with_capacity(1 << 20, file),
-        &WriteOptions::default(),
-    )?;
-    for b in batches {
-        w.write(b)?;
-    }
-    let mut buf = w.finish()?;
-    buf.flush().map_err(|e| Error::io(&name, e))?;
-    let file = buf.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(&name, e))?;
-    Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
 }

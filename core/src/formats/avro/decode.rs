@@ -15,7 +15,7 @@ use super::schema::{avro_to_arrow_with, collect_names, resolve, Names};
 use crate::error::{Error, Result};
 use crate::formats::conform::{conform, drop_rows, with_nulled};
 use crate::formats::options::{OnBadRecord, ReadOptions};
-use crate::formats::{BatchReader, Warnings};
+use crate::formats::reader::{BatchReader, Warnings};
 use crate::records::{json_reader_builder, write_date, write_json_str};
 
 /// The decimal digits (with a `-` when negative) of a big-endian two's-complement integer

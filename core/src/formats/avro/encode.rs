@@ -10,6 +10,7 @@ use apache_avro::Codec;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 
+use super::header::{avro_bytes, zigzag};
 use super::schema::{arrow_to_avro, avro_names};
 use crate::error::{Error, Result};
 use crate::formats::writer::{CountingWriter, FormatWriter, Sink, WriteOptions};
@@ -168,23 +169,6 @@ fn codec_name(c: &Codec) -> &'static str {
         Codec::Bzip2(_) => "bzip2",
         Codec::Xz(_) => "xz",
     }
-}
-
-pub(super) fn zigzag(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    loop {
-        if z & !0x7f == 0 {
-            out.push(z as u8);
-            return;
-        }
-        out.push((z as u8 & 0x7f) | 0x80);
-        z >>= 7;
-    }
-}
-
-pub(super) fn avro_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    zigzag(out, b.len() as i64);
-    out.extend_from_slice(b);
 }
 
 /// Writes an Avro object container file block by block: rows are encoded into a block

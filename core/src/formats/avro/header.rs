@@ -5,7 +5,6 @@ use std::io::Read;
 
 use serde_json::{json, Value as JsonValue};
 
-use super::encode::{avro_bytes, zigzag};
 use crate::error::{Error, Result};
 
 /// The key prefix under which [`Names`](super::schema::Names) holds the decimal a union's `fixed` branch stands
@@ -191,4 +190,23 @@ pub(super) fn checked_header<'a>(
         },
         input,
     ))
+}
+
+/// Appends `v` as an Avro `long` (zig-zag varint).
+pub(super) fn zigzag(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    loop {
+        if z & !0x7f == 0 {
+            out.push(z as u8);
+            return;
+        }
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+}
+
+/// Appends `b` as Avro `bytes` (length, then the bytes).
+pub(super) fn avro_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    zigzag(out, b.len() as i64);
+    out.extend_from_slice(b);
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::formats::conform::{cast_column, drop_rows, with_nulled};
 use crate::formats::io::{utf8_reader, LineCap};
 use crate::formats::options::{BoolValues, OnBadRecord, ReadOptions};
-use crate::formats::{BatchReader, Warnings};
+use crate::formats::reader::{BatchReader, Warnings};
 use crate::schema::{finalize, infer_text_type, widen};
 
 /// A streaming CSV/TSV reader producing typed batches.

@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use crate::error::{Error, Result};
 use crate::formats::conform::{conform, drop_rows, with_nulled};
 use crate::formats::options::{OnBadRecord, ReadOptions};
-use crate::formats::{BatchReader, Warnings};
+use crate::formats::reader::{BatchReader, Warnings};
 use crate::records::json_reader_builder;
 use crate::schema::JsonSchemaInferrer;
 

@@ -14,7 +14,7 @@
 //! | `projection.rs` | projection, row-group pruning and row filters on a reader builder  |
 //! | `read.rs`       | [`read_parquet`], [`read_parquet_async`], the registry's readers   |
 //! | `ranged.rs`     | [`read_parquet_ranged`]: footer, then the scheduled fetches         |
-//! | `fetch.rs`      | the fetch scheduler: plan → coalesced fetches read ahead            |
+//! | `fetch.rs`      | the fetch scheduler: plan → coalesced fetches read ahead; [`RangedReadOptions`] |
 //! | `write.rs`      | the writer and [`parse_parquet_codec`]                              |
 
 mod fetch;
@@ -25,10 +25,8 @@ mod ranged;
 mod read;
 mod write;
 
-pub use fetch::coalesce_ranges;
-pub use ranged::{
-    read_parquet_ranged, ParquetStream, RangedReadOptions, COALESCE_GAP_BYTES, MIN_FETCH_BYTES, PARQUET_FOOTER_PREFETCH,
-};
+pub use fetch::{coalesce_ranges, RangedReadOptions, COALESCE_GAP_BYTES, MIN_FETCH_BYTES, PARQUET_FOOTER_PREFETCH};
+pub use ranged::{read_parquet_ranged, ParquetStream};
 pub use read::{parquet_schema, read_parquet, read_parquet_async, ParquetReader};
 pub use write::parse_parquet_codec;
 

@@ -16,59 +16,13 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataPushDecoder};
 use parquet::DecodeResult;
 
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, RangedReadOptions};
 use super::metadata::{arrow_metadata, perr};
 use super::projection::configure;
 use super::read::{check_row_count, expected_rows, finish_batch};
 use crate::error::{Error, Result};
 use crate::formats::options::{OnBadRecord, ReadOptions};
-use crate::formats::Warnings;
-
-/// Bytes the Parquet reader fetches from the end of an object with the footer (the
-/// cost model counts them too).
-pub const PARQUET_FOOTER_PREFETCH: u64 = 64 * 1024;
-
-/// Ranges closer than this are fetched by one request (as `object_store`'s `get_ranges`).
-pub const COALESCE_GAP_BYTES: u64 = 1024 * 1024;
-
-/// Row groups are fetched together until a fetch holds at least this many bytes.
-pub const MIN_FETCH_BYTES: u64 = 4 * 1024 * 1024;
-
-/// How [`read_parquet_ranged`] fetches an object: the footer, then the planned byte ranges
-/// of the projected column chunks, coalesced and read ahead of the decoder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RangedReadOptions {
-    /// Bytes fetched from the end of the object with the footer. Data that falls within them
-    /// (all of a small file) is not fetched again.
-    pub footer_prefetch: u64,
-    /// Ranges separated by at most this many bytes are fetched by one request (the bytes
-    /// in between are read and dropped), as `object_store`'s `get_ranges` does — unless
-    /// the hole is larger than the bytes it joins (see [`coalesce_ranges`](super::coalesce_ranges)).
-    pub coalesce_gap: u64,
-    /// Consecutive row groups are fetched together until a fetch holds at least this many
-    /// bytes, so files with many small row groups take few requests. A row group is never
-    /// split between two fetches.
-    pub min_fetch_bytes: u64,
-    /// Fetches running or waiting ahead of the decoder (at least 1).
-    pub prefetch_fetches: usize,
-    /// Bytes of those fetches at most; one fetch ahead is always allowed, whatever its size.
-    pub prefetch_bytes: u64,
-    /// Ranged requests of one fetch in flight at once.
-    pub concurrency: usize,
-}
-
-impl Default for RangedReadOptions {
-    fn default() -> Self {
-        RangedReadOptions {
-            footer_prefetch: PARQUET_FOOTER_PREFETCH,
-            coalesce_gap: COALESCE_GAP_BYTES,
-            min_fetch_bytes: MIN_FETCH_BYTES,
-            prefetch_fetches: 2,
-            prefetch_bytes: 64 * 1024 * 1024,
-            concurrency: 8,
-        }
-    }
-}
+use crate::formats::reader::Warnings;
 
 /// A stream of Parquet batches read through ranged requests ([`read_parquet_ranged`]).
 pub struct ParquetStream {

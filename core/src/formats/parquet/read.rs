@@ -22,7 +22,7 @@ use super::projection::configure;
 use crate::error::{Error, Result};
 use crate::formats::conform::{conform, drop_rows, with_nulled};
 use crate::formats::options::{OnBadRecord, ReadOptions};
-use crate::formats::{BatchReader, Warnings};
+use crate::formats::reader::{BatchReader, Warnings};
 
 /// A synchronous Parquet batch reader.
 pub struct ParquetReader {
