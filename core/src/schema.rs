@@ -42,6 +42,36 @@ pub fn map_type(values: DataType) -> DataType {
 }
 
 // ---------------------------------------------------------------------------------------
+// Columns of JSON values
+// ---------------------------------------------------------------------------------------
+
+/// The Arrow canonical extension type of a string column holding JSON texts (`arrow.json`).
+/// Records carry such a column's values as the JSON values themselves — e.g. an Avro union
+/// of several kinds holds a number in one row, a string or an object in the next.
+pub const JSON_EXTENSION: &str = "arrow.json";
+
+/// The field metadata key naming an Arrow extension type.
+const EXTENSION_KEY: &str = "ARROW:extension:name";
+
+/// The field metadata key holding a field's own JSON Schema (for [`JSON_EXTENSION`] columns,
+/// whose Arrow type alone says only "string").
+pub const JSON_SCHEMA_KEY: &str = "lakeport.json_schema";
+
+/// Whether `field` is a string column of JSON texts ([`JSON_EXTENSION`]).
+pub fn is_json_field(field: &Field) -> bool {
+    matches!(field.data_type(), DataType::Utf8)
+        && field.metadata().get(EXTENSION_KEY).is_some_and(|n| n == JSON_EXTENSION)
+}
+
+/// A nullable string column of JSON texts whose values follow `json_schema`.
+pub fn json_field(name: &str, json_schema: &JsonValue) -> Field {
+    Field::new(name, DataType::Utf8, true).with_metadata(std::collections::HashMap::from([
+        (EXTENSION_KEY.to_string(), JSON_EXTENSION.to_string()),
+        (JSON_SCHEMA_KEY.to_string(), json_schema.to_string()),
+    ]))
+}
+
+// ---------------------------------------------------------------------------------------
 // Arrow → JSON Schema
 // ---------------------------------------------------------------------------------------
 
@@ -67,11 +97,11 @@ fn nullable(t: &str) -> JsonValue {
     json!({ "type": ["null", t] })
 }
 
-/// The JSON Schema of one field: its own (metadata [`crate::records::JSON_SCHEMA_KEY`], for
+/// The JSON Schema of one field: its own (metadata [`JSON_SCHEMA_KEY`], for
 /// columns of JSON values) or its type's.
 pub fn field_to_json_schema(f: &Field) -> JsonValue {
     f.metadata()
-        .get(crate::records::JSON_SCHEMA_KEY)
+        .get(JSON_SCHEMA_KEY)
         .and_then(|s| serde_json::from_str(s).ok())
         .unwrap_or_else(|| data_type_to_json_schema(f.data_type()))
 }

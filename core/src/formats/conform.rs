@@ -285,7 +285,7 @@ pub(crate) fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<Conform
         });
         // A column of JSON values (an Avro union of several branches) is its own most exact
         // form: its values already follow the JSON Schema discover gave it.
-        let json_values = idx.map(|i| schema.field(i)).filter(|s| records::is_json_field(s));
+        let json_values = idx.map(|i| schema.field(i)).filter(|s| crate::schema::is_json_field(s));
         kept_meta.push(json_values.map(|s| s.metadata().clone().into_iter().collect()));
         match idx {
             None => columns.push(new_null_array(f.data_type(), batch.num_rows())),

@@ -3,7 +3,39 @@
 //! Reading: [`read_stream`] turns a (decompressed) byte stream of any format into an iterator
 //! of Arrow `RecordBatch`es; [`parquet::read_parquet`] / [`parquet::read_parquet_async`]
 //! read Parquet with ranged reads; [`read_path`] does everything for a local file.
-//! Writing: [`writer::new_writer`] returns a [`writer::FormatWriter`] for any format and codec.
+//! Writing: [`new_writer`] returns a [`FormatWriter`] for any format and codec;
+//! [`write_path`] writes a local file.
+//!
+//! Each format is one module (`csv/`, `json/`, `parquet/`, `avro/`: its reader, its writer
+//! and their constructors) plus one entry in the registry ([`FORMATS`], a [`FormatSpec`]
+//! per [`FileFormat`]): its names and extensions, whether it reads and writes, whether it
+//! needs random access, its codecs, and its reader and writer constructors. [`read_stream`],
+//! [`read_path`], [`new_writer`], [`FileFormat::from_extension`] and [`FileFormat`]'s
+//! `FromStr` go through the registry. Shared by the formats: [`options`] (reader options),
+//! `conform` (batches made to fit a target schema), `io` (line cap, text decoding),
+//! [`compression`] (stream codecs), [`writer`] (the writer trait), [`background`] (a writer
+//! on its own thread).
+//!
+//! Layering: formats build on [`crate::records`] (JSON values ⇄ Arrow) and
+//! [`crate::schema`]; they import nothing above them (nor storage: bytes come in as
+//! `Read`, `ChunkReader` or `AsyncFileReader`).
+//!
+//! Adding a format:
+//! 1. `formats/<name>/` (`read.rs`, `write.rs`, `mod.rs`): a [`BatchReader`] with a
+//!    constructor of type [`OpenStream`] (and one of type [`OpenFile`] when it reads better
+//!    with random access), and a [`FormatWriter`] with a constructor of type [`NewWriter`]
+//!    if it can be written (text formats wrap their sink in `writer::stream_sink`);
+//! 2. `formats/mod.rs`: `mod <name>;`;
+//! 3. `formats/registry.rs`: the [`FileFormat`] variant and its [`FormatSpec`] in `TABLE`
+//!    (names, extensions, family, random access, codecs, constructors), in variant order —
+//!    a compile-time check keeps the order;
+//! 4. the tests: a round trip in `core/tests/roundtrip.rs` read back by an independent reader
+//!    in `tests/tests/formats_interop.rs`, and malformed input in `core/tests/malformed_files.rs`.
+//!
+//! Code outside `formats` should ask `format.spec()` for these properties rather than
+//! match on the variant. A random-access format besides Parquet also needs a
+//! ranged reader for object stores (as [`parquet::read_parquet_ranged`]), wired where the
+//! source engine opens objects.
 
 pub mod avro;
 pub mod background;
@@ -14,156 +46,24 @@ mod io;
 pub mod json;
 pub mod options;
 pub mod parquet;
+mod reader;
+mod registry;
 pub mod writer;
 
-use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::str::FromStr;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
 pub use compression::Compression;
 pub use options::{ColumnFilter, CsvOptions, FilterOp, OnBadRecord, ReadOptions, TextEncoding};
-pub use writer::{new_writer, FormatWriter, WriteOptions};
+pub use reader::{BatchReader, Warnings};
+pub use registry::{FileFormat, FormatSpec, NewWriter, OpenFile, OpenStream, FORMATS};
+use writer::Typed;
+pub use writer::{FormatWriter, Sink, WriteOptions};
 
 use crate::error::{Error, Result};
-
-/// A file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FileFormat {
-    /// Comma-separated values (any delimiter).
-    Csv,
-    /// Tab-separated values.
-    Tsv,
-    /// A JSON array of objects, or one object.
-    Json,
-    /// One JSON object per line (NDJSON).
-    Jsonl,
-    /// Apache Parquet.
-    Parquet,
-    /// Apache Avro object container file.
-    Avro,
-}
-
-impl FileFormat {
-    /// The canonical name (`"csv"`, `"jsonl"`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            FileFormat::Csv => "csv",
-            FileFormat::Tsv => "tsv",
-            FileFormat::Json => "json",
-            FileFormat::Jsonl => "jsonl",
-            FileFormat::Parquet => "parquet",
-            FileFormat::Avro => "avro",
-        }
-    }
-
-    /// The file extension written (without a dot).
-    pub fn extension(self) -> &'static str {
-        self.name()
-    }
-
-    /// Detects the format from a path's extension, ignoring a compression extension
-    /// (`x.csv.gz` → `Csv`).
-    pub fn from_extension(path: &str) -> Option<FileFormat> {
-        let path = match Compression::from_extension(path) {
-            Some((_, stem)) => stem,
-            None => path,
-        };
-        let (_, ext) = path.rsplit_once('.')?;
-        match ext.to_ascii_lowercase().as_str() {
-            "csv" | "txt" => Some(FileFormat::Csv),
-            "tsv" | "tab" => Some(FileFormat::Tsv),
-            "json" => Some(FileFormat::Json),
-            "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
-            "parquet" | "pq" | "parq" => Some(FileFormat::Parquet),
-            "avro" => Some(FileFormat::Avro),
-            _ => None,
-        }
-    }
-}
-
-impl FileFormat {
-    /// The format `path`'s extension names when it is of another kind than
-    /// `self` (a `.jsonl` key read as CSV, a `.csv` one as Parquet): reading
-    /// it as `self` is likely a mistake. CSV and TSV are one kind (a
-    /// delimiter apart), and so are JSON and JSON lines.
-    pub fn contradicted_by(self, path: &str) -> Option<FileFormat> {
-        fn kind(f: FileFormat) -> u8 {
-            match f {
-                FileFormat::Csv | FileFormat::Tsv => 0,
-                FileFormat::Json | FileFormat::Jsonl => 1,
-                FileFormat::Parquet => 2,
-                FileFormat::Avro => 3,
-            }
-        }
-        FileFormat::from_extension(path).filter(|other| kind(*other) != kind(self))
-    }
-}
-
-impl fmt::Display for FileFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for FileFormat {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "csv" => FileFormat::Csv,
-            "tsv" => FileFormat::Tsv,
-            "json" => FileFormat::Json,
-            "jsonl" | "ndjson" | "jsonlines" | "json_lines" => FileFormat::Jsonl,
-            "parquet" => FileFormat::Parquet,
-            "avro" => FileFormat::Avro,
-            other => {
-                return Err(Error::Config(format!(
-                    "unknown file format '{other}'; use one of csv, tsv, json, jsonl, parquet, avro"
-                )))
-            }
-        })
-    }
-}
-
-/// An iterator of record batches with a known schema and warnings about skipped records.
-pub trait BatchReader: Iterator<Item = Result<RecordBatch>> + Send {
-    /// The schema of every batch produced (the target schema when one was given).
-    fn schema(&self) -> SchemaRef;
-    /// Warnings collected so far (skipped records, widened types), for the caller to log.
-    fn take_warnings(&mut self) -> Vec<String>;
-}
-
-/// A bounded list of warnings (the first 100 kept, the rest counted).
-#[derive(Debug, Default, Clone)]
-pub struct Warnings {
-    list: Vec<String>,
-    dropped: usize,
-}
-
-impl Warnings {
-    /// Adds a warning.
-    pub fn push(&mut self, w: String) {
-        if self.list.len() < 100 {
-            self.list.push(w);
-        } else {
-            self.dropped += 1;
-        }
-    }
-
-    /// Takes the warnings collected so far.
-    pub fn take(&mut self) -> Vec<String> {
-        let mut out = std::mem::take(&mut self.list);
-        if self.dropped > 0 {
-            out.push(format!("… and {} more warnings", self.dropped));
-            self.dropped = 0;
-        }
-        out
-    }
-}
 
 /// Reads `input` — a decompressed byte stream of `file` in `format` — as record batches of
 /// `opts.batch_size` rows. With `target` (from the catalog), batches conform to it: missing
@@ -181,21 +81,11 @@ pub fn read_stream<'a>(
     opts: &ReadOptions,
     target: Option<SchemaRef>,
 ) -> Result<Box<dyn BatchReader + 'a>> {
-    Ok(match format {
-        FileFormat::Csv => Box::new(csv::CsvReader::new(file, input, opts, target, false)?),
-        FileFormat::Tsv => Box::new(csv::CsvReader::new(file, input, opts, target, true)?),
-        FileFormat::Json => Box::new(json::JsonReader::new(file, input, opts, target, true)?),
-        FileFormat::Jsonl => Box::new(json::JsonReader::new(file, input, opts, target, false)?),
-        FileFormat::Avro => Box::new(avro::AvroReader::new(file, input, opts, target)?),
-        FileFormat::Parquet => {
-            let mut input = input;
-            let mut buf = Vec::new();
-            input
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::format(file, e.to_string()))?;
-            Box::new(parquet::read_parquet(file, bytes::Bytes::from(buf), opts, target)?)
-        }
-    })
+    let spec = format.spec();
+    let open = spec
+        .read_stream
+        .ok_or_else(|| Error::Config(format!("{} files cannot be read; set another format", spec.name)))?;
+    open(file, input, opts, target)
 }
 
 /// The schema of a stream, inferred from a bounded sample (`opts.infer_rows` rows for CSV/TSV
@@ -233,11 +123,10 @@ pub fn read_path(
         })?,
     };
     let file = std::fs::File::open(path).map_err(|e| Error::io(&name, e))?;
-    if format == FileFormat::Parquet
-        && matches!(compression, None | Some(Compression::None))
-        && Compression::from_extension(&name).is_none()
-    {
-        return Ok(Box::new(parquet::read_parquet(&name, file, opts, target)?));
+    if let Some(open_file) = format.spec().read_file {
+        if matches!(compression, None | Some(Compression::None)) && Compression::from_extension(&name).is_none() {
+            return open_file(&name, file, opts, target);
+        }
     }
     let (_, input) = compression::open_decompressed(&name, compression, Box::new(file))?;
     read_stream(&name, input, format, opts, target)
@@ -248,23 +137,52 @@ pub fn collect(reader: Box<dyn BatchReader + '_>) -> Result<Vec<RecordBatch>> {
     reader.collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::FileFormat;
+/// A writer of `format` with `codec` over `sink` for batches of `schema` (the format's
+/// registered writer, see [`FormatSpec::write`]).
+///
+/// `codec` is the format's compression: Parquet `snappy|gzip|zstd|lz4|brotli|none`, Avro
+/// `null|deflate|snappy|zstd|bzip2|xz`, CSV/JSON/JSONL a stream codec (`gzip|zstd|none`, and
+/// also `bz2|lz4|snappy|brotli`); an empty string picks the default (snappy for Parquet,
+/// none otherwise).
+pub fn new_writer<W: Write + Send + 'static>(
+    format: FileFormat,
+    codec: &str,
+    schema: SchemaRef,
+    sink: W,
+    opts: &WriteOptions,
+) -> Result<Box<dyn FormatWriter<W>>> {
+    let spec = format.spec();
+    let new = spec
+        .write
+        .ok_or_else(|| Error::Config(format!("{} files cannot be written; set another format", spec.name)))?;
+    let inner = new(codec, schema, Box::new(sink), opts)?;
+    Ok(Box::new(Typed::<W>::new(inner)))
+}
 
-    #[test]
-    fn an_extension_of_another_kind_contradicts_the_configured_format() {
-        assert_eq!(FileFormat::Csv.contradicted_by("a/b.jsonl"), Some(FileFormat::Jsonl));
-        assert_eq!(
-            FileFormat::Csv.contradicted_by("a/b.parquet"),
-            Some(FileFormat::Parquet)
-        );
-        assert_eq!(FileFormat::Parquet.contradicted_by("a/b.csv.gz"), Some(FileFormat::Csv));
-        // One kind: a delimiter apart, or JSON and JSON lines.
-        assert_eq!(FileFormat::Csv.contradicted_by("a/b.tsv"), None);
-        assert_eq!(FileFormat::Jsonl.contradicted_by("a/b.json"), None);
-        // No extension, or one no format claims: nothing to contradict.
-        assert_eq!(FileFormat::Csv.contradicted_by("a/b"), None);
-        assert_eq!(FileFormat::Avro.contradicted_by("a/b.dat"), None);
+/// Writes `batches` to a new local file at `path` (format from `format`, codec as in
+/// [`new_writer`]). Returns the bytes written.
+pub fn write_path(
+    path: &std::path::Path,
+    format: FileFormat,
+    codec: &str,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<u64> {
+    let name = path.display().to_string();
+    let file = std::fs::File::create(path).map_err(|e| Error::io(&name, e))?;
+    let mut w = new_writer(
+        format,
+        codec,
+        schema,
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        &WriteOptions::default(),
+    )?;
+    for b in batches {
+        w.write(b)?;
     }
+    let mut buf = w.finish()?;
+    buf.flush().map_err(|e| Error::io(&name, e))?;
+    let file = buf.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(&name, e))?;
+    Ok(file.metadata().map(|m| m.len()).unwrap_or(0))
 }

@@ -8,8 +8,7 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringBuilder, TimestampMi
 use arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{Error, Result};
-use crate::flat_json::FlatJsonDecoder;
-use crate::records::JsonRecordDecoder;
+use crate::records::{FlatJsonDecoder, JsonRecordDecoder};
 use crate::schema::timestamp_utc;
 
 /// Records held as JSON text: one line of `text` per record.

@@ -13,6 +13,7 @@ use super::{open_fetched, wait_error, Decoding, ObjectAt};
 use crate::error::Result;
 use crate::formats::{BatchReader, ReadOptions};
 use crate::storage::{ObjectMeta, Storage};
+use crate::task::AbortOnDrop;
 
 /// Objects up to this size are fetched whole ahead of the workers ([`Prefetch`]).
 pub const PREFETCH_MAX_OBJECT_BYTES: u64 = 8 * 1024 * 1024;
@@ -59,7 +60,7 @@ pub struct Prefetch {
     slots: Vec<Slot>,
     /// Set when the last handle goes: the fetching task starts no further GET.
     stopped: Arc<AtomicBool>,
-    driver: Option<AbortOnDrop>,
+    driver: Option<AbortOnDrop<()>>,
 }
 
 impl Drop for Prefetch {
@@ -67,15 +68,6 @@ impl Drop for Prefetch {
         // Before the slots go (which frees the read-ahead budget the task waits for).
         self.stopped.store(true, Ordering::SeqCst);
         self.driver.take();
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -132,7 +124,7 @@ impl Prefetch {
         let driver = (!jobs.is_empty()).then(|| {
             let store = Arc::clone(store);
             let stopped = Arc::clone(&stopped);
-            AbortOnDrop(handle.spawn(async move {
+            AbortOnDrop::new(handle.spawn(async move {
                 let count = Arc::new(Semaphore::new(objects.max(1)));
                 let budget = Arc::new(Semaphore::new(kib(bytes) as usize));
                 let mut running = JoinSet::new();

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use super::conform::{cast_column, drop_rows, with_nulled};
-use super::io::{utf8_reader, LineCap};
-use super::options::{BoolValues, OnBadRecord, ReadOptions};
-use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
+use crate::formats::conform::{cast_column, drop_rows, with_nulled};
+use crate::formats::io::{utf8_reader, LineCap};
+use crate::formats::options::{BoolValues, OnBadRecord, ReadOptions};
+use crate::formats::reader::{BatchReader, Warnings};
 use crate::schema::{finalize, infer_text_type, widen};
 
 /// A streaming CSV/TSV reader producing typed batches.
@@ -313,7 +313,7 @@ impl<'a> CsvReader<'a> {
                     OnBadRecord::Fail => {
                         return Err(Error::format(
                             &self.file,
-                            format!("{msg}; {}", super::options::FIT_ADVICE),
+                            format!("{msg}; {}", crate::formats::options::FIT_ADVICE),
                         ))
                     }
                     OnBadRecord::Skip => {
@@ -417,6 +417,26 @@ fn header_names<'r>(fields: impl Iterator<Item = &'r str>) -> Vec<String> {
         out.push(name);
     }
     out
+}
+
+/// Opens a CSV stream (the registry's reader of [`crate::formats::FileFormat::Csv`]).
+pub(in crate::formats) fn open_csv<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(CsvReader::new(file, input, opts, target, false)?))
+}
+
+/// Opens a TSV stream (the registry's reader of [`crate::formats::FileFormat::Tsv`]).
+pub(in crate::formats) fn open_tsv<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(CsvReader::new(file, input, opts, target, true)?))
 }
 
 impl Iterator for CsvReader<'_> {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 
-use super::conform::{conform, drop_rows, with_nulled};
-use super::options::{OnBadRecord, ReadOptions};
-use super::{BatchReader, Warnings};
 use crate::error::{Error, Result};
+use crate::formats::conform::{conform, drop_rows, with_nulled};
+use crate::formats::options::{OnBadRecord, ReadOptions};
+use crate::formats::reader::{BatchReader, Warnings};
 use crate::records::json_reader_builder;
 use crate::schema::JsonSchemaInferrer;
 
@@ -310,7 +310,7 @@ impl<'a> JsonReader<'a> {
                         OnBadRecord::Fail => {
                             return Err(Error::format(
                                 &self.file,
-                                format!("{msg}; {}", super::options::FIT_ADVICE),
+                                format!("{msg}; {}", crate::formats::options::FIT_ADVICE),
                             ))
                         }
                         OnBadRecord::Emit => {
@@ -377,6 +377,26 @@ fn unflatten(schema: &Schema) -> Schema {
     Schema::new(fields)
 }
 
+/// Opens a JSON stream (the registry's reader of [`crate::formats::FileFormat::Json`]).
+pub(in crate::formats) fn open_json<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(JsonReader::new(file, input, opts, target, true)?))
+}
+
+/// Opens a JSON lines stream (the registry's reader of [`crate::formats::FileFormat::Jsonl`]).
+pub(in crate::formats) fn open_jsonl<'a>(
+    file: &str,
+    input: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    target: Option<SchemaRef>,
+) -> Result<Box<dyn BatchReader + 'a>> {
+    Ok(Box::new(JsonReader::new(file, input, opts, target, false)?))
+}
+
 impl Iterator for JsonReader<'_> {
     type Item = Result<RecordBatch>;
 
@@ -400,7 +420,7 @@ impl Iterator for JsonReader<'_> {
                     arrow::error::ArrowError::JsonError(m) if m.contains("failed to parse") => {
                         format!(
                             "a value does not fit its field's type ({m}); {}",
-                            super::options::FIT_ADVICE
+                            crate::formats::options::FIT_ADVICE
                         )
                     }
                     arrow::error::ArrowError::JsonError(m) => format!("invalid JSON: {m}"),

@@ -319,8 +319,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 mod tests {
     use arrow::datatypes::{Field, Schema};
 
+    use super::super::from_json::JsonRecordDecoder;
     use super::*;
-    use crate::records::JsonRecordDecoder;
     use crate::schema::timestamp_utc;
 
     fn schema() -> SchemaRef {
