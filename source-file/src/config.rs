@@ -11,10 +11,11 @@ use lakeport_core::formats::compression::Compression;
 use lakeport_core::formats::FileFormat;
 use lakeport_core::source::cursor::record_field;
 use lakeport_core::source::parse::{glob_set, relative_globs};
-use lakeport_core::source::plan::{KeyNames, ReadPlan, StreamPlan};
+use lakeport_core::source::plan::{KeyNames, PartitionPlan, ReadPlan, StreamPlan, ValidationPolicy};
 use lakeport_core::storage::{S3Connection, Secret};
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// One pattern or several.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -130,6 +131,22 @@ pub struct Config {
     /// modification time, `_ab_source_file_last_modified`).
     #[serde(default)]
     pub cursor_field: Option<String>,
+    /// `true`: one `data` object per record, schema not inferred.
+    #[serde(default)]
+    pub schemaless: bool,
+    /// `emit`, `skip` or `wait`: what to do with records that do not fit the
+    /// schema (unset: `on_error` decides).
+    #[serde(default)]
+    pub validation_policy: Option<String>,
+    /// The names of the partition levels of a directory's folders.
+    #[serde(default)]
+    pub partition_keys: Option<Vec<String>>,
+    /// Only the partitions matching (pruned folders are not listed).
+    #[serde(default)]
+    pub partition_filter: Option<Map<String, Value>>,
+    /// Partition values become record fields.
+    #[serde(default)]
+    pub partition_columns: bool,
     /// The S3 connection keys (for an `s3://` file_path).
     #[serde(flatten)]
     pub s3: S3Keys,
@@ -203,11 +220,19 @@ impl Config {
                 stream.patterns = patterns.clone();
                 stream.compression = compression;
                 stream.cursor_field = record_field(self.cursor_field.as_deref());
+                stream.schemaless = self.schemaless;
+                stream.validation_policy = ValidationPolicy::parse(self.validation_policy.as_deref())?;
+                stream.validation_policy_set = self.validation_policy.is_some();
                 Ok(stream)
             })
             .collect::<Result<Vec<_>, ConnectorError>>()?;
         let mut plan = ReadPlan::new(streams);
         plan.workers = self.parallel_workers;
+        plan.partitions = PartitionPlan::new(
+            self.partition_keys.as_deref(),
+            self.partition_filter.as_ref(),
+            self.partition_columns,
+        )?;
         plan.limits = Limits {
             cost_limit_usd: f64::INFINITY,
             max_files_per_run: u64::MAX,

@@ -1,6 +1,13 @@
 //! `source-file`: reads CSV, TSV, JSON, JSONL, Parquet and Avro files (any
 //! compression) from a local file or directory, or from S3
-//! (`s3://bucket/key` or `s3://bucket/prefix/`), as Airbyte streams.
+//! (`s3://bucket/key` or `s3://bucket/prefix/`), as Airbyte streams: a thin
+//! face over the file-source engine (`lakeport_core::source`).
+//!
+//! | file        | holds                                                            |
+//! |-------------|------------------------------------------------------------------|
+//! | `main.rs`   | the connector: each command the engine over the config's store   |
+//! | `config.rs` | the typed config, `file_path`'s location, the engine's read plan |
+//! | `store.rs`  | the store of `file_path` (local or S3), its URLs and streams     |
 
 mod config;
 mod store;

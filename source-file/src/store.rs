@@ -1,7 +1,7 @@
-//! Where a config's files are: one metered [`lakeport_core::storage::Storage`]
-//! for the whole command
-//! — core's `LocalStorage` over a local directory (hidden names left out,
-//! what it skipped kept for warnings) or core's S3 storage over a bucket —
+//! Where a config's files are: one metered store
+//! ([`lakeport_core::storage::Storage`]) for the whole command — core's
+//! `LocalStorage` over a local directory (hidden names left out, what it
+//! skipped kept for warnings) or core's S3 storage over a bucket —
 //! `file_path`'s key in it, the URL prefix of its keys, the streams it
 //! holds, and errors that name local paths.
 

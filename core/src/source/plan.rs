@@ -1,7 +1,8 @@
 //! The typed read plan: a connector's config validated once into what
 //! `check`, `discover`, `estimate` and `read` need — the streams with their
 //! listing prefixes, globs and decoding, the partition scheme and filter, the
-//! limits, prices, workers and LIST page size. Nothing below the plan sees a
+//! limits, prices, workers and LIST page size, and how the connector's
+//! objects are called (URL prefix), ordered and named in messages. Nothing below the plan sees a
 //! connector's raw config; the connector builds its plan with the parsers of
 //! [`super::parse`].
 
