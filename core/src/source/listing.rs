@@ -1,7 +1,8 @@
 //! Which objects belong to a stream: a listing through the pruned partition
 //! plan under the stream's prefix, filtered by globs, `key_pattern`,
-//! `start_date` and format; and the listings discovery keeps for the read
-//! that follows it ([`ListingCache`]).
+//! `start_date` and format; the listings discovery keeps for the read that
+//! follows it ([`ListingCache`]); the folders a layout of one stream per
+//! folder reads ([`subfolders`]).
 
 use std::sync::Arc;
 
@@ -75,7 +76,9 @@ impl ListingCache {
 /// Lists a stream's objects through the pruned listing plan
 /// ([`crate::partition`]): only the prefixes `partition_filter` (and,
 /// in incremental mode, the newest synced date folder) leave open are
-/// listed; then globs, `key_pattern`, `start_date` and the format select.
+/// listed; then the folder (a prefix naming an object: that object alone),
+/// hidden names, globs, `key_pattern`, `start_date` and the format select;
+/// what the store's listing left out ([`super::plan::SkipNotes`]) is warned about.
 /// `synced`: the cursor of an incremental read that synced before.
 pub async fn list(
     store: &Arc<dyn Storage>,
