@@ -1,15 +1,21 @@
-//! The typed native config of source-file, and where its `file_path`
-//! points: a local file or directory, or `s3://bucket/key` (an object, or a
-//! prefix whose objects are read as a directory's files).
+//! The typed native config of source-file, where its `file_path` points (a
+//! local file or directory, or `s3://bucket/key`: an object, or a prefix
+//! whose objects are read as a directory's files), and the engine's read
+//! plan of it ([`Config::read_plan`]).
 
 use std::path::PathBuf;
 
 use lakeport_core::config::FormatOptions;
+use lakeport_core::cost::Limits;
 use lakeport_core::formats::compression::Compression;
 use lakeport_core::formats::FileFormat;
+use lakeport_core::source::cursor::record_field;
+use lakeport_core::source::parse::{glob_set, relative_globs};
+use lakeport_core::source::plan::{KeyNames, PartitionPlan, ReadPlan, StreamPlan, ValidationPolicy};
 use lakeport_core::storage::{S3Connection, Secret};
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// One pattern or several.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -125,6 +131,22 @@ pub struct Config {
     /// modification time, `_ab_source_file_last_modified`).
     #[serde(default)]
     pub cursor_field: Option<String>,
+    /// `true`: one `data` object per record, schema not inferred.
+    #[serde(default)]
+    pub schemaless: bool,
+    /// `emit`, `skip` or `wait`: what to do with records that do not fit the
+    /// schema (unset: `on_error` decides).
+    #[serde(default)]
+    pub validation_policy: Option<String>,
+    /// The names of the partition levels of a directory's folders.
+    #[serde(default)]
+    pub partition_keys: Option<Vec<String>>,
+    /// Only the partitions matching (pruned folders are not listed).
+    #[serde(default)]
+    pub partition_filter: Option<Map<String, Value>>,
+    /// Partition values become record fields.
+    #[serde(default)]
+    pub partition_columns: bool,
     /// The S3 connection keys (for an `s3://` file_path).
     #[serde(flatten)]
     pub s3: S3Keys,
@@ -174,6 +196,59 @@ impl Config {
                 .map(Some)
                 .map_err(|e: lakeport_core::Error| ConnectorError::config(e.to_string())),
         }
+    }
+}
+
+impl Config {
+    /// The read plan of `streams` (each a name and the key of a file or the
+    /// prefix of a directory, in a store whose keys' URLs start with
+    /// `url_prefix`): globs relative to each stream's directory (a bare name
+    /// at any depth), hidden names left out, an object named by its key read
+    /// alone, files read in the order of their paths, no cost limit nor file
+    /// limits; the COST report for S3, whose requests are priced.
+    pub fn read_plan(&self, streams: &[(String, String)], url_prefix: String) -> Result<ReadPlan, ConnectorError> {
+        let (format, compression) = self.decoding()?;
+        let options = self.format_options.to_read_options()?;
+        let patterns = self.globs();
+        let streams = streams
+            .iter()
+            .map(|(name, key)| {
+                let mut stream = StreamPlan::new(name, key, format, options.clone());
+                stream.object_or_folder = true;
+                stream.skip_hidden = true;
+                stream.globs = glob_set(&relative_globs("glob_pattern", &patterns, &stream.folder())?)?;
+                stream.patterns = patterns.clone();
+                stream.compression = compression;
+                stream.cursor_field = record_field(self.cursor_field.as_deref());
+                stream.schemaless = self.schemaless;
+                stream.validation_policy = ValidationPolicy::parse(self.validation_policy.as_deref())?;
+                stream.validation_policy_set = self.validation_policy.is_some();
+                Ok(stream)
+            })
+            .collect::<Result<Vec<_>, ConnectorError>>()?;
+        let mut plan = ReadPlan::new(streams);
+        plan.workers = self.parallel_workers;
+        plan.partitions = PartitionPlan::new(
+            self.partition_keys.as_deref(),
+            self.partition_filter.as_ref(),
+            self.partition_columns,
+        )?;
+        plan.limits = Limits {
+            cost_limit_usd: f64::INFINITY,
+            max_files_per_run: u64::MAX,
+            max_data_size_gb: f64::INFINITY,
+            ..Limits::default()
+        };
+        plan.url_prefix = url_prefix;
+        plan.key_order = true;
+        plan.cost_report = matches!(self.location()?, Location::S3 { .. });
+        plan.names = KeyNames {
+            location: "file_path",
+            globs: "glob_pattern",
+            format: "format",
+            start_date: None,
+        };
+        Ok(plan)
     }
 }
 

@@ -1,16 +1,24 @@
 //! `source-file`: reads CSV, TSV, JSON, JSONL, Parquet and Avro files (any
 //! compression) from a local file or directory, or from S3
-//! (`s3://bucket/key` or `s3://bucket/prefix/`), as Airbyte streams.
+//! (`s3://bucket/key` or `s3://bucket/prefix/`), as Airbyte streams: a thin
+//! face over the file-source engine (`lakeport_core::source`).
+//!
+//! | file        | holds                                                            |
+//! |-------------|------------------------------------------------------------------|
+//! | `main.rs`   | the connector: each command the engine over the config's store   |
+//! | `config.rs` | the typed config, `file_path`'s location, the engine's read plan |
+//! | `store.rs`  | the store of `file_path` (local or S3), its URLs and streams     |
 
 mod config;
-mod discover;
-mod listing;
-mod read;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
 
 use lakeport_core::config::to_native_source_file;
+use lakeport_core::source::engine::Engine;
+use lakeport_core::source::listing::ListingCache;
 use lakeport_core::storage::RetryConfig;
 use lakeport_protocol::runtime::ImportedConfig;
 use lakeport_protocol::{
@@ -22,8 +30,40 @@ use serde_json::Value;
 use config::Config;
 use store::Files;
 
-/// The connector.
-struct SourceFile;
+/// The connector: each command the file-source engine
+/// (`lakeport_core::source`) over the store of `file_path`, with the read
+/// plan of the config.
+///
+/// One process runs one command; its store (and so its meter) is made once
+/// and shared by discover and read, as are discovery's listings.
+#[derive(Default)]
+struct SourceFile {
+    files: tokio::sync::OnceCell<Files>,
+    /// Discovery's listings, for the read that follows it.
+    listings: ListingCache,
+}
+
+impl SourceFile {
+    /// The engine of `config` over `files` (its streams possibly none: a
+    /// directory without subdirectories), once a local `file_path` was found readable.
+    async fn engine_over<'a>(&'a self, config: &Config, files: &Files) -> Result<Engine<'a>, ConnectorError> {
+        let streams = files.streams(config).await?;
+        files.unreadable()?;
+        let mut plan = config.read_plan(&streams, files.url_prefix())?;
+        plan.skipped = files.skip_notes();
+        let (store, meter) = (files.store.store().clone(), files.store.meter().clone());
+        Ok(Engine::new(plan, store, meter, &self.listings))
+    }
+
+    /// The engine of a discover or read, over the shared store (made once).
+    async fn engine(&self, config: &Config) -> Result<Engine<'_>, ConnectorError> {
+        let files = self
+            .files
+            .get_or_try_init(|| Files::connect(config, RetryConfig::default()))
+            .await?;
+        self.engine_over(config, files).await
+    }
+}
 
 impl Connector for SourceFile {
     const NAME: &'static str = "source-file";
@@ -60,45 +100,19 @@ impl Source for SourceFile {
     type Config = Config;
 
     async fn check(&self, config: &Config, out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
-        config.format_options.to_read_options()?;
         let files = Files::connect(config, RetryConfig::for_check()).await?;
-        let plans = files.plan(config).await?;
-        if plans.is_empty() {
+        let engine = self.engine_over(config, &files).await?;
+        if engine.plan.streams.is_empty() {
             return Ok(ConnectionStatus::failed(format!(
                 "'{}' has no subdirectory to read as a stream (layout 'per_subdirectory').",
                 config.file_path
             )));
         }
-        let mut total = 0;
-        for plan in &plans {
-            let (found, warnings) = files.files(config, plan).await?;
-            for w in warnings {
-                out.warn(w)?;
-            }
-            let Some(first) = found.first() else {
-                return Ok(ConnectionStatus::failed(format!(
-                    "No file under '{}' matches glob_pattern {:?} with a readable format. Check file_path, glob_pattern and format.",
-                    files.url(&plan.root),
-                    config.globs()
-                )));
-            };
-            // Readable: open (or, in S3, HEAD) the first file.
-            files.probe(&first.meta.key).await?;
-            total += found.len();
-        }
-        Ok(ConnectionStatus::succeeded(format!(
-            "Found {total} readable file(s) in {} stream(s).",
-            plans.len()
-        )))
+        engine.check_files(out).await
     }
 
     async fn discover(&self, config: &Config, out: &mut Emitter) -> Result<AirbyteCatalog, ConnectorError> {
-        let files = Files::connect(config, RetryConfig::default()).await?;
-        let mut streams = Vec::new();
-        for plan in files.plan(config).await? {
-            streams.push(discover::discover_stream(config, &files, &plan, out).await?);
-        }
-        Ok(AirbyteCatalog { streams })
+        self.engine(config).await?.discover(out).await
     }
 
     async fn read(
@@ -108,11 +122,10 @@ impl Source for SourceFile {
         state: &InputState,
         out: &mut Emitter,
     ) -> Result<(), ConnectorError> {
-        let files = Files::connect(config, RetryConfig::default()).await?;
-        read::read(config, &files, catalog, state, out).await
+        self.engine(config).await?.read(catalog, state, out).await
     }
 }
 
 fn main() -> ExitCode {
-    lakeport_protocol::run_source(SourceFile)
+    lakeport_protocol::run_source(SourceFile::default())
 }

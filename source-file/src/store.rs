@@ -1,20 +1,20 @@
-//! Where a config's files are: one [`Storage`] for the whole command —
-//! core's `LocalStorage` over a local directory (hidden names left out, what
-//! it skipped kept for warnings) or core's S3 storage over a bucket — and
-//! `file_path`'s key in it; the URL of a key, errors that name local paths,
-//! and opening an object as batches.
+//! Where a config's files are: one metered store
+//! ([`lakeport_core::storage::Storage`]) for the whole command — core's
+//! `LocalStorage` over a local directory (hidden names left out, what it
+//! skipped kept for warnings) or core's S3 storage over a bucket —
+//! `file_path`'s key in it, the URL prefix of its keys, the streams it
+//! holds, and errors that name local paths.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lakeport_core::formats::{Compression, FileFormat};
-use lakeport_core::source::object::open_object;
-use lakeport_core::source::scan::Opener;
-use lakeport_core::storage::{LocalStorage, ObjectMeta, RetryConfig, Storage, StorageError};
+use lakeport_core::formats::FileFormat;
+use lakeport_core::source::listing::subfolders;
+use lakeport_core::source::plan::SkipNotes;
+use lakeport_core::storage::{LocalStorage, Metered, RetryConfig};
 use lakeport_protocol::ConnectorError;
-use tokio::runtime::Handle;
 
-use crate::config::{s3_url, Config, Location};
+use crate::config::{s3_url, Config, Layout, Location};
 
 /// What a local `file_path` is.
 #[derive(Debug)]
@@ -49,10 +49,8 @@ pub(crate) enum Base {
 /// Where a config's files are read from: one store for the whole command.
 #[derive(Debug)]
 pub struct Files {
-    /// The store: a local directory or an S3 bucket.
-    pub(crate) store: Arc<dyn Storage>,
-    /// The runtime its requests run on.
-    pub(crate) handle: Handle,
+    /// The store (a local directory or an S3 bucket), its requests counted.
+    pub(crate) store: Metered,
     /// Where its keys are.
     pub(crate) base: Base,
     /// `file_path`'s key (a file, or for S3 possibly a prefix) or prefix.
@@ -61,10 +59,9 @@ pub struct Files {
 
 impl Files {
     /// The files of `config`, connected to its bucket for an `s3://` path
-    /// (requests retried as `retry` says). Call it within the runtime the
-    /// reads will run on.
+    /// (requests retried as `retry` says).
     pub async fn connect(config: &Config, retry: RetryConfig) -> Result<Files, ConnectorError> {
-        let (store, base, key): (Arc<dyn Storage>, _, _) = match config.location()? {
+        let (store, base, key) = match config.location()? {
             Location::Local(path) => {
                 let kind = match std::fs::metadata(&path) {
                     Ok(m) if m.is_dir() => LocalKind::Dir,
@@ -83,82 +80,140 @@ impl Files {
                     _ => (path, String::new()),
                 };
                 let local = LocalStorage::new(&dir).without_hidden().noting_skips();
-                let base = Base::Local {
-                    dir,
-                    store: local.clone(),
-                    kind,
-                };
-                (Arc::new(local), base, key)
+                let store = Metered::new(Arc::new(local.clone()));
+                (
+                    store,
+                    Base::Local {
+                        dir,
+                        store: local,
+                        kind,
+                    },
+                    key,
+                )
             }
             Location::S3 { bucket, key } => {
-                let store = config.s3.connection(&bucket).builder().with_retry(retry).build().await;
-                let store = store.map_err(|e| {
+                let built = config.s3.connection(&bucket).builder().with_retry(retry);
+                let store = built.build_metered().await.map_err(|e| {
                     let mut e = ConnectorError::from(e);
                     e.message = format!("file_path '{}': {}", config.file_path, e.message);
                     e
                 })?;
-                (Arc::new(store), Base::S3 { bucket }, key)
+                (store, Base::S3 { bucket }, key)
             }
         };
-        Ok(Files {
-            store,
-            handle: Handle::current(),
-            base,
-            key,
-        })
+        Ok(Files { store, base, key })
     }
 
-    /// The URL of `key`: a local path, or `s3://bucket/key`.
-    pub fn url(&self, key: &str) -> String {
+    /// What records and the state call a key: this prefix and the key (the
+    /// local directory as written in `file_path`, or `s3://bucket/`).
+    pub fn url_prefix(&self) -> String {
         match &self.base {
-            Base::Local { dir, .. } if key.is_empty() => dir.display().to_string(),
-            Base::Local { dir, .. } => dir.join(key.trim_end_matches('/')).to_string_lossy().into_owned(),
-            Base::S3 { bucket } => s3_url(bucket, key),
-        }
-    }
-
-    /// The error of a store request about `key`: a local one says which
-    /// path and what to do, as [`io_error`] does.
-    pub(crate) fn error(&self, key: &str, e: StorageError) -> ConnectorError {
-        match (&self.base, e) {
-            (Base::Local { .. }, StorageError::Io { path, source }) => io_error(Path::new(&path), source),
-            (Base::Local { .. }, e) if e.is_not_found() => {
-                io_error(Path::new(&self.url(key)), std::io::ErrorKind::NotFound.into())
+            Base::Local { dir, .. } => {
+                let dir = dir.to_string_lossy();
+                if dir.is_empty() || dir.ends_with(std::path::MAIN_SEPARATOR) || dir.ends_with('/') {
+                    dir.into_owned()
+                } else {
+                    format!("{dir}{}", std::path::MAIN_SEPARATOR)
+                }
             }
-            (_, e) => e.into(),
+            Base::S3 { bucket } => s3_url(bucket, ""),
         }
     }
 
-    /// Checks that `file` can be read: opened (local) or found (an S3 HEAD request).
-    pub async fn probe(&self, key: &str) -> Result<(), ConnectorError> {
-        let found = match self.base {
-            Base::Local { .. } => self.store.get(key).await.map(drop),
-            Base::S3 { .. } => self.store.head(key).await.map(drop),
-        };
-        found.map_err(|e| self.error(key, e))
+    /// What the local listings skipped, for the engine's warnings.
+    pub fn skip_notes(&self) -> Option<SkipNotes> {
+        match &self.base {
+            Base::Local { store, .. } => {
+                let store = store.clone();
+                Some(SkipNotes(Arc::new(move || store.take_skipped())))
+            }
+            Base::S3 { .. } => None,
+        }
     }
 
-    /// Opens the object `meta` at `url` (on a scan worker, or called at
-    /// once from a blocking thread) as batches in the format of `decoding`
-    /// (by extension when `None`), decompressed as it says (detected when `None`).
-    pub fn opener(&self, meta: &ObjectMeta, url: &str, decoding: Decoding) -> Opener {
-        let (store, handle, meta, url) = (self.store.clone(), self.handle.clone(), meta.clone(), url.to_string());
-        Box::new(move |opts, target| {
-            let format = decoding
-                .0
-                .or_else(|| FileFormat::from_extension(&meta.key))
-                .ok_or_else(|| {
-                    lakeport_core::Error::Config(format!(
-                        "cannot tell the format of '{url}' from its extension; set 'format'"
-                    ))
-                })?;
-            open_object(&handle, &store, &meta, format, decoding.1, opts, target)
-        })
+    /// The error of a local `file_path` that cannot be read, if any.
+    pub fn unreadable(&self) -> Result<(), ConnectorError> {
+        match &self.base {
+            Base::Local {
+                kind: LocalKind::Unreadable(e),
+                ..
+            } => Err(e.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The streams of `config`: their names and keys (a file) or prefixes (a directory).
+    pub async fn streams(&self, config: &Config) -> Result<Vec<(String, String)>, ConnectorError> {
+        if config.layout == Layout::Single {
+            let name = match &self.base {
+                Base::Local { kind, dir, .. } => {
+                    let path = if self.key.is_empty() {
+                        dir.clone()
+                    } else {
+                        dir.join(&self.key)
+                    };
+                    let path = std::fs::canonicalize(&path).unwrap_or(path);
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    let name = name.unwrap_or_else(|| "data".into());
+                    if matches!(kind, LocalKind::File) {
+                        without_extensions(&name)
+                    } else {
+                        name
+                    }
+                }
+                Base::S3 { bucket } => default_s3_name(bucket, &self.key),
+            };
+            let name = config.stream_name.clone().unwrap_or(name);
+            return Ok(vec![(name, self.key.clone())]);
+        }
+        if let Base::Local { kind, dir, .. } = &self.base {
+            if !matches!(kind, LocalKind::Dir) {
+                return Err(ConnectorError::config(format!(
+                    "layout 'per_subdirectory' needs file_path to be a directory, and '{}' is not one.",
+                    dir.join(&self.key).display()
+                )));
+            }
+        }
+        // Each immediate subdirectory (common prefix) is a stream.
+        let dir = dir_prefix(&self.key);
+        let names = subfolders(self.store.store(), &dir).await?;
+        Ok(names
+            .into_iter()
+            .map(|name| (name.clone(), format!("{dir}{name}/")))
+            .collect())
     }
 }
 
-/// The format and compression of a config's files (`None`: per file).
-pub type Decoding = (Option<FileFormat>, Option<Compression>);
+/// The directory prefix of `key` (`key/`, or itself when empty or ending in `/`).
+fn dir_prefix(key: &str) -> String {
+    if key.is_empty() || key.ends_with('/') {
+        key.to_string()
+    } else {
+        format!("{key}/")
+    }
+}
+
+/// `name` up to its first `.` (unless that leaves nothing).
+fn without_extensions(name: &str) -> String {
+    name.split('.')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(name)
+        .to_string()
+}
+
+/// The stream name for an S3 key or prefix: its last segment — without
+/// extensions when it names a file of a known format — else the bucket.
+fn default_s3_name(bucket: &str, key: &str) -> String {
+    let last = key.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    if last.is_empty() {
+        bucket.to_string()
+    } else if !key.ends_with('/') && FileFormat::from_extension(last).is_some() {
+        without_extensions(last)
+    } else {
+        last.to_string()
+    }
+}
 
 /// An error about a local path, saying what to do.
 pub fn io_error(path: &Path, e: std::io::Error) -> ConnectorError {

@@ -317,6 +317,8 @@ impl SourceS3Config {
             pricing: PriceTable::with_overrides(p.get_per_1000, p.list_per_1000, p.put_per_1000, p.transfer_per_gb),
             workers: self.parallel_workers,
             list_page_size: list_page_size(self.list_page_size),
+            // Keys as URLs, the COST report, oldest first, source-s3's key names.
+            ..ReadPlan::new(Vec::new())
         })
     }
 
@@ -398,6 +400,8 @@ impl StreamKeys<'_> {
                 .days_to_sync_if_history_is_full
                 .unwrap_or(DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL),
             hive_string_fields: options.hive_string_fields.unwrap_or(false) && self.format == Some(FileFormat::Parquet),
+            object_or_folder: false,
+            skip_hidden: false,
         })
     }
 }

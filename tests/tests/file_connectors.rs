@@ -734,3 +734,58 @@ fn a_catalog_with_an_unknown_or_repeated_stream_fails_before_reading() {
         assert!(msg.contains(says), "{msg}");
     }
 }
+
+/// From the file-source engine: a local hive directory is pruned by
+/// `partition_filter` — once it holds more files than one listing page, the
+/// pruned folders after that page are never listed (a link loop in one would
+/// be warned about) — and the partition values become typed fields; many
+/// small files are read ahead in parallel, every record in path order; a
+/// local read has no COST report (no priced request).
+#[cfg(unix)]
+#[test]
+fn a_local_hive_directory_is_pruned_by_partition_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    let folders = [
+        ("year=2023/month=12", 1000),
+        ("year=2024/month=01", 40),
+        ("year=2024/month=02", 40),
+        ("year=2025/month=01", 1),
+    ];
+    for (folder, files) in folders {
+        std::fs::create_dir_all(events.join(folder)).unwrap();
+        for i in 0..files {
+            let text = format!("id,part\n{i},{folder}\n");
+            std::fs::write(events.join(folder).join(format!("f{i:04}.csv")), text).unwrap();
+        }
+    }
+    std::os::unix::fs::symlink("..", events.join("year=2025/month=01/loop")).unwrap();
+    let src = json!({"file_path": events, "partition_filter": {"year": "2024"}, "partition_columns": true,
+        "parallel_workers": 8});
+    let catalog = discover(dir.path(), &src);
+    let props = &catalog["streams"][0]["json_schema"]["properties"];
+    assert!(props["year"]["type"].to_string().contains("integer"), "{props}");
+    let r = read_all(dir.path(), src);
+    let data = r.data();
+    assert_eq!(data.len(), 80, "{}", r.stdout);
+    assert!(data.iter().all(|d| d["year"] == 2024), "{}", r.stdout);
+    let mut expected: Vec<String> = Vec::new();
+    for month in ["01", "02"] {
+        for i in 0..40 {
+            expected.push(format!("year=2024/month={month}/f{i:04}.csv"));
+        }
+    }
+    let urls: Vec<&str> = data
+        .iter()
+        .map(|d| d["_ab_source_file_url"].as_str().unwrap())
+        .collect();
+    let base = format!("{}/", events.display());
+    let relative: Vec<&str> = urls.iter().filter_map(|u| u.strip_prefix(&base)).collect();
+    assert_eq!(relative, expected, "records in path order, URLs the local paths");
+    let logs = r.logs();
+    assert!(
+        !logs.iter().any(|l| l.contains("year=2025")),
+        "pruned, never listed: {logs:?}"
+    );
+    assert!(!logs.iter().any(|l| l.starts_with("INFO COST ")), "{logs:?}");
+}

@@ -76,6 +76,15 @@ fn a_csv_object_is_checked_discovered_and_read_typed() {
     assert_eq!(data[1]["name"], "bob");
     assert_eq!(data[1]["score"], 2.5);
     assert_eq!(data[0]["_ab_source_file_url"], "s3://files/exports/users.csv");
+    // S3 requests are priced: the read ends with source-s3's COST report, metered.
+    let cost = r
+        .logs()
+        .iter()
+        .find_map(|l| l.strip_prefix("INFO COST ").map(str::to_string));
+    let cost: Value = serde_json::from_str(&cost.expect("a COST report")).expect("COST JSON");
+    assert_eq!(cost["files_read"], 1, "{cost}");
+    assert!(cost["get_requests"].as_u64().is_some_and(|n| n >= 1), "{cost}");
+    assert!(cost["list_requests"].as_u64().is_some_and(|n| n >= 1), "{cost}");
     let lm = data[0]["_ab_source_file_last_modified"]
         .as_str()
         .expect("last modified");

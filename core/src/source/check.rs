@@ -1,9 +1,12 @@
 //! Checking a connection: one LIST of one key under the listing prefix of
-//! the plan's first stream — the prefix a read of that stream lists.
+//! the plan's first stream — the prefix a read of that stream lists; or
+//! ([`Engine::check_files`]) every stream listed as a read lists it and its
+//! first object opened.
 
-use lakeport_protocol::{ConnectionStatus, ConnectorError};
+use lakeport_protocol::{ConnectionStatus, ConnectorError, Emitter};
 
 use super::engine::Engine;
+use super::listing::list;
 use crate::storage::StorageExt;
 
 impl Engine<'_> {
@@ -25,5 +28,35 @@ impl Engine<'_> {
                 "Listed {at} (stream '{stream}'): the connection works, but there are no objects under this prefix yet."
             ),
         }))
+    }
+
+    /// Lists every stream as a read does (warning about what the listing
+    /// skipped) and opens the first object of each: FAILED when a stream has
+    /// no object to read; else how many objects the streams read.
+    pub async fn check_files(&self, out: &mut Emitter) -> Result<ConnectionStatus, ConnectorError> {
+        let mut total = 0;
+        for stream in &self.plan.streams {
+            let listing = list(&self.store, &self.plan, stream, None).await?;
+            for w in &listing.warnings {
+                out.warn(w)?;
+            }
+            let Some(first) = listing.files.first() else {
+                let names = &self.plan.names;
+                return Ok(ConnectionStatus::failed(format!(
+                    "No file under '{}' matches {} {:?} with a readable format. Check {}.",
+                    self.location(&stream.prefix),
+                    names.globs,
+                    stream.patterns,
+                    names.hint()
+                )));
+            };
+            // Readable: opened (a GET, its body left unread).
+            self.store.get(&first.key).await.map(drop)?;
+            total += listing.files.len();
+        }
+        Ok(ConnectionStatus::succeeded(format!(
+            "Found {total} readable file(s) in {} stream(s).",
+            self.plan.streams.len()
+        )))
     }
 }

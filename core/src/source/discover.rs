@@ -106,7 +106,7 @@ impl Engine<'_> {
                 files_listed: listed,
                 ..Default::default()
             };
-            let _ = out.info(self.cost_report(&estimate, &totals));
+            let _ = self.log_cost_report(out, &estimate, &totals);
             ConnectorError::config(e.to_string())
         })
     }
@@ -122,14 +122,14 @@ impl Engine<'_> {
             self.listings.put(&plan.name, &listing);
             if listing.files.is_empty() {
                 return Err(ConnectorError::config(format!(
-                "No object to read for stream '{}' under {}/{}{}{} ({} listed). Check `path_prefix`, `globs`, `file_format` and `start_date`.",
-                plan.name,
-                self.store,
-                plan.prefix,
-                if plan.patterns.is_empty() { "" } else { " matching " },
-                plan.patterns.join(", "),
-                listing.listed
-            )));
+                    "No object to read for stream '{}' under {}{}{} ({} listed). Check {}.",
+                    plan.name,
+                    self.location(&plan.prefix),
+                    if plan.patterns.is_empty() { "" } else { " matching " },
+                    plan.patterns.join(", "),
+                    listing.listed,
+                    self.plan.names.hint()
+                )));
             }
             let mut json_schema = if plan.schemaless {
                 schemaless_json_schema()

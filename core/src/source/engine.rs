@@ -33,6 +33,16 @@ impl<'a> Engine<'a> {
             listings,
         }
     }
+
+    /// Where `prefix` is, for messages: its URL ([`ReadPlan::url`]), or the
+    /// store and the prefix when the plan has no URL prefix.
+    pub fn location(&self, prefix: &str) -> String {
+        if self.plan.url_prefix.is_empty() {
+            format!("{}/{prefix}", self.store)
+        } else {
+            self.plan.url(prefix)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Which objects belong to a stream: a listing through the pruned partition
 //! plan under the stream's prefix, filtered by globs, `key_pattern`,
-//! `start_date` and format; and the listings discovery keeps for the read
-//! that follows it ([`ListingCache`]).
+//! `start_date` and format; the listings discovery keeps for the read that
+//! follows it ([`ListingCache`]); the folders a layout of one stream per
+//! folder reads ([`subfolders`]).
 
 use std::sync::Arc;
 
+use futures::TryStreamExt;
 use lakeport_protocol::ConnectorError;
 
 use super::cursor::FileCursor;
@@ -12,7 +14,7 @@ use super::plan::{ReadPlan, StreamPlan};
 use super::pruning::plan_request;
 use crate::formats::FileFormat;
 use crate::partition::{plan_listing, PartitionScheme, StorageLister};
-use crate::storage::{ObjectMeta, Storage};
+use crate::storage::{ListOptions, ObjectMeta, Storage};
 
 /// The objects a stream reads, and warnings about skipped ones.
 #[derive(Debug, Clone)]
@@ -74,7 +76,9 @@ impl ListingCache {
 /// Lists a stream's objects through the pruned listing plan
 /// ([`crate::partition`]): only the prefixes `partition_filter` (and,
 /// in incremental mode, the newest synced date folder) leave open are
-/// listed; then globs, `key_pattern`, `start_date` and the format select.
+/// listed; then the folder (a prefix naming an object: that object alone),
+/// hidden names, globs, `key_pattern`, `start_date` and the format select;
+/// what the store's listing left out ([`super::plan::SkipNotes`]) is warned about.
 /// `synced`: the cursor of an incremental read that synced before.
 pub async fn list(
     store: &Arc<dyn Storage>,
@@ -83,7 +87,7 @@ pub async fn list(
     synced: Option<&FileCursor>,
 ) -> Result<Listing, ConnectorError> {
     let since = read.start_date;
-    let request = plan_request(&read.partitions, &plan.prefix, since, synced);
+    let request = plan_request(read, &plan.prefix, synced);
     let lister = StorageLister::new(store.clone(), read.list_page_size);
     let planned = plan_listing(&lister, &request).await.map_err(ConnectorError::from)?;
     let mut listing = Listing {
@@ -95,27 +99,28 @@ pub async fn list(
         scan_reduction_pct: planned.scan_reduction_pct,
         ..Listing::default()
     };
+    let folder = plan.folder();
+    let mut files: Vec<ObjectMeta> = planned.files.into_iter().map(|f| f.meta).collect();
+    // A prefix naming an object: that object alone.
+    let names_object = plan.object_or_folder && !plan.prefix.is_empty() && !plan.prefix.ends_with('/');
+    let exact = names_object && files.iter().any(|m| m.key == plan.prefix);
+    if exact {
+        files.retain(|m| m.key == plan.prefix);
+    }
+    let selected = |key: &str| exact || plan.selects(&folder, key);
     let mut unknown = 0usize;
     let mut contradicted = 0usize;
-    for meta in planned.files.into_iter().map(|f| f.meta) {
-        if meta.key.ends_with('/') {
-            continue; // a "folder" marker object
-        }
-        if plan.globs.as_ref().is_some_and(|g| !g.is_match(&meta.key)) {
+    for meta in files {
+        if !selected(&meta.key) || since.is_some_and(|s| meta.last_modified < s) {
             continue;
         }
-        if plan.key_pattern.as_ref().is_some_and(|r| !r.is_match(&meta.key)) {
-            continue;
-        }
-        if since.is_some_and(|s| meta.last_modified < s) {
-            continue;
-        }
+        let format_key = read.names.format;
         if plan.format.is_none() && FileFormat::from_extension(&meta.key).is_none() {
             unknown += 1;
             if unknown <= 5 {
                 listing.warnings.push(format!(
-                    "Skipping '{}': its format is not known from its extension. Set `file_format` to read it.",
-                    meta.key
+                    "Skipping '{}': its format is not known from its extension. Set `{format_key}` to read it.",
+                    read.url(&meta.key)
                 ));
             }
             continue;
@@ -124,18 +129,29 @@ pub async fn list(
             contradicted += 1;
             if contradicted <= 5 {
                 listing.warnings.push(format!(
-                    "'{}' looks like {} from its extension but is read as {} (file_format): if that is not \
-                 what you meant, set `file_format` or narrow `globs` to the files of one format.",
-                    meta.key, named.1, named.0
+                    "'{}' looks like {} from its extension but is read as {} ({format_key}): if that is not \
+                 what you meant, set `{format_key}` or narrow `{}` to the files of one format.",
+                    read.url(&meta.key),
+                    named.1,
+                    named.0,
+                    read.names.globs
                 ));
             }
         }
         listing.files.push(meta);
     }
+    // What the store's listing left out: warned about when the stream would read it.
+    if let Some(notes) = &read.skipped {
+        let skipped = (notes.0)().into_iter();
+        let kept =
+            skipped.filter(|s| !exact && s.key.starts_with(&folder) && (s.key.ends_with('/') || selected(&s.key)));
+        listing.warnings.extend(kept.map(|s| s.why));
+    }
     if contradicted > 5 {
         listing.warnings.push(format!(
-            "… and {} more objects whose extension names another format than file_format.",
-            contradicted - 5
+            "… and {} more objects whose extension names another format than {}.",
+            contradicted - 5,
+            read.names.format
         ));
     }
     if unknown > 5 {
@@ -145,4 +161,22 @@ pub async fn list(
         ));
     }
     Ok(listing)
+}
+
+/// The names of the folders right under `prefix` (a folder: `""` or ending
+/// in `/`), hidden ones (starting with `.`) left out, sorted: one stream each.
+pub async fn subfolders(store: &Arc<dyn Storage>, prefix: &str) -> Result<Vec<String>, ConnectorError> {
+    let pages: Vec<_> = store
+        .list(ListOptions::prefix(prefix).with_delimiter("/"))
+        .try_collect()
+        .await
+        .map_err(ConnectorError::from)?;
+    let mut names: Vec<String> = pages
+        .into_iter()
+        .flat_map(|page| page.common_prefixes)
+        .filter_map(|p| Some(p.strip_prefix(prefix)?.trim_end_matches('/').to_string()))
+        .filter(|name| !name.is_empty() && !name.starts_with('.'))
+        .collect();
+    names.sort();
+    Ok(names)
 }

@@ -9,11 +9,11 @@
 //!
 //! | file / folder | holds                                                                |
 //! |---------------|----------------------------------------------------------------------|
-//! | [`plan`]      | the typed read plan: streams, partitions, limits, pricing, workers   |
-//! | [`parse`]     | config values parsed into the plan's types (globs, key_pattern, input_schema, …) |
+//! | [`plan`]      | the typed read plan: streams, partitions, limits, pricing, workers, URLs, order |
+//! | [`parse`]     | config values parsed into the plan's types (globs, relative globs, key_pattern, input_schema, …) |
 //! | [`engine`]    | [`engine::Engine`]: the plan, the storage, the meter, discovery's listings |
-//! | [`check`]     | the connection check: one LIST under the first stream's prefix       |
-//! | [`listing`]   | a stream's objects: the pruned listing, filtered; the listing cache  |
+//! | [`check`]     | the connection check: one LIST under the first stream's prefix, or every stream's files |
+//! | [`listing`]   | a stream's objects: the pruned listing, filtered; the listing cache; subfolder streams |
 //! | [`pruning`]   | partition pruning requests and the cost model of an object           |
 //! | [`hive`]      | Airbyte's hive fields (`hive_string_fields`)                         |
 //! | [`select`]    | what a read of a stream fetches: cursor, order, sampling, limits     |

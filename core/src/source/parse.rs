@@ -127,6 +127,30 @@ pub fn glob_set(patterns: &[String]) -> Result<Option<GlobSet>, ConnectorError> 
         .map_err(|e| ConnectorError::config(format!("globs are not valid: {e}")))
 }
 
+/// Glob patterns written relative to `folder` (a prefix: `""` or ending in
+/// `/`; a leading `./` or `/` ignored) as patterns on whole keys for
+/// [`glob_set`]: `folder` + the pattern, and for a pattern without `/` also
+/// `folder**/` + the pattern, so `*.csv` matches at any depth as `find
+/// -name` does (`**/` matches no folder too). `key`: the config key, for
+/// the error of an invalid pattern.
+pub fn relative_globs(key: &str, patterns: &[String], folder: &str) -> Result<Vec<String>, ConnectorError> {
+    let folder = globset::escape(folder);
+    let mut out = Vec::new();
+    for p in patterns {
+        GlobBuilder::new(p).build().map_err(|e| {
+            ConnectorError::config(format!(
+                "{key} '{p}' is not a valid glob: {e}. Use patterns such as '*.csv' or '**/*.parquet'."
+            ))
+        })?;
+        let relative = p.trim_start_matches("./").trim_start_matches('/');
+        out.push(format!("{folder}{relative}"));
+        if !p.contains('/') {
+            out.push(format!("{folder}**/{relative}"));
+        }
+    }
+    Ok(out)
+}
+
 /// The literal start of a glob pattern (before its first wildcard).
 fn literal_prefix(pattern: &str) -> &str {
     let end = pattern.find(['*', '?', '[', '{', '\\']).unwrap_or(pattern.len());
@@ -197,6 +221,30 @@ mod tests {
         assert!(g.is_match("logs/2024/01/x.jsonl"));
         assert!(g.is_match("logs/x.jsonl"));
         assert!(glob_set(&["[".into()]).is_err());
+    }
+
+    #[test]
+    fn relative_globs_match_under_the_folder_and_bare_names_at_any_depth() {
+        let set = |patterns: &[&str], dir: &str| {
+            let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+            glob_set(&relative_globs("glob_pattern", &patterns, dir).unwrap())
+                .unwrap()
+                .unwrap()
+        };
+        let g = set(&["*.csv"], "data/");
+        assert!(g.is_match("data/x.csv") && g.is_match("data/a/b/x.csv"));
+        assert!(!g.is_match("other/x.csv") && !g.is_match("data/x.json"));
+        for pattern in ["a/*.csv", "./a/*.csv", "/a/*.csv"] {
+            let g = set(&[pattern], "data/");
+            assert!(g.is_match("data/a/x.csv"), "{pattern}");
+            assert!(!g.is_match("data/a/b/x.csv") && !g.is_match("data/x.csv"), "{pattern}");
+        }
+        let g = set(&["./*.csv"], "");
+        assert!(g.is_match("x.csv") && !g.is_match("a/x.csv"));
+        let g = set(&["*.csv"], "we[ir]d/");
+        assert!(g.is_match("we[ir]d/x.csv") && !g.is_match("wed/x.csv"));
+        let e = relative_globs("glob_pattern", &["[".into()], "").unwrap_err();
+        assert!(e.to_string().contains("glob_pattern '['"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The typed read plan: a connector's config validated once into what
 //! `check`, `discover`, `estimate` and `read` need — the streams with their
 //! listing prefixes, globs and decoding, the partition scheme and filter, the
-//! limits, prices, workers and LIST page size. Nothing below the plan sees a
+//! limits, prices, workers and LIST page size, and how the connector's
+//! objects are called (URL prefix), ordered and named in messages. Nothing below the plan sees a
 //! connector's raw config; the connector builds its plan with the parsers of
 //! [`super::parse`].
 
@@ -22,6 +23,7 @@ use crate::formats::options::{OnBadRecord, ReadOptions};
 use crate::formats::{Compression, FileFormat};
 use crate::partition::PartitionFilter;
 use crate::schema::json_schema_to_arrow;
+use crate::storage::local::Skipped;
 
 /// Everything a file source reads, validated.
 #[derive(Debug, Clone)]
@@ -40,6 +42,70 @@ pub struct ReadPlan {
     pub workers: usize,
     /// Keys per LIST request (1..=[`crate::storage::MAX_LIST_PAGE`]).
     pub list_page_size: usize,
+    /// What records' `_ab_source_file_url` and the state's history call an
+    /// object: this prefix and its key (`""`: the key itself; a local
+    /// directory's path, or `s3://bucket/`).
+    pub url_prefix: String,
+    /// Whether a read ends with the COST report (CONTRACT §6: requests to a
+    /// priced service; a local directory has none).
+    pub cost_report: bool,
+    /// Objects are read in key order (else oldest first; see
+    /// [`super::select`]).
+    pub key_order: bool,
+    /// The config keys messages name.
+    pub names: KeyNames,
+    /// What the store's listings left out, warned about (see [`SkipNotes`]).
+    pub skipped: Option<SkipNotes>,
+}
+
+/// The config keys a connector's messages name (source-s3's by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyNames {
+    /// Where the objects are (`path_prefix`).
+    pub location: &'static str,
+    /// The glob patterns (`globs`).
+    pub globs: &'static str,
+    /// The format (`file_format`).
+    pub format: &'static str,
+    /// The modification-time floor, if the connector has one (`start_date`).
+    pub start_date: Option<&'static str>,
+}
+
+impl Default for KeyNames {
+    fn default() -> Self {
+        KeyNames {
+            location: "path_prefix",
+            globs: "globs",
+            format: "file_format",
+            start_date: Some("start_date"),
+        }
+    }
+}
+
+impl KeyNames {
+    /// "`a`, `b`, `c` and `d`": the keys to check when a stream has no object.
+    pub fn hint(&self) -> String {
+        let mut keys = vec![self.location, self.globs, self.format];
+        keys.extend(self.start_date);
+        let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+        match quoted.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => quoted.join(""),
+        }
+    }
+}
+
+/// What a store's listings left out (not a regular file, a link loop, a name
+/// that is not UTF-8: e.g. [`crate::storage::LocalStorage::take_skipped`]),
+/// taken after each listing; those under the listed folder that the stream
+/// would select are warned about.
+#[derive(Clone)]
+pub struct SkipNotes(pub Arc<dyn Fn() -> Vec<Skipped> + Send + Sync>);
+
+impl std::fmt::Debug for SkipNotes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SkipNotes")
+    }
 }
 
 /// Objects read in parallel when a connector does not say (`parallel_workers`' default).
@@ -58,7 +124,22 @@ impl ReadPlan {
             pricing: Pricing::default(),
             workers: DEFAULT_WORKERS,
             list_page_size: list_page_size(None),
+            url_prefix: String::new(),
+            cost_report: true,
+            key_order: false,
+            names: KeyNames::default(),
+            skipped: None,
         }
+    }
+
+    /// What records and the state call the object `key` ([`ReadPlan::url_prefix`]).
+    pub fn url(&self, key: &str) -> String {
+        format!("{}{key}", self.url_prefix)
+    }
+
+    /// The key of an object the state calls `url` (`None`: not of this store).
+    pub fn key_of<'u>(&self, url: &'u str) -> Option<&'u str> {
+        url.strip_prefix(self.url_prefix.as_str())
     }
 
     /// The stream named `name`.
@@ -164,6 +245,11 @@ pub struct StreamPlan {
     /// A Parquet stream whose `name=value` key folders are string fields
     /// (`hive_string_fields`, Airbyte's behaviour; see [`super::hive`]).
     pub hive_string_fields: bool,
+    /// The prefix names one object or a folder: the object with that very
+    /// key alone, else the keys under `prefix/` (not every key starting with it).
+    pub object_or_folder: bool,
+    /// Keys with a folder or name below the prefix starting with `.` are left out.
+    pub skip_hidden: bool,
 }
 
 /// What a read does with records whose values do not fit the stream's schema
@@ -208,7 +294,36 @@ impl StreamPlan {
             cursor_field: None,
             days_to_sync_if_history_is_full: DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL,
             hive_string_fields: false,
+            object_or_folder: false,
+            skip_hidden: false,
         }
+    }
+
+    /// The folder the stream's keys are under: the prefix up to its last `/`,
+    /// or — when it names an object or a folder — the prefix as a folder.
+    pub fn folder(&self) -> String {
+        let p = &self.prefix;
+        if p.is_empty() || p.ends_with('/') {
+            p.clone()
+        } else if self.object_or_folder {
+            format!("{p}/")
+        } else {
+            p[..p.rfind('/').map_or(0, |i| i + 1)].to_string()
+        }
+    }
+
+    /// Whether the stream reads `key` (under `folder`, [`StreamPlan::folder`]):
+    /// no folder marker, under the folder when the prefix names one, no hidden
+    /// name when those are skipped, and matching the globs and `key_pattern`.
+    pub fn selects(&self, folder: &str, key: &str) -> bool {
+        let relative = key.strip_prefix(folder);
+        let outside = self.object_or_folder && relative.is_none();
+        let hidden = self.skip_hidden && relative.unwrap_or(key).split('/').any(|s| s.starts_with('.'));
+        !(key.ends_with('/')
+            || outside
+            || hidden
+            || self.globs.as_ref().is_some_and(|g| !g.is_match(key))
+            || self.key_pattern.as_ref().is_some_and(|r| !r.is_match(key)))
     }
 
     /// The reader options of this stream (`validation_policy: skip` drops bad records).

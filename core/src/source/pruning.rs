@@ -1,11 +1,10 @@
 //! Partition pruning and the cost model of a stream's objects: the glue
 //! between the read plan and [`crate::partition`] / [`crate::cost`].
 
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::cursor::{FileCursor, FILE_URL_FIELD, LAST_MODIFIED_FIELD};
-use super::plan::{PartitionPlan, StreamPlan};
+use super::plan::{ReadPlan, StreamPlan};
 use crate::cost::FileModel;
 use crate::formats::{Compression, FileFormat};
 use crate::partition::{ColumnType, PartitionColumns, PartitionScheme, PlanRequest};
@@ -16,13 +15,10 @@ const DEFAULT_PARQUET_COLUMNS: usize = 8;
 /// What to plan for a stream listed under `prefix`: `partition_keys`,
 /// `partition_filter`, `start_date` as a date floor on date partitions (when
 /// partitions are configured), and — in incremental mode — the keys already
-/// synced, so a date-ordered layout is listed from the newest synced folder on.
-pub fn plan_request(
-    partitions: &PartitionPlan,
-    prefix: &str,
-    since: Option<DateTime<Utc>>,
-    synced: Option<&FileCursor>,
-) -> PlanRequest {
+/// synced (the history's URLs as keys, [`ReadPlan::key_of`]), so a
+/// date-ordered layout is listed from the newest synced folder on.
+pub fn plan_request(read: &ReadPlan, prefix: &str, synced: Option<&FileCursor>) -> PlanRequest {
+    let (partitions, since) = (&read.partitions, read.start_date);
     let mut filter = partitions.filter.clone();
     if partitions.aware {
         filter = filter.with_since(since.map(|s| s.naive_utc()));
@@ -32,7 +28,12 @@ pub fn plan_request(
             c.to_state()
                 .get("history")
                 .and_then(Value::as_object)
-                .map(|h| h.keys().cloned().collect())
+                .map(|h| {
+                    h.keys()
+                        .filter_map(|url| read.key_of(url))
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         })
         .unwrap_or_default();

@@ -85,7 +85,7 @@ impl Engine<'_> {
                     // Refused (a limit): the report still counts what was listed.
                     totals.files_listed += listed;
                     let estimate = self.preflight(&[]);
-                    out.info(self.cost_report(&estimate, &totals))?;
+                    self.log_cost_report(out, &estimate, &totals)?;
                     return Err(e.with_stream(descriptor));
                 }
             };
@@ -100,7 +100,7 @@ impl Engine<'_> {
         }
         let estimate = self.preflight(&work.iter().map(|w| &w.selected).collect::<Vec<_>>());
         if let Err(e) = check_cost_limit(&estimate, limits.cost_limit_usd) {
-            out.info(self.cost_report(&estimate, &totals))?;
+            self.log_cost_report(out, &estimate, &totals)?;
             return Err(ConnectorError::config(e.to_string()));
         }
         let tracker = CostTracker::new(
@@ -116,12 +116,12 @@ impl Engine<'_> {
             let reported = result.as_ref().is_err_and(|e| !e.is_broken_pipe());
             if let Err(e) = stream_finished(out, &descriptor, result) {
                 if reported {
-                    let _ = out.info(self.cost_report(&estimate, &totals));
+                    let _ = self.log_cost_report(out, &estimate, &totals);
                 }
                 return Err(e);
             }
         }
-        out.info(self.cost_report(&estimate, &totals))?;
+        self.log_cost_report(out, &estimate, &totals)?;
         Ok(())
     }
 
@@ -177,7 +177,7 @@ impl Engine<'_> {
                 let (store, decoding, handle, prefetch) =
                     (store.clone(), decoding.clone(), handle.clone(), prefetch.clone());
                 ScanFile {
-                    url: meta.key.clone(),
+                    url: self.plan.url(&meta.key),
                     last_modified: meta.last_modified,
                     size: meta.size,
                     extra_fields: if hive {

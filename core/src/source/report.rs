@@ -2,6 +2,8 @@
 //! selected and read ([`ReadTotals`]), the pre-flight estimate, and the
 //! actual figures of the meter.
 
+use lakeport_protocol::{ConnectorError, Emitter};
+
 use super::engine::Engine;
 use super::select::Selected;
 use crate::cost::{estimate_read, CostReport, Estimate, Usage};
@@ -73,6 +75,19 @@ impl Engine<'_> {
         .with_estimate(estimate)
         .with_actual(self.meter.snapshot(), &self.plan.pricing)
         .message()
+    }
+
+    /// Logs the COST report, when the plan asks for one ([`super::plan::ReadPlan::cost_report`]).
+    pub fn log_cost_report(
+        &self,
+        out: &mut Emitter,
+        estimate: &Estimate,
+        totals: &ReadTotals,
+    ) -> Result<(), ConnectorError> {
+        if self.plan.cost_report {
+            out.info(self.cost_report(estimate, totals))?;
+        }
+        Ok(())
     }
 
     /// The pre-flight estimate: what was sent so far (listings, discovery) plus

@@ -80,7 +80,7 @@ impl Engine<'_> {
     /// The objects of a stream a read would fetch now: listed through the
     /// pruned plan, filtered by globs, format and `start_date`, minus those the
     /// cursor has seen; oldest first (so the cursor only moves forward) — in key
-    /// order for date-ordered layouts, so deferred files are never behind the
+    /// order for date-ordered layouts and when the plan says so (`key_order`), so deferred files are never behind the
     /// newest synced folder — then sampled (`dev_sampling`, `dev_max_files`) and
     /// cut to `max_files_per_run` / `max_data_size_gb`. `listed`: the objects
     /// listed, set even when the selection is refused.
@@ -116,9 +116,9 @@ impl Engine<'_> {
         let mut files: Vec<ObjectMeta> = listing
             .files
             .into_iter()
-            .filter(|f| cursor.should_read(&f.key, f.last_modified))
+            .filter(|f| cursor.should_read(&self.plan.url(&f.key), f.last_modified))
             .collect();
-        if listing.date_ordered {
+        if listing.date_ordered || self.plan.key_order {
             files.sort_by(|a, b| a.key.cmp(&b.key));
         } else {
             files.sort_by(|a, b| a.last_modified.cmp(&b.last_modified).then_with(|| a.key.cmp(&b.key)));
