@@ -2,65 +2,13 @@
 //! the default AWS chain (environment, profile, web identity, ECS, EC2
 //! instance role) when no keys are given, none at all for public buckets
 //! (`anonymous`: unsigned requests), and an STS AssumeRole on top of any of
-//! them when `role_arn` is set. [`Secret`] keeps secret values out of every
-//! `Debug` and `Display`.
+//! them when `role_arn` is set.
 
-use std::fmt;
-
-use aws_config::{ConfigLoader, SdkConfig};
-use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
-use serde::{Deserialize, Serialize};
-
-use super::builder::S3Connection;
+use super::connection::S3Connection;
 use crate::storage::error::Result;
 use crate::storage::StorageError;
-
-/// A secret string (secret access key, session token). Its `Debug` and
-/// `Display` never show the value; only [`Secret::expose`] does.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret value. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"**********\"")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("**********")
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret(s.to_string())
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
+use aws_config::{ConfigLoader, SdkConfig};
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 
 /// Sets the credentials `conn` asks for on `loader`: none (`anonymous`),
 /// static keys, or — with no keys — the default chain. A key id without its
@@ -120,6 +68,7 @@ pub(super) async fn assume_role(sdk: SdkConfig, conn: &S3Connection) -> SdkConfi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::s3::Secret;
 
     #[test]
     fn secrets_never_print() {

@@ -21,8 +21,10 @@
 //! | file              | holds                                                        |
 //! |-------------------|--------------------------------------------------------------|
 //! | `mod.rs`          | [`S3Storage`] and its [`Storage`] implementation              |
-//! | `builder`         | [`S3Connection`] (config keys) and [`S3Builder`]              |
-//! | `credentials`     | static keys, default chain, anonymous, AssumeRole; [`Secret`] |
+//! | `connection`      | [`S3Connection`]: the connection keys of a config             |
+//! | `builder`         | [`S3Builder`]: a connection turned into an [`S3Storage`]      |
+//! | `credentials`     | static keys, default chain, anonymous, AssumeRole             |
+//! | `secret`          | [`Secret`]: a value no `Debug` or `Display` shows             |
 //! | `errors`          | SDK errors classified into [`StorageError`]s                  |
 //! | `download`        | the GET stream, resumed when a connection drops mid-body     |
 //! | `multipart`       | multipart uploads, and writes with user metadata              |
@@ -47,16 +49,19 @@ use super::{
 use crate::storage::error::Result;
 
 mod builder;
+mod connection;
 mod credentials;
 mod download;
 mod errors;
 mod multipart;
+mod secret;
 mod wire;
 
-pub use builder::{S3Builder, S3Connection, DEFAULT_REGION};
-pub use credentials::Secret;
+pub use builder::S3Builder;
+pub use connection::{S3Connection, DEFAULT_REGION};
 use download::Download;
 use errors::{classify, root_cause, Context};
+pub use secret::Secret;
 
 struct Inner {
     client: Client,
