@@ -13,12 +13,14 @@
 //!   with a refresh generation: one after another and then all at once
 //!   (`source-s3 read | destination-s3 write` in one shell each, with
 //!   `JOB_COMPLETION_INDEX` set as a Kubernetes Indexed Job sets it and
-//!   nothing else differing), they leave exactly the new data.
+//!   nothing else differing), they leave exactly the new data; two
+//!   destination-file writers (`writer_id`) of one local stream likewise.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use lakeport_tests::{bin, run, run_with, validate_messages, Run, RunOpts, S3Env};
+use lakeport_tests::{bin, run, run_with, validate_messages, write_json, Run, RunOpts, S3Env};
 use serde_json::{json, Value};
 
 /// Objects of the first run, and objects added before the second.
@@ -209,17 +211,16 @@ fn n_shards_read_a_stream_exactly_once_in_full_refresh_and_incremental() {
 
 /// A configured catalog of the `events` stream (`id`, `pad`) for a
 /// destination, refreshing to `generation`.
-fn refresh_catalog(env: &S3Env, name: &str, generation: i64) -> String {
+fn refresh_catalog(dir: &Path, name: &str, generation: i64) -> String {
     let stream = json!({
         "name": "events",
         "json_schema": {"type": "object", "properties": {"id": {"type": "integer"}, "pad": {"type": "string"}}},
         "supported_sync_modes": ["full_refresh", "incremental"]
     });
-    env.path(
-        name,
-        &json!({"streams": [{"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "overwrite",
-            "generation_id": generation, "minimum_generation_id": generation, "sync_id": 100 + generation}]}),
-    )
+    let catalog = json!({"streams": [{"stream": stream, "sync_mode": "full_refresh",
+        "destination_sync_mode": "overwrite", "generation_id": generation, "minimum_generation_id": generation,
+        "sync_id": 100 + generation}]});
+    write_json(dir, name, &catalog).to_string_lossy().into_owned()
 }
 
 /// The ids in the destination's `events` stream (JSONL objects), sorted,
@@ -277,7 +278,7 @@ fn four_writers_of_one_stream_with_a_refresh_generation_leave_exactly_the_new_da
         "destination.json",
         json!({"path_prefix": "out", "file_format": "jsonl", "compression": "none"}),
     );
-    let generation = |g: i64| refresh_catalog(&env, &format!("catalog_{g}.json"), g);
+    let generation = |g: i64| refresh_catalog(env.dir(), &format!("catalog_{g}.json"), g);
     let write = |source: &str, catalog: &str, index: usize| {
         let src = ok(run_with(
             "source-s3",
@@ -419,5 +420,81 @@ fn n_sources_started_at_once_with_job_completion_index_read_the_stream_once() {
     assert!(
         message.contains("JOB_COMPLETION_INDEX") && message.contains("shard.index"),
         "{message}"
+    );
+}
+
+/// RECORD lines of `events` with these ids, a STREAM_STATUS COMPLETE and a STATE.
+fn events_input(ids: std::ops::Range<i64>) -> Vec<u8> {
+    let mut lines: Vec<String> = ids
+        .map(|id| {
+            json!({"type": "RECORD", "record": {"stream": "events", "data": {"id": id, "pad": "p"},
+                "emitted_at": 1_700_000_000_000i64}})
+            .to_string()
+        })
+        .collect();
+    lines.push(
+        json!({"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1.0, "stream_status": {
+            "stream_descriptor": {"name": "events"}, "status": "COMPLETE"}}})
+        .to_string(),
+    );
+    lines.push(
+        json!({"type": "STATE", "state": {"type": "STREAM", "stream": {
+            "stream_descriptor": {"name": "events"}, "stream_state": {"n": 1}}}})
+        .to_string(),
+    );
+    (lines.join("\n") + "\n").into_bytes()
+}
+
+#[test]
+fn writers_of_one_local_stream_keep_each_others_current_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let write = |writer: &str, generation: i64, ids: std::ops::Range<i64>| {
+        let config = write_json(
+            dir.path(),
+            &format!("file_{writer}.json"),
+            &json!({"base_path": out, "format": "jsonl", "writer_id": writer}),
+        );
+        let config = config.to_string_lossy().into_owned();
+        let catalog = refresh_catalog(dir.path(), &format!("catalog_{generation}.json"), generation);
+        ok(run(
+            "destination-file",
+            &["write", "--config", &config, "--catalog", &catalog],
+            Some(&events_input(ids)),
+        ))
+    };
+    let rows = || {
+        let mut names = Vec::new();
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(out.join("events")).expect("the stream's directory") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue; // generation sidecars
+            }
+            let text = std::fs::read_to_string(entry.path()).expect("a file");
+            ids.extend(text.lines().map(|l| {
+                serde_json::from_str::<Value>(l).expect("row")["id"]
+                    .as_i64()
+                    .expect("id")
+            }));
+            names.push(name);
+        }
+        ids.sort_unstable();
+        names.sort();
+        (ids, names)
+    };
+    write("a", 1, 0..10);
+    write("b", 1, 10..20);
+    assert_eq!(rows().0, (0..20).collect::<Vec<i64>>());
+    write("a", 2, 100..110);
+    // Writer b's generation-1 file went with a's cleanup; a's new file stays after b's.
+    assert_eq!(rows().0, (100..110).collect::<Vec<i64>>());
+    write("b", 2, 110..120);
+    let (ids, names) = rows();
+    assert_eq!(ids, (100..120).collect::<Vec<i64>>(), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.contains("_wa")) && names.iter().any(|n| n.contains("_wb")),
+        "{names:?}"
     );
 }
