@@ -97,7 +97,8 @@ impl Engine<'_> {
     /// object — this worker's `shard` and `count`, then per shard (`shards`,
     /// in index order) and for the `whole` stream the files, bytes and
     /// estimated USD (before limits and sampling; each shard lists the
-    /// whole plan, so each pays the listing).
+    /// whole plan, so each pays the listing). In incremental mode the state
+    /// is this shard's: the other shards are priced as if they had none.
     pub fn shard_report(&self, shard: Shard, shares: &[ShardShare]) -> String {
         let pricing = &self.plan.pricing;
         let listing = Usage::from(self.meter.snapshot());
