@@ -88,6 +88,14 @@ fn bytes_read(r: &Run, sizes: &BTreeMap<String, u64>) -> u64 {
     urls.iter().map(|u| sizes[*u]).sum()
 }
 
+/// The listing fingerprint a full-refresh shard logs.
+fn fingerprint(r: &Run) -> String {
+    r.logs()
+        .iter()
+        .find_map(|l| l.split_once("listing fingerprint ").map(|(_, f)| f[..16].to_string()))
+        .unwrap_or_else(|| panic!("no listing fingerprint in {:?}", r.logs()))
+}
+
 fn last_state(r: &Run) -> Value {
     (*r.states().last().expect("a STATE")).clone()
 }
@@ -123,6 +131,8 @@ fn n_shards_read_a_stream_exactly_once_in_full_refresh_and_incremental() {
             })
             .collect();
         assert_eq!(union(&reads), whole, "{count} shards");
+        let prints: BTreeSet<String> = reads.iter().map(fingerprint).collect();
+        assert_eq!(prints.len(), 1, "{count} shards divided different listings: {prints:?}");
         let bytes: Vec<u64> = reads.iter().map(|r| bytes_read(r, &sizes)).collect();
         let mean = bytes.iter().sum::<u64>() as f64 / count as f64;
         let largest = *bytes.iter().max().expect("a shard") as f64;

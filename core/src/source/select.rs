@@ -160,20 +160,21 @@ impl Engine<'_> {
                 }
             }
             let all = files.len();
+            let how = if mode == RunMode::FullRefresh {
+                // Shards that divide different listings may overlap: the fingerprint tells.
+                format!("balanced by bytes; listing fingerprint {}", Shard::fingerprint(&keys))
+            } else {
+                "by a hash of the key".to_string()
+            };
             files = files
                 .into_iter()
                 .zip(assigned)
                 .filter_map(|(f, s)| (s == shard.index).then_some(f))
                 .collect();
             out.info(format!(
-                "{}: {shard} takes {} of the {all} file(s) to read ({}).",
+                "{}: {shard} takes {} of the {all} file(s) to read ({how}).",
                 plan.name,
-                files.len(),
-                if mode == RunMode::FullRefresh {
-                    "balanced by bytes"
-                } else {
-                    "by a hash of the key"
-                }
+                files.len()
             ))?;
         }
         let limits = &self.plan.limits;

@@ -14,7 +14,9 @@
 //! `index` may come from an environment variable (`index_env`, default
 //! [`DEFAULT_INDEX_ENV`], which a Kubernetes Indexed Job sets in each pod).
 //! A shard's state records the shard ([`Shard::to_state`]); reading another
-//! shard's state is a config_error ([`Shard::check_state`]).
+//! shard's state is a config_error ([`Shard::check_state`]). A full refresh
+//! logs a fingerprint of the listing it divided ([`Shard::fingerprint`]):
+//! shards that list different objects (some added meanwhile) can be told.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -139,6 +141,16 @@ impl Shard {
         out
     }
 
+    /// A fingerprint of the objects a full refresh divides (`(key, size)`):
+    /// shards that print the same one divided the same listing, so their
+    /// union is the whole exactly once (16 hex digits; any order).
+    pub fn fingerprint(files: &[(&str, u64)]) -> String {
+        let sum = files.iter().fold(0u64, |acc, (key, size)| {
+            acc.wrapping_add(stable_hash(HASH_SEED ^ size, key))
+        });
+        format!("{sum:016x}")
+    }
+
     /// What a saved stream state records of its shard.
     pub fn to_state(self) -> Value {
         json!({"index": self.index, "count": self.count})
@@ -243,6 +255,14 @@ mod tests {
                 assert_eq!(*s, shards[refs.len() - 1 - i]);
             }
         }
+    }
+
+    #[test]
+    fn the_fingerprint_names_the_listing() {
+        let a = Shard::fingerprint(&[("a", 1), ("b", 2)]);
+        assert_eq!(a, Shard::fingerprint(&[("b", 2), ("a", 1)]));
+        assert_ne!(a, Shard::fingerprint(&[("a", 1), ("b", 3)]));
+        assert_ne!(a, Shard::fingerprint(&[("a", 1)]));
     }
 
     #[test]
