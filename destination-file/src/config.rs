@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use lakeport_core::formats::{FileFormat, WriteOptions};
-use lakeport_core::sink::layout::stamp;
+use lakeport_core::sink::layout::{stamp, writer_id, writer_text, WRITER_ENV};
 use lakeport_core::sink::settings::{resolve_codec, SinkConfig};
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::raw::{resolve_local, RawKind, RawSettings};
 
@@ -31,6 +32,10 @@ pub struct Config {
     /// Replace each stream's older files.
     #[serde(default)]
     pub overwrite: bool,
+    /// This writer's id in file names when several write one stream
+    /// (default: `JOB_COMPLETION_INDEX` when set).
+    #[serde(default)]
+    pub writer_id: Option<Value>,
     /// Rollover size.
     #[serde(default = "default_file_size_mb")]
     pub file_size_mb: f64,
@@ -140,6 +145,11 @@ impl Config {
             metadata_columns: self.metadata_columns,
             batch_size: 10_000,
             stamp: stamp(chrono::Utc::now()),
+            writer: writer_id(
+                writer_text(self.writer_id.as_ref()).as_deref(),
+                std::env::var(WRITER_ENV).ok(),
+            )
+            .map_err(ConnectorError::config)?,
             overwrite: self.overwrite,
             json_max_depth: 10,
             write_options: WriteOptions {

@@ -11,8 +11,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use lakeport_core::sink::generation::{sidecar_name, Cleanup, SidecarContent};
-use lakeport_core::sink::layout::{is_temp_name, temp_path};
+use lakeport_core::sink::generation::{sidecar_name, SidecarContent, Sweep};
+use lakeport_core::sink::layout::{is_temp_name, temp_path, writer_in_name};
 use lakeport_core::sink::stale::create_temp;
 use lakeport_core::sink::target::Target;
 use lakeport_core::{Error, Result};
@@ -119,7 +119,7 @@ impl Target for LocalTarget {
         }
     }
 
-    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String], cleanup: Cleanup) -> Result<usize> {
+    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String], sweep: &Sweep) -> Result<usize> {
         let start = self.path(dir);
         let mut removed = 0;
         let mut stack = vec![start];
@@ -144,7 +144,7 @@ impl Target for LocalTarget {
                     continue;
                 }
                 let sidecar = path.with_file_name(sidecar_name(&name));
-                if !cleanup.removes_generation(read_generation(&sidecar)?) {
+                if !sweep.removes(writer_in_name(&name, prefix), read_generation(&sidecar)?) {
                     continue;
                 }
                 std::fs::remove_file(&path).map_err(|e| io(&path, e))?;

@@ -5,11 +5,12 @@
 use lakeport_core::config::destination_s3::legacy::FORMATS;
 use lakeport_core::formats::{FileFormat, WriteOptions};
 use lakeport_core::sink::envelope::Flattening;
-use lakeport_core::sink::layout::stamp;
+use lakeport_core::sink::layout::{stamp, writer_id, writer_text, WRITER_ENV};
 use lakeport_core::sink::settings::{resolve_codec, SinkConfig};
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
+use serde_json::Value;
 
 fn default_file_size_mb() -> u64 {
     200
@@ -59,6 +60,10 @@ pub struct DestinationS3Config {
     /// `no_flattening` (fields in `_airbyte_data`); replaces `metadata_columns`.
     #[serde(default)]
     pub airbyte_envelope: Option<String>,
+    /// This writer's id in object names when several write one stream
+    /// (default: `JOB_COMPLETION_INDEX` when set).
+    #[serde(default)]
+    pub writer_id: Option<Value>,
 }
 
 impl DestinationS3Config {
@@ -99,6 +104,11 @@ impl DestinationS3Config {
             metadata_columns: self.metadata_columns && envelope.is_none(),
             batch_size: 10_000,
             stamp: stamp(chrono::Utc::now()),
+            writer: writer_id(
+                writer_text(self.writer_id.as_ref()).as_deref(),
+                std::env::var(WRITER_ENV).ok(),
+            )
+            .map_err(ConnectorError::config)?,
             overwrite: false,
             json_max_depth: 10,
             write_options: WriteOptions::default(),

@@ -14,6 +14,7 @@ use lakeport_core::config::to_native_destination_s3;
 use lakeport_core::formats::FileFormat;
 use lakeport_core::sink::engine::run_sink;
 use lakeport_core::sink::envelope::{envelope_catalog, Envelope, EnvelopeReader};
+use lakeport_core::sink::generation::WRITER_METADATA_KEY;
 use lakeport_core::sink::key_layout::{KeyLayout, Pattern, StreamNames, DEFAULT_FILE_NAME_PATTERN};
 
 use crate::config::DestinationS3Config;
@@ -118,8 +119,13 @@ impl Destination for DestinationS3 {
                 prefix: config.path_prefix.clone(),
             },
         };
-        // Each object's generation is added per stream by the target.
-        let metadata = Vec::new();
+        // Each object's generation is added per stream by the target; the
+        // writer id (several writers of one stream) to every object.
+        let metadata: Vec<(String, String)> = sink_config
+            .writer
+            .iter()
+            .map(|w| (WRITER_METADATA_KEY.to_string(), w.clone()))
+            .collect();
         let handle = tokio::runtime::Handle::current();
         // The engine is blocking: run it off the async context; the target
         // drives its uploads with the runtime's handle.

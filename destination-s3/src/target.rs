@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
-use lakeport_core::sink::generation::{Cleanup, METADATA_KEY as GENERATION_KEY};
+use lakeport_core::sink::generation::{Sweep, METADATA_KEY as GENERATION_KEY, WRITER_METADATA_KEY};
 use lakeport_core::sink::key_layout::KeyLayout;
 use lakeport_core::sink::target::Target;
 use lakeport_core::storage::{ListOptions, MultipartId, PartId, S3Storage, Storage, StorageError, StorageExt};
@@ -239,7 +239,7 @@ impl Target for S3Target {
         dir: &str,
         prefix: &str,
         keep: &[String],
-        cleanup: Cleanup,
+        sweep: &Sweep,
     ) -> lakeport_core::Result<usize> {
         let mut keep: HashSet<String> = keep.iter().map(|rel| self.key(rel)).collect();
         keep.extend(self.committed.iter().cloned());
@@ -271,7 +271,7 @@ impl Target for S3Target {
                 continue;
             }
             let generation = meta.get(GENERATION_KEY).and_then(|g| g.trim().parse::<i64>().ok());
-            if !cleanup.removes_generation(generation) {
+            if !sweep.removes(meta.get(WRITER_METADATA_KEY).map(String::as_str), generation) {
                 continue;
             }
             self.block_on(store.delete(&key)).map_err(|e| self.storage_err(e))?;

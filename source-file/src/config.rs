@@ -12,6 +12,7 @@ use lakeport_core::formats::FileFormat;
 use lakeport_core::source::cursor::record_field;
 use lakeport_core::source::parse::{glob_set, relative_globs};
 use lakeport_core::source::plan::{KeyNames, PartitionPlan, ReadPlan, StreamPlan, ValidationPolicy};
+use lakeport_core::source::shard::Shard;
 use lakeport_core::storage::{S3Connection, Secret};
 use lakeport_protocol::ConnectorError;
 use serde::Deserialize;
@@ -147,6 +148,10 @@ pub struct Config {
     /// Partition values become record fields.
     #[serde(default)]
     pub partition_columns: bool,
+    /// One part of every stream (`{"index", "count", "index_env"}`), so that N
+    /// runs split the streams between them exactly once.
+    #[serde(default)]
+    pub shard: Option<Value>,
     /// The S3 connection keys (for an `s3://` file_path).
     #[serde(flatten)]
     pub s3: S3Keys,
@@ -248,6 +253,7 @@ impl Config {
             format: "format",
             start_date: None,
         };
+        plan.shard = Shard::parse(self.shard.as_ref(), |var| std::env::var(var).ok())?;
         Ok(plan)
     }
 }

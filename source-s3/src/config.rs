@@ -10,6 +10,7 @@ use lakeport_core::source::parse::{
     glob_set, key_regex, listing_prefix, parse_compression, parse_format, parse_input_schema, parse_start_date,
 };
 use lakeport_core::source::plan::{list_page_size, PartitionPlan, ReadPlan, StreamPlan, ValidationPolicy};
+use lakeport_core::source::shard::Shard;
 use lakeport_core::storage::S3Connection;
 use lakeport_protocol::{ConnectorError, Emitter, Flavour, MigratedConfig};
 use serde::Deserialize;
@@ -201,6 +202,9 @@ pub struct SourceS3Config {
     /// Files in parallel.
     #[serde(default = "default_workers")]
     pub parallel_workers: usize,
+    /// This worker's part of every stream (`{"index", "count", "index_env"}`).
+    #[serde(default)]
+    pub shard: Option<Value>,
     /// Stream options; each `streams[]` item may set its own.
     #[serde(flatten)]
     pub options: StreamOptions,
@@ -317,6 +321,7 @@ impl SourceS3Config {
             pricing: PriceTable::with_overrides(p.get_per_1000, p.list_per_1000, p.put_per_1000, p.transfer_per_gb),
             workers: self.parallel_workers,
             list_page_size: list_page_size(self.list_page_size),
+            shard: Shard::parse(self.shard.as_ref(), |var| std::env::var(var).ok())?,
             // Keys as URLs, the COST report, oldest first, source-s3's key names.
             ..ReadPlan::new(Vec::new())
         })
@@ -521,6 +526,7 @@ mod tests {
             "csv_false_values",
             "batch_size",
             "parallel_workers",
+            "shard",
             "csv_delimiter",
             "csv_header",
             "csv_encoding",

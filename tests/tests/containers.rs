@@ -5,7 +5,11 @@
 //! connectors against the rig's S3 server on the host network; the file
 //! connectors with a data volume; a source container piped into a destination
 //! container with the echoed STATE fed back for an incremental second run;
-//! SIGTERM to a running `write`; secrets kept out of `podman logs`.
+//! SIGTERM to a running `write`; secrets kept out of `podman logs`; N
+//! source containers started at once with `JOB_COMPLETION_INDEX`, as the pods
+//! of a Kubernetes Indexed Job, reading one stream exactly once; and the
+//! pods of `examples/kubernetes/indexed-job.yaml` (its two containers' scripts,
+//! joined by a named pipe) writing one stream with four writers.
 //! Every stdout line is validated against the official Airbyte models.
 //!
 //! The images come from `scripts/images.sh`; without podman or without the
@@ -761,5 +765,201 @@ fn secrets_stay_out_of_podman_logs() {
             "{connector} {args:?}: the secret is in `podman logs`:\n{text}"
         );
         assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    }
+}
+
+#[test]
+fn n_source_containers_with_job_completion_index_read_one_stream_exactly_once() {
+    let test = "n_source_containers_with_job_completion_index_read_one_stream_exactly_once";
+    if !available(test) {
+        return;
+    }
+    let spec = spec_of(&Ctr::new("source-s3").run(&["spec"]));
+    if spec["connectionSpecification"]["properties"].get("shard").is_none() {
+        let why = format!(
+            "the image {} predates shards: rebuild it with scripts/images.sh",
+            image("source-s3")
+        );
+        assert!(std::env::var_os("LAKEPORT_REQUIRE_CONTAINERS").is_none(), "{why}");
+        eprintln!("SKIP {test}: {why}");
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.create_bucket("lake");
+    for i in 0..120 {
+        let body = format!("id,pad\n{i},{}\n", "x".repeat(10 + (i * 97) % 3000));
+        s3.put_object("lake", &format!("events/f{i:03}.csv"), body.as_bytes());
+    }
+    let mut config = s3.connection("lake");
+    config["path_prefix"] = json!("events/");
+    config["file_format"] = json!("csv");
+    config["stream_name"] = json!("events");
+    let job = JobDir::new();
+    job.file("plain.json", &config);
+    let discover = run(
+        "source-s3",
+        &["discover", "--config", &job.path().join("plain.json").to_string_lossy()],
+        None,
+    );
+    discover.assert_success();
+    job.file("catalog.json", &configured_catalog(discover.catalog(), "full_refresh"));
+    config["shard"] = json!({"count": 3});
+    job.file("config.json", &config);
+    // Three pods of an Indexed Job: one config, the index from the environment.
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            Ctr::new("source-s3")
+                .job(&job)
+                .host_network()
+                .env("JOB_COMPLETION_INDEX", &i.to_string())
+                .command(&["read", "--config", "config.json", "--catalog", "catalog.json"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a source container")
+        })
+        .collect();
+    let mut ids: Vec<i64> = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().expect("a source container");
+        let r = podman::finish(out.status, out.stdout, out.stderr);
+        r.assert_success();
+        let mine: Vec<i64> = r.data().iter().map(|d| d["id"].as_i64().expect("id")).collect();
+        assert!(!mine.is_empty(), "a shard read nothing:\n{}", r.stdout);
+        ids.extend(mine);
+    }
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        (0..120).collect::<Vec<i64>>(),
+        "each object once, across the three containers"
+    );
+}
+
+/// The `args` scripts (`- |` blocks) of a Kubernetes manifest, in order.
+fn manifest_scripts(yaml: &str) -> Vec<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut scripts = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim() != "- |" {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let body: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+            .map(|l| l.trim())
+            .collect();
+        scripts.push(body.join("\n"));
+    }
+    scripts
+}
+
+#[test]
+fn the_indexed_job_example_writes_one_stream_with_four_pods() {
+    let test = "the_indexed_job_example_writes_one_stream_with_four_pods";
+    if !available(test) {
+        return;
+    }
+    let spec = spec_of(&Ctr::new("source-s3").run(&["spec"]));
+    if spec["connectionSpecification"]["properties"].get("shard").is_none() {
+        let why = format!(
+            "the image {} predates shards: rebuild it with scripts/images.sh",
+            image("source-s3")
+        );
+        assert!(std::env::var_os("LAKEPORT_REQUIRE_CONTAINERS").is_none(), "{why}");
+        eprintln!("SKIP {test}: {why}");
+        return;
+    }
+    let manifest = std::fs::read_to_string(workspace_root().join("examples/kubernetes/indexed-job.yaml"))
+        .expect("examples/kubernetes/indexed-job.yaml");
+    assert!(manifest.contains("completionMode: Indexed") && manifest.contains("completions: 4"));
+    assert!(manifest.contains("image: lakeport/source-s3:") && manifest.contains("image: lakeport/destination-s3:"));
+    let scripts = manifest_scripts(&manifest);
+    assert_eq!(scripts.len(), 2, "{scripts:?}");
+    let (source_script, destination_script) = (&scripts[0], &scripts[1]);
+    assert!(source_script.contains(" read ") && destination_script.contains(" write "));
+
+    let s3 = S3Server::start();
+    s3.create_bucket("lake");
+    for i in 0..80 {
+        let body = format!("id,user\n{i},u{}\n", i % 7);
+        s3.put_object("lake", &format!("events/f{i:03}.csv"), body.as_bytes());
+    }
+    // The Secret's three files, for the rig's server.
+    let mut source = s3.connection("lake");
+    source["path_prefix"] = json!("events/");
+    source["file_format"] = json!("csv");
+    source["stream_name"] = json!("events");
+    source["shard"] = json!({"count": 4});
+    let mut destination = s3.connection("lake");
+    destination["path_prefix"] = json!("lake");
+    destination["file_format"] = json!("jsonl");
+    destination["compression"] = json!("none");
+    let stream = json!({"name": "events", "json_schema": {"type": "object", "properties": {
+        "id": {"type": ["null", "integer"]}, "user": {"type": ["null", "string"]}}},
+        "supported_sync_modes": ["full_refresh", "incremental"]});
+    let catalog = json!({"streams": [{"stream": stream, "sync_mode": "full_refresh",
+        "destination_sync_mode": "overwrite", "generation_id": 1, "minimum_generation_id": 1, "sync_id": 1}]});
+    let job = JobDir::new();
+    job.file("source.json", &source)
+        .file("destination.json", &destination)
+        .file("catalog.json", &catalog);
+
+    // Four pods at once: each a source and a destination container sharing /pipe.
+    let pipes: Vec<_> = (0..4).map(|_| shared_dir(true)).collect();
+    let mut children = Vec::new();
+    for (i, pipe) in pipes.iter().enumerate() {
+        for (connector, script) in [("source-s3", source_script), ("destination-s3", destination_script)] {
+            let child = Ctr::new(connector)
+                .job(&job)
+                .volume(pipe.path(), "/pipe", false)
+                .host_network()
+                .env("JOB_COMPLETION_INDEX", &i.to_string())
+                .entrypoint("/bin/sh")
+                .command(&["-c", script])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a pod's container");
+            children.push((connector, child));
+        }
+    }
+    for (connector, child) in children {
+        let out = child.wait_with_output().expect("a pod's container");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{connector}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if connector == "destination-s3" {
+            let r = podman::finish(out.status, out.stdout, out.stderr);
+            assert!(!r.states().is_empty(), "the destination echoed no STATE: {}", r.stdout);
+        }
+    }
+    let keys: Vec<String> = s3
+        .keys("lake")
+        .into_iter()
+        .filter(|k| k.starts_with("lake/events/"))
+        .collect();
+    let mut ids: Vec<i64> = Vec::new();
+    for k in &keys {
+        let text = String::from_utf8(s3.object("lake", k)).expect("utf-8");
+        ids.extend(text.lines().map(|l| {
+            serde_json::from_str::<Value>(l).expect("row")["id"]
+                .as_i64()
+                .expect("id")
+        }));
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (0..80).collect::<Vec<i64>>(), "{keys:?}");
+    for w in 0..4 {
+        assert!(
+            keys.iter().any(|k| k.contains(&format!("_w{w}"))),
+            "writer {w}: {keys:?}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use arrow::datatypes::Schema;
 use lakeport_protocol::{AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError, Emitter, StreamDescriptor};
 
-use super::generation::Cleanup;
+use super::generation::{Cleanup, Sweep};
 use super::input::lines::for_each_line;
 use super::input::parse_line;
 use super::replayed::replayed_extracted_at;
@@ -180,13 +180,13 @@ fn drive<T: Target>(
             ))?;
             continue;
         }
-        let (dir, prefix, keep, cleanup) = (
-            stream.dir().to_string(),
-            stream.file_prefix(),
-            stream.committed.clone(),
-            stream.cleanup,
-        );
-        engine.summary.removed += engine.target.remove_older(&dir, &prefix, &keep, cleanup)?;
+        let (dir, prefix, keep) = (stream.dir().to_string(), stream.file_prefix(), stream.committed.clone());
+        let sweep = Sweep {
+            cleanup: stream.cleanup,
+            writer: engine.cfg.writer.clone(),
+            generation: stream.generation,
+        };
+        engine.summary.removed += engine.target.remove_older(&dir, &prefix, &keep, &sweep)?;
     }
     Ok(())
 }

@@ -15,6 +15,10 @@
 //! A catalog without these fields behaves as before: append, or replace the
 //! stream's older files for `destination_sync_mode: overwrite` (and the
 //! destinations' own `overwrite: true`).
+//!
+//! Several writers of one stream (N shards, each with its `writer_id`)
+//! each remove only what [`Sweep`] allows: never another writer's files of
+//! the current generation.
 
 use lakeport_protocol::{ConfiguredAirbyteStream, DestinationSyncMode};
 use serde::{Deserialize, Serialize};
@@ -26,6 +30,10 @@ pub const GENERATION_ID: &str = "_airbyte_generation_id";
 /// The S3 user metadata key holding an object's generation (the one
 /// Airbyte's destination-s3 uses).
 pub const METADATA_KEY: &str = "ab-generation-id";
+
+/// The S3 user metadata key holding the id of the writer that wrote an
+/// object, when several write one stream (`writer_id`).
+pub const WRITER_METADATA_KEY: &str = "lakeport-writer";
 
 /// What happens to a stream's older data once the sync has succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +83,39 @@ impl Cleanup {
             Cleanup::Keep => false,
             Cleanup::AllOlder => true,
             Cleanup::BelowGeneration(min) => generation.unwrap_or(0) < min,
+        }
+    }
+}
+
+/// What one writer of a stream removes of the stream's older files after
+/// its successful sync: its [`Cleanup`], applied to every file when it is
+/// the stream's only writer. When several write the stream (each with its
+/// own `writer`), another writer's file is removed only when its
+/// generation is below this sync's `generation` — never another writer's
+/// file of the current generation, whichever writer finishes first; without
+/// a generation (a plain overwrite), each writer replaces only its own files
+/// and those written without a writer id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sweep {
+    /// What the stream's catalog and config ask.
+    pub cleanup: Cleanup,
+    /// This writer's id (`None`: the stream's only writer).
+    pub writer: Option<String>,
+    /// The generation this sync writes (the catalog's `generation_id`).
+    pub generation: Option<i64>,
+}
+
+impl Sweep {
+    /// Whether a file not written by this sync, written by `file_writer`
+    /// (`None`: without a writer id) with generation `file_generation`
+    /// (`None`: without one, i.e. 0), is removed.
+    pub fn removes(&self, file_writer: Option<&str>, file_generation: Option<i64>) -> bool {
+        if !self.cleanup.removes_generation(file_generation) {
+            return false;
+        }
+        match (self.writer.as_deref(), file_writer) {
+            (Some(me), Some(them)) if me != them => self.generation.is_some_and(|g| file_generation.unwrap_or(0) < g),
+            _ => true,
         }
     }
 }
@@ -144,6 +185,38 @@ mod tests {
         let c = Cleanup::BelowGeneration(3);
         assert!(c.removes_generation(None) && c.removes_generation(Some(2)));
         assert!(!c.removes_generation(Some(3)) && !c.removes_generation(Some(4)));
+    }
+
+    #[test]
+    fn a_writer_of_several_removes_only_older_generations_of_the_others() {
+        let truncate = |writer: Option<&str>, generation| Sweep {
+            cleanup: Cleanup::AllOlder,
+            writer: writer.map(str::to_string),
+            generation,
+        };
+        // The only writer: everything older goes, as before.
+        let only = truncate(None, Some(2));
+        assert!(only.removes(Some("1"), Some(2)) && only.removes(None, Some(1)));
+        // One of several, generation 2: another writer's generation-2 file stays.
+        let w0 = truncate(Some("0"), Some(2));
+        assert!(!w0.removes(Some("1"), Some(2)));
+        assert!(w0.removes(Some("1"), Some(1)) && w0.removes(Some("1"), None));
+        assert!(w0.removes(Some("0"), Some(2)) && w0.removes(None, Some(2)));
+        // Without a generation: only its own files and those without a writer.
+        let plain = truncate(Some("0"), None);
+        assert!(!plain.removes(Some("1"), None));
+        assert!(plain.removes(Some("0"), None) && plain.removes(None, None));
+        // Keep keeps, whoever wrote the file.
+        let keep = Sweep {
+            cleanup: Cleanup::Keep,
+            ..w0.clone()
+        };
+        assert!(!keep.removes(Some("0"), Some(1)));
+        let below = Sweep {
+            cleanup: Cleanup::BelowGeneration(2),
+            ..w0
+        };
+        assert!(below.removes(Some("1"), Some(1)) && !below.removes(Some("1"), Some(2)));
     }
 
     #[test]

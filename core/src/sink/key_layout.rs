@@ -1,7 +1,8 @@
 //! Object keys of object-store destinations: the engine names each file by a
 //! relative path
-//! `<stream>/[<k=v>/…]<stream>_<YYYYMMDD_HHMMSS>[_<n>].<ext>`; this module
-//! turns it into the object key.
+//! `<stream>/[<k=v>/…]<stream>_<YYYYMMDD_HHMMSS>[_w<writer>][_<n>].<ext>`;
+//! this module turns it into the object key (in Airbyte's layout, a writer
+//! id goes before the extension: `…_0_w3.parquet`).
 //!
 //! - [`KeyLayout::Native`]: `<path_prefix>/<relative path>`.
 //! - [`KeyLayout::Pattern`]: the layout of Airbyte's destination-s3 (and its
@@ -15,6 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::layout::{writer_in_name, WRITER_MARK};
 use crate::storage::join_key;
 use chrono::{DateTime, Utc};
 
@@ -187,10 +189,10 @@ impl Pattern {
 
     fn key(&self, rel_path: &str) -> String {
         let mut segments: Vec<&str> = rel_path.split('/').collect();
-        let file = segments.pop().unwrap_or_default();
+        let file_in_path = segments.pop().unwrap_or_default();
         let dir = segments.first().copied().unwrap_or_default();
         let partitions = segments.get(1..).unwrap_or_default().join("/");
-        let part = part_number(file, dir, &self.stamp);
+        let part = part_number(file_in_path, dir, &self.stamp);
         let mut path = self.expand_path(dir, false);
         if !partitions.is_empty() {
             if !path.is_empty() && !path.ends_with('/') {
@@ -200,22 +202,34 @@ impl Pattern {
             path.push('/');
         }
         let mut file = self.file_name(part);
+        let ext = format!(".{}", self.extension);
         if part > 0 && !self.file_name_pattern.contains("{part_number}") {
             // Without {part_number} the rollover files of a stream would
             // share one key: number them before the extension.
-            let ext = format!(".{}", self.extension);
             match file.strip_suffix(&ext) {
                 Some(stem) => file = format!("{stem}_{part}{ext}"),
                 None => file = format!("{file}_{part}"),
+            }
+        }
+        if let Some(writer) = writer_in_name(file_in_path, &format!("{dir}_")) {
+            // Several writers of one stream: their keys differ by the writer id.
+            match file.strip_suffix(&ext) {
+                Some(stem) => file = format!("{stem}{WRITER_MARK}{writer}{ext}"),
+                None => file = format!("{file}{WRITER_MARK}{writer}"),
             }
         }
         collapse(&format!("{}/{}{}", self.prefix, path, file))
     }
 }
 
-/// The rollover number `n` of `<dir>_<stamp>[_<n>].<ext>` (0 without one).
+/// The rollover number `n` of `<dir>_<stamp>[_w<writer>][_<n>].<ext>` (0 without one).
 fn part_number(file: &str, dir: &str, stamp: &str) -> usize {
-    file.strip_prefix(&format!("{dir}_{stamp}"))
+    let writer = writer_in_name(file, &format!("{dir}_"));
+    let head = match writer {
+        Some(w) => format!("{dir}_{stamp}{WRITER_MARK}{w}"),
+        None => format!("{dir}_{stamp}"),
+    };
+    file.strip_prefix(&head)
         .and_then(|rest| rest.strip_prefix('_'))
         .and_then(|rest| rest.split('.').next())
         .and_then(|n| n.parse().ok())

@@ -28,10 +28,10 @@
 //! | `rows.rs` | a file's records held as JSON text and decoded a batch at a time |
 //! | `states.rs` | STATE messages held until the records before them are committed |
 //! | `target.rs` | the [`Target`](target::Target) trait: where files go (local directory, object store) |
-//! | `layout.rs` | relative paths: safe stream and partition folders, file names, temporary names |
+//! | `layout.rs` | relative paths: safe stream and partition folders, file names (with the writer id of one of several writers), temporary names |
 //! | `key_layout.rs` | object keys from relative paths: native, or Airbyte's `s3_path_format` |
 //! | `envelope.rs` | Airbyte's record envelope (`_airbyte_raw_id`, `_airbyte_meta`, …) as an input rewrite |
-//! | `generation.rs` | refresh generations and what a stream's cleanup removes |
+//! | `generation.rs` | refresh generations and what a stream's cleanup removes (per writer: [`Sweep`](generation::Sweep)) |
 //! | `source_status.rs` | what the input said of the source's read (STREAM_STATUS, ERROR) |
 //! | `replayed.rs` | the extraction time of records replayed from an Airbyte cache |
 //! | `stale.rs` | temporary files that killed runs left behind |

@@ -24,6 +24,9 @@ pub struct SinkConfig {
     pub batch_size: usize,
     /// The sync's timestamp in file names (`YYYYMMDD_HHMMSS`).
     pub stamp: String,
+    /// This writer's id in file names, when several write one stream
+    /// (`writer_id`, see [`super::layout::writer_id`]).
+    pub writer: Option<String>,
     /// Replace every stream's older files (besides the catalog's
     /// `destination_sync_mode` and refresh generations).
     pub overwrite: bool,

@@ -352,7 +352,13 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
     }
     if part.file.is_none() {
         let rel_path = loop {
-            let name = file_name(stream_dir, &cfg.stamp, *next_index, &cfg.extension());
+            let name = file_name(
+                stream_dir,
+                &cfg.stamp,
+                cfg.writer.as_deref(),
+                *next_index,
+                &cfg.extension(),
+            );
             *next_index += 1;
             let candidate = format!("{}/{}", part.rel_dir, name);
             if !target.exists(&candidate)? {

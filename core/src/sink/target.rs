@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::generation::Cleanup;
+use super::generation::Sweep;
 use crate::error::Result;
 
 /// A place files are written to, invisible until committed.
@@ -30,9 +30,9 @@ pub trait Target {
     fn abort_all(&mut self);
 
     /// Removes the files under `dir` (recursively) whose names start with
-    /// `prefix`, except those in `keep` (this sync's), that `cleanup` says
-    /// go given their recorded generation ([`Cleanup::removes_generation`]):
+    /// `prefix`, except those in `keep` (this sync's), that `sweep` says go
+    /// given their recorded generation and writer ([`Sweep::removes`]):
     /// a stream's older data after a successful refresh or overwrite.
     /// Returns how many were removed.
-    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String], cleanup: Cleanup) -> Result<usize>;
+    fn remove_older(&mut self, dir: &str, prefix: &str, keep: &[String], sweep: &Sweep) -> Result<usize>;
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::cursor::FileCursor;
 use super::engine::Engine;
 use super::report::ReadTotals;
-use super::select::SelectRequest;
+use super::select::{SelectRequest, ShardShare};
 use super::steps;
 use crate::cost::{check_cost_limit, RunMode};
 
@@ -21,6 +21,9 @@ impl Engine<'_> {
     /// discovers first: each stream whose schema is inferred has its schema
     /// sample read (one GET per sampled object; the read reuses discovery's
     /// listing).
+    ///
+    /// A sharded read's estimate is this shard's; a `SHARDS` LOG then prices
+    /// every shard and the whole (see [`Engine::shard_report`]).
     pub async fn estimate(
         &self,
         catalog: &ConfiguredAirbyteCatalog,
@@ -43,14 +46,18 @@ impl Engine<'_> {
                 .collect()
         };
         let mut selections = Vec::new();
+        let mut shares: Vec<ShardShare> = Vec::new();
         for (descriptor, sync_mode, json_schema) in wanted {
             let Some(plan) = plans.iter().find(|p| p.name == descriptor.name) else {
                 continue;
             };
             let (cursor, mode) = if sync_mode == SyncMode::Incremental {
-                (plan.saved_cursor(state, &descriptor, out)?, RunMode::Incremental)
+                (
+                    plan.saved_cursor(state, &descriptor, self.plan.shard, out)?,
+                    RunMode::Incremental,
+                )
             } else {
-                (FileCursor::default(), RunMode::FullRefresh)
+                (FileCursor::default().with_shard(self.plan.shard), RunMode::FullRefresh)
             };
             let request = SelectRequest {
                 stream: plan,
@@ -68,6 +75,12 @@ impl Engine<'_> {
             }
             steps::estimate(out, &descriptor, selected.bytes)?;
             totals.add(&selected);
+            shares.resize(selected.shares.len().max(shares.len()), ShardShare::default());
+            for (sum, share) in shares.iter_mut().zip(&selected.shares) {
+                sum.files += share.files;
+                sum.bytes += share.bytes;
+                sum.usage = sum.usage + share.usage;
+            }
             selections.push(selected);
         }
         let estimate = self.preflight(&selections.iter().collect::<Vec<_>>());
@@ -75,6 +88,9 @@ impl Engine<'_> {
             out.warn(format!("A read would fail: {e}"))?;
         }
         out.info(self.cost_report(&estimate, &totals))?;
+        if let Some(shard) = self.plan.shard {
+            out.info(self.shard_report(shard, &shares))?;
+        }
         Ok(())
     }
 }

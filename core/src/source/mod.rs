@@ -16,7 +16,8 @@
 //! | [`listing`]   | a stream's objects: the pruned listing, filtered; the listing cache; subfolder streams |
 //! | [`pruning`]   | partition pruning requests and the cost model of an object           |
 //! | [`hive`]      | Airbyte's hive fields (`hive_string_fields`)                         |
-//! | [`select`]    | what a read of a stream fetches: cursor, order, sampling, limits     |
+//! | [`select`]    | what a read of a stream fetches: cursor, shard, order, sampling, limits |
+//! | [`shard`]     | one stream split between N workers: the assignment, the shard's state |
 //! | [`report`]    | the COST report and the pre-flight estimate                          |
 //! | [`sample`]    | schema inference from a bounded sample of a stream's newest files    |
 //! | [`discover`]  | the discover step: each stream's schema and catalog entry            |
@@ -28,7 +29,7 @@
 //! | [`catalog`]   | the Airbyte shape of a file stream (JSON Schema, catalog entry)      |
 //! | [`cursor`]    | the incremental cursors: file history and record-level `cursor_field` |
 //!
-//! Imports run one way: the leaves (`cursor`, `object`, `sample`, `catalog`,
+//! Imports run one way: the leaves (`shard` ← `cursor`, `object`, `sample`, `catalog`,
 //! `scan`, `hive`) ← `steps` ← `plan` ← `parse`, `pruning` ← `listing` ←
 //! `engine` ← `select` ← `report` ← the steps `check`, `discover`,
 //! `estimate` and `read` (each an `impl Engine` block of its own file).
@@ -50,4 +51,5 @@ pub mod report;
 pub mod sample;
 pub mod scan;
 pub mod select;
+pub mod shard;
 pub mod steps;

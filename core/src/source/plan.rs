@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::cursor::{record_cursor_field, FileCursor, DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL, DEFAULT_MAX_HISTORY};
 use super::object::Decoding;
+use super::shard::Shard;
 use super::steps::saved_cursor;
 use crate::cost::{Limits, Pricing};
 use crate::formats::options::{OnBadRecord, ReadOptions};
@@ -56,6 +57,8 @@ pub struct ReadPlan {
     pub names: KeyNames,
     /// What the store's listings left out, warned about (see [`SkipNotes`]).
     pub skipped: Option<SkipNotes>,
+    /// The part of every stream this worker reads (`shard`; `None`: all of it).
+    pub shard: Option<Shard>,
 }
 
 /// The config keys a connector's messages name (source-s3's by default).
@@ -129,6 +132,7 @@ impl ReadPlan {
             key_order: false,
             names: KeyNames::default(),
             skipped: None,
+            shard: None,
         }
     }
 
@@ -368,15 +372,20 @@ impl StreamPlan {
         record_cursor_field(catalog_cursor, self.cursor_field.as_deref())
     }
 
-    /// The file cursor of an incremental read of this stream, from its saved
-    /// state (a WARN when the state cannot be used).
+    /// The file cursor of an incremental read of this stream by `shard`
+    /// (`None`: unsharded), from its saved state (a WARN when the state
+    /// cannot be used; a config_error when it is another shard's).
     pub fn saved_cursor(
         &self,
         state: &InputState,
         descriptor: &StreamDescriptor,
+        shard: Option<Shard>,
         out: &mut Emitter,
     ) -> Result<FileCursor, ConnectorError> {
-        Ok(saved_cursor(out, state, descriptor, DEFAULT_MAX_HISTORY)?
+        let cursor = saved_cursor(out, state, descriptor, DEFAULT_MAX_HISTORY)?;
+        Shard::check_state(shard, cursor.shard(), &self.name).map_err(|e| e.with_stream(descriptor.clone()))?;
+        Ok(cursor
+            .with_shard(shard)
             .with_days_to_sync_if_history_is_full(self.days_to_sync_if_history_is_full))
     }
 }

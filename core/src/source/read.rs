@@ -56,9 +56,9 @@ impl Engine<'_> {
             let descriptor = configured.stream.descriptor();
             let incremental = configured.sync_mode == SyncMode::Incremental;
             let cursor = if incremental {
-                plan.saved_cursor(state, &descriptor, out)?
+                plan.saved_cursor(state, &descriptor, self.plan.shard, out)?
             } else {
-                FileCursor::default()
+                FileCursor::default().with_shard(self.plan.shard)
             };
             let record_cursor = if incremental {
                 self.record_cursor(plan, configured, &cursor, out)

@@ -1,11 +1,15 @@
 //! The COST report (CONTRACT §6) of a read or an estimate: what was listed,
 //! selected and read ([`ReadTotals`]), the pre-flight estimate, and the
-//! actual figures of the meter.
+//! actual figures of the meter; for a sharded estimate, the `SHARDS` report
+//! pricing each shard and the whole.
+
+use serde_json::{json, Value};
 
 use lakeport_protocol::{ConnectorError, Emitter};
 
 use super::engine::Engine;
-use super::select::Selected;
+use super::select::{Selected, ShardShare};
+use super::shard::Shard;
 use crate::cost::{estimate_read, CostReport, Estimate, Usage};
 
 /// What a read did, for the COST report.
@@ -102,5 +106,29 @@ impl Engine<'_> {
         }
         estimate.usd = pricing.price(&estimate.usage);
         estimate
+    }
+
+    /// The `SHARDS` report of a sharded estimate: `SHARDS ` and one JSON
+    /// object — this worker's `shard` and `count`, then per shard (`shards`,
+    /// in index order) and for the `whole` stream the files, bytes and
+    /// estimated USD (before limits and sampling; each shard lists the
+    /// whole plan, so each pays the listing). In incremental mode the state
+    /// is this shard's: the other shards are priced as if they had none.
+    pub fn shard_report(&self, shard: Shard, shares: &[ShardShare]) -> String {
+        let pricing = &self.plan.pricing;
+        let listing = Usage::from(self.meter.snapshot());
+        let usd = |u: Usage| (pricing.price(&u) * 1e6).round() / 1e6;
+        let per: Vec<Value> = shares
+            .iter()
+            .enumerate()
+            .map(|(i, s)| json!({"index": i, "files": s.files, "bytes": s.bytes, "estimated_usd": usd(listing + s.usage)}))
+            .collect();
+        let whole = json!({
+            "files": shares.iter().map(|s| s.files).sum::<u64>(),
+            "bytes": shares.iter().map(|s| s.bytes).sum::<u64>(),
+            "estimated_usd": shares.iter().map(|s| usd(listing + s.usage)).sum::<f64>(),
+        });
+        let report = json!({"shard": shard.index, "count": shard.count, "shards": per, "whole": whole});
+        format!("SHARDS {report}")
     }
 }

@@ -1,6 +1,6 @@
 //! Selecting what a read of one stream fetches: the listing minus what the
-//! cursor has seen, in reading order, sampled and cut to the limits, with the
-//! cost model of the selection.
+//! cursor has seen, this worker's shard of it, in reading order, sampled and
+//! cut to the limits, with the cost model of the selection.
 
 use lakeport_protocol::{ConnectorError, Emitter};
 use serde_json::Value;
@@ -11,6 +11,7 @@ use super::listing::list;
 use super::plan::StreamPlan;
 use super::pruning::file_model;
 use super::sample::schema_sample;
+use super::shard::Shard;
 use crate::cost::{estimate_read, select_files, Pricing, RunMode, Usage};
 use crate::partition::PartitionScheme;
 use crate::storage::ObjectMeta;
@@ -41,6 +42,20 @@ pub struct Selected {
     /// What discovery's schema sample of the listed files costs (a read
     /// without a catalog discovers first).
     pub schema_sample: Usage,
+    /// A sharded read: what each shard of the stream reads (before limits
+    /// and sampling), in shard order; empty when unsharded.
+    pub shares: Vec<ShardShare>,
+}
+
+/// What one shard of a stream reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ShardShare {
+    /// Objects.
+    pub files: u64,
+    /// Bytes of the objects.
+    pub bytes: u64,
+    /// The requests and bytes reading them is expected to cost.
+    pub usage: Usage,
 }
 
 /// The LOG of a stream whose state history is full (as Airbyte warns).
@@ -125,6 +140,43 @@ impl Engine<'_> {
         }
         let bytes_kept: u64 = files.iter().map(|f| f.size).sum();
         let schema_sample = estimate_read(Usage::default(), schema_sample(&files), &Pricing::default()).usage;
+        let partition_names = if self.plan.partitions.columns {
+            listing.scheme.columns()
+        } else {
+            Vec::new()
+        };
+        let model = |f: &ObjectMeta| (f.size, file_model(plan, &f.key, json_schema, &partition_names));
+        let mut shares = Vec::new();
+        if let Some(shard) = self.plan.shard {
+            let keys: Vec<(&str, u64)> = files.iter().map(|f| (f.key.as_str(), f.size)).collect();
+            let assigned = Shard::assign(shard.count, &keys, mode == RunMode::FullRefresh);
+            if pricing_only {
+                shares = vec![ShardShare::default(); shard.count as usize];
+                for (f, s) in files.iter().zip(&assigned) {
+                    let share = &mut shares[*s as usize];
+                    share.files += 1;
+                    share.bytes += f.size;
+                    share.usage = estimate_read(share.usage, [model(f)], &Pricing::default()).usage;
+                }
+            }
+            let all = files.len();
+            let how = if mode == RunMode::FullRefresh {
+                // Shards that divide different listings may overlap: the fingerprint tells.
+                format!("balanced by bytes; listing fingerprint {}", Shard::fingerprint(&keys))
+            } else {
+                "by a hash of the key".to_string()
+            };
+            files = files
+                .into_iter()
+                .zip(assigned)
+                .filter_map(|(f, s)| (s == shard.index).then_some(f))
+                .collect();
+            out.info(format!(
+                "{}: {shard} takes {} of the {all} file(s) to read ({how}).",
+                plan.name,
+                files.len()
+            ))?;
+        }
         let limits = &self.plan.limits;
         // `estimate` prices what a run may read, and says when a full refresh would be refused.
         let limit_mode = if pricing_only { RunMode::Incremental } else { mode };
@@ -141,15 +193,7 @@ impl Engine<'_> {
         for w in &selection.warnings {
             out.warn(w)?;
         }
-        let partition_names = if self.plan.partitions.columns {
-            listing.scheme.columns()
-        } else {
-            Vec::new()
-        };
-        let models = selection
-            .files
-            .iter()
-            .map(|f| (f.size, file_model(plan, &f.key, json_schema, &partition_names)));
+        let models = selection.files.iter().map(model);
         let usage = estimate_read(Usage::default(), models, &Pricing::default()).usage;
         Ok(Selected {
             bytes: selection.files.iter().map(|f| f.size).sum(),
@@ -163,6 +207,7 @@ impl Engine<'_> {
             scan_reduction_pct: listing.scan_reduction_pct,
             usage,
             schema_sample,
+            shares,
         })
     }
 }

@@ -164,6 +164,7 @@ pub struct Ctr {
     name: Option<String>,
     keep: bool,
     entrypoint: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Ctr {
@@ -176,6 +177,7 @@ impl Ctr {
             name: None,
             keep: false,
             entrypoint: None,
+            env: vec![],
         }
     }
 
@@ -209,6 +211,12 @@ impl Ctr {
         self
     }
 
+    /// Sets an environment variable in the container (`-e`).
+    pub fn env(mut self, name: &str, value: &str) -> Ctr {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
     /// Replaces the image's entrypoint.
     pub fn entrypoint(mut self, entrypoint: &str) -> Ctr {
         self.entrypoint = Some(entrypoint.into());
@@ -235,6 +243,9 @@ impl Ctr {
         }
         for v in &self.volumes {
             cmd.args(["-v", v]);
+        }
+        for (k, v) in &self.env {
+            cmd.args(["-e", &format!("{k}={v}")]);
         }
         cmd.arg(&self.image).args(args);
         cmd

@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value};
 
 use super::compare::max_value;
 use super::fields::{format_timestamp, truncate_micros, LAST_MODIFIED_FIELD};
+use crate::source::shard::{Shard, STATE_KEY as SHARD_KEY};
 use crate::time::parse_timestamp;
 
 /// Default number of files remembered before folding into the watermark
@@ -51,6 +52,8 @@ pub struct FileCursor {
     days_to_sync_if_history_is_full: u32,
     /// The record-level cursor: its field and the greatest value read.
     record: Option<(String, Value)>,
+    /// The shard whose files this cursor follows (`None`: unsharded).
+    shard: Option<Shard>,
 }
 
 impl Default for FileCursor {
@@ -68,7 +71,19 @@ impl FileCursor {
             max_history: max_history.max(1),
             days_to_sync_if_history_is_full: DEFAULT_DAYS_TO_SYNC_IF_HISTORY_IS_FULL,
             record: None,
+            shard: None,
         }
+    }
+
+    /// The cursor of `shard`'s files (`None`: unsharded), recorded in its state.
+    pub fn with_shard(mut self, shard: Option<Shard>) -> Self {
+        self.shard = shard;
+        self
+    }
+
+    /// The shard whose files this cursor follows, as its state recorded it.
+    pub fn shard(&self) -> Option<Shard> {
+        self.shard
     }
 
     /// Sets how many days of files older than the history are still read
@@ -109,7 +124,7 @@ impl FileCursor {
                 None
             }
             Some(other) => Some(format!("its history is {other}, not an object of file → time")),
-            None if [WATERMARK_KEY, LAST_MODIFIED_FIELD, RECORD_CURSOR_KEY]
+            None if [WATERMARK_KEY, LAST_MODIFIED_FIELD, RECORD_CURSOR_KEY, SHARD_KEY]
                 .iter()
                 .any(|k| obj.contains_key(*k)) =>
             {
@@ -151,6 +166,7 @@ impl FileCursor {
             let value = r.get("value").filter(|v| !v.is_null())?.clone();
             Some((field, value))
         });
+        c.shard = Shard::of_state(state);
         c.compact();
         c
     }
@@ -303,6 +319,9 @@ impl FileCursor {
         }
         if let Some((field, value)) = &self.record {
             state[RECORD_CURSOR_KEY] = json!({"field": field, "value": value});
+        }
+        if let Some(shard) = self.shard {
+            state[SHARD_KEY] = shard.to_state();
         }
         state
     }
