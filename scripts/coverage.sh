@@ -7,7 +7,7 @@
 # dependencies are built as usual), runs the whole test suite once as
 # scripts/test.sh does — the integration tests in tests/ run the instrumented
 # connector binaries from the same target directory, so what the binaries do
-# under the tests counts — and prints, for protocol, core and each connector,
+# under the tests counts, even when they die by a signal — and prints, for protocol, core and each connector,
 # the lines covered out of the total, the overall figure, and each crate
 # against its target (>= 90% for core and protocol, >= 85% for a connector).
 # The tests/ crate, every tests/ folder and fuzz/ are not counted.
@@ -87,6 +87,22 @@ export CARGO_TARGET_DIR="${LAKEPORT_COVERAGE_TARGET_DIR:-$HOME/.cache/lakeport/t
 mkdir -p "$CARGO_TARGET_DIR"
 cov_env="$(cargo llvm-cov show-env --sh 2>/dev/null)"
 eval "$cov_env"
+# Continuous mode (`%c`): the counters live in the .profraw file, mapped into
+# memory, from the process's start, so a binary that dies by a signal —
+# SIGPIPE when its reader goes, SIGTERM/SIGINT after its clean-up, SIGKILL in
+# the crash campaign — still counts (without it, a process writes its
+# counters only when it exits normally). On Linux this needs the counters to
+# be relocatable, a code-generation flag of the instrumented crates; cargo
+# does not see that flag change, so a build made without it is rebuilt.
+# The file name keeps show-env's `%p-%Nm`: a file per process, merged into
+# should a later process get the same pid.
+export __CARGO_LLVM_COV_RUSTC_WRAPPER_RUSTFLAGS="${__CARGO_LLVM_COV_RUSTC_WRAPPER_RUSTFLAGS}"$'\x1f'"-Cllvm-args=-runtime-counter-relocation"
+export LLVM_PROFILE_FILE="${LLVM_PROFILE_FILE%.profraw}%c.profraw"
+stamp="$CARGO_TARGET_DIR/.lakeport-coverage-flags"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$__CARGO_LLVM_COV_RUSTC_WRAPPER_RUSTFLAGS" ]; then
+    cargo llvm-cov clean --workspace >&2
+    printf '%s' "$__CARGO_LLVM_COV_RUSTC_WRAPPER_RUSTFLAGS" > "$stamp"
+fi
 # Counters of an earlier run would be added to this one's.
 cargo llvm-cov clean --profraw-only >&2
 

@@ -131,3 +131,17 @@ fn a_configured_stream_without_destination_sync_mode_appends() {
     assert_eq!(c.sync_mode, SyncMode::Incremental);
     assert_eq!(c.stream.descriptor(), StreamDescriptor::new("s"));
 }
+
+#[test]
+fn an_analytics_trace_serialises_as_the_models_spell_it() {
+    let before = lakeport_protocol::now_millis() as f64;
+    let t = lakeport_protocol::TraceMessage::analytics(lakeport_protocol::AnalyticsTrace {
+        analytics_type: "cache_hit".into(),
+        value: Some(json!(3)),
+    });
+    assert!(t.emitted_at >= before);
+    let v = serde_json::to_value(AirbyteMessage::Trace { trace: t }).unwrap();
+    assert_eq!(v["trace"]["type"], "ANALYTICS");
+    assert_eq!(v["trace"]["analytics"], json!({"type": "cache_hit", "value": 3}));
+    assert!(v["trace"].get("error").is_none());
+}

@@ -225,3 +225,50 @@ fn the_default_import_table_marks_renamed_keys() {
     // No rows: the header alone, as wide as its title.
     assert_eq!(key_table_text(&[]), "source key  native key\n----------  ----------\n");
 }
+
+impl lakeport_protocol::Source for NativeOnly {
+    type Config = Config;
+
+    async fn check(
+        &self,
+        _config: &Config,
+        _out: &mut Emitter,
+    ) -> Result<lakeport_protocol::ConnectionStatus, ConnectorError> {
+        Err(ConnectorError::system("check is not part of this test"))
+    }
+
+    async fn discover(
+        &self,
+        _config: &Config,
+        _out: &mut Emitter,
+    ) -> Result<lakeport_protocol::AirbyteCatalog, ConnectorError> {
+        Err(ConnectorError::system("discover is not part of this test"))
+    }
+
+    async fn read(
+        &self,
+        _config: &Config,
+        _catalog: &lakeport_protocol::ConfiguredAirbyteCatalog,
+        _state: &lakeport_protocol::InputState,
+        _out: &mut Emitter,
+    ) -> Result<(), ConnectorError> {
+        Err(ConnectorError::system("read is not part of this test"))
+    }
+}
+
+#[test]
+fn a_source_without_estimate_says_so() {
+    use lakeport_protocol::Source;
+    assert!(!<NativeOnly as Source>::SUPPORTS_ESTIMATE);
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mut out = Emitter::new(Box::new(Shared::default()));
+    let config = Config {
+        bucket: "b".into(),
+        batch_size: None,
+    };
+    let e = rt
+        .block_on(NativeOnly.estimate(&config, &Default::default(), &Default::default(), &mut out))
+        .unwrap_err();
+    assert_eq!(e.failure_type, FailureType::ConfigError);
+    assert_eq!(e.message, "native-only has no estimate command.");
+}
