@@ -259,7 +259,7 @@ impl lakeport_protocol::Source for NativeOnly {
 #[test]
 fn a_source_without_estimate_says_so() {
     use lakeport_protocol::Source;
-    assert!(!<NativeOnly as Source>::SUPPORTS_ESTIMATE);
+    const { assert!(!<NativeOnly as Source>::SUPPORTS_ESTIMATE) };
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let mut out = Emitter::new(Box::new(Shared::default()));
     let config = Config {
