@@ -7,23 +7,27 @@
 # dependencies are built as usual), runs the whole test suite once as
 # scripts/test.sh does — the integration tests in tests/ run the instrumented
 # connector binaries from the same target directory, so what the binaries do
-# under the tests counts, even when they die by a signal — and prints, for protocol, core and each connector,
-# the lines covered out of the total, the overall figure, and each crate
-# against its target (>= 90% for core and protocol, >= 85% for a connector).
+# under the tests counts, even when they die by a signal — and prints, for
+# protocol, core and each connector, the lines covered out of the total, the
+# overall figure, and each crate against its target (>= 90% for core and
+# protocol, >= 85% for a connector).
 # The tests/ crate, every tests/ folder and fuzz/ are not counted.
 #
 # --html also writes the annotated sources to $TARGET/llvm-cov/html (open
-# index.html) to find the lines no test reaches; for one crate on a shell:
-#   CARGO_TARGET_DIR=$TARGET cargo llvm-cov report --package <crate> --show-missing-lines
+# index.html) to find the lines no test reaches. After a run, the lines one
+# crate's tests miss (package names: lakeport-protocol, lakeport-core, ...):
+#   CARGO_LLVM_COV_TARGET_DIR=$TARGET cargo llvm-cov report --package <package> --show-missing-lines
 #
 # Environment:
 #   LAKEPORT_COVERAGE_TARGET_DIR  the instrumented build's target directory
 #                                 (default ~/.cache/lakeport/target-coverage;
 #                                 kept apart from the normal target: every
 #                                 workspace crate is compiled differently)
-#   LAKEPORT_SKIP_CONTAINERS      default 1: no container images are built
-#                                 (the images hold release binaries, which are
-#                                 not instrumented); the container tests say SKIP
+#
+# No container image is built (as with LAKEPORT_SKIP_CONTAINERS=1 for
+# scripts/test.sh): the images hold release binaries, which are not
+# instrumented. The container tests say SKIP, or run without counting when
+# images of an earlier scripts/images.sh are present.
 #
 # Exit status: 0 when every test passed and every crate met its target, 1 when
 # a test failed, 2 when only targets were missed. Not part of .ci/run (it runs
@@ -77,7 +81,7 @@ fi
 # 2. The test dependencies, as scripts/test.sh sets them up.
 eval "$(bash scripts/test-deps.sh)"
 export LAKEPORT_PYTHON LAKEPORT_S3S_FS
-export LAKEPORT_SKIP_CONTAINERS="${LAKEPORT_SKIP_CONTAINERS:-1}"
+unset LAKEPORT_REQUIRE_CONTAINERS
 
 # 3. Instrumented build and test run, in a target directory of its own. The
 #    environment from show-env makes plain `cargo build`/`cargo test` build the
