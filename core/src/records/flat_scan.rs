@@ -1,0 +1,195 @@
+//! A hand-written scanner of one flat JSON object (`{"k": scalar, …}`) into
+//! its keys and scalar tokens, for [`FlatJsonDecoder`](super::FlatJsonDecoder):
+//! about twice as fast as a serde pass on the records sources print.
+//!
+//! It takes only the plainest shape — keys and strings without escapes,
+//! integers that fit an `i64`, numbers as JSON writes them, `true`, `false`,
+//! `null`, no nesting — and checks what it takes as strictly as JSON does
+//! (no leading zeros, no trailing garbage, no control characters in
+//! strings). Anything else is `None`, and the caller reads the row with
+//! serde, which handles (or refuses) every JSON text.
+
+/// One scalar value of a flat object.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Token<'a> {
+    Null,
+    Bool(bool),
+    /// An integer without fraction nor exponent, within `i64`.
+    Int(i64),
+    /// A number with a fraction or an exponent.
+    Float(f64),
+    /// A string without escapes.
+    Str(&'a str),
+}
+
+/// Scans `row` (one JSON object): calls `field` with each key and its
+/// value, in order; `None` when the row is not in the shape this scanner
+/// takes (or `field` says `None`). Nothing is called for a row refused
+/// before its first key; a row refused later may have called `field` for
+/// its first keys — the caller keeps what `field` saw until the scan ends.
+pub(super) fn scan_flat<'a>(row: &'a [u8], mut field: impl FnMut(&'a str, Token<'a>) -> Option<()>) -> Option<()> {
+    let mut i = skip_ws(row, 0);
+    if row.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(row, i + 1);
+    if row.get(i) == Some(&b'}') {
+        return (skip_ws(row, i + 1) == row.len()).then_some(());
+    }
+    loop {
+        if row.get(i) != Some(&b'"') {
+            return None;
+        }
+        let (key, next) = plain_string(row, i + 1)?;
+        i = skip_ws(row, next);
+        if row.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(row, i + 1);
+        let (token, next) = value(row, i)?;
+        field(key, token)?;
+        i = skip_ws(row, next);
+        match row.get(i) {
+            Some(b',') => i = skip_ws(row, i + 1),
+            Some(b'}') => return (skip_ws(row, i + 1) == row.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// A string's content from just past its opening quote, and the index past
+/// its closing one: `None` for an escape, a control character or no end.
+fn plain_string(b: &[u8], start: usize) -> Option<(&str, usize)> {
+    let rest = b.get(start..)?;
+    let len = rest.iter().position(|&x| x == b'"' || x == b'\\' || x < 0x20)?;
+    if rest[len] != b'"' {
+        return None;
+    }
+    let text = std::str::from_utf8(&rest[..len]).ok()?;
+    Some((text, start + len + 1))
+}
+
+fn value(b: &[u8], i: usize) -> Option<(Token<'_>, usize)> {
+    let literal = |word: &[u8], token| b.get(i..)?.starts_with(word).then_some((token, i + word.len()));
+    match *b.get(i)? {
+        b'"' => plain_string(b, i + 1).map(|(s, next)| (Token::Str(s), next)),
+        b'n' => literal(b"null", Token::Null),
+        b't' => literal(b"true", Token::Bool(true)),
+        b'f' => literal(b"false", Token::Bool(false)),
+        b'-' | b'0'..=b'9' => number(b, i),
+        _ => None,
+    }
+}
+
+/// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn number(b: &[u8], start: usize) -> Option<(Token<'_>, usize)> {
+    let digits = |mut i: usize| {
+        let from = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i > from).then_some(i)
+    };
+    let mut i = start + usize::from(b[start] == b'-');
+    let int_start = i;
+    i = digits(i)?;
+    if b[int_start] == b'0' && i - int_start > 1 {
+        return None;
+    }
+    let mut is_float = false;
+    if b.get(i) == Some(&b'.') {
+        i = digits(i + 1)?;
+        is_float = true;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits(i)?;
+        is_float = true;
+    }
+    // ASCII digits and signs: always UTF-8.
+    let text = std::str::from_utf8(&b[start..i]).ok()?;
+    let token = if is_float {
+        // Out of a double's range: serde's error to give.
+        Token::Float(text.parse().ok().filter(|f: &f64| f.is_finite())?)
+    } else {
+        // Beyond i64: serde's (u64 or a double).
+        Token::Int(text.parse().ok()?)
+    };
+    Some((token, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(row: &str) -> Option<Vec<(String, Token<'_>)>> {
+        let mut out = vec![];
+        scan_flat(row.as_bytes(), |k, t| {
+            out.push((k.to_string(), t));
+            Some(())
+        })?;
+        Some(out)
+    }
+
+    #[test]
+    fn scans_flat_objects() {
+        let row = r#" { "i" : -12, "f":1.5e3,"z":-0.0, "b":true, "c":false, "n":null, "s":"é x" } "#;
+        let got = scan(row).unwrap();
+        let want = [
+            ("i", Token::Int(-12)),
+            ("f", Token::Float(1500.0)),
+            ("z", Token::Float(-0.0)),
+            ("b", Token::Bool(true)),
+            ("c", Token::Bool(false)),
+            ("n", Token::Null),
+            ("s", Token::Str("é x")),
+        ];
+        assert_eq!(got.len(), want.len());
+        for ((k, t), (wk, wt)) in got.iter().zip(want) {
+            assert_eq!((k.as_str(), *t), (wk, wt));
+        }
+        assert_eq!(scan("{}"), Some(vec![]));
+        assert_eq!(scan(r#"{"x":0}"#).unwrap()[0].1, Token::Int(0));
+        // Every float reads as Rust (and serde with float_roundtrip) reads it.
+        let f = scan(r#"{"x":0.1000000000000000055511151231257827}"#).unwrap();
+        assert_eq!(f[0].1, Token::Float(0.1));
+    }
+
+    #[test]
+    fn leaves_the_rest_to_serde() {
+        for row in [
+            r#"{"a\"b":1}"#,
+            r#"{"s":"a\nb"}"#,
+            "{\"s\":\"a\tb\"}",
+            r#"{"o":{}}"#,
+            r#"{"l":[]}"#,
+            r#"{"i":01}"#,
+            r#"{"i":1.}"#,
+            r#"{"i":.5}"#,
+            r#"{"i":1e}"#,
+            r#"{"i":-}"#,
+            r#"{"i":9223372036854775808}"#,
+            r#"{"f":1e400}"#,
+            r#"{"i":nul}"#,
+            r#"{"i":1,}"#,
+            r#"{"i":1} x"#,
+            r#"{"i":1"#,
+            r#"{"i" 1}"#,
+            r#"{,}"#,
+            r#"[1]"#,
+            "",
+        ] {
+            assert!(scan(row).is_none(), "{row}");
+        }
+    }
+}
