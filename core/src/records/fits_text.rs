@@ -16,6 +16,8 @@ use arrow::datatypes::{DataType, Schema};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
 
+use super::flat_scan::{scan_flat, Token};
+
 /// The fit check for records of one schema (its field index built once).
 #[derive(Debug)]
 pub struct TextFits {
@@ -40,6 +42,23 @@ impl TextFits {
     /// Whether `text` is a JSON object that fits the schema (see the module docs).
     pub fn fits(&self, text: &str) -> bool {
         let mut seen = vec![false; self.types.len()];
+        // The plainest records: the hand-written scan; the others: a serde pass.
+        let mut fits = true;
+        let scanned = scan_flat(text.as_bytes(), |key, token| {
+            let Some(&col) = self.index.get(key) else {
+                fits = false;
+                return None;
+            };
+            if std::mem::replace(&mut seen[col], true) || !token_fits(token, &self.types[col]) {
+                fits = false;
+                return None;
+            }
+            Some(())
+        });
+        if scanned.is_some() || !fits {
+            return fits;
+        }
+        seen.fill(false);
         let mut de = serde_json::Deserializer::from_str(text);
         de.deserialize_map(RecordVisitor {
             fits: self,
@@ -47,6 +66,21 @@ impl TextFits {
         })
         .is_ok()
             && de.end().is_ok()
+    }
+}
+
+/// Whether a scalar fits a column type, as `value_fits` judges it.
+fn token_fits(token: Token, dt: &DataType) -> bool {
+    use DataType::*;
+    match (token, dt) {
+        (Token::Null, _) | (_, Utf8 | LargeUtf8) => true,
+        (Token::Bool(_), Boolean) => true,
+        (Token::Int(_), Int8 | Int16 | Int32 | Int64) => true,
+        (Token::Int(_) | Token::Float(_), Float32 | Float64 | Decimal128(..)) => true,
+        (Token::Str(s), Date32) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+        (Token::Str(s), Timestamp(..)) => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s).is_ok(),
+        (Token::Str(_), Binary) => true,
+        _ => false,
     }
 }
 
@@ -127,18 +161,12 @@ impl<'de> Visitor<'de> for FitsSeed<'_> {
         Ok(())
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        matches!(self.0, DataType::Boolean).then_some(()).ok_or_else(misfit)
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        token_fits(Token::Bool(v), self.0).then_some(()).ok_or_else(misfit)
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        use DataType::*;
-        matches!(
-            self.0,
-            Int8 | Int16 | Int32 | Int64 | Float32 | Float64 | Decimal128(..)
-        )
-        .then_some(())
-        .ok_or_else(misfit)
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        token_fits(Token::Int(v), self.0).then_some(()).ok_or_else(misfit)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
@@ -148,21 +176,12 @@ impl<'de> Visitor<'de> for FitsSeed<'_> {
         }
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        use DataType::*;
-        matches!(self.0, Float32 | Float64 | Decimal128(..))
-            .then_some(())
-            .ok_or_else(misfit)
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        token_fits(Token::Float(v), self.0).then_some(()).ok_or_else(misfit)
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
-        let fits = match self.0 {
-            DataType::Date32 => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
-            DataType::Timestamp(..) => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s).is_ok(),
-            DataType::Binary => true,
-            _ => false,
-        };
-        fits.then_some(()).ok_or_else(misfit)
+        token_fits(Token::Str(s), self.0).then_some(()).ok_or_else(misfit)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
