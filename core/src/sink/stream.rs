@@ -366,7 +366,12 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
             }
         };
         let sink = target.create(&rel_path, generation)?;
-        let encoder = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &cfg.write_options)?;
+        let mut options = cfg.write_options.clone();
+        if cfg.metadata_columns {
+            // Row ids never repeat: a dictionary would only be built to be dropped.
+            options.distinct_columns.push(RAW_ID.to_string());
+        }
+        let encoder = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &options)?;
         let encoder: Box<dyn FormatWriter<S>> = Box::new(BackgroundWriter::spawn(encoder)?);
         let mut decoder = ChunkDecoder::new(stream, Arc::clone(schema), cfg.metadata_columns, cfg.batch_rows())?
             .with_generation(generation)?;
