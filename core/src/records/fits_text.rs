@@ -44,7 +44,7 @@ impl TextFits {
         let mut seen = vec![false; self.types.len()];
         // The plainest records: the hand-written scan; the others: a serde pass.
         let mut fits = true;
-        let scanned = scan_flat(text.as_bytes(), |key, token| {
+        let scanned = scan_flat(text, |key, token| {
             let Some(&col) = self.index.get(key) else {
                 fits = false;
                 return None;

@@ -27,7 +27,8 @@ pub(super) enum Token<'a> {
 /// takes (or `field` says `None`). Nothing is called for a row refused
 /// before its first key; a row refused later may have called `field` for
 /// its first keys — the caller keeps what `field` saw until the scan ends.
-pub(super) fn scan_flat<'a>(row: &'a [u8], mut field: impl FnMut(&'a str, Token<'a>) -> Option<()>) -> Option<()> {
+pub(super) fn scan_flat<'a>(text: &'a str, mut field: impl FnMut(&'a str, Token<'a>) -> Option<()>) -> Option<()> {
+    let row = text.as_bytes();
     let mut i = skip_ws(row, 0);
     if row.get(i) != Some(&b'{') {
         return None;
@@ -40,13 +41,13 @@ pub(super) fn scan_flat<'a>(row: &'a [u8], mut field: impl FnMut(&'a str, Token<
         if row.get(i) != Some(&b'"') {
             return None;
         }
-        let (key, next) = plain_string(row, i + 1)?;
+        let (key, next) = plain_string(text, i + 1)?;
         i = skip_ws(row, next);
         if row.get(i) != Some(&b':') {
             return None;
         }
         i = skip_ws(row, i + 1);
-        let (token, next) = value(row, i)?;
+        let (token, next) = value(text, i)?;
         field(key, token)?;
         i = skip_ws(row, next);
         match row.get(i) {
@@ -66,30 +67,32 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 /// A string's content from just past its opening quote, and the index past
 /// its closing one: `None` for an escape, a control character or no end.
-fn plain_string(b: &[u8], start: usize) -> Option<(&str, usize)> {
-    let rest = b.get(start..)?;
+fn plain_string(text: &str, start: usize) -> Option<(&str, usize)> {
+    let rest = text.as_bytes().get(start..)?;
     let len = rest.iter().position(|&x| x == b'"' || x == b'\\' || x < 0x20)?;
     if rest[len] != b'"' {
         return None;
     }
-    let text = std::str::from_utf8(&rest[..len]).ok()?;
-    Some((text, start + len + 1))
+    // Between two quotes of UTF-8 text: whole characters (only the bounds are checked).
+    Some((text.get(start..start + len)?, start + len + 1))
 }
 
-fn value(b: &[u8], i: usize) -> Option<(Token<'_>, usize)> {
+fn value(text: &str, i: usize) -> Option<(Token<'_>, usize)> {
+    let b = text.as_bytes();
     let literal = |word: &[u8], token| b.get(i..)?.starts_with(word).then_some((token, i + word.len()));
     match *b.get(i)? {
-        b'"' => plain_string(b, i + 1).map(|(s, next)| (Token::Str(s), next)),
+        b'"' => plain_string(text, i + 1).map(|(s, next)| (Token::Str(s), next)),
         b'n' => literal(b"null", Token::Null),
         b't' => literal(b"true", Token::Bool(true)),
         b'f' => literal(b"false", Token::Bool(false)),
-        b'-' | b'0'..=b'9' => number(b, i),
+        b'-' | b'0'..=b'9' => number(text, i),
         _ => None,
     }
 }
 
 /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn number(b: &[u8], start: usize) -> Option<(Token<'_>, usize)> {
+fn number(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
+    let b = text.as_bytes();
     let digits = |mut i: usize| {
         let from = i;
         while b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -116,8 +119,7 @@ fn number(b: &[u8], start: usize) -> Option<(Token<'_>, usize)> {
         i = digits(i)?;
         is_float = true;
     }
-    // ASCII digits and signs: always UTF-8.
-    let text = std::str::from_utf8(&b[start..i]).ok()?;
+    let text = text.get(start..i)?;
     let token = if is_float {
         // Out of a double's range: serde's error to give.
         Token::Float(text.parse().ok().filter(|f: &f64| f.is_finite())?)
@@ -134,7 +136,7 @@ mod tests {
 
     fn scan(row: &str) -> Option<Vec<(String, Token<'_>)>> {
         let mut out = vec![];
-        scan_flat(row.as_bytes(), |k, t| {
+        scan_flat(row, |k, t| {
             out.push((k.to_string(), t));
             Some(())
         })?;
