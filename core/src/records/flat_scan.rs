@@ -69,12 +69,38 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 /// its closing one: `None` for an escape, a control character or no end.
 fn plain_string(text: &str, start: usize) -> Option<(&str, usize)> {
     let rest = text.as_bytes().get(start..)?;
-    let len = rest.iter().position(|&x| x == b'"' || x == b'\\' || x < 0x20)?;
+    let len = string_stop(rest)?;
     if rest[len] != b'"' {
         return None;
     }
     // Between two quotes of UTF-8 text: whole characters (only the bounds are checked).
     Some((text.get(start..start + len)?, start + len + 1))
+}
+
+/// The first quote, backslash or control character in `b`, eight bytes at
+/// a time: in each word, the lowest byte flagged is always a true one (a
+/// borrow only flags bytes above a true one).
+fn string_stop(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let hits = zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&x| x == b'"' || x == b'\\' || x < 0x20)
+        .map(|p| i + p)
 }
 
 fn value(text: &str, i: usize) -> Option<(Token<'_>, usize)> {
@@ -165,6 +191,30 @@ mod tests {
         // Every float reads as Rust (and serde with float_roundtrip) reads it.
         let f = scan(r#"{"x":0.1000000000000000055511151231257827}"#).unwrap();
         assert_eq!(f[0].1, Token::Float(0.1));
+    }
+
+    #[test]
+    fn string_stop_finds_the_first_special_byte() {
+        let naive = |b: &[u8]| b.iter().position(|&x| x == b'"' || x == b'\\' || x < 0x20);
+        let specials = [b'"', b'\\', 0x00, 0x1f, b'\n'];
+        let fillers = [b'a', 0x20, 0x21, 0x7f, 0x80, 0xff, b'!', b'#', b'[', b']'];
+        for len in 0..20 {
+            for at in 0..=len {
+                for &sp in &specials {
+                    for &fill in &fillers {
+                        let mut b = vec![fill; len];
+                        if at < len {
+                            b[at] = sp;
+                            // A second special byte after the first must not win.
+                            if at + 1 < len {
+                                b[at + 1] = b'"';
+                            }
+                        }
+                        assert_eq!(string_stop(&b), naive(&b), "{b:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
