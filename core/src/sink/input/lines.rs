@@ -29,14 +29,11 @@ pub fn for_each_line(
         }
         n += 1;
         let ended = buf.last() == Some(&b'\n');
-        // SIMD validation; std's only to say where a bad line goes wrong.
-        let checked = simdutf8::basic::from_utf8(&buf).map_err(|_| std::str::from_utf8(&buf).err());
-        let text = match checked {
+        let text = match std::str::from_utf8(&buf) {
             Ok(text) => text,
-            Err(None) => return Err(ConnectorError::system("UTF-8 validators disagree on an input line")),
             // The input stopped inside a character: only its last bytes are incomplete.
-            Err(Some(e)) if !ended && e.error_len().is_none() => return Err(cut_off(n)),
-            Err(Some(e)) => {
+            Err(e) if !ended && e.error_len().is_none() => return Err(cut_off(n)),
+            Err(e) => {
                 return Err(ConnectorError::config(format!(
                     "Input line {n} is not UTF-8 text (a bad byte at column {}); Airbyte messages are UTF-8 JSON \
                      lines: check what the source sends.",
