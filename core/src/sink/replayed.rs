@@ -18,9 +18,7 @@ use crate::time::parse_timestamp;
 pub fn replayed_extracted_at(data: &str) -> Option<i64> {
     // Most records have no such field: a substring test (SIMD), no parse.
     static FIELD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(EXTRACTED_AT));
-    if FIELD.find(data.as_bytes()).is_none() {
-        return None;
-    }
+    FIELD.find(data.as_bytes())?;
     #[derive(Deserialize)]
     struct Replayed<'a> {
         #[serde(borrow, rename = "_airbyte_extracted_at", default)]
