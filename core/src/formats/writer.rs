@@ -40,6 +40,9 @@ pub struct WriteOptions {
     pub csv_delimiter: u8,
     /// Avro record name.
     pub avro_record_name: String,
+    /// Top-level columns whose values are all distinct (row ids): Parquet
+    /// writes them plainly, without first trying a dictionary.
+    pub distinct_columns: Vec<String>,
 }
 
 impl Default for WriteOptions {
@@ -48,6 +51,7 @@ impl Default for WriteOptions {
             row_group_rows: 128 * 1024,
             csv_delimiter: b',',
             avro_record_name: "record".into(),
+            distinct_columns: Vec::new(),
         }
     }
 }

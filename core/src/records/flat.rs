@@ -1,7 +1,9 @@
 //! A fast path for decoding JSON objects into a `RecordBatch` when every
 //! column is a plain scalar (integer, number, boolean, string, date,
-//! timestamp): one serde pass per object straight into the column builders,
-//! about three times faster than Arrow's JSON tape decoder on wide records.
+//! timestamp): one pass per object straight into the column builders — the
+//! hand-written scan of [`flat_scan`](super::flat_scan) for the plainest
+//! objects, a serde pass for the others — several times faster than Arrow's
+//! JSON tape decoder on wide records.
 //!
 //! It only decodes what it is sure to decode exactly as Arrow's JSON decoder
 //! (with this crate's lenient options) would: integers into integer columns,
@@ -24,6 +26,8 @@ use arrow::compute::kernels::cast_utils::{string_to_datetime, Parser};
 use arrow::datatypes::{DataType, Date32Type, SchemaRef, TimeUnit};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserializer as _;
+
+use super::flat_scan::{scan_flat, Token};
 
 /// The column types the fast path decodes.
 #[derive(Debug, Clone)]
@@ -84,6 +88,26 @@ impl Builder {
         }
     }
 
+    /// Appends one value as Arrow's decoder reads it into this column;
+    /// `None` for a value the fast path does not take.
+    fn append(&mut self, token: Token) -> Option<()> {
+        match (self, token) {
+            (b, Token::Null) => b.append_null(),
+            (Builder::Int64(b), Token::Int(v)) => b.append_value(v),
+            // As Arrow: a JSON integer read as a double.
+            (Builder::Float64(b), Token::Int(v)) => b.append_value(v as f64),
+            (Builder::Float64(b), Token::Float(v)) => b.append_value(v),
+            (Builder::Boolean(b), Token::Bool(v)) => b.append_value(v),
+            (Builder::Utf8(b), Token::Str(v)) => b.append_value(v),
+            (Builder::Date32(b), Token::Str(v)) => b.append_value(Date32Type::parse(v)?),
+            (Builder::Micros(b, tz), Token::Str(v)) => {
+                b.append_value(string_to_datetime(tz, v).ok()?.timestamp_micros())
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
     fn finish(self, data_type: &DataType) -> ArrayRef {
         match self {
             Builder::Int64(mut b) => Arc::new(b.finish()),
@@ -127,7 +151,7 @@ impl FlatJsonDecoder {
 
     /// Decodes `rows` (one JSON object each) into one batch, or `None` when
     /// any of them needs Arrow's decoder.
-    pub fn decode(&self, rows: &[&[u8]], text_bytes: usize) -> Option<RecordBatch> {
+    pub fn decode(&self, rows: &[&str], text_bytes: usize) -> Option<RecordBatch> {
         let n = rows.len();
         let mut state = RowState {
             decoder: self,
@@ -136,11 +160,31 @@ impl FlatJsonDecoder {
             order: vec![],
             row: 0,
         };
+        let mut tokens: Vec<(usize, Token)> = Vec::with_capacity(self.kinds.len());
         for (row, text) in rows.iter().enumerate() {
             state.row = u32::try_from(row).ok()?;
-            let mut de = serde_json::Deserializer::from_slice(text);
-            de.deserialize_map(RowVisitor(&mut state)).ok()?;
-            de.end().ok()?;
+            tokens.clear();
+            let mut k = 0;
+            let scanned = scan_flat(text, |key, token| {
+                if let Some(col) = state.column(k, key) {
+                    tokens.push((col, token));
+                }
+                k += 1;
+                Some(())
+            });
+            if scanned.is_some() {
+                for &(col, token) in &tokens {
+                    if std::mem::replace(&mut state.seen[col], state.row) == state.row {
+                        return None;
+                    }
+                    state.builders[col].append(token)?;
+                }
+            } else {
+                // Escapes, big numbers, nested values of other keys: serde reads the row.
+                let mut de = serde_json::Deserializer::from_str(text);
+                de.deserialize_map(RowVisitor(&mut state)).ok()?;
+                de.end().ok()?;
+            }
             for (col, seen) in state.seen.iter().enumerate() {
                 if *seen != state.row {
                     if !self.schema.field(col).is_nullable() {
@@ -169,6 +213,25 @@ struct RowState<'d> {
     /// The column of the previous row's k-th key: most inputs keep one key order.
     order: Vec<usize>,
     row: u32,
+}
+
+impl RowState<'_> {
+    /// The column of the row's `k`-th key, `key` (`None`: not in the schema).
+    fn column(&mut self, k: usize, key: &str) -> Option<usize> {
+        if let Some(&col) = self.order.get(k) {
+            if self.decoder.schema.field(col).name() == key {
+                return Some(col);
+            }
+        }
+        let col = self.decoder.index.get(key).copied();
+        if let Some(c) = col {
+            if self.order.len() <= k {
+                self.order.resize(k + 1, c);
+            }
+            self.order[k] = c;
+        }
+        col
+    }
 }
 
 /// Gives up on the batch.
@@ -226,20 +289,7 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
-        let state = self.state;
-        if let Some(&col) = state.order.get(self.k) {
-            if state.decoder.schema.field(col).name() == key {
-                return Ok(Some(col));
-            }
-        }
-        let col = state.decoder.index.get(key).copied();
-        if let Some(c) = col {
-            if state.order.len() <= self.k {
-                state.order.resize(self.k + 1, c);
-            }
-            state.order[self.k] = c;
-        }
-        Ok(col)
+        Ok(self.state.column(self.k, key))
     }
 }
 
@@ -262,56 +312,35 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.append_null();
-        Ok(())
+        self.0.append(Token::Null).ok_or_else(bail)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        match self.0 {
-            Builder::Int64(b) => b.append_value(v),
-            // As Arrow: a JSON integer read as a double.
-            Builder::Float64(b) => b.append_value(v as f64),
-            _ => return Err(bail()),
-        }
-        Ok(())
+        self.0.append(Token::Int(v)).ok_or_else(bail)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        match self.0 {
-            Builder::Int64(b) => b.append_value(i64::try_from(v).map_err(|_| bail::<E>())?),
-            Builder::Float64(b) => b.append_value(v as f64),
-            _ => return Err(bail()),
+        match (i64::try_from(v), &mut *self.0) {
+            (Ok(v), _) => self.visit_i64(v),
+            // As Arrow: a JSON integer read as a double.
+            (Err(_), Builder::Float64(b)) => {
+                b.append_value(v as f64);
+                Ok(())
+            }
+            _ => Err(bail()),
         }
-        Ok(())
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        match self.0 {
-            Builder::Float64(b) => b.append_value(v),
-            _ => return Err(bail()),
-        }
-        Ok(())
+        self.0.append(Token::Float(v)).ok_or_else(bail)
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        match self.0 {
-            Builder::Boolean(b) => b.append_value(v),
-            _ => return Err(bail()),
-        }
-        Ok(())
+        self.0.append(Token::Bool(v)).ok_or_else(bail)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        match self.0 {
-            Builder::Utf8(b) => b.append_value(v),
-            Builder::Date32(b) => b.append_value(Date32Type::parse(v).ok_or_else(bail::<E>)?),
-            Builder::Micros(b, tz) => {
-                let t = string_to_datetime(tz, v).map_err(|_| bail::<E>())?;
-                b.append_value(t.timestamp_micros());
-            }
-            _ => return Err(bail()),
-        }
-        Ok(())
+        self.0.append(Token::Str(v)).ok_or_else(bail)
     }
 }
 
@@ -337,8 +366,7 @@ mod tests {
     fn both(rows: &[&str]) -> (Option<RecordBatch>, RecordBatch) {
         let fast = FlatJsonDecoder::new(schema()).unwrap();
         let text: usize = rows.iter().map(|r| r.len()).sum();
-        let rows_bytes: Vec<&[u8]> = rows.iter().map(|r| r.as_bytes()).collect();
-        let ours = fast.decode(&rows_bytes, text);
+        let ours = fast.decode(rows, text);
         let mut arrow = JsonRecordDecoder::new(schema(), rows.len()).unwrap();
         for r in rows {
             arrow.push(r.as_bytes()).unwrap();
@@ -376,7 +404,7 @@ mod tests {
             r#"[1]"#,
         ] {
             let fast = FlatJsonDecoder::new(schema()).unwrap();
-            assert!(fast.decode(&[row.as_bytes()], row.len()).is_none(), "{row}");
+            assert!(fast.decode(&[row], row.len()).is_none(), "{row}");
         }
     }
 
@@ -390,7 +418,7 @@ mod tests {
         assert!(FlatJsonDecoder::new(Arc::new(nested)).is_none());
         let required = Arc::new(Schema::new(vec![Field::new("i", DataType::Int64, false)]));
         let fast = FlatJsonDecoder::new(required).unwrap();
-        assert!(fast.decode(&[b"{}".as_slice()], 2).is_none());
-        assert!(fast.decode(&[b"{\"i\":3}".as_slice()], 7).is_some());
+        assert!(fast.decode(&["{}"], 2).is_none());
+        assert!(fast.decode(&["{\"i\":3}"], 7).is_some());
     }
 }

@@ -15,17 +15,22 @@
 //! | `record_lines.rs` | [`RecordSerializer`]: a batch → RECORD lines                   |
 //! | `from_json.rs`    | JSON values or RECORD lines → batches ([`JsonRecordDecoder`], [`RecordLineDecoder`]); [`record_fits`] |
 //! | `flat.rs`         | [`FlatJsonDecoder`]: the fast path of JSON → batch for flat schemas |
+//! | `flat_scan.rs`    | the hand-written scanner of one flat JSON object the fast path reads rows with |
+//! | `fits_text.rs`    | [`TextFits`]: whether a record's JSON text fits a schema, without parsing it into values |
 //!
 //! Layering: imports [`crate::schema`] (Arrow ⇄ JSON Schema, the JSON-column marker) and
 //! nothing above; [`crate::formats`] builds on it.
 
+mod fits_text;
 mod flat;
+mod flat_scan;
 mod from_json;
 mod json_text;
 mod nulled;
 mod record_lines;
 mod to_json;
 
+pub use fits_text::TextFits;
 pub use flat::FlatJsonDecoder;
 pub use from_json::{
     json_reader_builder, record_fits, value_fits, JsonRecordDecoder, LenientDecoderFactory, RecordLineDecoder,

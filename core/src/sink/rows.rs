@@ -14,7 +14,7 @@ use crate::schema::timestamp_utc;
 /// Records held as JSON text: one line of `text` per record.
 #[derive(Debug, Default)]
 pub struct RowChunk {
-    text: Vec<u8>,
+    text: String,
     /// Where each record's text ends in `text`.
     ends: Vec<usize>,
     emitted_at: Vec<i64>,
@@ -34,15 +34,15 @@ impl RowChunk {
 
     /// Adds a record's `data` object (JSON text on one line) read from input line `line`.
     pub fn push(&mut self, data: &str, emitted_at: i64, line: u64) {
-        self.text.extend_from_slice(data.as_bytes());
+        self.text.push_str(data);
         self.ends.push(self.text.len());
-        self.text.push(b'\n');
+        self.text.push('\n');
         self.emitted_at.push(emitted_at);
         self.lines.push(line);
     }
 
     /// Each record's text.
-    fn texts(&self) -> Vec<&[u8]> {
+    fn texts(&self) -> Vec<&str> {
         let mut start = 0;
         self.ends
             .iter()
@@ -122,7 +122,7 @@ impl ChunkDecoder {
         }
         let decoded = self
             .decoder
-            .push_rows(&chunk.text, rows)
+            .push_rows(chunk.text.as_bytes(), rows)
             .and_then(|()| self.decoder.flush());
         let data = match decoded {
             Ok(Some(batch)) if batch.num_rows() == rows => batch,
@@ -159,7 +159,7 @@ impl ChunkDecoder {
     fn locate_error(&self, chunk: &RowChunk) -> Option<Error> {
         for (text, line) in chunk.texts().into_iter().zip(&chunk.lines) {
             let mut one = JsonRecordDecoder::new(Arc::clone(&self.data_schema), 1).ok()?;
-            if let Err(e) = one.push(text).and_then(|()| one.flush()) {
+            if let Err(e) = one.push(text.as_bytes()).and_then(|()| one.flush()) {
                 let message = match e {
                     Error::Format { message, .. } => message,
                     other => other.to_string(),

@@ -15,7 +15,7 @@ use super::target::Target;
 use crate::error::{Error, Result};
 use crate::formats::background::BackgroundWriter;
 use crate::formats::{new_writer, FormatWriter};
-use crate::records::record_fits;
+use crate::records::{record_fits, TextFits};
 use crate::schema::{timestamp_utc, JsonSchemaInferrer};
 
 /// The row id column added to every row.
@@ -82,6 +82,9 @@ pub struct StreamSink<S: std::io::Write + Send + 'static> {
     schema: Option<SchemaRef>,
     data_schema: Option<Schema>,
     inferrer: Option<JsonSchemaInferrer>,
+    /// The check of records against the inferred schema (a record that fits
+    /// is not parsed on this thread: only its file's decoder reads it).
+    fits: Option<TextFits>,
     warned: usize,
     sample: Vec<Sampled>,
     parts: BTreeMap<String, Part<S>>,
@@ -140,6 +143,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             data_schema: schema.cloned(),
             warned: 0,
             inferrer: schema.is_none().then(|| JsonSchemaInferrer::new(cfg.json_max_depth)),
+            fits: None,
             sample: Vec::new(),
             parts: BTreeMap::new(),
             next_index: 0,
@@ -173,7 +177,8 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         } = row;
         self.records += 1;
         self.since_state += 1;
-        if self.inferrer.is_none() && cfg.partition_by.is_empty() {
+        let fits = |s: &Self| s.inferrer.is_none() || s.fits.as_ref().is_some_and(|f| f.fits(data));
+        if cfg.partition_by.is_empty() && fits(self) {
             // The fast path: the text goes straight to the decoder's buffer.
             self.push_row(target, cfg, row, String::new())?;
             return Ok(vec![]);
@@ -229,6 +234,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
 
     fn set_schema(&mut self, data: &Schema, cfg: &SinkConfig) {
         self.schema = Some(with_metadata(data, cfg.metadata_columns, self.generation));
+        self.fits = self.inferrer.is_some().then(|| TextFits::new(data));
         self.data_schema = Some(data.clone());
     }
 
@@ -366,7 +372,12 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
             }
         };
         let sink = target.create(&rel_path, generation)?;
-        let encoder = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &cfg.write_options)?;
+        let mut options = cfg.write_options.clone();
+        if cfg.metadata_columns {
+            // Row ids never repeat: a dictionary would only be built to be dropped.
+            options.distinct_columns.push(RAW_ID.to_string());
+        }
+        let encoder = new_writer(cfg.format, &cfg.codec, Arc::clone(schema), sink, &options)?;
         let encoder: Box<dyn FormatWriter<S>> = Box::new(BackgroundWriter::spawn(encoder)?);
         let mut decoder = ChunkDecoder::new(stream, Arc::clone(schema), cfg.metadata_columns, cfg.batch_rows())?
             .with_generation(generation)?;

@@ -8,6 +8,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
 use crate::formats::writer::{sink_err, werr, CountingWriter, FormatWriter, Sink, WriteOptions};
@@ -41,17 +42,20 @@ fn pq_err(e: ParquetError) -> Error {
 }
 
 /// The registry's writer of Parquet: `codec` as [`parse_parquet_codec`] reads it, row groups
-/// of `opts.row_group_rows` rows.
+/// of `opts.row_group_rows` rows, `opts.distinct_columns` without a dictionary.
 pub(in crate::formats) fn new_parquet_writer(
     codec: &str,
     schema: SchemaRef,
     sink: Box<dyn Sink>,
     opts: &WriteOptions,
 ) -> Result<Box<dyn FormatWriter<Box<dyn Sink>>>> {
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(parse_parquet_codec(codec)?)
-        .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
-        .build();
+        .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)));
+    for column in &opts.distinct_columns {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+    }
+    let props = props.build();
     let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props)).map_err(werr)?;
     Ok(Box::new(ParquetWriter { inner: w }))
 }
@@ -78,5 +82,42 @@ impl<W: Write + Send> FormatWriter<W> for ParquetWriter<W> {
         let mut w = self.inner.into_inner().map_err(pq_err)?;
         w.flush().map_err(sink_err)?;
         Ok(w.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::StringArray;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::basic::Encoding;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    use super::*;
+    use crate::formats::{new_writer, FileFormat};
+
+    /// A distinct column is written without a dictionary, the others keep theirs.
+    #[test]
+    fn distinct_columns_have_no_dictionary() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            Field::new("v", DataType::Utf8, true),
+        ]));
+        let ids = StringArray::from_iter_values((0..100).map(|i| format!("id-{i}")));
+        let vs = StringArray::from_iter_values((0..100).map(|i| format!("v-{}", i % 3)));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(ids), Arc::new(vs)]).unwrap();
+        let opts = WriteOptions {
+            distinct_columns: vec!["id".into()],
+            ..WriteOptions::default()
+        };
+        let mut w = new_writer(FileFormat::Parquet, "snappy", schema, Vec::new(), &opts).unwrap();
+        w.write(&batch).unwrap();
+        let file = bytes::Bytes::from(w.finish().unwrap());
+        let reader = SerializedFileReader::new(file).unwrap();
+        let group = reader.metadata().row_group(0);
+        let encodings = |c: usize| group.column(c).encodings().collect::<Vec<_>>();
+        assert!(!encodings(0).contains(&Encoding::RLE_DICTIONARY), "{:?}", encodings(0));
+        assert!(encodings(1).contains(&Encoding::RLE_DICTIONARY), "{:?}", encodings(1));
     }
 }

@@ -240,7 +240,7 @@ impl<'a> Cursor<'a> {
     /// `None` when the text ends first (also right after a backslash).
     fn skip_string_rest(&mut self) -> Option<()> {
         loop {
-            let off = self.b.get(self.i..)?.iter().position(|&x| x == b'"' || x == b'\\')?;
+            let off = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
             self.i += off;
             if self.b[self.i] == b'\\' {
                 // The escaped byte may be past the end: the next `get` says so.
