@@ -789,3 +789,52 @@ fn a_local_hive_directory_is_pruned_by_partition_filter() {
     );
     assert!(!logs.iter().any(|l| l.starts_with("INFO COST ")), "{logs:?}");
 }
+
+/// source-file takes `shard` from the same engine as source-s3: three runs
+/// of one local directory, each with its own index, read every record once.
+#[test]
+fn three_shards_of_a_local_directory_read_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut expected = Vec::new();
+    for f in 0..30 {
+        // Mixed sizes, so the byte balance has work to do.
+        let rows = 1 + (f * 7) % 23;
+        let mut text = String::from("id,file\n");
+        for r in 0..rows {
+            text.push_str(&format!("{},{f}\n", f * 100 + r));
+            expected.push(f * 100 + r);
+        }
+        std::fs::write(data.join(format!("f{f:02}.csv")), text).unwrap();
+    }
+    let mut seen = Vec::new();
+    for index in 0..3 {
+        let src = json!({"file_path": data, "shard": {"index": index, "count": 3}});
+        let r = read_all(dir.path(), src);
+        let ids: Vec<i64> = r.data().iter().map(|d| d["id"].as_i64().unwrap()).collect();
+        assert!(!ids.is_empty(), "shard {index} read nothing: {}", r.stdout);
+        seen.extend(ids);
+    }
+    seen.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(
+        seen, expected,
+        "the union of the shards is the whole stream, no duplicate"
+    );
+    let bad = write_json(
+        dir.path(),
+        "bad-shard.json",
+        &json!({"file_path": data, "shard": {"index": 3, "count": 3}}),
+    );
+    let r = run("source-file", &["read", "--config", bad.to_str().unwrap()], None);
+    assert!(!r.status.success(), "an index past the count is refused");
+    let errors = r.errors();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string().contains("shard") && e.to_string().contains("config_error")),
+        "{}",
+        r.stdout
+    );
+}
