@@ -1,0 +1,294 @@
+//! Avro values both ways, exact: files written by the `apache-avro` crate's own writer
+//! (unions, fixed, enums, maps, arrays, records, logical types) read by Lakeport's reader,
+//! and Arrow types the writer maps (times, timestamps, unsigned and small integers,
+//! decimals, maps, lists) written by Lakeport's writer and read back.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use apache_avro::types::{Record, Value};
+use apache_avro::{Schema as AvroSchema, Writer};
+use arrow::array::*;
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::*;
+use lakeport_core::formats::avro::{parse_codec, AvroBlockWriter, AvroReader};
+use lakeport_core::formats::ReadOptions;
+use lakeport_core::records::RowEncoder;
+
+/// Every row of every batch `reader` yields, as JSON object text.
+fn rows_as_json(reader: AvroReader<'_>) -> Vec<String> {
+    let mut out = vec![];
+    for batch in reader {
+        let batch = batch.unwrap();
+        let enc = RowEncoder::new(&batch, &[]).unwrap();
+        for i in 0..batch.num_rows() {
+            let mut buf = Vec::new();
+            enc.write_object(i, &mut buf);
+            out.push(String::from_utf8(buf).unwrap());
+        }
+    }
+    out
+}
+
+fn reader(bytes: Vec<u8>) -> AvroReader<'static> {
+    AvroReader::new("t.avro", Box::new(Cursor::new(bytes)), &ReadOptions::default(), None).unwrap()
+}
+
+const EVERY_AVRO_TYPE: &str = r#"{
+  "type": "record", "name": "row", "fields": [
+    {"name": "color", "type": {"type": "enum", "name": "Color", "symbols": ["RED", "GREEN"]}},
+    {"name": "tag", "type": {"type": "fixed", "name": "Tag", "size": 3}},
+    {"name": "counts", "type": {"type": "map", "values": "long"}},
+    {"name": "items", "type": {"type": "array", "items": ["null", "string"]}},
+    {"name": "maybe", "type": ["null", "int", "string"]},
+    {"name": "inner", "type": {"type": "record", "name": "Inner", "fields": [
+        {"name": "x", "type": "double"}, {"name": "ok", "type": "boolean"}]}},
+    {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}},
+    {"name": "big", "type": {"type": "fixed", "name": "Big", "size": 8, "logicalType": "decimal", "precision": 18, "scale": 3}},
+    {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+    {"name": "t_ms", "type": {"type": "int", "logicalType": "time-millis"}},
+    {"name": "t_us", "type": {"type": "long", "logicalType": "time-micros"}},
+    {"name": "ts_ms", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "ts_us", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+    {"name": "lts_us", "type": {"type": "long", "logicalType": "local-timestamp-micros"}},
+    {"name": "id", "type": {"type": "string", "logicalType": "uuid"}},
+    {"name": "f", "type": "float"},
+    {"name": "raw", "type": "bytes"}
+  ]}"#;
+
+fn every_type_row<'a>(schema: &'a AvroSchema, color: (u32, &str), maybe: Value, price: i64, big: i64, f: f32) -> Record<'a> {
+    let mut r = Record::new(schema).unwrap();
+    r.put("color", Value::Enum(color.0, color.1.to_string()));
+    r.put("tag", Value::Fixed(3, b"abc".to_vec()));
+    r.put("counts", Value::Map([("k".to_string(), Value::Long(7))].into_iter().collect()));
+    r.put(
+        "items",
+        Value::Array(vec![
+            Value::Union(1, Box::new(Value::String("a".into()))),
+            Value::Union(0, Box::new(Value::Null)),
+        ]),
+    );
+    r.put("maybe", maybe);
+    r.put(
+        "inner",
+        Value::Record(vec![("x".into(), Value::Double(-0.5)), ("ok".into(), Value::Boolean(true))]),
+    );
+    r.put("price", Value::Decimal(apache_avro::Decimal::from(price.to_be_bytes().to_vec())));
+    r.put("big", Value::Decimal(apache_avro::Decimal::from(big.to_be_bytes().to_vec())));
+    r.put("day", Value::Date(19_782));
+    r.put("t_ms", Value::TimeMillis(45_296_789));
+    r.put("t_us", Value::TimeMicros(1));
+    r.put("ts_ms", Value::TimestampMillis(1_700_000_000_123));
+    r.put("ts_us", Value::TimestampMicros(-1));
+    r.put("lts_us", Value::LocalTimestampMicros(86_400_000_000));
+    r.put(
+        "id",
+        Value::Uuid(uuid::Uuid::parse_str("67e55044-10b1-426f-9247-bb680e5fe0c8").unwrap()),
+    );
+    r.put("f", Value::Float(f));
+    r.put("raw", Value::Bytes(vec![0, 255]));
+    r
+}
+
+#[test]
+fn files_from_the_avro_crate_read_with_exact_values() {
+    let schema = AvroSchema::parse_str(EVERY_AVRO_TYPE).unwrap();
+    for codec in ["null", "deflate", "snappy", "zstd", "bzip2", "xz"] {
+        let mut w = Writer::with_codec(&schema, Vec::new(), parse_codec(codec).unwrap());
+        w.append(every_type_row(&schema, (0, "RED"), Value::Union(1, Box::new(Value::Int(42))), 12_345, -1, 1.5))
+            .unwrap();
+        w.append(every_type_row(
+            &schema,
+            (1, "GREEN"),
+            Value::Union(2, Box::new(Value::String("x".into()))),
+            -5,
+            123_456_789,
+            2.25,
+        ))
+        .unwrap();
+        w.append(every_type_row(&schema, (0, "RED"), Value::Union(0, Box::new(Value::Null)), 0, 0, -0.0))
+            .unwrap();
+        let bytes = w.into_inner().unwrap();
+        let rows = rows_as_json(reader(bytes));
+        let common = r#""tag":"YWJj","counts":{"k":7},"items":["a",null],"#;
+        let tail = r#""inner":{"x":-0.5,"ok":true},"#;
+        let times = r#""day":"2024-02-29","t_ms":"12:34:56.789","t_us":"00:00:00.000001","ts_ms":"2023-11-14T22:13:20.123Z","ts_us":"1969-12-31T23:59:59.999999Z","lts_us":"1970-01-02T00:00:00.000000","id":"67e55044-10b1-426f-9247-bb680e5fe0c8","#;
+        assert_eq!(
+            rows,
+            vec![
+                format!(
+                    r#"{{"color":"RED",{common}"maybe":42,{tail}"price":123.45,"big":-0.001,{times}"f":1.5,"raw":"AP8="}}"#
+                ),
+                format!(
+                    r#"{{"color":"GREEN",{common}"maybe":"x",{tail}"price":-0.05,"big":123456.789,{times}"f":2.25,"raw":"AP8="}}"#
+                ),
+                format!(
+                    r#"{{"color":"RED",{common}"maybe":null,{tail}"price":0.00,"big":0.000,{times}"f":-0.0,"raw":"AP8="}}"#
+                ),
+            ],
+            "codec {codec}"
+        );
+    }
+}
+
+#[test]
+fn a_file_of_plain_values_reads_as_one_value_column() {
+    let schema = AvroSchema::parse_str(r#"{"type": "array", "items": "long"}"#).unwrap();
+    let mut w = Writer::new(&schema, Vec::new());
+    w.append(Value::Array(vec![Value::Long(1), Value::Long(-2)])).unwrap();
+    w.append(Value::Array(vec![])).unwrap();
+    let rows = rows_as_json(reader(w.into_inner().unwrap()));
+    assert_eq!(rows, vec![r#"{"value":[1,-2]}"#, r#"{"value":[]}"#]);
+}
+
+#[test]
+fn non_finite_floats_are_kept_for_the_record_writer_to_null() {
+    let schema = AvroSchema::parse_str(
+        r#"{"type":"record","name":"r","fields":[{"name":"d","type":"double"},{"name":"f","type":"float"}]}"#,
+    )
+    .unwrap();
+    let mut w = Writer::new(&schema, Vec::new());
+    for (d, f) in [(f64::NAN, f32::INFINITY), (f64::NEG_INFINITY, 1.0)] {
+        let mut r = Record::new(&schema).unwrap();
+        r.put("d", Value::Double(d));
+        r.put("f", Value::Float(f));
+        w.append(r).unwrap();
+    }
+    let batch = reader(w.into_inner().unwrap()).next().unwrap().unwrap();
+    let d = batch.column(0).as_primitive::<Float64Type>();
+    assert!(d.value(0).is_nan());
+    assert_eq!(d.value(1), f64::NEG_INFINITY);
+    let f = batch.column(1).as_primitive::<Float32Type>();
+    assert_eq!((f.value(0), f.value(1)), (f32::INFINITY, 1.0));
+}
+
+#[test]
+fn parse_codec_names_every_codec_and_refuses_others() {
+    for (name, expected) in [
+        ("null", "Null"),
+        ("NONE", "Null"),
+        ("", "Null"),
+        ("uncompressed", "Null"),
+        ("deflate", "Deflate"),
+        ("snappy", "Snappy"),
+        ("zstandard", "Zstandard"),
+        ("zstd", "Zstandard"),
+        ("bz2", "Bzip2"),
+        ("bzip2", "Bzip2"),
+        ("xz", "Xz"),
+    ] {
+        assert!(format!("{:?}", parse_codec(name).unwrap()).starts_with(expected), "{name}");
+    }
+    assert_eq!(
+        parse_codec("lzo").unwrap_err().to_string(),
+        "unknown Avro codec 'lzo'; use one of null, deflate, snappy, zstd, bzip2, xz"
+    );
+}
+
+/// A map column of string keys to nullable Int32 values: `[{a:1}, {b:null}, null]` (one
+/// entry each: Avro maps are unordered).
+fn map_column() -> MapArray {
+    let entries = StructArray::from(vec![
+        (
+            Arc::new(Field::new("keys", DataType::Utf8, false)),
+            Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("values", DataType::Int32, true)),
+            Arc::new(Int32Array::from(vec![Some(1), None])) as ArrayRef,
+        ),
+    ]);
+    let field = Arc::new(Field::new("entries", entries.data_type().clone(), false));
+    MapArray::new(
+        field,
+        OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 1, 2, 2])),
+        entries,
+        Some(vec![true, true, false].into()),
+        false,
+    )
+}
+
+#[test]
+fn the_writer_maps_every_arrow_type_and_reads_back_exactly() {
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("i8", Arc::new(Int8Array::from(vec![Some(-8), None, Some(127)]))),
+        ("u16", Arc::new(UInt16Array::from(vec![65_535, 0, 1]))),
+        ("u32", Arc::new(UInt32Array::from(vec![u32::MAX, 0, 1]))),
+        ("u64", Arc::new(UInt64Array::from(vec![1u64 << 40, 0, 1]))),
+        ("h", Arc::new(Float16Array::from(vec![0.5f32, -2.0, 8.0].into_iter().map(<Float16Type as ArrowPrimitiveType>::Native::from_f32).collect::<Vec<_>>()))),
+        ("f", Arc::new(Float32Array::from(vec![0.25f32, -1.0, 3.5]))),
+        ("ls", Arc::new(LargeStringArray::from(vec!["é", "", "z"]))),
+        ("lb", Arc::new(LargeBinaryArray::from(vec![b"hi".as_ref(), b"", b"\x01"]))),
+        (
+            "fb",
+            Arc::new(FixedSizeBinaryArray::try_from_iter(vec![b"ab".to_vec(), b"cd".to_vec(), b"ef".to_vec()].into_iter()).unwrap()),
+        ),
+        ("d64", Arc::new(Date64Array::from(vec![86_400_000, 0, -86_400_000]))),
+        ("t32s", Arc::new(Time32SecondArray::from(vec![3_661, 0, 86_399]))),
+        ("t32ms", Arc::new(Time32MillisecondArray::from(vec![1, 0, 45_296_789]))),
+        ("t64ns", Arc::new(Time64NanosecondArray::from(vec![1_000, 0, 45_296_789_012_000]))),
+        ("t64us", Arc::new(Time64MicrosecondArray::from(vec![1, 0, 2]))),
+        ("tss", Arc::new(TimestampSecondArray::from(vec![1, 0, -1]).with_timezone("UTC"))),
+        ("tsms", Arc::new(TimestampMillisecondArray::from(vec![1_500, 0, -1]).with_timezone("UTC"))),
+        ("tsms_local", Arc::new(TimestampMillisecondArray::from(vec![1_500, 0, -1]))),
+        ("tsns", Arc::new(TimestampNanosecondArray::from(vec![1_000, 0, -1_000]))),
+        (
+            "dec",
+            Arc::new(Decimal128Array::from(vec![Some(-12_345), Some(0), None]).with_precision_and_scale(20, 3).unwrap()),
+        ),
+        (
+            "dec_big",
+            Arc::new(Decimal128Array::from(vec![i128::from(i64::MAX) * 1000, -1, 1]).with_precision_and_scale(38, 2).unwrap()),
+        ),
+        ("m", Arc::new(map_column())),
+        (
+            "ll",
+            Arc::new(LargeListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1), None]), Some(vec![]), None])),
+        ),
+        (
+            "fl",
+            Arc::new(FixedSizeListArray::from_iter_primitive::<Int32Type, _, _>(
+                vec![Some(vec![Some(1), Some(2)]), Some(vec![None, Some(4)]), None],
+                2,
+            )),
+        ),
+    ];
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, c)| Field::new(*n, c.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, c)| c).collect()).unwrap();
+    let mut w = AvroBlockWriter::new(Vec::new(), &schema, "row", parse_codec("deflate").unwrap()).unwrap();
+    w.write(&batch).unwrap();
+    w.flush_block().unwrap();
+    let after_first = w.get_ref().len();
+    w.write(&batch.slice(0, 1)).unwrap();
+    let bytes = w.finish().unwrap();
+    assert!(bytes.len() > after_first, "the second block is written on finish");
+    let rows = rows_as_json(reader(bytes));
+    let expected = [
+        concat!(
+            r#"{"i8":-8,"u16":65535,"u32":4294967295,"u64":1099511627776,"h":0.5,"f":0.25,"ls":"é","lb":"aGk=","fb":"YWI=","#,
+            r#""d64":"1970-01-02","t32s":"01:01:01.000","t32ms":"00:00:00.001","t64ns":"00:00:00.000001","t64us":"00:00:00.000001","#,
+            r#""tss":"1970-01-01T00:00:01.000000Z","tsms":"1970-01-01T00:00:01.500Z","tsms_local":"1970-01-01T00:00:01.500","#,
+            r#""tsns":"1970-01-01T00:00:00.000001","dec":-12.345,"dec_big":92233720368547758070.00,"m":{"a":1},"ll":[1,null],"fl":[1,2]}"#
+        ),
+        concat!(
+            r#"{"i8":null,"u16":0,"u32":0,"u64":0,"h":-2.0,"f":-1.0,"ls":"","lb":"","fb":"Y2Q=","#,
+            r#""d64":"1970-01-01","t32s":"00:00:00.000","t32ms":"00:00:00.000","t64ns":"00:00:00.000000","t64us":"00:00:00.000000","#,
+            r#""tss":"1970-01-01T00:00:00.000000Z","tsms":"1970-01-01T00:00:00.000Z","tsms_local":"1970-01-01T00:00:00.000","#,
+            r#""tsns":"1970-01-01T00:00:00.000000","dec":0.000,"dec_big":-0.01,"m":{"b":null},"ll":[],"fl":[null,4]}"#
+        ),
+        concat!(
+            r#"{"i8":127,"u16":1,"u32":1,"u64":1,"h":8.0,"f":3.5,"ls":"z","lb":"AQ==","fb":"ZWY=","#,
+            r#""d64":"1969-12-31","t32s":"23:59:59.000","t32ms":"12:34:56.789","t64ns":"12:34:56.789012","t64us":"00:00:00.000002","#,
+            r#""tss":"1969-12-31T23:59:59.000000Z","tsms":"1969-12-31T23:59:59.999Z","tsms_local":"1969-12-31T23:59:59.999","#,
+            r#""tsns":"1969-12-31T23:59:59.999999","dec":null,"dec_big":0.01,"m":null,"ll":null,"fl":null}"#
+        ),
+    ];
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[..3], expected);
+    assert_eq!(rows[3], expected[0], "the second block holds the first row again");
+}
