@@ -231,3 +231,97 @@ fn row_encoder_skips_columns_and_writes_json_text_columns_raw() {
     let all_skipped = RowEncoder::new(&batch, &["id".into(), "j".into(), "drop".into()]).unwrap();
     assert!(all_skipped.is_empty());
 }
+
+#[test]
+fn non_finite_floats_are_found_at_any_depth() {
+    use lakeport_core::records::{unrepresentable_rows, NulledValues};
+    let fin = Float64Array::from(vec![1.0, 2.0]);
+    assert_eq!(unrepresentable_rows(&fin), None);
+    assert_eq!(unrepresentable_rows(&Int64Array::from(vec![1])), None);
+    // A NaN under a null row does not count.
+    let f = Float64Array::from(vec![Some(f64::NAN), None, Some(1.0), Some(f64::NEG_INFINITY)]);
+    assert_eq!(unrepresentable_rows(&f), Some(vec![true, false, false, true]));
+    let f32s = Float32Array::from(vec![1.0, f32::INFINITY]);
+    assert_eq!(unrepresentable_rows(&f32s), Some(vec![false, true]));
+    let h = Float16Array::from(vec![F16::NAN, F16::from_f32(1.0)]);
+    assert_eq!(unrepresentable_rows(&h), Some(vec![true, false]));
+    let l = ListArray::from_iter_primitive::<Float64Type, _, _>(vec![
+        Some(vec![Some(1.0)]),
+        Some(vec![Some(2.0), Some(f64::NAN)]),
+        None,
+    ]);
+    assert_eq!(unrepresentable_rows(&l), Some(vec![false, true, false]));
+    assert_eq!(texts(&l), vec![Some("[1.0]".to_string()), Some("[2.0,null]".to_string()), None]);
+    let ll = LargeListArray::from_iter_primitive::<Float32Type, _, _>(vec![Some(vec![Some(f32::NAN)]), Some(vec![])]);
+    assert_eq!(unrepresentable_rows(&ll), Some(vec![true, false]));
+    let fl = FixedSizeListArray::from_iter_primitive::<Float64Type, _, _>(
+        vec![Some(vec![Some(0.0), Some(1.0)]), Some(vec![Some(f64::INFINITY), Some(1.0)])],
+        2,
+    );
+    assert_eq!(unrepresentable_rows(&fl), Some(vec![false, true]));
+    let s = StructArray::from(vec![
+        (
+            Arc::new(Field::new("name", DataType::Utf8, true)),
+            Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("x", DataType::Float64, true)),
+            Arc::new(Float64Array::from(vec![f64::NAN, 0.5])) as ArrayRef,
+        ),
+    ]);
+    assert_eq!(unrepresentable_rows(&s), Some(vec![true, false]));
+    let finite_struct = StructArray::from(vec![(
+        Arc::new(Field::new("x", DataType::Float64, true)),
+        Arc::new(Float64Array::from(vec![0.5])) as ArrayRef,
+    )]);
+    assert_eq!(unrepresentable_rows(&finite_struct), None);
+    let entries = StructArray::from(vec![
+        (
+            Arc::new(Field::new("keys", DataType::Utf8, false)),
+            Arc::new(StringArray::from(vec!["k", "k"])) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("values", DataType::Float64, true)),
+            Arc::new(Float64Array::from(vec![1.0, f64::NAN])) as ArrayRef,
+        ),
+    ]);
+    let entries_field = Arc::new(Field::new("entries", entries.data_type().clone(), false));
+    let map = MapArray::new(entries_field, OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 1, 2])), entries, None, false);
+    assert_eq!(unrepresentable_rows(&map), Some(vec![false, true]));
+
+    let mut n = NulledValues::default();
+    assert!(n.is_empty());
+    n.add("x", 2);
+    n.add("y", 1);
+    n.add("x", 3);
+    assert_eq!(
+        n.take_warnings("f.parquet"),
+        vec![
+            "f.parquet: 5 value(s) of column 'x' are NaN or infinite, which JSON cannot hold; they were emitted as null, each record noting it in meta.changes",
+            "f.parquet: 1 value(s) of column 'y' are NaN or infinite, which JSON cannot hold; they were emitted as null, each record noting it in meta.changes",
+        ]
+    );
+    assert!(n.is_empty(), "the counts start again");
+}
+
+#[test]
+fn decimal_digits_are_written_exactly() {
+    use lakeport_core::records::write_decimal_digits;
+    let cases = [
+        ("12345", 2, "123.45"),
+        ("-12345", 2, "-123.45"),
+        ("5", 3, "0.005"),
+        ("-5", 3, "-0.005"),
+        ("123", 3, "0.123"),
+        ("42", 0, "42"),
+        ("42", -3, "42000"),
+        ("0", -3, "0"),
+        ("-7", -1, "-70"),
+        ("123456789012345678901234567890123456789012", 40, "12.3456789012345678901234567890123456789012"),
+    ];
+    for (digits, scale, expected) in cases {
+        let mut out = Vec::new();
+        write_decimal_digits(&mut out, digits, scale);
+        assert_eq!(String::from_utf8(out).unwrap(), expected, "{digits} scale {scale}");
+    }
+}
