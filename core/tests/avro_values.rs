@@ -292,3 +292,139 @@ fn the_writer_maps_every_arrow_type_and_reads_back_exactly() {
     assert_eq!(rows[..3], expected);
     assert_eq!(rows[3], expected[0], "the second block holds the first row again");
 }
+
+#[test]
+fn avro_schemas_map_to_arrow_types() {
+    use lakeport_core::formats::avro::avro_to_arrow;
+    let avro = AvroSchema::parse_str(
+        r#"{"type": "record", "name": "r", "namespace": "ns", "fields": [
+        {"name": "n", "type": "null"},
+        {"name": "b", "type": "boolean"},
+        {"name": "i", "type": "int"},
+        {"name": "l", "type": "long"},
+        {"name": "f", "type": "float"},
+        {"name": "d", "type": "double"},
+        {"name": "by", "type": "bytes"},
+        {"name": "s", "type": "string"},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A"]}},
+        {"name": "e2", "type": "E"},
+        {"name": "fx", "type": {"type": "fixed", "name": "F", "size": 2}},
+        {"name": "dur", "type": {"type": "fixed", "name": "D", "size": 12, "logicalType": "duration"}},
+        {"name": "u", "type": {"type": "string", "logicalType": "uuid"}},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+        {"name": "tm", "type": {"type": "int", "logicalType": "time-millis"}},
+        {"name": "tu", "type": {"type": "long", "logicalType": "time-micros"}},
+        {"name": "tsm", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "tsu", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+        {"name": "tsn", "type": {"type": "long", "logicalType": "timestamp-nanos"}},
+        {"name": "ltm", "type": {"type": "long", "logicalType": "local-timestamp-millis"}},
+        {"name": "ltu", "type": {"type": "long", "logicalType": "local-timestamp-micros"}},
+        {"name": "ltn", "type": {"type": "long", "logicalType": "local-timestamp-nanos"}},
+        {"name": "dec", "type": {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}},
+        {"name": "dec256", "type": {"type": "bytes", "logicalType": "decimal", "precision": 50, "scale": 5}},
+        {"name": "arr", "type": {"type": "array", "items": "int"}},
+        {"name": "m", "type": {"type": "map", "values": ["null", "double"]}},
+        {"name": "rec", "type": {"type": "record", "name": "Inner", "fields": [{"name": "x", "type": "long"}]}},
+        {"name": "rec2", "type": "ns.Inner"},
+        {"name": "opt", "type": ["null", "string"]},
+        {"name": "only_null", "type": ["null"]},
+        {"name": "multi", "type": ["null", "long", "string", "boolean"]}
+    ]}"#,
+    )
+    .unwrap();
+    let schema = avro_to_arrow(&avro);
+    let ty = |name: &str| schema.field_with_name(name).unwrap().data_type().clone();
+    use DataType::*;
+    let utc = Some("UTC".into());
+    let expected = [
+        ("n", Null),
+        ("b", Boolean),
+        ("i", Int32),
+        ("l", Int64),
+        ("f", Float32),
+        ("d", Float64),
+        ("by", Binary),
+        ("s", Utf8),
+        ("e", Utf8),
+        ("e2", Utf8),
+        ("fx", Binary),
+        ("dur", Binary),
+        ("u", Utf8),
+        ("day", Date32),
+        ("tm", Time32(TimeUnit::Millisecond)),
+        ("tu", Time64(TimeUnit::Microsecond)),
+        ("tsm", Timestamp(TimeUnit::Millisecond, utc.clone())),
+        ("tsu", Timestamp(TimeUnit::Microsecond, utc.clone())),
+        ("tsn", Timestamp(TimeUnit::Nanosecond, utc)),
+        ("ltm", Timestamp(TimeUnit::Millisecond, None)),
+        ("ltu", Timestamp(TimeUnit::Microsecond, None)),
+        ("ltn", Timestamp(TimeUnit::Nanosecond, None)),
+        ("dec", Decimal128(10, 2)),
+        ("dec256", Decimal256(50, 5)),
+        ("arr", List(Arc::new(Field::new_list_field(Int32, true)))),
+        ("m", lakeport_core::schema::map_type(Float64)),
+        ("rec", Struct(Fields::from(vec![Field::new("x", Int64, true)]))),
+        ("rec2", Struct(Fields::from(vec![Field::new("x", Int64, true)]))),
+        ("opt", Utf8),
+        ("only_null", Null),
+        ("multi", Utf8),
+    ];
+    for (name, t) in expected {
+        assert_eq!(ty(name), t, "{name}");
+    }
+    let multi = schema.field_with_name("multi").unwrap();
+    assert!(lakeport_core::schema::is_json_field(multi));
+    assert_eq!(
+        lakeport_core::schema::field_to_json_schema(multi),
+        serde_json::json!({"type": ["null", "integer", "string", "boolean"]})
+    );
+    assert!(!lakeport_core::schema::is_json_field(schema.field_with_name("opt").unwrap()));
+    // A schema that is not a record: one column named `value`.
+    let plain = avro_to_arrow(&AvroSchema::parse_str(r#""string""#).unwrap());
+    assert_eq!(plain, Schema::new(vec![Field::new("value", Utf8, true)]));
+}
+
+#[test]
+fn arrow_schemas_map_to_avro_with_legal_distinct_names() {
+    use lakeport_core::formats::avro::arrow_to_avro;
+    let schema = Schema::new(vec![
+        Field::new("1st col", DataType::Int16, true),
+        Field::new("a-b", DataType::UInt64, true),
+        Field::new("a_b", DataType::Null, true),
+        Field::new("", DataType::Float16, true),
+        Field::new("dict", DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), true),
+        Field::new("dur", DataType::Duration(TimeUnit::Second), true),
+        Field::new("dec", DataType::Decimal64(12, 3), true),
+        Field::new("tsn", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+        Field::new("m", lakeport_core::schema::map_type(DataType::Int32), true),
+        Field::new(
+            "s",
+            DataType::Struct(Fields::from(vec![Field::new("x y", DataType::Boolean, true)])),
+            true,
+        ),
+    ]);
+    let avro = arrow_to_avro(&schema, "my record").unwrap();
+    let json: serde_json::Value = serde_json::to_value(&avro).unwrap();
+    assert_eq!(json["name"], "my_record");
+    let fields = json["fields"].as_array().unwrap();
+    let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["_1st_col", "a_b", "a_b_1", "_", "dict", "dur", "dec", "tsn", "m", "s"]);
+    use serde_json::json;
+    let types: Vec<&serde_json::Value> = fields.iter().map(|f| &f["type"]).collect();
+    assert_eq!(types[0], &json!(["null", "int"]));
+    assert_eq!(types[1], &json!(["null", "long"]));
+    assert_eq!(types[2], &json!("null"), "a null column is not a union of null and null");
+    assert_eq!(types[3], &json!(["null", "float"]));
+    assert_eq!(types[4], &json!(["null", "string"]));
+    assert_eq!(types[5], &json!(["null", "string"]));
+    assert_eq!(
+        types[6],
+        &json!(["null", {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 3}])
+    );
+    assert_eq!(types[7], &json!(["null", {"type": "long", "logicalType": "timestamp-micros"}]));
+    assert_eq!(types[8], &json!(["null", {"type": "map", "values": ["null", "int"]}]));
+    let s = &types[9][1];
+    assert_eq!((s["type"].as_str(), s["name"].as_str()), (Some("record"), Some("my_record_s")));
+    assert_eq!(s["fields"][0]["name"], "x_y");
+    assert_eq!(s["fields"][0]["type"], json!(["null", "boolean"]));
+}
