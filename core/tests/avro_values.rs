@@ -428,3 +428,95 @@ fn arrow_schemas_map_to_avro_with_legal_distinct_names() {
     assert_eq!(s["fields"][0]["name"], "x_y");
     assert_eq!(s["fields"][0]["type"], json!(["null", "boolean"]));
 }
+
+/// Appends `v` as an Avro long (zig-zag varint).
+fn zigzag(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+fn avro_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    zigzag(out, b.len() as i64);
+    out.extend_from_slice(b);
+}
+
+/// A container file (codec null) with `schema` and one block of `rows` encoded rows in `data`.
+fn hand_made_file(schema: &str, rows: i64, data: &[u8]) -> Vec<u8> {
+    let sync = [7u8; 16];
+    let mut f = b"Obj\x01".to_vec();
+    zigzag(&mut f, 2);
+    avro_bytes(&mut f, b"avro.schema");
+    avro_bytes(&mut f, schema.as_bytes());
+    avro_bytes(&mut f, b"avro.codec");
+    avro_bytes(&mut f, b"null");
+    zigzag(&mut f, 0);
+    f.extend_from_slice(&sync);
+    zigzag(&mut f, rows);
+    zigzag(&mut f, data.len() as i64);
+    f.extend_from_slice(data);
+    f.extend_from_slice(&sync);
+    f
+}
+
+#[test]
+fn a_union_of_several_decimal_fixed_types_reads_each_as_its_decimal() {
+    // The Avro crate refuses such a union ("duplicate types"); the specification allows it.
+    let schema = r#"{"type":"record","name":"r","fields":[{"name":"v","type":["null",
+        {"type":"fixed","name":"A","size":4,"logicalType":"decimal","precision":9,"scale":2},
+        {"type":"fixed","name":"ns.B","size":8,"logicalType":"decimal","precision":18,"scale":4}]}]}"#;
+    let mut data = Vec::new();
+    zigzag(&mut data, 1);
+    data.extend_from_slice(&(-12_345i32).to_be_bytes());
+    zigzag(&mut data, 2);
+    data.extend_from_slice(&5i64.to_be_bytes());
+    zigzag(&mut data, 0);
+    let rows = rows_as_json(reader(hand_made_file(schema, 3, &data)));
+    assert_eq!(rows, vec![r#"{"v":-123.45}"#, r#"{"v":0.0005}"#, r#"{"v":null}"#]);
+}
+
+#[test]
+fn malformed_headers_are_clear_errors() {
+    let open = |bytes: Vec<u8>| match AvroReader::new("h.avro", Box::new(Cursor::new(bytes)), &ReadOptions::default(), None) {
+        Ok(_) => panic!("a malformed header opened"),
+        Err(e) => e.to_string(),
+    };
+    let msg = open(b"PAR1xxxx".to_vec());
+    assert!(msg.contains("h.avro") && msg.contains("the file is not valid Avro: it does not start with the Avro magic bytes"), "{msg}");
+    let msg = open(b"Ob".to_vec());
+    assert!(msg.contains("the file is not valid Avro: its header is cut short"), "{msg}");
+    let mut many = b"Obj\x01".to_vec();
+    zigzag(&mut many, 1_000_000);
+    let msg = open(many);
+    assert!(msg.contains("its header declares 1000000 metadata entries"), "{msg}");
+    let mut negative = b"Obj\x01".to_vec();
+    zigzag(&mut negative, -2_000);
+    zigzag(&mut negative, 10);
+    let msg = open(negative);
+    assert!(msg.contains("its header declares 2000 metadata entries"), "{msg}");
+    let mut bad_len = b"Obj\x01".to_vec();
+    zigzag(&mut bad_len, 1);
+    zigzag(&mut bad_len, -5);
+    let msg = open(bad_len);
+    assert!(msg.contains("its header holds a length of -5"), "{msg}");
+    let mut endless = b"Obj\x01".to_vec();
+    endless.extend_from_slice(&[0xff; 11]);
+    let msg = open(endless);
+    assert!(msg.contains("a number in its header does not end"), "{msg}");
+    // A block cut short after a valid header: an error, not fewer rows.
+    let schema = AvroSchema::parse_str(r#"{"type":"record","name":"r","fields":[{"name":"s","type":"string"}]}"#).unwrap();
+    let mut w = Writer::new(&schema, Vec::new());
+    for i in 0..100 {
+        let mut r = Record::new(&schema).unwrap();
+        r.put("s", Value::String(format!("row number {i}")));
+        w.append(r).unwrap();
+    }
+    let bytes = w.into_inner().unwrap();
+    let cut = bytes[..bytes.len() - 40].to_vec();
+    let results: Vec<_> = reader(cut).collect();
+    let err = results.into_iter().find_map(|r| r.err()).expect("a truncated block is an error");
+    assert!(err.to_string().contains("t.avro"), "{err}");
+}
