@@ -56,11 +56,21 @@ const EVERY_AVRO_TYPE: &str = r#"{
     {"name": "raw", "type": "bytes"}
   ]}"#;
 
-fn every_type_row<'a>(schema: &'a AvroSchema, color: (u32, &str), maybe: Value, price: i64, big: i64, f: f32) -> Record<'a> {
+fn every_type_row<'a>(
+    schema: &'a AvroSchema,
+    color: (u32, &str),
+    maybe: Value,
+    price: i64,
+    big: i64,
+    f: f32,
+) -> Record<'a> {
     let mut r = Record::new(schema).unwrap();
     r.put("color", Value::Enum(color.0, color.1.to_string()));
     r.put("tag", Value::Fixed(3, b"abc".to_vec()));
-    r.put("counts", Value::Map([("k".to_string(), Value::Long(7))].into_iter().collect()));
+    r.put(
+        "counts",
+        Value::Map([("k".to_string(), Value::Long(7))].into_iter().collect()),
+    );
     r.put(
         "items",
         Value::Array(vec![
@@ -71,10 +81,19 @@ fn every_type_row<'a>(schema: &'a AvroSchema, color: (u32, &str), maybe: Value, 
     r.put("maybe", maybe);
     r.put(
         "inner",
-        Value::Record(vec![("x".into(), Value::Double(-0.5)), ("ok".into(), Value::Boolean(true))]),
+        Value::Record(vec![
+            ("x".into(), Value::Double(-0.5)),
+            ("ok".into(), Value::Boolean(true)),
+        ]),
     );
-    r.put("price", Value::Decimal(apache_avro::Decimal::from(price.to_be_bytes().to_vec())));
-    r.put("big", Value::Decimal(apache_avro::Decimal::from(big.to_be_bytes().to_vec())));
+    r.put(
+        "price",
+        Value::Decimal(apache_avro::Decimal::from(price.to_be_bytes().to_vec())),
+    );
+    r.put(
+        "big",
+        Value::Decimal(apache_avro::Decimal::from(big.to_be_bytes().to_vec())),
+    );
     r.put("day", Value::Date(19_782));
     r.put("t_ms", Value::TimeMillis(45_296_789));
     r.put("t_us", Value::TimeMicros(1));
@@ -95,8 +114,15 @@ fn files_from_the_avro_crate_read_with_exact_values() {
     let schema = AvroSchema::parse_str(EVERY_AVRO_TYPE).unwrap();
     for codec in ["null", "deflate", "snappy", "zstd", "bzip2", "xz"] {
         let mut w = Writer::with_codec(&schema, Vec::new(), parse_codec(codec).unwrap());
-        w.append(every_type_row(&schema, (0, "RED"), Value::Union(1, Box::new(Value::Int(42))), 12_345, -1, 1.5))
-            .unwrap();
+        w.append(every_type_row(
+            &schema,
+            (0, "RED"),
+            Value::Union(1, Box::new(Value::Int(42))),
+            12_345,
+            -1,
+            1.5,
+        ))
+        .unwrap();
         w.append(every_type_row(
             &schema,
             (1, "GREEN"),
@@ -106,8 +132,15 @@ fn files_from_the_avro_crate_read_with_exact_values() {
             2.25,
         ))
         .unwrap();
-        w.append(every_type_row(&schema, (0, "RED"), Value::Union(0, Box::new(Value::Null)), 0, 0, -0.0))
-            .unwrap();
+        w.append(every_type_row(
+            &schema,
+            (0, "RED"),
+            Value::Union(0, Box::new(Value::Null)),
+            0,
+            0,
+            -0.0,
+        ))
+        .unwrap();
         let bytes = w.into_inner().unwrap();
         let rows = rows_as_json(reader(bytes));
         let common = r#""tag":"YWJj","counts":{"k":7},"items":["a",null],"#;
@@ -177,7 +210,10 @@ fn parse_codec_names_every_codec_and_refuses_others() {
         ("bzip2", "Bzip2"),
         ("xz", "Xz"),
     ] {
-        assert!(format!("{:?}", parse_codec(name).unwrap()).starts_with(expected), "{name}");
+        assert!(
+            format!("{:?}", parse_codec(name).unwrap()).starts_with(expected),
+            "{name}"
+        );
     }
     assert_eq!(
         parse_codec("lzo").unwrap_err().to_string(),
@@ -215,35 +251,73 @@ fn the_writer_maps_every_arrow_type_and_reads_back_exactly() {
         ("u16", Arc::new(UInt16Array::from(vec![65_535, 0, 1]))),
         ("u32", Arc::new(UInt32Array::from(vec![u32::MAX, 0, 1]))),
         ("u64", Arc::new(UInt64Array::from(vec![1u64 << 40, 0, 1]))),
-        ("h", Arc::new(Float16Array::from(vec![0.5f32, -2.0, 8.0].into_iter().map(<Float16Type as ArrowPrimitiveType>::Native::from_f32).collect::<Vec<_>>()))),
+        (
+            "h",
+            Arc::new(Float16Array::from(
+                vec![0.5f32, -2.0, 8.0]
+                    .into_iter()
+                    .map(<Float16Type as ArrowPrimitiveType>::Native::from_f32)
+                    .collect::<Vec<_>>(),
+            )),
+        ),
         ("f", Arc::new(Float32Array::from(vec![0.25f32, -1.0, 3.5]))),
         ("ls", Arc::new(LargeStringArray::from(vec!["é", "", "z"]))),
-        ("lb", Arc::new(LargeBinaryArray::from(vec![b"hi".as_ref(), b"", b"\x01"]))),
+        (
+            "lb",
+            Arc::new(LargeBinaryArray::from(vec![b"hi".as_ref(), b"", b"\x01"])),
+        ),
         (
             "fb",
-            Arc::new(FixedSizeBinaryArray::try_from_iter(vec![b"ab".to_vec(), b"cd".to_vec(), b"ef".to_vec()].into_iter()).unwrap()),
+            Arc::new(
+                FixedSizeBinaryArray::try_from_iter(vec![b"ab".to_vec(), b"cd".to_vec(), b"ef".to_vec()].into_iter())
+                    .unwrap(),
+            ),
         ),
         ("d64", Arc::new(Date64Array::from(vec![86_400_000, 0, -86_400_000]))),
         ("t32s", Arc::new(Time32SecondArray::from(vec![3_661, 0, 86_399]))),
         ("t32ms", Arc::new(Time32MillisecondArray::from(vec![1, 0, 45_296_789]))),
-        ("t64ns", Arc::new(Time64NanosecondArray::from(vec![1_000, 0, 45_296_789_012_000]))),
+        (
+            "t64ns",
+            Arc::new(Time64NanosecondArray::from(vec![1_000, 0, 45_296_789_012_000])),
+        ),
         ("t64us", Arc::new(Time64MicrosecondArray::from(vec![1, 0, 2]))),
-        ("tss", Arc::new(TimestampSecondArray::from(vec![1, 0, -1]).with_timezone("UTC"))),
-        ("tsms", Arc::new(TimestampMillisecondArray::from(vec![1_500, 0, -1]).with_timezone("UTC"))),
-        ("tsms_local", Arc::new(TimestampMillisecondArray::from(vec![1_500, 0, -1]))),
+        (
+            "tss",
+            Arc::new(TimestampSecondArray::from(vec![1, 0, -1]).with_timezone("UTC")),
+        ),
+        (
+            "tsms",
+            Arc::new(TimestampMillisecondArray::from(vec![1_500, 0, -1]).with_timezone("UTC")),
+        ),
+        (
+            "tsms_local",
+            Arc::new(TimestampMillisecondArray::from(vec![1_500, 0, -1])),
+        ),
         ("tsns", Arc::new(TimestampNanosecondArray::from(vec![1_000, 0, -1_000]))),
         (
             "dec",
-            Arc::new(Decimal128Array::from(vec![Some(-12_345), Some(0), None]).with_precision_and_scale(20, 3).unwrap()),
+            Arc::new(
+                Decimal128Array::from(vec![Some(-12_345), Some(0), None])
+                    .with_precision_and_scale(20, 3)
+                    .unwrap(),
+            ),
         ),
         (
             "dec_big",
-            Arc::new(Decimal128Array::from(vec![i128::from(i64::MAX) * 1000, -1, 1]).with_precision_and_scale(38, 2).unwrap()),
+            Arc::new(
+                Decimal128Array::from(vec![i128::from(i64::MAX) * 1000, -1, 1])
+                    .with_precision_and_scale(38, 2)
+                    .unwrap(),
+            ),
         ),
         ("m", Arc::new(map_column())),
         (
             "ll",
-            Arc::new(LargeListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1), None]), Some(vec![]), None])),
+            Arc::new(LargeListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+                Some(vec![Some(1), None]),
+                Some(vec![]),
+                None,
+            ])),
         ),
         (
             "fl",
@@ -378,7 +452,9 @@ fn avro_schemas_map_to_arrow_types() {
         lakeport_core::schema::field_to_json_schema(multi),
         serde_json::json!({"type": ["null", "integer", "string", "boolean"]})
     );
-    assert!(!lakeport_core::schema::is_json_field(schema.field_with_name("opt").unwrap()));
+    assert!(!lakeport_core::schema::is_json_field(
+        schema.field_with_name("opt").unwrap()
+    ));
     // A schema that is not a record: one column named `value`.
     let plain = avro_to_arrow(&AvroSchema::parse_str(r#""string""#).unwrap());
     assert_eq!(plain, Schema::new(vec![Field::new("value", Utf8, true)]));
@@ -392,10 +468,18 @@ fn arrow_schemas_map_to_avro_with_legal_distinct_names() {
         Field::new("a-b", DataType::UInt64, true),
         Field::new("a_b", DataType::Null, true),
         Field::new("", DataType::Float16, true),
-        Field::new("dict", DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), true),
+        Field::new(
+            "dict",
+            DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+            true,
+        ),
         Field::new("dur", DataType::Duration(TimeUnit::Second), true),
         Field::new("dec", DataType::Decimal64(12, 3), true),
-        Field::new("tsn", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+        Field::new(
+            "tsn",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
         Field::new("m", lakeport_core::schema::map_type(DataType::Int32), true),
         Field::new(
             "s",
@@ -408,12 +492,19 @@ fn arrow_schemas_map_to_avro_with_legal_distinct_names() {
     assert_eq!(json["name"], "my_record");
     let fields = json["fields"].as_array().unwrap();
     let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["_1st_col", "a_b", "a_b_1", "_", "dict", "dur", "dec", "tsn", "m", "s"]);
+    assert_eq!(
+        names,
+        ["_1st_col", "a_b", "a_b_1", "_", "dict", "dur", "dec", "tsn", "m", "s"]
+    );
     use serde_json::json;
     let types: Vec<&serde_json::Value> = fields.iter().map(|f| &f["type"]).collect();
     assert_eq!(types[0], &json!(["null", "int"]));
     assert_eq!(types[1], &json!(["null", "long"]));
-    assert_eq!(types[2], &json!("null"), "a null column is not a union of null and null");
+    assert_eq!(
+        types[2],
+        &json!("null"),
+        "a null column is not a union of null and null"
+    );
     assert_eq!(types[3], &json!(["null", "float"]));
     assert_eq!(types[4], &json!(["null", "string"]));
     assert_eq!(types[5], &json!(["null", "string"]));
@@ -421,10 +512,16 @@ fn arrow_schemas_map_to_avro_with_legal_distinct_names() {
         types[6],
         &json!(["null", {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 3}])
     );
-    assert_eq!(types[7], &json!(["null", {"type": "long", "logicalType": "timestamp-micros"}]));
+    assert_eq!(
+        types[7],
+        &json!(["null", {"type": "long", "logicalType": "timestamp-micros"}])
+    );
     assert_eq!(types[8], &json!(["null", {"type": "map", "values": ["null", "int"]}]));
     let s = &types[9][1];
-    assert_eq!((s["type"].as_str(), s["name"].as_str()), (Some("record"), Some("my_record_s")));
+    assert_eq!(
+        (s["type"].as_str(), s["name"].as_str()),
+        (Some("record"), Some("my_record_s"))
+    );
     assert_eq!(s["fields"][0]["name"], "x_y");
     assert_eq!(s["fields"][0]["type"], json!(["null", "boolean"]));
 }
@@ -480,14 +577,22 @@ fn a_union_of_several_decimal_fixed_types_reads_each_as_its_decimal() {
 
 #[test]
 fn malformed_headers_are_clear_errors() {
-    let open = |bytes: Vec<u8>| match AvroReader::new("h.avro", Box::new(Cursor::new(bytes)), &ReadOptions::default(), None) {
-        Ok(_) => panic!("a malformed header opened"),
-        Err(e) => e.to_string(),
-    };
+    let open =
+        |bytes: Vec<u8>| match AvroReader::new("h.avro", Box::new(Cursor::new(bytes)), &ReadOptions::default(), None) {
+            Ok(_) => panic!("a malformed header opened"),
+            Err(e) => e.to_string(),
+        };
     let msg = open(b"PAR1xxxx".to_vec());
-    assert!(msg.contains("h.avro") && msg.contains("the file is not valid Avro: it does not start with the Avro magic bytes"), "{msg}");
+    assert!(
+        msg.contains("h.avro")
+            && msg.contains("the file is not valid Avro: it does not start with the Avro magic bytes"),
+        "{msg}"
+    );
     let msg = open(b"Ob".to_vec());
-    assert!(msg.contains("the file is not valid Avro: its header is cut short"), "{msg}");
+    assert!(
+        msg.contains("the file is not valid Avro: its header is cut short"),
+        "{msg}"
+    );
     let mut many = b"Obj\x01".to_vec();
     zigzag(&mut many, 1_000_000);
     let msg = open(many);
@@ -507,7 +612,8 @@ fn malformed_headers_are_clear_errors() {
     let msg = open(endless);
     assert!(msg.contains("a number in its header does not end"), "{msg}");
     // A block cut short after a valid header: an error, not fewer rows.
-    let schema = AvroSchema::parse_str(r#"{"type":"record","name":"r","fields":[{"name":"s","type":"string"}]}"#).unwrap();
+    let schema =
+        AvroSchema::parse_str(r#"{"type":"record","name":"r","fields":[{"name":"s","type":"string"}]}"#).unwrap();
     let mut w = Writer::new(&schema, Vec::new());
     for i in 0..100 {
         let mut r = Record::new(&schema).unwrap();
@@ -517,6 +623,9 @@ fn malformed_headers_are_clear_errors() {
     let bytes = w.into_inner().unwrap();
     let cut = bytes[..bytes.len() - 40].to_vec();
     let results: Vec<_> = reader(cut).collect();
-    let err = results.into_iter().find_map(|r| r.err()).expect("a truncated block is an error");
+    let err = results
+        .into_iter()
+        .find_map(|r| r.err())
+        .expect("a truncated block is an error");
     assert!(err.to_string().contains("t.avro"), "{err}");
 }

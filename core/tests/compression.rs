@@ -218,10 +218,17 @@ fn every_codec_has_a_name_an_extension_and_a_magic() {
         assert_eq!(c.extension(), ext);
         assert_eq!(name.parse::<Compression>().unwrap(), c);
         if c != Compression::None {
-            assert_eq!(Compression::from_extension(&format!("d/f.csv.{ext}")), Some((c, "d/f.csv")));
+            assert_eq!(
+                Compression::from_extension(&format!("d/f.csv.{ext}")),
+                Some((c, "d/f.csv"))
+            );
         }
     }
-    for (ext, c) in [("SZ", Compression::Snappy), ("bzip2", Compression::Bz2), ("brotli", Compression::Brotli)] {
+    for (ext, c) in [
+        ("SZ", Compression::Snappy),
+        ("bzip2", Compression::Bz2),
+        ("brotli", Compression::Brotli),
+    ] {
         assert_eq!(Compression::from_extension(&format!("f.{ext}")), Some((c, "f")));
     }
     for (s, c) in [
@@ -238,9 +245,18 @@ fn every_codec_has_a_name_an_extension_and_a_magic() {
     );
     assert_eq!(Compression::detect_magic(&[0x1f, 0x8b, 8]), Some(Compression::Gzip));
     assert_eq!(Compression::detect_magic(b"BZh91AY"), Some(Compression::Bz2));
-    assert_eq!(Compression::detect_magic(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
-    assert_eq!(Compression::detect_magic(b"\xff\x06\x00\x00sNaPpY"), Some(Compression::Snappy));
-    assert_eq!(Compression::detect_magic(&[0x04, 0x22, 0x4d, 0x18]), Some(Compression::Lz4));
+    assert_eq!(
+        Compression::detect_magic(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+        Some(Compression::Zstd)
+    );
+    assert_eq!(
+        Compression::detect_magic(b"\xff\x06\x00\x00sNaPpY"),
+        Some(Compression::Snappy)
+    );
+    assert_eq!(
+        Compression::detect_magic(&[0x04, 0x22, 0x4d, 0x18]),
+        Some(Compression::Lz4)
+    );
     assert_eq!(Compression::detect_magic(b"PK\x03\x04rest"), Some(Compression::Zip));
     assert_eq!(Compression::detect_magic(b"id,name\n"), None);
     assert_eq!(Compression::detect_magic(b""), None);
@@ -255,7 +271,12 @@ fn detection_prefers_the_extension_and_keeps_every_byte() {
     r.read_to_end(&mut all).unwrap();
     assert_eq!(all, b"BZh9");
     // Without an extension, the first bytes decide, and are given back.
-    for c in [Compression::Gzip, Compression::Bz2, Compression::Snappy, Compression::Lz4] {
+    for c in [
+        Compression::Gzip,
+        Compression::Bz2,
+        Compression::Snappy,
+        Compression::Lz4,
+    ] {
         let mut e = Encoder::new(c, Vec::new()).unwrap();
         e.write_all(b"a,b\n1,2\n").unwrap();
         e.flush().unwrap();
@@ -268,8 +289,9 @@ fn detection_prefers_the_extension_and_keeps_every_byte() {
         assert_eq!(s, "a,b\n1,2\n", "{c}");
     }
     // An explicit codec is used as given.
-    let (c, r) = compression::open_decompressed("x.gz", Some(Compression::None), Box::new(Cursor::new(b"raw".to_vec())))
-        .unwrap();
+    let (c, r) =
+        compression::open_decompressed("x.gz", Some(Compression::None), Box::new(Cursor::new(b"raw".to_vec())))
+            .unwrap();
     assert_eq!(c, Compression::None);
     let mut s = String::new();
     { r }.read_to_string(&mut s).unwrap();
@@ -279,7 +301,13 @@ fn detection_prefers_the_extension_and_keeps_every_byte() {
 #[test]
 fn corrupt_or_truncated_input_gives_a_clear_error() {
     // Not in the codec at all.
-    for c in [Compression::Gzip, Compression::Bz2, Compression::Zstd, Compression::Snappy, Compression::Lz4] {
+    for c in [
+        Compression::Gzip,
+        Compression::Bz2,
+        Compression::Zstd,
+        Compression::Snappy,
+        Compression::Lz4,
+    ] {
         let mut out = Vec::new();
         let e = compression::decoder(c, Box::new(Cursor::new(b"id,name\n1,ann\n2,bob\n".to_vec())))
             .read_to_end(&mut out)
@@ -305,20 +333,27 @@ fn corrupt_or_truncated_input_gives_a_clear_error() {
             .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(&format!("not valid {c}")), "{c}: {msg}");
-        assert!(out.len() < sample().len(), "{c}: never the whole data from half the bytes");
+        assert!(
+            out.len() < sample().len(),
+            "{c}: never the whole data from half the bytes"
+        );
     }
     let mut e = Encoder::new(Compression::Gzip, Vec::new()).unwrap();
     e.write_all(&sample()).unwrap();
     let bytes = e.finish().unwrap();
-    let err = compression::decoder(Compression::Gzip, Box::new(Cursor::new(bytes[..bytes.len() - 4].to_vec())))
-        .read_to_end(&mut Vec::new())
-        .unwrap_err();
+    let err = compression::decoder(
+        Compression::Gzip,
+        Box::new(Cursor::new(bytes[..bytes.len() - 4].to_vec())),
+    )
+    .read_to_end(&mut Vec::new())
+    .unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("the file is truncated or not valid gzip ("),
+        err.to_string().starts_with("the file is truncated or not valid gzip ("),
         "{err}"
     );
-    assert!(err.to_string().ends_with("check the upload, or set compression explicitly if the codec was guessed"));
+    assert!(err
+        .to_string()
+        .ends_with("check the upload, or set compression explicitly if the codec was guessed"));
 }
 
 #[test]
@@ -347,7 +382,10 @@ fn zip_streams_refuse_what_they_cannot_read() {
         .unwrap_err();
     assert!(err.to_string().contains("truncated zip header"), "{err}");
     // An empty archive is an empty file.
-    let empty = zip::ZipWriter::new(Cursor::new(Vec::new())).finish().unwrap().into_inner();
+    let empty = zip::ZipWriter::new(Cursor::new(Vec::new()))
+        .finish()
+        .unwrap()
+        .into_inner();
     let mut out = Vec::new();
     compression::decoder(Compression::Zip, Box::new(Cursor::new(empty.clone())))
         .read_to_end(&mut out)
@@ -360,7 +398,11 @@ fn zip_streams_refuse_what_they_cannot_read() {
     })
     .unwrap();
     assert_eq!(n, 0);
-    let err = compression::for_each_zip_member_in_stream("bad.zip", Cursor::new(b"PK\x03\x04xx".to_vec()), |_, _| Ok(()))
-        .unwrap_err();
-    assert!(err.to_string().contains("bad.zip") && err.to_string().contains("not a valid zip archive"), "{err}");
+    let err =
+        compression::for_each_zip_member_in_stream("bad.zip", Cursor::new(b"PK\x03\x04xx".to_vec()), |_, _| Ok(()))
+            .unwrap_err();
+    assert!(
+        err.to_string().contains("bad.zip") && err.to_string().contains("not a valid zip archive"),
+        "{err}"
+    );
 }

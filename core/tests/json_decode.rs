@@ -15,7 +15,11 @@ fn schema() -> SchemaRef {
         Field::new("s", DataType::Utf8, true),
         lakeport_core::schema::json_field("j", &json!({"type": ["string", "object"]})),
         Field::new("b", DataType::Binary, true),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
         Field::new("tn", DataType::Timestamp(TimeUnit::Millisecond, None), true),
     ]))
 }
@@ -79,7 +83,10 @@ fn json_text_decodes_leniently_and_exactly() {
         ]
     );
     let tn = batch.column(4).as_primitive::<TimestampMillisecondType>();
-    assert_eq!(tn.iter().collect::<Vec<_>>(), vec![Some(1_500), Some(2_000), None, Some(2), None, None]);
+    assert_eq!(
+        tn.iter().collect::<Vec<_>>(),
+        vec![Some(1_500), Some(2_000), None, Some(2), None, None]
+    );
 }
 
 #[test]
@@ -98,7 +105,10 @@ fn serialized_values_decode_like_their_text() {
             Some("1.25".into()),
         ]
     );
-    assert_eq!(strings(batch.column(1)), vec![Some(r#"{"x":1}"#.to_string()), Some("-3".into())]);
+    assert_eq!(
+        strings(batch.column(1)),
+        vec![Some(r#"{"x":1}"#.to_string()), Some("-3".into())]
+    );
     let ts = batch.column(3).as_primitive::<TimestampMicrosecondType>();
     assert_eq!(ts.iter().collect::<Vec<_>>(), vec![Some(1 << 40), Some(1_000_000)]);
     let tn = batch.column(4).as_primitive::<TimestampMillisecondType>();
@@ -109,7 +119,10 @@ fn serialized_values_decode_like_their_text() {
 fn undecodable_values_are_errors_naming_them() {
     let decode = |row: &str| {
         let mut d = json_reader_builder(schema(), 10).build_decoder().unwrap();
-        d.decode(row.as_bytes()).and_then(|_| d.flush()).unwrap_err().to_string()
+        d.decode(row.as_bytes())
+            .and_then(|_| d.flush())
+            .unwrap_err()
+            .to_string()
     };
     let e = decode(r#"{"b": "not base64!"}"#);
     assert!(e.contains("invalid base64 value"), "{e}");
@@ -122,7 +135,12 @@ fn undecodable_values_are_errors_naming_them() {
     let e = decode(r#"{"ts": "+999999999-01-01T00:00:00Z"}"#);
     assert!(e.contains("out of the range of a 64-bit timestamp at this unit"), "{e}");
     // Not an expanded year: handed to Arrow's parser, which refuses it.
-    for bad in ["+2024-13-01T00:00:00Z", "+002024-01-01T00:00:00.Z", "+002024-01-01T00:00:00+0100", "+002024-01-01"] {
+    for bad in [
+        "+2024-13-01T00:00:00Z",
+        "+002024-01-01T00:00:00.Z",
+        "+002024-01-01T00:00:00+0100",
+        "+002024-01-01",
+    ] {
         let e = decode(&format!(r#"{{"ts": "{bad}"}}"#));
         assert!(e.contains(&format!("failed to parse \"{bad}\"")), "{bad}: {e}");
     }

@@ -210,11 +210,17 @@ fn widen_merges_every_type_pair_it_knows() {
     assert_eq!(widen(&Date32, &timestamp_utc()), Ok(timestamp_utc()));
     assert_eq!(widen(&timestamp_naive(), &Date64), Ok(timestamp_naive()));
     assert_eq!(
-        widen(&Timestamp(TimeUnit::Second, None), &Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))),
+        widen(
+            &Timestamp(TimeUnit::Second, None),
+            &Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+        ),
         Ok(Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
     );
     assert_eq!(
-        widen(&Timestamp(TimeUnit::Millisecond, Some("+01:00".into())), &Timestamp(TimeUnit::Second, None)),
+        widen(
+            &Timestamp(TimeUnit::Millisecond, Some("+01:00".into())),
+            &Timestamp(TimeUnit::Second, None)
+        ),
         Ok(Timestamp(TimeUnit::Microsecond, Some("+01:00".into())))
     );
     assert_eq!(widen(&Date32, &Date64), Ok(Utf8));
@@ -230,10 +236,16 @@ fn widen_merges_every_type_pair_it_knows() {
     assert_eq!(widen(&list(Int64), &list(Struct(Fields::empty()))), Err(Utf8));
     // Structs: the union of their fields, each widened.
     let sa = Struct(Fields::from(vec![Field::new("a", Int32, false)]));
-    let sb = Struct(Fields::from(vec![Field::new("a", Float64, true), Field::new("b", Utf8, false)]));
+    let sb = Struct(Fields::from(vec![
+        Field::new("a", Float64, true),
+        Field::new("b", Utf8, false),
+    ]));
     assert_eq!(
         widen(&sa, &sb),
-        Ok(Struct(Fields::from(vec![Field::new("a", Float64, true), Field::new("b", Utf8, true)])))
+        Ok(Struct(Fields::from(vec![
+            Field::new("a", Float64, true),
+            Field::new("b", Utf8, true)
+        ])))
     );
     // Real conflicts: a nested value against a scalar.
     assert_eq!(widen(&sa, &Int64), Err(Utf8));
@@ -241,13 +253,37 @@ fn widen_merges_every_type_pair_it_knows() {
     assert_eq!(widen(&Duration(TimeUnit::Second), &Int64), Err(Utf8));
     // The kind names warnings use.
     assert_eq!(
-        [&Null, &Boolean, &UInt8, &Decimal256(40, 2), &Utf8View, &Date64, &timestamp_utc(), &Time64(TimeUnit::Nanosecond)]
-            .map(kind_name),
-        ["null", "boolean", "integer", "number", "string", "date", "timestamp", "time"]
+        [
+            &Null,
+            &Boolean,
+            &UInt8,
+            &Decimal256(40, 2),
+            &Utf8View,
+            &Date64,
+            &timestamp_utc(),
+            &Time64(TimeUnit::Nanosecond)
+        ]
+        .map(kind_name),
+        [
+            "null",
+            "boolean",
+            "integer",
+            "number",
+            "string",
+            "date",
+            "timestamp",
+            "time"
+        ]
     );
     assert_eq!(
-        [&sa, &lakeport_core::schema::map_type(Int64), &large(Int8), &FixedSizeBinary(4), &Duration(TimeUnit::Second)]
-            .map(kind_name),
+        [
+            &sa,
+            &lakeport_core::schema::map_type(Int64),
+            &large(Int8),
+            &FixedSizeBinary(4),
+            &Duration(TimeUnit::Second)
+        ]
+        .map(kind_name),
         ["object", "map", "array", "binary", "other"]
     );
 }

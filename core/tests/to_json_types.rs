@@ -14,7 +14,9 @@ type F16 = <Float16Type as ArrowPrimitiveType>::Native;
 /// The JSON text of every row of `array` (`None` for a null row).
 fn texts(array: &dyn Array) -> Vec<Option<String>> {
     let s = array_to_json_strings(array).unwrap();
-    (0..s.len()).map(|i| s.is_valid(i).then(|| s.value(i).to_string())).collect()
+    (0..s.len())
+        .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
+        .collect()
 }
 
 fn some(v: &[&str]) -> Vec<Option<String>> {
@@ -42,7 +44,10 @@ fn integers_floats_and_booleans() {
     assert_eq!(texts(&UInt8Array::from(vec![255])), some(&["255"]));
     assert_eq!(texts(&UInt16Array::from(vec![65535])), some(&["65535"]));
     assert_eq!(texts(&UInt32Array::from(vec![u32::MAX])), some(&["4294967295"]));
-    assert_eq!(texts(&UInt64Array::from(vec![u64::MAX])), some(&["18446744073709551615"]));
+    assert_eq!(
+        texts(&UInt64Array::from(vec![u64::MAX])),
+        some(&["18446744073709551615"])
+    );
     let h = Float16Array::from(vec![F16::from_f32(1.5), F16::INFINITY]);
     assert_eq!(texts(&h), some(&["1.5", "null"]));
     let f = Float32Array::from(vec![0.25f32, f32::NAN]);
@@ -63,7 +68,10 @@ fn dates_and_timestamps_of_each_unit() {
     let us = TimestampMicrosecondArray::from(vec![-1]);
     assert_eq!(texts(&us), some(&["\"1969-12-31T23:59:59.999999\""]));
     let ns = TimestampNanosecondArray::from(vec![Some(1_000_000_001), None]).with_timezone("+02:00");
-    assert_eq!(texts(&ns), vec![Some("\"1970-01-01T00:00:01.000000001Z\"".to_string()), None]);
+    assert_eq!(
+        texts(&ns),
+        vec![Some("\"1970-01-01T00:00:01.000000001Z\"".to_string()), None]
+    );
     // Years outside four digits use the ISO 8601 expanded form.
     let far = Date32Array::from(vec![3_000_000, -800_000]);
     assert_eq!(texts(&far), some(&["\"+010183-09-21\"", "\"-000221-09-04\""]));
@@ -75,7 +83,9 @@ fn decimals_of_several_scales_including_negative() {
         .with_precision_and_scale(10, 2)
         .unwrap();
     assert_eq!(texts(&a), some(&["123.45", "-123.45", "-0.05", "0.00"]));
-    let a = Decimal128Array::from(vec![7, -7]).with_precision_and_scale(10, -3).unwrap();
+    let a = Decimal128Array::from(vec![7, -7])
+        .with_precision_and_scale(10, -3)
+        .unwrap();
     assert_eq!(texts(&a), some(&["7000", "-7000"]));
     let a = Decimal128Array::from(vec![42]).with_precision_and_scale(10, 0).unwrap();
     assert_eq!(texts(&a), some(&["42"]));
@@ -87,7 +97,9 @@ fn decimals_of_several_scales_including_negative() {
         .with_precision_and_scale(40, -2)
         .unwrap();
     assert_eq!(texts(&a), some(&["1200", "0"]));
-    let a = Decimal64Array::from(vec![-1_005]).with_precision_and_scale(12, 3).unwrap();
+    let a = Decimal64Array::from(vec![-1_005])
+        .with_precision_and_scale(12, 3)
+        .unwrap();
     assert_eq!(texts(&a), some(&["-1.005"]));
     let a = Decimal32Array::from(vec![99]).with_precision_and_scale(5, 1).unwrap();
     assert_eq!(texts(&a), some(&["9.9"]));
@@ -96,10 +108,19 @@ fn decimals_of_several_scales_including_negative() {
 #[test]
 fn strings_and_binaries_of_every_width() {
     assert_eq!(texts(&LargeStringArray::from(vec!["a\"b"])), some(&["\"a\\\"b\""]));
-    assert_eq!(texts(&StringViewArray::from(vec!["tab\there"])), some(&["\"tab\\there\""]));
+    assert_eq!(
+        texts(&StringViewArray::from(vec!["tab\there"])),
+        some(&["\"tab\\there\""])
+    );
     assert_eq!(texts(&BinaryArray::from(vec![b"hi!".as_ref()])), some(&["\"aGkh\""]));
-    assert_eq!(texts(&LargeBinaryArray::from(vec![b"\x00\xff".as_ref()])), some(&["\"AP8=\""]));
-    assert_eq!(texts(&BinaryViewArray::from(vec![b"abcd".as_ref()])), some(&["\"YWJjZA==\""]));
+    assert_eq!(
+        texts(&LargeBinaryArray::from(vec![b"\x00\xff".as_ref()])),
+        some(&["\"AP8=\""])
+    );
+    assert_eq!(
+        texts(&BinaryViewArray::from(vec![b"abcd".as_ref()])),
+        some(&["\"YWJjZA==\""])
+    );
     let f = FixedSizeBinaryArray::try_from_iter(vec![b"ab".to_vec(), b"cd".to_vec()].into_iter()).unwrap();
     assert_eq!(texts(&f), some(&["\"YWI=\"", "\"Y2Q=\""]));
 }
@@ -127,7 +148,12 @@ fn dictionaries_write_their_values() {
     let d: DictionaryArray<Int32Type> = vec![Some("x"), None, Some("y"), Some("x")].into_iter().collect();
     assert_eq!(
         texts(&d),
-        vec![Some("\"x\"".to_string()), None, Some("\"y\"".to_string()), Some("\"x\"".to_string())]
+        vec![
+            Some("\"x\"".to_string()),
+            None,
+            Some("\"y\"".to_string()),
+            Some("\"x\"".to_string())
+        ]
     );
     let mut out = Vec::new();
     write_value(&d, 2, &mut out).unwrap();
@@ -136,12 +162,12 @@ fn dictionaries_write_their_values() {
 
 #[test]
 fn lists_of_each_kind_with_nulls_inside() {
-    let l = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
-        Some(vec![Some(1), None, Some(3)]),
-        Some(vec![]),
-        None,
-    ]);
-    assert_eq!(texts(&l), vec![Some("[1,null,3]".to_string()), Some("[]".to_string()), None]);
+    let l =
+        ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), None, Some(3)]), Some(vec![]), None]);
+    assert_eq!(
+        texts(&l),
+        vec![Some("[1,null,3]".to_string()), Some("[]".to_string()), None]
+    );
     let l = LargeListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(-1), Some(2)])]);
     assert_eq!(texts(&l), some(&["[-1,2]"]));
     let l = FixedSizeListArray::from_iter_primitive::<Int32Type, _, _>(
@@ -163,13 +189,22 @@ fn structs_and_maps_with_nulls_inside() {
             Arc::new(StringArray::from(vec![Some("x"), Some("y")])) as ArrayRef,
         ),
     ]);
-    assert_eq!(texts(&s), some(&["{\"a\":1,\"b\\\"q\":\"x\"}", "{\"a\":null,\"b\\\"q\":\"y\"}"]));
+    assert_eq!(
+        texts(&s),
+        some(&["{\"a\":1,\"b\\\"q\":\"x\"}", "{\"a\":null,\"b\\\"q\":\"y\"}"])
+    );
 
     let keys = StringArray::from(vec!["k1", "k2", "k3"]);
     let values = Int64Array::from(vec![Some(10), None, Some(30)]);
     let entries = StructArray::from(vec![
-        (Arc::new(Field::new("keys", DataType::Utf8, false)), Arc::new(keys) as ArrayRef),
-        (Arc::new(Field::new("values", DataType::Int64, true)), Arc::new(values) as ArrayRef),
+        (
+            Arc::new(Field::new("keys", DataType::Utf8, false)),
+            Arc::new(keys) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("values", DataType::Int64, true)),
+            Arc::new(values) as ArrayRef,
+        ),
     ]);
     let entries_field = Arc::new(Field::new("entries", entries.data_type().clone(), false));
     let map = MapArray::new(
@@ -181,7 +216,11 @@ fn structs_and_maps_with_nulls_inside() {
     );
     assert_eq!(
         texts(&map),
-        vec![Some("{\"k1\":10,\"k2\":null}".to_string()), Some("{}".to_string()), None]
+        vec![
+            Some("{\"k1\":10,\"k2\":null}".to_string()),
+            Some("{}".to_string()),
+            None
+        ]
     );
 
     // Integer map keys are written as strings (JSON object keys).
@@ -196,7 +235,13 @@ fn structs_and_maps_with_nulls_inside() {
         ),
     ]);
     let entries_field = Arc::new(Field::new("entries", entries.data_type().clone(), false));
-    let map = MapArray::new(entries_field, OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 1])), entries, None, false);
+    let map = MapArray::new(
+        entries_field,
+        OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 1])),
+        entries,
+        None,
+        false,
+    );
     assert_eq!(texts(&map), some(&["{\"7\":true}"]));
 }
 
@@ -251,11 +296,17 @@ fn non_finite_floats_are_found_at_any_depth() {
         None,
     ]);
     assert_eq!(unrepresentable_rows(&l), Some(vec![false, true, false]));
-    assert_eq!(texts(&l), vec![Some("[1.0]".to_string()), Some("[2.0,null]".to_string()), None]);
+    assert_eq!(
+        texts(&l),
+        vec![Some("[1.0]".to_string()), Some("[2.0,null]".to_string()), None]
+    );
     let ll = LargeListArray::from_iter_primitive::<Float32Type, _, _>(vec![Some(vec![Some(f32::NAN)]), Some(vec![])]);
     assert_eq!(unrepresentable_rows(&ll), Some(vec![true, false]));
     let fl = FixedSizeListArray::from_iter_primitive::<Float64Type, _, _>(
-        vec![Some(vec![Some(0.0), Some(1.0)]), Some(vec![Some(f64::INFINITY), Some(1.0)])],
+        vec![
+            Some(vec![Some(0.0), Some(1.0)]),
+            Some(vec![Some(f64::INFINITY), Some(1.0)]),
+        ],
         2,
     );
     assert_eq!(unrepresentable_rows(&fl), Some(vec![false, true]));
@@ -286,7 +337,13 @@ fn non_finite_floats_are_found_at_any_depth() {
         ),
     ]);
     let entries_field = Arc::new(Field::new("entries", entries.data_type().clone(), false));
-    let map = MapArray::new(entries_field, OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 1, 2])), entries, None, false);
+    let map = MapArray::new(
+        entries_field,
+        OffsetBuffer::new(ScalarBuffer::from(vec![0i32, 1, 2])),
+        entries,
+        None,
+        false,
+    );
     assert_eq!(unrepresentable_rows(&map), Some(vec![false, true]));
 
     let mut n = NulledValues::default();
@@ -317,7 +374,11 @@ fn decimal_digits_are_written_exactly() {
         ("42", -3, "42000"),
         ("0", -3, "0"),
         ("-7", -1, "-70"),
-        ("123456789012345678901234567890123456789012", 40, "12.3456789012345678901234567890123456789012"),
+        (
+            "123456789012345678901234567890123456789012",
+            40,
+            "12.3456789012345678901234567890123456789012",
+        ),
     ];
     for (digits, scale, expected) in cases {
         let mut out = Vec::new();

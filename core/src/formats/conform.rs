@@ -427,7 +427,10 @@ mod tests {
             (Decimal128(10, 2), Float64),
             (Float32, Float64),
             (Date64, Date32),
-            (Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))),
+            (
+                Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+            ),
             (LargeUtf8, Utf8),
             (FixedSizeBinary(4), Utf8),
             (Time64(TimeUnit::Nanosecond), Utf8),
@@ -443,7 +446,10 @@ mod tests {
             assert!(keeps_source_type(s, t), "{s} as {t}");
         }
         let no = [
-            (Timestamp(TimeUnit::Microsecond, None), Timestamp(TimeUnit::Microsecond, Some("UTC".into()))),
+            (
+                Timestamp(TimeUnit::Microsecond, None),
+                Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            ),
             (Float64, Int64),
             (Utf8, Int64),
             (Boolean, Utf8),
@@ -454,7 +460,10 @@ mod tests {
             ),
             (
                 Struct(Fields::from(vec![Field::new("a", Int8, true)])),
-                Struct(Fields::from(vec![Field::new("a", Int8, true), Field::new("b", Int8, true)])),
+                Struct(Fields::from(vec![
+                    Field::new("a", Int8, true),
+                    Field::new("b", Int8, true),
+                ])),
             ),
             (crate::schema::map_type(Utf8), crate::schema::map_type(Int64)),
             (Int64, Struct(Fields::empty())),
@@ -477,23 +486,41 @@ mod tests {
             Arc::new(Field::new("q", DataType::Utf8, true)),
             Arc::new(StringArray::from(vec!["a\"b"])) as ArrayRef,
         )]));
-        assert_eq!(strings(&to_text(&structs).unwrap()), vec![Some("{\"q\":\"a\\\"b\"}".to_string())]);
+        assert_eq!(
+            strings(&to_text(&structs).unwrap()),
+            vec![Some("{\"q\":\"a\\\"b\"}".to_string())]
+        );
         let quoted: ArrayRef = Arc::new(arrow::array::Date32Array::from(vec![0]));
-        assert_eq!(strings(&to_text(&quoted).unwrap()), vec![Some("1970-01-01".to_string())]);
+        assert_eq!(
+            strings(&to_text(&quoted).unwrap()),
+            vec![Some("1970-01-01".to_string())]
+        );
         let escaped: ArrayRef = Arc::new(arrow::array::DurationSecondArray::from(vec![1]));
         assert_eq!(strings(&to_text(&escaped).unwrap()), vec![Some("PT1S".to_string())]);
         let bin: ArrayRef = Arc::new(BinaryArray::from(vec![b"\"\\".as_ref()]));
         // Binary is written as base64 text, what a string target holds: kept as it is.
-        assert_eq!(cast_column(&bin, &DataType::Utf8).unwrap().0.data_type(), &DataType::Binary);
+        assert_eq!(
+            cast_column(&bin, &DataType::Utf8).unwrap().0.data_type(),
+            &DataType::Binary
+        );
     }
 
     #[test]
     fn casts_report_the_rows_that_do_not_fit() {
-        let text: ArrayRef = Arc::new(StringArray::from(vec![Some("12"), Some(" "), Some("x"), None, Some("7")]));
+        let text: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("12"),
+            Some(" "),
+            Some("x"),
+            None,
+            Some("7"),
+        ]));
         let (ints, bad) = cast_column(&text, &DataType::Int32).unwrap();
         assert_eq!(bad, vec![2], "an empty string is no value, 'x' is a bad one");
         let ints = ints.as_primitive::<Int32Type>();
-        assert_eq!(ints.iter().collect::<Vec<_>>(), vec![Some(12), None, None, None, Some(7)]);
+        assert_eq!(
+            ints.iter().collect::<Vec<_>>(),
+            vec![Some(12), None, None, None, Some(7)]
+        );
 
         let b64: ArrayRef = Arc::new(StringArray::from(vec![Some("aGk="), Some("!!"), None]));
         let (bytes, bad) = cast_column(&b64, &DataType::Binary).unwrap();
@@ -522,7 +549,9 @@ mod tests {
     }
 
     fn list_to_cast() -> ArrayRef {
-        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]))
+        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![
+            Some(1),
+        ])]))
     }
 
     #[test]
@@ -533,14 +562,21 @@ mod tests {
         assert!(bad.is_empty());
         assert_eq!(col.data_type(), list_to_cast().data_type());
         // A large list (not a kind a JSON Schema target names) is relabelled to the target.
-        let large: ArrayRef = Arc::new(arrow::array::LargeListArray::from_iter_primitive::<Int32Type, _, _>(vec![
-            Some(vec![Some(1), None]),
-        ]));
+        let large: ArrayRef = Arc::new(arrow::array::LargeListArray::from_iter_primitive::<Int32Type, _, _>(
+            vec![Some(vec![Some(1), None])],
+        ));
         let target = DataType::LargeList(Arc::new(Field::new("element", DataType::Int32, true)));
         let (col, bad) = cast_column(&large, &target).unwrap();
         assert!(bad.is_empty());
         assert_eq!(col.data_type(), &target);
-        assert_eq!(col.as_list::<i64>().value(0).as_primitive::<Int32Type>().iter().collect::<Vec<_>>(), vec![Some(1), None]);
+        assert_eq!(
+            col.as_list::<i64>()
+                .value(0)
+                .as_primitive::<Int32Type>()
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![Some(1), None]
+        );
     }
 
     #[test]
@@ -573,8 +609,15 @@ mod tests {
             vec![Some(1), None, Some(3)]
         );
         assert_eq!(c.batch.column(2).null_count(), 3);
-        assert!(crate::schema::is_json_field(c.batch.schema().field(3)), "the JSON column keeps its marker");
-        let bad: Vec<(usize, &str, &str)> = c.bad.iter().map(|b| (b.row, b.column.as_str(), b.value.as_str())).collect();
+        assert!(
+            crate::schema::is_json_field(c.batch.schema().field(3)),
+            "the JSON column keeps its marker"
+        );
+        let bad: Vec<(usize, &str, &str)> = c
+            .bad
+            .iter()
+            .map(|b| (b.row, b.column.as_str(), b.value.as_str()))
+            .collect();
         let long = format!("{}…", "é".repeat(30));
         assert_eq!(bad, vec![(0, "n", "bad"), (1, "id", "oops"), (2, "n", long.as_str())]);
         assert_eq!(c.bad[0].target, DataType::Int64);

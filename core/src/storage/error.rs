@@ -264,7 +264,10 @@ mod tests {
         assert!(matches!(StorageError::from_io(carried, "p"), StorageError::Config(m) if m == "c"));
         // An Io error is unwrapped to its source, not nested.
         let plain: io::Error = StorageError::io("p", io::Error::new(io::ErrorKind::TimedOut, "slow")).into();
-        assert_eq!((plain.kind(), plain.to_string()), (io::ErrorKind::TimedOut, "slow".to_string()));
+        assert_eq!(
+            (plain.kind(), plain.to_string()),
+            (io::ErrorKind::TimedOut, "slow".to_string())
+        );
         // Any other io::Error becomes an Io error on the path.
         let other = StorageError::from_io(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"), "obj");
         assert_eq!(other.to_string(), "I/O error on obj: cut");

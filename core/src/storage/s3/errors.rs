@@ -275,7 +275,8 @@ mod tests {
     #[test]
     fn every_code_maps_to_its_variant_and_advice() {
         let cx = get_cx();
-        let msg = |status: u16, code: &str, message: &str| classify_response(&cx, status, code, message, None).to_string();
+        let msg =
+            |status: u16, code: &str, message: &str| classify_response(&cx, status, code, message, None).to_string();
         assert_eq!(
             msg(404, "NoSuchBucket", ""),
             "Not found: bucket 'b' does not exist at http://127.0.0.1:9 (NoSuchBucket). Check `bucket` (and `endpoint_url` for S3-compatible servers)."
@@ -287,23 +288,43 @@ mod tests {
         for code in ["NoSuchKey", "NotFound", "NoSuchUpload"] {
             let e = classify_response(&cx, 404, code, "", None);
             assert!(e.is_not_found(), "{code}");
-            assert_eq!(e.to_string(), "Not found: object 'data/x.csv' does not exist in s3://b.");
+            assert_eq!(
+                e.to_string(),
+                "Not found: object 'data/x.csv' does not exist in s3://b."
+            );
         }
-        for code in ["InvalidAccessKeyId", "NotSignedUp", "InvalidClientTokenId", "UnrecognizedClientException"] {
+        for code in [
+            "InvalidAccessKeyId",
+            "NotSignedUp",
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
+        ] {
             assert_eq!(
                 msg(403, code, ""),
                 format!("Invalid credentials: the server does not know this access key id ({code}). Check `access_key_id` and `secret_access_key` (and `session_token` for temporary credentials).")
             );
         }
-        assert!(msg(403, "SignatureDoesNotMatch", "")
-            .starts_with("Invalid credentials: the secret access key does not match the access key id (SignatureDoesNotMatch)."));
-        for code in ["InvalidToken", "ExpiredToken", "TokenRefreshRequired", "InvalidSecurity"] {
+        assert!(msg(403, "SignatureDoesNotMatch", "").starts_with(
+            "Invalid credentials: the secret access key does not match the access key id (SignatureDoesNotMatch)."
+        ));
+        for code in [
+            "InvalidToken",
+            "ExpiredToken",
+            "TokenRefreshRequired",
+            "InvalidSecurity",
+        ] {
             assert!(
-                msg(400, code, "").starts_with(&format!("Invalid credentials: the session token is invalid or expired ({code}).")),
+                msg(400, code, "").starts_with(&format!(
+                    "Invalid credentials: the session token is invalid or expired ({code})."
+                )),
                 "{code}"
             );
         }
-        for code in ["PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"] {
+        for code in [
+            "PermanentRedirect",
+            "AuthorizationHeaderMalformed",
+            "IllegalLocationConstraintException",
+        ] {
             assert_eq!(
                 classify_response(&cx, 400, code, "", Some("eu-west-1".into())).to_string(),
                 "Bucket 'b' is in region 'eu-west-1', not 'us-east-1': set `region` to \"eu-west-1\"."
@@ -313,7 +334,12 @@ mod tests {
                 "Bucket 'b' is in region 'another region', not 'us-east-1': set `region` to \"another region\"."
             );
         }
-        for code in ["AccessDenied", "AllAccessDisabled", "AccountProblem", "InvalidObjectState"] {
+        for code in [
+            "AccessDenied",
+            "AllAccessDisabled",
+            "AccountProblem",
+            "InvalidObjectState",
+        ] {
             assert_eq!(
                 msg(403, code, ""),
                 format!("Access denied: the credentials may not read s3://b/data/x.csv ({code}). Grant s3:GetObject on it in the IAM or bucket policy, or check `bucket` and the prefix.")
@@ -399,7 +425,12 @@ mod tests {
         r
     }
 
-    fn service_error(code: &str, message: &str, status: u16, region: Option<&str>) -> SdkError<GetObjectError, HttpResponse> {
+    fn service_error(
+        code: &str,
+        message: &str,
+        status: u16,
+        region: Option<&str>,
+    ) -> SdkError<GetObjectError, HttpResponse> {
         let meta = ErrorMetadata::builder().code(code).message(message).build();
         SdkError::service_error(GetObjectError::generic(meta), response(status, region))
     }
@@ -408,9 +439,15 @@ mod tests {
     fn sdk_errors_are_classified_from_their_kind_and_response() {
         let cx = get_cx();
         let e = classify(&cx, service_error("NoSuchKey", "gone", 404, None));
-        assert!(matches!(&e, StorageError::NotFound { key, .. } if key == "data/x.csv"), "{e}");
+        assert!(
+            matches!(&e, StorageError::NotFound { key, .. } if key == "data/x.csv"),
+            "{e}"
+        );
         let e = classify(&cx, service_error("", "", 301, Some("eu-central-1")));
-        assert!(matches!(&e, StorageError::WrongRegion { actual, .. } if actual == "eu-central-1"), "{e}");
+        assert!(
+            matches!(&e, StorageError::WrongRegion { actual, .. } if actual == "eu-central-1"),
+            "{e}"
+        );
 
         let timeout: SdkError<GetObjectError, HttpResponse> = SdkError::timeout_error("operation timeout");
         assert_eq!(
@@ -418,22 +455,34 @@ mod tests {
             "Timed out trying to read s3://b/data/x.csv at http://127.0.0.1:9 (no response in time), even after retries. The server is slow or unreachable; try again later."
         );
 
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111).");
-        let dispatch: SdkError<GetObjectError, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111).",
+        );
+        let dispatch: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(refused.into()));
         assert_eq!(
             classify(&cx, dispatch).to_string(),
             "Could not connect to http://127.0.0.1:9: Connection refused (os error 111). Check `endpoint_url`, `use_ssl` and `region`, and that the server is reachable from here."
         );
 
         let slow = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
-        let dispatch: SdkError<GetObjectError, HttpResponse> = SdkError::dispatch_failure(ConnectorError::timeout(slow.into()));
+        let dispatch: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::timeout(slow.into()));
         let e = classify(&cx, dispatch);
-        assert!(matches!(&e, StorageError::Timeout { detail, .. } if detail == "read timed out"), "{e}");
+        assert!(
+            matches!(&e, StorageError::Timeout { detail, .. } if detail == "read timed out"),
+            "{e}"
+        );
 
         let creds = aws_credential_types::provider::error::CredentialsError::not_loaded("no profile found");
-        let dispatch: SdkError<GetObjectError, HttpResponse> = SdkError::dispatch_failure(ConnectorError::other(creds.into(), None));
+        let dispatch: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(creds.into(), None));
         let e = classify(&cx, dispatch);
-        assert!(matches!(&e, StorageError::NoCredentials { detail } if detail == "no profile found"), "{e}");
+        assert!(
+            matches!(&e, StorageError::NoCredentials { detail } if detail == "no profile found"),
+            "{e}"
+        );
 
         let built: SdkError<GetObjectError, HttpResponse> = SdkError::construction_failure("invalid header value");
         assert_eq!(
