@@ -189,3 +189,67 @@ fn values_fit_their_column_types_without_widening() {
     let schema = Schema::new(vec![Field::new("a", Int64, true)]);
     assert!(!record_fits(&json!([1]), &schema), "a record is an object");
 }
+
+#[test]
+fn text_fits_agrees_with_record_fits_or_is_stricter() {
+    use lakeport_core::records::TextFits;
+    use DataType::*;
+    let schema = Schema::new(vec![
+        Field::new("i", Int64, true),
+        Field::new("f", Float64, true),
+        Field::new("b", Boolean, true),
+        Field::new("s", Utf8, true),
+        Field::new("d", Date32, true),
+        Field::new("t", Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new("bin", Binary, true),
+        Field::new("o", Struct(Fields::from(vec![Field::new("a", Int64, true)])), true),
+        Field::new("l", List(Arc::new(Field::new_list_field(Int64, true))), true),
+        Field::new("m", lakeport_core::schema::map_type(Boolean), true),
+    ]);
+    let fits = TextFits::new(&schema);
+    let cases = [
+        (r#"{"i": 1, "f": 2, "b": true, "s": "x", "d": "2024-01-01"}"#, true),
+        (
+            r#"{"t": "2024-01-01T00:00:00Z", "bin": "aGk=", "s": {"any": [1]}}"#,
+            true,
+        ),
+        (
+            r#"{"o": {"a": 1}, "l": [1, null, 2], "m": {"x": true, "y": null}}"#,
+            true,
+        ),
+        (r#"{"i": 18446744073709551615}"#, false),
+        (r#"{"f": 18446744073709551615}"#, true),
+        (r#"{"i": 1.5}"#, false),
+        (r#"{"b": 1}"#, false),
+        (r#"{"d": "2024-02-30"}"#, false),
+        (r#"{"t": "later"}"#, false),
+        (r#"{"bin": 3}"#, false),
+        (r#"{"o": {"z": 1}}"#, false),
+        (r#"{"o": {"a": "x"}}"#, false),
+        (r#"{"o": [1]}"#, false),
+        (r#"{"l": [1.5]}"#, false),
+        (r#"{"l": {"a": 1}}"#, false),
+        (r#"{"m": {"x": 1}}"#, false),
+        (r#"{"unknown": 1}"#, false),
+        (r#"{"o": {"a": 1}, "unknown": {}}"#, false),
+        (r#"[1]"#, false),
+        (r#"{"i": null, "o": null, "l": null}"#, true),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(fits.fits(text), expected, "{text}");
+        let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(record_fits(&parsed, &schema), expected, "record_fits agrees on {text}");
+    }
+    // Stricter than the parsed check: repeated keys (at the top and inside), invalid JSON.
+    for text in [
+        r#"{"i": 1, "i": 2}"#,
+        r#"{"o": {"a": 1}, "o": null}"#,
+        r#"{"o": {"a": 1, "a": 2}}"#,
+        r#"{"m": {"x": true, "x": false}}"#,
+        r#"{"i": 1"#,
+        r#"{"i": 1} trailing"#,
+        "",
+    ] {
+        assert!(!fits.fits(text), "{text}");
+    }
+}
