@@ -629,3 +629,63 @@ fn malformed_headers_are_clear_errors() {
         .expect("a truncated block is an error");
     assert!(err.to_string().contains("t.avro"), "{err}");
 }
+
+#[test]
+fn values_that_do_not_fit_the_target_fail_are_skipped_or_emitted_as_null() {
+    use lakeport_core::formats::{BatchReader, OnBadRecord};
+    let schema =
+        AvroSchema::parse_str(r#"{"type":"record","name":"r","fields":[{"name":"n","type":"string"}]}"#).unwrap();
+    let mut w = Writer::new(&schema, Vec::new());
+    for v in ["1", "x", "3", "y"] {
+        let mut r = Record::new(&schema).unwrap();
+        r.put("n", Value::String(v.into()));
+        w.append(r).unwrap();
+    }
+    let bytes = w.into_inner().unwrap();
+    let target = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+    let open = |policy| {
+        let opts = ReadOptions::default().with_on_bad_record(policy);
+        AvroReader::new(
+            "t.avro",
+            Box::new(Cursor::new(bytes.clone())),
+            &opts,
+            Some(target.clone()),
+        )
+        .unwrap()
+    };
+
+    let mut fail = open(OnBadRecord::Fail);
+    assert_eq!(fail.schema(), target);
+    let e = fail.next().unwrap().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Format error in t.avro: value x in field 'n' cannot be read as integer"
+    );
+    assert!(fail.next().is_none(), "no batch after the error");
+
+    let mut skip = open(OnBadRecord::Skip);
+    let batch = skip.next().unwrap().unwrap();
+    assert_eq!(
+        batch.column(0).as_primitive::<Int64Type>().values().to_vec(),
+        vec![1, 3]
+    );
+    assert_eq!(
+        skip.take_warnings(),
+        vec!["t.avro: skipped 2 record(s), first: value x in field 'n' cannot be read as integer"]
+    );
+
+    let mut emit = open(OnBadRecord::Emit);
+    let batch = emit.next().unwrap().unwrap();
+    let n = batch.column(0).as_primitive::<Int64Type>();
+    assert_eq!(n.iter().collect::<Vec<_>>(), vec![Some(1), None, Some(3), None]);
+    let nulled = batch
+        .column_by_name(lakeport_core::records::NULLED_FIELDS_COLUMN)
+        .unwrap()
+        .as_list::<i32>();
+    assert!(nulled.is_null(0) && nulled.is_valid(1));
+    assert_eq!(nulled.value(1).as_string::<i32>().value(0), "n");
+    assert_eq!(
+        emit.take_warnings(),
+        vec!["t.avro: emitted 2 record(s) with a value that does not fit the schema as null, first: value x in field 'n' cannot be read as integer"]
+    );
+}
