@@ -386,3 +386,19 @@ fn decimal_digits_are_written_exactly() {
         assert_eq!(String::from_utf8(out).unwrap(), expected, "{digits} scale {scale}");
     }
 }
+
+#[test]
+fn times_before_midnight_wrap_and_nested_dictionaries_write_values() {
+    // A negative time of day (out of range, but storable) wraps onto the clock.
+    assert_eq!(texts(&Time32SecondArray::from(vec![-1])), some(&["\"23:59:59\""]));
+    assert_eq!(
+        texts(&Time64MicrosecondArray::from(vec![-1])),
+        some(&["\"23:59:59.999999\""])
+    );
+    let dict: DictionaryArray<Int8Type> = vec![Some("a"), None].into_iter().collect();
+    let s = StructArray::from(vec![(
+        Arc::new(Field::new("d", dict.data_type().clone(), true)),
+        Arc::new(dict) as ArrayRef,
+    )]);
+    assert_eq!(texts(&s), some(&["{\"d\":\"a\"}", "{\"d\":null}"]));
+}
