@@ -392,12 +392,24 @@ fn zip_streams_refuse_what_they_cannot_read() {
         .unwrap();
     assert!(out.is_empty());
     let mut n = 0;
-    compression::for_each_zip_member("e.zip", Cursor::new(empty), |_, _| {
+    compression::for_each_zip_member("e.zip", Cursor::new(empty.clone()), |_, _| {
+        n += 1;
+        Ok(())
+    })
+    .unwrap();
+    compression::for_each_zip_member_in_stream("e.zip", Cursor::new(empty), |_, _| {
         n += 1;
         Ok(())
     })
     .unwrap();
     assert_eq!(n, 0);
+    // No bytes at all is not an archive.
+    let err =
+        compression::for_each_zip_member_in_stream("none.zip", Cursor::new(Vec::new()), |_, _| Ok(())).unwrap_err();
+    assert!(
+        err.to_string().contains("none.zip") && err.to_string().contains("not a valid zip archive"),
+        "{err}"
+    );
     let err =
         compression::for_each_zip_member_in_stream("bad.zip", Cursor::new(b"PK\x03\x04xx".to_vec()), |_, _| Ok(()))
             .unwrap_err();
