@@ -132,3 +132,27 @@ fn the_builder_keeps_its_limits() {
     assert_eq!(o.max_line_bytes, 1024, "at least 1 KiB");
     assert_eq!(o.infer_rows, 1);
 }
+
+#[test]
+fn warnings_keep_the_first_hundred_and_count_the_rest() {
+    let mut w = lakeport_core::formats::Warnings::default();
+    for i in 0..103 {
+        w.push(format!("w{i}"));
+    }
+    let taken = w.take();
+    assert_eq!(taken.len(), 101);
+    assert_eq!((taken[0].as_str(), taken[99].as_str()), ("w0", "w99"));
+    assert_eq!(taken[100], "… and 3 more warnings");
+    assert!(w.take().is_empty(), "taken once");
+    w.push("again".into());
+    assert_eq!(w.take(), vec!["again"]);
+}
+
+#[test]
+fn unknown_format_names_list_the_known_ones() {
+    use lakeport_core::formats::FileFormat;
+    assert_eq!(
+        "xlsx".parse::<FileFormat>().unwrap_err().to_string(),
+        "unknown file format 'xlsx'; use one of csv, tsv, json, jsonl, parquet, avro"
+    );
+}
