@@ -173,4 +173,118 @@ mod tests {
         assert_eq!(e.failure_type(), FailureType::TransientError);
         assert!(e.to_string().contains("Could not connect to http://x"), "{e}");
     }
+
+    #[test]
+    fn io_errors_carry_advice_a_user_can_act_on() {
+        use std::io::{Error as IoError, ErrorKind};
+        let c: ConnectorError = Error::io("/out/f.jsonl", IoError::new(ErrorKind::StorageFull, "no space left")).into();
+        assert_eq!(c.failure_type, FailureType::SystemError);
+        assert_eq!(
+            c.message,
+            "I/O error on /out/f.jsonl: no space left. The disk is full: free space (or point the output at a larger \
+             disk), then run the sync again from the last STATE echoed; files not yet committed were discarded."
+        );
+        assert!(
+            c.internal.as_deref().is_some_and(|i| i.contains("StorageFull")),
+            "{:?}",
+            c.internal
+        );
+        let c: ConnectorError = Error::io("/out", IoError::new(ErrorKind::ReadOnlyFilesystem, "ro")).into();
+        assert!(c.message.ends_with(
+            "ro. The file system is read-only (remounted read-only after an error?): make it writable, then run the \
+             sync again from the last STATE echoed."
+        ));
+        let c: ConnectorError = Error::io("/out", IoError::new(ErrorKind::PermissionDenied, "denied")).into();
+        assert_eq!(c.failure_type, FailureType::ConfigError);
+        assert!(c.message.ends_with("denied. This user may not write there: fix the directory's permissions, then run the sync again from the last STATE echoed."));
+        let c: ConnectorError = Error::io("/in", IoError::new(ErrorKind::NotFound, "gone")).into();
+        assert_eq!(
+            (c.failure_type, c.message.as_str()),
+            (FailureType::ConfigError, "I/O error on /in: gone")
+        );
+        let c: ConnectorError = Error::format("f.csv", "bad row").into();
+        assert_eq!(
+            (c.failure_type, c.message.as_str(), c.internal),
+            (FailureType::ConfigError, "Format error in f.csv: bad row", None)
+        );
+        assert_eq!(Error::Internal("bug".into()).failure_type(), FailureType::SystemError);
+        assert_eq!(
+            Error::Transient("later".into()).failure_type(),
+            FailureType::TransientError
+        );
+    }
+
+    #[test]
+    fn every_storage_error_maps_to_its_meaning() {
+        use crate::storage::meter::RequestKind;
+        let key_missing: Error = StorageError::NotFound {
+            store: "s3://b".into(),
+            key: "k".into(),
+        }
+        .into();
+        assert_eq!(
+            key_missing.to_string(),
+            "Not found: object 'k' does not exist in s3://b."
+        );
+        let denied: Error = StorageError::AccessDenied {
+            operation: RequestKind::Get,
+            target: "s3://b/k".into(),
+            code: "AccessDenied".into(),
+        }
+        .into();
+        assert!(
+            matches!(&denied, Error::AccessDenied(m) if m.starts_with("the credentials may not read s3://b/k")),
+            "{denied}"
+        );
+        assert!(
+            denied
+                .to_string()
+                .starts_with("Access denied: the credentials may not read"),
+            "not twice"
+        );
+        for e in [
+            StorageError::InvalidCredentials {
+                code: "c".into(),
+                reason: "r".into(),
+            },
+            StorageError::NoCredentials { detail: "d".into() },
+            StorageError::WrongRegion {
+                bucket: "b".into(),
+                configured: "x".into(),
+                actual: "y".into(),
+            },
+            StorageError::Config("c".into()),
+        ] {
+            let msg = e.to_string();
+            let c: ConnectorError = e.into();
+            assert_eq!((c.failure_type, c.message), (FailureType::ConfigError, msg));
+        }
+        for e in [
+            StorageError::Timeout {
+                operation: RequestKind::List,
+                target: "t".into(),
+                endpoint: "e".into(),
+                detail: "d".into(),
+            },
+            StorageError::Transient {
+                operation: RequestKind::Put,
+                target: "t".into(),
+                detail: "d".into(),
+            },
+        ] {
+            assert_eq!(Error::from(e).failure_type(), FailureType::TransientError);
+        }
+        let other: Error = StorageError::Other {
+            operation: RequestKind::Put,
+            target: "t".into(),
+            detail: "d".into(),
+        }
+        .into();
+        assert!(
+            matches!(&other, Error::Internal(m) if m == "Could not write t: d."),
+            "{other}"
+        );
+        let io: Error = StorageError::io("p", std::io::Error::from(std::io::ErrorKind::NotFound)).into();
+        assert!(matches!(io, Error::Io { ref path, .. } if path == "p"));
+    }
 }

@@ -239,3 +239,79 @@ fn values_emitted_as_null_for_not_fitting_the_schema_are_noted_in_meta_changes()
         assert_eq!(rows[2]["record"]["data"], json!({"n": 3, "s": "c"}), "{format}");
     }
 }
+
+#[test]
+fn record_lines_exact_text_for_ranges_extra_fields_and_both_kinds_of_nulled_values() {
+    use lakeport_core::records::{NulledValues, NULLED_FIELDS_COLUMN};
+    let mut nulled_col = ListBuilder::new(StringBuilder::new());
+    nulled_col.append_null();
+    nulled_col.values().append_value("n");
+    nulled_col.append(true);
+    nulled_col.append_null();
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Float64, true),
+            Field::new("n", DataType::Int64, true),
+            Field::new(
+                NULLED_FIELDS_COLUMN,
+                DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+                true,
+            ),
+        ])),
+        vec![
+            Arc::new(Float64Array::from(vec![f64::NAN, 1.0, f64::INFINITY])),
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(3)])),
+            Arc::new(nulled_col.finish()),
+        ],
+    )
+    .unwrap();
+    let mut ser = RecordSerializer::new("s\"1", None, 5);
+    assert_eq!((ser.stream(), ser.namespace()), ("s\"1", None));
+    ser.set_emitted_at(-7);
+    let mut out = Vec::new();
+    let mut nulled = NulledValues::default();
+    ser.write_rows_noting(&batch, 0, 10, &mut out, &mut nulled).unwrap();
+    let change = |f: &str| format!(r#"{{"field":"{f}","change":"NULLED","reason":"SOURCE_SERIALIZATION_ERROR"}}"#);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!(
+            concat!(
+                r#"{{"type":"RECORD","record":{{"stream":"s\"1","data":{{"x":null,"n":1}},"emitted_at":-7,"meta":{{"changes":[{}]}}}}}}"#,
+                "\n",
+                r#"{{"type":"RECORD","record":{{"stream":"s\"1","data":{{"x":1.0,"n":null}},"emitted_at":-7,"meta":{{"changes":[{}]}}}}}}"#,
+                "\n",
+                r#"{{"type":"RECORD","record":{{"stream":"s\"1","data":{{"x":null,"n":3}},"emitted_at":-7,"meta":{{"changes":[{}]}}}}}}"#,
+                "\n"
+            ),
+            change("x"),
+            change("n"),
+            change("x")
+        )
+    );
+    assert_eq!(
+        nulled.take_warnings("f").len(),
+        1,
+        "only NaN/infinity values are counted"
+    );
+
+    // Rows 1..2 only, every column replaced by the extra fields: no leading comma.
+    let only_extra = RecordSerializer::new("s", Some("ns"), 1).with_extra_fields(&[
+        ("x", json!("u")),
+        ("n", json!(2)),
+        (NULLED_FIELDS_COLUMN, json!(null)),
+    ]);
+    let plain = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, true)])),
+        vec![Arc::new(Int32Array::from(vec![1, 2, 3]))],
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    only_extra.write_rows(&plain, 1, 2, &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        concat!(
+            r#"{"type":"RECORD","record":{"namespace":"ns","stream":"s","data":{"x":"u","n":2,"_lakeport_nulled_fields":null},"emitted_at":1}}"#,
+            "\n"
+        )
+    );
+}

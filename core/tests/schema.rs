@@ -185,3 +185,105 @@ fn json_inference_widens() {
     );
     assert_eq!(inf.warnings().len(), 1);
 }
+
+#[test]
+fn widen_merges_every_type_pair_it_knows() {
+    use lakeport_core::schema::{kind_name, timestamp_naive, timestamp_utc, widen};
+    use DataType::*;
+    let list = |t: DataType| List(Arc::new(Field::new_list_field(t, true)));
+    let large = |t: DataType| LargeList(Arc::new(Field::new_list_field(t, true)));
+    // Equal types and nulls.
+    assert_eq!(widen(&Int32, &Int32), Ok(Int32));
+    assert_eq!(widen(&Null, &Date32), Ok(Date32));
+    assert_eq!(widen(&Utf8, &Null), Ok(Utf8));
+    // The scalar ladder: boolean < integer < number < string.
+    assert_eq!(widen(&Int8, &UInt32), Ok(Int64));
+    assert_eq!(widen(&Int32, &Int64), Ok(Int64));
+    assert_eq!(widen(&Int64, &Float32), Ok(Float64));
+    assert_eq!(widen(&Float16, &Float32), Ok(Float64));
+    assert_eq!(widen(&Int64, &Utf8), Ok(Utf8));
+    assert_eq!(widen(&LargeUtf8, &Boolean), Ok(Utf8));
+    // `true` and `1` in one column: string.
+    assert_eq!(widen(&Boolean, &Int64), Ok(Utf8));
+    assert_eq!(widen(&Float64, &Boolean), Ok(Utf8));
+    // Temporal types.
+    assert_eq!(widen(&Date32, &timestamp_utc()), Ok(timestamp_utc()));
+    assert_eq!(widen(&timestamp_naive(), &Date64), Ok(timestamp_naive()));
+    assert_eq!(
+        widen(
+            &Timestamp(TimeUnit::Second, None),
+            &Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+        ),
+        Ok(Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+    );
+    assert_eq!(
+        widen(
+            &Timestamp(TimeUnit::Millisecond, Some("+01:00".into())),
+            &Timestamp(TimeUnit::Second, None)
+        ),
+        Ok(Timestamp(TimeUnit::Microsecond, Some("+01:00".into())))
+    );
+    assert_eq!(widen(&Date32, &Date64), Ok(Utf8));
+    assert_eq!(widen(&Time32(TimeUnit::Second), &Utf8), Ok(Utf8));
+    assert_eq!(widen(&Binary, &Int64), Ok(Utf8));
+    // Decimals keep every integer digit and the larger scale; past 38 digits, a float.
+    assert_eq!(widen(&Decimal128(10, 2), &Decimal128(8, 4)), Ok(Decimal128(12, 4)));
+    assert_eq!(widen(&Decimal128(38, 0), &Decimal128(38, 10)), Ok(Float64));
+    assert_eq!(widen(&Decimal128(5, 2), &Int64), Ok(Float64));
+    // Lists widen their items; an item conflict is a conflict of the list.
+    assert_eq!(widen(&list(Int32), &list(Float64)), Ok(list(Float64)));
+    assert_eq!(widen(&large(Int32), &large(Int64)), Ok(list(Int64)));
+    assert_eq!(widen(&list(Int64), &list(Struct(Fields::empty()))), Err(Utf8));
+    // Structs: the union of their fields, each widened.
+    let sa = Struct(Fields::from(vec![Field::new("a", Int32, false)]));
+    let sb = Struct(Fields::from(vec![
+        Field::new("a", Float64, true),
+        Field::new("b", Utf8, false),
+    ]));
+    assert_eq!(
+        widen(&sa, &sb),
+        Ok(Struct(Fields::from(vec![
+            Field::new("a", Float64, true),
+            Field::new("b", Utf8, true)
+        ])))
+    );
+    // Real conflicts: a nested value against a scalar.
+    assert_eq!(widen(&sa, &Int64), Err(Utf8));
+    assert_eq!(widen(&list(Int64), &Utf8), Err(Utf8));
+    assert_eq!(widen(&Duration(TimeUnit::Second), &Int64), Err(Utf8));
+    // The kind names warnings use.
+    assert_eq!(
+        [
+            &Null,
+            &Boolean,
+            &UInt8,
+            &Decimal256(40, 2),
+            &Utf8View,
+            &Date64,
+            &timestamp_utc(),
+            &Time64(TimeUnit::Nanosecond)
+        ]
+        .map(kind_name),
+        [
+            "null",
+            "boolean",
+            "integer",
+            "number",
+            "string",
+            "date",
+            "timestamp",
+            "time"
+        ]
+    );
+    assert_eq!(
+        [
+            &sa,
+            &lakeport_core::schema::map_type(Int64),
+            &large(Int8),
+            &FixedSizeBinary(4),
+            &Duration(TimeUnit::Second)
+        ]
+        .map(kind_name),
+        ["object", "map", "array", "binary", "other"]
+    );
+}

@@ -459,7 +459,18 @@ where
     R: Read + Send,
     F: FnMut(&str, &mut (dyn Read + Send)) -> Result<()>,
 {
+    // An archive of no members is only its end record, which the zip crate's stream
+    // reader does not accept where a first member could be: read as no members.
     let mut reader = reader;
+    let mut head = Vec::with_capacity(4);
+    (&mut reader)
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(file, e))?;
+    if head == b"PK\x05\x06" {
+        return Ok(());
+    }
+    let mut reader = io::Cursor::new(head).chain(reader);
     loop {
         let member = zip::read::read_zipfile_from_stream(&mut reader)
             .map_err(|e| Error::format(file, format!("the file is not a valid zip archive ({e})")))?;

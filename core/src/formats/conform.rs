@@ -405,3 +405,245 @@ pub(crate) fn drop_rows(batch: &RecordBatch, rows: &[usize]) -> Result<RecordBat
     arrow::compute::filter_record_batch(batch, &BooleanArray::from(keep))
         .map_err(|e| Error::Internal(format!("filter: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{BinaryArray, Int32Array, Int64Array, LargeStringArray, ListArray, StructArray};
+    use arrow::datatypes::{Fields, Int32Type, Int64Type, TimeUnit};
+
+    fn strings(a: &ArrayRef) -> Vec<Option<String>> {
+        a.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn kept_source_types_are_the_same_airbyte_kind() {
+        use DataType::*;
+        let list = |t: DataType| List(Arc::new(Field::new_list_field(t, true)));
+        let yes = [
+            (Null, Boolean),
+            (Dictionary(Box::new(Int32), Box::new(Utf8)), Utf8),
+            (UInt32, Int64),
+            (Decimal128(10, 2), Float64),
+            (Float32, Float64),
+            (Date64, Date32),
+            (
+                Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+            ),
+            (LargeUtf8, Utf8),
+            (FixedSizeBinary(4), Utf8),
+            (Time64(TimeUnit::Nanosecond), Utf8),
+            (BinaryView, Binary),
+            (LargeList(Arc::new(Field::new_list_field(Int32, true))), list(Int64)),
+            (
+                Struct(Fields::from(vec![Field::new("a", Int8, true)])),
+                Struct(Fields::from(vec![Field::new("a", Int64, true)])),
+            ),
+            (crate::schema::map_type(Int32), crate::schema::map_type(Int64)),
+        ];
+        for (s, t) in &yes {
+            assert!(keeps_source_type(s, t), "{s} as {t}");
+        }
+        let no = [
+            (
+                Timestamp(TimeUnit::Microsecond, None),
+                Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            ),
+            (Float64, Int64),
+            (Utf8, Int64),
+            (Boolean, Utf8),
+            (list(Utf8), list(Int64)),
+            (
+                Struct(Fields::from(vec![Field::new("a", Int8, true)])),
+                Struct(Fields::from(vec![Field::new("b", Int8, true)])),
+            ),
+            (
+                Struct(Fields::from(vec![Field::new("a", Int8, true)])),
+                Struct(Fields::from(vec![
+                    Field::new("a", Int8, true),
+                    Field::new("b", Int8, true),
+                ])),
+            ),
+            (crate::schema::map_type(Utf8), crate::schema::map_type(Int64)),
+            (Int64, Struct(Fields::empty())),
+        ];
+        for (s, t) in &no {
+            assert!(!keeps_source_type(s, t), "{s} as {t}");
+        }
+    }
+
+    #[test]
+    fn columns_become_text_as_the_record_writer_writes_them() {
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![Some(-3), None]));
+        let (t, bad) = cast_column(&ints, &DataType::Utf8).unwrap();
+        assert!(bad.is_empty());
+        // Int64 under a string target is a different kind: written as its JSON text.
+        assert_eq!(strings(&t), vec![Some("-3".to_string()), None]);
+        let large: ArrayRef = Arc::new(LargeStringArray::from(vec!["é"]));
+        assert_eq!(strings(&to_text(&large).unwrap()), vec![Some("é".to_string())]);
+        let structs: ArrayRef = Arc::new(StructArray::from(vec![(
+            Arc::new(Field::new("q", DataType::Utf8, true)),
+            Arc::new(StringArray::from(vec!["a\"b"])) as ArrayRef,
+        )]));
+        assert_eq!(
+            strings(&to_text(&structs).unwrap()),
+            vec![Some("{\"q\":\"a\\\"b\"}".to_string())]
+        );
+        let quoted: ArrayRef = Arc::new(arrow::array::Date32Array::from(vec![0]));
+        assert_eq!(
+            strings(&to_text(&quoted).unwrap()),
+            vec![Some("1970-01-01".to_string())]
+        );
+        let escaped: ArrayRef = Arc::new(arrow::array::DurationSecondArray::from(vec![1]));
+        assert_eq!(strings(&to_text(&escaped).unwrap()), vec![Some("PT1S".to_string())]);
+        let bin: ArrayRef = Arc::new(BinaryArray::from(vec![b"\"\\".as_ref()]));
+        // Binary is written as base64 text, what a string target holds: kept as it is.
+        assert_eq!(
+            cast_column(&bin, &DataType::Utf8).unwrap().0.data_type(),
+            &DataType::Binary
+        );
+    }
+
+    #[test]
+    fn casts_report_the_rows_that_do_not_fit() {
+        let text: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("12"),
+            Some(" "),
+            Some("x"),
+            None,
+            Some("7"),
+        ]));
+        let (ints, bad) = cast_column(&text, &DataType::Int32).unwrap();
+        assert_eq!(bad, vec![2], "an empty string is no value, 'x' is a bad one");
+        let ints = ints.as_primitive::<Int32Type>();
+        assert_eq!(
+            ints.iter().collect::<Vec<_>>(),
+            vec![Some(12), None, None, None, Some(7)]
+        );
+
+        let b64: ArrayRef = Arc::new(StringArray::from(vec![Some("aGk="), Some("!!"), None]));
+        let (bytes, bad) = cast_column(&b64, &DataType::Binary).unwrap();
+        assert_eq!(bad, vec![1]);
+        let bytes = bytes.as_binary::<i32>();
+        assert_eq!(bytes.iter().collect::<Vec<_>>(), vec![Some(b"hi".as_ref()), None, None]);
+
+        let list_t = DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true)));
+        let json: ArrayRef = Arc::new(StringArray::from(vec![Some("[1,2]"), Some("[1,"), Some(""), None]));
+        let (lists, bad) = cast_column(&json, &list_t).unwrap();
+        assert_eq!(bad, vec![1]);
+        let lists = lists.as_list::<i32>();
+        assert_eq!(lists.value(0).as_primitive::<Int64Type>().values().to_vec(), vec![1, 2]);
+        assert!(lists.is_null(1) && lists.is_null(2) && lists.is_null(3));
+
+        let empty: ArrayRef = Arc::new(StringArray::from(Vec::<&str>::new()));
+        let (none, bad) = cast_column(&empty, &list_t).unwrap();
+        assert_eq!((none.len(), bad.len()), (0, 0));
+
+        let nulls: ArrayRef = Arc::new(arrow::array::NullArray::new(2));
+        let (n, _) = cast_column(&nulls, &DataType::Int64).unwrap();
+        assert_eq!((n.data_type(), n.null_count()), (&DataType::Int64, 2));
+
+        let e = cast_column(&list_to_cast(), &DataType::Date32).unwrap_err();
+        assert!(e.to_string().contains("no conversion from List"), "{e}");
+    }
+
+    fn list_to_cast() -> ArrayRef {
+        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![
+            Some(1),
+        ])]))
+    }
+
+    #[test]
+    fn equal_types_but_for_names_are_relabelled() {
+        // A list under a list target of the same kind is kept in its own type.
+        let element = DataType::List(Arc::new(Field::new("element", DataType::Int32, true)));
+        let (col, bad) = cast_column(&list_to_cast(), &element).unwrap();
+        assert!(bad.is_empty());
+        assert_eq!(col.data_type(), list_to_cast().data_type());
+        // A large list (not a kind a JSON Schema target names) is relabelled to the target.
+        let large: ArrayRef = Arc::new(arrow::array::LargeListArray::from_iter_primitive::<Int32Type, _, _>(
+            vec![Some(vec![Some(1), None])],
+        ));
+        let target = DataType::LargeList(Arc::new(Field::new("element", DataType::Int32, true)));
+        let (col, bad) = cast_column(&large, &target).unwrap();
+        assert!(bad.is_empty());
+        assert_eq!(col.data_type(), &target);
+        assert_eq!(
+            col.as_list::<i64>()
+                .value(0)
+                .as_primitive::<Int32Type>()
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![Some(1), None]
+        );
+    }
+
+    #[test]
+    fn batches_conform_by_name_and_report_bad_values_in_row_order() {
+        let src = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("ID", DataType::Utf8, true),
+                Field::new("n", DataType::Utf8, true),
+                Field::new("extra", DataType::Int32, true),
+                crate::schema::json_field("j", &serde_json::json!({"type": ["string", "integer"]})),
+            ])),
+            vec![
+                Arc::new(StringArray::from(vec!["1", "oops", "3"])),
+                Arc::new(StringArray::from(vec!["bad", "2", &"é".repeat(40)])),
+                Arc::new(Int32Array::from(vec![1, 2, 3])),
+                Arc::new(StringArray::from(vec!["1", "\"a\"", "2"])),
+            ],
+        )
+        .unwrap();
+        let target = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("n", DataType::Int64, true),
+            Field::new("missing", DataType::Boolean, true),
+            Field::new("j", DataType::Utf8, true),
+        ]));
+        let c = conform(&src, &target).unwrap();
+        assert_eq!(c.batch.num_columns(), 4);
+        assert_eq!(
+            c.batch.column(0).as_primitive::<Int64Type>().iter().collect::<Vec<_>>(),
+            vec![Some(1), None, Some(3)]
+        );
+        assert_eq!(c.batch.column(2).null_count(), 3);
+        assert!(
+            crate::schema::is_json_field(c.batch.schema().field(3)),
+            "the JSON column keeps its marker"
+        );
+        let bad: Vec<(usize, &str, &str)> = c
+            .bad
+            .iter()
+            .map(|b| (b.row, b.column.as_str(), b.value.as_str()))
+            .collect();
+        let long = format!("{}…", "é".repeat(30));
+        assert_eq!(bad, vec![(0, "n", "bad"), (1, "id", "oops"), (2, "n", long.as_str())]);
+        assert_eq!(c.bad[0].target, DataType::Int64);
+
+        // Already conforming: the same batch.
+        let same = conform(&c.batch, &c.batch.schema()).unwrap();
+        assert!(same.bad.is_empty());
+        assert_eq!(same.batch, c.batch);
+    }
+
+    #[test]
+    fn nulled_fields_and_dropped_rows() {
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, true)])),
+            vec![Arc::new(Int32Array::from(vec![1, 2, 3]))],
+        )
+        .unwrap();
+        let n = with_nulled(&batch, [(2, "a"), (2, "a"), (0, "b"), (9, "z")]).unwrap();
+        assert_eq!(n.schema().field(1).name(), records::NULLED_FIELDS_COLUMN);
+        let l = n.column(1).as_list::<i32>();
+        assert_eq!(strings(&l.value(0)), vec![Some("b".to_string())]);
+        assert!(l.is_null(1));
+        assert_eq!(strings(&l.value(2)), vec![Some("a".to_string())]);
+
+        let kept = drop_rows(&batch, &[0, 2, 7]).unwrap();
+        assert_eq!(kept.column(0).as_primitive::<Int32Type>().values().to_vec(), vec![2]);
+        assert_eq!(drop_rows(&batch, &[]).unwrap(), batch);
+    }
+}

@@ -171,3 +171,105 @@ impl From<StorageError> for std::io::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn messages_say_what_is_wrong_and_what_to_do() {
+        let cases: Vec<(StorageError, &str)> = vec![
+            (
+                StorageError::NoCredentials {
+                    detail: "no profile".into(),
+                },
+                "No usable AWS credentials: no profile. Set `access_key_id` and `secret_access_key`, or provide credentials to the default AWS chain (environment, profile, instance role).",
+            ),
+            (
+                StorageError::Unreachable {
+                    endpoint: "http://h:1".into(),
+                    detail: "refused".into(),
+                },
+                "Could not connect to http://h:1: refused. Check `endpoint_url`, `use_ssl` and `region`, and that the server is reachable from here.",
+            ),
+            (
+                StorageError::AccessDenied {
+                    operation: RequestKind::Delete,
+                    target: "s3://b/k".into(),
+                    code: "AccessDenied".into(),
+                },
+                "Access denied: the credentials may not delete s3://b/k (AccessDenied). Grant s3:DeleteObject on it in the IAM or bucket policy, or check `bucket` and the prefix.",
+            ),
+            (
+                StorageError::AccessDenied {
+                    operation: RequestKind::AbortMultipart,
+                    target: "s3://b/k".into(),
+                    code: "HTTP 403".into(),
+                },
+                "Access denied: the credentials may not abort an upload to s3://b/k (HTTP 403). Grant s3:AbortMultipartUpload on it in the IAM or bucket policy, or check `bucket` and the prefix.",
+            ),
+            (
+                StorageError::Other {
+                    operation: RequestKind::Head,
+                    target: "s3://b/k".into(),
+                    detail: "HTTP 400".into(),
+                },
+                "Could not read the metadata of s3://b/k: HTTP 400.",
+            ),
+            (
+                StorageError::Other {
+                    operation: RequestKind::UploadPart,
+                    target: "s3://b/k".into(),
+                    detail: "x".into(),
+                },
+                "Could not write s3://b/k: x.",
+            ),
+            (
+                StorageError::Other {
+                    operation: RequestKind::Other,
+                    target: "s3://b".into(),
+                    detail: "y".into(),
+                },
+                "Could not access s3://b: y.",
+            ),
+            (StorageError::Config("bad endpoint".into()), "bad endpoint"),
+            (
+                StorageError::io("/d/f", io::Error::new(io::ErrorKind::PermissionDenied, "denied")),
+                "I/O error on /d/f: denied",
+            ),
+        ];
+        for (e, msg) in cases {
+            assert_eq!(e.to_string(), msg);
+        }
+    }
+
+    #[test]
+    fn not_found_and_transient_kinds() {
+        assert!(StorageError::io("f", io::Error::from(io::ErrorKind::NotFound)).is_not_found());
+        assert!(!StorageError::io("f", io::Error::from(io::ErrorKind::PermissionDenied)).is_not_found());
+        assert!(!StorageError::Config("x".into()).is_not_found());
+        assert!(StorageError::Unreachable {
+            endpoint: "e".into(),
+            detail: "d".into()
+        }
+        .is_transient());
+        assert!(!StorageError::Config("x".into()).is_transient());
+    }
+
+    #[test]
+    fn storage_errors_travel_through_io_errors() {
+        // A storage error carried in an io::Error comes back as itself.
+        let carried: io::Error = StorageError::Config("c".into()).into();
+        assert!(matches!(StorageError::from_io(carried, "p"), StorageError::Config(m) if m == "c"));
+        // An Io error is unwrapped to its source, not nested.
+        let plain: io::Error = StorageError::io("p", io::Error::new(io::ErrorKind::TimedOut, "slow")).into();
+        assert_eq!(
+            (plain.kind(), plain.to_string()),
+            (io::ErrorKind::TimedOut, "slow".to_string())
+        );
+        // Any other io::Error becomes an Io error on the path.
+        let other = StorageError::from_io(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"), "obj");
+        assert_eq!(other.to_string(), "I/O error on obj: cut");
+    }
+}

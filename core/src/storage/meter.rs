@@ -295,4 +295,74 @@ mod tests {
         assert_eq!(d.bytes_received, 10);
         assert_eq!(d.total_requests(), 2);
     }
+
+    #[test]
+    fn every_kind_is_counted_named_and_priced() {
+        let m = Meter::new();
+        for (n, kind) in RequestKind::ALL.into_iter().enumerate() {
+            for _ in 0..=n {
+                m.record_request(kind);
+            }
+        }
+        m.record_retry();
+        m.record_sent(7);
+        m.forget_request(RequestKind::Put, 3);
+        let s = m.snapshot();
+        assert_eq!(
+            [
+                s.list_requests,
+                s.get_requests,
+                s.head_requests,
+                s.put_requests,
+                s.create_multipart_requests,
+                s.upload_part_requests,
+                s.complete_multipart_requests,
+                s.abort_multipart_requests,
+                s.delete_requests,
+                s.other_requests
+            ],
+            [1, 2, 3, 3, 5, 6, 7, 8, 9, 10],
+            "a forgotten PUT is taken off"
+        );
+        assert_eq!((s.retries, s.bytes_sent), (1, 4));
+        assert_eq!(s.total_requests(), 54);
+        assert_eq!(s.tier1_requests(), 1 + 3 + 5 + 6 + 7);
+        assert_eq!(s.tier2_requests(), 2 + 3 + 10, "DELETE and abort are free");
+        assert_eq!(m.requests(RequestKind::Other), 10);
+        assert!(format!("{m:?}").contains("other_requests: 10"));
+        let names: Vec<String> = RequestKind::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "LIST",
+                "GET",
+                "HEAD",
+                "PUT",
+                "CREATE_MULTIPART",
+                "UPLOAD_PART",
+                "COMPLETE_MULTIPART",
+                "ABORT_MULTIPART",
+                "DELETE",
+                "OTHER"
+            ]
+        );
+        let phrases: Vec<(&str, &str)> = RequestKind::ALL.iter().map(|k| (k.verb(), k.permission())).collect();
+        assert_eq!(
+            phrases,
+            [
+                ("list", "s3:ListBucket"),
+                ("read", "s3:GetObject"),
+                ("read the metadata of", "s3:GetObject"),
+                ("write", "s3:PutObject"),
+                ("write", "s3:PutObject"),
+                ("write", "s3:PutObject"),
+                ("write", "s3:PutObject"),
+                ("abort an upload to", "s3:AbortMultipartUpload"),
+                ("delete", "s3:DeleteObject"),
+                ("access", "the needed S3 permission")
+            ]
+        );
+        // Later minus earlier never goes below zero.
+        assert_eq!(MeterSnapshot::default() - s, MeterSnapshot::default());
+    }
 }

@@ -115,3 +115,50 @@ impl RetryConfig {
             .build()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_hold_their_documented_values() {
+        let d = RetryConfig::default();
+        assert_eq!(
+            (
+                d.max_attempts,
+                d.initial_backoff,
+                d.max_backoff,
+                d.retry_budget,
+                d.retry_budget_refill_per_sec
+            ),
+            (8, Duration::from_millis(100), Duration::from_secs(15), 10_000, 100)
+        );
+        let c = RetryConfig::for_check();
+        assert_eq!(
+            (c.max_attempts, c.max_backoff, c.connect_timeout, c.read_timeout),
+            (
+                3,
+                Duration::from_secs(2),
+                Duration::from_secs(5),
+                Duration::from_secs(20)
+            )
+        );
+        assert_eq!(RetryConfig::none().max_attempts, 1);
+        assert_eq!(
+            RetryConfig::default().with_max_attempts(0).max_attempts,
+            1,
+            "at least one attempt"
+        );
+        let sdk = d.sdk_retry_config();
+        assert_eq!(
+            (sdk.max_attempts(), sdk.initial_backoff(), sdk.max_backoff()),
+            (8, Duration::from_millis(100), Duration::from_secs(15))
+        );
+        let t = c.sdk_timeout_config();
+        assert_eq!(
+            (t.connect_timeout(), t.read_timeout()),
+            (Some(Duration::from_secs(5)), Some(Duration::from_secs(20)))
+        );
+        assert!(format!("{:?}", d.sdk_retry_partition()).contains("lakeport"));
+    }
+}

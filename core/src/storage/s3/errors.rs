@@ -261,4 +261,236 @@ mod tests {
         let msg = classify_response(&cx, 403, "AccessDenied", "", None).to_string();
         assert!(msg.contains("s3:ListBucket") && msg.contains("s3://b/data/*"), "{msg}");
     }
+
+    fn get_cx() -> Context<'static> {
+        Context {
+            bucket: "b",
+            region: "us-east-1",
+            endpoint: "http://127.0.0.1:9",
+            op: RequestKind::Get,
+            key: "data/x.csv",
+        }
+    }
+
+    #[test]
+    fn every_code_maps_to_its_variant_and_advice() {
+        let cx = get_cx();
+        let msg =
+            |status: u16, code: &str, message: &str| classify_response(&cx, status, code, message, None).to_string();
+        assert_eq!(
+            msg(404, "NoSuchBucket", ""),
+            "Not found: bucket 'b' does not exist at http://127.0.0.1:9 (NoSuchBucket). Check `bucket` (and `endpoint_url` for S3-compatible servers)."
+        );
+        assert_eq!(
+            msg(400, "InvalidBucketName", ""),
+            "`bucket` 'b' is not a valid bucket name: use 3-63 lowercase letters, digits, dots and hyphens."
+        );
+        for code in ["NoSuchKey", "NotFound", "NoSuchUpload"] {
+            let e = classify_response(&cx, 404, code, "", None);
+            assert!(e.is_not_found(), "{code}");
+            assert_eq!(
+                e.to_string(),
+                "Not found: object 'data/x.csv' does not exist in s3://b."
+            );
+        }
+        for code in [
+            "InvalidAccessKeyId",
+            "NotSignedUp",
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
+        ] {
+            assert_eq!(
+                msg(403, code, ""),
+                format!("Invalid credentials: the server does not know this access key id ({code}). Check `access_key_id` and `secret_access_key` (and `session_token` for temporary credentials).")
+            );
+        }
+        assert!(msg(403, "SignatureDoesNotMatch", "").starts_with(
+            "Invalid credentials: the secret access key does not match the access key id (SignatureDoesNotMatch)."
+        ));
+        for code in [
+            "InvalidToken",
+            "ExpiredToken",
+            "TokenRefreshRequired",
+            "InvalidSecurity",
+        ] {
+            assert!(
+                msg(400, code, "").starts_with(&format!(
+                    "Invalid credentials: the session token is invalid or expired ({code})."
+                )),
+                "{code}"
+            );
+        }
+        for code in [
+            "PermanentRedirect",
+            "AuthorizationHeaderMalformed",
+            "IllegalLocationConstraintException",
+        ] {
+            assert_eq!(
+                classify_response(&cx, 400, code, "", Some("eu-west-1".into())).to_string(),
+                "Bucket 'b' is in region 'eu-west-1', not 'us-east-1': set `region` to \"eu-west-1\"."
+            );
+            assert_eq!(
+                msg(400, code, ""),
+                "Bucket 'b' is in region 'another region', not 'us-east-1': set `region` to \"another region\"."
+            );
+        }
+        for code in [
+            "AccessDenied",
+            "AllAccessDisabled",
+            "AccountProblem",
+            "InvalidObjectState",
+        ] {
+            assert_eq!(
+                msg(403, code, ""),
+                format!("Access denied: the credentials may not read s3://b/data/x.csv ({code}). Grant s3:GetObject on it in the IAM or bucket policy, or check `bucket` and the prefix.")
+            );
+        }
+        for code in [
+            "SlowDown",
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "InternalError",
+            "ServiceUnavailable",
+            "RequestTimeout",
+        ] {
+            let e = classify_response(&cx, 503, code, "busy", None);
+            assert!(e.is_transient(), "{code}");
+            assert_eq!(
+                e.to_string(),
+                format!("Could not read s3://b/data/x.csv: {code}: busy, even after retries. This is usually temporary (throttling or a server fault); try again later.")
+            );
+        }
+    }
+
+    #[test]
+    fn statuses_without_a_known_code_map_by_status() {
+        let cx = get_cx();
+        assert_eq!(
+            classify_response(&cx, 301, "", "", Some("ap-south-1".into())).to_string(),
+            "Bucket 'b' is in region 'ap-south-1', not 'us-east-1': set `region` to \"ap-south-1\"."
+        );
+        assert_eq!(
+            classify_response(&cx, 403, "", "", None).to_string(),
+            "Access denied: the credentials may not read s3://b/data/x.csv (HTTP 403). Grant s3:GetObject on it in the IAM or bucket policy, or check `bucket` and the prefix."
+        );
+        let e = classify_response(&cx, 404, "", "", None);
+        assert!(matches!(&e, StorageError::NotFound { store, key } if store == "s3://b" && key == "data/x.csv"));
+        let list = Context {
+            op: RequestKind::List,
+            key: "",
+            ..get_cx()
+        };
+        assert!(matches!(
+            classify_response(&list, 404, "", "", None),
+            StorageError::BucketNotFound { bucket, .. } if bucket == "b"
+        ));
+        // A listing of the whole bucket names the bucket, not a prefix.
+        assert_eq!(
+            classify_response(&list, 403, "", "", None).to_string(),
+            "Access denied: the credentials may not list bucket s3://b (HTTP 403). Grant s3:ListBucket on it in the IAM or bucket policy, or check `bucket` and the prefix."
+        );
+        for status in [429, 500, 502, 599] {
+            let e = classify_response(&cx, status, "", "", None);
+            assert!(e.is_transient(), "{status}");
+            assert_eq!(
+                e.to_string(),
+                format!("Could not read s3://b/data/x.csv: HTTP {status}, even after retries. This is usually temporary (throttling or a server fault); try again later.")
+            );
+        }
+        assert_eq!(
+            classify_response(&cx, 400, "InvalidArgument", "bad range", None).to_string(),
+            "Could not read s3://b/data/x.csv: InvalidArgument: bad range."
+        );
+        let put = Context {
+            op: RequestKind::Put,
+            ..get_cx()
+        };
+        assert_eq!(
+            classify_response(&put, 418, "", "", None).to_string(),
+            "Could not write s3://b/data/x.csv: HTTP 418."
+        );
+    }
+
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn response(status: u16, region: Option<&str>) -> HttpResponse {
+        let mut r = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        if let Some(region) = region {
+            r.headers_mut().insert("x-amz-bucket-region", region.to_string());
+        }
+        r
+    }
+
+    fn service_error(
+        code: &str,
+        message: &str,
+        status: u16,
+        region: Option<&str>,
+    ) -> SdkError<GetObjectError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
+        SdkError::service_error(GetObjectError::generic(meta), response(status, region))
+    }
+
+    #[test]
+    fn sdk_errors_are_classified_from_their_kind_and_response() {
+        let cx = get_cx();
+        let e = classify(&cx, service_error("NoSuchKey", "gone", 404, None));
+        assert!(
+            matches!(&e, StorageError::NotFound { key, .. } if key == "data/x.csv"),
+            "{e}"
+        );
+        let e = classify(&cx, service_error("", "", 301, Some("eu-central-1")));
+        assert!(
+            matches!(&e, StorageError::WrongRegion { actual, .. } if actual == "eu-central-1"),
+            "{e}"
+        );
+
+        let timeout: SdkError<GetObjectError, HttpResponse> = SdkError::timeout_error("operation timeout");
+        assert_eq!(
+            classify(&cx, timeout).to_string(),
+            "Timed out trying to read s3://b/data/x.csv at http://127.0.0.1:9 (no response in time), even after retries. The server is slow or unreachable; try again later."
+        );
+
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111).",
+        );
+        let dispatch: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(refused.into()));
+        assert_eq!(
+            classify(&cx, dispatch).to_string(),
+            "Could not connect to http://127.0.0.1:9: Connection refused (os error 111). Check `endpoint_url`, `use_ssl` and `region`, and that the server is reachable from here."
+        );
+
+        let slow = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
+        let dispatch: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::timeout(slow.into()));
+        let e = classify(&cx, dispatch);
+        assert!(
+            matches!(&e, StorageError::Timeout { detail, .. } if detail == "read timed out"),
+            "{e}"
+        );
+
+        let creds = aws_credential_types::provider::error::CredentialsError::not_loaded("no profile found");
+        let dispatch: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(creds.into(), None));
+        let e = classify(&cx, dispatch);
+        assert!(
+            matches!(&e, StorageError::NoCredentials { detail } if detail == "no profile found"),
+            "{e}"
+        );
+
+        let built: SdkError<GetObjectError, HttpResponse> = SdkError::construction_failure("invalid header value");
+        assert_eq!(
+            classify(&cx, built).to_string(),
+            "Could not read s3://b/data/x.csv: the request could not be built: invalid header value."
+        );
+        let creds = aws_credential_types::provider::error::CredentialsError::provider_error("sts refused");
+        let built: SdkError<GetObjectError, HttpResponse> = SdkError::construction_failure(creds);
+        assert!(matches!(classify(&cx, built), StorageError::NoCredentials { .. }));
+    }
 }
