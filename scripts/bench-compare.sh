@@ -69,7 +69,9 @@ def figures(side):
             m = rate.search(line)
             cols = line.split()
             if m:
-                name = (line[: m.start()].strip() or f"(line {i}: same case)")[:58]
+                # The case's words, without the run's own figures (its seconds).
+                name = re.sub(r"\s+[0-9.]+s\b", "", line[: m.start()]).strip()
+                name = (name or f"(line {i}: same case)")[:58]
                 value, unit = float(m.group(1).replace(",", "")), m.group(2)
             elif bench == "sqlite" and len(cols) >= 4 and cols[0].isdigit():
                 # scripts/bench-sqlite.sh prints a table: rows records seconds records/s …

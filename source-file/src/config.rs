@@ -246,7 +246,10 @@ impl Config {
         };
         plan.url_prefix = url_prefix;
         plan.key_order = true;
-        plan.cost_report = matches!(self.location()?, Location::S3 { .. });
+        // A bucket is priced and has a latency per GET to hide; a local directory neither.
+        let remote = matches!(self.location()?, Location::S3 { .. });
+        plan.cost_report = remote;
+        plan.fetch_ahead = remote;
         plan.names = KeyNames {
             location: "file_path",
             globs: "glob_pattern",

@@ -53,6 +53,9 @@ pub struct ReadPlan {
     /// Objects are read in key order (else oldest first; see
     /// [`super::select`]).
     pub key_order: bool,
+    /// Small objects are fetched ahead of the decoding workers (hides the
+    /// latency of each GET; a local directory has none to hide).
+    pub fetch_ahead: bool,
     /// The config keys messages name.
     pub names: KeyNames,
     /// What the store's listings left out, warned about (see [`SkipNotes`]).
@@ -130,6 +133,7 @@ impl ReadPlan {
             url_prefix: String::new(),
             cost_report: true,
             key_order: false,
+            fetch_ahead: true,
             names: KeyNames::default(),
             skipped: None,
             shard: None,

@@ -164,12 +164,14 @@ impl Engine<'_> {
         let target = plan.read_target(&configured.stream.json_schema)?;
         let decoding = plan.decoding();
         let handle = Handle::current();
-        // Small objects are fetched ahead of the workers, while the cost limit allows.
+        // Small objects are fetched ahead of the workers (when the plan says so),
+        // while the cost limit allows.
         let may_fetch: MayFetch = {
             let (tracker, meter) = (tracker.clone(), meter.clone());
             Arc::new(move || tracker.check(meter.snapshot()).is_ok())
         };
-        let prefetch = Prefetch::start(&handle, store, &files, &decoding, self.plan.workers, may_fetch);
+        let ahead: &[_] = if self.plan.fetch_ahead { &files } else { &[] };
+        let prefetch = Prefetch::start(&handle, store, ahead, &decoding, self.plan.workers, may_fetch);
         let scan_files: Vec<ScanFile> = files
             .into_iter()
             .enumerate()
