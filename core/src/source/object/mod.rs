@@ -103,6 +103,10 @@ pub fn open_object(
     open_plain(at, format, compression, opts, target, None)
 }
 
+/// Objects up to this size are read whole by their GET (as one chunk of a
+/// streamed read would hold them) rather than through a read-ahead task.
+const WHOLE_OBJECT_BYTES: u64 = 256 << 10;
+
 /// Opens an object as batches of its own columns; `fetched`: its bytes, already fetched whole.
 fn open_plain(
     at: ObjectAt<'_>,
@@ -118,6 +122,11 @@ fn open_plain(
     }
     let reader = match fetched {
         Some(bytes) => BlockingReader::from_bytes(bytes),
+        // A small object is read whole by its GET: no read-ahead task for
+        // what one chunk holds (10,000 small files are 10,000 tasks fewer).
+        None if at.meta.size <= WHOLE_OBJECT_BYTES => {
+            BlockingReader::from_bytes(at.handle.block_on(async { at.store.get(key).await?.bytes().await })?)
+        }
         None => at.handle.block_on(async {
             at.store
                 .get(key)
