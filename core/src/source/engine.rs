@@ -47,37 +47,14 @@ impl<'a> Engine<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use lakeport_protocol::{ConfiguredAirbyteCatalog, Emitter, InputState};
     use serde_json::{json, Value};
 
     use super::*;
     use crate::formats::{FileFormat, ReadOptions};
+    use crate::source::captured::Captured;
     use crate::source::plan::StreamPlan;
     use crate::storage::{LocalStorage, Metered, RequestKind};
-
-    /// Everything an [`Emitter`] wrote.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Captured {
-        fn take(&self, out: &mut Emitter) -> Vec<Value> {
-            out.flush().unwrap();
-            let text = String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap();
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-        }
-    }
 
     /// Every step works on a local directory as on S3: the engine sees only
     /// the `Storage` trait and the meter it was given.

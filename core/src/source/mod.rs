@@ -27,6 +27,7 @@
 //! | [`scan`]      | the read loop: files decoded in parallel, records in file order      |
 //! | [`steps`]     | the per-stream steps of a read: stream status, states, estimate      |
 //! | [`catalog`]   | the Airbyte shape of a file stream (JSON Schema, catalog entry)      |
+//! | `captured`    | tests only: an emitter sink read back as messages                    |
 //! | [`cursor`]    | the incremental cursors: file history and record-level `cursor_field` |
 //!
 //! Imports run one way: the leaves (`shard` ← `cursor`, `object`, `sample`, `catalog`,
@@ -34,6 +35,8 @@
 //! `engine` ← `select` ← `report` ← the steps `check`, `discover`,
 //! `estimate` and `read` (each an `impl Engine` block of its own file).
 
+#[cfg(test)]
+mod captured;
 pub mod catalog;
 pub mod check;
 pub mod cursor;

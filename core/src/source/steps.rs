@@ -294,32 +294,11 @@ impl StreamStates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
     use chrono::{TimeZone, Utc};
     use serde_json::json;
 
-    /// An emitter whose output the test can read.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Captured {
-        fn lines(&self, out: &mut Emitter) -> Vec<Value> {
-            out.flush().unwrap();
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-        }
-    }
+    use crate::source::captured::Captured;
 
     fn done(url: &str, secs: i64, cursor_max: Option<Value>, skipped: u64) -> FileDone {
         FileDone {
