@@ -47,6 +47,15 @@ pub async fn put_get_list_delete(store: &dyn Storage, prefix: &str) {
     let err = store.get(&k("missing")).await.expect_err("get of a missing key");
     assert!(err.is_not_found(), "{err}");
 
+    // a read on this thread, where the backend has one, agrees with get
+    if let Some(read) = store.read_now(&k("b/1.csv")) {
+        assert_eq!(&read.expect("read_now failed")[..], b"content of b/1.csv");
+        let err = store.read_now(&k("missing")).expect("read_now of a missing key");
+        assert!(err.expect_err("read_now of a missing key").is_not_found());
+        let err = store.read_now(&k("b")).expect("read_now of a folder");
+        assert!(err.expect_err("a folder is no object").is_not_found());
+    }
+
     // ranged get, including a range past the end
     assert_eq!(
         &store.get_range(&k("a.csv"), 0..7).await.expect("range")[..],

@@ -506,6 +506,23 @@ impl Storage for LocalStorage {
         .boxed()
     }
 
+    fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
+        Some(self.path_of(key).and_then(|path| {
+            let mut file = fs::File::open(&path).map_err(|e| self.not_found_or_io(key, &path, e))?;
+            let io = |e| StorageError::io(path.display().to_string(), e);
+            let md = file.metadata().map_err(io)?;
+            if md.is_dir() {
+                return Err(StorageError::NotFound {
+                    store: self.to_string(),
+                    key: key.to_string(),
+                });
+            }
+            let mut buf = Vec::with_capacity(usize::try_from(md.len()).unwrap_or(READ_CHUNK).min(64 << 20));
+            file.read_to_end(&mut buf).map_err(io)?;
+            Ok(Bytes::from(buf))
+        }))
+    }
+
     fn get_range<'a>(&'a self, key: &'a str, range: Range<u64>) -> BoxFuture<'a, Result<Bytes>> {
         async move {
             if range.start >= range.end {

@@ -8,7 +8,8 @@
 //!   nothing and counts nothing;
 //! - bytes sent: the body of a put or an uploaded part;
 //! - bytes received: the object bytes a GET stream delivers, and the bytes a
-//!   ranged GET returns.
+//!   ranged GET returns (a whole-object read on the calling thread,
+//!   [`Storage::read_now`], is a GET like the others).
 //!
 //! A call refused for want of credentials never left the process
 //! ([`StorageError::NoCredentials`]) and is not counted. A backend whose
@@ -160,6 +161,10 @@ impl Storage for Metered {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
         self.store.delete(key)
     }
+
+    fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
+        self.store.read_now(key)
+    }
 }
 
 /// The wrapper itself: a [`Storage`] counting into its meter and passing
@@ -282,5 +287,15 @@ impl Storage for Counting {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
         self.request(RequestKind::Delete, 0, self.inner.delete(key)).boxed()
+    }
+
+    /// One GET and the bytes it returned, as [`Storage::get`] counts them.
+    fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
+        let read = self.inner.read_now(key)?;
+        self.meter.record_request(RequestKind::Get);
+        if let Ok(bytes) = &read {
+            self.meter.record_received(bytes.len() as u64);
+        }
+        Some(read)
     }
 }

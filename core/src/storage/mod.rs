@@ -277,6 +277,18 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display + 'static {
 
     /// Deletes `key`; succeeds if it does not exist.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Reads the whole object at once on the calling thread, for a backend
+    /// whose reads wait on no network (a local directory): no task and no
+    /// hop to a blocking pool, which is most of what a small file costs.
+    /// `None`: the backend has no such path; use [`Storage::get`].
+    ///
+    /// Blocks: call it only from a blocking thread, and only for objects
+    /// small enough to hold in memory.
+    fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
+        let _ = key;
+        None
+    }
 }
 
 /// Helpers over any [`Storage`].

@@ -46,6 +46,14 @@ async fn local_meter_counts_requests() {
     assert_eq!(d.head_requests, 1);
     assert_eq!(d.delete_requests, 1);
     assert_eq!(d.bytes_received, 2);
+    // A read on the calling thread is a GET like any other.
+    let read = store
+        .read_now("k/003")
+        .expect("the local backend reads on the calling thread");
+    assert_eq!(&read.unwrap()[..], b"xyz");
+    assert!(store.read_now("k/002").unwrap().unwrap_err().is_not_found());
+    let d = store.meter().snapshot() - before;
+    assert_eq!((d.get_requests, d.bytes_received), (3, 5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,10 +123,12 @@ fn open_plain(
     let reader = match fetched {
         Some(bytes) => BlockingReader::from_bytes(bytes),
         // A small object is read whole by its GET: no read-ahead task for
-        // what one chunk holds (10,000 small files are 10,000 tasks fewer).
-        None if at.meta.size <= WHOLE_OBJECT_BYTES => {
-            BlockingReader::from_bytes(at.handle.block_on(async { at.store.get(key).await?.bytes().await })?)
-        }
+        // what one chunk holds (10,000 small files are 10,000 tasks fewer),
+        // and on this thread where the backend can (a local directory).
+        None if at.meta.size <= WHOLE_OBJECT_BYTES => BlockingReader::from_bytes(match at.store.read_now(key) {
+            Some(read) => read?,
+            None => at.handle.block_on(async { at.store.get(key).await?.bytes().await })?,
+        }),
         None => at.handle.block_on(async {
             at.store
                 .get(key)

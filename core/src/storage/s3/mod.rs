@@ -147,6 +147,21 @@ fn size_of(len: Option<i64>) -> u64 {
     len.and_then(|l| u64::try_from(l).ok()).unwrap_or(0)
 }
 
+/// The metadata of `key` from a HEAD's or a GET's response headers.
+fn meta_from_headers(
+    key: &str,
+    len: Option<i64>,
+    modified: Option<&aws_smithy_types::DateTime>,
+    etag: Option<&str>,
+) -> ObjectMeta {
+    ObjectMeta {
+        key: key.to_string(),
+        size: size_of(len),
+        last_modified: to_chrono(modified),
+        etag: etag.map(str::to_string),
+    }
+}
+
 impl Storage for S3Storage {
     fn list(&self, options: ListOptions) -> ListStream {
         let page_size = i32::try_from(options.effective_page_size()).unwrap_or(1000);
@@ -223,12 +238,12 @@ impl Storage for S3Storage {
                 .send()
                 .await
                 .map_err(|e| self.map_err(RequestKind::Head, key, e))?;
-            Ok(ObjectMeta {
-                key: key.to_string(),
-                size: size_of(out.content_length()),
-                last_modified: to_chrono(out.last_modified()),
-                etag: out.e_tag().map(str::to_string),
-            })
+            Ok(meta_from_headers(
+                key,
+                out.content_length(),
+                out.last_modified(),
+                out.e_tag(),
+            ))
         }
         .boxed()
     }
@@ -244,12 +259,7 @@ impl Storage for S3Storage {
                 .send()
                 .await
                 .map_err(|e| self.map_err(RequestKind::Get, key, e))?;
-            let meta = ObjectMeta {
-                key: key.to_string(),
-                size: size_of(out.content_length()),
-                last_modified: to_chrono(out.last_modified()),
-                etag: out.e_tag().map(str::to_string),
-            };
+            let meta = meta_from_headers(key, out.content_length(), out.last_modified(), out.e_tag());
             let download = Download {
                 store: self.clone(),
                 key: key.to_string(),
