@@ -33,7 +33,8 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
 use super::{
-    GetResult, ListOptions, ListPage, ListStream, MultipartId, ObjectMeta, PartId, PutResult, Storage, StorageError,
+    GetResult, ListOptions, ListPage, ListStream, LocalFile, MultipartId, ObjectMeta, PartId, PutResult, Storage,
+    StorageError,
 };
 use crate::storage::error::Result;
 
@@ -142,6 +143,23 @@ impl LocalStorage {
         } else {
             StorageError::io(path.display().to_string(), e)
         }
+    }
+
+    /// Opens `key`'s file for reading: the file, its path and its length.
+    /// A folder is no object ([`StorageError::NotFound`]).
+    fn open_object(&self, key: &str) -> Result<(fs::File, PathBuf, u64)> {
+        let path = self.path_of(key)?;
+        let file = fs::File::open(&path).map_err(|e| self.not_found_or_io(key, &path, e))?;
+        let md = file
+            .metadata()
+            .map_err(|e| StorageError::io(path.display().to_string(), e))?;
+        if md.is_dir() {
+            return Err(StorageError::NotFound {
+                store: self.to_string(),
+                key: key.to_string(),
+            });
+        }
+        Ok((file, path, md.len()))
     }
 
     async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -507,20 +525,19 @@ impl Storage for LocalStorage {
     }
 
     fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
-        Some(self.path_of(key).and_then(|path| {
-            let mut file = fs::File::open(&path).map_err(|e| self.not_found_or_io(key, &path, e))?;
-            let io = |e| StorageError::io(path.display().to_string(), e);
-            let md = file.metadata().map_err(io)?;
-            if md.is_dir() {
-                return Err(StorageError::NotFound {
-                    store: self.to_string(),
-                    key: key.to_string(),
-                });
-            }
-            let mut buf = Vec::with_capacity(usize::try_from(md.len()).unwrap_or(READ_CHUNK).min(64 << 20));
-            file.read_to_end(&mut buf).map_err(io)?;
+        Some(self.open_object(key).and_then(|(mut file, path, len)| {
+            let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(READ_CHUNK).min(64 << 20));
+            file.read_to_end(&mut buf)
+                .map_err(|e| StorageError::io(path.display().to_string(), e))?;
             Ok(Bytes::from(buf))
         }))
+    }
+
+    fn open_file(&self, key: &str) -> Option<Result<LocalFile>> {
+        Some(
+            self.open_object(key)
+                .map(|(file, path, len)| LocalFile::new(file, path.display().to_string(), len)),
+        )
     }
 
     fn get_range<'a>(&'a self, key: &'a str, range: Range<u64>) -> BoxFuture<'a, Result<Bytes>> {

@@ -9,7 +9,9 @@
 //! - bytes sent: the body of a put or an uploaded part;
 //! - bytes received: the object bytes a GET stream delivers, and the bytes a
 //!   ranged GET returns (a whole-object read on the calling thread,
-//!   [`Storage::read_now`], is a GET like the others).
+//!   [`Storage::read_now`], is a GET like the others; a local file opened
+//!   for reads at any offset, [`Storage::open_file`], is one GET and every
+//!   byte read from it).
 //!
 //! A call refused for want of credentials never left the process
 //! ([`StorageError::NoCredentials`]) and is not counted. A backend whose
@@ -32,7 +34,9 @@ use futures::{FutureExt, StreamExt};
 
 use super::error::Result;
 use super::meter::{Meter, RequestKind};
-use super::{GetResult, ListOptions, ListStream, MultipartId, ObjectMeta, PartId, PutResult, Storage, StorageError};
+use super::{
+    GetResult, ListOptions, ListStream, LocalFile, MultipartId, ObjectMeta, PartId, PutResult, Storage, StorageError,
+};
 
 /// A store and the meter counting what goes through it.
 ///
@@ -164,6 +168,10 @@ impl Storage for Metered {
 
     fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
         self.store.read_now(key)
+    }
+
+    fn open_file(&self, key: &str) -> Option<Result<LocalFile>> {
+        self.store.open_file(key)
     }
 }
 
@@ -297,5 +305,12 @@ impl Storage for Counting {
             self.meter.record_received(bytes.len() as u64);
         }
         Some(read)
+    }
+
+    /// One GET as it opens; every byte read from the file, received.
+    fn open_file(&self, key: &str) -> Option<Result<LocalFile>> {
+        let file = self.inner.open_file(key)?;
+        self.meter.record_request(RequestKind::Get);
+        Some(file.map(|f| f.metered(self.meter.clone())))
     }
 }

@@ -9,6 +9,7 @@
 //! |-------------|------------------------------------------------------------------------|
 //! | [`s3`]      | [`S3Storage`] over `aws-sdk-s3`, built by [`S3Builder`]                |
 //! | [`local`]   | [`LocalStorage`]: a directory; puts go to a temporary name + rename    |
+//! | [`local_file`] | [`LocalFile`]: a local object open for reads at any offset          |
 //! | [`meter`]   | [`Meter`]: counts every request actually sent and every byte moved     |
 //! | [`metered`] | [`Metered`]: any backend behind a wrapper counting into a [`Meter`]    |
 //! | [`retry`]   | [`RetryConfig`]: attempts, backoff and timeouts, with documented defaults |
@@ -63,6 +64,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 pub mod conformance;
 mod error;
 pub mod local;
+pub mod local_file;
 pub mod meter;
 pub mod metered;
 mod reader;
@@ -71,6 +73,7 @@ pub mod s3;
 
 pub use error::{Result, StorageError};
 pub use local::LocalStorage;
+pub use local_file::LocalFile;
 pub use meter::{Meter, MeterSnapshot, RequestKind};
 pub use metered::Metered;
 pub use reader::BlockingReader;
@@ -286,6 +289,17 @@ pub trait Storage: Send + Sync + fmt::Debug + fmt::Display + 'static {
     /// Blocks: call it only from a blocking thread, and only for objects
     /// small enough to hold in memory.
     fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
+        let _ = key;
+        None
+    }
+
+    /// The object as a file on this machine, open for reads at any offset,
+    /// for a backend whose objects are local files: a reader that seeks
+    /// (Parquet) reads it in place instead of through ranged GETs. `None`:
+    /// the backend has none; use [`Storage::get_range`].
+    ///
+    /// Blocks: call it only from a blocking thread.
+    fn open_file(&self, key: &str) -> Option<Result<LocalFile>> {
         let _ = key;
         None
     }

@@ -2,7 +2,8 @@
 //! stream of record batches, on a blocking thread.
 //!
 //! - Parquet (uncompressed as a whole, the usual case) is read through ranged
-//!   GETs ([`ranged`]).
+//!   GETs ([`ranged`]), or in place where the object is a local file
+//!   ([`in_place`]).
 //! - Every other format streams: one GET feeding a bounded read-ahead buffer
 //!   (or the bytes [`prefetch`] fetched ahead of the workers), decompression,
 //!   then the format's reader.
@@ -11,6 +12,7 @@
 //! |--------------|----------------------------------------------------------------|
 //! | `mod.rs`     | [`open_object`], [`open`] with a stream's [`Decoding`] (schemaless, `validation_policy: wait`) |
 //! | [`ranged`]   | Parquet through ranged GETs ([`ranged::ObjectFile`])           |
+//! | [`in_place`] | Parquet read in place from a local file                        |
 //! | [`prefetch`] | small objects fetched ahead of the workers ([`prefetch::Prefetch`]) |
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::formats::{self, compression, BatchReader, Compression, FileFormat, ReadOptions};
 use crate::storage::{BlockingReader, ObjectMeta, Storage, DEFAULT_READ_AHEAD_CHUNKS};
 
+pub mod in_place;
 pub mod prefetch;
 pub mod ranged;
 
@@ -118,7 +121,10 @@ fn open_plain(
 ) -> Result<Box<dyn BatchReader>> {
     let key = at.meta.key.as_str();
     if reads_ranged(format, compression, key) {
-        return open_ranged_parquet(at.handle, at.store, at.meta, opts, target);
+        return match at.store.open_file(key) {
+            Some(file) => in_place::open_parquet_in_place(key, file?, opts, target),
+            None => open_ranged_parquet(at.handle, at.store, at.meta, opts, target),
+        };
     }
     let reader = match fetched {
         Some(bytes) => BlockingReader::from_bytes(bytes),
