@@ -1,16 +1,22 @@
 //! The COST report (CONTRACT §6) of a read or an estimate: what was listed,
 //! selected and read ([`ReadTotals`]), the pre-flight estimate, and the
-//! actual figures of the meter; for a sharded estimate, the `SHARDS` report
-//! pricing each shard and the whole.
+//! actual figures of the meter (as a LOG, and as a table on a terminal); for
+//! a sharded estimate, the `SHARDS` report pricing each shard and the whole;
+//! and a stream's read on the progress line of a person at a shell
+//! ([`ReadProgress`]).
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use lakeport_protocol::progress::{Task, Terminal};
 use lakeport_protocol::{ConnectorError, Emitter};
 
 use super::engine::Engine;
 use super::select::{Selected, ShardShare};
 use super::shard::Shard;
 use crate::cost::{estimate_read, CostReport, Estimate, Usage};
+use crate::storage::Meter;
 
 /// What a read did, for the COST report.
 #[derive(Debug, Default, Clone, Copy)]
@@ -63,6 +69,11 @@ impl Engine<'_> {
     /// figures come from the meter — everything the process sent, discovery
     /// included, retries included.
     pub fn cost_report(&self, estimate: &Estimate, totals: &ReadTotals) -> String {
+        self.cost_of(estimate, totals).message()
+    }
+
+    /// The COST report's figures.
+    fn cost_of(&self, estimate: &Estimate, totals: &ReadTotals) -> CostReport {
         let limits = &self.plan.limits;
         CostReport {
             files_listed: totals.files_listed,
@@ -78,7 +89,21 @@ impl Engine<'_> {
         }
         .with_estimate(estimate)
         .with_actual(self.meter.snapshot(), &self.plan.pricing)
-        .message()
+    }
+
+    /// Logs the COST report, and shows it as a table on a terminal (the
+    /// metered column headed `actual`).
+    pub fn emit_cost_report(
+        &self,
+        out: &mut Emitter,
+        estimate: &Estimate,
+        totals: &ReadTotals,
+        actual: &str,
+    ) -> Result<(), ConnectorError> {
+        let report = self.cost_of(estimate, totals);
+        out.info(report.message())?;
+        out.show(&report.table(actual));
+        Ok(())
     }
 
     /// Logs the COST report, when the plan asks for one ([`super::plan::ReadPlan::cost_report`]).
@@ -89,7 +114,7 @@ impl Engine<'_> {
         totals: &ReadTotals,
     ) -> Result<(), ConnectorError> {
         if self.plan.cost_report {
-            out.info(self.cost_report(estimate, totals))?;
+            self.emit_cost_report(out, estimate, totals, "actual")?;
         }
         Ok(())
     }
@@ -130,5 +155,61 @@ impl Engine<'_> {
         });
         let report = json!({"shard": shard.index, "count": shard.count, "shards": per, "whole": whole});
         format!("SHARDS {report}")
+    }
+}
+
+/// One stream's read on the progress line of a person at a shell: files
+/// read of those selected, records, bytes received (the ETA from the
+/// selected bytes). Without a terminal every call is one branch.
+pub struct ReadProgress {
+    terminal: Option<Terminal>,
+    meter: Arc<Meter>,
+    bytes_at_start: u64,
+}
+
+impl ReadProgress {
+    /// Starts the line of `stream`, reading `files` objects of `bytes` bytes.
+    pub fn start(out: &Emitter, meter: &Arc<Meter>, stream: &str, files: usize, bytes: u64) -> Self {
+        let terminal = out.terminal().cloned();
+        if let Some(t) = &terminal {
+            t.start(Task {
+                label: stream.to_string(),
+                files_word: "files",
+                records_word: "records",
+                files_total: Some(files as u64),
+                bytes_total: Some(bytes),
+            });
+        }
+        ReadProgress {
+            terminal,
+            meter: meter.clone(),
+            bytes_at_start: meter.snapshot().bytes_received,
+        }
+    }
+
+    /// After a batch of records: `records` in all so far.
+    pub fn records(&self, records: u64) {
+        if let Some(t) = &self.terminal {
+            let bytes = self.meter.snapshot().bytes_received.saturating_sub(self.bytes_at_start);
+            t.update(|c| {
+                c.records = records;
+                c.bytes = bytes;
+            });
+        }
+    }
+
+    /// After an object: `files` read in all so far.
+    pub fn file_done(&self, files: u64) {
+        if let Some(t) = &self.terminal {
+            t.update(|c| c.files = files);
+        }
+    }
+
+    /// The stream is read: the line is drawn a last time, marked done.
+    pub fn finish(&self, records: u64) {
+        self.records(records);
+        if let Some(t) = &self.terminal {
+            t.finish();
+        }
     }
 }
