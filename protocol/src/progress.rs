@@ -213,6 +213,7 @@ impl Display {
 pub fn render(task: &Task, counts: Counts, elapsed: Duration, done: bool) -> String {
     let files = match task.files_total {
         Some(total) => format!("{}/{} {}", counts.files, total, task.files_word),
+        None if counts.files == 1 => format!("1 {}", task.files_word.replacen("files", "file", 1)),
         None => format!("{} {}", counts.files, task.files_word),
     };
     let secs = elapsed.as_secs_f64();
@@ -237,7 +238,10 @@ pub fn render(task: &Task, counts: Counts, elapsed: Duration, done: bool) -> Str
 /// (whichever is further): `None` without a total or before any progress.
 fn time_left(task: &Task, counts: Counts, elapsed: Duration) -> Option<Duration> {
     let share = |done: u64, total: Option<u64>| total.filter(|&t| t > 0).map(|t| (done as f64 / t as f64).min(1.0));
-    let done = match (share(counts.files, task.files_total), share(counts.bytes, task.bytes_total)) {
+    let done = match (
+        share(counts.files, task.files_total),
+        share(counts.bytes, task.bytes_total),
+    ) {
         (Some(a), Some(b)) => a.max(b),
         (a, b) => a.or(b)?,
     };
@@ -390,7 +394,12 @@ mod tests {
             records: 1_234_567,
             bytes: 30_000_000,
         };
-        let line = render(&task(Some(10), Some(100_000_000)), counts, Duration::from_secs(10), false);
+        let line = render(
+            &task(Some(10), Some(100_000_000)),
+            counts,
+            Duration::from_secs(10),
+            false,
+        );
         // 30% of the bytes (further than 3 of 10 files... equal) in 10 s: 23 s left.
         assert_eq!(
             line,
@@ -398,7 +407,12 @@ mod tests {
         );
         // Files further than bytes: the files' share counts.
         let counts = Counts { files: 5, ..counts };
-        let line = render(&task(Some(10), Some(100_000_000)), counts, Duration::from_secs(10), false);
+        let line = render(
+            &task(Some(10), Some(100_000_000)),
+            counts,
+            Duration::from_secs(10),
+            false,
+        );
         assert!(line.ends_with("ETA 0:10"), "{line}");
         // Done: no time left, the word done.
         let line = render(&task(Some(10), None), counts, Duration::from_secs(3725), true);
@@ -487,5 +501,13 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(clock(Duration::from_secs(59)), "0:59");
+        let one = Counts {
+            files: 1,
+            ..Counts::default()
+        };
+        let mut committed = task(None, None);
+        committed.files_word = "files committed";
+        let line = render(&committed, one, Duration::ZERO, false);
+        assert!(line.starts_with("orders: 1 file committed, 0 records"), "{line}");
     }
 }

@@ -27,7 +27,9 @@ struct TtyRun {
 fn run_on_terminal(name: &str, args: &[&str], stdin: Option<&Path>, env: &[(&str, &str)]) -> TtyRun {
     let dir = tempfile::tempdir().unwrap();
     let (out, term) = (dir.path().join("stdout"), dir.path().join("terminal"));
-    let stdin = stdin.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/dev/null"));
+    let stdin = stdin
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/dev/null"));
     let mut cmd = Command::new(python());
     cmd.arg(workspace_root().join("tests/python/pty_run.py"))
         .arg(&stdin)
@@ -45,7 +47,10 @@ fn run_on_terminal(name: &str, args: &[&str], stdin: Option<&Path>, env: &[(&str
         "pty_run.py failed: {}",
         String::from_utf8_lossy(&result.stderr)
     );
-    let status = String::from_utf8_lossy(&result.stdout).trim().parse().expect("exit status");
+    let status = String::from_utf8_lossy(&result.stdout)
+        .trim()
+        .parse()
+        .expect("exit status");
     TtyRun {
         status,
         stdout: std::fs::read_to_string(&out).unwrap(),
@@ -116,11 +121,15 @@ fn a_read_on_a_terminal_shows_its_progress_and_cost_table_and_prints_the_same_st
     // The progress line, drawn last when the stream was read.
     let line = last_line(&tty.terminal);
     assert!(
-        line.starts_with("orders: 3/3 files, 300 records, ") && line.contains(" MB/s, ") && line.ends_with(" elapsed, done"),
+        line.starts_with("orders: 3/3 files, 300 records, ")
+            && line.contains(" MB/s, ")
+            && line.ends_with(" elapsed, done"),
         "{line:?} in {:?}",
         tty.terminal
     );
-    assert!(tty.terminal.contains(&format!("{CLEAR_LINE}orders: 0/3 files, 0 records")));
+    assert!(tty
+        .terminal
+        .contains(&format!("{CLEAR_LINE}orders: 0/3 files, 0 records")));
     // The COST report as a table: one GET per small object, estimated and metered.
     assert_eq!(row(&tty.terminal, "COST"), ["estimate", "actual"]);
     assert_eq!(row(&tty.terminal, "GET requests"), ["3", "3"]);
@@ -154,7 +163,11 @@ fn an_estimate_on_a_terminal_shows_its_cost_table() {
     assert_eq!(row(&tty.terminal, "COST"), ["estimate", "listing"]);
     assert_eq!(row(&tty.terminal, "GET requests"), ["3", "0"]);
     assert_eq!(row(&tty.terminal, "LIST requests"), ["-", "1"]);
-    assert!(tty.terminal.contains("files: 3 listed, 3 selected, 0 read"), "{}", tty.terminal);
+    assert!(
+        tty.terminal.contains("files: 3 listed, 3 selected, 0 read"),
+        "{}",
+        tty.terminal
+    );
     assert!(!plain.stderr.contains("GET requests") && !plain.stderr.contains('\x1b'));
 }
 
@@ -191,7 +204,11 @@ fn a_write_on_a_terminal_counts_messages_and_committed_files_and_prints_the_same
     std::fs::write(&input_path, &input).unwrap();
     let write = |name: &str| {
         let out = dir.path().join(name);
-        let config = write_json(dir.path(), &format!("{name}.json"), &json!({"base_path": out, "format": "jsonl"}));
+        let config = write_json(
+            dir.path(),
+            &format!("{name}.json"),
+            &json!({"base_path": out, "format": "jsonl"}),
+        );
         (out, config)
     };
     let (tty_out, tty_config) = write("tty");
@@ -222,7 +239,7 @@ fn a_write_on_a_terminal_counts_messages_and_committed_files_and_prints_the_same
     let line = last_line(&tty.terminal);
     let mb = format!("{:.1} MB at ", input.len() as f64 / 1e6);
     assert!(
-        line.starts_with(&format!("write: 1 files committed, 2,004 messages, {mb}")) && line.ends_with(", done"),
+        line.starts_with(&format!("write: 1 file committed, 2,004 messages, {mb}")) && line.ends_with(", done"),
         "{line:?} in {:?}",
         tty.terminal
     );

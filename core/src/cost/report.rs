@@ -142,15 +142,20 @@ impl CostReport {
     }
 }
 
-/// `$0.000123`: USD to the millionth of a dollar (`<$0.000001` below, `$0` at zero).
+/// `$0.000123`, `$0.50`, `$100.00`: USD to the millionth of a dollar, with
+/// at least two decimals (`<$0.000001` below, `$0` at zero).
 fn usd(x: f64) -> String {
     if x == 0.0 {
-        "$0".into()
-    } else if x < 0.000_000_5 {
-        "<$0.000001".into()
-    } else {
-        format!("${x:.6}")
+        return "$0".into();
     }
+    if x < 0.000_000_5 {
+        return "<$0.000001".into();
+    }
+    let mut text = format!("${x:.6}");
+    while text.ends_with('0') && text.len() - text.find('.').unwrap_or(0) > 3 {
+        text.pop();
+    }
+    text
 }
 
 /// Bytes in the unit that reads best: `512 B`, `1.5 KB`, `12.3 MB`, `1.2 GB` (powers of 1000).
@@ -226,25 +231,29 @@ mod tests {
         };
         let t = report.table("actual");
         let expected = "\
-COST                 estimate     actual
-USD                 $0.000012  $0.000010
-GET requests            1,300      1,234
-bytes                 12.3 MB      999 B
-LIST requests               -          2
-HEAD requests               -          0
-PUT/other requests          -          0
-retries                     -          0
+COST                 estimate    actual
+USD                 $0.000012  $0.00001
+GET requests            1,300     1,234
+bytes                 12.3 MB     999 B
+LIST requests               -         2
+HEAD requests               -         0
+PUT/other requests          -         0
+retries                     -         0
 files: 4,000 listed, 1,000 selected, 998 read, 2 deferred
 partitions: 10 of 40 selected, scan reduction 75.0%
-sampling: 25% of files; cost limit: $0.500000";
+sampling: 25% of files; cost limit: $0.50";
         assert_eq!(t, expected);
         let none = CostReport::default().table("listing so far");
         assert!(
-            none.starts_with("COST                estimate  listing so far\nUSD                       $0              $0\n"),
+            none.starts_with(
+                "COST                estimate  listing so far\nUSD                       $0              $0\n"
+            ),
             "{none}"
         );
         assert!(none.ends_with("sampling: 0% of files; cost limit: none"), "{none}");
         assert_eq!(usd(1e-9), "<$0.000001");
+        assert_eq!(usd(100.0), "$100.00");
+        assert_eq!(usd(0.0000065421), "$0.000007");
         assert_eq!(bytes(1_500), "1.5 KB");
         assert_eq!(bytes(2_000_000_000), "2.0 GB");
     }
