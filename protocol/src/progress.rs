@@ -49,7 +49,8 @@ pub struct Counts {
 pub struct Task {
     /// The line's label (a stream's name, `write`).
     pub label: String,
-    /// What the files are (`files`, `files committed`).
+    /// What the files are (`files`, `files committed`; empty: a task
+    /// without files, such as a table's rows).
     pub files_word: &'static str,
     /// What the records are (`records`, `messages`).
     pub records_word: &'static str,
@@ -57,6 +58,8 @@ pub struct Task {
     pub files_total: Option<u64>,
     /// Bytes to read, when known.
     pub bytes_total: Option<u64>,
+    /// Records to read, when known (a table's row count).
+    pub records_total: Option<u64>,
 }
 
 /// The stderr display of a person at a shell: one progress line and notes
@@ -147,6 +150,14 @@ impl Terminal {
         }
     }
 
+    /// Sets the records to read (known after the task started, e.g. once a
+    /// row count is in).
+    pub fn set_records_total(&self, total: Option<u64>) {
+        if let Some(running) = self.lock().running.as_mut() {
+            running.task.records_total = total;
+        }
+    }
+
     /// Draws the running line a last time, marked done, and ends it with a
     /// newline (it stays on the screen).
     pub fn finish(&self) {
@@ -212,17 +223,21 @@ impl Display {
 /// The text of a progress line after `elapsed`.
 pub fn render(task: &Task, counts: Counts, elapsed: Duration, done: bool) -> String {
     let files = match task.files_total {
-        Some(total) => format!("{}/{} {}", counts.files, total, task.files_word),
-        None if counts.files == 1 => format!("1 {}", task.files_word.replacen("files", "file", 1)),
-        None => format!("{} {}", counts.files, task.files_word),
+        _ if task.files_word.is_empty() => String::new(),
+        Some(total) => format!("{}/{} {}, ", counts.files, total, task.files_word),
+        None if counts.files == 1 => format!("1 {}, ", task.files_word.replacen("files", "file", 1)),
+        None => format!("{} {}, ", counts.files, task.files_word),
+    };
+    let records = match task.records_total {
+        Some(total) => format!("{}/{}", thousands(counts.records), thousands(total)),
+        None => thousands(counts.records),
     };
     let secs = elapsed.as_secs_f64();
     let mb = counts.bytes as f64 / 1e6;
     let rate = if secs > 0.0 { mb / secs } else { 0.0 };
     let mut line = format!(
-        "{}: {files}, {} {}, {mb:.1} MB at {rate:.1} MB/s, {} elapsed",
+        "{}: {files}{records} {}, {mb:.1} MB at {rate:.1} MB/s, {} elapsed",
         task.label,
-        thousands(counts.records),
         task.records_word,
         clock(elapsed)
     );
@@ -234,17 +249,19 @@ pub fn render(task: &Task, counts: Counts, elapsed: Duration, done: bool) -> Str
     line
 }
 
-/// The time left, from the share done of the files or of the bytes
-/// (whichever is further): `None` without a total or before any progress.
+/// The time left, from the share done of the files, the bytes or the
+/// records (whichever is furthest): `None` without a total or before any
+/// progress.
 fn time_left(task: &Task, counts: Counts, elapsed: Duration) -> Option<Duration> {
     let share = |done: u64, total: Option<u64>| total.filter(|&t| t > 0).map(|t| (done as f64 / t as f64).min(1.0));
-    let done = match (
+    let done = [
         share(counts.files, task.files_total),
         share(counts.bytes, task.bytes_total),
-    ) {
-        (Some(a), Some(b)) => a.max(b),
-        (a, b) => a.or(b)?,
-    };
+        share(counts.records, task.records_total),
+    ]
+    .into_iter()
+    .flatten()
+    .reduce(f64::max)?;
     (done > 0.0).then(|| elapsed.mul_f64((1.0 - done) / done))
 }
 
@@ -374,6 +391,7 @@ mod tests {
             records_word: "records",
             files_total,
             bytes_total,
+            records_total: None,
         }
     }
 
@@ -471,6 +489,7 @@ mod tests {
             records_word: "messages",
             files_total: None,
             bytes_total: None,
+            records_total: None,
         });
         let mut input = CountingInput::new(&b"{\"a\":1}\n{\"b\":2}\n{\"c\""[..], term.clone());
         let mut all = Vec::new();
@@ -509,5 +528,31 @@ mod tests {
         committed.files_word = "files committed";
         let line = render(&committed, one, Duration::ZERO, false);
         assert!(line.starts_with("orders: 1 file committed, 0 records"), "{line}");
+        // A task without files, whose records total comes later (a table's row count).
+        let screen = Screen::default();
+        let term = Terminal::new(Box::new(screen.clone()), 200);
+        let mut rows = task(None, None);
+        rows.files_word = "";
+        term.start(rows);
+        term.set_records_total(Some(4000));
+        std::thread::sleep(REDRAW_EVERY);
+        term.update(|c| c.records = 1000);
+        let text = screen.text();
+        let last = text.rsplit(CLEAR_LINE).next().unwrap();
+        assert!(last.starts_with("orders: 1,000/4,000 records, 0.0 MB at "), "{last}");
+        // A quarter done after the time elapsed: three times that left.
+        let line = render(
+            &Task {
+                records_total: Some(4000),
+                ..task(None, None)
+            },
+            Counts {
+                records: 1000,
+                ..Counts::default()
+            },
+            Duration::from_secs(20),
+            false,
+        );
+        assert!(line.ends_with("0:20 elapsed, ETA 1:00"), "{line}");
     }
 }

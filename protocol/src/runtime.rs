@@ -470,6 +470,7 @@ async fn destination_command<D: Destination>(d: &D, inv: Invocation, out: &mut E
                 records_word: "messages",
                 files_total: None,
                 bytes_total: stdin_file_size(),
+                records_total: None,
             });
             let counted = CountingInput::new(std::io::stdin(), terminal.clone());
             let mut input = BufReader::with_capacity(1 << 20, counted);
@@ -497,7 +498,7 @@ fn stdin_file_size() -> Option<u64> {
         use std::os::fd::AsFd;
         let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
         let meta = std::fs::File::from(fd).metadata().ok()?;
-        meta.is_file().then(|| meta.len())
+        meta.is_file().then_some(meta.len())
     }
     #[cfg(not(unix))]
     {

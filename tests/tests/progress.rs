@@ -273,3 +273,41 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn a_sqlite_read_on_a_terminal_counts_rows_against_the_row_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);")
+        .unwrap();
+    let tx = conn.unchecked_transaction().unwrap();
+    for i in 0..2500 {
+        tx.execute(
+            "INSERT INTO items VALUES (?1, ?2)",
+            rusqlite::params![i, format!("item {i}")],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(conn);
+    let config = write_json(dir.path(), "config.json", &json!({"database_path": db}));
+    let args = ["read", "--config", config.to_str().unwrap()];
+    let tty = run_on_terminal("source-sqlite", &args, None, &[]);
+    assert_eq!(tty.status, 0, "{}", tty.terminal);
+    validate_messages(&tty.stdout);
+    let plain = run("source-sqlite", &args, None);
+    plain.assert_success();
+    assert_eq!(plain.records().len(), 2500);
+    assert_eq!(without_times(&tty.stdout), without_times(&plain.stdout));
+    // The table's row count (its ESTIMATE) is the line's total.
+    let line = last_line(&tty.terminal);
+    assert!(
+        line.starts_with("items: 2,500/2,500 records, ") && line.ends_with(", done"),
+        "{line:?} in {:?}",
+        tty.terminal
+    );
+    for absent in ["\x1b", "\r", "2,500/2,500", "elapsed"] {
+        assert!(!plain.stderr.contains(absent), "{absent:?} in {:?}", plain.stderr);
+    }
+}

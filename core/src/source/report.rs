@@ -178,6 +178,7 @@ impl ReadProgress {
                 records_word: "records",
                 files_total: Some(files as u64),
                 bytes_total: Some(bytes),
+                records_total: None,
             });
         }
         ReadProgress {
