@@ -214,3 +214,99 @@ impl ReadProgress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use lakeport_protocol::progress::Terminal;
+    use lakeport_protocol::{ConfiguredAirbyteCatalog, Emitter, InputState};
+    use serde_json::json;
+
+    use crate::formats::{FileFormat, ReadOptions};
+    use crate::source::captured::Captured;
+    use crate::source::engine::Engine;
+    use crate::source::listing::ListingCache;
+    use crate::source::plan::{ReadPlan, StreamPlan};
+    use crate::storage::{LocalStorage, Metered};
+
+    /// What a terminal received.
+    #[derive(Clone, Default)]
+    struct Screen(Arc<Mutex<Vec<u8>>>);
+    impl Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A read on a terminal draws each stream's line, done at the end, and
+    /// the COST table; an estimate shows its table with the listing as the
+    /// metered column. The protocol output is the same as without one.
+    #[test]
+    fn a_read_and_an_estimate_on_a_terminal_show_progress_and_the_cost_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let metered = Metered::new(Arc::new(LocalStorage::new(dir.path())));
+        let (store, meter) = (metered.store().clone(), metered.meter().clone());
+        runtime.block_on(async {
+            store.put("data/a.csv", "id,name\n1,ann\n2,bob\n".into()).await.unwrap();
+            store.put("data/b.csv", "id,name\n3,cy\n".into()).await.unwrap();
+        });
+        let stream = StreamPlan::new("people", "data/", Some(FileFormat::Csv), ReadOptions::default());
+        let mut plan = ReadPlan::new(vec![stream]);
+        plan.cost_report = true;
+        let listings = ListingCache::default();
+        let engine = Engine::new(plan, store, meter, &listings);
+        let catalog = runtime
+            .block_on(engine.discover(&mut Emitter::new(Box::new(std::io::sink()))))
+            .unwrap();
+        let configured: ConfiguredAirbyteCatalog = serde_json::from_value(json!({"streams": [{
+            "stream": catalog.streams[0], "sync_mode": "full_refresh", "destination_sync_mode": "append"}]}))
+        .unwrap();
+        let state = InputState::default();
+
+        let screen = Screen::default();
+        let cap = Captured::default();
+        let mut out = Emitter::new(Box::new(cap.clone())).with_terminal(Terminal::new(Box::new(screen.clone()), 200));
+        runtime.block_on(engine.read(&configured, &state, &mut out)).unwrap();
+        let text = String::from_utf8(screen.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("\r\x1b[2Kpeople: 0/2 files, 0 records"), "{text:?}");
+        assert!(text.contains("people: 2/2 files, 3 records, "), "{text:?}");
+        assert!(text.contains(" elapsed, done\n"), "{text:?}");
+        assert!(text.contains("INFO: COST {"), "{text:?}");
+        let get = text.lines().find(|l| l.starts_with("GET requests")).unwrap();
+        // Discovery's sample (one GET per object, same meter) and the read's.
+        assert_eq!(
+            get.split_whitespace().collect::<Vec<_>>(),
+            ["GET", "requests", "4", "4"]
+        );
+        assert!(
+            text.contains("files: 2 listed, 2 selected, 2 read, 0 deferred"),
+            "{text:?}"
+        );
+        let records = cap.take(&mut out).iter().filter(|m| m["type"] == "RECORD").count();
+        assert_eq!(records, 3);
+
+        let screen = Screen::default();
+        let mut out = Emitter::new(Box::new(cap.clone())).with_terminal(Terminal::new(Box::new(screen.clone()), 200));
+        runtime
+            .block_on(engine.estimate(&configured, &state, &mut out))
+            .unwrap();
+        let text = String::from_utf8(screen.0.lock().unwrap().clone()).unwrap();
+        let header = text.lines().find(|l| l.starts_with("COST ")).unwrap();
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["COST", "estimate", "listing"]
+        );
+        assert!(!text.contains("elapsed"), "an estimate reads nothing: {text:?}");
+    }
+}
