@@ -154,3 +154,44 @@ async fn local_listing_skips_what_is_no_object_and_hidden_names_on_request() {
     assert_eq!(conformance::keys(&visible, ListOptions::default()).await, ["a.csv"]);
     assert!(visible.take_skipped().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aborted_multipart_writer_leaves_no_object_and_says_what_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Metered::new(Arc::new(LocalStorage::new(dir.path())));
+    // Aborted after a part went up: the upload is aborted, nothing is listed.
+    let mut w = MultipartWriter::new(store.store().clone(), "out/big.bin".into(), 1);
+    w.write(&vec![7u8; MIN_PART_SIZE + 1]).await.unwrap();
+    assert_eq!(w.key(), "out/big.bin");
+    assert_eq!(w.bytes_written(), MIN_PART_SIZE as u64 + 1);
+    let shown = format!("{w:?}");
+    assert!(
+        shown.contains("key: \"out/big.bin\"")
+            && shown.contains("parts: 1")
+            && shown.contains(&format!("part_size: {MIN_PART_SIZE}")),
+        "the part size is raised to the minimum: {shown}"
+    );
+    w.abort().await.unwrap();
+    assert_eq!(store.meter().snapshot().abort_multipart_requests, 1);
+    assert!(store.first_object("out/").await.unwrap().is_none());
+    // Aborted before any part: nothing was sent, nothing to abort.
+    let mut w = MultipartWriter::new(store.store().clone(), "out/small.bin".into(), MIN_PART_SIZE);
+    w.write(b"tiny").await.unwrap();
+    w.abort().await.unwrap();
+    let m = store.meter().snapshot();
+    assert_eq!(
+        (m.create_multipart_requests, m.abort_multipart_requests, m.put_requests),
+        (1, 1, 0)
+    );
+    // A finished small one is a single PUT, and is the first object under the prefix.
+    let mut w = MultipartWriter::new(store.store().clone(), "out/small.bin".into(), MIN_PART_SIZE);
+    w.write(b"tiny").await.unwrap();
+    w.finish().await.unwrap();
+    let first = store.first_object("out/").await.unwrap().unwrap();
+    assert_eq!((first.key.as_str(), first.size), ("out/small.bin", 4));
+    let got = store.get("out/small.bin").await.unwrap();
+    assert!(
+        format!("{got:?}").starts_with("GetResult { meta: ObjectMeta"),
+        "{got:?}"
+    );
+}
