@@ -5,7 +5,9 @@
 //!
 //! Only for a person: a [`Terminal`] exists when stderr is a terminal and
 //! `LAKEPORT_PROGRESS` ([`PROGRESS_ENV`]) is not `0`, `false`, `off` or
-//! `no`. An orchestrator, a pipe or a file on stderr sees nothing of it, and
+//! `no`; the live line is drawn only when stdout is not that terminal too
+//! (messages printed on the screen would run into it — as curl leaves out
+//! its progress meter then), the tables always. An orchestrator, a pipe or a file on stderr sees nothing of it, and
 //! stdout (the protocol messages) is never touched. The line is redrawn at
 //! most every [`REDRAW_EVERY`], cut to the terminal's width (it never wraps),
 //! and cleared before any other text reaches stderr.
@@ -72,6 +74,8 @@ pub struct Terminal {
 struct Display {
     sink: Box<dyn Write + Send>,
     width: usize,
+    /// The live line is drawn (stdout is not on the screen).
+    live: bool,
     running: Option<Running>,
     /// A progress line is on the screen (not yet ended by a newline).
     drawn: bool,
@@ -104,7 +108,11 @@ impl Terminal {
         if !enabled_by(value.as_deref()) || !io::stderr().is_terminal() {
             return None;
         }
-        Some(Terminal::new(Box::new(io::stderr()), stderr_width()))
+        let terminal = Terminal::new(Box::new(io::stderr()), stderr_width());
+        if io::stdout().is_terminal() {
+            terminal.lock().live = false;
+        }
+        Some(terminal)
     }
 
     /// A display writing to `sink`, `width` columns wide.
@@ -113,6 +121,7 @@ impl Terminal {
             inner: Arc::new(Mutex::new(Display {
                 sink,
                 width: width.max(20),
+                live: true,
                 running: None,
                 drawn: false,
             })),
@@ -210,6 +219,9 @@ impl Display {
     }
 
     fn draw(&mut self, now: Instant, done: bool) {
+        if !self.live {
+            return;
+        }
         let Some(running) = self.running.as_mut() else { return };
         running.last_draw = Some(now);
         let line = render(&running.task, running.counts, now.duration_since(running.started), done);

@@ -3,6 +3,9 @@ pseudo-terminal (200 columns wide), its stdin and stdout on files.
 
 usage: pty_run.py STDIN_FILE STDOUT_FILE TERMINAL_FILE CMD [ARG...]
 
+STDOUT_FILE "-" puts stdout on the terminal too (a person reading the
+messages on the screen).
+
 Everything the command wrote to the terminal is saved to TERMINAL_FILE (as
 the terminal received it: escape sequences included, line ends as CR LF);
 the command's exit status is printed on stdout.
@@ -21,8 +24,12 @@ def main():
     cmd = sys.argv[4:]
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
-    with open(stdin_path, "rb") as fin, open(stdout_path, "wb") as fout:
-        child = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=slave, close_fds=True)
+    with open(stdin_path, "rb") as fin:
+        if stdout_path == "-":
+            child = subprocess.Popen(cmd, stdin=fin, stdout=slave, stderr=slave, close_fds=True)
+        else:
+            with open(stdout_path, "wb") as fout:
+                child = subprocess.Popen(cmd, stdin=fin, stdout=fout, stderr=slave, close_fds=True)
     os.close(slave)
     received = []
     while True:

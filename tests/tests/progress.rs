@@ -25,8 +25,19 @@ struct TtyRun {
 /// Runs `target/debug/<name> args…` with stderr on a pseudo-terminal, stdin
 /// from `stdin` (or /dev/null) and the extra environment `env`.
 fn run_on_terminal(name: &str, args: &[&str], stdin: Option<&Path>, env: &[(&str, &str)]) -> TtyRun {
+    run_pty(name, args, stdin, env, false)
+}
+
+/// [`run_on_terminal`], with stdout on the terminal too when `stdout_on_screen`
+/// (then [`TtyRun::stdout`] is empty: the messages are in the terminal's text).
+fn run_pty(name: &str, args: &[&str], stdin: Option<&Path>, env: &[(&str, &str)], stdout_on_screen: bool) -> TtyRun {
     let dir = tempfile::tempdir().unwrap();
-    let (out, term) = (dir.path().join("stdout"), dir.path().join("terminal"));
+    let term = dir.path().join("terminal");
+    let out = if stdout_on_screen {
+        PathBuf::from("-")
+    } else {
+        dir.path().join("stdout")
+    };
     let stdin = stdin
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/dev/null"));
@@ -53,7 +64,11 @@ fn run_on_terminal(name: &str, args: &[&str], stdin: Option<&Path>, env: &[(&str
         .expect("exit status");
     TtyRun {
         status,
-        stdout: std::fs::read_to_string(&out).unwrap(),
+        stdout: if stdout_on_screen {
+            String::new()
+        } else {
+            std::fs::read_to_string(&out).unwrap()
+        },
         terminal: String::from_utf8_lossy(&std::fs::read(&term).unwrap()).into_owned(),
     }
 }
@@ -310,4 +325,26 @@ fn a_sqlite_read_on_a_terminal_counts_rows_against_the_row_count() {
     for absent in ["\x1b", "\r", "2,500/2,500", "elapsed"] {
         assert!(!plain.stderr.contains(absent), "{absent:?} in {:?}", plain.stderr);
     }
+}
+
+#[test]
+fn with_the_messages_on_the_screen_too_only_the_tables_are_shown() {
+    let (_env, config, catalog) = orders();
+    let args = ["read", "--config", config.as_str(), "--catalog", catalog.as_str()];
+    let tty = run_pty("source-s3", &args, None, &[], true);
+    assert_eq!(tty.status, 0, "{}", tty.terminal);
+    // The messages, each on a line of its own, valid.
+    let messages: String = tty
+        .terminal
+        .split("\r\n")
+        .filter(|l| l.starts_with('{'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    validate_messages(&messages);
+    assert_eq!(messages.matches("\"type\":\"RECORD\"").count(), 300);
+    // No live line to run into them; the COST table still.
+    for absent in ["\x1b", "3/3 files", "elapsed"] {
+        assert!(!tty.terminal.contains(absent), "{absent:?} in {:?}", tty.terminal);
+    }
+    assert_eq!(row(&tty.terminal, "GET requests"), ["3", "3"]);
 }
