@@ -156,7 +156,7 @@ pub fn run<T>(
             });
         }
         let writer = Writer {
-            progress,
+            progress: progress.clone(),
             out,
             layout,
             desc,
@@ -181,11 +181,16 @@ pub fn run<T>(
         let handed = sink.send();
         drop(sink);
         let result = result.and_then(|v| handed.map(|()| v));
-        match writer.join() {
+        let result = match writer.join() {
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(Err(e)) => Err(e),
             Ok(Ok(())) => result,
+        };
+        // The line is marked done only when the whole table was read.
+        if let (Some(t), Ok(_)) = (&progress, &result) {
+            t.finish();
         }
+        result
     })
 }
 
@@ -243,11 +248,7 @@ impl Writer<'_> {
                 self.batch(h, false)?;
             }
         }
-        self.flush()?;
-        if let Some(t) = &self.progress {
-            t.finish();
-        }
-        Ok(())
+        self.flush()
     }
 
     /// Writes the stream's ESTIMATE; its row count is the progress line's total.
