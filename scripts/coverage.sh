@@ -29,6 +29,11 @@
 # instrumented. The container tests say SKIP, or run without counting when
 # images of an earlier scripts/images.sh are present.
 #
+# The run compiles the doc tests last: edits to the tree while it runs give
+# mixed builds and failures. To keep working meanwhile, run it from a clone of
+# the commit (`git clone -b <branch> . ../cov && ../cov/scripts/coverage.sh`;
+# tests that read ../shared then read the clone's sibling of that name).
+#
 # Exit status: 0 when every test passed and every crate met its target, 1 when
 # a test failed, 2 when only targets were missed. Not part of .ci/run (it runs
 # the suite a second time, instrumented); run it by hand.

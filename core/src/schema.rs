@@ -628,3 +628,104 @@ mod tests {
         assert_eq!(infer_text_type("99999999999999999999"), DataType::Float64);
     }
 }
+
+#[cfg(test)]
+mod conversion_tests {
+    use super::*;
+
+    #[test]
+    fn a_json_schema_that_is_not_an_object_is_named_shortly_in_the_error() {
+        let long = JsonValue::String("x".repeat(200));
+        let e = json_schema_to_arrow(&long).unwrap_err().to_string();
+        assert!(
+            e.contains("a stream json_schema must be a JSON object, got \"xxx"),
+            "{e}"
+        );
+        assert!(e.ends_with('…') && e.len() < 200, "{e}");
+        let e = json_schema_to_arrow(&json!([1])).unwrap_err().to_string();
+        assert!(e.ends_with("got [1]"), "{e}");
+        // Without properties: no columns.
+        assert!(json_schema_to_arrow(&json!({"type": "object"}))
+            .unwrap()
+            .fields()
+            .is_empty());
+    }
+
+    #[test]
+    fn json_schema_types_map_to_arrow_through_unions_maps_and_lists() {
+        let t = |s: JsonValue| json_schema_to_data_type(&s);
+        // anyOf / oneOf with one non-null kind: that kind's branch and its format.
+        assert_eq!(
+            t(json!({"anyOf": [{"type": "null"}, {"type": "string", "format": "date"}]})),
+            DataType::Date32
+        );
+        assert_eq!(
+            t(json!({"oneOf": [{"type": "integer"}, {"type": "number"}]})),
+            DataType::Float64
+        );
+        // Two kinds: text.
+        assert_eq!(t(json!({"type": ["string", "boolean"]})), DataType::Utf8);
+        assert_eq!(
+            t(json!({"type": ["null", "number"], "airbyte_type": "integer"})),
+            DataType::Int64
+        );
+        assert_eq!(
+            t(json!({"type": "string", "airbyte_type": "timestamp_with_timezone"})),
+            timestamp_utc()
+        );
+        assert_eq!(
+            t(json!({"type": "string", "airbyte_type": "timestamp_without_timezone"})),
+            timestamp_naive()
+        );
+        // Maps of one value type; objects and arrays of nothing declared are text.
+        assert_eq!(
+            t(json!({"type": "object", "additionalProperties": {"type": "integer"}})),
+            map_type(DataType::Int64)
+        );
+        assert_eq!(
+            t(json!({"type": "object", "additionalProperties": true})),
+            DataType::Utf8
+        );
+        assert_eq!(t(json!({"type": "object", "properties": {}})), DataType::Utf8);
+        assert_eq!(t(json!({"type": "array"})), DataType::Utf8);
+        assert_eq!(t(json!({"type": "array", "items": {}})), DataType::Utf8);
+        assert_eq!(t(json!({"type": "whatever"})), DataType::Utf8);
+        // And back: a map's values, a dictionary's values, anything else as a string.
+        assert_eq!(
+            data_type_to_json_schema(&map_type(DataType::Boolean)),
+            json!({"type": ["null", "object"], "additionalProperties": {"type": ["null", "boolean"]}})
+        );
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Int64));
+        assert_eq!(
+            data_type_to_json_schema(&dict),
+            data_type_to_json_schema(&DataType::Int64)
+        );
+        let odd_map = DataType::Map(Arc::new(Field::new("entries", DataType::Utf8, false)), false);
+        assert_eq!(
+            data_type_to_json_schema(&odd_map),
+            json!({"type": ["null", "object"], "additionalProperties": {}})
+        );
+    }
+
+    #[test]
+    fn the_inferrer_ignores_non_objects_and_refuses_bad_json_text() {
+        let mut inferrer = JsonSchemaInferrer::new(3);
+        inferrer.observe(&json!([1, 2]));
+        inferrer.observe(&json!("text"));
+        inferrer.observe_str(r#"{"a": 1, "b": {"x": 1}}"#).unwrap();
+        // A number and a boolean: text, quietly (neither column reads both).
+        inferrer.observe_str(r#"{"a": true, "b": 2}"#).unwrap();
+        let e = inferrer.observe_str("{not json").unwrap_err().to_string();
+        assert!(e.contains("invalid JSON record"), "{e}");
+        let schema = inferrer.schema();
+        let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+        assert_eq!(types, [&DataType::Utf8, &DataType::Utf8]);
+        // An object and a number: text, with a warning naming the field.
+        assert_eq!(inferrer.warnings().len(), 1, "{:?}", inferrer.warnings());
+        let w = &inferrer.warnings()[0];
+        assert!(
+            w.starts_with("field 'b' holds both ") && w.ends_with(" values; read as string"),
+            "{w}"
+        );
+    }
+}

@@ -159,3 +159,87 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn config(extra: Value) -> Config {
+        let mut v = json!({"base_path": "/tmp/out", "format": "csv"});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn message(e: ConnectorError) -> String {
+        e.message
+    }
+
+    #[test]
+    fn delimiters_are_one_ascii_character_or_a_tab() {
+        for (text, byte) in [(",", b','), (";", b';'), ("|", b'|'), ("\\t", b'\t'), ("tab", b'\t')] {
+            let c = config(json!({"csv_delimiter": text}));
+            assert_eq!(c.sink_config().unwrap().write_options.csv_delimiter, byte, "{text}");
+        }
+        for bad in ["", ";;", "\"", "\n", "é"] {
+            let e = config(json!({"csv_delimiter": bad})).sink_config().unwrap_err();
+            assert!(
+                message(e).starts_with("csv_delimiter must be one ASCII character"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_raw_layout_takes_jsonl_or_csv_uncompressed_and_unpartitioned() {
+        let c = config(json!({"airbyte_raw": true, "csv_delimiter": ";", "overwrite": true}));
+        let raw = c.raw_settings().unwrap();
+        assert!(matches!(raw.kind, RawKind::Csv { delimiter: b';' }));
+        assert!(raw.overwrite);
+        let c = config(json!({"airbyte_raw": true, "format": "JSONL"}));
+        assert!(matches!(c.raw_settings().unwrap().kind, RawKind::Jsonl));
+        let e = config(json!({"airbyte_raw": true, "format": "parquet"}))
+            .raw_settings()
+            .unwrap_err();
+        assert!(message(e).starts_with("format 'parquet' has no Airbyte raw layout"));
+        let e = config(json!({"airbyte_raw": true, "compression": "gzip"}))
+            .raw_settings()
+            .unwrap_err();
+        assert!(message(e).starts_with("compression does not apply with airbyte_raw"));
+        assert!(config(json!({"airbyte_raw": true, "compression": "NONE"}))
+            .raw_settings()
+            .is_ok());
+        let e = config(json!({"airbyte_raw": true, "partition_by": ["day"]}))
+            .raw_settings()
+            .unwrap_err();
+        assert!(message(e).starts_with("partition_by does not apply with airbyte_raw"));
+        let e = config(json!({"airbyte_raw": true, "csv_delimiter": "::"}))
+            .raw_settings()
+            .unwrap_err();
+        assert!(message(e).starts_with("csv_delimiter must be"));
+    }
+
+    #[test]
+    fn the_native_layout_refuses_unknown_formats_tsv_and_sizes_of_zero() {
+        let e = config(json!({"format": "xlsx"})).sink_config().unwrap_err();
+        assert_eq!(
+            message(e),
+            "format 'xlsx' is not supported; use parquet, json, jsonl, csv or avro."
+        );
+        let e = config(json!({"format": "tsv"})).sink_config().unwrap_err();
+        assert!(message(e).starts_with("format 'tsv' is not written"));
+        for size in [0.0, -1.0] {
+            let e = config(json!({"file_size_mb": size})).sink_config().unwrap_err();
+            assert_eq!(message(e), "file_size_mb must be greater than 0.");
+        }
+        let s = config(json!({"format": "parquet", "file_size_mb": 0.5, "partition_by": ["day"]}))
+            .sink_config()
+            .unwrap();
+        assert_eq!(s.format, FileFormat::Parquet);
+        assert_eq!(s.file_size_bytes, 512 * 1024);
+        assert_eq!(s.partition_by, ["day"]);
+        // Not the raw layout: the base path is used as it is.
+        assert_eq!(config(json!({})).output_dir(), PathBuf::from("/tmp/out"));
+    }
+}

@@ -211,3 +211,105 @@ pub fn probe(root: &Path) -> Result<()> {
         Err(e) => Err(io(root, e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lakeport_core::sink::generation::Cleanup;
+
+    use super::*;
+
+    fn write(target: &mut LocalTarget, rel: &str, body: &str, generation: Option<i64>) {
+        let mut sink = target.create(rel, generation).unwrap();
+        sink.write_all(body.as_bytes()).unwrap();
+        target.commit(rel, sink).unwrap();
+    }
+
+    #[test]
+    fn files_are_committed_with_their_generation_and_older_ones_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = LocalTarget::new(dir.path()).unwrap();
+        write(&mut target, "s/s_1.jsonl", "old\n", Some(1));
+        write(&mut target, "s/s_2.jsonl", "new\n", Some(2));
+        write(&mut target, "s/s_0.jsonl", "none\n", None);
+        assert!(target.exists("s/s_2.jsonl").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("s/s_2.jsonl")).unwrap(),
+            "new\n"
+        );
+        let sidecar = dir.path().join("s").join(sidecar_name("s_1.jsonl"));
+        assert_eq!(read_generation(&sidecar).unwrap(), Some(1));
+        assert_eq!(read_generation(&dir.path().join("s/.missing")).unwrap(), None);
+
+        // Generations below 2 go (their sidecars with them); the kept file stays.
+        let sweep = Sweep {
+            cleanup: Cleanup::BelowGeneration(2),
+            writer: None,
+            generation: Some(2),
+        };
+        let removed = target
+            .remove_older("s", "s_", &["s/s_2.jsonl".to_string()], &sweep)
+            .unwrap();
+        assert_eq!(removed, 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path().join("s"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [sidecar_name("s_2.jsonl"), "s_2.jsonl".to_string()]);
+        // A directory that does not exist sweeps nothing.
+        assert_eq!(target.remove_older("none", "s_", &[], &sweep).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_bad_sidecar_stops_the_sweep_with_advice_and_aborts_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = LocalTarget::new(dir.path()).unwrap();
+        write(&mut target, "s/s_1.jsonl", "old\n", Some(1));
+        let sidecar = dir.path().join("s").join(sidecar_name("s_1.jsonl"));
+        std::fs::write(&sidecar, "not json").unwrap();
+        let sweep = Sweep {
+            cleanup: Cleanup::AllOlder,
+            writer: None,
+            generation: None,
+        };
+        let e = target.remove_older("s", "s_", &[], &sweep).unwrap_err().to_string();
+        assert!(e.contains("is not valid") && e.contains("remove it"), "{e}");
+        assert!(
+            dir.path().join("s/s_1.jsonl").exists(),
+            "nothing removed on a bad sidecar"
+        );
+
+        // A commit of a file never created is an internal error, not a panic.
+        let sink = BufWriter::new(File::create(dir.path().join("stray")).unwrap());
+        let e = target.commit("s/never.jsonl", sink).unwrap_err().to_string();
+        assert!(e.contains("commit of a file never created"), "{e}");
+
+        // Aborted files leave no temporary behind and no final file.
+        let mut open = target.create("s/s_3.jsonl", None).unwrap();
+        open.write_all(b"partial").unwrap();
+        open.flush().unwrap();
+        target.abort_all();
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("s"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("s_3")), "{names:?}");
+    }
+
+    #[test]
+    fn a_root_that_cannot_be_a_directory_is_refused_by_new_and_probe() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let under = file.join("out");
+        let e = LocalTarget::new(&under).err().unwrap().to_string();
+        assert!(e.contains("cannot be the output directory"), "{e}");
+        assert!(probe(&under).is_err());
+        assert!(probe(&dir.path().join("new/dir")).is_ok());
+        // The probe cleans up after itself.
+        assert_eq!(std::fs::read_dir(dir.path().join("new/dir")).unwrap().count(), 0);
+        // A file where the stream's folder should be: a clear I/O error on create.
+        let mut target = LocalTarget::new(dir.path()).unwrap();
+        assert!(target.create("a-file/s.jsonl", None).is_err());
+    }
+}

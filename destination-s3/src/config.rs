@@ -192,4 +192,51 @@ mod tests {
             );
         }
     }
+
+    fn native(extra: Value) -> DestinationS3Config {
+        let mut v = json!({"bucket": "b", "file_format": "jsonl"});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn error(extra: Value) -> String {
+        native(extra).sink_config().unwrap_err().message
+    }
+
+    #[test]
+    fn write_settings_refuse_what_cannot_be_written_with_the_values_allowed() {
+        let allowed = FORMATS.join(", ");
+        assert_eq!(
+            error(json!({"file_format": "xlsx"})),
+            format!("file_format 'xlsx' is not supported; use one of {allowed}.")
+        );
+        assert_eq!(
+            error(json!({"file_format": "tsv"})),
+            format!("file_format 'tsv' is not written; use one of {allowed}.")
+        );
+        assert_eq!(error(json!({"file_size_mb": 0})), "file_size_mb must be at least 1.");
+        assert_eq!(
+            error(json!({"part_size_mb": 4})),
+            "part_size_mb must be at least 5 (S3's smallest multipart part)."
+        );
+        assert_eq!(
+            error(json!({"airbyte_envelope": "sideways"})),
+            "airbyte_envelope 'sideways' is not known; use root_level or no_flattening."
+        );
+    }
+
+    #[test]
+    fn the_envelope_replaces_the_metadata_columns() {
+        let s = native(json!({"airbyte_envelope": "root_level", "file_size_mb": 2, "part_size_mb": 6}))
+            .sink_config()
+            .unwrap();
+        assert!(!s.metadata_columns);
+        assert_eq!(s.file_size_bytes, 2 * 1024 * 1024);
+        let c = native(json!({"airbyte_envelope": "no_flattening", "part_size_mb": 6}));
+        assert_eq!(c.envelope().unwrap(), Some(Flattening::None));
+        assert_eq!(c.part_size_bytes(), 6 * 1024 * 1024);
+        let s = native(json!({"partition_by": ["day"]})).sink_config().unwrap();
+        assert!(s.metadata_columns);
+        assert_eq!(s.partition_by, ["day"]);
+    }
 }

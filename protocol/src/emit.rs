@@ -15,6 +15,7 @@ use std::io::{self, BufWriter, Write};
 
 use crate::catalog::StreamDescriptor;
 use crate::message::{AirbyteMessage, LogLevel, LogMessage, StreamStatus, TraceMessage};
+use crate::progress::Terminal;
 use crate::secrets::Secrets;
 
 /// Buffer size of the stdout writer.
@@ -28,14 +29,18 @@ pub struct Emitter {
     records: u64,
     /// A stream reported STARTED whose first record is not out yet.
     started: Option<StreamDescriptor>,
+    /// The progress line and tables for a person at a shell (stderr a terminal).
+    terminal: Option<Terminal>,
 }
 
 impl Emitter {
     /// An emitter writing to this process's stdout; LOG messages are echoed to
-    /// stderr for people watching a shell.
+    /// stderr for people watching a shell, and when stderr is a terminal a
+    /// progress line and tables are shown there too ([`Terminal::from_env`]).
     pub fn stdout() -> Self {
         let mut e = Self::new(Box::new(io::stdout()));
         e.logs_to_stderr = true;
+        e.terminal = Terminal::from_env();
         e
     }
 
@@ -55,6 +60,29 @@ impl Emitter {
             logs_to_stderr: false,
             records: 0,
             started: None,
+            terminal: None,
+        }
+    }
+
+    /// Shows the progress line and tables on `terminal` (tests; the stdout
+    /// emitter finds its own).
+    pub fn with_terminal(mut self, terminal: Terminal) -> Self {
+        self.logs_to_stderr = true;
+        self.terminal = Some(terminal);
+        self
+    }
+
+    /// The display of a person at a shell, when stderr is a terminal: `None`
+    /// for an orchestrator, a pipe or a file (then nothing is shown).
+    pub fn terminal(&self) -> Option<&Terminal> {
+        self.terminal.as_ref()
+    }
+
+    /// Shows `text` (a table, a summary) on the terminal, above the progress
+    /// line; nothing when stderr is not a terminal. Never on stdout.
+    pub fn show(&self, text: &str) {
+        if let Some(t) = &self.terminal {
+            t.note(&self.secrets.mask(text));
         }
     }
 
@@ -131,7 +159,10 @@ impl Emitter {
     pub fn log(&mut self, level: LogLevel, message: impl AsRef<str>) -> io::Result<()> {
         let text = self.secrets.mask(message.as_ref()).into_owned();
         if self.logs_to_stderr {
-            eprintln!("{}: {text}", level_name(level));
+            match &self.terminal {
+                Some(t) => t.note(&format!("{}: {text}", level_name(level))),
+                None => eprintln!("{}: {text}", level_name(level)),
+            }
         }
         self.emit(&AirbyteMessage::Log {
             log: LogMessage {

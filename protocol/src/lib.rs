@@ -19,6 +19,7 @@ pub mod error;
 pub mod message;
 pub mod panics;
 pub mod pipe;
+pub mod progress;
 pub mod runtime;
 pub mod secrets;
 pub mod state;

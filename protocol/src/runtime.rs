@@ -19,6 +19,7 @@ use crate::config::{read_json_file, read_text_file, validate_config_named};
 use crate::emit::Emitter;
 use crate::error::ConnectorError;
 use crate::message::{AirbyteMessage, ConnectionStatus, ConnectorSpecification, ControlMessage, TraceMessage};
+use crate::progress::{CountingInput, Task};
 use crate::secrets::Secrets;
 use crate::state::InputState;
 
@@ -229,6 +230,10 @@ fn run(
     };
     let mut out = Emitter::stdout();
     let result = body(invocation, &mut out);
+    if let Some(terminal) = out.terminal() {
+        // A progress line a failure cut short ends before the error is printed.
+        terminal.stop();
+    }
     let flushed = out.flush();
     match result {
         Ok(()) => match flushed {
@@ -454,8 +459,26 @@ async fn destination_command<D: Destination>(d: &D, inv: Invocation, out: &mut E
         Invocation::Write { config, catalog } => {
             let cfg: D::Config = load_config(d, &config, out, false)?;
             let catalog = catalog.as_deref().map(load_catalog).transpose()?;
-            let mut input = BufReader::with_capacity(1 << 20, std::io::stdin());
-            d.write(&cfg, catalog.as_ref(), &mut input, out).await
+            let Some(terminal) = out.terminal().cloned() else {
+                let mut input = BufReader::with_capacity(1 << 20, std::io::stdin());
+                return d.write(&cfg, catalog.as_ref(), &mut input, out).await;
+            };
+            // A person at a shell: the input counted into a progress line.
+            terminal.start(Task {
+                label: "write".into(),
+                files_word: "files committed",
+                records_word: "messages",
+                files_total: None,
+                bytes_total: stdin_file_size(),
+                records_total: None,
+            });
+            let counted = CountingInput::new(std::io::stdin(), terminal.clone());
+            let mut input = BufReader::with_capacity(1 << 20, counted);
+            let result = d.write(&cfg, catalog.as_ref(), &mut input, out).await;
+            if result.is_ok() {
+                terminal.finish();
+            }
+            result
         }
         Invocation::ImportConfig { from, file } => import_config(d, from, &file, out),
         Invocation::Discover { .. } | Invocation::Read { .. } | Invocation::Estimate { .. } => {
@@ -464,5 +487,21 @@ async fn destination_command<D: Destination>(d: &D, inv: Invocation, out: &mut E
                 D::NAME
             )))
         }
+    }
+}
+
+/// The size of stdin when it is a regular file (`write … < messages.jsonl`):
+/// the progress line's total.
+fn stdin_file_size() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        let meta = std::fs::File::from(fd).metadata().ok()?;
+        meta.is_file().then_some(meta.len())
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }

@@ -12,6 +12,7 @@
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
 
+use lakeport_protocol::progress::{Task, Terminal};
 use lakeport_protocol::{AirbyteMessage, ConnectorError, Emitter, StateMessage, StreamDescriptor, TraceMessage};
 use rusqlite::Row;
 
@@ -143,7 +144,19 @@ pub fn run<T>(
         };
         let (batches_tx, batches_rx) = mpsc::sync_channel(CHANNEL_BATCHES);
         let (free_tx, free_rx) = mpsc::channel();
+        let progress = out.terminal().cloned();
+        if let Some(t) = &progress {
+            t.start(Task {
+                label: desc.name.clone(),
+                files_word: "",
+                records_word: "records",
+                files_total: None,
+                bytes_total: None,
+                records_total: None,
+            });
+        }
         let writer = Writer {
+            progress: progress.clone(),
             out,
             layout,
             desc,
@@ -168,11 +181,16 @@ pub fn run<T>(
         let handed = sink.send();
         drop(sink);
         let result = result.and_then(|v| handed.map(|()| v));
-        match writer.join() {
+        let result = match writer.join() {
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(Err(e)) => Err(e),
             Ok(Ok(())) => result,
+        };
+        // The line is marked done only when the whole table was read.
+        if let (Some(t), Ok(_)) = (&progress, &result) {
+            t.finish();
         }
+        result
     })
 }
 
@@ -181,6 +199,8 @@ type Estimate = Receiver<Result<TraceMessage, ConnectorError>>;
 
 /// The writer thread's state.
 struct Writer<'o> {
+    /// The progress line of a person at a shell (stderr a terminal).
+    progress: Option<Terminal>,
     out: &'o mut Emitter,
     layout: RecordLayout,
     desc: StreamDescriptor,
@@ -212,7 +232,7 @@ impl Writer<'_> {
                     continue;
                 }
                 let counted = counted.unwrap_or_else(|| counting.recv().unwrap_or_else(|_| Err(count_vanished())));
-                self.out.trace(counted?)?;
+                self.estimated(counted?)?;
                 estimate = None;
                 for h in held.drain(..) {
                     // Held rows are dropped, not recycled: the reader keeps
@@ -223,13 +243,21 @@ impl Writer<'_> {
             self.batch(batch, true)?;
         }
         if let Some(counting) = estimate {
-            self.out
-                .trace(counting.recv().unwrap_or_else(|_| Err(count_vanished()))?)?;
+            self.estimated(counting.recv().unwrap_or_else(|_| Err(count_vanished()))?)?;
             for h in held {
                 self.batch(h, false)?;
             }
         }
         self.flush()
+    }
+
+    /// Writes the stream's ESTIMATE; its row count is the progress line's total.
+    fn estimated(&mut self, trace: TraceMessage) -> Result<(), ConnectorError> {
+        if let Some(t) = &self.progress {
+            t.set_records_total(trace.estimate.as_ref().and_then(|e| e.row_estimate));
+        }
+        self.out.trace(trace)?;
+        Ok(())
     }
 
     /// Writes a batch's rows, then its STATE; `recycle` hands its rows'
@@ -265,6 +293,13 @@ impl Writer<'_> {
     fn flush(&mut self) -> Result<(), ConnectorError> {
         if self.lines > 0 {
             self.out.record_lines(&self.buf, self.lines)?;
+            if let Some(t) = &self.progress {
+                let (lines, bytes) = (self.lines, self.buf.len() as u64);
+                t.update(|c| {
+                    c.records += lines;
+                    c.bytes += bytes;
+                });
+            }
         }
         self.buf.clear();
         self.lines = 0;

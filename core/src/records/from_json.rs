@@ -538,3 +538,94 @@ mod tests {
         assert_eq!(parse_expanded_timestamp("2024-01-01T00:00:00Z"), None);
     }
 }
+
+#[cfg(test)]
+mod decoder_tests {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Int64Type, TimestampNanosecondType, TimestampSecondType};
+    use serde_json::json;
+
+    use super::*;
+
+    fn schema(fields: Vec<Field>) -> SchemaRef {
+        Arc::new(Schema::new(fields))
+    }
+
+    #[test]
+    fn records_fill_batches_of_the_size_asked_and_bad_records_are_refused() {
+        let s = schema(vec![Field::new("id", DataType::Int64, true)]);
+        let mut d = JsonRecordDecoder::new(s.clone(), 2).unwrap();
+        assert_eq!(d.schema(), &s);
+        assert!(d.flush().unwrap().is_none(), "nothing buffered");
+        d.push(br#"{"id": 1, "other": "ignored"}"#).unwrap();
+        assert_eq!((d.buffered_rows(), d.is_full()), (1, false));
+        d.push(br#"{}"#).unwrap();
+        assert!(d.is_full());
+        let batch = d.flush().unwrap().unwrap();
+        assert_eq!(d.buffered_rows(), 0);
+        let ids = batch.column(0).as_primitive::<Int64Type>();
+        assert_eq!((ids.value(0), ids.is_null(1)), (1, true));
+        // Half an object, and a value of the wrong type.
+        let e = d.push(br#"{"id": 1"#).unwrap_err().to_string();
+        assert!(e.contains("not a complete JSON object"), "{e}");
+        let mut d = JsonRecordDecoder::new(s, 2).unwrap();
+        d.push(br#"{"id": [1, 2]}"#).unwrap();
+        let e = d.flush().unwrap_err().to_string();
+        assert!(e.contains("record does not fit the schema"), "{e}");
+    }
+
+    #[test]
+    fn timestamps_of_every_unit_are_read_from_text_and_big_integers() {
+        let s = schema(vec![
+            Field::new("s", DataType::Timestamp(TimeUnit::Second, Some("+00:00".into())), true),
+            Field::new("ns", DataType::Timestamp(TimeUnit::Nanosecond, None), true),
+        ]);
+        let mut d = JsonRecordDecoder::new(s, 8).unwrap();
+        d.push(br#"{"s": "2024-01-02T03:04:05Z", "ns": "2024-01-02 03:04:05.123456789"}"#)
+            .unwrap();
+        // Beyond 32 bits: the number as it is, in the column's unit.
+        d.push(br#"{"s": 4102444800, "ns": 1704164645123456789}"#).unwrap();
+        d.push(br#"{"s": "2024-01-02T03:04:05+00:00", "ns": null}"#).unwrap();
+        let batch = d.flush().unwrap().unwrap();
+        let secs = batch.column(0).as_primitive::<TimestampSecondType>();
+        assert_eq!(secs.values().to_vec(), [1_704_164_645, 4_102_444_800, 1_704_164_645]);
+        let nanos = batch.column(1).as_primitive::<TimestampNanosecondType>();
+        assert_eq!(nanos.value(0), 1_704_164_645_123_456_789);
+        assert_eq!(nanos.value(1), 1_704_164_645_123_456_789);
+        assert!(nanos.is_null(2));
+        let mut d = JsonRecordDecoder::new(
+            schema(vec![Field::new("s", DataType::Timestamp(TimeUnit::Second, None), true)]),
+            8,
+        )
+        .unwrap();
+        d.push(br#"{"s": "not a time"}"#).unwrap();
+        let e = d.flush().unwrap_err().to_string();
+        assert!(e.contains("whilst decoding field 's'"), "{e}");
+        // Seconds in a string are not a time either (only numbers are).
+        let mut d = JsonRecordDecoder::new(
+            schema(vec![Field::new("s", DataType::Timestamp(TimeUnit::Second, None), true)]),
+            8,
+        )
+        .unwrap();
+        d.push(br#"{"s": "1704164645"}"#).unwrap();
+        assert!(d.flush().is_err());
+    }
+
+    #[test]
+    fn record_lines_decode_to_their_data_and_values_fit_maps() {
+        let s = schema(vec![Field::new("id", DataType::Int64, true)]);
+        let mut d = RecordLineDecoder::new(s.clone(), 10).unwrap();
+        d.push(br#"{"type":"RECORD","record":{"stream":"x","data":{"id":7},"emitted_at":1}}"#)
+            .unwrap();
+        assert_eq!((d.buffered_rows(), d.is_full()), (1, false));
+        let batch = d.flush().unwrap().unwrap();
+        assert_eq!(batch.schema(), s);
+        assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(0), 7);
+        assert!(d.flush().unwrap().is_none());
+        let map = crate::schema::map_type(DataType::Int64);
+        assert!(value_fits(&json!({"a": 1, "b": null}), &map));
+        assert!(!value_fits(&json!({"a": "x"}), &map));
+        let odd = DataType::Map(Arc::new(Field::new("e", DataType::Utf8, false)), false);
+        assert!(!value_fits(&json!({"a": 1}), &odd));
+    }
+}

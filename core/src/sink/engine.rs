@@ -96,6 +96,7 @@ impl<'a, T: Target> Engine<'a, T> {
                     out.warn(format!("stream '{}': {w}", desc.name))?;
                 }
                 if committed_now > committed_before {
+                    files_committed(out, committed_now - committed_before);
                     self.release(out)?;
                 }
             }
@@ -153,7 +154,10 @@ fn drive<T: Target>(
     // Each stream's states are echoed as soon as its files are committed:
     // a kill before the next stream's commit re-delivers less.
     for i in 0..engine.streams.len() {
-        engine.streams.at_mut(i).1.commit_all(engine.target, engine.cfg)?;
+        let stream = engine.streams.at_mut(i).1;
+        let before = stream.committed.len();
+        stream.commit_all(engine.target, engine.cfg)?;
+        files_committed(out, stream.committed.len() - before);
         engine.release(out)?;
     }
     engine.release(out)?;
@@ -189,6 +193,14 @@ fn drive<T: Target>(
         engine.summary.removed += engine.target.remove_older(&dir, &prefix, &keep, &sweep)?;
     }
     Ok(())
+}
+
+/// Counts committed files on the progress line of a person at a shell (one
+/// branch per commit without a terminal).
+fn files_committed(out: &Emitter, n: usize) {
+    if let Some(t) = out.terminal() {
+        t.update(|c| c.files += n as u64);
+    }
 }
 
 /// A new stream's writer: with the catalog's schema and cleanup when there

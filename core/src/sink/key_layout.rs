@@ -371,3 +371,76 @@ mod tests {
         assert_eq!(l.stream_scope("users", "users_").0, "users/");
     }
 }
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    fn pattern(path_format: &str, file: &str) -> Pattern {
+        Pattern {
+            prefix: "out".into(),
+            path_format: path_format.into(),
+            file_name_pattern: file.into(),
+            time: DateTime::from_timestamp_millis(1_609_502_400_000).unwrap(), // 2021-01-01 12:00:00
+            stamp: "20210101_120000".into(),
+            extension: "jsonl".into(),
+            sync_id: "7".into(),
+            streams: Default::default(),
+        }
+    }
+
+    #[test]
+    fn unknown_and_unclosed_variables_stay_as_written() {
+        let p = pattern("${STREAM_NAME}/${FOO}/${YEAR", "{bar}-{part_number}{format_extension}");
+        assert_eq!(
+            p.key("users/users_20210101_120000.jsonl"),
+            "out/users/${FOO}/${YEAR{bar}-0.jsonl"
+        );
+        let p = pattern("${STREAM_NAME}/", "name{part_number");
+        assert_eq!(p.key("users/users_20210101_120000.jsonl"), "out/users/name{part_number");
+        // A rollover file of a pattern without the extension is numbered at the end.
+        let p = pattern("${STREAM_NAME}/", "name");
+        assert_eq!(p.key("users/users_20210101_120000_4.jsonl"), "out/users/name_4");
+    }
+
+    #[test]
+    fn partitions_and_writer_ids_are_kept_in_the_key() {
+        let p = pattern("${STREAM_NAME}", "{part_number}{format_extension}");
+        assert_eq!(
+            p.key("users/day=2021-01-01/users_20210101_120000_2.jsonl"),
+            "out/users/day=2021-01-01/2.jsonl"
+        );
+        // Several writers: the writer id before the extension, or at the end.
+        // (Without partitions the path format is the file name's prefix, as in Airbyte.)
+        assert_eq!(
+            p.key(&format!("users/users_20210101_120000{WRITER_MARK}3_1.jsonl")),
+            format!("out/users1{WRITER_MARK}3.jsonl")
+        );
+        let p = pattern("${STREAM_NAME}/", "name");
+        assert_eq!(
+            p.key(&format!("users/users_20210101_120000{WRITER_MARK}3.jsonl")),
+            format!("out/users/name{WRITER_MARK}3")
+        );
+        // The listing scope of a pattern is the stream's folder, every file in it.
+        let layout = KeyLayout::Pattern(pattern("${STREAM_NAME}/${YEAR}/", "x"));
+        assert_eq!(layout.stream_scope("users", "users_"), ("out/users/".to_string(), None));
+        // A path format with no folder lists under the prefix alone.
+        let bare = Pattern {
+            prefix: String::new(),
+            ..pattern("${YEAR}_", "x")
+        };
+        assert_eq!(bare.stream_prefix("users"), "");
+    }
+
+    #[test]
+    fn java_date_patterns_become_chrono_formats() {
+        assert_eq!(java_date_format("yyyy-MM-dd'T'HH:mm:ss.SSS"), "%Y-%m-%dT%H:%M:%S.%3f");
+        assert_eq!(java_date_format("yy MMM MMMM hh a"), "%y %b %B %I %p");
+        assert_eq!(java_date_format("'quoted' % x"), "quoted %% x");
+        let p = pattern("${STREAM_NAME}/", "{date:yyyy_MMM_dd'h'hh_a}");
+        assert_eq!(
+            p.key("users/users_20210101_120000.jsonl"),
+            "out/users/2021_Jan_01h12_PM"
+        );
+    }
+}

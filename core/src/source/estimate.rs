@@ -87,7 +87,7 @@ impl Engine<'_> {
         if let Err(e) = check_cost_limit(&estimate, self.plan.limits.cost_limit_usd) {
             out.warn(format!("A read would fail: {e}"))?;
         }
-        out.info(self.cost_report(&estimate, &totals))?;
+        self.emit_cost_report(out, &estimate, &totals, "listing")?;
         if let Some(shard) = self.plan.shard {
             out.info(self.shard_report(shard, &shares))?;
         }

@@ -180,3 +180,59 @@ pub async fn subfolders(store: &Arc<dyn Storage>, prefix: &str) -> Result<Vec<St
     names.sort();
     Ok(names)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::ReadOptions;
+    use crate::storage::LocalStorage;
+
+    /// Puts `keys` (empty objects) and lists stream `plan` of them.
+    fn listing(keys: &[String], plan: StreamPlan) -> Listing {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store: Arc<dyn Storage> = Arc::new(LocalStorage::new(dir.path()));
+        let read = ReadPlan::new(vec![plan.clone()]);
+        runtime.block_on(async {
+            for k in keys {
+                store.put(k, "x\n".into()).await.unwrap();
+            }
+            list(&store, &read, &plan, None).await.unwrap()
+        })
+    }
+
+    #[test]
+    fn unknown_formats_are_skipped_with_five_warnings_and_a_count() {
+        let keys: Vec<String> = (0..7)
+            .map(|i| format!("d/f{i}.xyz"))
+            .chain(["d/ok.csv".into()])
+            .collect();
+        let l = listing(&keys, StreamPlan::new("s", "d/", None, ReadOptions::default()));
+        let keys: Vec<&str> = l.files.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys, ["d/ok.csv"]);
+        assert_eq!(l.listed, 8);
+        assert_eq!(l.warnings.len(), 6, "{:?}", l.warnings);
+        assert!(l.warnings[0].starts_with("Skipping 'd/f0.xyz': its format is not known from its extension. Set `"));
+        assert_eq!(l.warnings[5], "… and 2 more objects skipped for an unknown format.");
+    }
+
+    #[test]
+    fn objects_whose_extension_names_another_format_are_read_and_warned_about() {
+        let keys: Vec<String> = (0..7).map(|i| format!("d/f{i}.parquet")).collect();
+        let l = listing(
+            &keys,
+            StreamPlan::new("s", "d/", Some(FileFormat::Csv), ReadOptions::default()),
+        );
+        assert_eq!(l.files.len(), 7, "read as the configured format");
+        assert_eq!(l.warnings.len(), 6, "{:?}", l.warnings);
+        assert!(
+            l.warnings[0].starts_with("'d/f0.parquet' looks like ") && l.warnings[0].contains(" but is read as "),
+            "{}",
+            l.warnings[0]
+        );
+        assert!(l.warnings[5].starts_with("… and 2 more objects whose extension names another format than "));
+    }
+}

@@ -22,7 +22,7 @@ use super::object::prefetch::{MayFetch, Prefetch};
 use super::object::ObjectAt;
 use super::plan::StreamPlan;
 use super::pruning::catalog_columns;
-use super::report::ReadTotals;
+use super::report::{ReadProgress, ReadTotals};
 use super::scan::{scan_with_cursor, ScanConfig, ScanEvent, ScanFile};
 use super::select::{SelectRequest, Selected};
 use super::steps::{self, find_stream, stream_finished, stream_started, StreamStates};
@@ -214,6 +214,7 @@ impl Engine<'_> {
         let started = Instant::now();
         let mut last_progress = started;
         let bytes_at_start = meter.snapshot().bytes_received;
+        let progress = ReadProgress::start(out, meter, &descriptor.name, total_files, selected.bytes);
         // The scan blocks this thread; let the runtime move its other tasks (the
         // downloads feeding the workers) elsewhere.
         let result = tokio::task::block_in_place(|| {
@@ -225,6 +226,7 @@ impl Engine<'_> {
                     match event {
                         ScanEvent::Records { bytes, count } => {
                             states.records_read(out, &bytes, count)?;
+                            progress.records(states.records());
                             if last_progress.elapsed() >= PROGRESS_EVERY {
                                 last_progress = Instant::now();
                                 let secs = started.elapsed().as_secs_f64().max(0.001);
@@ -245,6 +247,7 @@ impl Engine<'_> {
                         }
                         ScanEvent::FileDone(done) => {
                             files_read += 1;
+                            progress.file_done(files_read);
                             states.file_done(out, done, files_read as usize == total_files)?;
                             // The estimate was wrong: stop after this file, its state saved.
                             tracker
@@ -261,6 +264,9 @@ impl Engine<'_> {
         drop(prefetch);
         totals.files_read += files_read;
         states.end_scan(out, &result, record_cursor.as_ref())?;
+        if result.is_ok() {
+            progress.finish(states.records());
+        }
         result.map_err(ConnectorError::from)
     }
 

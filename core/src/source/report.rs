@@ -1,16 +1,22 @@
 //! The COST report (CONTRACT §6) of a read or an estimate: what was listed,
 //! selected and read ([`ReadTotals`]), the pre-flight estimate, and the
-//! actual figures of the meter; for a sharded estimate, the `SHARDS` report
-//! pricing each shard and the whole.
+//! actual figures of the meter (as a LOG, and as a table on a terminal); for
+//! a sharded estimate, the `SHARDS` report pricing each shard and the whole;
+//! and a stream's read on the progress line of a person at a shell
+//! ([`ReadProgress`]).
+
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use lakeport_protocol::progress::{Task, Terminal};
 use lakeport_protocol::{ConnectorError, Emitter};
 
 use super::engine::Engine;
 use super::select::{Selected, ShardShare};
 use super::shard::Shard;
 use crate::cost::{estimate_read, CostReport, Estimate, Usage};
+use crate::storage::Meter;
 
 /// What a read did, for the COST report.
 #[derive(Debug, Default, Clone, Copy)]
@@ -63,6 +69,11 @@ impl Engine<'_> {
     /// figures come from the meter — everything the process sent, discovery
     /// included, retries included.
     pub fn cost_report(&self, estimate: &Estimate, totals: &ReadTotals) -> String {
+        self.cost_of(estimate, totals).message()
+    }
+
+    /// The COST report's figures.
+    fn cost_of(&self, estimate: &Estimate, totals: &ReadTotals) -> CostReport {
         let limits = &self.plan.limits;
         CostReport {
             files_listed: totals.files_listed,
@@ -78,7 +89,21 @@ impl Engine<'_> {
         }
         .with_estimate(estimate)
         .with_actual(self.meter.snapshot(), &self.plan.pricing)
-        .message()
+    }
+
+    /// Logs the COST report, and shows it as a table on a terminal (the
+    /// metered column headed `actual`).
+    pub fn emit_cost_report(
+        &self,
+        out: &mut Emitter,
+        estimate: &Estimate,
+        totals: &ReadTotals,
+        actual: &str,
+    ) -> Result<(), ConnectorError> {
+        let report = self.cost_of(estimate, totals);
+        out.info(report.message())?;
+        out.show(&report.table(actual));
+        Ok(())
     }
 
     /// Logs the COST report, when the plan asks for one ([`super::plan::ReadPlan::cost_report`]).
@@ -89,7 +114,7 @@ impl Engine<'_> {
         totals: &ReadTotals,
     ) -> Result<(), ConnectorError> {
         if self.plan.cost_report {
-            out.info(self.cost_report(estimate, totals))?;
+            self.emit_cost_report(out, estimate, totals, "actual")?;
         }
         Ok(())
     }
@@ -130,5 +155,158 @@ impl Engine<'_> {
         });
         let report = json!({"shard": shard.index, "count": shard.count, "shards": per, "whole": whole});
         format!("SHARDS {report}")
+    }
+}
+
+/// One stream's read on the progress line of a person at a shell: files
+/// read of those selected, records, bytes received (the ETA from the
+/// selected bytes). Without a terminal every call is one branch.
+pub struct ReadProgress {
+    terminal: Option<Terminal>,
+    meter: Arc<Meter>,
+    bytes_at_start: u64,
+}
+
+impl ReadProgress {
+    /// Starts the line of `stream`, reading `files` objects of `bytes` bytes.
+    pub fn start(out: &Emitter, meter: &Arc<Meter>, stream: &str, files: usize, bytes: u64) -> Self {
+        let terminal = out.terminal().cloned();
+        if let Some(t) = &terminal {
+            t.start(Task {
+                label: stream.to_string(),
+                files_word: "files",
+                records_word: "records",
+                files_total: Some(files as u64),
+                bytes_total: Some(bytes),
+                records_total: None,
+            });
+        }
+        ReadProgress {
+            terminal,
+            meter: meter.clone(),
+            bytes_at_start: meter.snapshot().bytes_received,
+        }
+    }
+
+    /// After a batch of records: `records` in all so far.
+    pub fn records(&self, records: u64) {
+        if let Some(t) = &self.terminal {
+            let bytes = self.meter.snapshot().bytes_received.saturating_sub(self.bytes_at_start);
+            t.update(|c| {
+                c.records = records;
+                c.bytes = bytes;
+            });
+        }
+    }
+
+    /// After an object: `files` read in all so far.
+    pub fn file_done(&self, files: u64) {
+        if let Some(t) = &self.terminal {
+            t.update(|c| c.files = files);
+        }
+    }
+
+    /// The stream is read: the line is drawn a last time, marked done.
+    pub fn finish(&self, records: u64) {
+        self.records(records);
+        if let Some(t) = &self.terminal {
+            t.finish();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use lakeport_protocol::progress::Terminal;
+    use lakeport_protocol::{ConfiguredAirbyteCatalog, Emitter, InputState};
+    use serde_json::json;
+
+    use crate::formats::{FileFormat, ReadOptions};
+    use crate::source::captured::Captured;
+    use crate::source::engine::Engine;
+    use crate::source::listing::ListingCache;
+    use crate::source::plan::{ReadPlan, StreamPlan};
+    use crate::storage::{LocalStorage, Metered};
+
+    /// What a terminal received.
+    #[derive(Clone, Default)]
+    struct Screen(Arc<Mutex<Vec<u8>>>);
+    impl Write for Screen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A read on a terminal draws each stream's line, done at the end, and
+    /// the COST table; an estimate shows its table with the listing as the
+    /// metered column. The protocol output is the same as without one.
+    #[test]
+    fn a_read_and_an_estimate_on_a_terminal_show_progress_and_the_cost_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let metered = Metered::new(Arc::new(LocalStorage::new(dir.path())));
+        let (store, meter) = (metered.store().clone(), metered.meter().clone());
+        runtime.block_on(async {
+            store.put("data/a.csv", "id,name\n1,ann\n2,bob\n".into()).await.unwrap();
+            store.put("data/b.csv", "id,name\n3,cy\n".into()).await.unwrap();
+        });
+        let stream = StreamPlan::new("people", "data/", Some(FileFormat::Csv), ReadOptions::default());
+        let mut plan = ReadPlan::new(vec![stream]);
+        plan.cost_report = true;
+        let listings = ListingCache::default();
+        let engine = Engine::new(plan, store, meter, &listings);
+        let catalog = runtime
+            .block_on(engine.discover(&mut Emitter::new(Box::new(std::io::sink()))))
+            .unwrap();
+        let configured: ConfiguredAirbyteCatalog = serde_json::from_value(json!({"streams": [{
+            "stream": catalog.streams[0], "sync_mode": "full_refresh", "destination_sync_mode": "append"}]}))
+        .unwrap();
+        let state = InputState::default();
+
+        let screen = Screen::default();
+        let cap = Captured::default();
+        let mut out = Emitter::new(Box::new(cap.clone())).with_terminal(Terminal::new(Box::new(screen.clone()), 200));
+        runtime.block_on(engine.read(&configured, &state, &mut out)).unwrap();
+        let text = String::from_utf8(screen.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("\r\x1b[2Kpeople: 0/2 files, 0 records"), "{text:?}");
+        assert!(text.contains("people: 2/2 files, 3 records, "), "{text:?}");
+        assert!(text.contains(" elapsed, done\n"), "{text:?}");
+        assert!(text.contains("INFO: COST {"), "{text:?}");
+        let get = text.lines().find(|l| l.starts_with("GET requests")).unwrap();
+        // Discovery's sample (one GET per object, same meter) and the read's.
+        assert_eq!(
+            get.split_whitespace().collect::<Vec<_>>(),
+            ["GET", "requests", "4", "4"]
+        );
+        assert!(
+            text.contains("files: 2 listed, 2 selected, 2 read, 0 deferred"),
+            "{text:?}"
+        );
+        let records = cap.take(&mut out).iter().filter(|m| m["type"] == "RECORD").count();
+        assert_eq!(records, 3);
+
+        let screen = Screen::default();
+        let mut out = Emitter::new(Box::new(cap.clone())).with_terminal(Terminal::new(Box::new(screen.clone()), 200));
+        runtime
+            .block_on(engine.estimate(&configured, &state, &mut out))
+            .unwrap();
+        let text = String::from_utf8(screen.0.lock().unwrap().clone()).unwrap();
+        let header = text.lines().find(|l| l.starts_with("COST ")).unwrap();
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["COST", "estimate", "listing"]
+        );
+        assert!(!text.contains("elapsed"), "an estimate reads nothing: {text:?}");
     }
 }

@@ -314,3 +314,73 @@ impl Storage for Counting {
         Some(file.map(|f| f.metered(self.meter.clone())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::TryStreamExt;
+
+    use super::*;
+    use crate::storage::{ListPage, LocalStorage};
+
+    /// A `Metered` used as a `Storage` itself counts every kind of request
+    /// and the bytes each moved, and passes each call through.
+    #[test]
+    fn every_request_through_the_metered_store_is_counted_and_passed_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let metered = Metered::new(Arc::new(LocalStorage::new(dir.path())));
+        let store: &dyn Storage = &metered;
+        runtime.block_on(async {
+            store.put("a/one.txt", Bytes::from_static(b"hello")).await.unwrap();
+            assert_eq!(store.head("a/one.txt").await.unwrap().size, 5);
+            let got = store.get("a/one.txt").await.unwrap();
+            let body: Vec<Bytes> = got.stream.try_collect().await.unwrap();
+            assert_eq!(body.concat(), b"hello");
+            assert_eq!(&store.get_range("a/one.txt", 1..3).await.unwrap()[..], b"el");
+            // An empty range asks nothing of the backend's meter.
+            assert!(store.get_range("a/one.txt", 2..2).await.unwrap().is_empty());
+            let pages: Vec<ListPage> = store.list(ListOptions::prefix("a/")).try_collect().await.unwrap();
+            let keys: Vec<&str> = pages.iter().flat_map(|p| &p.objects).map(|o| o.key.as_str()).collect();
+            assert_eq!(keys, ["a/one.txt"]);
+
+            let upload = store.create_multipart("a/big.bin").await.unwrap();
+            let part = store
+                .upload_part("a/big.bin", &upload, 1, Bytes::from_static(b"0123456789"))
+                .await
+                .unwrap();
+            store
+                .complete_multipart("a/big.bin", &upload, vec![part])
+                .await
+                .unwrap();
+            assert_eq!(store.head("a/big.bin").await.unwrap().size, 10);
+            let dropped = store.create_multipart("a/dropped.bin").await.unwrap();
+            store.abort_multipart("a/dropped.bin", &dropped).await.unwrap();
+            store.delete("a/one.txt").await.unwrap();
+            assert!(store.head("a/one.txt").await.is_err());
+        });
+        let used = metered.meter().snapshot();
+        assert_eq!(used.put_requests, 1);
+        assert_eq!(used.head_requests, 3);
+        assert_eq!(used.get_requests, 2, "the empty range is not a request");
+        assert_eq!(used.list_requests, 1);
+        assert_eq!(used.create_multipart_requests, 2);
+        assert_eq!(used.upload_part_requests, 1);
+        assert_eq!(used.complete_multipart_requests, 1);
+        assert_eq!(used.abort_multipart_requests, 1);
+        assert_eq!(used.delete_requests, 1);
+        assert_eq!(used.bytes_sent, 5 + 10);
+        assert_eq!(used.bytes_received, 5 + 2);
+        // It shows as the backend it wraps.
+        let shown = dir.path().display().to_string();
+        assert!(metered.to_string().contains(&shown), "{metered}");
+        assert!(format!("{metered:?}").contains("Metered"), "{metered:?}");
+        assert!(
+            format!("{:?}", metered.store()).contains(&shown),
+            "{:?}",
+            metered.store()
+        );
+        assert_eq!(metered.store().to_string(), metered.to_string());
+        // Deref: the metered store's own methods.
+        assert_eq!(metered.to_string(), (*metered).to_string());
+    }
+}

@@ -441,3 +441,64 @@ impl BatchReader for JsonReader<'_> {
         self.warnings.take()
     }
 }
+
+#[cfg(test)]
+mod reader_error_tests {
+    use arrow::datatypes::Schema;
+
+    use super::*;
+
+    fn read(
+        text: &'static str,
+        target: Option<SchemaRef>,
+        array: bool,
+        opts: &ReadOptions,
+    ) -> Vec<Result<RecordBatch>> {
+        let reader = JsonReader::new("f.json", Box::new(text.as_bytes()), opts, target, array).unwrap();
+        reader.collect()
+    }
+
+    fn int_target() -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]))
+    }
+
+    #[test]
+    fn data_after_the_top_level_array_is_an_error_naming_it() {
+        let out = read(
+            "[{\"a\": 1}] \n {\"a\": 2}",
+            Some(int_target()),
+            true,
+            &ReadOptions::default(),
+        );
+        let e = out.into_iter().find_map(|r| r.err()).expect("an error").to_string();
+        assert!(e.contains("unexpected data after the top-level JSON array"), "{e}");
+        // Whitespace after it is fine.
+        let out = read("[{\"a\": 1}]\n  \n", Some(int_target()), true, &ReadOptions::default());
+        let rows: usize = out.into_iter().map(|r| r.unwrap().num_rows()).sum();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn a_value_its_field_cannot_hold_and_broken_json_say_which_and_stop_the_reader() {
+        let out = read(
+            "{\"a\": \"x\"}\n{\"a\": 2}\n",
+            Some(int_target()),
+            false,
+            &ReadOptions::default(),
+        );
+        assert_eq!(out.len(), 1, "the reader stops at its first error");
+        let e = out.into_iter().next().unwrap().unwrap_err().to_string();
+        assert!(
+            e.contains("f.json") && e.contains("a value does not fit its field's type"),
+            "{e}"
+        );
+        let out = read(
+            "{\"a\": 1}\n{\"a\": tru}\n",
+            Some(int_target()),
+            false,
+            &ReadOptions::default(),
+        );
+        let e = out.into_iter().find_map(|r| r.err()).expect("an error").to_string();
+        assert!(e.contains("invalid JSON"), "{e}");
+    }
+}

@@ -82,4 +82,43 @@ mod tests {
         assert_eq!(max_value(Some(json!(3)), Some(json!(2))), Some(json!(3)));
         assert_eq!(max_value(None, Some(json!(2))), Some(json!(2)));
     }
+
+    #[test]
+    fn mixed_kinds_order_numbers_before_strings_and_the_rest_by_rank() {
+        // Floats (not both integers) compare as floats, whatever their spelling.
+        assert_eq!(compare_values(&json!(1.5), &json!(1.25)), Ordering::Greater);
+        assert_eq!(compare_values(&json!(-0.5), &json!(0)), Ordering::Less);
+        // A number and a numeric string (spaces allowed) compare numerically, both ways.
+        assert_eq!(compare_values(&json!(9), &json!(" 10 ")), Ordering::Less);
+        assert_eq!(compare_values(&json!("2.5"), &json!(2.5)), Ordering::Equal);
+        // A number and a string that is not a number: the number first.
+        assert_eq!(compare_values(&json!(10), &json!("abc")), Ordering::Less);
+        assert_eq!(compare_values(&json!("abc"), &json!(10)), Ordering::Greater);
+        // One timestamp and one plain string: plain string order.
+        assert_eq!(compare_values(&json!("2024-01-01"), &json!("z")), Ordering::Less);
+        // Equal instants spelled differently: the spelling breaks the tie, so
+        // the order is total.
+        assert_eq!(
+            compare_values(&json!("2024-01-01T00:00:00Z"), &json!("2024-01-01T00:00:00+00:00")),
+            Ordering::Greater
+        );
+        // null < bool < number < string < array < object.
+        let ranked = [
+            json!(null),
+            json!(true),
+            json!(1),
+            json!("a"),
+            json!([1]),
+            json!({"a": 1}),
+        ];
+        for (i, a) in ranked.iter().enumerate() {
+            for (j, b) in ranked.iter().enumerate() {
+                assert_eq!(compare_values(a, b), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        // The maximum keeps the first of equals and skips a missing side.
+        assert_eq!(max_value(Some(json!("2.0")), Some(json!(2))), Some(json!("2.0")));
+        assert_eq!(max_value(Some(json!(1)), None), Some(json!(1)));
+        assert_eq!(max_value(None, None), None);
+    }
 }

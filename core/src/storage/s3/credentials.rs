@@ -84,4 +84,53 @@ mod tests {
         let back: S3Connection = serde_json::from_value(serde_json::to_value(&conn).unwrap()).unwrap();
         assert_eq!(back.secret_access_key.unwrap().expose(), "TOPSECRETVALUE");
     }
+
+    fn loader() -> ConfigLoader {
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1"))
+    }
+
+    #[test]
+    fn a_key_id_without_its_secret_or_the_reverse_is_a_config_error() {
+        let mut conn = S3Connection::new("b");
+        conn.access_key_id = Some("AKIDEXAMPLE".into());
+        let e = configure(loader(), &conn).err().unwrap();
+        assert!(
+            matches!(&e, StorageError::Config(m) if m.starts_with("`access_key_id` is set but `secret_access_key` is not")),
+            "{e}"
+        );
+        // Blank values count as unset.
+        conn.access_key_id = Some("  ".into());
+        conn.secret_access_key = Some(Secret::new("s"));
+        let e = configure(loader(), &conn).err().unwrap();
+        assert!(
+            matches!(&e, StorageError::Config(m) if m.starts_with("`secret_access_key` is set but `access_key_id` is not")),
+            "{e}"
+        );
+        // Anonymous ignores the keys altogether.
+        conn.anonymous = true;
+        assert!(configure(loader(), &conn).is_ok());
+    }
+
+    #[test]
+    fn a_role_is_assumed_over_the_keys_but_not_for_anonymous_requests() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut conn = S3Connection::new("b");
+        conn.access_key_id = Some("AKIDEXAMPLE".into());
+        conn.secret_access_key = Some(Secret::new("secret"));
+        conn.role_arn = Some(" arn:aws:iam::123456789012:role/reader ".into());
+        runtime.block_on(async {
+            let sdk = configure(loader(), &conn).unwrap().load().await;
+            let assumed = assume_role(sdk, &conn).await;
+            // The provider is the AssumeRole one (the static keys are its base).
+            let provider = format!("{:?}", assumed.credentials_provider().unwrap());
+            assert!(provider.contains("AssumeRole"), "{provider}");
+            conn.anonymous = true;
+            let sdk = configure(loader(), &conn).unwrap().load().await;
+            let unsigned = assume_role(sdk, &conn).await;
+            assert!(unsigned.credentials_provider().is_none());
+        });
+    }
 }
