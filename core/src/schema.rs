@@ -72,6 +72,55 @@ pub fn json_field(name: &str, json_schema: &JsonValue) -> Field {
 }
 
 // ---------------------------------------------------------------------------------------
+// Exact numbers and instants
+// ---------------------------------------------------------------------------------------
+
+/// The JSON Schema keyword giving a `number` column's decimal precision (total digits).
+/// Airbyte's `number` says nothing of precision and a destination writes it as a double; a
+/// decimal column's schema carries its precision and scale so that a destination writes
+/// every digit back (a Parquet/Avro decimal), as the file held it. Other readers ignore it.
+pub const DECIMAL_PRECISION_KEY: &str = "decimal_precision";
+
+/// The JSON Schema keyword giving a `number` column's decimal scale (digits after the
+/// point), beside [`DECIMAL_PRECISION_KEY`].
+pub const DECIMAL_SCALE_KEY: &str = "decimal_scale";
+
+/// The JSON Schema keyword giving a date-time column's resolution when it is finer than
+/// Airbyte's microseconds: [`NANOSECONDS`]. A destination then keeps nanoseconds.
+pub const TIMESTAMP_PRECISION_KEY: &str = "timestamp_precision";
+
+/// The value of [`TIMESTAMP_PRECISION_KEY`] for nanosecond timestamps.
+pub const NANOSECONDS: &str = "nanoseconds";
+
+/// The Arrow decimal type of `precision` digits, `scale` after the point: 128 bits up to 38
+/// digits, 256 bits up to 76; `None` beyond (or for a scale Arrow cannot hold).
+pub fn decimal_type(precision: i64, scale: i64) -> Option<DataType> {
+    let scale = i8::try_from(scale).ok()?;
+    match u8::try_from(precision).ok()? {
+        p @ 1..=38 if i16::from(scale) <= i16::from(p) => Some(DataType::Decimal128(p, scale)),
+        p @ 39..=76 if i16::from(scale) <= i16::from(p) => Some(DataType::Decimal256(p, scale)),
+        _ => None,
+    }
+}
+
+/// The decimal type a `number` schema declares ([`DECIMAL_PRECISION_KEY`],
+/// [`DECIMAL_SCALE_KEY`]), if any.
+fn declared_decimal(s: &JsonValue) -> Option<DataType> {
+    let precision = s.get(DECIMAL_PRECISION_KEY)?.as_i64()?;
+    let scale = s.get(DECIMAL_SCALE_KEY).map_or(Some(0), JsonValue::as_i64)?;
+    decimal_type(precision, scale)
+}
+
+/// The unit a date-time schema declares ([`TIMESTAMP_PRECISION_KEY`]): microseconds unless
+/// it says nanoseconds.
+fn declared_unit(s: &JsonValue) -> TimeUnit {
+    match s.get(TIMESTAMP_PRECISION_KEY).and_then(JsonValue::as_str) {
+        Some(NANOSECONDS) => TimeUnit::Nanosecond,
+        _ => TimeUnit::Microsecond,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Arrow → JSON Schema
 // ---------------------------------------------------------------------------------------
 
@@ -113,24 +162,28 @@ pub fn data_type_to_json_schema(dt: &DataType) -> JsonValue {
         Null => nullable("string"),
         Boolean => nullable("boolean"),
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => nullable("integer"),
-        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => {
-            nullable("number")
-        }
+        Float16 | Float32 | Float64 => nullable("number"),
+        Decimal32(p, s) | Decimal64(p, s) | Decimal128(p, s) | Decimal256(p, s) => json!({
+            "type": ["null", "number"],
+            DECIMAL_PRECISION_KEY: p,
+            DECIMAL_SCALE_KEY: s,
+        }),
         Utf8 | LargeUtf8 | Utf8View => nullable("string"),
         Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => {
             json!({ "type": ["null", "string"], "contentEncoding": "base64" })
         }
         Date32 | Date64 => json!({ "type": ["null", "string"], "format": "date" }),
-        Timestamp(_, Some(_)) => json!({
-            "type": ["null", "string"],
-            "format": "date-time",
-            "airbyte_type": "timestamp_with_timezone"
-        }),
-        Timestamp(_, None) => json!({
-            "type": ["null", "string"],
-            "format": "date-time",
-            "airbyte_type": "timestamp_without_timezone"
-        }),
+        Timestamp(unit, tz) => {
+            let mut s = json!({
+                "type": ["null", "string"],
+                "format": "date-time",
+                "airbyte_type": if tz.is_some() { "timestamp_with_timezone" } else { "timestamp_without_timezone" },
+            });
+            if *unit == TimeUnit::Nanosecond {
+                s[TIMESTAMP_PRECISION_KEY] = json!(NANOSECONDS);
+            }
+            s
+        }
         Time32(_) | Time64(_) => json!({
             "type": ["null", "string"],
             "format": "time",
@@ -246,14 +299,17 @@ pub fn json_schema_to_data_type(s: &JsonValue) -> DataType {
     match kind {
         "integer" => DataType::Int64,
         "number" if airbyte_type == Some("integer") => DataType::Int64,
-        "number" => DataType::Float64,
+        "number" => declared_decimal(s).unwrap_or(DataType::Float64),
         "boolean" => DataType::Boolean,
         "string" => match (format, airbyte_type) {
             // Airbyte's naive date-time: written without an offset, kept without a zone.
-            (Some("date-time") | None, Some("timestamp_without_timezone")) => timestamp_naive(),
-            (Some("date-time"), _) => timestamp_utc(),
+            (Some("date-time") | None, Some("timestamp_without_timezone")) => {
+                DataType::Timestamp(declared_unit(s), None)
+            }
+            (Some("date-time"), _) | (_, Some("timestamp_with_timezone")) => {
+                DataType::Timestamp(declared_unit(s), Some(Arc::from(UTC)))
+            }
             (Some("date"), _) => DataType::Date32,
-            (_, Some("timestamp_with_timezone")) => timestamp_utc(),
             _ => DataType::Utf8,
         },
         "object" => match (
@@ -524,19 +580,23 @@ pub fn widen(a: &DataType, b: &DataType) -> std::result::Result<DataType, DataTy
         }
         (Date32 | Date64, Timestamp(..)) => return Ok(b.clone()),
         (Timestamp(..), Date32 | Date64) => return Ok(a.clone()),
-        (Timestamp(_, ta), Timestamp(_, tb)) => {
+        (Timestamp(ua, ta), Timestamp(ub, tb)) => {
             let tz = ta.clone().or_else(|| tb.clone());
-            return Ok(Timestamp(TimeUnit::Microsecond, tz));
+            let unit = if *ua == TimeUnit::Nanosecond && *ub == TimeUnit::Nanosecond {
+                TimeUnit::Nanosecond
+            } else {
+                TimeUnit::Microsecond
+            };
+            return Ok(Timestamp(unit, tz));
         }
-        (Decimal128(pa, sa), Decimal128(pb, sb)) => {
+        (
+            Decimal32(pa, sa) | Decimal64(pa, sa) | Decimal128(pa, sa) | Decimal256(pa, sa),
+            Decimal32(pb, sb) | Decimal64(pb, sb) | Decimal128(pb, sb) | Decimal256(pb, sb),
+        ) => {
             let scale = (*sa).max(*sb);
             let int_digits = (i16::from(*pa) - i16::from(*sa)).max(i16::from(*pb) - i16::from(*sb));
             let precision = int_digits + i16::from(scale);
-            return Ok(if precision <= 38 {
-                Decimal128(precision as u8, scale)
-            } else {
-                Float64
-            });
+            return Ok(decimal_type(i64::from(precision), i64::from(scale)).unwrap_or(Float64));
         }
         _ => {}
     }

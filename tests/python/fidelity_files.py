@@ -102,6 +102,18 @@ parquet("pq_rt_timestamps", pa.table({
     "dates": pa.array([0, 2932896, -719162, None], pa.date32()),
 }))
 
+# Values a double or microseconds cannot hold, for a destination to write back exactly:
+# decimals of every width and nanosecond timestamps (naive and zoned).
+parquet("pq_rt_exact", pa.table({
+    "d38": pa.array(big38, pa.decimal128(38, 10)),
+    "d76": pa.array(big76, pa.decimal256(76, 10)),
+    "d5": pa.array(small, pa.decimal128(5, 2)),
+    "d19_0": pa.array([D(2**62 + 1), D(-(2**62) - 1), None, D(1), D(0)], pa.decimal128(19, 0)),
+    "naive_ns": pa.array([1_700_000_000_123_456_789, -1, None, 0, 9_000_000_000_000_000_001], pa.timestamp("ns")),
+    "utc_ns": pa.array([1_700_000_000_123_456_789, -999_999_999, None, 1, -9_000_000_000_000_000_001],
+                       pa.timestamp("ns", tz="UTC")),
+}))
+
 # Floats JSON cannot hold: NaN and infinities at the top level and nested.
 parquet("pq_floats", pa.table({
     "f64": pa.array([1.5, float("nan"), float("inf"), None, -float("inf")], pa.float64()),

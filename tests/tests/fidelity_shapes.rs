@@ -199,6 +199,17 @@ fn discover_types_maps_naive_timestamps_and_decimals_as_airbyte_does() {
     assert_eq!(ts["utc_ms"]["airbyte_type"], "timestamp_with_timezone", "{ts}");
     let dec = discover(file("pq_decimals"));
     assert_eq!(dec["d76"]["type"], json!(["null", "number"]), "{dec}");
+    // The precision and scale a destination needs to write every digit back.
+    assert_eq!(
+        (&dec["d76"]["decimal_precision"], &dec["d76"]["decimal_scale"]),
+        (&json!(76), &json!(10))
+    );
+    assert_eq!(
+        (&dec["d5"]["decimal_precision"], &dec["d5"]["decimal_scale"]),
+        (&json!(5), &json!(2))
+    );
+    assert_eq!(ts["ny_ns"]["timestamp_precision"], "nanoseconds", "{ts}");
+    assert_eq!(ts["naive_us"].get("timestamp_precision"), None, "{ts}");
 }
 
 #[test]
