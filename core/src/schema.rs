@@ -214,6 +214,54 @@ pub fn data_type_to_json_schema(dt: &DataType) -> JsonValue {
 // JSON Schema → Arrow
 // ---------------------------------------------------------------------------------------
 
+/// [`json_schema_to_arrow`], with each string column whose property allows several kinds
+/// (`{"type": ["null", "integer", "string"]}`, an array of any items) carrying that schema ([`JSON_SCHEMA_KEY`]): a
+/// reader of JSON values ([`with_json_values`]) passes such values through unchanged; other
+/// readers read text into it as into any string column.
+pub fn json_schema_to_arrow_keeping_values(json_schema: &JsonValue) -> Result<Schema> {
+    let schema = json_schema_to_arrow(json_schema)?;
+    let props = json_schema.get("properties").and_then(JsonValue::as_object);
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match props.and_then(|p| p.get(f.name())) {
+            Some(s) if f.data_type() == &DataType::Utf8 && holds_json_values(s) => f
+                .as_ref()
+                .clone()
+                .with_metadata(HashMap::from([(JSON_SCHEMA_KEY.to_string(), s.to_string())])),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Ok(Schema::new(fields))
+}
+
+/// Whether a property read into a string column allows values that are not strings: several
+/// kinds, or an array or object of no declared shape.
+fn holds_json_values(s: &JsonValue) -> bool {
+    schema_types(s).iter().any(|t| t != "string")
+}
+
+/// `schema` with its string columns that declare a schema of several kinds
+/// ([`json_schema_to_arrow_keeping_values`]) made columns of JSON values ([`json_field`]),
+/// for a reader of JSON to decode into.
+pub fn with_json_values(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let declared = f
+                .metadata()
+                .get(JSON_SCHEMA_KEY)
+                .and_then(|s| serde_json::from_str::<JsonValue>(s).ok());
+            match declared {
+                Some(js) if f.data_type() == &DataType::Utf8 && holds_json_values(&js) => json_field(f.name(), &js),
+                _ => f.as_ref().clone(),
+            }
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
 /// The Arrow schema of a stream's `json_schema` (an object schema with `properties`).
 /// Every field is nullable. A schema without properties yields an empty schema.
 pub fn json_schema_to_arrow(json_schema: &JsonValue) -> Result<Schema> {
@@ -439,6 +487,70 @@ pub struct JsonSchemaInferrer {
     index: HashMap<String, usize>,
     max_depth: usize,
     conflicts: Vec<String>,
+    /// With [`JsonSchemaInferrer::keeping_mixed_values`]: per field, the JSON kinds seen and
+    /// whether an array in it mixed kinds.
+    mixed: Option<Vec<MixedKinds>>,
+}
+
+/// The JSON kinds one field held, for [`JsonSchemaInferrer::keeping_mixed_values`].
+#[derive(Debug, Clone, Default)]
+struct MixedKinds {
+    kinds: std::collections::BTreeSet<&'static str>,
+    mixed_array: bool,
+}
+
+impl MixedKinds {
+    fn observe(&mut self, v: &JsonValue) {
+        self.kinds.insert(json_kind(v));
+        self.mixed_array |= has_mixed_array(v);
+    }
+
+    /// The JSON Schema of a field of several kinds (or holding mixed arrays), `None` for a
+    /// field one typed column holds without converting a value.
+    fn json_schema(&self) -> Option<JsonValue> {
+        let mut kinds: Vec<&str> = self.kinds.iter().copied().filter(|k| *k != "null").collect();
+        if kinds.contains(&"number") {
+            kinds.retain(|k| *k != "integer");
+        }
+        if kinds.len() <= 1 && !self.mixed_array {
+            return None;
+        }
+        let mut types = vec!["null"];
+        types.extend(kinds);
+        Some(json!({ "type": types }))
+    }
+}
+
+/// The JSON Schema kind of a JSON value.
+fn json_kind(v: &JsonValue) -> &'static str {
+    match v {
+        JsonValue::Null => "null",
+        JsonValue::Bool(_) => "boolean",
+        JsonValue::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        JsonValue::Number(_) => "number",
+        JsonValue::String(_) => "string",
+        JsonValue::Array(_) => "array",
+        JsonValue::Object(_) => "object",
+    }
+}
+
+/// Whether an array anywhere in `v` holds items of kinds no one typed list holds without
+/// converting some (a number and a string, an object and a number, …).
+fn has_mixed_array(v: &JsonValue) -> bool {
+    match v {
+        JsonValue::Array(items) => {
+            let mut kinds =
+                items
+                    .iter()
+                    .map(json_kind)
+                    .filter(|k| *k != "null")
+                    .map(|k| if k == "integer" { "number" } else { k });
+            let first = kinds.next();
+            kinds.any(|k| Some(k) != first) || items.iter().any(has_mixed_array)
+        }
+        JsonValue::Object(map) => map.values().any(has_mixed_array),
+        _ => false,
+    }
 }
 
 impl JsonSchemaInferrer {
@@ -450,6 +562,16 @@ impl JsonSchemaInferrer {
         }
     }
 
+    /// This inferrer, making a field that holds values of several kinds (a number in one
+    /// record, a string or an object in another) or arrays of mixed items a column of JSON
+    /// values ([`json_field`]) whose schema lists the kinds seen — its values pass through
+    /// unchanged, as Airbyte's file-based sources pass JSON values — instead of a string
+    /// column holding their text.
+    pub fn keeping_mixed_values(mut self) -> Self {
+        self.mixed = Some(vec![]);
+        self
+    }
+
     /// Adds one record; non-object values are ignored.
     pub fn observe(&mut self, record: &JsonValue) {
         let Some(map) = record.as_object() else {
@@ -457,13 +579,18 @@ impl JsonSchemaInferrer {
         };
         for (k, v) in map {
             let t = infer_json_type(v, self.max_depth - 1);
+            let field = self.index.get(k).copied().unwrap_or(self.fields.len());
+            if let Some(mixed) = self.mixed.as_mut() {
+                mixed.resize_with(mixed.len().max(field + 1), MixedKinds::default);
+                mixed[field].observe(v);
+            }
             match self.index.get(k) {
                 Some(&i) => {
                     let old = self.fields[i].data_type().clone();
                     let new = match widen(&old, &t) {
                         Ok(t) => t,
                         Err(t) => {
-                            if self.conflicts.len() < 100 {
+                            if self.conflicts.len() < 100 && self.mixed.is_none() {
                                 self.conflicts.push(format!(
                                     "field '{k}' holds both {} and {} values; read as string",
                                     kind_name(&old),
@@ -498,7 +625,20 @@ impl JsonSchemaInferrer {
 
     /// The schema seen so far, with never-typed (all-null) columns as `Utf8`.
     pub fn schema(&self) -> Schema {
-        finalize(&Schema::new(self.fields.clone()))
+        let schema = finalize(&Schema::new(self.fields.clone()));
+        let Some(mixed) = &self.mixed else {
+            return schema;
+        };
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .zip(mixed)
+            .map(|(f, m)| match m.json_schema() {
+                Some(js) => json_field(f.name(), &js),
+                None => f.as_ref().clone(),
+            })
+            .collect();
+        Schema::new_with_metadata(fields, schema.metadata().clone())
     }
 }
 

@@ -321,3 +321,30 @@ fn widen_merges_every_type_pair_it_knows() {
         ["object", "map", "array", "binary", "other"]
     );
 }
+
+#[test]
+fn json_inference_keeping_mixed_values_lists_the_kinds_seen() {
+    let mut inf = schema::JsonSchemaInferrer::new(10).keeping_mixed_values();
+    inf.observe(&json!({"a": 1, "b": true, "c": {"x": 1}, "d": null, "m": [1, "x"], "n": 1, "s": "x"}));
+    inf.observe(&json!({"a": 2.5, "b": 3, "c": 7, "e": [1, 2], "m": null, "n": null, "s": "y"}));
+    inf.observe(&json!({"b": "three", "e": [3.5], "m": [[1], [{"k": 2}]]}));
+    let s = inf.schema();
+    let f = |n: &str| s.field_with_name(n).unwrap().clone();
+    // One kind (integers and numbers are one): a typed column, as before.
+    assert_eq!(f("a").data_type(), &DataType::Float64);
+    assert!(!schema::is_json_field(&f("a")));
+    assert_eq!(f("s").data_type(), &DataType::Utf8);
+    assert!(!schema::is_json_field(&f("s")));
+    assert_eq!(f("n").data_type(), &DataType::Int64);
+    assert!(!schema::is_json_field(&f("e")));
+    // Several kinds, or arrays of mixed items: JSON values, the kinds seen in the schema.
+    for (name, kinds) in [
+        ("b", json!(["null", "boolean", "integer", "string"])),
+        ("c", json!(["null", "integer", "object"])),
+        ("m", json!(["null", "array"])),
+    ] {
+        assert!(schema::is_json_field(&f(name)), "{name}");
+        assert_eq!(schema::field_to_json_schema(&f(name)), json!({"type": kinds}), "{name}");
+    }
+    assert!(inf.warnings().is_empty(), "{:?}", inf.warnings());
+}

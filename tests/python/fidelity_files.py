@@ -191,4 +191,17 @@ for ending, tag in [("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")]:
 mixed = 'name,note\nalpha,plain\r\nbeta,"two\nlines"\rgamma,"cr\rinside"\r\ndelta,\n'
 text("csv_mixed", mixed.encode())
 
+# JSON lines whose fields hold values of several kinds (a number, then a string, an object),
+# arrays of mixed items, booleans beside integers: passed through unchanged, as Airbyte's
+# file-based sources pass JSON values.
+js_rows = [
+    {"id": 1, "v": 5, "arr": [1, "a", {"x": 1}, None, [True]], "o": {"a": 1}, "flag": True, "n": 1,
+     "deep": {"k": [1, "two"]}},
+    {"id": 2, "v": "five", "arr": [2.5], "o": 7, "flag": 0, "n": 2.5, "deep": {"k": []}},
+    {"id": 3, "v": {"k": [1, None]}, "arr": None, "o": None, "flag": None, "n": None, "deep": None},
+    {"id": 4, "v": None, "arr": [], "o": [1, "ü ☂"], "flag": "yes", "n": -3, "deep": {"k": [{"z": False}]}},
+    {"id": 5, "v": [1.25, "x"], "o": "text", "flag": False, "n": 0, "deep": {"k": ["x", 3]}},
+]
+text("js_mixed", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in js_rows).encode(), fmt="jsonl")
+
 print(json.dumps(made))

@@ -1,7 +1,7 @@
 """The reference side of the fidelity tests.
 
 Reads each file with an independent reader (pyarrow for Parquet, fastavro for Avro, Python's
-csv module for CSV) and compares, value by value, with the RECORD lines source-file printed
+csv module for CSV, Python's json module for JSON lines) and compares, value by value, with the RECORD lines source-file printed
 for it. Values are compared as Airbyte JSON carries them:
 
 - integers and booleans exactly; decimals as exact decimal numbers (every digit: the JSON
@@ -307,6 +307,30 @@ def avro_rows(path, float32_fields):
     return rows
 
 
+def json_number(v):
+    """A JSON value with its numbers as exact decimals: a JSON number is a number (1 and 1.0
+    are one value); booleans stay booleans."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return decimal.Decimal(v)
+    if isinstance(v, list):
+        return [json_number(x) for x in v]
+    if isinstance(v, dict):
+        return {k: json_number(x) for k, x in v.items()}
+    return v
+
+
+def jsonl_rows(path):
+    """JSON lines as Python's json module reads them; a field a line leaves out is null."""
+    with open(path, encoding="utf-8") as fh:
+        rows = [json.loads(line, parse_float=decimal.Decimal) for line in fh if line.strip()]
+    keys = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    return [{k: json_number(r.get(k)) for k in keys} for r in rows]
+
+
 def csv_rows(path, dialect):
     """CSV rows as Python's csv module reads them (text; types are compared loosely)."""
     with open(path, newline="", encoding="utf-8") as fh:
@@ -447,6 +471,8 @@ def check(job):
             expected = parquet_rows(job["file"])
         elif fmt == "avro":
             expected = avro_rows(job["file"], ())
+        elif fmt == "jsonl":
+            expected = jsonl_rows(job["file"])
         else:
             expected = csv_rows(job["file"], job.get("dialect", {}))
     except Exception as e:  # the reference reader refuses the file
