@@ -628,6 +628,25 @@ fn malformed_headers_are_clear_errors() {
         .find_map(|r| r.err())
         .expect("a truncated block is an error");
     assert!(err.to_string().contains("t.avro"), "{err}");
+    // The first block (after the header's sync marker) declaring what the file cannot hold:
+    // a clear error before anything is allocated for it.
+    let sync_end = bytes.windows(16).position(|w| w == &bytes[bytes.len() - 16..]).unwrap() + 16;
+    let with_block_head = |count: i64, size: i64| {
+        let mut b = bytes[..sync_end].to_vec();
+        zigzag(&mut b, count);
+        zigzag(&mut b, size);
+        b.extend_from_slice(&[1, 2, 3]);
+        b
+    };
+    let first_error = |b: Vec<u8>| reader(b).find_map(|r| r.err()).expect("an error").to_string();
+    let msg = first_error(with_block_head(100, 400 << 20));
+    assert!(
+        msg.contains("t.avro") && msg.contains("data block 1 declares 419430400 bytes but the file ends after 3"),
+        "{msg}"
+    );
+    // A million records of at least 1 byte each (a string's length) in 3 bytes.
+    let msg = first_error(with_block_head(1_000_000, 3));
+    assert!(msg.contains("declares 1000000 records in 3 bytes"), "{msg}");
 }
 
 #[test]

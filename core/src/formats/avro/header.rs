@@ -116,6 +116,18 @@ pub(super) struct Header {
     sync: [u8; 16],
 }
 
+impl Header {
+    /// The sync marker that ends every data block.
+    pub(super) fn sync(&self) -> [u8; 16] {
+        self.sync
+    }
+
+    /// The value of metadata entry `key`.
+    pub(super) fn entry(&self, key: &[u8]) -> Option<&[u8]> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+    }
+}
+
 /// Reads an Avro object container's header (magic, metadata map, sync
 /// marker) and checks what the Avro crate would allocate from it. Returns it
 /// and the rest of the stream, to be read after its bytes.
