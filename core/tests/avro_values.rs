@@ -708,3 +708,35 @@ fn values_that_do_not_fit_the_target_fail_are_skipped_or_emitted_as_null() {
         vec!["t.avro: emitted 2 record(s) with a value that does not fit the schema as null, first: value x in field 'n' cannot be read as integer"]
     );
 }
+
+/// Names the Avro library refuses but other readers read (Java's reflect writes `Outer$Inner`
+/// class names; Avro protocols have the `error` record type): made legal wherever they are
+/// defined or referred to, the values read as written.
+#[test]
+fn names_other_avro_writers_allow_are_read() {
+    let schema = r#"{"type": "error", "name": "Outer$Inner", "namespace": "org.x.Test$", "fields": [
+        {"name": "n", "type": "long"},
+        {"name": "next", "type": ["null", "org.x.Test$.Outer$Inner"]}]}"#;
+    let sync = [3u8; 16];
+    let mut bytes = b"Obj\x01".to_vec();
+    zigzag(&mut bytes, 1);
+    zigzag(&mut bytes, "avro.schema".len() as i64);
+    bytes.extend_from_slice(b"avro.schema");
+    zigzag(&mut bytes, schema.len() as i64);
+    bytes.extend_from_slice(schema.as_bytes());
+    zigzag(&mut bytes, 0);
+    bytes.extend_from_slice(&sync);
+    // Two records: {n: 5, next: {n: -1, next: null}} and {n: 7, next: null}.
+    let mut data = vec![];
+    for v in [5, 1 /* branch 1 */, -1, 0 /* branch 0 */, 7, 0] {
+        zigzag(&mut data, v);
+    }
+    zigzag(&mut bytes, 2);
+    zigzag(&mut bytes, data.len() as i64);
+    bytes.extend_from_slice(&data);
+    bytes.extend_from_slice(&sync);
+    assert_eq!(
+        rows_as_json(reader(bytes)),
+        [r#"{"n":5,"next":{"n":-1,"next":null}}"#, r#"{"n":7,"next":null}"#]
+    );
+}

@@ -260,7 +260,12 @@ impl<'a> AvroReader<'a> {
                     format!("the file is not valid Avro: its schema is malformed ({p})"),
                 )
             })?
-            .map_err(|e| avro_err(file, e))?;
+            .map_err(|e| {
+                Error::format(
+                    file,
+                    format!("the file is not valid Avro: its header or schema is malformed ({e})"),
+                )
+            })?;
         let avro_schema = rows.writer_schema().clone();
         let mut names = Names::new();
         collect_names(&avro_schema, &mut names);
