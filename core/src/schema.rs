@@ -72,6 +72,55 @@ pub fn json_field(name: &str, json_schema: &JsonValue) -> Field {
 }
 
 // ---------------------------------------------------------------------------------------
+// Exact numbers and instants
+// ---------------------------------------------------------------------------------------
+
+/// The JSON Schema keyword giving a `number` column's decimal precision (total digits).
+/// Airbyte's `number` says nothing of precision and a destination writes it as a double; a
+/// decimal column's schema carries its precision and scale so that a destination writes
+/// every digit back (a Parquet/Avro decimal), as the file held it. Other readers ignore it.
+pub const DECIMAL_PRECISION_KEY: &str = "decimal_precision";
+
+/// The JSON Schema keyword giving a `number` column's decimal scale (digits after the
+/// point), beside [`DECIMAL_PRECISION_KEY`].
+pub const DECIMAL_SCALE_KEY: &str = "decimal_scale";
+
+/// The JSON Schema keyword giving a date-time column's resolution when it is finer than
+/// Airbyte's microseconds: [`NANOSECONDS`]. A destination then keeps nanoseconds.
+pub const TIMESTAMP_PRECISION_KEY: &str = "timestamp_precision";
+
+/// The value of [`TIMESTAMP_PRECISION_KEY`] for nanosecond timestamps.
+pub const NANOSECONDS: &str = "nanoseconds";
+
+/// The Arrow decimal type of `precision` digits, `scale` after the point: 128 bits up to 38
+/// digits, 256 bits up to 76; `None` beyond (or for a scale Arrow cannot hold).
+pub fn decimal_type(precision: i64, scale: i64) -> Option<DataType> {
+    let scale = i8::try_from(scale).ok()?;
+    match u8::try_from(precision).ok()? {
+        p @ 1..=38 if i16::from(scale) <= i16::from(p) => Some(DataType::Decimal128(p, scale)),
+        p @ 39..=76 if i16::from(scale) <= i16::from(p) => Some(DataType::Decimal256(p, scale)),
+        _ => None,
+    }
+}
+
+/// The decimal type a `number` schema declares ([`DECIMAL_PRECISION_KEY`],
+/// [`DECIMAL_SCALE_KEY`]), if any.
+fn declared_decimal(s: &JsonValue) -> Option<DataType> {
+    let precision = s.get(DECIMAL_PRECISION_KEY)?.as_i64()?;
+    let scale = s.get(DECIMAL_SCALE_KEY).map_or(Some(0), JsonValue::as_i64)?;
+    decimal_type(precision, scale)
+}
+
+/// The unit a date-time schema declares ([`TIMESTAMP_PRECISION_KEY`]): microseconds unless
+/// it says nanoseconds.
+fn declared_unit(s: &JsonValue) -> TimeUnit {
+    match s.get(TIMESTAMP_PRECISION_KEY).and_then(JsonValue::as_str) {
+        Some(NANOSECONDS) => TimeUnit::Nanosecond,
+        _ => TimeUnit::Microsecond,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Arrow → JSON Schema
 // ---------------------------------------------------------------------------------------
 
@@ -113,24 +162,28 @@ pub fn data_type_to_json_schema(dt: &DataType) -> JsonValue {
         Null => nullable("string"),
         Boolean => nullable("boolean"),
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => nullable("integer"),
-        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => {
-            nullable("number")
-        }
+        Float16 | Float32 | Float64 => nullable("number"),
+        Decimal32(p, s) | Decimal64(p, s) | Decimal128(p, s) | Decimal256(p, s) => json!({
+            "type": ["null", "number"],
+            DECIMAL_PRECISION_KEY: p,
+            DECIMAL_SCALE_KEY: s,
+        }),
         Utf8 | LargeUtf8 | Utf8View => nullable("string"),
         Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => {
             json!({ "type": ["null", "string"], "contentEncoding": "base64" })
         }
         Date32 | Date64 => json!({ "type": ["null", "string"], "format": "date" }),
-        Timestamp(_, Some(_)) => json!({
-            "type": ["null", "string"],
-            "format": "date-time",
-            "airbyte_type": "timestamp_with_timezone"
-        }),
-        Timestamp(_, None) => json!({
-            "type": ["null", "string"],
-            "format": "date-time",
-            "airbyte_type": "timestamp_without_timezone"
-        }),
+        Timestamp(unit, tz) => {
+            let mut s = json!({
+                "type": ["null", "string"],
+                "format": "date-time",
+                "airbyte_type": if tz.is_some() { "timestamp_with_timezone" } else { "timestamp_without_timezone" },
+            });
+            if *unit == TimeUnit::Nanosecond {
+                s[TIMESTAMP_PRECISION_KEY] = json!(NANOSECONDS);
+            }
+            s
+        }
         Time32(_) | Time64(_) => json!({
             "type": ["null", "string"],
             "format": "time",
@@ -160,6 +213,54 @@ pub fn data_type_to_json_schema(dt: &DataType) -> JsonValue {
 // ---------------------------------------------------------------------------------------
 // JSON Schema → Arrow
 // ---------------------------------------------------------------------------------------
+
+/// [`json_schema_to_arrow`], with each string column whose property allows several kinds
+/// (`{"type": ["null", "integer", "string"]}`, an array of any items) carrying that schema ([`JSON_SCHEMA_KEY`]): a
+/// reader of JSON values ([`with_json_values`]) passes such values through unchanged; other
+/// readers read text into it as into any string column.
+pub fn json_schema_to_arrow_keeping_values(json_schema: &JsonValue) -> Result<Schema> {
+    let schema = json_schema_to_arrow(json_schema)?;
+    let props = json_schema.get("properties").and_then(JsonValue::as_object);
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match props.and_then(|p| p.get(f.name())) {
+            Some(s) if f.data_type() == &DataType::Utf8 && holds_json_values(s) => f
+                .as_ref()
+                .clone()
+                .with_metadata(HashMap::from([(JSON_SCHEMA_KEY.to_string(), s.to_string())])),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Ok(Schema::new(fields))
+}
+
+/// Whether a property read into a string column allows values that are not strings: several
+/// kinds, or an array or object of no declared shape.
+fn holds_json_values(s: &JsonValue) -> bool {
+    schema_types(s).iter().any(|t| t != "string")
+}
+
+/// `schema` with its string columns that declare a schema of several kinds
+/// ([`json_schema_to_arrow_keeping_values`]) made columns of JSON values ([`json_field`]),
+/// for a reader of JSON to decode into.
+pub fn with_json_values(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let declared = f
+                .metadata()
+                .get(JSON_SCHEMA_KEY)
+                .and_then(|s| serde_json::from_str::<JsonValue>(s).ok());
+            match declared {
+                Some(js) if f.data_type() == &DataType::Utf8 && holds_json_values(&js) => json_field(f.name(), &js),
+                _ => f.as_ref().clone(),
+            }
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
 
 /// The Arrow schema of a stream's `json_schema` (an object schema with `properties`).
 /// Every field is nullable. A schema without properties yields an empty schema.
@@ -246,14 +347,17 @@ pub fn json_schema_to_data_type(s: &JsonValue) -> DataType {
     match kind {
         "integer" => DataType::Int64,
         "number" if airbyte_type == Some("integer") => DataType::Int64,
-        "number" => DataType::Float64,
+        "number" => declared_decimal(s).unwrap_or(DataType::Float64),
         "boolean" => DataType::Boolean,
         "string" => match (format, airbyte_type) {
             // Airbyte's naive date-time: written without an offset, kept without a zone.
-            (Some("date-time") | None, Some("timestamp_without_timezone")) => timestamp_naive(),
-            (Some("date-time"), _) => timestamp_utc(),
+            (Some("date-time") | None, Some("timestamp_without_timezone")) => {
+                DataType::Timestamp(declared_unit(s), None)
+            }
+            (Some("date-time"), _) | (_, Some("timestamp_with_timezone")) => {
+                DataType::Timestamp(declared_unit(s), Some(Arc::from(UTC)))
+            }
             (Some("date"), _) => DataType::Date32,
-            (_, Some("timestamp_with_timezone")) => timestamp_utc(),
             _ => DataType::Utf8,
         },
         "object" => match (
@@ -383,6 +487,70 @@ pub struct JsonSchemaInferrer {
     index: HashMap<String, usize>,
     max_depth: usize,
     conflicts: Vec<String>,
+    /// With [`JsonSchemaInferrer::keeping_mixed_values`]: per field, the JSON kinds seen and
+    /// whether an array in it mixed kinds.
+    mixed: Option<Vec<MixedKinds>>,
+}
+
+/// The JSON kinds one field held, for [`JsonSchemaInferrer::keeping_mixed_values`].
+#[derive(Debug, Clone, Default)]
+struct MixedKinds {
+    kinds: std::collections::BTreeSet<&'static str>,
+    mixed_array: bool,
+}
+
+impl MixedKinds {
+    fn observe(&mut self, v: &JsonValue) {
+        self.kinds.insert(json_kind(v));
+        self.mixed_array |= has_mixed_array(v);
+    }
+
+    /// The JSON Schema of a field of several kinds (or holding mixed arrays), `None` for a
+    /// field one typed column holds without converting a value.
+    fn json_schema(&self) -> Option<JsonValue> {
+        let mut kinds: Vec<&str> = self.kinds.iter().copied().filter(|k| *k != "null").collect();
+        if kinds.contains(&"number") {
+            kinds.retain(|k| *k != "integer");
+        }
+        if kinds.len() <= 1 && !self.mixed_array {
+            return None;
+        }
+        let mut types = vec!["null"];
+        types.extend(kinds);
+        Some(json!({ "type": types }))
+    }
+}
+
+/// The JSON Schema kind of a JSON value.
+fn json_kind(v: &JsonValue) -> &'static str {
+    match v {
+        JsonValue::Null => "null",
+        JsonValue::Bool(_) => "boolean",
+        JsonValue::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        JsonValue::Number(_) => "number",
+        JsonValue::String(_) => "string",
+        JsonValue::Array(_) => "array",
+        JsonValue::Object(_) => "object",
+    }
+}
+
+/// Whether an array anywhere in `v` holds items of kinds no one typed list holds without
+/// converting some (a number and a string, an object and a number, …).
+fn has_mixed_array(v: &JsonValue) -> bool {
+    match v {
+        JsonValue::Array(items) => {
+            let mut kinds =
+                items
+                    .iter()
+                    .map(json_kind)
+                    .filter(|k| *k != "null")
+                    .map(|k| if k == "integer" { "number" } else { k });
+            let first = kinds.next();
+            kinds.any(|k| Some(k) != first) || items.iter().any(has_mixed_array)
+        }
+        JsonValue::Object(map) => map.values().any(has_mixed_array),
+        _ => false,
+    }
 }
 
 impl JsonSchemaInferrer {
@@ -394,6 +562,16 @@ impl JsonSchemaInferrer {
         }
     }
 
+    /// This inferrer, making a field that holds values of several kinds (a number in one
+    /// record, a string or an object in another) or arrays of mixed items a column of JSON
+    /// values ([`json_field`]) whose schema lists the kinds seen — its values pass through
+    /// unchanged, as Airbyte's file-based sources pass JSON values — instead of a string
+    /// column holding their text.
+    pub fn keeping_mixed_values(mut self) -> Self {
+        self.mixed = Some(vec![]);
+        self
+    }
+
     /// Adds one record; non-object values are ignored.
     pub fn observe(&mut self, record: &JsonValue) {
         let Some(map) = record.as_object() else {
@@ -401,13 +579,18 @@ impl JsonSchemaInferrer {
         };
         for (k, v) in map {
             let t = infer_json_type(v, self.max_depth - 1);
+            let field = self.index.get(k).copied().unwrap_or(self.fields.len());
+            if let Some(mixed) = self.mixed.as_mut() {
+                mixed.resize_with(mixed.len().max(field + 1), MixedKinds::default);
+                mixed[field].observe(v);
+            }
             match self.index.get(k) {
                 Some(&i) => {
                     let old = self.fields[i].data_type().clone();
                     let new = match widen(&old, &t) {
                         Ok(t) => t,
                         Err(t) => {
-                            if self.conflicts.len() < 100 {
+                            if self.conflicts.len() < 100 && self.mixed.is_none() {
                                 self.conflicts.push(format!(
                                     "field '{k}' holds both {} and {} values; read as string",
                                     kind_name(&old),
@@ -442,7 +625,20 @@ impl JsonSchemaInferrer {
 
     /// The schema seen so far, with never-typed (all-null) columns as `Utf8`.
     pub fn schema(&self) -> Schema {
-        finalize(&Schema::new(self.fields.clone()))
+        let schema = finalize(&Schema::new(self.fields.clone()));
+        let Some(mixed) = &self.mixed else {
+            return schema;
+        };
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .zip(mixed)
+            .map(|(f, m)| match m.json_schema() {
+                Some(js) => json_field(f.name(), &js),
+                None => f.as_ref().clone(),
+            })
+            .collect();
+        Schema::new_with_metadata(fields, schema.metadata().clone())
     }
 }
 
@@ -524,19 +720,23 @@ pub fn widen(a: &DataType, b: &DataType) -> std::result::Result<DataType, DataTy
         }
         (Date32 | Date64, Timestamp(..)) => return Ok(b.clone()),
         (Timestamp(..), Date32 | Date64) => return Ok(a.clone()),
-        (Timestamp(_, ta), Timestamp(_, tb)) => {
+        (Timestamp(ua, ta), Timestamp(ub, tb)) => {
             let tz = ta.clone().or_else(|| tb.clone());
-            return Ok(Timestamp(TimeUnit::Microsecond, tz));
+            let unit = if *ua == TimeUnit::Nanosecond && *ub == TimeUnit::Nanosecond {
+                TimeUnit::Nanosecond
+            } else {
+                TimeUnit::Microsecond
+            };
+            return Ok(Timestamp(unit, tz));
         }
-        (Decimal128(pa, sa), Decimal128(pb, sb)) => {
+        (
+            Decimal32(pa, sa) | Decimal64(pa, sa) | Decimal128(pa, sa) | Decimal256(pa, sa),
+            Decimal32(pb, sb) | Decimal64(pb, sb) | Decimal128(pb, sb) | Decimal256(pb, sb),
+        ) => {
             let scale = (*sa).max(*sb);
             let int_digits = (i16::from(*pa) - i16::from(*sa)).max(i16::from(*pb) - i16::from(*sb));
             let precision = int_digits + i16::from(scale);
-            return Ok(if precision <= 38 {
-                Decimal128(precision as u8, scale)
-            } else {
-                Float64
-            });
+            return Ok(decimal_type(i64::from(precision), i64::from(scale)).unwrap_or(Float64));
         }
         _ => {}
     }

@@ -347,19 +347,19 @@ fn the_writer_maps_every_arrow_type_and_reads_back_exactly() {
             r#"{"i8":-8,"u16":65535,"u32":4294967295,"u64":1099511627776,"h":0.5,"f":0.25,"ls":"é","lb":"aGk=","fb":"YWI=","#,
             r#""d64":"1970-01-02","t32s":"01:01:01.000","t32ms":"00:00:00.001","t64ns":"00:00:00.000001","t64us":"00:00:00.000001","#,
             r#""tss":"1970-01-01T00:00:01.000000Z","tsms":"1970-01-01T00:00:01.500Z","tsms_local":"1970-01-01T00:00:01.500","#,
-            r#""tsns":"1970-01-01T00:00:00.000001","dec":-12.345,"dec_big":92233720368547758070.00,"m":{"a":1},"ll":[1,null],"fl":[1,2]}"#
+            r#""tsns":"1970-01-01T00:00:00.000001000","dec":-12.345,"dec_big":92233720368547758070.00,"m":{"a":1},"ll":[1,null],"fl":[1,2]}"#
         ),
         concat!(
             r#"{"i8":null,"u16":0,"u32":0,"u64":0,"h":-2.0,"f":-1.0,"ls":"","lb":"","fb":"Y2Q=","#,
             r#""d64":"1970-01-01","t32s":"00:00:00.000","t32ms":"00:00:00.000","t64ns":"00:00:00.000000","t64us":"00:00:00.000000","#,
             r#""tss":"1970-01-01T00:00:00.000000Z","tsms":"1970-01-01T00:00:00.000Z","tsms_local":"1970-01-01T00:00:00.000","#,
-            r#""tsns":"1970-01-01T00:00:00.000000","dec":0.000,"dec_big":-0.01,"m":{"b":null},"ll":[],"fl":[null,4]}"#
+            r#""tsns":"1970-01-01T00:00:00.000000000","dec":0.000,"dec_big":-0.01,"m":{"b":null},"ll":[],"fl":[null,4]}"#
         ),
         concat!(
             r#"{"i8":127,"u16":1,"u32":1,"u64":1,"h":8.0,"f":3.5,"ls":"z","lb":"AQ==","fb":"ZWY=","#,
             r#""d64":"1969-12-31","t32s":"23:59:59.000","t32ms":"12:34:56.789","t64ns":"12:34:56.789012","t64us":"00:00:00.000002","#,
             r#""tss":"1969-12-31T23:59:59.000000Z","tsms":"1969-12-31T23:59:59.999Z","tsms_local":"1969-12-31T23:59:59.999","#,
-            r#""tsns":"1969-12-31T23:59:59.999999","dec":null,"dec_big":0.01,"m":null,"ll":null,"fl":null}"#
+            r#""tsns":"1969-12-31T23:59:59.999999000","dec":null,"dec_big":0.01,"m":null,"ll":null,"fl":null}"#
         ),
     ];
     assert_eq!(rows.len(), 4);
@@ -514,7 +514,7 @@ fn arrow_schemas_map_to_avro_with_legal_distinct_names() {
     );
     assert_eq!(
         types[7],
-        &json!(["null", {"type": "long", "logicalType": "timestamp-micros"}])
+        &json!(["null", {"type": "long", "logicalType": "timestamp-nanos"}])
     );
     assert_eq!(types[8], &json!(["null", {"type": "map", "values": ["null", "int"]}]));
     let s = &types[9][1];
@@ -628,6 +628,25 @@ fn malformed_headers_are_clear_errors() {
         .find_map(|r| r.err())
         .expect("a truncated block is an error");
     assert!(err.to_string().contains("t.avro"), "{err}");
+    // The first block (after the header's sync marker) declaring what the file cannot hold:
+    // a clear error before anything is allocated for it.
+    let sync_end = bytes.windows(16).position(|w| w == &bytes[bytes.len() - 16..]).unwrap() + 16;
+    let with_block_head = |count: i64, size: i64| {
+        let mut b = bytes[..sync_end].to_vec();
+        zigzag(&mut b, count);
+        zigzag(&mut b, size);
+        b.extend_from_slice(&[1, 2, 3]);
+        b
+    };
+    let first_error = |b: Vec<u8>| reader(b).find_map(|r| r.err()).expect("an error").to_string();
+    let msg = first_error(with_block_head(100, 400 << 20));
+    assert!(
+        msg.contains("t.avro") && msg.contains("data block 1 declares 419430400 bytes but the file ends after 3"),
+        "{msg}"
+    );
+    // A million records of at least 1 byte each (a string's length) in 3 bytes.
+    let msg = first_error(with_block_head(1_000_000, 3));
+    assert!(msg.contains("declares 1000000 records in 3 bytes"), "{msg}");
 }
 
 #[test]
@@ -687,5 +706,37 @@ fn values_that_do_not_fit_the_target_fail_are_skipped_or_emitted_as_null() {
     assert_eq!(
         emit.take_warnings(),
         vec!["t.avro: emitted 2 record(s) with a value that does not fit the schema as null, first: value x in field 'n' cannot be read as integer"]
+    );
+}
+
+/// Names the Avro library refuses but other readers read (Java's reflect writes `Outer$Inner`
+/// class names; Avro protocols have the `error` record type): made legal wherever they are
+/// defined or referred to, the values read as written.
+#[test]
+fn names_other_avro_writers_allow_are_read() {
+    let schema = r#"{"type": "error", "name": "Outer$Inner", "namespace": "org.x.Test$", "fields": [
+        {"name": "n", "type": "long"},
+        {"name": "next", "type": ["null", "org.x.Test$.Outer$Inner"]}]}"#;
+    let sync = [3u8; 16];
+    let mut bytes = b"Obj\x01".to_vec();
+    zigzag(&mut bytes, 1);
+    zigzag(&mut bytes, "avro.schema".len() as i64);
+    bytes.extend_from_slice(b"avro.schema");
+    zigzag(&mut bytes, schema.len() as i64);
+    bytes.extend_from_slice(schema.as_bytes());
+    zigzag(&mut bytes, 0);
+    bytes.extend_from_slice(&sync);
+    // Two records: {n: 5, next: {n: -1, next: null}} and {n: 7, next: null}.
+    let mut data = vec![];
+    for v in [5, 1 /* branch 1 */, -1, 0 /* branch 0 */, 7, 0] {
+        zigzag(&mut data, v);
+    }
+    zigzag(&mut bytes, 2);
+    zigzag(&mut bytes, data.len() as i64);
+    bytes.extend_from_slice(&data);
+    bytes.extend_from_slice(&sync);
+    assert_eq!(
+        rows_as_json(reader(bytes)),
+        [r#"{"n":5,"next":{"n":-1,"next":null}}"#, r#"{"n":7,"next":null}"#]
     );
 }

@@ -15,7 +15,11 @@ fn arrow_to_json_schema_follows_airbyte_conventions() {
     assert_eq!(s["type"], "object");
     assert_eq!(p["id"], json!({"type": ["null", "integer"]}));
     assert_eq!(p["score"], json!({"type": ["null", "number"]}));
-    assert_eq!(p["amount"], json!({"type": ["null", "number"]}));
+    // A decimal says its precision and scale, for a destination to keep every digit.
+    assert_eq!(
+        p["amount"],
+        json!({"type": ["null", "number"], "decimal_precision": 10, "decimal_scale": 2})
+    );
     assert_eq!(p["flag"], json!({"type": ["null", "boolean"]}));
     assert_eq!(p["name"], json!({"type": ["null", "string"]}));
     assert_eq!(p["day"], json!({"type": ["null", "string"], "format": "date"}));
@@ -32,6 +36,13 @@ fn arrow_to_json_schema_follows_airbyte_conventions() {
     assert_eq!(p["blob"]["type"], json!(["null", "string"]));
     let naive = schema::data_type_to_json_schema(&DataType::Timestamp(TimeUnit::Millisecond, None));
     assert_eq!(naive["airbyte_type"], "timestamp_without_timezone");
+    assert_eq!(naive.get("timestamp_precision"), None);
+    let nanos = schema::data_type_to_json_schema(&DataType::Timestamp(TimeUnit::Nanosecond, None));
+    assert_eq!(
+        nanos,
+        json!({"type": ["null", "string"], "format": "date-time",
+               "airbyte_type": "timestamp_without_timezone", "timestamp_precision": "nanoseconds"})
+    );
 }
 
 #[test]
@@ -51,7 +62,13 @@ fn json_schema_to_arrow_and_back() {
             "a": {"type": "array", "items": {"type": "string"}},
             "a_free": {"type": "array"},
             "mixed": {"type": ["string", "integer"]},
-            "any": {}
+            "any": {},
+            "dec": {"type": ["null", "number"], "decimal_precision": 20, "decimal_scale": 4},
+            "dec_big": {"type": "number", "decimal_precision": 76, "decimal_scale": 10},
+            "dec_huge": {"type": "number", "decimal_precision": 77, "decimal_scale": 0},
+            "t_ns": {"type": "string", "format": "date-time", "timestamp_precision": "nanoseconds"},
+            "naive_ns": {"type": "string", "format": "date-time", "airbyte_type": "timestamp_without_timezone",
+                         "timestamp_precision": "nanoseconds"}
         }
     });
     let s = json_schema_to_arrow(&js).unwrap();
@@ -75,6 +92,12 @@ fn json_schema_to_arrow_and_back() {
     assert_eq!(t("a_free"), DataType::Utf8);
     assert_eq!(t("mixed"), DataType::Utf8);
     assert_eq!(t("any"), DataType::Utf8);
+    assert_eq!(t("dec"), DataType::Decimal128(20, 4));
+    assert_eq!(t("dec_big"), DataType::Decimal256(76, 10));
+    // Past 76 digits no Arrow decimal holds it: a double, as a plain `number`.
+    assert_eq!(t("dec_huge"), DataType::Float64);
+    assert_eq!(t("t_ns"), DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())));
+    assert_eq!(t("naive_ns"), DataType::Timestamp(TimeUnit::Nanosecond, None));
     assert!(s.fields().iter().all(|f| f.is_nullable()));
     // Field order is kept.
     assert_eq!(s.field(0).name(), "i");
@@ -226,9 +249,20 @@ fn widen_merges_every_type_pair_it_knows() {
     assert_eq!(widen(&Date32, &Date64), Ok(Utf8));
     assert_eq!(widen(&Time32(TimeUnit::Second), &Utf8), Ok(Utf8));
     assert_eq!(widen(&Binary, &Int64), Ok(Utf8));
-    // Decimals keep every integer digit and the larger scale; past 38 digits, a float.
+    // Nanoseconds stay when both sides have them.
+    assert_eq!(
+        widen(
+            &Timestamp(TimeUnit::Nanosecond, None),
+            &Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+        ),
+        Ok(Timestamp(TimeUnit::Nanosecond, Some("UTC".into())))
+    );
+    // Decimals keep every integer digit and the larger scale: 256 bits past 38 digits, a
+    // float past 76.
     assert_eq!(widen(&Decimal128(10, 2), &Decimal128(8, 4)), Ok(Decimal128(12, 4)));
-    assert_eq!(widen(&Decimal128(38, 0), &Decimal128(38, 10)), Ok(Float64));
+    assert_eq!(widen(&Decimal128(38, 0), &Decimal128(38, 10)), Ok(Decimal256(48, 10)));
+    assert_eq!(widen(&Decimal64(12, 3), &Decimal256(40, 2)), Ok(Decimal256(41, 3)));
+    assert_eq!(widen(&Decimal256(76, 0), &Decimal128(38, 10)), Ok(Float64));
     assert_eq!(widen(&Decimal128(5, 2), &Int64), Ok(Float64));
     // Lists widen their items; an item conflict is a conflict of the list.
     assert_eq!(widen(&list(Int32), &list(Float64)), Ok(list(Float64)));
@@ -286,4 +320,31 @@ fn widen_merges_every_type_pair_it_knows() {
         .map(kind_name),
         ["object", "map", "array", "binary", "other"]
     );
+}
+
+#[test]
+fn json_inference_keeping_mixed_values_lists_the_kinds_seen() {
+    let mut inf = schema::JsonSchemaInferrer::new(10).keeping_mixed_values();
+    inf.observe(&json!({"a": 1, "b": true, "c": {"x": 1}, "d": null, "m": [1, "x"], "n": 1, "s": "x"}));
+    inf.observe(&json!({"a": 2.5, "b": 3, "c": 7, "e": [1, 2], "m": null, "n": null, "s": "y"}));
+    inf.observe(&json!({"b": "three", "e": [3.5], "m": [[1], [{"k": 2}]]}));
+    let s = inf.schema();
+    let f = |n: &str| s.field_with_name(n).unwrap().clone();
+    // One kind (integers and numbers are one): a typed column, as before.
+    assert_eq!(f("a").data_type(), &DataType::Float64);
+    assert!(!schema::is_json_field(&f("a")));
+    assert_eq!(f("s").data_type(), &DataType::Utf8);
+    assert!(!schema::is_json_field(&f("s")));
+    assert_eq!(f("n").data_type(), &DataType::Int64);
+    assert!(!schema::is_json_field(&f("e")));
+    // Several kinds, or arrays of mixed items: JSON values, the kinds seen in the schema.
+    for (name, kinds) in [
+        ("b", json!(["null", "boolean", "integer", "string"])),
+        ("c", json!(["null", "integer", "object"])),
+        ("m", json!(["null", "array"])),
+    ] {
+        assert!(schema::is_json_field(&f(name)), "{name}");
+        assert_eq!(schema::field_to_json_schema(&f(name)), json!({"type": kinds}), "{name}");
+    }
+    assert!(inf.warnings().is_empty(), "{:?}", inf.warnings());
 }

@@ -102,6 +102,18 @@ parquet("pq_rt_timestamps", pa.table({
     "dates": pa.array([0, 2932896, -719162, None], pa.date32()),
 }))
 
+# Values a double or microseconds cannot hold, for a destination to write back exactly:
+# decimals of every width and nanosecond timestamps (naive and zoned).
+parquet("pq_rt_exact", pa.table({
+    "d38": pa.array(big38, pa.decimal128(38, 10)),
+    "d76": pa.array(big76, pa.decimal256(76, 10)),
+    "d5": pa.array(small, pa.decimal128(5, 2)),
+    "d19_0": pa.array([D(2**62 + 1), D(-(2**62) - 1), None, D(1), D(0)], pa.decimal128(19, 0)),
+    "naive_ns": pa.array([1_700_000_000_123_456_789, -1, None, 0, 9_000_000_000_000_000_001], pa.timestamp("ns")),
+    "utc_ns": pa.array([1_700_000_000_123_456_789, -999_999_999, None, 1, -9_000_000_000_000_000_001],
+                       pa.timestamp("ns", tz="UTC")),
+}))
+
 # Floats JSON cannot hold: NaN and infinities at the top level and nested.
 parquet("pq_floats", pa.table({
     "f64": pa.array([1.5, float("nan"), float("inf"), None, -float("inf")], pa.float64()),
@@ -178,5 +190,18 @@ for ending, tag in [("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")]:
     text("csv_" + tag, (ending.join(buf) + ending).encode())
 mixed = 'name,note\nalpha,plain\r\nbeta,"two\nlines"\rgamma,"cr\rinside"\r\ndelta,\n'
 text("csv_mixed", mixed.encode())
+
+# JSON lines whose fields hold values of several kinds (a number, then a string, an object),
+# arrays of mixed items, booleans beside integers: passed through unchanged, as Airbyte's
+# file-based sources pass JSON values.
+js_rows = [
+    {"id": 1, "v": 5, "arr": [1, "a", {"x": 1}, None, [True]], "o": {"a": 1}, "flag": True, "n": 1,
+     "deep": {"k": [1, "two"]}},
+    {"id": 2, "v": "five", "arr": [2.5], "o": 7, "flag": 0, "n": 2.5, "deep": {"k": []}},
+    {"id": 3, "v": {"k": [1, None]}, "arr": None, "o": None, "flag": None, "n": None, "deep": None},
+    {"id": 4, "v": None, "arr": [], "o": [1, "ü ☂"], "flag": "yes", "n": -3, "deep": {"k": [{"z": False}]}},
+    {"id": 5, "v": [1.25, "x"], "o": "text", "flag": False, "n": 0, "deep": {"k": ["x", 3]}},
+]
+text("js_mixed", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in js_rows).encode(), fmt="jsonl")
 
 print(json.dumps(made))

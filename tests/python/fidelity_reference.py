@@ -1,7 +1,7 @@
 """The reference side of the fidelity tests.
 
 Reads each file with an independent reader (pyarrow for Parquet, fastavro for Avro, Python's
-csv module for CSV) and compares, value by value, with the RECORD lines source-file printed
+csv module for CSV, Python's json module for JSON lines) and compares, value by value, with the RECORD lines source-file printed
 for it. Values are compared as Airbyte JSON carries them:
 
 - integers and booleans exactly; decimals as exact decimal numbers (every digit: the JSON
@@ -277,15 +277,58 @@ def norm_avro(v):
     raise TypeError(f"no reference normalisation for {type(v)}")
 
 
+NANOS_LOGICAL = {"timestamp-nanos": True, "local-timestamp-nanos": False}
+
+
+def nanos_fields(schema):
+    """Top-level fields of an Avro record schema whose type (or union branch) is a
+    timestamp-nanos or local-timestamp-nanos long: fastavro gives them as the plain long the
+    Avro specification defines (nanoseconds since the epoch); name -> zoned."""
+    out = {}
+    for f in schema.get("fields", []) if isinstance(schema, dict) else []:
+        branches = f["type"] if isinstance(f["type"], list) else [f["type"]]
+        for b in branches:
+            if isinstance(b, dict) and b.get("logicalType") in NANOS_LOGICAL:
+                out[f["name"]] = NANOS_LOGICAL[b["logicalType"]]
+    return out
+
+
 def avro_rows(path, float32_fields):
     with open(path, "rb") as fh:
         reader = fastavro.reader(fh)
+        nanos = nanos_fields(reader.writer_schema)
         rows = []
         for rec in reader:
             if not isinstance(rec, dict):
                 rec = {"value": rec}
-            rows.append({k: norm_avro(v) for k, v in rec.items()})
+            rows.append({
+                k: Ts(v, nanos[k]) if k in nanos and isinstance(v, int) else norm_avro(v) for k, v in rec.items()
+            })
     return rows
+
+
+def json_number(v):
+    """A JSON value with its numbers as exact decimals: a JSON number is a number (1 and 1.0
+    are one value); booleans stay booleans."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return decimal.Decimal(v)
+    if isinstance(v, list):
+        return [json_number(x) for x in v]
+    if isinstance(v, dict):
+        return {k: json_number(x) for k, x in v.items()}
+    return v
+
+
+def jsonl_rows(path):
+    """JSON lines as Python's json module reads them; a field a line leaves out is null."""
+    with open(path, encoding="utf-8") as fh:
+        rows = [json.loads(line, parse_float=decimal.Decimal) for line in fh if line.strip()]
+    keys = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    return [{k: json_number(r.get(k)) for k in keys} for r in rows]
 
 
 def csv_rows(path, dialect):
@@ -428,6 +471,8 @@ def check(job):
             expected = parquet_rows(job["file"])
         elif fmt == "avro":
             expected = avro_rows(job["file"], ())
+        elif fmt == "jsonl":
+            expected = jsonl_rows(job["file"])
         else:
             expected = csv_rows(job["file"], job.get("dialect", {}))
     except Exception as e:  # the reference reader refuses the file
@@ -483,11 +528,31 @@ def as_json_like(v):
     return v
 
 
+def csv_value(exp, text):
+    """A CSV field (text) as the JSON value a record carries, by the expected value's kind:
+    numbers parsed as exact decimals, nested values as JSON, the empty field as null."""
+    if text is None or text == "":
+        return None
+    if isinstance(exp, bool):
+        return {"true": True, "false": False}.get(text, text)
+    if isinstance(exp, (int, decimal.Decimal, float, F32, NaN)):
+        try:
+            v = decimal.Decimal(text)
+        except decimal.InvalidOperation:
+            return text
+        return int(v) if isinstance(exp, int) and v == v.to_integral_value() and "." not in text else v
+    if isinstance(exp, (Map, list, dict)):
+        return json.loads(text, parse_float=decimal.Decimal)
+    return text
+
+
 def written_rows(path, fmt):
     if fmt == "parquet":
         return parquet_rows(path)
     if fmt == "avro":
         return avro_rows(path, ())
+    if fmt == "csv":
+        return csv_rows(path, {})
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line, parse_float=decimal.Decimal) for line in fh if line.strip()]
 
@@ -500,7 +565,10 @@ def check_roundtrip(job):
     if len(got) != len(expected):
         problems.append(f"{len(expected)} rows expected, {len(got)} written")
     for n, (exp, row) in enumerate(zip(expected, got)):
-        data = {k: as_json_like(row.get(k)) for k in exp}
+        if job["output_format"] == "csv":
+            data = {k: csv_value(exp[k], row.get(k)) for k in exp}
+        else:
+            data = {k: as_json_like(row.get(k)) for k in exp}
         try:
             compare(exp, data, f"row {n}", set(exp))
         except Mismatch as m:

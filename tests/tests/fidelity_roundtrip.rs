@@ -1,13 +1,13 @@
 //! Round trip: files written by pyarrow and fastavro (`tests/python/fidelity_files.py`) are
-//! read by source-file, written by destination-file as Parquet, Avro and JSONL, and the
-//! written files read back by pyarrow, fastavro and Python's json hold, column by column,
-//! the values of the files read — maps, nested lists and structs, null columns, naive and
-//! zoned timestamps, years up to 9999 and dates outside it.
+//! read by source-file, written by destination-file as Parquet, Avro, JSONL and CSV, and the
+//! written files read back by pyarrow, fastavro, Python's json and csv hold, column by
+//! column, the values of the files read — maps, nested lists and structs, null columns, naive
+//! and zoned timestamps, years up to 9999 and dates outside it, decimals of up to 76 digits
+//! (the catalog's `decimal_precision`/`decimal_scale` make them decimal columns, never
+//! doubles) and nanosecond timestamps (`timestamp_precision: nanoseconds`).
 //!
-//! Not round-tripped here, and why: decimals (a destination writes Airbyte's `number` as a
-//! double, as Airbyte's own destinations do); nanoseconds (a destination writes date-times at
-//! microseconds); Avro output of years past 9999 (fastavro converts them to Python
-//! datetimes, which stop at 9999; pyarrow reads them in the Parquet output).
+//! Not round-tripped here, and why: Avro output of years past 9999 (fastavro converts them
+//! to Python datetimes, which stop at 9999; pyarrow reads them in the Parquet output).
 
 use std::path::{Path, PathBuf};
 
@@ -15,8 +15,16 @@ use lakeport_tests::fidelity::{python_script, Verdict};
 use lakeport_tests::{configured_catalog, python, run, workspace_root, write_json};
 use serde_json::{json, Value};
 
-const SOURCES: &[&str] = &["pq_maps", "pq_nested", "pq_nulls", "pq_rt_timestamps", "av_types"];
-const OUTPUTS: &[&str] = &["parquet", "avro", "jsonl"];
+const SOURCES: &[&str] = &[
+    "pq_maps",
+    "pq_nested",
+    "pq_nulls",
+    "pq_rt_timestamps",
+    "av_types",
+    "pq_rt_exact",
+    "av_decimals",
+];
+const OUTPUTS: &[&str] = &["parquet", "avro", "jsonl", "csv"];
 
 fn written_file(dir: &Path) -> PathBuf {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -199,6 +199,17 @@ fn discover_types_maps_naive_timestamps_and_decimals_as_airbyte_does() {
     assert_eq!(ts["utc_ms"]["airbyte_type"], "timestamp_with_timezone", "{ts}");
     let dec = discover(file("pq_decimals"));
     assert_eq!(dec["d76"]["type"], json!(["null", "number"]), "{dec}");
+    // The precision and scale a destination needs to write every digit back.
+    assert_eq!(
+        (&dec["d76"]["decimal_precision"], &dec["d76"]["decimal_scale"]),
+        (&json!(76), &json!(10))
+    );
+    assert_eq!(
+        (&dec["d5"]["decimal_precision"], &dec["d5"]["decimal_scale"]),
+        (&json!(5), &json!(2))
+    );
+    assert_eq!(ts["ny_ns"]["timestamp_precision"], "nanoseconds", "{ts}");
+    assert_eq!(ts["naive_us"].get("timestamp_precision"), None, "{ts}");
 }
 
 #[test]
@@ -224,6 +235,72 @@ fn csv_line_endings_lf_crlf_cr_and_mixed_are_read_like_python_csv() {
     let files = generated(dir.path(), "csv_");
     assert_eq!(files.len(), 4);
     assert_exact(dir.path(), &files);
+}
+
+#[test]
+fn json_fields_of_several_kinds_and_mixed_arrays_pass_through_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = generated(dir.path(), "js_mixed");
+    // Read without a catalog: every value as Python's json reads it.
+    let runs = assert_exact(dir.path(), &files);
+    let plain: Vec<Value> = runs[0].records().iter().map(|r| r["data"].clone()).collect();
+    // Discover lists the kinds each field holds (a schema the values validate against).
+    let cfg = lakeport_tests::write_json(
+        dir.path(),
+        "js.json",
+        &json!({"file_path": files[0].1, "format": "jsonl", "stream_name": "t"}),
+    );
+    let discovered = lakeport_tests::run("source-file", &["discover", "--config", cfg.to_str().unwrap()], None);
+    discovered.assert_success();
+    let props = discovered.catalog()["streams"][0]["json_schema"]["properties"].clone();
+    for (field, kinds) in [
+        ("v", json!(["null", "array", "integer", "object", "string"])),
+        ("arr", json!(["null", "array"])),
+        ("o", json!(["null", "array", "integer", "object", "string"])),
+        ("flag", json!(["null", "boolean", "integer", "string"])),
+    ] {
+        assert_eq!(props[field], json!({"type": kinds}), "{field}: {props}");
+    }
+    assert_eq!(props["n"], json!({"type": ["null", "number"]}), "{props}");
+    // Read with that catalog (and the default flattening): the same values.
+    let catalog = lakeport_tests::write_json(
+        dir.path(),
+        "js_catalog.json",
+        &lakeport_tests::configured_catalog(discovered.catalog(), "full_refresh"),
+    );
+    let read = lakeport_tests::run(
+        "source-file",
+        &[
+            "read",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+        ],
+        None,
+    );
+    read.assert_success();
+    let with_catalog: Vec<Value> = read
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["type"] == "RECORD")
+        .map(|m| m["record"]["data"].clone())
+        .collect();
+    let without_file_fields = |rows: &[Value]| -> Vec<Value> {
+        rows.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if let Some(o) = r.as_object_mut() {
+                    o.retain(|k, _| !k.starts_with("_ab_source_file"));
+                }
+                r
+            })
+            .collect()
+    };
+    assert_eq!(without_file_fields(&with_catalog), without_file_fields(&plain));
+    assert_eq!(with_catalog[1]["v"], json!("five"));
+    assert_eq!(with_catalog[0]["arr"], json!([1, "a", {"x": 1}, null, [true]]));
 }
 
 #[test]

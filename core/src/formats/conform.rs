@@ -155,7 +155,7 @@ pub(crate) fn keeps_source_type(source: &DataType, target: &DataType) -> bool {
         (
             Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
             | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..),
-            Float64,
+            Float64 | Decimal128(..) | Decimal256(..),
         ) => true,
         (Boolean, Boolean) => true,
         (Date32 | Date64, Date32) => true,
@@ -425,6 +425,8 @@ mod tests {
             (Dictionary(Box::new(Int32), Box::new(Utf8)), Utf8),
             (UInt32, Int64),
             (Decimal128(10, 2), Float64),
+            (Decimal256(50, 2), Decimal128(10, 2)),
+            (Float64, Decimal256(76, 10)),
             (Float32, Float64),
             (Date64, Date32),
             (

@@ -23,7 +23,7 @@ use crate::cost::{Limits, Pricing};
 use crate::formats::options::{OnBadRecord, ReadOptions};
 use crate::formats::{Compression, FileFormat};
 use crate::partition::PartitionFilter;
-use crate::schema::json_schema_to_arrow;
+use crate::schema::json_schema_to_arrow_keeping_values;
 use crate::storage::local::Skipped;
 
 /// Everything a file source reads, validated.
@@ -363,7 +363,7 @@ impl StreamPlan {
         if self.schemaless {
             return Ok(None);
         }
-        json_schema_to_arrow(json_schema)
+        json_schema_to_arrow_keeping_values(json_schema)
             .map(|s| Some(Arc::new(s)))
             .map_err(ConnectorError::from)
     }

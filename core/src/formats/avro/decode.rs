@@ -10,6 +10,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::*;
 use lakeport_protocol::panics::catch_panic;
 
+use super::blocks::{min_value_bytes, CheckedBlocks};
 use super::header::{checked_header, rewrite_union_decimals, DECIMAL_BRANCH};
 use super::schema::{avro_to_arrow_with, collect_names, resolve, Names};
 use crate::error::{Error, Result};
@@ -238,6 +239,17 @@ impl<'a> AvroReader<'a> {
         // The Avro crate sizes its header map by the count the file declares
         // (a few bytes could ask for gigabytes): the header is checked first.
         let (header, rest) = checked_header(file, input)?;
+        // So do the data blocks, one by one (uncompressed ones against their record count).
+        let uncompressed = matches!(header.entry(b"avro.codec"), None | Some(b"null"));
+        let min_record_bytes = header
+            .entry(b"avro.schema")
+            .and_then(|s| serde_json::from_slice::<serde_json::Value>(s).ok())
+            .map(|s| min_value_bytes(&s, 0));
+        let rest: Box<dyn Read + Send + 'a> = Box::new(CheckedBlocks::new(
+            rest,
+            header.sync(),
+            min_record_bytes.filter(|_| uncompressed),
+        ));
         let (header, decimals) = rewrite_union_decimals(header);
         let input: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(header).chain(rest));
         // The Avro crate panics on some malformed schemas: a panic is the file's error.
@@ -248,7 +260,12 @@ impl<'a> AvroReader<'a> {
                     format!("the file is not valid Avro: its schema is malformed ({p})"),
                 )
             })?
-            .map_err(|e| avro_err(file, e))?;
+            .map_err(|e| {
+                Error::format(
+                    file,
+                    format!("the file is not valid Avro: its header or schema is malformed ({e})"),
+                )
+            })?;
         let avro_schema = rows.writer_schema().clone();
         let mut names = Names::new();
         collect_names(&avro_schema, &mut names);

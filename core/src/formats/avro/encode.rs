@@ -16,10 +16,14 @@ use crate::error::{Error, Result};
 use crate::formats::writer::{CountingWriter, FormatWriter, Sink, WriteOptions};
 
 fn decimal_value(v: i128) -> Value {
-    let bytes = v.to_be_bytes();
-    // Minimal two's-complement length.
+    decimal_bytes(&v.to_be_bytes())
+}
+
+/// An Avro decimal of the big-endian two's-complement `bytes`, shortened to the minimal
+/// length that keeps the value (and its sign).
+fn decimal_bytes(bytes: &[u8]) -> Value {
     let mut start = 0;
-    while start < 15 {
+    while start + 1 < bytes.len() {
         let b = bytes[start];
         let next_high = bytes[start + 1] & 0x80;
         if (b == 0 && next_high == 0) || (b == 0xff && next_high != 0) {
@@ -69,11 +73,13 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
                 TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(i) * 1_000_000,
                 TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(i),
                 TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(i),
-                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(i) / 1000,
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(i),
             };
             match (unit, tz.is_some()) {
                 (TimeUnit::Millisecond, true) => Value::TimestampMillis(v),
                 (TimeUnit::Millisecond, false) => Value::LocalTimestampMillis(v),
+                (TimeUnit::Nanosecond, true) => Value::TimestampNanos(v),
+                (TimeUnit::Nanosecond, false) => Value::LocalTimestampNanos(v),
                 (_, true) => Value::TimestampMicros(v),
                 (_, false) => Value::LocalTimestampMicros(v),
             }
@@ -81,6 +87,7 @@ fn arrow_value(array: &dyn Array, i: usize) -> Value {
         Decimal128(..) => decimal_value(array.as_primitive::<Decimal128Type>().value(i)),
         Decimal64(..) => decimal_value(i128::from(array.as_primitive::<Decimal64Type>().value(i))),
         Decimal32(..) => decimal_value(i128::from(array.as_primitive::<Decimal32Type>().value(i))),
+        Decimal256(..) => decimal_bytes(&array.as_primitive::<Decimal256Type>().value(i).to_be_bytes()),
         Struct(fields) => {
             let s = array.as_struct();
             Value::Record(

@@ -17,14 +17,15 @@ pub(super) type UnionDecimal = (String, usize, usize);
 /// A header metadata entry: key and value bytes.
 type HeaderEntry = (Vec<u8>, Vec<u8>);
 
-/// The header's bytes for the Avro reader — rewritten when a union holds several decimal
-/// `fixed` branches, which the Avro library refuses ("Unions cannot contain duplicate
+/// The header's bytes for the Avro reader — rewritten when names need making legal
+/// ([`legalize_names`]) or a union holds several decimal `fixed` branches, which the Avro library refuses ("Unions cannot contain duplicate
 /// types") although the specification allows any number of named types in a union: their
 /// `logicalType` is taken off (plain named `fixed`, which it accepts) and their decimal
 /// returned, by name, to read their values as decimals. Otherwise the header as read.
 pub(super) fn rewrite_union_decimals(header: Header) -> (Vec<u8>, Vec<UnionDecimal>) {
     let Header { raw, mut entries, sync } = header;
     let mut decimals = vec![];
+    let mut renamed = false;
     for (k, v) in entries.iter_mut() {
         if k.as_slice() != b"avro.schema" {
             continue;
@@ -33,12 +34,13 @@ pub(super) fn rewrite_union_decimals(header: Header) -> (Vec<u8>, Vec<UnionDecim
             return (raw, vec![]);
         };
         strip_union_decimals(&mut schema, &mut decimals);
-        if decimals.is_empty() {
+        renamed |= legalize_names(&mut schema);
+        if decimals.is_empty() && !renamed {
             return (raw, vec![]);
         }
         *v = schema.to_string().into_bytes();
     }
-    if decimals.is_empty() {
+    if decimals.is_empty() && !renamed {
         return (raw, vec![]);
     }
     let mut out = Vec::with_capacity(raw.len());
@@ -51,6 +53,92 @@ pub(super) fn rewrite_union_decimals(header: Header) -> (Vec<u8>, Vec<UnionDecim
     zigzag(&mut out, 0);
     out.extend_from_slice(&sync);
     (out, decimals)
+}
+
+/// Avro's primitive type names (never a named type's).
+const PRIMITIVES: &[&str] = &[
+    "null", "boolean", "int", "long", "float", "double", "bytes", "string", "record", "enum", "array", "map", "fixed",
+    "error",
+];
+
+/// A full name (`a.b.C`) made of legal Avro names: each part's characters other than ASCII
+/// letters, digits and `_` become `_`, and a part starting with a digit gets a `_` before it.
+fn legal_full_name(name: &str) -> String {
+    name.split('.')
+        .map(|part| {
+            let mut p: String = part
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+                .collect();
+            if p.starts_with(|c: char| c.is_ascii_digit()) {
+                p.insert(0, '_');
+            }
+            p
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Makes the names the Avro library refuses although other readers (fastavro, Java's) read
+/// them legal, consistently wherever they are defined or referred to: named types and
+/// namespaces holding other characters (Java's reflect writes `Outer$Inner` class names), and
+/// the `error` type of Avro protocols, a record. Field names are kept (they name columns).
+/// Returns whether anything changed.
+fn legalize_names(v: &mut JsonValue) -> bool {
+    let mut changed = false;
+    let fix = |s: &mut String, changed: &mut bool| {
+        let legal = legal_full_name(s);
+        if legal != *s {
+            *s = legal;
+            *changed = true;
+        }
+    };
+    match v {
+        JsonValue::String(s) if !PRIMITIVES.contains(&s.as_str()) => fix(s, &mut changed),
+        JsonValue::Array(branches) => {
+            for b in branches {
+                changed |= legalize_names(b);
+            }
+        }
+        JsonValue::Object(map) => {
+            if map.get("type") == Some(&json!("error")) {
+                map.insert("type".into(), json!("record"));
+                changed = true;
+            }
+            let named = matches!(
+                map.get("type").and_then(JsonValue::as_str),
+                Some("record" | "enum" | "fixed")
+            );
+            if named {
+                for key in ["name", "namespace"] {
+                    if let Some(JsonValue::String(s)) = map.get_mut(key) {
+                        fix(s, &mut changed);
+                    }
+                }
+                if let Some(JsonValue::Array(aliases)) = map.get_mut("aliases") {
+                    for a in aliases.iter_mut() {
+                        if let JsonValue::String(s) = a {
+                            fix(s, &mut changed);
+                        }
+                    }
+                }
+            }
+            for key in ["type", "items", "values"] {
+                if let Some(child) = map.get_mut(key) {
+                    changed |= legalize_names(child);
+                }
+            }
+            if let Some(JsonValue::Array(fields)) = map.get_mut("fields") {
+                for f in fields.iter_mut() {
+                    if let Some(t) = f.get_mut("type") {
+                        changed |= legalize_names(t);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    changed
 }
 
 /// Takes `logicalType: decimal` off the `fixed` branches of unions that hold more than one,
@@ -114,6 +202,18 @@ pub(super) struct Header {
     entries: Vec<HeaderEntry>,
     /// The sync marker.
     sync: [u8; 16],
+}
+
+impl Header {
+    /// The sync marker that ends every data block.
+    pub(super) fn sync(&self) -> [u8; 16] {
+        self.sync
+    }
+
+    /// The value of metadata entry `key`.
+    pub(super) fn entry(&self, key: &[u8]) -> Option<&[u8]> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+    }
 }
 
 /// Reads an Avro object container's header (magic, metadata map, sync

@@ -5,9 +5,11 @@
 //! |-------------|---------------------------------------------------------------------|
 //! | `schema.rs` | Avro schema → Arrow ([`avro_to_arrow`]) and Arrow → Avro ([`arrow_to_avro`]) |
 //! | `header.rs` | the container header, checked before the Avro crate allocates from it |
+//! | `blocks.rs` | `CheckedBlocks`: each data block checked (sizes, counts, sync) before it is read |
 //! | `decode.rs` | [`AvroReader`]: Avro values → JSON text → Arrow batches              |
 //! | `encode.rs` | [`AvroBlockWriter`]: Arrow values → Avro blocks; [`parse_codec`]     |
 
+mod blocks;
 mod decode;
 mod encode;
 mod header;

@@ -177,6 +177,10 @@ fn avro_type_json(dt: &DataType, path: &str) -> JsonValue {
             "type": "long",
             "logicalType": if tz.is_some() { "timestamp-millis" } else { "local-timestamp-millis" }
         }),
+        Timestamp(TimeUnit::Nanosecond, tz) => json!({
+            "type": "long",
+            "logicalType": if tz.is_some() { "timestamp-nanos" } else { "local-timestamp-nanos" }
+        }),
         Timestamp(_, tz) => json!({
             "type": "long",
             "logicalType": if tz.is_some() { "timestamp-micros" } else { "local-timestamp-micros" }

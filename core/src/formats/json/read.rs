@@ -12,7 +12,7 @@ use crate::formats::conform::{conform, drop_rows, with_nulled};
 use crate::formats::options::{OnBadRecord, ReadOptions};
 use crate::formats::reader::{BatchReader, Warnings};
 use crate::records::json_reader_builder;
-use crate::schema::JsonSchemaInferrer;
+use crate::schema::{is_json_field, with_json_values, JsonSchemaInferrer};
 
 /// Turns a JSON document (an array of values, or values separated by whitespace) into a
 /// stream of values separated by newlines, enforcing a size cap per value.
@@ -216,6 +216,8 @@ impl<'a> JsonReader<'a> {
         let mut warnings = Warnings::default();
         // Learn the decode schema: from the target (unflattened when flattening), else from a
         // sample that is replayed afterwards.
+        // Fields the catalog allows several kinds in are read as JSON values, unchanged.
+        let target = target.map(|t| Arc::new(with_json_values(&t)));
         let (decode_schema, stream): (SchemaRef, Box<dyn Read + Send + 'a>) = match &target {
             Some(t) if !opts.json_flatten => (t.clone(), Box::new(framer)),
             Some(t) => (Arc::new(unflatten(t)), Box::new(framer)),
@@ -227,7 +229,7 @@ impl<'a> JsonReader<'a> {
                         seen: vec![],
                     },
                 );
-                let mut inferrer = JsonSchemaInferrer::new(opts.json_max_depth.max(1) + 1);
+                let mut inferrer = JsonSchemaInferrer::new(opts.json_max_depth.max(1) + 1).keeping_mixed_values();
                 {
                     let mut values = serde_json::Deserializer::from_reader(&mut tee).into_iter::<serde_json::Value>();
                     let mut seen = 0;
@@ -270,10 +272,11 @@ impl<'a> JsonReader<'a> {
             (None, Some(_)) if decode_schema.fields().is_empty() => decode_schema,
             (None, Some(depth)) => {
                 let empty = RecordBatch::new_empty(decode_schema.clone());
-                empty
+                let flat = empty
                     .normalize(".", Some(depth))
                     .map_err(|e| Error::format(file, e.to_string()))?
-                    .schema()
+                    .schema();
+                Arc::new(with_json_fields_of(&flat, &decode_schema))
             }
             (None, None) => decode_schema,
         };
@@ -291,9 +294,18 @@ impl<'a> JsonReader<'a> {
 
     fn process(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
         let batch = match self.flatten {
-            Some(depth) if batch.num_columns() > 0 => batch
-                .normalize(".", Some(depth))
-                .map_err(|e| Error::format(&self.file, e.to_string()))?,
+            Some(depth) if batch.num_columns() > 0 => {
+                let flat = batch
+                    .normalize(".", Some(depth))
+                    .map_err(|e| Error::format(&self.file, e.to_string()))?;
+                // Flattening drops field metadata: columns of JSON values say so again.
+                match self.target {
+                    None if flat.schema_ref() != &self.schema => flat
+                        .with_schema(self.schema.clone())
+                        .map_err(|e| Error::format(&self.file, e.to_string()))?,
+                    _ => flat,
+                }
+            }
             _ => batch,
         };
         match &self.target {
@@ -349,10 +361,11 @@ fn io_cause(e: &serde_json::Error) -> Option<String> {
 
 /// Rebuilds nested structs from `parent.child` column names.
 fn unflatten(schema: &Schema) -> Schema {
-    fn insert(fields: &mut Vec<Field>, path: &[&str], dt: &DataType) {
+    fn insert(fields: &mut Vec<Field>, path: &[&str], leaf: &Field) {
         if path.len() == 1 {
             if !fields.iter().any(|f| f.name() == path[0]) {
-                fields.push(Field::new(path[0], dt.clone(), true));
+                // A column of JSON values stays one (its metadata says so).
+                fields.push(leaf.clone().with_name(path[0]).with_nullable(true));
             }
             return;
         }
@@ -362,7 +375,7 @@ fn unflatten(schema: &Schema) -> Schema {
             Some(_) => return,
             None => vec![],
         };
-        insert(&mut children, &path[1..], dt);
+        insert(&mut children, &path[1..], leaf);
         let f = Field::new(path[0], DataType::Struct(Fields::from(children)), true);
         match pos {
             Some(p) => fields[p] = f,
@@ -372,9 +385,36 @@ fn unflatten(schema: &Schema) -> Schema {
     let mut fields = vec![];
     for f in schema.fields() {
         let path: Vec<&str> = f.name().split('.').collect();
-        insert(&mut fields, &path, f.data_type());
+        insert(&mut fields, &path, f);
     }
     Schema::new(fields)
+}
+
+/// `flat` (a flattened schema) with the columns that are columns of JSON values in `nested`
+/// (at their dotted path) marked so again: flattening drops field metadata.
+fn with_json_fields_of(flat: &Schema, nested: &Schema) -> Schema {
+    fn find<'f>(fields: &'f Fields, path: &[&str]) -> Option<&'f Field> {
+        let f = fields.iter().find(|f| f.name() == path[0])?;
+        match (path.len(), f.data_type()) {
+            (1, _) => Some(f),
+            (_, DataType::Struct(children)) => find(children, &path[1..]),
+            _ => None,
+        }
+    }
+    let fields: Vec<Field> = flat
+        .fields()
+        .iter()
+        .map(|f| {
+            let path: Vec<&str> = f.name().split('.').collect();
+            match find(nested.fields(), &path) {
+                Some(n) if is_json_field(n) && n.data_type() == f.data_type() => {
+                    f.as_ref().clone().with_metadata(n.metadata().clone())
+                }
+                _ => f.as_ref().clone(),
+            }
+        })
+        .collect();
+    Schema::new_with_metadata(fields, flat.metadata().clone())
 }
 
 /// Opens a JSON stream (the registry's reader of [`crate::formats::FileFormat::Json`]).

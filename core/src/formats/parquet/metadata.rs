@@ -1,5 +1,6 @@
 //! The footer as the Arrow reader sees it: error mapping, INT96 timestamps read as
-//! microseconds, a footer row count taken at its row groups' word.
+//! microseconds, a footer row count taken at its row groups' word, impossible dictionary
+//! page offsets dropped.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use parquet::basic::Type as PhysicalType;
 use parquet::file::metadata::{FileMetaData, ParquetMetaData, ParquetMetaDataBuilder};
 use parquet::schema::types::TypePtr;
 
+use super::footer::without_impossible_dictionary_offsets;
 use crate::error::{Error, Result};
 
 pub(super) fn perr(file: &str, e: impl std::fmt::Display) -> Error {
@@ -30,9 +32,11 @@ pub(super) fn perr(file: &str, e: impl std::fmt::Display) -> Error {
 /// as pyarrow's `coerce_int96_timestamp_unit="us"` and Spark itself do.
 ///
 /// A footer whose row count disagrees with its row groups' (old writers left 0 there) is
-/// taken at its row groups' word: the decoder reads no more rows than the footer says.
+/// taken at its row groups' word: the decoder reads no more rows than the footer says. A
+/// dictionary page offset before the first page is dropped
+/// ([`without_impossible_dictionary_offsets`]).
 pub(super) fn arrow_metadata(file: &str, metadata: Arc<ParquetMetaData>) -> Result<ArrowReaderMetadata> {
-    let metadata = with_row_count_of_row_groups(metadata);
+    let metadata = without_impossible_dictionary_offsets(with_row_count_of_row_groups(metadata));
     let plain =
         ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(|e| perr(file, e))?;
     let descr = metadata.file_metadata().schema_descr_ptr();

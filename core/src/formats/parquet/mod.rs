@@ -9,6 +9,7 @@
 //!
 //! | file            | holds                                                              |
 //! |-----------------|--------------------------------------------------------------------|
+//! | `footer.rs`     | footers other writers got wrong, repaired (mistyped fields, dictionary offset 0) |
 //! | `metadata.rs`   | the footer as Arrow sees it (INT96 as microseconds, row counts)     |
 //! | `predicates.rs` | filters as Arrow comparisons; row groups their statistics exclude  |
 //! | `projection.rs` | projection, row-group pruning and row filters on a reader builder  |
@@ -18,6 +19,7 @@
 //! | `write.rs`      | the writer and [`parse_parquet_codec`]                              |
 
 mod fetch;
+mod footer;
 mod metadata;
 mod predicates;
 mod projection;

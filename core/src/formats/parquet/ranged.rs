@@ -17,6 +17,7 @@ use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataP
 use parquet::DecodeResult;
 
 use super::fetch::{Fetcher, RangedReadOptions};
+use super::footer::{chunk_walks, decode_repaired, footer_in_tail, with_measured_sizes};
 use super::metadata::{arrow_metadata, perr};
 use super::projection::configure;
 use super::read::{check_row_count, expected_rows, finish_batch};
@@ -90,6 +91,7 @@ where
     T: AsyncFileReader + Clone + Unpin + Send + 'static,
 {
     let (metadata, tail) = load_metadata(file, &mut reader, size, ranged.footer_prefetch).await?;
+    let metadata = measure_old_chunks(metadata, &mut reader, size).await;
     let reader_metadata = arrow_metadata(file, Arc::clone(&metadata))?;
     let builder = ParquetPushDecoderBuilder::new_with_metadata(reader_metadata);
     let (builder, schema) = configure(file, builder, opts, target.as_ref())?;
@@ -147,7 +149,15 @@ async fn load_metadata<T: AsyncFileReader>(
         .push_range(tail_range.clone(), tail.clone())
         .map_err(|e| perr(file, e))?;
     loop {
-        match decoder.try_decode().map_err(|e| perr(file, e))? {
+        let decoded = match decoder.try_decode() {
+            Ok(d) => d,
+            // A footer the crate refuses, repaired when the tail holds it all.
+            Err(e) => match footer_in_tail(&tail).and_then(decode_repaired) {
+                Some(metadata) => return Ok((Arc::new(metadata), (tail_range, tail))),
+                None => return Err(perr(file, e)),
+            },
+        };
+        match decoded {
             DecodeResult::Data(metadata) => return Ok((Arc::new(metadata), (tail_range, tail))),
             DecodeResult::NeedsData(ranges) => {
                 let data = reader
@@ -159,6 +169,30 @@ async fn load_metadata<T: AsyncFileReader>(
             DecodeResult::Finished => return Err(perr(file, "the footer metadata could not be decoded")),
         }
     }
+}
+
+/// `metadata` with the chunk sizes an old parquet-mr understated measured from the chunks'
+/// page headers ([`chunk_walks`]); unchanged for other writers or if a read fails (the
+/// decoder then reports the file's own error).
+async fn measure_old_chunks<T: AsyncFileReader>(
+    metadata: Arc<ParquetMetaData>,
+    reader: &mut T,
+    size: u64,
+) -> Arc<ParquetMetaData> {
+    let Some(mut walks) = chunk_walks(&metadata, size) else {
+        return metadata;
+    };
+    for walk in walks.iter_mut().flatten() {
+        while let Some((at, len)) = walk.next_read() {
+            let Ok(bytes) = reader.get_bytes(at..at + len as u64).await else {
+                break;
+            };
+            if walk.feed(&bytes).is_none() {
+                break;
+            }
+        }
+    }
+    with_measured_sizes(metadata, &walks)
 }
 
 /// A failed request: a storage error (with its own advice) keeps its message.

@@ -17,6 +17,7 @@ use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuil
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::ChunkReader;
 
+use super::footer::{decode_repaired, with_measured_chunk_sizes};
 use super::metadata::{arrow_metadata, perr};
 use super::projection::configure;
 use crate::error::{Error, Result};
@@ -70,9 +71,24 @@ pub fn read_parquet<T: ChunkReader + 'static>(
 
 /// A reader builder over `reader` with [`arrow_metadata`]'s schema.
 fn sync_builder<T: ChunkReader + 'static>(file: &str, reader: T) -> Result<ParquetRecordBatchReaderBuilder<T>> {
-    let metadata = ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new()).map_err(|e| perr(file, e))?;
-    let metadata = arrow_metadata(file, Arc::clone(metadata.metadata()))?;
+    let metadata = match ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new()) {
+        Ok(m) => Arc::clone(m.metadata()),
+        Err(e) => Arc::new(repaired_sync(&reader).ok_or_else(|| perr(file, e))?),
+    };
+    let metadata = with_measured_chunk_sizes(metadata, reader.len(), |at, len| reader.get_bytes(at, len).ok());
+    let metadata = arrow_metadata(file, metadata)?;
     Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata))
+}
+
+/// The footer of `reader` repaired ([`decode_repaired`]), when the parquet crate refused it.
+fn repaired_sync<T: ChunkReader>(reader: &T) -> Option<ParquetMetaData> {
+    let len = reader.len();
+    let tail = reader.get_bytes(len.checked_sub(8)?, 8).ok()?;
+    let footer_len = u64::from(u32::from_le_bytes(tail.get(..4)?.try_into().ok()?));
+    let footer = reader
+        .get_bytes(len.checked_sub(8 + footer_len)?, usize::try_from(footer_len).ok()?)
+        .ok()?;
+    decode_repaired(&footer)
 }
 
 /// The Arrow schema of a Parquet file (reads the footer only).
