@@ -7,7 +7,9 @@
 //! | `header.rs` | the container header, checked before the Avro crate allocates from it |
 //! | `decode.rs` | [`AvroReader`]: Avro values → JSON text → Arrow batches              |
 //! | `encode.rs` | [`AvroBlockWriter`]: Arrow values → Avro blocks; [`parse_codec`]     |
+//! | `datum.rs`  | plain Arrow rows → Avro datum bytes directly, no Avro values (the fast path) |
 
+mod datum;
 mod decode;
 mod encode;
 mod header;
