@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Schema};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
 
-use super::flat_scan::{scan_flat, Token};
+use super::flat_scan::{same_key, scan_flat_kinds, Token};
 
 /// The fit check for records of one schema (its field index built once).
 #[derive(Debug)]
@@ -57,9 +57,9 @@ impl TextFits {
         // Records mostly keep the schema's key order (it was inferred from them): the
         // column after the previous key's is tried before the field index.
         let mut next = 0;
-        let scanned = scan_flat(text, |key, token| {
+        let scanned = scan_flat_kinds(text, |key, token| {
             let col = match self.names.get(next) {
-                Some(name) if name == key => next,
+                Some(name) if same_key(name, key) => next,
                 _ => match self.index.get(key) {
                     Some(&col) => col,
                     None => {
