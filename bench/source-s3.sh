@@ -6,7 +6,11 @@
 #   - listing 100,000 keys (estimate: LIST only), with the client's and the
 #     server's CPU time and the time per LIST page;
 #   - 10,000 small CSV objects with parallel_workers 1, 4 and 8;
-#   - flatness: the Parquet read at ROWS and at BIG_ROWS rows.
+#   - flatness: the Parquet read at ROWS and at BIG_ROWS rows;
+#   - against Airbyte's own source-s3 4.16.1 (the CDK venv of scripts/test-deps.sh),
+#     same Airbyte config, same server, one run: a 200,000-row CSV object and
+#     2,000 CSV objects of 3 rows, each side discovering its own catalog and
+#     reading everything (ours best of 3; Airbyte's once: its run takes minutes).
 # usage: bench/source-s3.sh [ROWS] [BIG_ROWS] [KEYS]   (defaults 1000000 10000000 100000)
 #
 # The objects read are uploaded through the server (PUT / multipart upload),
@@ -17,13 +21,13 @@
 # The 100,000 keys of the listing test are placed directly (empty files, no
 # GET reads them) in a bucket of their own: s3s-fs walks its whole bucket
 # directory for every LIST page, so they would slow every other listing.
-# BENCH_ONLY="parquet csv list small big" picks sections (default: all).
+# BENCH_ONLY="parquet csv list small big airbyte" picks sections (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${1:-1000000}"
 BIG_ROWS="${2:-10000000}"
 KEYS="${3:-100000}"
-ONLY="${BENCH_ONLY:-parquet csv list small big}"
+ONLY="${BENCH_ONLY:-parquet csv list small big airbyte}"
 PLACE="${BENCH_PLACE:-put}"
 eval "$(bash scripts/test-deps.sh)"
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
@@ -46,6 +50,14 @@ gen "$WORK/t1" "$ROWS" 10000 100
 [ -f "$WORK/t1/table.csv.gz" ] && [ "$WORK/t1/table.csv.gz" -nt "$WORK/t1/table.csv" ] \
     || gzip -c "$WORK/t1/table.csv" > "$WORK/t1/table.csv.gz"
 if want big && [ "$BIG_ROWS" -gt 0 ]; then ONLY_PARQUET=1 gen "$WORK/t10" "$BIG_ROWS"; fi
+if want airbyte; then
+    if [ -z "${LAKEPORT_CDK_PYTHON:-}" ]; then
+        echo "airbyte: skipped (no CDK venv: LAKEPORT_SKIP_CDK is set)" >&2
+        ONLY="${ONLY//airbyte/}"
+    else
+        gen "$WORK/tab" 200000 2000 3
+    fi
+fi
 
 # Buckets are directories under the server's root.
 rm -rf "$DATA"; mkdir -p "$DATA/bench" "$DATA/bench-keys/keys"
@@ -103,6 +115,7 @@ want parquet && put "$WORK/t1/table.parquet" table/table.parquet
 want csv && put "$WORK/t1/table.csv.gz" table/table.csv.gz
 want small && put_dir "$WORK/t1/small" small
 if want big && [ "$BIG_ROWS" -gt 0 ]; then put "$WORK/t10/table.parquet" big/big.parquet; fi
+if want airbyte; then put "$WORK/tab/table.csv" ab-wide/table.csv; put_dir "$WORK/tab/small" ab-small; fi
 
 cfg() { # name extra-json [bucket]
     cat > "$WORK/$1.json" <<JSON
@@ -177,4 +190,50 @@ if want big && [ "$BIG_ROWS" -gt 0 ]; then
     [ -f "$WORK/s3cat-pq.json" ] || catalog "$c" "$WORK/s3cat-pq.json"
     measure "source-s3 parquet object ($BIG_ROWS rows) → stdout" "$BIG_ROWS" records "$BIN" read --config "$c" --catalog "$WORK/s3cat-pq.json"
     echo "    requests: $(requests)"
+fi
+
+if want airbyte; then
+    AIRBYTE="$(dirname "$LAKEPORT_CDK_PYTHON")/source-s3"
+    # ab_cfg NAME GLOB: the Airbyte v4 config both connectors read.
+    ab_cfg() {
+        cat > "$WORK/$1.json" <<JSON
+{"bucket": "bench", "aws_access_key_id": "bench", "aws_secret_access_key": "bench-secret",
+ "endpoint": "http://127.0.0.1:$PORT", "region_name": "us-east-1",
+ "delivery_method": {"delivery_type": "use_records_transfer"},
+ "streams": [{"name": "t", "globs": ["$2"], "format": {"filetype": "csv"}}]}
+JSON
+        echo "$WORK/$1.json"
+    }
+    # ab_catalog EXE CONFIG OUT: EXE's own discovered catalog, every stream in full.
+    ab_catalog() {
+        HOME="$WORK" "$1" discover --config "$2" | "$LAKEPORT_PYTHON" -c '
+import json,sys
+cat=[json.loads(l)["catalog"] for l in sys.stdin if "\"CATALOG\"" in l][0]
+print(json.dumps({"streams":[{"stream":s,"sync_mode":"full_refresh","destination_sync_mode":"overwrite"} for s in cat["streams"]]}))' > "$3"
+    }
+    # ab_time NAME COUNT ROUNDS EXE CONFIG CATALOG: the best wall time of ROUNDS reads
+    # (every record counted: a read that returned fewer fails the benchmark).
+    ab_time() {
+        local name="$1" count="$2" rounds="$3" exe="$4" best=""
+        for _ in $(seq "$rounds"); do
+            HOME="$WORK" /usr/bin/time -o "$WORK/.time" -f "%e %M" "$exe" read --config "$5" --catalog "$6" \
+                > "$WORK/.out" 2> "$WORK/.stderr" || { echo "$name: failed" >&2; tail -5 "$WORK/.stderr" >&2; exit 1; }
+            local got; got=$(grep -c '"type": *"RECORD"' "$WORK/.out" || true)
+            [ "$got" = "$count" ] || { echo "$name: $got records, expected $count" >&2; exit 1; }
+            read -r s m < "$WORK/.time"
+            if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then best="$s"; RSS="$m"; fi
+        done
+        SECS="$best"
+        awk -v n="$name" -v c="$count" -v s="$best" -v m="$RSS" 'BEGIN {
+            printf "%-50s %10.0f records/s  %7.2f s  RSS %6.1f MB\n", n, c / s, s, m / 1024 }'
+    }
+    for case in "wide:ab-wide/*.csv:200000:the 200,000-row CSV object:30" "small:ab-small/*.csv:6000:2,000 CSV objects of 3 rows:10"; do
+        IFS=: read -r tag glob count label target <<< "$case"
+        c=$(ab_cfg "ab-$tag" "$glob")
+        ab_catalog "$BIN" "$c" "$WORK/ab-ours-$tag.json"
+        ab_catalog "$AIRBYTE" "$c" "$WORK/ab-theirs-$tag.json"
+        ab_time "ours: $label" "$count" 3 "$BIN" "$c" "$WORK/ab-ours-$tag.json"; ours="$SECS"
+        ab_time "Airbyte source-s3 4.16.1: $label" "$count" 1 "$AIRBYTE" "$c" "$WORK/ab-theirs-$tag.json"
+        awk -v a="$ours" -v b="$SECS" -v t="$target" 'BEGIN { printf "    ours / Airbyte: %.1fx faster (target >= %dx)\n", b / a, t }'
+    done
 fi

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Ours and DuckDB side by side in one run, on the same generated 12-column
 # table (bench/gen_table.py), printing records/s, peak RSS and the ratio:
-#   - RECORD lines → Parquet and → CSV (destination-file, with and without a
-#     catalog) against DuckDB's COPY (SELECT * FROM read_json(…)) TO … of the
-#     same rows as plain JSON lines;
+#   - RECORD lines → Parquet, CSV, JSON lines and Avro (destination-file, with
+#     and without a catalog) against DuckDB's COPY (SELECT * FROM read_json(…))
+#     TO … of the same rows as plain JSON lines. DuckDB 2.0.1 writes no Avro
+#     without an extension download: the Avro peer is DuckDB 1.4.4 with the
+#     avro extension as PyPI ships it (duckdb-ext-avro), in a venv of its own;
+#     its writer has no DATE, so the `day` column goes as text there;
 #   - JSONL, Parquet and CSV → JSON lines (source-file read) against DuckDB's
 #     COPY … TO (FORMAT json);
 #   - `source-sqlite read | destination-file write` (no catalog) on a table of
@@ -77,11 +80,21 @@ best() {
         fi
     done
 }
-duck() { # SQL: DuckDB in a Python process (its RSS includes the interpreter's ≈30 MB)
-    best duckdb "$LAKEPORT_PYTHON" -c '
-import duckdb, sys
-duckdb.connect().execute(sys.argv[1])' "$1"
+duck() { # SQL [PYTHON]: DuckDB in a Python process (its RSS includes the interpreter's ≈30 MB)
+    best duckdb "${2:-$LAKEPORT_PYTHON}" -c '
+import duckdb, glob, os, sys
+c = duckdb.connect(config={"allow_unsigned_extensions": True})
+c.execute("SET enable_progress_bar = false")
+for ext in glob.glob(os.path.join(os.path.dirname(duckdb.__file__), "..", "duckdb_ext", "extensions", "*", "*", "*.duckdb_extension")):
+    c.execute(f"LOAD \x27{ext}\x27")
+c.execute(sys.argv[1])' "$1"
 }
+AVRO_VENV="${BENCH_DIR:-$HOME/.cache/lakeport/bench}/duck-avro-venv"
+if [ ! -x "$AVRO_VENV/bin/python" ]; then
+    echo "installing DuckDB 1.4.4 and its avro extension into $AVRO_VENV (PyPI)" >&2
+    python3 -m venv "$AVRO_VENV"
+    "$AVRO_VENV/bin/pip" install -q --disable-pip-version-check duckdb==1.4.4 duckdb-ext-avro==1.4.4.20260205 >&2
+fi
 # row NAME OURS_SECS OURS_RSS PEER_SECS PEER_RSS: one line of the table.
 row() {
     awk -v n="$1" -v r="$ROWS" -v a="$2" -v am="$3" -v b="$4" -v bm="$5" 'BEGIN {
@@ -90,9 +103,14 @@ row() {
 printf '%-50s %11s %11s %8s  %9s %9s\n' "case ($ROWS rows)" "ours rec/s" "peer rec/s" "ratio" "ours RSS" "peer RSS"
 
 dst() { cfg "dst-$1" "{\"base_path\": \"$WORK/out\", \"format\": \"$1\"}"; }
-for fmt in parquet csv; do
+for fmt in parquet csv jsonl avro; do
     d=$(dst "$fmt")
-    duck "COPY (SELECT * FROM read_json('$WORK/plain.jsonl')) TO '$WORK/duck-out/x.$fmt' (FORMAT $fmt)"
+    case "$fmt" in
+        jsonl) duck "COPY (SELECT * FROM read_json('$WORK/plain.jsonl')) TO '$WORK/duck-out/x.json' (FORMAT json)" ;;
+        avro) duck "COPY (SELECT * REPLACE (CAST(day AS VARCHAR) AS day) FROM read_json('$WORK/plain.jsonl'))
+                    TO '$WORK/duck-out/x.avro' (FORMAT avro)" "$AVRO_VENV/bin/python" ;;
+        *) duck "COPY (SELECT * FROM read_json('$WORK/plain.jsonl')) TO '$WORK/duck-out/x.$fmt' (FORMAT $fmt)" ;;
+    esac
     ds="$SECS"; dm="$RSS_MB"
     best "cat" sh -c "'$BIN/destination-file' write --config '$d' --catalog '$WORK/catalog.json' < '$WORK/records.jsonl'"
     row "RECORD lines → $fmt, with catalog (DuckDB)" "$SECS" "$RSS_MB" "$ds" "$dm"

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::array::{new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray, StringBuilder};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
@@ -43,23 +43,25 @@ pub(crate) fn to_text(array: &ArrayRef) -> Result<ArrayRef> {
             .map_err(|e| Error::Internal(format!("cast to text: {e}"))),
         _ => {
             let json = records::array_to_json_strings(array.as_ref())?;
-            let unquoted: StringArray = json
-                .iter()
-                .map(|v| {
-                    v.map(|s| {
-                        if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
-                            if s.contains('\\') {
-                                serde_json::from_str::<String>(s).unwrap_or_else(|_| s.to_string())
-                            } else {
-                                s[1..s.len() - 1].to_string()
+            // Appended as slices of the JSON text: no string of its own per value.
+            let mut unquoted = StringBuilder::with_capacity(json.len(), json.value_data().len());
+            for v in json.iter() {
+                match v {
+                    None => unquoted.append_null(),
+                    Some(s) if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') => {
+                        if s.contains('\\') {
+                            match serde_json::from_str::<String>(s) {
+                                Ok(text) => unquoted.append_value(text),
+                                Err(_) => unquoted.append_value(s),
                             }
                         } else {
-                            s.to_string()
+                            unquoted.append_value(&s[1..s.len() - 1]);
                         }
-                    })
-                })
-                .collect();
-            Ok(Arc::new(unquoted))
+                    }
+                    Some(s) => unquoted.append_value(s),
+                }
+            }
+            Ok(Arc::new(unquoted.finish()))
         }
     }
 }

@@ -16,12 +16,13 @@ use arrow::datatypes::{DataType, Schema};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer as _;
 
-use super::flat_scan::{scan_flat, Token};
+use super::flat_scan::{same_key, scan_flat_kinds, Token};
 
 /// The fit check for records of one schema (its field index built once).
 #[derive(Debug)]
 pub struct TextFits {
     types: Vec<DataType>,
+    names: Vec<String>,
     index: HashMap<String, usize>,
 }
 
@@ -30,6 +31,7 @@ impl TextFits {
     pub fn new(schema: &Schema) -> Self {
         TextFits {
             types: schema.fields().iter().map(|f| f.data_type().clone()).collect(),
+            names: schema.fields().iter().map(|f| f.name().clone()).collect(),
             index: schema
                 .fields()
                 .iter()
@@ -41,14 +43,32 @@ impl TextFits {
 
     /// Whether `text` is a JSON object that fits the schema (see the module docs).
     pub fn fits(&self, text: &str) -> bool {
-        let mut seen = vec![false; self.types.len()];
+        let mut few = [false; 64];
+        let mut many = vec![];
+        let seen: &mut [bool] = match self.types.len() {
+            n if n <= few.len() => &mut few[..n],
+            n => {
+                many.resize(n, false);
+                &mut many
+            }
+        };
         // The plainest records: the hand-written scan; the others: a serde pass.
         let mut fits = true;
-        let scanned = scan_flat(text, |key, token| {
-            let Some(&col) = self.index.get(key) else {
-                fits = false;
-                return None;
+        // Records mostly keep the schema's key order (it was inferred from them): the
+        // column after the previous key's is tried before the field index.
+        let mut next = 0;
+        let scanned = scan_flat_kinds(text, |key, token| {
+            let col = match self.names.get(next) {
+                Some(name) if same_key(name, key) => next,
+                _ => match self.index.get(key) {
+                    Some(&col) => col,
+                    None => {
+                        fits = false;
+                        return None;
+                    }
+                },
             };
+            next = col + 1;
             if std::mem::replace(&mut seen[col], true) || !token_fits(token, &self.types[col]) {
                 fits = false;
                 return None;
@@ -60,12 +80,7 @@ impl TextFits {
         }
         seen.fill(false);
         let mut de = serde_json::Deserializer::from_str(text);
-        de.deserialize_map(RecordVisitor {
-            fits: self,
-            seen: &mut seen,
-        })
-        .is_ok()
-            && de.end().is_ok()
+        de.deserialize_map(RecordVisitor { fits: self, seen }).is_ok() && de.end().is_ok()
     }
 }
 
@@ -77,11 +92,27 @@ fn token_fits(token: Token, dt: &DataType) -> bool {
         (Token::Bool(_), Boolean) => true,
         (Token::Int(_), Int8 | Int16 | Int32 | Int64) => true,
         (Token::Int(_) | Token::Float(_), Float32 | Float64 | Decimal128(..)) => true,
-        (Token::Str(s), Date32) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+        (Token::Str(s), Date32) => date_fits(s),
         (Token::Str(s), Timestamp(..)) => arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(s).is_ok(),
         (Token::Str(_), Binary) => true,
         _ => false,
     }
+}
+
+/// Whether `s` is a date as `%Y-%m-%d` reads it: the common `YYYY-MM-DD` checked by hand,
+/// anything else (other year widths, signs, one-digit fields) by chrono.
+fn date_fits(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        if let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) {
+            return chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some();
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
 /// Stops the pass: the record does not fit (or is not JSON).
@@ -274,6 +305,16 @@ mod tests {
             r#"{"i": "1"}"#,
             r#"{"b": 1}"#,
             r#"{"d": "2024-02-30"}"#,
+            r#"{"d": "2023-02-29"}"#,
+            r#"{"d": "2024-13-01"}"#,
+            r#"{"d": "2024-00-10"}"#,
+            r#"{"d": "0000-01-01"}"#,
+            r#"{"d": "2024-1-05"}"#,
+            r#"{"d": "12024-01-05"}"#,
+            r#"{"d": "+2024-01-05"}"#,
+            r#"{"d": "2024-01-0x"}"#,
+            r#"{"d": "2024/01/05"}"#,
+            r#"{"t": "2024-01-01T00:00:00Z", "s": "x", "i": 2, "b": false, "f": 1}"#,
             r#"{"t": "soon"}"#,
             r#"{"t": 17}"#,
             r#"{"unknown": 1}"#,
@@ -295,6 +336,8 @@ mod tests {
             r#"{"i": 1} x"#,
             r#"[1]"#,
             r#"{"i": 1, "i": 2}"#,
+            r#"{"i": 1, "f": 2, "f": 3}"#,
+            r#"{"f": 2, "i": 1, "f": 3}"#,
             r#"{"s": [1,]}"#,
             "",
         ] {

@@ -27,7 +27,7 @@ use arrow::datatypes::{DataType, Date32Type, SchemaRef, TimeUnit};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserializer as _;
 
-use super::flat_scan::{scan_flat, Token};
+use super::flat_scan::{same_key, scan_flat, Token};
 
 /// The column types the fast path decodes.
 #[derive(Debug, Clone)]
@@ -219,7 +219,7 @@ impl RowState<'_> {
     /// The column of the row's `k`-th key, `key` (`None`: not in the schema).
     fn column(&mut self, k: usize, key: &str) -> Option<usize> {
         if let Some(&col) = self.order.get(k) {
-            if self.decoder.schema.field(col).name() == key {
+            if same_key(self.decoder.schema.field(col).name(), key) {
                 return Some(col);
             }
         }

@@ -27,7 +27,22 @@ pub(super) enum Token<'a> {
 /// takes (or `field` says `None`). Nothing is called for a row refused
 /// before its first key; a row refused later may have called `field` for
 /// its first keys — the caller keeps what `field` saw until the scan ends.
-pub(super) fn scan_flat<'a>(text: &'a str, mut field: impl FnMut(&'a str, Token<'a>) -> Option<()>) -> Option<()> {
+pub(super) fn scan_flat<'a>(text: &'a str, field: impl FnMut(&'a str, Token<'a>) -> Option<()>) -> Option<()> {
+    scan_with::<true>(text, field)
+}
+
+/// [`scan_flat`] for callers that judge only each token's kind (a fit check): a
+/// number with a fraction that is finite by its shape (no exponent, at most 300 digits
+/// before the point) is not converted, its token is `Float(0.0)`; the rest is as
+/// [`scan_flat`] reads it (the same rows refused, the same kinds).
+pub(super) fn scan_flat_kinds<'a>(text: &'a str, field: impl FnMut(&'a str, Token<'a>) -> Option<()>) -> Option<()> {
+    scan_with::<false>(text, field)
+}
+
+fn scan_with<'a, const VALUES: bool>(
+    text: &'a str,
+    mut field: impl FnMut(&'a str, Token<'a>) -> Option<()>,
+) -> Option<()> {
     let row = text.as_bytes();
     let mut i = skip_ws(row, 0);
     if row.get(i) != Some(&b'{') {
@@ -47,7 +62,7 @@ pub(super) fn scan_flat<'a>(text: &'a str, mut field: impl FnMut(&'a str, Token<
             return None;
         }
         i = skip_ws(row, i + 1);
-        let (token, next) = value(text, i)?;
+        let (token, next) = value::<VALUES>(text, i)?;
         field(key, token)?;
         i = skip_ws(row, next);
         match row.get(i) {
@@ -55,6 +70,33 @@ pub(super) fn scan_flat<'a>(text: &'a str, mut field: impl FnMut(&'a str, Token<
             Some(b'}') => return (skip_ws(row, i + 1) == row.len()).then_some(()),
             _ => return None,
         }
+    }
+}
+
+/// `a == b` for the short keys of records, compared in place (a word or two of
+/// overlapping loads) rather than by a call to `memcmp` per key.
+#[inline]
+pub(super) fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    fn word(s: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    }
+    fn half(s: &[u8], at: usize) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_le_bytes(w)
+    }
+    match n {
+        0..=3 => a == b,
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
@@ -103,7 +145,7 @@ fn string_stop(b: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
-fn value(text: &str, i: usize) -> Option<(Token<'_>, usize)> {
+fn value<const VALUES: bool>(text: &str, i: usize) -> Option<(Token<'_>, usize)> {
     let b = text.as_bytes();
     let literal = |word: &[u8], token| b.get(i..)?.starts_with(word).then_some((token, i + word.len()));
     match *b.get(i)? {
@@ -111,13 +153,13 @@ fn value(text: &str, i: usize) -> Option<(Token<'_>, usize)> {
         b'n' => literal(b"null", Token::Null),
         b't' => literal(b"true", Token::Bool(true)),
         b'f' => literal(b"false", Token::Bool(false)),
-        b'-' | b'0'..=b'9' => number(text, i),
+        b'-' | b'0'..=b'9' => number::<VALUES>(text, i),
         _ => None,
     }
 }
 
 /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn number(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
+fn number<const VALUES: bool>(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
     let b = text.as_bytes();
     let digits = |mut i: usize| {
         let from = i;
@@ -133,9 +175,14 @@ fn number(text: &str, start: usize) -> Option<(Token<'_>, usize)> {
         return None;
     }
     let mut is_float = false;
+    let int_digits = i - int_start;
     if b.get(i) == Some(&b'.') {
         i = digits(i + 1)?;
         is_float = true;
+    }
+    if !VALUES && is_float && int_digits <= 300 && !matches!(b.get(i), Some(b'e' | b'E')) {
+        // Below 10^301: finite whatever its digits.
+        return Some((Token::Float(0.0), i));
     }
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
@@ -191,6 +238,70 @@ mod tests {
         // Every float reads as Rust (and serde with float_roundtrip) reads it.
         let f = scan(r#"{"x":0.1000000000000000055511151231257827}"#).unwrap();
         assert_eq!(f[0].1, Token::Float(0.1));
+    }
+
+    /// The kinds-only scan takes and refuses the rows the full one does, with tokens of
+    /// the same kinds (equal but for the floats it leaves unconverted).
+    #[test]
+    fn the_kinds_scan_agrees_with_the_full_one() {
+        let big = format!("{}.5", "9".repeat(300));
+        let bigger = format!("{}.5", "9".repeat(309));
+        let rows = [
+            r#"{"a":1.5,"b":-0.25,"c":12,"d":"x","e":null,"f":true}"#.to_string(),
+            r#"{"a":1.5e3,"b":1e400,"c":-1e-400}"#.to_string(),
+            r#"{"a":1e400}"#.to_string(),
+            format!(r#"{{"a":{big}}}"#),
+            format!(r#"{{"a":{bigger}}}"#),
+            format!(r#"{{"a":-{bigger}}}"#),
+            r#"{"a":1.}"#.to_string(),
+            r#"{"a":01.5}"#.to_string(),
+            r#"{"a":1.5x}"#.to_string(),
+            r#"{"a":99999999999999999999}"#.to_string(),
+        ];
+        for row in &rows {
+            let mut full = vec![];
+            let full_ok = scan_flat(row, |k, t| {
+                full.push((k, t));
+                Some(())
+            });
+            let mut kinds = vec![];
+            let kinds_ok = scan_flat_kinds(row, |k, t| {
+                kinds.push((k, t));
+                Some(())
+            });
+            assert_eq!(full_ok, kinds_ok, "{row}");
+            assert_eq!(full.len(), kinds.len(), "{row}");
+            for ((fk, ft), (kk, kt)) in full.iter().zip(&kinds) {
+                assert_eq!(fk, kk);
+                match (ft, kt) {
+                    (Token::Float(_), Token::Float(k)) => assert!(*k == 0.0 || ft == kt, "{row}"),
+                    _ => assert_eq!(ft, kt, "{row}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn same_key_is_equality() {
+        let keys: Vec<String> = (0..40)
+            .flat_map(|n| {
+                let base: String = "abcdefghijklmnopqrstuvwxyz0123456789_ABCD".chars().take(n).collect();
+                let mut last = base.clone();
+                if let Some(c) = last.pop() {
+                    last.push(if c == 'Z' { 'Y' } else { 'Z' });
+                }
+                let mut first = base.clone();
+                if !first.is_empty() {
+                    first.replace_range(0..1, "é");
+                }
+                [base, last, first]
+            })
+            .collect();
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(same_key(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

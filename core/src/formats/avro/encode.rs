@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use apache_avro::schema::Schema as AvroSchema;
 use apache_avro::types::Value;
@@ -10,6 +11,7 @@ use apache_avro::Codec;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::*;
 
+use super::datum::DatumPlan;
 use super::header::{avro_bytes, zigzag};
 use super::schema::{arrow_to_avro, avro_names};
 use crate::error::{Error, Result};
@@ -149,6 +151,29 @@ fn nullable_value(array: &dyn Array, i: usize) -> Value {
     }
 }
 
+/// Row `i` of `batch` as an Avro datum of record schema `schema` (fields `names`, as
+/// [`avro_names`] makes them), through Avro values: the general encoder, for columns a
+/// [`DatumPlan`] does not cover.
+pub(super) fn row_datum(schema: &AvroSchema, names: &[String], batch: &RecordBatch, i: usize) -> Result<Vec<u8>> {
+    let rec = Value::Record(
+        names
+            .iter()
+            .zip(batch.columns())
+            .map(|(n, c)| (n.clone(), nullable_value(c.as_ref(), i)))
+            .collect(),
+    );
+    apache_avro::to_avro_datum(schema, rec).map_err(|e| Error::Internal(format!("Avro encode row {i}: {e}")))
+}
+
+/// The general encoder of one top-level column's value (a [`DatumPlan`]'s fallback): the
+/// value at `i` of `column` under its field's Avro schema `schema`.
+pub(super) fn general_datum(schema: &AvroSchema, column: &dyn Array, i: usize, out: &mut Vec<u8>) -> Result<()> {
+    let datum = apache_avro::to_avro_datum(schema, nullable_value(column, i))
+        .map_err(|e| Error::Internal(format!("Avro encode row {i}: {e}")))?;
+    out.extend_from_slice(&datum);
+    Ok(())
+}
+
 /// Parses an Avro codec name: `null`/`none`, `deflate`, `snappy`, `zstd`/`zstandard`,
 /// `bzip2`, `xz`.
 pub fn parse_codec(name: &str) -> Result<Codec> {
@@ -183,6 +208,8 @@ fn codec_name(c: &Codec) -> &'static str {
 pub struct AvroBlockWriter<W: Write> {
     sink: W,
     schema: AvroSchema,
+    /// The direct encoder of rows of the writer's Arrow schema, when it covers every column.
+    plan: Option<(SchemaRef, DatumPlan)>,
     codec: Codec,
     sync: [u8; 16],
     block: Vec<u8>,
@@ -199,9 +226,11 @@ impl<W: Write> AvroBlockWriter<W> {
         let schema_json = avro.canonical_form();
         let schema_json = serde_json::to_string(&avro).unwrap_or(schema_json);
         let sync = *uuid::Uuid::new_v4().as_bytes();
+        let plan = DatumPlan::new(schema, &avro).map(|p| (Arc::new(schema.clone()), p));
         Ok(AvroBlockWriter {
             sink,
             schema: avro,
+            plan,
             codec,
             sync,
             block: Vec::with_capacity(1 << 20),
@@ -233,19 +262,19 @@ impl<W: Write> AvroBlockWriter<W> {
             self.write_header()
                 .map_err(|e| Error::Internal(format!("Avro write: {e}")))?;
         }
-        let schema = batch.schema();
-        let names = avro_names(schema.fields().iter().map(|f| f.name().as_str()));
+        let planned = matches!(&self.plan, Some((schema, _)) if schema.fields() == batch.schema_ref().fields());
+        let names = match planned {
+            true => vec![],
+            false => avro_names(batch.schema_ref().fields().iter().map(|f| f.name().as_str())),
+        };
         for i in 0..batch.num_rows() {
-            let rec = Value::Record(
-                names
-                    .iter()
-                    .zip(batch.columns())
-                    .map(|(n, c)| (n.clone(), nullable_value(c.as_ref(), i)))
-                    .collect(),
-            );
-            let datum = apache_avro::to_avro_datum(&self.schema, rec)
-                .map_err(|e| Error::Internal(format!("Avro encode row {i}: {e}")))?;
-            self.block.extend_from_slice(&datum);
+            match (&self.plan, planned) {
+                (Some((_, plan)), true) => plan.encode_row(batch.columns(), i, &general_datum, &mut self.block)?,
+                _ => {
+                    let datum = row_datum(&self.schema, &names, batch, i)?;
+                    self.block.extend_from_slice(&datum);
+                }
+            }
             self.rows_in_block += 1;
             if self.block.len() >= self.block_bytes {
                 self.flush_block()?;

@@ -8,8 +8,10 @@
 //! | `blocks.rs` | `CheckedBlocks`: each data block checked (sizes, counts, sync) before it is read |
 //! | `decode.rs` | [`AvroReader`]: Avro values → JSON text → Arrow batches              |
 //! | `encode.rs` | [`AvroBlockWriter`]: Arrow values → Avro blocks; [`parse_codec`]     |
+//! | `datum.rs`  | plain Arrow rows → Avro datum bytes directly, no Avro values (the fast path) |
 
 mod blocks;
+mod datum;
 mod decode;
 mod encode;
 mod header;

@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, ZstdLevel};
 use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
@@ -42,7 +42,8 @@ fn pq_err(e: ParquetError) -> Error {
 }
 
 /// The registry's writer of Parquet: `codec` as [`parse_parquet_codec`] reads it, row groups
-/// of `opts.row_group_rows` rows, `opts.distinct_columns` without a dictionary.
+/// of `opts.row_group_rows` rows, `opts.distinct_columns` without a dictionary, nor the
+/// columns the first batch shows to be mostly distinct ([`mostly_distinct`]).
 pub(in crate::formats) fn new_parquet_writer(
     codec: &str,
     schema: SchemaRef,
@@ -55,31 +56,95 @@ pub(in crate::formats) fn new_parquet_writer(
     for column in &opts.distinct_columns {
         props = props.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
     }
-    let props = props.build();
-    let w = ArrowWriter::try_new(CountingWriter::new(sink), schema, Some(props)).map_err(werr)?;
-    Ok(Box::new(ParquetWriter { inner: w }))
+    Ok(Box::new(ParquetWriter {
+        inner: None,
+        pending: Some((CountingWriter::new(sink), schema, props)),
+    }))
 }
 
-/// Writes row groups through `ArrowWriter`.
+/// Rows of the first batch looked at to judge a column's distinctness; a first batch
+/// of fewer rows judges nothing (every column keeps its dictionary).
+const DISTINCT_SAMPLE: usize = 4096;
+
+/// Whether a top-level integer or string column holds mostly distinct values (more than
+/// half of the first [`DISTINCT_SAMPLE`] non-null ones): a dictionary of it would only be
+/// built to be dropped once it outgrows its page, row group after row group.
+fn mostly_distinct(column: &dyn Array) -> bool {
+    use DataType as D;
+    let n = column.len();
+    if n < DISTINCT_SAMPLE {
+        return false;
+    }
+    let data = column.to_data();
+    let rows = (0..DISTINCT_SAMPLE).filter(|&i| column.is_valid(i));
+    let (distinct, present) = match column.data_type() {
+        D::Int64 | D::Timestamp(..) | D::Date64 | D::Time64(_) => distinct_of(rows.map(|i| data.buffer::<i64>(0)[i])),
+        D::Int32 | D::Date32 | D::Time32(_) => distinct_of(rows.map(|i| data.buffer::<i32>(0)[i])),
+        D::Utf8 => {
+            let a = column.as_string::<i32>();
+            distinct_of(rows.map(|i| a.value(i)))
+        }
+        _ => return false,
+    };
+    distinct * 2 > present
+}
+
+/// How many distinct values `values` holds, and how many values.
+fn distinct_of<T: std::hash::Hash + Eq>(values: impl Iterator<Item = T>) -> (usize, usize) {
+    let mut set = std::collections::HashSet::with_capacity(DISTINCT_SAMPLE);
+    let mut count = 0;
+    for v in values {
+        set.insert(v);
+        count += 1;
+    }
+    (set.len(), count)
+}
+
+/// Writes row groups through `ArrowWriter`, opened at the first batch (or at the end).
 struct ParquetWriter<W: Write + Send> {
-    inner: ArrowWriter<CountingWriter<W>>,
+    inner: Option<ArrowWriter<CountingWriter<W>>>,
+    /// The sink, schema and properties until the writer is opened.
+    pending: Option<(CountingWriter<W>, SchemaRef, WriterPropertiesBuilder)>,
+}
+
+impl<W: Write + Send> ParquetWriter<W> {
+    /// The writer, opened with `first` (when given) judging which columns are mostly distinct.
+    fn open(&mut self, first: Option<&RecordBatch>) -> Result<&mut ArrowWriter<CountingWriter<W>>> {
+        if let Some((sink, schema, mut props)) = self.pending.take() {
+            if let Some(batch) = first {
+                for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                    if mostly_distinct(column.as_ref()) {
+                        props = props.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+                    }
+                }
+            }
+            self.inner = Some(ArrowWriter::try_new(sink, schema, Some(props.build())).map_err(werr)?);
+        }
+        self.inner
+            .as_mut()
+            .ok_or_else(|| Error::Internal("the Parquet writer is gone".into()))
+    }
 }
 
 impl<W: Write + Send> FormatWriter<W> for ParquetWriter<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.inner.write(batch).map_err(pq_err)
+        self.open(Some(batch))?.write(batch).map_err(pq_err)
     }
 
     fn bytes_written(&self) -> u64 {
-        self.inner.bytes_written() as u64
+        self.inner.as_ref().map_or(0, |w| w.bytes_written() as u64)
     }
 
     fn buffered_bytes(&self) -> u64 {
-        self.inner.in_progress_size() as u64
+        self.inner.as_ref().map_or(0, |w| w.in_progress_size() as u64)
     }
 
-    fn finish(self: Box<Self>) -> Result<W> {
-        let mut w = self.inner.into_inner().map_err(pq_err)?;
+    fn finish(mut self: Box<Self>) -> Result<W> {
+        self.open(None)?;
+        let Some(inner) = self.inner.take() else {
+            return Err(Error::Internal("the Parquet writer is gone".into()));
+        };
+        let mut w = inner.into_inner().map_err(pq_err)?;
         w.flush().map_err(sink_err)?;
         Ok(w.into_inner())
     }
@@ -119,5 +184,88 @@ mod tests {
         let encodings = |c: usize| group.column(c).encodings().collect::<Vec<_>>();
         assert!(!encodings(0).contains(&Encoding::RLE_DICTIONARY), "{:?}", encodings(0));
         assert!(encodings(1).contains(&Encoding::RLE_DICTIONARY), "{:?}", encodings(1));
+    }
+
+    /// Columns the first batch shows mostly distinct are written without a dictionary, the
+    /// others keep theirs; the values read back are the ones written.
+    #[test]
+    fn mostly_distinct_columns_of_the_first_batch_have_no_dictionary() {
+        use arrow::array::{ArrayRef, Int32Array, Int64Array, TimestampMicrosecondArray};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let n = 10_000;
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("id", Arc::new(Int64Array::from_iter_values(0..n))),
+            (
+                "name",
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("user-{i}")))),
+            ),
+            (
+                "at",
+                Arc::new(TimestampMicrosecondArray::from_iter_values(
+                    (0..n).map(|i| i * 1_000_000),
+                )),
+            ),
+            (
+                "few",
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| ["FR", "DE"][i as usize % 2]),
+                )),
+            ),
+            (
+                "small",
+                Arc::new(Int32Array::from_iter_values((0..n).map(|i| (i % 7) as i32))),
+            ),
+            // Half distinct, half null: its present values are all distinct.
+            (
+                "sparse",
+                Arc::new(Int64Array::from_iter((0..n).map(|i| (i % 2 == 0).then_some(i)))),
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let mut w = new_writer(
+            FileFormat::Parquet,
+            "snappy",
+            batch.schema(),
+            Vec::new(),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.write(&batch.slice(0, 100)).unwrap();
+        let file = bytes::Bytes::from(w.finish().unwrap());
+        let reader = SerializedFileReader::new(file.clone()).unwrap();
+        let group = reader.metadata().row_group(0);
+        let dictionary = |c: usize| group.column(c).encodings().any(|e| e == Encoding::RLE_DICTIONARY);
+        assert_eq!(
+            (0..6).map(dictionary).collect::<Vec<_>>(),
+            [false, false, false, true, true, false]
+        );
+        let back: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        let back = arrow::compute::concat_batches(&back[0].schema(), &back).unwrap();
+        let want = arrow::compute::concat_batches(&batch.schema(), &[batch.clone(), batch.slice(0, 100)]).unwrap();
+        assert_eq!(back, want);
+    }
+
+    /// A file finished before any batch is a valid empty file of the schema.
+    #[test]
+    fn a_file_without_batches_is_an_empty_file() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true)]));
+        let w = new_writer(
+            FileFormat::Parquet,
+            "snappy",
+            Arc::clone(&schema),
+            Vec::new(),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+        let file = bytes::Bytes::from(w.finish().unwrap());
+        let reader = SerializedFileReader::new(file).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 0);
+        assert_eq!(reader.metadata().file_metadata().schema_descr().column(0).name(), "a");
     }
 }
