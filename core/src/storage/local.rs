@@ -145,9 +145,9 @@ impl LocalStorage {
         }
     }
 
-    /// Opens `key`'s file for reading: the file, its path and its length.
+    /// Opens `key`'s file for reading: the file, its path and its metadata.
     /// A folder is no object ([`StorageError::NotFound`]).
-    fn open_object(&self, key: &str) -> Result<(fs::File, PathBuf, u64)> {
+    fn open_object(&self, key: &str) -> Result<(fs::File, PathBuf, fs::Metadata)> {
         let path = self.path_of(key)?;
         let file = fs::File::open(&path).map_err(|e| self.not_found_or_io(key, &path, e))?;
         let md = file
@@ -159,7 +159,7 @@ impl LocalStorage {
                 key: key.to_string(),
             });
         }
-        Ok((file, path, md.len()))
+        Ok((file, path, md))
     }
 
     async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -480,21 +480,11 @@ impl Storage for LocalStorage {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<GetResult>> {
         async move {
-            let path = self.path_of(key)?;
             let (store, key) = (self.clone(), key.to_string());
             // Open, stat and read the first chunk in one blocking call: a
             // small file takes one.
             let (meta, first, rest) = LocalStorage::blocking(move || {
-                let mut file = fs::File::open(&path).map_err(|e| store.not_found_or_io(&key, &path, e))?;
-                let md = file
-                    .metadata()
-                    .map_err(|e| StorageError::io(path.display().to_string(), e))?;
-                if md.is_dir() {
-                    return Err(StorageError::NotFound {
-                        store: store.to_string(),
-                        key,
-                    });
-                }
+                let (mut file, path, md) = store.open_object(&key)?;
                 let first = read_chunk(&mut file, &path, md.len())?;
                 let more = first.len() == READ_CHUNK;
                 Ok((meta_of(key, &md), first, more.then_some((file, path))))
@@ -525,8 +515,8 @@ impl Storage for LocalStorage {
     }
 
     fn read_now(&self, key: &str) -> Option<Result<Bytes>> {
-        Some(self.open_object(key).and_then(|(mut file, path, len)| {
-            let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(READ_CHUNK).min(64 << 20));
+        Some(self.open_object(key).and_then(|(mut file, path, md)| {
+            let mut buf = Vec::with_capacity(usize::try_from(md.len()).unwrap_or(READ_CHUNK).min(64 << 20));
             file.read_to_end(&mut buf)
                 .map_err(|e| StorageError::io(path.display().to_string(), e))?;
             Ok(Bytes::from(buf))
@@ -536,7 +526,7 @@ impl Storage for LocalStorage {
     fn open_file(&self, key: &str) -> Option<Result<LocalFile>> {
         Some(
             self.open_object(key)
-                .map(|(file, path, len)| LocalFile::new(file, path.display().to_string(), len)),
+                .map(|(file, path, md)| LocalFile::new(file, path.display().to_string(), md.len())),
         )
     }
 

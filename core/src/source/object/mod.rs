@@ -251,13 +251,17 @@ mod tests {
     use super::*;
     use crate::storage::LocalStorage;
 
-    #[test]
-    fn opens_text_compressed_and_parquet_objects() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn opens_text_compressed_and_parquet_objects() {
+        let rt = runtime();
         let dir = tempfile::tempdir().unwrap();
         let local = LocalStorage::new(dir.path());
         rt.block_on(local.put("a.csv", Bytes::from_static(b"id,name\n1,ann\n2,bob\n")))
@@ -306,11 +310,7 @@ mod tests {
         use crate::storage::Metered;
         use arrow::array::{Int64Array, StringArray};
 
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let dir = tempfile::tempdir().unwrap();
         let n = 60_000i64;
         let schema = Arc::new(Schema::new(vec![
