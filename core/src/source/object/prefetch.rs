@@ -17,8 +17,10 @@ use crate::task::AbortOnDrop;
 
 /// Objects up to this size are fetched whole ahead of the workers ([`Prefetch`]).
 pub const PREFETCH_MAX_OBJECT_BYTES: u64 = 8 * 1024 * 1024;
-/// Objects fetched (or being fetched) ahead of the workers, per worker.
-pub const PREFETCH_OBJECTS_PER_WORKER: usize = 16;
+/// Objects fetched (or being fetched) ahead of the workers, per worker: GETs
+/// in flight, as many small objects as a worker decodes while one GET's
+/// latency passes (the byte budget below bounds the memory they take).
+pub const PREFETCH_OBJECTS_PER_WORKER: usize = 64;
 /// Bytes fetched ahead of the workers at most, per worker.
 pub const PREFETCH_BYTES_PER_WORKER: u64 = 8 * 1024 * 1024;
 
@@ -393,7 +395,7 @@ mod tests {
 
     #[test]
     fn the_read_ahead_grows_with_the_workers() {
-        let o = Objects::new("workers", 40);
+        let o = Objects::new("workers", 3 * PREFETCH_OBJECTS_PER_WORKER);
         let prefetch = Prefetch::start(o.runtime.handle(), &o.store, &o.files, &csv(), 2, always());
         o.settle();
         assert_eq!(o.gets(), 2 * PREFETCH_OBJECTS_PER_WORKER as u64);
