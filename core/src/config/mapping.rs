@@ -464,6 +464,17 @@ impl<'a> Mapper<'a> {
         child.out
     }
 
+    /// Ends `child` as [`Mapper::finish`] does (its keys not handled dropped
+    /// as `why`) and takes in its notes and the keys it mapped; a key this
+    /// mapper has already set keeps its value.
+    pub fn merge_finished(&mut self, child: Mapper<'_>, why: &str) {
+        let (out, notes) = child.finish(why);
+        self.notes.extend(notes);
+        for (k, v) in out {
+            self.out.entry(k).or_insert(v);
+        }
+    }
+
     /// Ends the mapping: every source key not handled is dropped as `why`.
     pub fn finish(mut self, why: &str) -> (Map<String, Value>, Vec<KeyNote>) {
         let left: Vec<String> = self.src.keys().filter(|k| !self.used.contains(*k)).cloned().collect();

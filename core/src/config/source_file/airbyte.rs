@@ -59,11 +59,7 @@ pub(super) fn map(map: &Map<String, Value>) -> Result<Mapped> {
             }
         }
         p.ignore("user_agent", "only used for HTTPS downloads");
-        let (out, notes) = p.finish("not a known option of Airbyte's provider");
-        m.notes.extend(notes);
-        for (k, v) in out {
-            m.out.entry(k).or_insert(v);
-        }
+        m.merge_finished(p, "not a known option of Airbyte's provider");
     }
     if let Some(url) = m.take("url") {
         let url = as_text(url).unwrap_or_default();
@@ -183,10 +179,6 @@ fn reader_options(m: &mut Mapper<'_>, opts: &Map<String, Value>) -> Result<()> {
     for k in ["lines", "orient"] {
         o.ignore(k, "the format key says how JSON is laid out");
     }
-    let (out, notes) = o.finish("a pandas option with no equivalent");
-    m.notes.extend(notes);
-    for (k, v) in out {
-        m.out.entry(k).or_insert(v);
-    }
+    m.merge_finished(o, "a pandas option with no equivalent");
     Ok(())
 }

@@ -51,11 +51,7 @@ fn v3_format(m: &mut Mapper<'_>) -> Result<()> {
         }
         _ => {}
     }
-    let (out, notes) = f.finish("not a known option of Airbyte v3's format");
-    m.notes.extend(notes);
-    for (k, v) in out {
-        m.out.entry(k).or_insert(v);
-    }
+    m.merge_finished(f, "not a known option of Airbyte v3's format");
     Ok(())
 }
 
@@ -97,11 +93,7 @@ fn reader_options(f: &mut Mapper<'_>) {
                     &["true"],
                     "null_values also apply to string columns in Lakeport",
                 );
-                let (out, notes) = o.finish("a pyarrow ConvertOptions setting with no equivalent");
-                f.notes.extend(notes);
-                for (k, v) in out {
-                    f.out.entry(k).or_insert(v);
-                }
+                f.merge_finished(o, "a pyarrow ConvertOptions setting with no equivalent");
             }
             None => f.drop_key("additional_reader_options", "not a JSON object"),
         }
@@ -126,11 +118,7 @@ fn advanced_options(f: &mut Mapper<'_>) {
                 }
                 o.ignore("block_size", "a reader buffer size; Lakeport sizes its own");
                 o.ignore("use_threads", "Lakeport decodes in parallel_workers");
-                let (out, notes) = o.finish("a pyarrow ReadOptions setting with no equivalent");
-                f.notes.extend(notes);
-                for (k, v) in out {
-                    f.out.entry(k).or_insert(v);
-                }
+                f.merge_finished(o, "a pyarrow ReadOptions setting with no equivalent");
             }
             None => f.drop_key("advanced_options", "not a JSON object"),
         }
@@ -155,11 +143,7 @@ fn provider(m: &mut Mapper<'_>) {
         p.set("use_ssl", "use_ssl", Value::Bool(as_bool(v).unwrap_or(true)));
     }
     p.drop_unless("verify_ssl_cert", &["true"], "TLS certificates are always verified");
-    let (out, notes) = p.finish("not a known option of Airbyte v3's provider");
-    m.notes.extend(notes);
-    for (k, v) in out {
-        m.out.entry(k).or_insert(v);
-    }
+    m.merge_finished(p, "not a known option of Airbyte v3's provider");
 }
 
 /// Maps an Airbyte source-s3 v3 config.

@@ -49,14 +49,7 @@ fn v4_format(m: &mut Mapper<'_>, stream_path: &str) -> Result<()> {
         "avro" => f.drop_unless("double_as_string", &["false"], "doubles are read as JSON numbers"),
         _ => {}
     }
-    let out = {
-        let (out, notes) = f.finish("not a known option of Airbyte's format");
-        m.notes.extend(notes);
-        out
-    };
-    for (k, v) in out {
-        m.out.entry(k).or_insert(v);
-    }
+    m.merge_finished(f, "not a known option of Airbyte's format");
     Ok(())
 }
 
@@ -162,11 +155,7 @@ pub(super) fn map(map: &Map<String, Value>) -> Result<Mapped> {
         c.rename("aws_secret_access_key", "secret_access_key");
         c.rename("role_arn", "role_arn");
         c.ignore("auth_type", "the credentials given say it");
-        let (out, notes) = c.finish("not a known credential of Airbyte source-s3");
-        m.notes.extend(notes);
-        for (k, v) in out {
-            m.out.entry(k).or_insert(v);
-        }
+        m.merge_finished(c, "not a known credential of Airbyte source-s3");
     }
     m.rename("aws_access_key_id", "access_key_id");
     m.rename("aws_secret_access_key", "secret_access_key");
