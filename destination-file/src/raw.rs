@@ -34,7 +34,7 @@ use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use lakeport_core::sink::input::lines::for_each_line;
-use lakeport_core::sink::input::parse_line_full;
+use lakeport_core::sink::input::{invalid_line, parse_line_full};
 use lakeport_core::sink::layout::{safe_segment, temp_path};
 use lakeport_core::sink::stale::create_temp;
 use lakeport_core::sink::states::{Pending, PendingStates, Scope};
@@ -446,11 +446,7 @@ impl<'a> RawWriter<'a> {
 
     fn line(&mut self, text: &str, n: u64, out: &mut Emitter) -> Result<(), ConnectorError> {
         // The record's data is copied as it is: the full parse checks it.
-        let parsed = parse_line_full(text).map_err(|e| {
-            ConnectorError::config(format!(
-                "Input line {n} is not a valid Airbyte message: {e}. Pipe a source's `read` output into `write`."
-            ))
-        })?;
+        let parsed = parse_line_full(text).map_err(|e| invalid_line(n, &e))?;
         match parsed.kind.as_ref() {
             "RECORD" => {
                 let Some(r) = parsed.record else { return Ok(()) };

@@ -8,7 +8,7 @@ use lakeport_protocol::{AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError
 
 use super::generation::{Cleanup, Sweep};
 use super::input::lines::for_each_line;
-use super::input::parse_line;
+use super::input::{invalid_line, parse_line};
 use super::replayed::replayed_extracted_at;
 use super::settings::SinkConfig;
 use super::source_status::SourceStatuses;
@@ -71,11 +71,7 @@ impl<'a, T: Target> Engine<'a, T> {
     }
 
     fn line(&mut self, line: &str, n: u64, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let parsed = parse_line(line).map_err(|e| {
-            ConnectorError::config(format!(
-                "Input line {n} is not a valid Airbyte message: {e}. Pipe a source's `read` output into `write`."
-            ))
-        })?;
+        let parsed = parse_line(line).map_err(|e| invalid_line(n, &e))?;
         match parsed.kind.as_ref() {
             "RECORD" => {
                 let Some(r) = parsed.record else { return Ok(()) };

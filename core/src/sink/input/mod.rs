@@ -6,15 +6,25 @@
 //! - [`message`]: the borrowed shape of a line ([`InputLine`]): a record's
 //!   `data` stays raw JSON text.
 //! - [`scan`]: the fast path for RECORD lines in the usual shape.
-//! - here: [`parse_line`] (the fast path, serde as its fallback) and
-//!   [`parse_line_full`] (serde only, for writers that copy `data` as it is).
+//! - here: [`parse_line`] (the fast path, serde as its fallback),
+//!   [`parse_line_full`] (serde only, for writers that copy `data` as it is)
+//!   and [`invalid_line`] (the error either gives a user).
 
 pub mod lines;
 pub mod message;
 pub mod scan;
 
+use lakeport_protocol::ConnectorError;
 use message::InputLine;
 use scan::scan_record;
+
+/// The error for input line `n`, which [`parse_line`] or [`parse_line_full`]
+/// refused with `why`.
+pub fn invalid_line(n: u64, why: &str) -> ConnectorError {
+    ConnectorError::config(format!(
+        "Input line {n} is not a valid Airbyte message: {why}. Pipe a source's `read` output into `write`."
+    ))
+}
 
 /// Parses one line; the error says what is wrong in words a user can act on.
 ///
