@@ -12,8 +12,11 @@
 #   - `source-sqlite read | destination-file write` (no catalog) on a table of
 #     the same rows, against destination-file alone with a catalog.
 # usage: bench/vs-duckdb.sh [ROWS]   (default 1000000)
-# env:   SKIP_BUILD=1 uses the release binaries already in $CARGO_TARGET_DIR;
-#        BENCH_DIR (~/.cache/lakeport/bench); ROUNDS (3: best of).
+# env:   SKIP_BUILD=1 uses the binaries already in $CARGO_TARGET_DIR;
+#        BENCH_PROFILE (release; `profiling` keeps symbols for perf);
+#        BENCH_DIR (~/.cache/lakeport/bench); ROUNDS (3: best of);
+#        CASES: only these rows (space-separated, of write-parquet write-csv
+#        write-jsonl write-avro read-jsonl read-parquet read-csv pipe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${1:-1000000}"
@@ -24,9 +27,12 @@ eval "$(bash scripts/test-deps.sh)"
     echo "installing duckdb into the bench venv (PyPI)" >&2
     "$LAKEPORT_PYTHON" -m pip install -q duckdb >&2; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+PROFILE="${BENCH_PROFILE:-release}"
 [ -n "${SKIP_BUILD:-}" ] ||
-    cargo build --release --quiet -p source-file -p destination-file -p source-sqlite
-BIN="$CARGO_TARGET_DIR/release"
+    cargo build --profile "$PROFILE" --quiet -p source-file -p destination-file -p source-sqlite
+BIN="$CARGO_TARGET_DIR/$PROFILE"
+# want CASE: whether CASES (all when empty) includes CASE.
+want() { [ -z "${CASES:-}" ] || [[ " $CASES " == *" $1 "* ]]; }
 WORK="${BENCH_DIR:-$HOME/.cache/lakeport/bench}/duck-$ROWS"
 mkdir -p "$WORK"
 
@@ -104,6 +110,7 @@ printf '%-50s %11s %11s %8s  %9s %9s\n' "case ($ROWS rows)" "ours rec/s" "peer r
 
 dst() { cfg "dst-$1" "{\"base_path\": \"$WORK/out\", \"format\": \"$1\"}"; }
 for fmt in parquet csv jsonl avro; do
+    want "write-$fmt" || continue
     d=$(dst "$fmt")
     case "$fmt" in
         jsonl) duck "COPY (SELECT * FROM read_json('$WORK/plain.jsonl')) TO '$WORK/duck-out/x.json' (FORMAT json)" ;;
@@ -119,6 +126,7 @@ for fmt in parquet csv jsonl avro; do
 done
 
 for fmt in jsonl parquet csv; do
+    want "read-$fmt" || continue
     c=$(cfg "src-$fmt" "{\"file_path\": \"$WORK/table.$fmt\", \"stream_name\": \"t\"}")
     reader=$([ "$fmt" = jsonl ] && echo "read_json('$WORK/table.jsonl')" ||
         ([ "$fmt" = csv ] && echo "read_csv('$WORK/table.csv')" || echo "'$WORK/table.parquet'"))
@@ -128,6 +136,7 @@ for fmt in jsonl parquet csv; do
     row "$fmt → JSON lines (DuckDB)" "$SECS" "$RSS_MB" "$ds" "$dm"
 done
 
+want pipe || exit 0
 sq=$(cfg src-sqlite "{\"database_path\": \"$WORK/table.db\"}")
 d=$(dst parquet)
 best "alone" sh -c "'$BIN/destination-file' write --config '$d' --catalog '$WORK/catalog.json' < '$WORK/records.jsonl'"
