@@ -48,8 +48,9 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Appends a finite `f64` as its shortest JSON number (`ryu`); NaN and infinities as `null`.
 #[inline]
-pub(super) fn write_f64(out: &mut Vec<u8>, v: f64) {
+pub fn write_f64(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
         let mut b = ryu::Buffer::new();
         out.extend_from_slice(b.format_finite(v).as_bytes());
@@ -58,8 +59,9 @@ pub(super) fn write_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
+/// Appends a finite `f32` as its shortest JSON number (`ryu`); NaN and infinities as `null`.
 #[inline]
-pub(super) fn write_f32(out: &mut Vec<u8>, v: f32) {
+pub fn write_f32(out: &mut Vec<u8>, v: f32) {
     if v.is_finite() {
         let mut b = ryu::Buffer::new();
         out.extend_from_slice(b.format_finite(v).as_bytes());
@@ -68,8 +70,9 @@ pub(super) fn write_f32(out: &mut Vec<u8>, v: f32) {
     }
 }
 
+/// Appends an integer as a JSON number (`itoa`).
 #[inline]
-pub(super) fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
+pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
     let mut b = itoa::Buffer::new();
     out.extend_from_slice(b.format(v).as_bytes());
 }
@@ -164,7 +167,9 @@ pub fn write_timestamp(out: &mut Vec<u8>, value: i64, unit: TimeUnit, utc: bool)
     out.push(b'"');
 }
 
-pub(super) fn write_time_of_day(out: &mut Vec<u8>, nanos: i64, digits: usize) {
+/// Appends a quoted `"HH:MM:SS[.fff…]"` for a time of day in nanoseconds, with `digits`
+/// fractional digits.
+pub fn write_time_of_day(out: &mut Vec<u8>, nanos: i64, digits: usize) {
     let secs = nanos.div_euclid(1_000_000_000);
     let frac = nanos.rem_euclid(1_000_000_000) as u64;
     let sod = secs.rem_euclid(86_400) as u32;
@@ -193,7 +198,8 @@ pub(super) fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
-pub(super) fn write_decimal(out: &mut Vec<u8>, v: i128, scale: i8) {
+/// Appends an `i128` decimal of `scale` as a JSON number (`-12.345` for -12345 at scale 3).
+pub fn write_decimal(out: &mut Vec<u8>, v: i128, scale: i8) {
     if scale <= 0 {
         write_int(out, v);
         for _ in 0..(-scale) {

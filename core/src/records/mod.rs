@@ -35,7 +35,10 @@ pub use flat::FlatJsonDecoder;
 pub use from_json::{
     json_reader_builder, record_fits, value_fits, JsonRecordDecoder, LenientDecoderFactory, RecordLineDecoder,
 };
-pub use json_text::{write_date, write_decimal_digits, write_json_str, write_timestamp};
+pub use json_text::{
+    write_date, write_decimal, write_decimal_digits, write_f32, write_f64, write_int, write_json_str,
+    write_time_of_day, write_timestamp,
+};
 pub use nulled::{unrepresentable_rows, NulledValues, NULLED_FIELDS_COLUMN, NULLED_REASON};
 pub use record_lines::RecordSerializer;
 pub use to_json::{array_to_json_strings, plain_batch, write_value, RowEncoder};

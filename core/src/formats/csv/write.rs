@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::SchemaRef;
 
+use super::fields::{csv_column, csv_field};
 use crate::error::Result;
-use crate::formats::conform::to_text;
 use crate::formats::writer::{sink_err, stream_sink, FormatWriter, Sink, StreamSink, WriteOptions};
 
 /// The registry's writer of CSV: `opts.csv_delimiter`, a stream codec.
@@ -66,33 +66,26 @@ impl CsvWriter {
                 if i > 0 {
                     self.buf.push(delimiter);
                 }
-                csv_field(&mut self.buf, f.name(), delimiter);
+                csv_field(&mut self.buf, f.name().as_bytes(), delimiter);
             }
             self.buf.extend_from_slice(b"\r\n");
         }
-        let texts = batch.columns().iter().map(to_text).collect::<Result<Vec<_>>>()?;
-        let is_string: Vec<bool> = batch
+        let mut owned: Vec<Option<StringArray>> = vec![None; batch.num_columns()];
+        let columns = batch
             .columns()
             .iter()
-            .map(|c| matches!(c.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
-            .collect();
+            .zip(owned.iter_mut())
+            .map(|(c, o)| csv_column(c, delimiter, o))
+            .collect::<Result<Vec<_>>>()?;
+        let out = &mut self.buf;
         for i in 0..batch.num_rows() {
-            for (j, t) in texts.iter().enumerate() {
+            for (j, c) in columns.iter().enumerate() {
                 if j > 0 {
-                    self.buf.push(delimiter);
+                    out.push(delimiter);
                 }
-                if t.is_null(i) {
-                    continue;
-                }
-                let s = t.as_string::<i32>().value(i);
-                if is_string[j] {
-                    // Empty strings are written quoted so they differ from nulls.
-                    csv_field(&mut self.buf, s, delimiter);
-                } else {
-                    csv_field_nonempty(&mut self.buf, s, delimiter);
-                }
+                c.write(i, out);
             }
-            self.buf.extend_from_slice(b"\r\n");
+            out.extend_from_slice(b"\r\n");
         }
         Ok(())
     }
@@ -119,32 +112,4 @@ impl FormatWriter<Box<dyn Sink>> for CsvWriter {
         let counting = self.sink.finish().map_err(sink_err)?;
         Ok(counting.into_inner())
     }
-}
-
-/// Appends one CSV field, quoted when needed.
-fn csv_field(out: &mut Vec<u8>, s: &str, delimiter: u8) {
-    let needs = s.is_empty()
-        || s.bytes()
-            .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
-        || s.starts_with(' ')
-        || s.ends_with(' ');
-    if !needs {
-        out.extend_from_slice(s.as_bytes());
-        return;
-    }
-    out.push(b'"');
-    for b in s.bytes() {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-fn csv_field_nonempty(out: &mut Vec<u8>, s: &str, delimiter: u8) {
-    if s.is_empty() {
-        return;
-    }
-    csv_field(out, s, delimiter);
 }
