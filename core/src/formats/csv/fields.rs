@@ -7,6 +7,8 @@
 //! buffer, with no string per value; every other type (nested values, binary, durations,
 //! dictionaries, …) goes through [`to_text`] a column at a time, as before.
 
+use std::cell::RefCell;
+
 use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::datatypes::*;
 
@@ -127,8 +129,18 @@ pub(super) fn csv_column<'a>(
                 TimeUnit::Microsecond => a.as_primitive::<TimestampMicrosecondType>().values(),
                 TimeUnit::Nanosecond => a.as_primitive::<TimestampNanosecondType>().values(),
             };
+            // The text of the previous row's value, written again when the value repeats
+            // (a sync's extraction time, a file's modification time: the same on every row).
+            let last: RefCell<(Option<i64>, Vec<u8>)> = RefCell::new((None, Vec::with_capacity(40)));
             json_field(a, delimiter, Quoted, move |i, out| {
-                write_timestamp(out, values[i], unit, utc)
+                let v = values[i];
+                let mut last = last.borrow_mut();
+                if last.0 != Some(v) {
+                    last.1.clear();
+                    write_timestamp(&mut last.1, v, unit, utc);
+                    last.0 = Some(v);
+                }
+                out.extend_from_slice(&last.1);
             })
         }
         DataType::Time32(TimeUnit::Second) => prim::<Time32SecondType>(a, delimiter, Quoted, |v, o| {
@@ -165,11 +177,15 @@ pub(super) fn csv_column<'a>(
 /// delimiter, a quote or a line break, or starting or ending with a space.
 #[inline]
 fn needs_quotes(s: &[u8], delimiter: u8) -> bool {
-    s.is_empty()
-        || s.first() == Some(&b' ')
-        || s.last() == Some(&b' ')
-        || s.iter()
-            .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+    let special = |b: u8| b == delimiter || b == b'"' || b == b'\n' || b == b'\r';
+    // 16 bytes at a time without an early exit inside, which the compiler turns into
+    // vector compares: most fields need no quotes, so are read to their end anyway.
+    let mut chunks = s.chunks_exact(16);
+    let found = chunks
+        .by_ref()
+        .any(|c| c.iter().fold(false, |acc, &b| acc | special(b)))
+        || chunks.remainder().iter().any(|&b| special(b));
+    found || s.is_empty() || s[0] == b' ' || s[s.len() - 1] == b' '
 }
 
 /// Appends one CSV field, quoted (inner quotes doubled) when [`needs_quotes`] says so.
@@ -507,6 +523,13 @@ mod tests {
                     Some(1_700_000_000_123_456_789),
                     Some(i64::MIN),
                 ])),
+            ),
+            (
+                "ts_repeated",
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![Some(7), Some(7), None, Some(7), Some(-7)])
+                        .with_timezone("UTC"),
+                ),
             ),
             (
                 "t32s",

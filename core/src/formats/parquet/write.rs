@@ -66,7 +66,7 @@ pub(in crate::formats) fn new_parquet_writer(
 /// of fewer rows judges nothing (every column keeps its dictionary).
 const DISTINCT_SAMPLE: usize = 4096;
 
-/// Whether a top-level integer or string column holds mostly distinct values (more than
+/// Whether a top-level integer, float or string column holds mostly distinct values (more than
 /// half of the first [`DISTINCT_SAMPLE`] non-null ones): a dictionary of it would only be
 /// built to be dropped once it outgrows its page, row group after row group.
 fn mostly_distinct(column: &dyn Array) -> bool {
@@ -80,6 +80,9 @@ fn mostly_distinct(column: &dyn Array) -> bool {
     let (distinct, present) = match column.data_type() {
         D::Int64 | D::Timestamp(..) | D::Date64 | D::Time64(_) => distinct_of(rows.map(|i| data.buffer::<i64>(0)[i])),
         D::Int32 | D::Date32 | D::Time32(_) => distinct_of(rows.map(|i| data.buffer::<i32>(0)[i])),
+        // Floats by their bits (a heuristic: -0.0 and 0.0 count twice, NaNs of one pattern once).
+        D::Float64 => distinct_of(rows.map(|i| data.buffer::<u64>(0)[i])),
+        D::Float32 => distinct_of(rows.map(|i| data.buffer::<u32>(0)[i])),
         D::Utf8 => {
             let a = column.as_string::<i32>();
             distinct_of(rows.map(|i| a.value(i)))
@@ -190,7 +193,7 @@ mod tests {
     /// others keep theirs; the values read back are the ones written.
     #[test]
     fn mostly_distinct_columns_of_the_first_batch_have_no_dictionary() {
-        use arrow::array::{ArrayRef, Int32Array, Int64Array, TimestampMicrosecondArray};
+        use arrow::array::{ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, TimestampMicrosecondArray};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let n = 10_000;
         let columns: Vec<(&str, ArrayRef)> = vec![
@@ -220,6 +223,22 @@ mod tests {
                 "sparse",
                 Arc::new(Int64Array::from_iter((0..n).map(|i| (i % 2 == 0).then_some(i)))),
             ),
+            (
+                "score",
+                Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 * 0.001))),
+            ),
+            (
+                "ratio",
+                Arc::new(Float32Array::from_iter(
+                    (0..n).map(|i| (i % 3 != 0).then_some(i as f32 / 7.0)),
+                )),
+            ),
+            (
+                "price",
+                Arc::new(Float64Array::from_iter_values(
+                    (0..n).map(|i| [1.5, 2.5, f64::NAN][i as usize % 3]),
+                )),
+            ),
         ];
         let batch = RecordBatch::try_from_iter(columns).unwrap();
         let mut w = new_writer(
@@ -237,8 +256,8 @@ mod tests {
         let group = reader.metadata().row_group(0);
         let dictionary = |c: usize| group.column(c).encodings().any(|e| e == Encoding::RLE_DICTIONARY);
         assert_eq!(
-            (0..6).map(dictionary).collect::<Vec<_>>(),
-            [false, false, false, true, true, false]
+            (0..9).map(dictionary).collect::<Vec<_>>(),
+            [false, false, false, true, true, false, false, false, true]
         );
         let back: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
             .unwrap()
