@@ -52,7 +52,8 @@ enum Outcome {
     Batches(Vec<RecordBatch>),
     /// The block does not start the next block's batch: decode serially from here.
     Misaligned,
-    Failed(ArrowError),
+    /// The batches before the error, then the error.
+    Failed(Vec<RecordBatch>, ArrowError),
 }
 
 /// A decoded block, with its bytes back (for a serial decode after all).
@@ -70,9 +71,10 @@ fn decode_block(spec: &DecodeSpec, block: Block) -> Decoded {
 }
 
 fn decode(spec: &DecodeSpec, block: &Block) -> Outcome {
-    let run = || -> Result<Option<Vec<RecordBatch>>, ArrowError> {
+    let mut batches = vec![];
+    let mut run = || -> Result<bool, ArrowError> {
         let mut decoder = spec.builder().build_decoder()?;
-        let (bytes, mut pos, mut rows, mut batches) = (&block.bytes[..], 0, 0, vec![]);
+        let (bytes, mut pos, mut rows) = (&block.bytes[..], 0, 0);
         loop {
             let n = decoder.decode(&bytes[pos..])?;
             pos += n;
@@ -90,19 +92,19 @@ fn decode(spec: &DecodeSpec, block: &Block) -> Outcome {
             }
         }
         if decoder.has_partial_record() {
-            return Ok(None);
+            return Ok(false);
         }
         if let Some(b) = decoder.flush()? {
             rows += b.num_rows();
             batches.push(b);
         }
         let ends_a_batch = block.aligned && rows % spec.batch_size.max(1) == 0;
-        Ok((block.last || ends_a_batch).then_some(batches))
+        Ok(block.last || ends_a_batch)
     };
     match run() {
-        Ok(Some(batches)) => Outcome::Batches(batches),
-        Ok(None) => Outcome::Misaligned,
-        Err(e) => Outcome::Failed(e),
+        Ok(true) => Outcome::Batches(batches),
+        Ok(false) => Outcome::Misaligned,
+        Err(e) => Outcome::Failed(batches, e),
     }
 }
 
@@ -170,6 +172,8 @@ pub(super) struct LineBatches<'a> {
     in_flight: VecDeque<Slot>,
     ready: VecDeque<RecordBatch>,
     serial: Option<arrow::json::Reader<SerialLines<'a>>>,
+    /// The error that ends the stream, after the batches in `ready`.
+    failed: Option<ArrowError>,
     input_done: bool,
     done: bool,
 }
@@ -191,6 +195,7 @@ impl<'a> LineBatches<'a> {
             in_flight: VecDeque::new(),
             ready: VecDeque::new(),
             serial: None,
+            failed: None,
             input_done: false,
             done: false,
         }
@@ -279,6 +284,10 @@ impl Iterator for LineBatches<'_> {
             if self.done {
                 return None;
             }
+            if let Some(e) = self.failed.take() {
+                self.done = true;
+                return Some(Err(e));
+            }
             if let Some(serial) = self.serial.as_mut() {
                 let next = serial.next();
                 self.done = !matches!(next, Some(Ok(_)));
@@ -305,9 +314,9 @@ impl Iterator for LineBatches<'_> {
             };
             match decoded.outcome {
                 Outcome::Batches(batches) => self.ready.extend(batches),
-                Outcome::Failed(e) => {
-                    self.done = true;
-                    return Some(Err(e));
+                Outcome::Failed(batches, e) => {
+                    self.ready.extend(batches);
+                    self.failed = Some(e);
                 }
                 Outcome::Misaligned => {
                     if let Err(e) = self.go_serial(decoded.bytes) {
@@ -428,9 +437,12 @@ mod tests {
         let mut l = lines(5000);
         l[3210] = "{\"a\": tru}".into();
         same_as_serial(&l.join("\n"), 100, false);
+        // Blocks of several batches: the ones before the error's still come.
+        same_as_serial(&l.join("\n"), 10, false);
         let mut l = lines(5000);
         l[3210] = "{\"a\": \"not a number\"}".into();
         same_as_serial(&l.join("\n"), 100, false);
+        same_as_serial(&l.join("\n"), 7, false);
         // Skipped (nulled) instead, with `on_bad_record: skip`.
         same_as_serial(&l.join("\n"), 100, true);
         // A truncated last value.
