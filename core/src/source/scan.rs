@@ -220,6 +220,8 @@ fn read_file(
     let mut nulled = NulledValues::default();
     // Rows the file may still give (`max_rows_per_file`).
     let mut allowed = config.read_options.max_rows.unwrap_or(u64::MAX);
+    // Bytes per RECORD line so far (each batch's buffer is sized from it: no regrowth).
+    let mut line_bytes = 128;
     while allowed > 0 {
         let Some(batch) = reader.next() else { break };
         let mut batch = batch?;
@@ -237,9 +239,11 @@ fn read_file(
         if batch.num_rows() == 0 {
             continue;
         }
-        let mut bytes = Vec::with_capacity(batch.num_rows() * 128);
+        let mut bytes = Vec::with_capacity(batch.num_rows() * line_bytes);
         serializer.write_batch_noting(&batch, &mut bytes, &mut nulled)?;
         let count = batch.num_rows() as u64;
+        let mean = bytes.len() / batch.num_rows();
+        line_bytes = mean + mean / 8 + 16;
         records += count;
         if tx.send(Chunk::Event(ScanEvent::Records { bytes, count })).is_err() {
             return Ok(());

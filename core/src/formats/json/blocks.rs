@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
+use arrow::json::reader::Decoder;
 use arrow::json::ReaderBuilder;
 
 use super::lines::{Block, Cut, LineBlocks, SerialLines};
@@ -62,18 +63,23 @@ struct Decoded {
     outcome: Outcome,
 }
 
-fn decode_block(spec: &DecodeSpec, block: Block) -> Decoded {
-    let outcome = decode(spec, &block);
+/// Decodes `block` with `spare` (a decoder left clean by the block before) or a new decoder;
+/// leaves the decoder in `spare` again when it ends clean.
+fn decode_block(spec: &DecodeSpec, block: Block, spare: &mut Option<Decoder>) -> Decoded {
+    let outcome = decode(spec, &block, spare);
     Decoded {
         bytes: block.bytes,
         outcome,
     }
 }
 
-fn decode(spec: &DecodeSpec, block: &Block) -> Outcome {
+fn decode(spec: &DecodeSpec, block: &Block, spare: &mut Option<Decoder>) -> Outcome {
     let mut batches = vec![];
     let mut run = || -> Result<bool, ArrowError> {
-        let mut decoder = spec.builder().build_decoder()?;
+        let mut decoder = match spare.take() {
+            Some(d) => d,
+            None => spec.builder().build_decoder()?,
+        };
         let (bytes, mut pos, mut rows) = (&block.bytes[..], 0, 0);
         loop {
             let n = decoder.decode(&bytes[pos..])?;
@@ -98,6 +104,7 @@ fn decode(spec: &DecodeSpec, block: &Block) -> Outcome {
             rows += b.num_rows();
             batches.push(b);
         }
+        *spare = Some(decoder);
         let ends_a_batch = block.aligned && rows % spec.batch_size.max(1) == 0;
         Ok(block.last || ends_a_batch)
     };
@@ -126,13 +133,16 @@ impl Pool {
             let (rx, spec) = (Arc::clone(&rx), Arc::clone(spec));
             let spawned = std::thread::Builder::new()
                 .name("lakeport-jsonl".into())
-                .spawn(move || loop {
-                    let job = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((block, done)) = job else { return };
-                    let _ = done.send(decode_block(&spec, block));
+                .spawn(move || {
+                    let mut decoder = None;
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((block, done)) = job else { return };
+                        let _ = done.send(decode_block(&spec, block, &mut decoder));
+                    }
                 });
             match spawned {
                 Ok(t) => threads.push(t),
@@ -169,6 +179,8 @@ pub(super) struct LineBatches<'a> {
     cut: Cut,
     threads: usize,
     pool: Option<Pool>,
+    /// The decoder of blocks decoded on the caller's thread.
+    decoder: Option<Decoder>,
     in_flight: VecDeque<Slot>,
     ready: VecDeque<RecordBatch>,
     serial: Option<arrow::json::Reader<SerialLines<'a>>>,
@@ -192,6 +204,7 @@ impl<'a> LineBatches<'a> {
             cut,
             threads: threads.max(1),
             pool: None,
+            decoder: None,
             in_flight: VecDeque::new(),
             ready: VecDeque::new(),
             serial: None,
@@ -238,11 +251,11 @@ impl<'a> LineBatches<'a> {
                         Ok(()) => Slot::Waiting(rx),
                         Err(e) => {
                             let (block, _) = e.0;
-                            Slot::Ready(decode_block(&self.spec, block))
+                            Slot::Ready(decode_block(&self.spec, block, &mut self.decoder))
                         }
                     }
                 }
-                None => Slot::Ready(decode_block(&self.spec, block)),
+                None => Slot::Ready(decode_block(&self.spec, block, &mut self.decoder)),
             };
             self.in_flight.push_back(slot);
         }

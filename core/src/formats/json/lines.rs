@@ -26,8 +26,6 @@ pub(super) struct Cut {
 pub(super) struct Block {
     /// The lines, each ending in `\n` except perhaps the file's last.
     pub bytes: Vec<u8>,
-    /// How many lines (a last line without `\n` counts).
-    pub lines: usize,
     /// Cut after a multiple of [`Cut::every`] lines, or at the end of the input.
     pub aligned: bool,
     /// The input's last block.
@@ -110,8 +108,6 @@ impl<'a> LineBlocks<'a> {
                 if self.buf.is_empty() {
                     return Ok(None);
                 }
-                let lines = usize::from(self.line_start < self.buf.len());
-                self.lines += lines;
                 return Ok(Some(self.take(self.buf.len(), true, true)));
             }
             let want = cut.min_bytes.max(self.buf.len() + READ_CHUNK as usize);
@@ -127,16 +123,10 @@ impl<'a> LineBlocks<'a> {
         rest.extend_from_slice(&self.buf[at..]);
         let mut bytes = std::mem::replace(&mut self.buf, rest);
         bytes.truncate(at);
-        let lines = std::mem::take(&mut self.lines);
-        self.first_line += lines as u64;
+        self.first_line += std::mem::take(&mut self.lines) as u64;
         self.scanned -= at.min(self.scanned);
         self.line_start -= at.min(self.line_start);
-        Block {
-            bytes,
-            lines,
-            aligned,
-            last,
-        }
+        Block { bytes, aligned, last }
     }
 
     /// The bytes not handed out yet followed by the rest of the input, unchecked.
@@ -216,17 +206,12 @@ impl BufRead for SerialLines<'_> {
 mod tests {
     use super::*;
 
-    fn blocks(text: &'static str, cut: Cut, max: usize) -> Vec<io::Result<(String, usize, bool, bool)>> {
+    fn blocks(text: &'static str, cut: Cut, max: usize) -> Vec<io::Result<(String, bool, bool)>> {
         let mut b = LineBlocks::new(Box::new(text.as_bytes()), max);
         let mut out = vec![];
         loop {
             match b.next_block(cut) {
-                Ok(Some(block)) => out.push(Ok((
-                    String::from_utf8(block.bytes).unwrap(),
-                    block.lines,
-                    block.aligned,
-                    block.last,
-                ))),
+                Ok(Some(block)) => out.push(Ok((String::from_utf8(block.bytes).unwrap(), block.aligned, block.last))),
                 Ok(None) => return out,
                 Err(e) => {
                     out.push(Err(e));
@@ -250,9 +235,9 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("a\nb\n".to_string(), 2, true, false),
-                ("c\nd\n".to_string(), 2, true, false),
-                ("e".to_string(), 1, true, true),
+                ("a\nb\n".to_string(), true, false),
+                ("c\nd\n".to_string(), true, false),
+                ("e".to_string(), true, true),
             ]
         );
         // At least `min_bytes` per block: whole multiples of two lines.
@@ -268,8 +253,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("a\nb\nc\nd\n".to_string(), 4, true, false),
-                ("e\n".to_string(), 1, true, true)
+                ("a\nb\nc\nd\n".to_string(), true, false),
+                ("e\n".to_string(), true, true)
             ]
         );
     }
@@ -285,8 +270,8 @@ mod tests {
             .into_iter()
             .map(|r| r.unwrap())
             .collect();
-        assert_eq!(got[0], ("aa\nbb\n".to_string(), 2, false, false));
-        assert_eq!(got[1], ("cc".to_string(), 1, true, true));
+        assert_eq!(got[0], ("aa\nbb\n".to_string(), false, false));
+        assert_eq!(got[1], ("cc".to_string(), true, true));
     }
 
     #[test]

@@ -579,4 +579,59 @@ mod reader_error_tests {
         let e = out.into_iter().find_map(|r| r.err()).expect("an error").to_string();
         assert!(e.contains("invalid JSON"), "{e}");
     }
+
+    /// Batches and warnings of a JSON lines file read on `threads` threads.
+    fn lines_read(
+        text: &str,
+        opts: &ReadOptions,
+        threads: usize,
+    ) -> (Vec<std::result::Result<RecordBatch, String>>, Vec<String>) {
+        let opts = opts.clone().with_decode_threads(threads);
+        let input: Box<dyn Read + Send> = Box::new(io::Cursor::new(text.as_bytes().to_vec()));
+        let mut reader = JsonReader::new("f.jsonl", input, &opts, Some(int_target()), false).unwrap();
+        let mut out = vec![];
+        let mut warnings = vec![];
+        while let Some(r) = reader.next() {
+            warnings.extend(reader.take_warnings());
+            out.push(r.map_err(|e| e.to_string()));
+        }
+        warnings.extend(reader.take_warnings());
+        (out, warnings)
+    }
+
+    #[test]
+    fn json_lines_read_on_several_threads_give_the_batches_and_warnings_of_one() {
+        // Blocks of at least 1 MiB: a file of several.
+        let mut lines: Vec<String> = (0..120_000)
+            .map(|i| format!("{{\"a\": {i}, \"pad\": \"{}\"}}", "p".repeat(i % 40)))
+            .collect();
+        for i in [5, 40_000, 40_001, 99_999] {
+            lines[i] = "{\"a\": \"not a number\"}".into();
+        }
+        let text = lines.join("\r\n");
+        for policy in [OnBadRecord::Skip, OnBadRecord::Emit, OnBadRecord::Fail] {
+            let opts = ReadOptions {
+                on_bad_record: policy,
+                batch_size: 1000,
+                ..ReadOptions::default()
+            };
+            let (one, one_warnings) = lines_read(&text, &opts, 1);
+            let (three, three_warnings) = lines_read(&text, &opts, 3);
+            assert_eq!(one, three, "{policy:?}");
+            assert_eq!(one_warnings, three_warnings, "{policy:?}");
+            let rows: usize = three.iter().filter_map(|b| b.as_ref().ok()).map(|b| b.num_rows()).sum();
+            match policy {
+                // The value that does not fit is left out (null), the record kept.
+                OnBadRecord::Skip => {
+                    assert_eq!(rows, 120_000);
+                    let batch = three[40].as_ref().unwrap();
+                    assert!(batch.column(0).is_null(0) && batch.column(0).is_null(1) && batch.column(0).is_valid(2));
+                }
+                // The first batch holds a value its column cannot: the read stops there.
+                OnBadRecord::Emit | OnBadRecord::Fail => {
+                    assert!(three.last().is_some_and(|r| r.is_err()) && rows == 0)
+                }
+            }
+        }
+    }
 }
