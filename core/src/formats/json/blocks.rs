@@ -475,7 +475,7 @@ mod tests {
             let err = got.last().unwrap().as_ref().unwrap_err();
             assert!(err.contains("record 4322 is longer than 2048 bytes"), "{err}");
             assert_eq!(got.iter().filter(|r| r.is_err()).count(), 1);
-            assert!(rows <= 4321 && rows >= 4000, "{rows}");
+            assert!((4000..=4321).contains(&rows), "{rows}");
         }
     }
 
