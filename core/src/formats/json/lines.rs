@@ -110,8 +110,8 @@ impl<'a> LineBlocks<'a> {
                 }
                 return Ok(Some(self.take(self.buf.len(), true, true)));
             }
-            let want = cut.min_bytes.max(self.buf.len() + READ_CHUNK as usize);
-            self.buf.reserve(want - self.buf.len());
+            // Room for one more chunk (a small file takes no more than it holds).
+            self.buf.reserve(READ_CHUNK as usize);
             let n = self.input.by_ref().take(READ_CHUNK).read_to_end(&mut self.buf)?;
             self.eof = n == 0;
         }
