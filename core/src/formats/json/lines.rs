@@ -110,9 +110,11 @@ impl<'a> LineBlocks<'a> {
                 }
                 return Ok(Some(self.take(self.buf.len(), true, true)));
             }
-            // Room for one more chunk (a small file takes no more than it holds).
-            self.buf.reserve(READ_CHUNK as usize);
-            let n = self.input.by_ref().take(READ_CHUNK).read_to_end(&mut self.buf)?;
+            // Room for one more chunk (a small file takes no more than it holds); small
+            // blocks are read in small chunks (a schema sample reads no more than it needs).
+            let chunk = READ_CHUNK.min(cut.max_bytes as u64);
+            self.buf.reserve(chunk as usize);
+            let n = self.input.by_ref().take(chunk).read_to_end(&mut self.buf)?;
             self.eof = n == 0;
         }
     }
@@ -139,7 +141,7 @@ impl<'a> LineBlocks<'a> {
 pub(super) const SERIAL_CUT: Cut = Cut {
     every: None,
     min_bytes: 0,
-    max_bytes: 256 * 1024,
+    max_bytes: 64 * 1024,
 };
 
 /// Lines already cut (`pending`), then the rest of a [`LineBlocks`], as one stream.
@@ -264,7 +266,7 @@ mod tests {
         let cut = Cut {
             every: Some(1000),
             min_bytes: 0,
-            max_bytes: 4,
+            max_bytes: 6,
         };
         let got: Vec<_> = blocks("aa\nbb\ncc", cut, 1024)
             .into_iter()
