@@ -276,6 +276,8 @@ pub struct ReadOptions {
     pub infer_rows: usize,
     /// Rows read of each file at most (`None`: all); pandas' `nrows`.
     pub max_rows: Option<u64>,
+    /// Threads one file's reader may decode on (JSON lines; 1: the caller's thread only).
+    pub decode_threads: usize,
 }
 
 impl Default for ReadOptions {
@@ -291,11 +293,18 @@ impl Default for ReadOptions {
             max_line_bytes: 16 << 20,
             infer_rows: 1000,
             max_rows: None,
+            decode_threads: 1,
         }
     }
 }
 
 impl ReadOptions {
+    /// Sets the threads one file's reader may decode on (at least 1).
+    pub fn with_decode_threads(mut self, n: usize) -> Self {
+        self.decode_threads = n.max(1);
+        self
+    }
+
     /// Sets the batch size (at least 1).
     pub fn with_batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);

@@ -4,7 +4,9 @@
 //! always covers exactly the files before it.
 //!
 //! Memory is bounded: at most `workers` files are in flight and each holds at
-//! most [`CHUNKS_PER_FILE`] serialised batches waiting for the writer.
+//! most [`CHUNKS_PER_FILE`] serialised batches waiting for the writer. Fewer
+//! files than workers: each file's reader may decode on the spare workers'
+//! share of threads (`ReadOptions::decode_threads`, at most one per core).
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -119,6 +121,10 @@ pub fn scan_with_cursor<E>(
     mut sink: impl FnMut(ScanEvent) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), ScanError<E>> {
     let workers = config.workers.max(1).min(files.len().max(1));
+    // Workers without a file of their own help decode the files read (JSON lines).
+    let mut config = config.clone();
+    config.read_options.decode_threads = decode_threads(config.workers.max(1) / workers);
+    let config = &config;
     let (order_tx, order_rx) = sync_channel::<Receiver<Chunk>>(workers);
     let (job_tx, job_rx) = sync_channel::<Job>(workers);
     let job_rx = Arc::new(Mutex::new(job_rx));
@@ -159,6 +165,12 @@ pub fn scan_with_cursor<E>(
         drop(order_rx);
         result
     })
+}
+
+/// Threads each file may decode on: `spare` (at least 1), at most one per core.
+fn decode_threads(spare: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    spare.clamp(1, cores.max(1))
 }
 
 /// Why a scan stopped.
@@ -208,6 +220,8 @@ fn read_file(
     let mut nulled = NulledValues::default();
     // Rows the file may still give (`max_rows_per_file`).
     let mut allowed = config.read_options.max_rows.unwrap_or(u64::MAX);
+    // Bytes per RECORD line so far (each batch's buffer is sized from it: no regrowth).
+    let mut line_bytes = 128;
     while allowed > 0 {
         let Some(batch) = reader.next() else { break };
         let mut batch = batch?;
@@ -225,9 +239,11 @@ fn read_file(
         if batch.num_rows() == 0 {
             continue;
         }
-        let mut bytes = Vec::with_capacity(batch.num_rows() * 128);
+        let mut bytes = Vec::with_capacity(batch.num_rows() * line_bytes);
         serializer.write_batch_noting(&batch, &mut bytes, &mut nulled)?;
         let count = batch.num_rows() as u64;
+        let mean = bytes.len() / batch.num_rows();
+        line_bytes = mean + mean / 8 + 16;
         records += count;
         if tx.send(Chunk::Event(ScanEvent::Records { bytes, count })).is_err() {
             return Ok(());

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 
+use super::blocks::{DecodeSpec, LineBatches};
+use super::lines::{LineBlocks, SerialLines};
 use crate::error::{Error, Result};
 use crate::formats::conform::{conform, drop_rows, with_nulled};
 use crate::formats::options::{OnBadRecord, ReadOptions};
@@ -188,10 +190,13 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
+/// Decoded batches, as `arrow_json` gives them.
+type Batches<'a> = Box<dyn Iterator<Item = std::result::Result<RecordBatch, arrow::error::ArrowError>> + Send + 'a>;
+
 /// A streaming JSON / JSONL reader producing batches.
 pub struct JsonReader<'a> {
     file: String,
-    inner: arrow::json::Reader<Box<dyn BufRead + Send + 'a>>,
+    inner: Batches<'a>,
     schema: SchemaRef,
     /// Decode schema when it differs from the output (flattening, conformance).
     flatten: Option<usize>,
@@ -212,59 +217,45 @@ impl<'a> JsonReader<'a> {
         target: Option<SchemaRef>,
         array: bool,
     ) -> Result<Self> {
-        let framer = Framer::new(input, opts.max_line_bytes, array);
         let mut warnings = Warnings::default();
         // Learn the decode schema: from the target (unflattened when flattening), else from a
         // sample that is replayed afterwards.
         // Fields the catalog allows several kinds in are read as JSON values, unchanged.
         let target = target.map(|t| Arc::new(with_json_values(&t)));
+        // JSON is framed into lines by a state machine; JSON lines are lines already.
+        let framed: Box<dyn Read + Send + 'a> = if array {
+            Box::new(Framer::new(input, opts.max_line_bytes, true))
+        } else {
+            input
+        };
         let (decode_schema, stream): (SchemaRef, Box<dyn Read + Send + 'a>) = match &target {
-            Some(t) if !opts.json_flatten => (t.clone(), Box::new(framer)),
-            Some(t) => (Arc::new(unflatten(t)), Box::new(framer)),
+            Some(t) if !opts.json_flatten => (t.clone(), framed),
+            Some(t) => (Arc::new(unflatten(t)), framed),
+            None if array => infer(file, framed, opts, &mut warnings, |r| r)?,
             None => {
-                let mut tee = BufReader::with_capacity(
-                    64 * 1024,
-                    Tee {
-                        inner: framer,
-                        seen: vec![],
-                    },
-                );
-                let mut inferrer = JsonSchemaInferrer::new(opts.json_max_depth.max(1) + 1).keeping_mixed_values();
-                {
-                    let mut values = serde_json::Deserializer::from_reader(&mut tee).into_iter::<serde_json::Value>();
-                    let mut seen = 0;
-                    while seen < opts.infer_rows {
-                        match values.next() {
-                            None => break,
-                            Some(Ok(v)) => {
-                                inferrer.observe(&v);
-                                seen += 1;
-                            }
-                            Some(Err(e)) => {
-                                if let Some(io) = io_cause(&e) {
-                                    return Err(Error::format(file, io));
-                                }
-                                return Err(Error::format(
-                                    file,
-                                    format!("invalid JSON near record {} ({e}); is the file JSON/JSONL?", seen + 1),
-                                ));
-                            }
-                        }
-                    }
-                }
-                for w in inferrer.warnings() {
-                    warnings.push(format!("{file}: {w}"));
-                }
-                let tee = tee.into_inner();
-                let replay = io::Cursor::new(tee.seen).chain(tee.inner);
-                (Arc::new(inferrer.schema()), Box::new(replay))
+                let lines = SerialLines::new(Default::default(), LineBlocks::new(framed, opts.max_line_bytes));
+                infer(file, lines, opts, &mut warnings, SerialLines::into_rest)?
             }
         };
-        let buffered: Box<dyn BufRead + Send + 'a> = Box::new(BufReader::with_capacity(256 * 1024, stream));
-        let inner = json_reader_builder(decode_schema.clone(), opts.batch_size)
-            .with_ignore_type_conflicts(opts.on_bad_record == OnBadRecord::Skip)
-            .build(buffered)
-            .map_err(|e| Error::format(file, e.to_string()))?;
+        let decoding = DecodeSpec {
+            schema: decode_schema.clone(),
+            batch_size: opts.batch_size,
+            ignore_type_conflicts: opts.on_bad_record == OnBadRecord::Skip,
+        };
+        let inner: Batches<'a> = if array {
+            let buffered: Box<dyn BufRead + Send + 'a> = Box::new(BufReader::with_capacity(256 * 1024, stream));
+            Box::new(
+                json_reader_builder(decode_schema.clone(), opts.batch_size)
+                    .with_ignore_type_conflicts(decoding.ignore_type_conflicts)
+                    .build(buffered)
+                    .map_err(|e| Error::format(file, e.to_string()))?,
+            )
+        } else {
+            // Blocks build their decoders as they go: a schema it cannot decode is refused here.
+            decoding.check().map_err(|e| Error::format(file, e.to_string()))?;
+            let blocks = LineBlocks::new(stream, opts.max_line_bytes);
+            Box::new(LineBatches::new(blocks, decoding, opts.decode_threads))
+        };
         let flatten = opts.json_flatten.then_some(opts.json_max_depth);
         let schema = match (&target, flatten) {
             (Some(t), _) => t.clone(),
@@ -349,6 +340,53 @@ impl<'a> JsonReader<'a> {
             _ => Ok(batch),
         }
     }
+}
+
+/// Infers the schema of the first `opts.infer_rows` values of `sampled`; returns it and the
+/// whole stream again (what was sampled, then `rest` of `sampled`).
+fn infer<'a, R: Read + Send + 'a>(
+    file: &str,
+    sampled: R,
+    opts: &ReadOptions,
+    warnings: &mut Warnings,
+    rest: impl FnOnce(R) -> Box<dyn Read + Send + 'a>,
+) -> Result<(SchemaRef, Box<dyn Read + Send + 'a>)> {
+    let mut tee = BufReader::with_capacity(
+        64 * 1024,
+        Tee {
+            inner: sampled,
+            seen: vec![],
+        },
+    );
+    let mut inferrer = JsonSchemaInferrer::new(opts.json_max_depth.max(1) + 1).keeping_mixed_values();
+    {
+        let mut values = serde_json::Deserializer::from_reader(&mut tee).into_iter::<serde_json::Value>();
+        let mut seen = 0;
+        while seen < opts.infer_rows {
+            match values.next() {
+                None => break,
+                Some(Ok(v)) => {
+                    inferrer.observe(&v);
+                    seen += 1;
+                }
+                Some(Err(e)) => {
+                    if let Some(io) = io_cause(&e) {
+                        return Err(Error::format(file, io));
+                    }
+                    return Err(Error::format(
+                        file,
+                        format!("invalid JSON near record {} ({e}); is the file JSON/JSONL?", seen + 1),
+                    ));
+                }
+            }
+        }
+    }
+    for w in inferrer.warnings() {
+        warnings.push(format!("{file}: {w}"));
+    }
+    let tee = tee.into_inner();
+    let replay = io::Cursor::new(tee.seen).chain(rest(tee.inner));
+    Ok((Arc::new(inferrer.schema()), Box::new(replay)))
 }
 
 fn io_cause(e: &serde_json::Error) -> Option<String> {
@@ -540,5 +578,60 @@ mod reader_error_tests {
         );
         let e = out.into_iter().find_map(|r| r.err()).expect("an error").to_string();
         assert!(e.contains("invalid JSON"), "{e}");
+    }
+
+    /// Batches and warnings of a JSON lines file read on `threads` threads.
+    fn lines_read(
+        text: &str,
+        opts: &ReadOptions,
+        threads: usize,
+    ) -> (Vec<std::result::Result<RecordBatch, String>>, Vec<String>) {
+        let opts = opts.clone().with_decode_threads(threads);
+        let input: Box<dyn Read + Send> = Box::new(io::Cursor::new(text.as_bytes().to_vec()));
+        let mut reader = JsonReader::new("f.jsonl", input, &opts, Some(int_target()), false).unwrap();
+        let mut out = vec![];
+        let mut warnings = vec![];
+        while let Some(r) = reader.next() {
+            warnings.extend(reader.take_warnings());
+            out.push(r.map_err(|e| e.to_string()));
+        }
+        warnings.extend(reader.take_warnings());
+        (out, warnings)
+    }
+
+    #[test]
+    fn json_lines_read_on_several_threads_give_the_batches_and_warnings_of_one() {
+        // Blocks of at least 1 MiB: a file of several.
+        let mut lines: Vec<String> = (0..120_000)
+            .map(|i| format!("{{\"a\": {i}, \"pad\": \"{}\"}}", "p".repeat(i % 40)))
+            .collect();
+        for i in [5, 40_000, 40_001, 99_999] {
+            lines[i] = "{\"a\": \"not a number\"}".into();
+        }
+        let text = lines.join("\r\n");
+        for policy in [OnBadRecord::Skip, OnBadRecord::Emit, OnBadRecord::Fail] {
+            let opts = ReadOptions {
+                on_bad_record: policy,
+                batch_size: 1000,
+                ..ReadOptions::default()
+            };
+            let (one, one_warnings) = lines_read(&text, &opts, 1);
+            let (three, three_warnings) = lines_read(&text, &opts, 3);
+            assert_eq!(one, three, "{policy:?}");
+            assert_eq!(one_warnings, three_warnings, "{policy:?}");
+            let rows: usize = three.iter().filter_map(|b| b.as_ref().ok()).map(|b| b.num_rows()).sum();
+            match policy {
+                // The value that does not fit is left out (null), the record kept.
+                OnBadRecord::Skip => {
+                    assert_eq!(rows, 120_000);
+                    let batch = three[40].as_ref().unwrap();
+                    assert!(batch.column(0).is_null(0) && batch.column(0).is_null(1) && batch.column(0).is_valid(2));
+                }
+                // The first batch holds a value its column cannot: the read stops there.
+                OnBadRecord::Emit | OnBadRecord::Fail => {
+                    assert!(three.last().is_some_and(|r| r.is_err()) && rows == 0)
+                }
+            }
+        }
     }
 }
