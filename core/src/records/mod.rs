@@ -31,7 +31,7 @@ mod record_lines;
 mod to_json;
 
 pub use fits_text::TextFits;
-pub use flat::FlatJsonDecoder;
+pub use flat::{FlatJsonDecoder, FlatRows};
 pub use from_json::{
     json_reader_builder, record_fits, value_fits, JsonRecordDecoder, LenientDecoderFactory, RecordLineDecoder,
 };
