@@ -28,6 +28,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserializer as _;
 
 use super::flat_scan::{same_key, scan_flat, Token};
+use super::timestamp_scan::utc_micros;
 
 /// The column types the fast path decodes.
 #[derive(Debug, Clone)]
@@ -37,7 +38,8 @@ enum Kind {
     Boolean,
     Utf8,
     Date32,
-    Micros(Tz),
+    /// A timestamp column in a time zone; whether it is UTC.
+    Micros(Tz, bool),
 }
 
 impl Kind {
@@ -49,7 +51,9 @@ impl Kind {
             DataType::Utf8 => Kind::Utf8,
             DataType::Date32 => Kind::Date32,
             DataType::Timestamp(TimeUnit::Microsecond, tz) => {
-                Kind::Micros(tz.as_deref().unwrap_or("+00:00").parse().ok()?)
+                let zone = tz.as_deref().unwrap_or("+00:00");
+                let utc = matches!(zone, "UTC" | "+00:00" | "Z");
+                Kind::Micros(zone.parse().ok()?, utc)
             }
             _ => return None,
         })
@@ -86,7 +90,10 @@ impl Kind {
                 Cell::Str(start, start + v.len())
             }
             (Kind::Date32, Token::Str(v)) => Cell::I32(Date32Type::parse(v)?),
-            (Kind::Micros(tz), Token::Str(v)) => Cell::I64(string_to_datetime(tz, v).ok()?.timestamp_micros()),
+            (Kind::Micros(tz, utc), Token::Str(v)) => Cell::I64(match utc.then(|| utc_micros(v)).flatten() {
+                Some(micros) => micros,
+                None => string_to_datetime(tz, v).ok()?.timestamp_micros(),
+            }),
             _ => return None,
         })
     }
@@ -109,7 +116,7 @@ impl Builder {
             Kind::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(rows)),
             Kind::Utf8 => Builder::Utf8(StringBuilder::with_capacity(rows, text_bytes)),
             Kind::Date32 => Builder::Date32(Date32Builder::with_capacity(rows)),
-            Kind::Micros(_) => Builder::Micros(TimestampMicrosecondBuilder::with_capacity(rows)),
+            Kind::Micros(..) => Builder::Micros(TimestampMicrosecondBuilder::with_capacity(rows)),
         }
     }
 
