@@ -12,6 +12,12 @@
 //! string column, a nested value, a duplicate key, malformed JSON — makes
 //! [`FlatJsonDecoder::decode`] give up on the batch (`None`), and the caller
 //! decodes it with Arrow's decoder, which then also produces the errors.
+//!
+//! [`FlatRows`] decodes one row at a time (on the thread that reads the
+//! records, which then need no second scan): a row it does not take leaves
+//! nothing behind, and the caller keeps its text for the batch path.
+//! Timestamps in the usual UTC spellings are read by
+//! [`timestamp_scan`](super::timestamp_scan), the others by Arrow's parser.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -124,7 +124,7 @@ fn plain_string(text: &str, start: usize) -> Option<(&str, usize)> {
 /// The first quote, backslash or control character in `b`, eight bytes at
 /// a time: in each word, the lowest byte flagged is always a true one (a
 /// borrow only flags bytes above a true one).
-fn string_stop(b: &[u8]) -> Option<usize> {
+pub(crate) fn string_stop(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;

@@ -34,6 +34,7 @@ mod to_json;
 
 pub use fits_text::TextFits;
 pub use flat::{FlatJsonDecoder, FlatRows};
+pub(crate) use flat_scan::string_stop;
 pub use from_json::{
     json_reader_builder, record_fits, value_fits, JsonRecordDecoder, LenientDecoderFactory, RecordLineDecoder,
 };

@@ -107,8 +107,9 @@ pub struct StreamSink<S: std::io::Write + Send + 'static> {
     schema: Option<SchemaRef>,
     data_schema: Option<Schema>,
     inferrer: Option<JsonSchemaInferrer>,
-    /// The check of records against the inferred schema (a record that fits
-    /// is not parsed on this thread: only its file's decoder reads it).
+    /// The check of records against the inferred schema, for those the
+    /// fast path (`flat`) does not take (a record that fits is not parsed on
+    /// this thread: only its file's decoder reads it).
     fits: Option<TextFits>,
     /// The decoder of the fast path, records decoded as they are read: for
     /// a schema inferred from plain columns, it takes only records that fit
