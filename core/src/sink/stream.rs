@@ -432,6 +432,12 @@ struct FileIds<'a> {
 /// it ([`FlatJsonDecoder::new`]); with an `inferred` one it takes only
 /// records that fit ([`FlatJsonDecoder::strict`]). `None` when the schema
 /// has columns it does not decode.
+///
+/// With a catalog, too, a record is decoded on the reading thread: right
+/// after the envelope scan its text is still in cache, and the batch decode
+/// on the file's thread cost about a third more CPU in all (1M records →
+/// Parquet: 853 against 1129 profile samples, the reading thread's share
+/// 551 against 498).
 fn fast_decoder(
     schema: &SchemaRef,
     cfg: &SinkConfig,
