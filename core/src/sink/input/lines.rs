@@ -64,7 +64,9 @@ fn one_line(
     n: u64,
     line: &mut impl FnMut(&str, u64) -> Result<(), ConnectorError>,
 ) -> Result<(), ConnectorError> {
-    let text = match std::str::from_utf8(bytes) {
+    // Checked with SIMD; std's check only tells what is wrong.
+    let checked = simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes));
+    let text = match checked {
         Ok(text) => text,
         // The input stopped inside a character: only its last bytes are incomplete.
         Err(e) if !ended && e.error_len().is_none() => return Err(cut_off(n)),
