@@ -34,7 +34,9 @@ pub(super) fn scan_flat<'a>(text: &'a str, field: impl FnMut(&'a str, Token<'a>)
 /// [`scan_flat`] for callers that judge only each token's kind (a fit check): a
 /// number with a fraction that is finite by its shape (no exponent, at most 300 digits
 /// before the point) is not converted, its token is `Float(0.0)`; the rest is as
-/// [`scan_flat`] reads it (the same rows refused, the same kinds).
+/// [`scan_flat`] reads it (the same rows refused, the same kinds, but for `-0`: the
+/// integer it is to a fit check, the `-0.0` Arrow reads into a double column to the
+/// decoder).
 pub(super) fn scan_flat_kinds<'a>(text: &'a str, field: impl FnMut(&'a str, Token<'a>) -> Option<()>) -> Option<()> {
     scan_with::<false>(text, field)
 }
@@ -122,7 +124,7 @@ fn plain_string(text: &str, start: usize) -> Option<(&str, usize)> {
 /// The first quote, backslash or control character in `b`, eight bytes at
 /// a time: in each word, the lowest byte flagged is always a true one (a
 /// borrow only flags bytes above a true one).
-fn string_stop(b: &[u8]) -> Option<usize> {
+pub(crate) fn string_stop(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
@@ -193,6 +195,10 @@ fn number<const VALUES: bool>(text: &str, start: usize) -> Option<(Token<'_>, us
         is_float = true;
     }
     let text = text.get(start..i)?;
+    if VALUES && text == "-0" {
+        // As Arrow reads it into a double column (into an integer one it refuses the fast path).
+        return Some((Token::Float(-0.0), i));
+    }
     let token = if is_float {
         // Out of a double's range: serde's error to give.
         Token::Float(text.parse().ok().filter(|f: &f64| f.is_finite())?)

@@ -16,6 +16,7 @@
 //! | `from_json.rs`    | JSON values or RECORD lines → batches ([`JsonRecordDecoder`], [`RecordLineDecoder`]); [`record_fits`] |
 //! | `flat.rs`         | [`FlatJsonDecoder`]: the fast path of JSON → batch for flat schemas |
 //! | `flat_scan.rs`    | the hand-written scanner of one flat JSON object the fast path reads rows with |
+//! | `timestamp_scan.rs` | the common spellings of UTC timestamps read by hand, for the fast path |
 //! | `fits_text.rs`    | [`TextFits`]: whether a record's JSON text fits a schema, without parsing it into values |
 //!
 //! Layering: imports [`crate::schema`] (Arrow ⇄ JSON Schema, the JSON-column marker) and
@@ -28,10 +29,12 @@ mod from_json;
 mod json_text;
 mod nulled;
 mod record_lines;
+mod timestamp_scan;
 mod to_json;
 
 pub use fits_text::TextFits;
-pub use flat::FlatJsonDecoder;
+pub use flat::{FlatJsonDecoder, FlatRows};
+pub(crate) use flat_scan::string_stop;
 pub use from_json::{
     json_reader_builder, record_fits, value_fits, JsonRecordDecoder, LenientDecoderFactory, RecordLineDecoder,
 };

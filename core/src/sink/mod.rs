@@ -25,7 +25,7 @@
 //! | `input/` | the one parser of input lines: reading lines, the fast RECORD scan, serde as its fallback |
 //! | `stream.rs` | one stream's writer: schema (given or inferred), one open file per partition, rollover |
 //! | `streams.rs` | a write's streams by descriptor (the last one found without a lookup), counts per STATE scope |
-//! | `rows.rs` | a file's records held as JSON text and decoded a batch at a time |
+//! | `rows.rs` | a file's records on their way to its writer thread: decoded as they are read (the flat fast path), or held as JSON text and decoded a batch at a time there |
 //! | `states.rs` | STATE messages held until the records before them are committed |
 //! | `target.rs` | the [`Target`](target::Target) trait: where files go (local directory, object store) |
 //! | `layout.rs` | relative paths: safe stream and partition folders, file names (with the writer id of one of several writers), temporary names |

@@ -1,6 +1,9 @@
-//! The records of one open file, held as JSON text until a batch is full and
-//! then decoded in one pass — on the writer's own thread in the sink — with
-//! the metadata columns built as arrays (no per-record string splicing).
+//! The records of one open file, on their way to its writer thread as
+//! [`Chunk`]s: held as JSON text until a batch is full and then decoded in
+//! one pass there ([`RowChunk`]), or already decoded into columns as they
+//! were read ([`DecodedRows`]: the flat fast path, one scan per record);
+//! the metadata columns are built there as arrays (no per-record string
+//! splicing).
 
 use std::sync::Arc;
 
@@ -8,7 +11,7 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringBuilder, TimestampMi
 use arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{Error, Result};
-use crate::records::{FlatJsonDecoder, JsonRecordDecoder};
+use crate::records::{FlatJsonDecoder, FlatRows, JsonRecordDecoder};
 use crate::schema::timestamp_utc;
 
 /// Records held as JSON text: one line of `text` per record.
@@ -55,6 +58,65 @@ impl RowChunk {
     }
 }
 
+/// Records decoded into the columns of a batch on the thread that read them.
+pub struct DecodedRows {
+    data: FlatRows,
+    emitted_at: Vec<i64>,
+}
+
+impl DecodedRows {
+    /// Room for `rows` records of `decoder`'s schema.
+    pub fn new(decoder: Arc<FlatJsonDecoder>, rows: usize) -> Self {
+        DecodedRows {
+            data: FlatRows::new(decoder, rows, rows * 32),
+            emitted_at: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Decodes a record's `data` object into the columns: `false`, with
+    /// nothing added, when the fast path does not take it (see
+    /// [`FlatRows::push`]).
+    pub fn push(&mut self, data: &str, emitted_at: i64) -> bool {
+        let taken = self.data.push(data);
+        if taken {
+            self.emitted_at.push(emitted_at);
+        }
+        taken
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.emitted_at.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.emitted_at.is_empty()
+    }
+}
+
+/// Records of one file handed to its writer thread.
+pub enum Chunk {
+    /// As JSON text, decoded there.
+    Text(RowChunk),
+    /// Already decoded.
+    Decoded(DecodedRows),
+}
+
+/// The schema of a record's data in batches of `schema`: without its
+/// metadata columns (`_airbyte_raw_id`, `_airbyte_extracted_at` and, with a
+/// `generation`, `_airbyte_generation_id`).
+pub fn data_schema(schema: &SchemaRef, metadata_columns: bool, generation: Option<i64>) -> SchemaRef {
+    let skip = match (metadata_columns, generation) {
+        (false, _) => return Arc::clone(schema),
+        (true, None) => 2,
+        (true, Some(_)) => 3,
+    };
+    Arc::new(Schema::new(
+        schema.fields().iter().skip(skip).cloned().collect::<Vec<_>>(),
+    ))
+}
+
 /// Turns chunks of records into batches of one schema: the flat fast path
 /// while the records allow it, Arrow's JSON decoder otherwise.
 pub struct ChunkDecoder {
@@ -76,11 +138,7 @@ impl ChunkDecoder {
     /// `label` (the stream) names the records in errors; chunks hold at most
     /// `batch_size` records.
     pub fn new(label: &str, schema: SchemaRef, metadata_columns: bool, batch_size: usize) -> Result<Self> {
-        let data_schema: SchemaRef = if metadata_columns {
-            Arc::new(Schema::new(schema.fields().iter().skip(2).cloned().collect::<Vec<_>>()))
-        } else {
-            Arc::clone(&schema)
-        };
+        let data_schema = data_schema(&schema, metadata_columns, None);
         let batch_size = batch_size.max(1);
         Ok(ChunkDecoder {
             label: label.to_string(),
@@ -99,14 +157,28 @@ impl ChunkDecoder {
     /// for `None`).
     pub fn with_generation(mut self, generation: Option<i64>) -> Result<Self> {
         if self.metadata_columns && generation.is_some() {
-            self.data_schema = Arc::new(Schema::new(
-                self.schema.fields().iter().skip(3).cloned().collect::<Vec<_>>(),
-            ));
+            self.data_schema = data_schema(&self.schema, true, generation);
             self.flat = FlatJsonDecoder::new(Arc::clone(&self.data_schema));
             self.decoder = JsonRecordDecoder::new(Arc::clone(&self.data_schema), self.batch_size)?;
         }
         self.generation = generation;
         Ok(self)
+    }
+
+    /// The batch of a non-empty chunk (see [`ChunkDecoder::decode`]).
+    pub fn batch(&mut self, chunk: Chunk) -> Result<RecordBatch> {
+        match chunk {
+            Chunk::Text(rows) => self.decode(&rows),
+            Chunk::Decoded(DecodedRows { data, emitted_at }) => {
+                let data = data
+                    .finish()
+                    .ok_or_else(|| Error::Internal("decoded columns of unequal lengths".into()))?;
+                if data.schema() != self.data_schema {
+                    return Err(Error::Internal("records decoded for another schema".into()));
+                }
+                self.finish(&emitted_at, data)
+            }
+        }
     }
 
     /// Decodes a non-empty chunk into one batch. A record that does not fit
@@ -115,7 +187,7 @@ impl ChunkDecoder {
         let rows = chunk.len();
         if let Some(flat) = &self.flat {
             match flat.decode(&chunk.texts(), chunk.text.len()) {
-                Some(data) => return self.finish(chunk, data),
+                Some(data) => return self.finish(&chunk.emitted_at, data),
                 // Records the fast path does not take: Arrow's decoder from now on.
                 None => self.flat = None,
             }
@@ -133,16 +205,23 @@ impl ChunkDecoder {
                 return Err(self.locate_error(chunk).unwrap_or(e));
             }
         };
-        self.finish(chunk, data)
+        self.finish(&chunk.emitted_at, data)
     }
 
-    /// The batch of `data` with the metadata columns.
-    fn finish(&self, chunk: &RowChunk, data: RecordBatch) -> Result<RecordBatch> {
+    /// The batch of `data` with the metadata columns; `emitted_at` holds
+    /// each record's extraction time.
+    fn finish(&self, emitted_at: &[i64], data: RecordBatch) -> Result<RecordBatch> {
         let rows = data.num_rows();
+        if emitted_at.len() != rows {
+            return Err(Error::Internal(format!(
+                "{} extraction times for {rows} rows",
+                emitted_at.len()
+            )));
+        }
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
         if self.metadata_columns {
             columns.push(Arc::new(raw_ids(rows)));
-            let micros = chunk.emitted_at.iter().map(|ms| ms.saturating_mul(1000));
+            let micros = emitted_at.iter().map(|ms| ms.saturating_mul(1000));
             columns.push(Arc::new(
                 TimestampMicrosecondArray::from_iter_values(micros).with_data_type(timestamp_utc()),
             ));

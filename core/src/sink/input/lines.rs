@@ -17,39 +17,75 @@ pub fn for_each_line(
     input: &mut (dyn BufRead + Send),
     mut line: impl FnMut(&str, u64) -> Result<(), ConnectorError>,
 ) -> Result<(), ConnectorError> {
-    let mut buf = Vec::new();
+    // A line is read in place from the input's buffer; only one that
+    // straddles two fills of the buffer is copied (into `carry`).
+    let mut carry = Vec::new();
     let mut n = 0u64;
     loop {
-        buf.clear();
-        let read = input
-            .read_until(b'\n', &mut buf)
+        let chunk = input
+            .fill_buf()
             .map_err(|e| ConnectorError::system(format!("Could not read the input messages: {e}")))?;
-        if read == 0 {
-            return Ok(());
-        }
-        n += 1;
-        let ended = buf.last() == Some(&b'\n');
-        let text = match std::str::from_utf8(&buf) {
-            Ok(text) => text,
-            // The input stopped inside a character: only its last bytes are incomplete.
-            Err(e) if !ended && e.error_len().is_none() => return Err(cut_off(n)),
-            Err(e) => {
-                return Err(ConnectorError::config(format!(
-                    "Input line {n} is not UTF-8 text (a bad byte at column {}); Airbyte messages are UTF-8 JSON \
-                     lines: check what the source sends.",
-                    e.valid_up_to() + 1
-                )))
+        if chunk.is_empty() {
+            // The end: what is carried is a last line without its line ending.
+            if carry.is_empty() {
+                return Ok(());
             }
-        };
-        let text = text.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
-            continue;
+            n += 1;
+            return one_line(&carry, false, n, &mut line);
         }
-        if !ended && is_cut(text) {
-            return Err(cut_off(n));
+        match memchr::memchr(b'\n', chunk) {
+            Some(end) if carry.is_empty() => {
+                n += 1;
+                let result = one_line(&chunk[..=end], true, n, &mut line);
+                input.consume(end + 1);
+                result?;
+            }
+            Some(end) => {
+                carry.extend_from_slice(&chunk[..=end]);
+                input.consume(end + 1);
+                n += 1;
+                one_line(&carry, true, n, &mut line)?;
+                carry.clear();
+            }
+            None => {
+                let len = chunk.len();
+                carry.extend_from_slice(chunk);
+                input.consume(len);
+            }
         }
-        line(text, n)?;
     }
+}
+
+/// Input line `n` (its bytes, with its line ending when it is `ended`):
+/// checked as text and, unless blank, handed to `line`.
+fn one_line(
+    bytes: &[u8],
+    ended: bool,
+    n: u64,
+    line: &mut impl FnMut(&str, u64) -> Result<(), ConnectorError>,
+) -> Result<(), ConnectorError> {
+    // Checked with SIMD; std's check only tells what is wrong.
+    let checked = simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes));
+    let text = match checked {
+        Ok(text) => text,
+        // The input stopped inside a character: only its last bytes are incomplete.
+        Err(e) if !ended && e.error_len().is_none() => return Err(cut_off(n)),
+        Err(e) => {
+            return Err(ConnectorError::config(format!(
+                "Input line {n} is not UTF-8 text (a bad byte at column {}); Airbyte messages are UTF-8 JSON \
+                 lines: check what the source sends.",
+                e.valid_up_to() + 1
+            )))
+        }
+    };
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    if !ended && is_cut(text) {
+        return Err(cut_off(n));
+    }
+    line(text, n)
 }
 
 /// True when `text` is the beginning of a JSON value whose end is missing.
@@ -116,5 +152,30 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// Lines split across fills of a small buffer read as from one buffer.
+    #[test]
+    fn lines_across_buffer_fills() {
+        let text = "{\"a\":1}\r\n\n  \n{\"é\":\"ü€😀\"}\n{\"long\":\"0123456789abcdef\"}\n{}";
+        let read = |input: &mut (dyn BufRead + Send)| {
+            let mut seen = vec![];
+            for_each_line(input, |t, n| {
+                seen.push((t.to_string(), n));
+                Ok(())
+            })
+            .map(|()| seen)
+        };
+        let whole = read(&mut text.as_bytes()).unwrap();
+        assert_eq!(whole.len(), 4);
+        assert_eq!(whole[3], ("{}".to_string(), 6));
+        for capacity in 1..12 {
+            let mut small = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+            assert_eq!(read(&mut small).unwrap(), whole, "capacity {capacity}");
+        }
+        // A character cut by the end of input, read a byte at a time.
+        let mut cut = std::io::BufReader::with_capacity(1, &b"{}\n{\"m\":\"\xc3"[..]);
+        let e = read(&mut cut).unwrap_err();
+        assert!(e.message.contains("middle of message line 2"), "{}", e.message);
     }
 }

@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 
 use super::message::{InputLine, InputRecord};
+use crate::records::string_stop;
 
 /// Scans a RECORD line; `None` when the line is not one, or not in a shape
 /// this scanner handles (the caller then parses it fully).
@@ -238,16 +239,21 @@ impl<'a> Cursor<'a> {
 
     /// With the cursor just past an opening quote: moves past the closing one.
     /// `None` when the text ends first (also right after a backslash).
+    /// (The short strings of records are scanned a word at a time, without
+    /// the set-up of a vector search.)
     fn skip_string_rest(&mut self) -> Option<()> {
         loop {
-            let off = memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            let off = string_stop(self.b.get(self.i..)?)?;
             self.i += off;
-            if self.b[self.i] == b'\\' {
+            match self.b[self.i] {
                 // The escaped byte may be past the end: the next `get` says so.
-                self.i += 2;
-            } else {
-                self.i += 1;
-                return Some(());
+                b'\\' => self.i += 2,
+                b'"' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                // A control character: not JSON, which the decoder of `data` says.
+                _ => self.i += 1,
             }
         }
     }
