@@ -20,6 +20,7 @@ pub mod message;
 pub mod panics;
 pub mod pipe;
 pub mod progress;
+pub mod read_ahead;
 pub mod runtime;
 pub mod secrets;
 pub mod state;

@@ -6,7 +6,7 @@
 //! calls [`run_source`] or [`run_destination`] from `main`. One tokio runtime
 //! serves the whole process.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,6 +20,7 @@ use crate::emit::Emitter;
 use crate::error::ConnectorError;
 use crate::message::{AirbyteMessage, ConnectionStatus, ConnectorSpecification, ControlMessage, TraceMessage};
 use crate::progress::{CountingInput, Task};
+use crate::read_ahead::ReadAhead;
 use crate::secrets::Secrets;
 use crate::state::InputState;
 
@@ -460,7 +461,7 @@ async fn destination_command<D: Destination>(d: &D, inv: Invocation, out: &mut E
             let cfg: D::Config = load_config(d, &config, out, false)?;
             let catalog = catalog.as_deref().map(load_catalog).transpose()?;
             let Some(terminal) = out.terminal().cloned() else {
-                let mut input = BufReader::with_capacity(1 << 20, std::io::stdin());
+                let mut input = read_ahead(std::io::stdin())?;
                 return d.write(&cfg, catalog.as_ref(), &mut input, out).await;
             };
             // A person at a shell: the input counted into a progress line.
@@ -473,7 +474,7 @@ async fn destination_command<D: Destination>(d: &D, inv: Invocation, out: &mut E
                 records_total: None,
             });
             let counted = CountingInput::new(std::io::stdin(), terminal.clone());
-            let mut input = BufReader::with_capacity(1 << 20, counted);
+            let mut input = read_ahead(counted)?;
             let result = d.write(&cfg, catalog.as_ref(), &mut input, out).await;
             if result.is_ok() {
                 terminal.finish();
@@ -488,6 +489,11 @@ async fn destination_command<D: Destination>(d: &D, inv: Invocation, out: &mut E
             )))
         }
     }
+}
+
+/// `input` read ahead on a thread of its own (see [`ReadAhead`]).
+fn read_ahead<R: std::io::Read + Send + 'static>(input: R) -> Result<ReadAhead, ConnectorError> {
+    ReadAhead::spawn(input).map_err(|e| ConnectorError::system(format!("Could not start the input reader thread: {e}")))
 }
 
 /// The size of stdin when it is a regular file (`write … < messages.jsonl`):
