@@ -229,6 +229,7 @@ fn run(
             return ExitCode::from(code);
         }
     };
+    crate::pipe::widen_pipes();
     let mut out = Emitter::stdout();
     let result = body(invocation, &mut out);
     if let Some(terminal) = out.terminal() {
