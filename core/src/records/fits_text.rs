@@ -17,6 +17,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::Deserializer as _;
 
 use super::flat_scan::{same_key, scan_flat_kinds, Token};
+use super::timestamp_scan::digits;
 
 /// The fit check for records of one schema (its field index built once).
 #[derive(Debug)]
@@ -103,12 +104,8 @@ fn token_fits(token: Token, dt: &DataType) -> bool {
 /// anything else (other year widths, signs, one-digit fields) by chrono.
 fn date_fits(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| {
-        b[r].iter()
-            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
-    };
     if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        if let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) {
+        if let (Some(y), Some(m), Some(d)) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10])) {
             return chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some();
         }
     }

@@ -51,7 +51,7 @@ pub(super) fn utc_micros(s: &str) -> Option<i64> {
 }
 
 /// The number written in ASCII digits `b` (at most nine); `None` for any other byte.
-fn digits(b: &[u8]) -> Option<u32> {
+pub(super) fn digits(b: &[u8]) -> Option<u32> {
     b.iter()
         .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
 }
