@@ -1,11 +1,13 @@
 //! The destinations' input: arbitrary bytes as the lines a source prints.
 //! Never a panic; a line the fast scanner accepts as a RECORD is one serde
-//! reads as the same RECORD when its `data` is valid JSON.
+//! reads as the same RECORD when its `data` is valid JSON; the deferred scan,
+//! its `data` checked as the engine checks it, takes exactly what the full
+//! scan takes.
 #![no_main]
 
 use lakeport_core::sink::input::lines::for_each_line;
 use lakeport_core::sink::input::parse_line;
-use lakeport_core::sink::input::scan::scan_record;
+use lakeport_core::sink::input::scan::{is_one_value, scan_record, scan_record_deferred};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,6 +26,12 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
         }
+        let shown = |l: Option<lakeport_core::sink::input::message::InputLine<'_>>| {
+            l.and_then(|l| l.record)
+                .filter(|r| r.data_checked || is_one_value(r.data))
+                .map(|r| format!("{}|{:?}|{}|{}|{:?}", r.stream, r.namespace, r.data, r.emitted_at, r.meta))
+        };
+        assert_eq!(shown(scan_record(text)), shown(scan_record_deferred(text)), "{text}");
         let _ = parse_line(text);
         Ok(())
     });

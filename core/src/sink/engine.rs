@@ -8,7 +8,7 @@ use lakeport_protocol::{AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError
 
 use super::generation::{Cleanup, Sweep};
 use super::input::lines::for_each_line;
-use super::input::{invalid_line, parse_line};
+use super::input::{invalid_line, parse_line_deferred};
 use super::replayed::replayed_extracted_at;
 use super::settings::SinkConfig;
 use super::source_status::SourceStatuses;
@@ -71,7 +71,7 @@ impl<'a, T: Target> Engine<'a, T> {
     }
 
     fn line(&mut self, line: &str, n: u64, out: &mut Emitter) -> Result<(), ConnectorError> {
-        let parsed = parse_line(line).map_err(|e| invalid_line(n, &e))?;
+        let parsed = parse_line_deferred(line).map_err(|e| invalid_line(n, &e))?;
         match parsed.kind.as_ref() {
             "RECORD" => {
                 let Some(r) = parsed.record else { return Ok(()) };
@@ -84,6 +84,7 @@ impl<'a, T: Target> Engine<'a, T> {
                     seq: self.seq,
                     line: n,
                     data: r.data,
+                    data_checked: r.data_checked,
                     emitted_at,
                 };
                 let warnings = stream.push(&mut *self.target, self.cfg, row)?;

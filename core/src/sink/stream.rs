@@ -8,6 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde_json::{Map, Value};
 
 use super::generation::{Cleanup, GENERATION_ID};
+use super::input::scan::is_one_value;
 use super::layout::{file_name, partition_segment, safe_segment};
 use super::rows::{data_schema, Chunk, ChunkDecoder, DecodedRows, RowChunk};
 use super::settings::SinkConfig;
@@ -83,6 +84,10 @@ pub struct Row<'a> {
     pub line: u64,
     /// Its JSON object's text.
     pub data: &'a str,
+    /// Whether `data` is known to be one balanced JSON value; when not (it
+    /// was delimited by its line's tail), the stream checks it unless its
+    /// decoder reads it to its end.
+    pub data_checked: bool,
     /// When it was extracted (ms since the epoch).
     pub emitted_at: i64,
 }
@@ -102,6 +107,7 @@ impl Sampled {
             seq: self.seq,
             line: self.line,
             data: &self.data,
+            data_checked: true,
             emitted_at: self.emitted_at,
         }
     }
@@ -212,17 +218,26 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             seq,
             line,
             data,
+            data_checked,
             emitted_at,
         } = row;
         self.records += 1;
         self.since_state += 1;
         let fits = |s: &Self| s.inferrer.is_none() || s.fits.as_ref().is_some_and(|f| f.fits(data));
+        // The decoder of the first fast path reads `data` to its end; every
+        // other path needs it delimited.
+        let decoded = cfg.partition_by.is_empty() && self.push_decoded(target, cfg, row)?;
+        if decoded {
+            return Ok(vec![]);
+        }
+        if !data_checked && !is_one_value(data) {
+            return Err(Error::format(
+                format!("stream '{}', input line {line}", self.name),
+                "invalid record: its \"data\" is not one JSON object (a bracket or a quote is not closed, or something follows it)",
+            ));
+        }
         if cfg.partition_by.is_empty() {
-            // The fast paths: the record decoded at once, or its text
-            // straight to the decoder's buffer.
-            if self.push_decoded(target, cfg, row)? {
-                return Ok(vec![]);
-            }
+            // The other fast path: its text straight to the decoder's buffer.
             if fits(self) {
                 self.push_row(target, cfg, row, String::new())?;
                 return Ok(vec![]);
@@ -641,6 +656,18 @@ pub(crate) mod tests {
     /// stream, its schema from `schema` or inferred; returns the output's
     /// lines in file order, and the warnings.
     fn write(records: &[&str], schema: Option<&Schema>, text_only: bool, batch: usize) -> Result<Vec<String>> {
+        write_rows(records, schema, text_only, batch, true)
+    }
+
+    /// [`write`], the records' `data` marked `checked` or not (delimited by
+    /// their line's tail only).
+    fn write_rows(
+        records: &[&str],
+        schema: Option<&Schema>,
+        text_only: bool,
+        batch: usize,
+        checked: bool,
+    ) -> Result<Vec<String>> {
         TEXT_ONLY.with(|t| t.set(text_only));
         let cfg = config(batch);
         let mut target = Memory::default();
@@ -650,9 +677,13 @@ pub(crate) mod tests {
                 seq: i as u64 + 1,
                 line: i as u64 + 1,
                 data,
+                data_checked: checked,
                 emitted_at: 1_700_000_000_000,
             };
-            sink.push(&mut target, &cfg, row)?;
+            if let Err(e) = sink.push(&mut target, &cfg, row) {
+                TEXT_ONLY.with(|t| t.set(false));
+                return Err(e);
+            }
         }
         sink.commit_all(&mut target, &cfg)?;
         TEXT_ONLY.with(|t| t.set(false));
@@ -689,6 +720,46 @@ pub(crate) mod tests {
         );
         records.extend((0..50).map(|i| format!(r#"{{"id":{i},"name":"tail-{i}","amount":0.25}}"#)));
         records
+    }
+
+    /// A `data` delimited by its line's tail only is written as a checked
+    /// one when it is one object, and refused on every path when it is not:
+    /// decoded at once (the decoder reads it to its end), held as text or
+    /// sampled for the schema (checked first).
+    #[test]
+    fn an_unchecked_data_is_written_when_one_object_and_refused_otherwise() {
+        let records = odd_records();
+        let records: Vec<&str> = records.iter().map(String::as_str).collect();
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("amount", DataType::Float64, true),
+            Field::new("ok", DataType::Boolean, true),
+            Field::new("name", DataType::Utf8, true),
+        ]);
+        for schema in [None, Some(&schema)] {
+            for text_only in [false, true] {
+                let checked = write(&records, schema, text_only, 256).unwrap();
+                assert_eq!(write_rows(&records, schema, text_only, 256, false).unwrap(), checked);
+                for bad in [
+                    r#"{"id":1},"x":{"b":2}"#,
+                    r#"{"id":1} {"id":2}"#,
+                    r#"{"id":{"b":1}"#,
+                    r#"{"name":"}"#,
+                ] {
+                    // Early (while the schema is sampled) and late (decoded at once).
+                    for at in [3, 1100] {
+                        let mut input = records[..at].to_vec();
+                        input.push(bad);
+                        let e = write_rows(&input, schema, text_only, 256, false).expect_err(bad);
+                        assert!(
+                            e.to_string().contains(&format!("input line {}", at + 1))
+                                && e.to_string().contains("not one JSON object"),
+                            "{bad}: {e}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Without a catalog, records decoded as they are read (one scan each)

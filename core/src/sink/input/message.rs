@@ -33,12 +33,22 @@ pub struct InputRecord<'a> {
     /// The record's fields, as raw JSON text.
     #[serde(borrow, deserialize_with = "raw_json")]
     pub data: &'a str,
+    /// Whether `data` was checked to be one balanced JSON value. `false` when
+    /// [`scan_record_deferred`](super::scan::scan_record_deferred) delimited
+    /// it by the line's tail: its reader must check it is one JSON object.
+    #[serde(skip_deserializing, default = "checked")]
+    pub data_checked: bool,
     /// When it was extracted (ms since the epoch).
     #[serde(default)]
     pub emitted_at: i64,
     /// The record's `meta` (changes the source made to it), as raw JSON text.
     #[serde(borrow, default, deserialize_with = "raw_json_opt")]
     pub meta: Option<&'a str>,
+}
+
+/// What serde parses is checked.
+fn checked() -> bool {
+    true
 }
 
 fn raw_json<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'de str, D::Error> {

@@ -7,8 +7,9 @@
 //!   `data` stays raw JSON text.
 //! - [`scan`]: the fast path for RECORD lines in the usual shape.
 //! - here: [`parse_line`] (the fast path, serde as its fallback),
-//!   [`parse_line_full`] (serde only, for writers that copy `data` as it is)
-//!   and [`invalid_line`] (the error either gives a user).
+//!   [`parse_line_deferred`] (the same, leaving the check of `data` to its
+//!   reader where it can), [`parse_line_full`] (serde only, for writers that
+//!   copy `data` as it is) and [`invalid_line`] (the error each gives a user).
 
 pub mod lines;
 pub mod message;
@@ -16,7 +17,7 @@ pub mod scan;
 
 use lakeport_protocol::ConnectorError;
 use message::InputLine;
-use scan::scan_record;
+use scan::{scan_record, scan_record_deferred};
 
 /// The error for input line `n`, which [`parse_line`] or [`parse_line_full`]
 /// refused with `why`.
@@ -33,6 +34,16 @@ pub fn invalid_line(n: u64, why: &str) -> ConnectorError {
 /// it); anything else is parsed and checked by [`parse_line_full`].
 pub fn parse_line(line: &str) -> Result<InputLine<'_>, String> {
     if let Some(parsed) = scan_record(line) {
+        return Ok(parsed);
+    }
+    parse_line_full(line)
+}
+
+/// [`parse_line`], but a RECORD's `data` may be left unchecked
+/// ([`scan_record_deferred`]; its `data_checked` says so): for the engine,
+/// whose decoders read `data` to its end, or check it otherwise.
+pub fn parse_line_deferred(line: &str) -> Result<InputLine<'_>, String> {
+    if let Some(parsed) = scan_record_deferred(line) {
         return Ok(parsed);
     }
     parse_line_full(line)

@@ -3,7 +3,11 @@
 //! record's `data` stays a slice of the line.
 //!
 //! The scan only delimits `data`; it does not validate its inside (the
-//! Arrow JSON decoder that reads it does). Everything else it accepts is
+//! Arrow JSON decoder that reads it does). [`scan_record_deferred`] does not
+//! even scan it where the line ends the usual way (`…}, "emitted_at": N}}`):
+//! `data` is then delimited by that tail, and whoever reads it must check it
+//! is one JSON object — a decoder that reads it to its end does, so records
+//! decoded where they are read are scanned once, not twice. Everything else it accepts is
 //! valid JSON: anything it does not understand — an escaped stream name or
 //! one with a control character, a fractional `emitted_at`, a field it does
 //! not know, a message that is not a RECORD — makes it give up, and the
@@ -17,7 +21,37 @@ use crate::records::string_stop;
 /// Scans a RECORD line; `None` when the line is not one, or not in a shape
 /// this scanner handles (the caller then parses it fully).
 pub fn scan_record(line: &str) -> Option<InputLine<'_>> {
+    scan(line, false)
+}
+
+/// [`scan_record`], but a `data` followed by nothing but `"emitted_at": N`
+/// and the two closing braces is delimited by the line's tail instead of
+/// being scanned: its record's `data_checked` is then false, and `data` may
+/// be anything from a `{` to a `}` — its reader must check it is one JSON
+/// object (a decoder that reads it to its end, or [`is_one_value`]).
+pub fn scan_record_deferred(line: &str) -> Option<InputLine<'_>> {
+    scan(line, true)
+}
+
+/// Whether `text` is one balanced JSON value (objects, arrays and strings
+/// closed in order, at most 64 levels deep) and nothing else but white
+/// space: what [`scan_record`] checks of a `data` it delimits. Its inside is
+/// left to the decoder, as there.
+pub fn is_one_value(text: &str) -> bool {
     let mut c = Cursor {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+    };
+    c.skip_value().is_some() && {
+        c.ws();
+        c.i == c.b.len()
+    }
+}
+
+fn scan(line: &str, deferred: bool) -> Option<InputLine<'_>> {
+    let mut c = Cursor {
+        s: line,
         b: line.as_bytes(),
         i: 0,
     };
@@ -32,7 +66,7 @@ pub fn scan_record(line: &str) -> Option<InputLine<'_>> {
                 }
                 kind_is_record = true;
             }
-            b"record" => record = Some(c.record(line)?),
+            b"record" => record = Some(c.record(deferred)?),
             // A field a RECORD message does not have: serde's to judge.
             _ => return None,
         }
@@ -50,8 +84,41 @@ pub fn scan_record(line: &str) -> Option<InputLine<'_>> {
 }
 
 struct Cursor<'a> {
+    /// The text scanned, and its bytes.
+    s: &'a str,
     b: &'a [u8],
     i: usize,
+}
+
+/// Where the `data` of a line in the usual shape ends, found from the line's
+/// end: `}` + ws + `, "emitted_at": N }` + ws + `}` + ws (what is before the
+/// comma, a `}` included). `None` for a line that ends otherwise.
+fn data_end_by_tail(b: &[u8]) -> Option<usize> {
+    let ws = |mut j: usize| {
+        while j > 0 && matches!(b[j - 1], b' ' | b'\t' | b'\n' | b'\r') {
+            j -= 1;
+        }
+        j
+    };
+    let byte = |j: usize, x: u8| (j > 0 && b[j - 1] == x).then(|| j - 1);
+    let mut j = ws(b.len());
+    j = ws(byte(j, b'}')?);
+    j = ws(byte(j, b'}')?);
+    let digits_end = j;
+    while j > 0 && b[j - 1].is_ascii_digit() {
+        j -= 1;
+    }
+    if j == digits_end {
+        return None;
+    }
+    j = byte(j, b'-').unwrap_or(j);
+    j = ws(byte(ws(j), b':')?);
+    const KEY: &[u8] = b"\"emitted_at\"";
+    if !b[..j].ends_with(KEY) {
+        return None;
+    }
+    j = ws(byte(ws(j - KEY.len()), b',')?);
+    byte(j, b'}').map(|_| j)
 }
 
 impl<'a> Cursor<'a> {
@@ -84,8 +151,8 @@ impl<'a> Cursor<'a> {
             return None;
         }
         self.i = start + len + 1;
-        // The line is a `str`, and a quote is never inside a multi-byte character.
-        std::str::from_utf8(&self.b[start..start + len]).ok()
+        // Both ends are next to a quote, never inside a multi-byte character.
+        self.s.get(start..start + len)
     }
 
     /// `{ "key": value, … }`, calling `field` for each key with the cursor on its value.
@@ -114,10 +181,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn record(&mut self, line: &'a str) -> Option<InputRecord<'a>> {
+    /// The record object; with `deferred`, `data` may be delimited by the
+    /// line's tail ([`scan_record_deferred`]).
+    fn record(&mut self, deferred: bool) -> Option<InputRecord<'a>> {
+        let line = self.s;
         let mut stream = None;
         let mut namespace = None;
         let mut data = None;
+        let mut data_checked = true;
         let mut meta = None;
         let mut emitted_at = 0;
         self.object(|c, key| {
@@ -136,7 +207,15 @@ impl<'a> Cursor<'a> {
                         return None;
                     }
                     let start = c.i;
-                    c.skip_value()?;
+                    // The tail's `}` is after the data's `{`: the two may
+                    // delimit one object (which its reader checks).
+                    match data_end_by_tail(c.b).filter(|&end| deferred && end > start + 1) {
+                        Some(end) => {
+                            c.i = end;
+                            data_checked = false;
+                        }
+                        None => c.skip_value()?,
+                    }
                     data = line.get(start..c.i);
                 }
                 b"meta" => {
@@ -155,6 +234,7 @@ impl<'a> Cursor<'a> {
             stream: Cow::Borrowed(stream?),
             namespace: namespace.map(Cow::Borrowed),
             data: data?,
+            data_checked,
             emitted_at,
             meta,
         })
@@ -178,10 +258,16 @@ impl<'a> Cursor<'a> {
         }
         // JSON has no leading zeros (`007`), fractions and exponents are serde's.
         let leading_zero = self.b.get(digits) == Some(&b'0') && self.i - digits > 1;
-        if leading_zero || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+        if self.i == digits || leading_zero || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()
+        // Summed on the sign's side, so that `i64::MIN` fits; `None` past the range.
+        let negative = digits > start;
+        self.b[digits..self.i].iter().try_fold(0i64, |n, &d| {
+            let d = i64::from(d - b'0');
+            n.checked_mul(10)
+                .and_then(|n| if negative { n.checked_sub(d) } else { n.checked_add(d) })
+        })
     }
 
     /// Skips one value: a balanced object or array (strings inside it are
@@ -313,37 +399,135 @@ pub(crate) mod tests {
         }
     }
 
+    /// What [`scan_record`] makes of `line` (`None` when it gives up),
+    /// and what [`scan_record_deferred`] does, with its `data` then checked
+    /// as a reader must (`None` when the check fails).
+    fn both_ways(line: &str) -> (Option<String>, Option<String>) {
+        let show = |r: InputRecord<'_>| {
+            format!(
+                "{}|{:?}|{}|{}|{:?}",
+                r.stream, r.namespace, r.data, r.emitted_at, r.meta
+            )
+        };
+        let strict = scan_record(line).and_then(|l| l.record).map(|r| {
+            assert!(r.data_checked, "{line}");
+            show(r)
+        });
+        let deferred = scan_record_deferred(line)
+            .and_then(|l| l.record)
+            .filter(|r| r.data_checked || is_one_value(r.data))
+            .map(show);
+        (strict, deferred)
+    }
+
+    /// Lines whose tail is the usual one but whose `data` is not one value.
+    const NOT_ONE_VALUE: [&str; 7] = [
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"x":[1}},"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"a":1},"x":{"b":2},"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"a":1} {"b":2},"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"a":"},"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"a":1}},"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"a":{"b":1},"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"a":"\"},"emitted_at":1}}"#,
+    ];
+
+    /// The deferred scan, with its `data` checked by its reader, takes
+    /// exactly what the full scan takes, on every line of these tests and
+    /// every cut of them; and it does defer the usual lines.
+    #[test]
+    fn the_deferred_scan_checked_by_its_reader_is_the_full_scan() {
+        let usual = [
+            r#"{"type":"RECORD","record":{"stream":"t","data":{"a":"x}\"{","b":[1,{"c":null}]},"emitted_at":17}}"#,
+            r#"{"type": "RECORD", "record": {"stream": "s", "data": {"k": "v}"}, "emitted_at": -3}}  "#,
+            "{\"type\":\"RECORD\",\"record\":{\"stream\":\"s\",\"data\":{}\n,\"emitted_at\" :\t9223372036854775807 } }",
+        ];
+        for line in usual {
+            let deferred = scan_record_deferred(line).and_then(|l| l.record);
+            assert!(deferred.is_some_and(|r| !r.data_checked), "not deferred: {line}");
+            let (strict, deferred) = both_ways(line);
+            assert!(strict.is_some(), "{line}");
+            assert_eq!(strict, deferred, "{line}");
+        }
+        for line in NOT_ONE_VALUE {
+            assert!(scan_record_deferred(line).is_some(), "the tail delimits it: {line}");
+            assert_eq!(both_ways(line), (None, None), "{line}");
+        }
+        let mut all: Vec<&str> = usual.to_vec();
+        all.extend(SAMPLES);
+        all.extend(NOT_ONE_VALUE);
+        all.extend(GIVE_UP);
+        for line in all {
+            for cut in 0..=line.len() {
+                let text = String::from_utf8_lossy(&line.as_bytes()[..cut]);
+                let (strict, deferred) = both_ways(&text);
+                assert_eq!(strict, deferred, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn emitted_at_is_read_to_the_ends_of_i64_and_no_further() {
+        let line = |n: &str| format!(r#"{{"type":"RECORD","record":{{"stream":"a","data":{{}},"emitted_at":{n}}}}}"#);
+        let at = |n: &str| scan_record(&line(n)).and_then(|l| l.record).map(|r| r.emitted_at);
+        assert_eq!(at("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(at("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(at("-0"), Some(0));
+        for refused in ["9223372036854775808", "-9223372036854775809", "-", "", "1e3", "01"] {
+            assert_eq!(at(refused), None, "{refused}");
+            assert_eq!(
+                scan_record_deferred(&line(refused))
+                    .and_then(|l| l.record)
+                    .map(|r| r.emitted_at),
+                None,
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_value_is_balanced_and_alone() {
+        for yes in ["{}", " {\"a\": [1, {\"b\": \"}\"}]} ", "[]", "\"x\"", "1"] {
+            assert!(is_one_value(yes), "{yes}");
+        }
+        for no in ["", "{", "{}}", "{} {}", "{]", "{\"a\":\"}", "{\"a\":\"\\\"}", "{},"] {
+            assert!(!is_one_value(no), "{no}");
+        }
+    }
+
     #[test]
     fn gives_up_on_what_serde_must_handle() {
-        for line in [
-            r#"{"type":"STATE","state":{}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a\"b","data":{},"emitted_at":1}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":1.5}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":3,"emitted_at":1}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{}}} trailing"#,
-            r#"{"type":"RECORD"}"#,
-            // Input that ends inside a string right after a backslash (a killed source).
-            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"a\"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"\"#,
-            "{\"type\":\"RECORD\",\"record\":{\"stream\":\"a\",\"namespace\":nu",
-            "not json",
-            "",
-            // What fuzzing found accepted although it is not JSON: control
-            // characters in a key or a name, a malformed meta (copied into
-            // output), garbage in a field the scan would skip, leading zeros.
-            "{\"type\":\"RECORD\",\"record\":{\"stream\":\"a\tb\",\"data\":{}}}",
-            "{\"type\":\"RECORD\",\"record\":{\"emit\u{1}ted_at\":1,\"stream\":\"a\",\"data\":{}}}",
-            r#"{"type":"RECORD","record":{"stream":"a","data":{},"meta":{"changes":e []}}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{},"meta":{"cpe": "x": []}}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{},"x":[1,,2]}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{}},"x":tru}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":007}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":[1}],"emitted_at":1}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{[]},"data":{"k":1}}}"#,
-            r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1]},"emitted_at":1}}"#,
-        ] {
+        for line in GIVE_UP {
             assert!(scan_record(line).is_none(), "{line}");
         }
     }
+
+    /// Lines the scan leaves to serde.
+    const GIVE_UP: [&str; 22] = [
+        r#"{"type":"STATE","state":{}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a\"b","data":{},"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":1.5}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":3,"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{}}} trailing"#,
+        r#"{"type":"RECORD"}"#,
+        // Input that ends inside a string right after a backslash (a killed source).
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"a\"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"x":"\"#,
+        "{\"type\":\"RECORD\",\"record\":{\"stream\":\"a\",\"namespace\":nu",
+        "not json",
+        "",
+        // What fuzzing found accepted although it is not JSON: control
+        // characters in a key or a name, a malformed meta (copied into
+        // output), garbage in a field the scan would skip, leading zeros.
+        "{\"type\":\"RECORD\",\"record\":{\"stream\":\"a\tb\",\"data\":{}}}",
+        "{\"type\":\"RECORD\",\"record\":{\"emit\u{1}ted_at\":1,\"stream\":\"a\",\"data\":{}}}",
+        r#"{"type":"RECORD","record":{"stream":"a","data":{},"meta":{"changes":e []}}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{},"meta":{"cpe": "x": []}}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{},"x":[1,,2]}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{}},"x":tru}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{},"emitted_at":007}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"x":[1}],"emitted_at":1}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{[]},"data":{"k":1}}}"#,
+        r#"{"type":"RECORD","record":{"stream":"a","data":{"x":1]},"emitted_at":1}}"#,
+    ];
 }
