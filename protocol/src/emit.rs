@@ -21,6 +21,9 @@ use crate::secrets::Secrets;
 /// Buffer size of the stdout writer.
 pub const OUTPUT_BUFFER_BYTES: usize = 1 << 20;
 
+/// Chunks of RECORD lines at least this long bypass the output buffer.
+pub const DIRECT_BYTES: usize = 64 << 10;
+
 /// Writes protocol messages, one JSON object per line.
 pub struct Emitter {
     out: BufWriter<Box<dyn Write + Send>>,
@@ -136,9 +139,20 @@ impl Emitter {
             let first = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
             self.out.write_all(&bytes[..first])?;
             self.running_after_first_record()?;
-            return self.out.write_all(&bytes[first..]);
+            return self.write_lines(&bytes[first..]);
         }
-        self.out.write_all(bytes)
+        self.write_lines(bytes)
+    }
+
+    /// Writes lines already gathered by the caller: a chunk of at least
+    /// [`DIRECT_BYTES`] goes straight to the sink, after what is buffered,
+    /// rather than through the buffer (a copy of every byte less).
+    fn write_lines(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.len() < DIRECT_BYTES {
+            return self.out.write_all(bytes);
+        }
+        self.out.flush()?;
+        self.out.get_mut().write_all(bytes)
     }
 
     /// TRACE STREAM_STATUS `RUNNING` once the first record of a stream
@@ -237,6 +251,55 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].contains("key ********** rejected"), "{}", lines[0]);
         assert_eq!(e.records_written(), 1);
+    }
+
+    /// Chunks of every size, buffered or written straight through, come
+    /// out in the order they were given, with the messages between them.
+    #[test]
+    fn small_and_large_chunks_keep_their_order() {
+        let sink = Shared::default();
+        let mut e = Emitter::new(Box::new(sink.clone()));
+        let line = |n: usize| format!("{{\"n\":{n}}}\n");
+        let chunk = |from: usize, bytes: usize| {
+            let mut text = String::new();
+            let mut n = from;
+            while text.len() < bytes {
+                text.push_str(&line(n));
+                n += 1;
+            }
+            text
+        };
+        let mut expected = String::new();
+        e.trace(TraceMessage::stream_status(
+            StreamDescriptor::new("s"),
+            StreamStatus::Started,
+        ))
+        .unwrap();
+        for (i, size) in [10, DIRECT_BYTES + 7, 100, 3 * DIRECT_BYTES, DIRECT_BYTES - 1, 5]
+            .into_iter()
+            .enumerate()
+        {
+            let text = chunk(i * 1_000_000, size);
+            e.record_lines(text.as_bytes(), text.lines().count() as u64).unwrap();
+            expected.push_str(&text);
+        }
+        e.flush().unwrap();
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let records: String = out
+            .lines()
+            .filter(|l| !l.contains("STREAM_STATUS"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(records, expected);
+        // STARTED, the first record, RUNNING, then the rest.
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].contains("STARTED") && lines[2].contains("RUNNING"),
+            "{:?}",
+            &lines[..3]
+        );
+        assert_eq!(lines[1], line(0).trim_end());
+        assert_eq!(e.records_written(), expected.lines().count() as u64);
     }
 
     #[test]

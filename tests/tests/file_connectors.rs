@@ -574,6 +574,56 @@ fn bad_input_mid_stream_leaves_only_committed_files_and_states() {
         .all(|p| !p.to_string_lossy().contains("lakeport-tmp")));
 }
 
+/// A RECORD line ending the usual way whose `data` is not one JSON object
+/// (two objects, a bracket left open, a field after it) fails the write with
+/// the line's number, with and without a catalog, whether the record is
+/// decoded where it is read or held as text: never an extra or a lost row.
+#[test]
+fn a_record_whose_data_is_not_one_object_fails_the_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |data: &str| {
+        format!("{{\"type\":\"RECORD\",\"record\":{{\"stream\":\"s\",\"data\":{data},\"emitted_at\":1}}}}\n")
+    };
+    let stream = json!({"name": "s", "supported_sync_modes": ["full_refresh"], "json_schema": {"type": "object",
+        "properties": {"id": {"type": ["null", "integer"]}, "name": {"type": ["null", "string"]}}}});
+    let catalog = write_json(
+        dir.path(),
+        "c.json",
+        &configured(&json!({"streams": [stream]}), "full_refresh", "append"),
+    );
+    for bad in [
+        r#"{"id":1} {"id":2}"#,
+        r#"{"id":1},"x":{"id":2}"#,
+        r#"{"id":{"a":1}"#,
+        r#"{"id":1,"name":"}"#,
+    ] {
+        for at in [10, 2500] {
+            let mut input: String = (0..at)
+                .map(|i| line(&format!(r#"{{"id":{i},"name":"n{i}"}}"#)))
+                .collect();
+            input.push_str(&line(bad));
+            input.push_str(&line(r#"{"id":-1,"name":"after"}"#));
+            for (format, with_catalog) in [("parquet", false), ("parquet", true), ("csv", false), ("csv", true)] {
+                let base = dir.path().join(format!("o-{format}-{with_catalog}-{at}"));
+                let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": format}));
+                let mut args = vec!["write", "--config", dst.to_str().unwrap()];
+                if with_catalog {
+                    args.extend(["--catalog", catalog.to_str().unwrap()]);
+                }
+                let r = run("destination-file", &args, Some(input.as_bytes()));
+                let what = format!("{bad} at {at}, {format}, catalog {with_catalog}");
+                assert_eq!(r.status.code(), Some(1), "{what}: {}", r.stdout);
+                let message = r.errors()[0]["message"].as_str().unwrap_or("").to_string();
+                assert!(
+                    message.contains(&format!("input line {}", at + 1)) && message.contains("not one JSON object"),
+                    "{what}: {message}"
+                );
+                assert!(files_under(&base).is_empty(), "{what}: {:?}", files_under(&base));
+            }
+        }
+    }
+}
+
 #[test]
 fn sigkill_mid_stream_leaves_no_partial_final_file() {
     let dir = tempfile::tempdir().unwrap();
