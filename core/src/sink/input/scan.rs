@@ -50,6 +50,25 @@ pub fn is_one_value(text: &str) -> bool {
 }
 
 fn scan(line: &str, deferred: bool) -> Option<InputLine<'_>> {
+    usual(line, deferred).or_else(|| general(line, deferred))
+}
+
+/// A RECORD line in the layout nearly every source prints ([`Cursor::usual`]).
+fn usual(line: &str, deferred: bool) -> Option<InputLine<'_>> {
+    let mut c = Cursor {
+        s: line,
+        b: line.as_bytes(),
+        i: 0,
+    };
+    Some(InputLine {
+        kind: Cow::Borrowed("RECORD"),
+        record: Some(c.usual(deferred)?),
+        state: None,
+    })
+}
+
+/// A RECORD line with its fields in any order.
+fn general(line: &str, deferred: bool) -> Option<InputLine<'_>> {
     let mut c = Cursor {
         s: line,
         b: line.as_bytes(),
@@ -181,6 +200,68 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The line in the layout nearly every source prints, read straight
+    /// through: `{"type":"RECORD","record":{"stream":"S","data":{…},"emitted_at":N}}`,
+    /// with any white space between the tokens. `None` for any other line
+    /// (the general scan then reads it, as it reads this one too).
+    fn usual(&mut self, deferred: bool) -> Option<InputRecord<'a>> {
+        self.eat(b'{')?;
+        self.key(b"type")?;
+        self.literal(b"\"RECORD\"")?;
+        self.eat(b',')?;
+        self.key(b"record")?;
+        self.eat(b'{')?;
+        self.key(b"stream")?;
+        let stream = self.simple_string()?;
+        self.eat(b',')?;
+        self.key(b"data")?;
+        let (data, data_checked) = self.data(deferred)?;
+        self.eat(b',')?;
+        self.key(b"emitted_at")?;
+        let emitted_at = self.integer()?;
+        self.eat(b'}')?;
+        self.eat(b'}')?;
+        self.ws();
+        (self.i == self.b.len()).then_some(InputRecord {
+            stream: Cow::Borrowed(stream),
+            namespace: None,
+            data,
+            data_checked,
+            emitted_at,
+            meta: None,
+        })
+    }
+
+    /// `"key":` (no escape in it).
+    fn key(&mut self, key: &[u8]) -> Option<()> {
+        self.eat(b'"')?;
+        let end = self.i + key.len();
+        (self.b.get(self.i..end)? == key && self.b.get(end) == Some(&b'"')).then(|| self.i = end + 1)?;
+        self.eat(b':')
+    }
+
+    /// A record's `data`, an object: scanned, or with `deferred` delimited by
+    /// the line's tail where it can be (then unchecked).
+    fn data(&mut self, deferred: bool) -> Option<(&'a str, bool)> {
+        if self.peek()? != b'{' {
+            return None;
+        }
+        let start = self.i;
+        // The tail's `}` is after the data's `{`: the two may delimit one
+        // object (which its reader checks).
+        let checked = match data_end_by_tail(self.b).filter(|&end| deferred && end > start + 1) {
+            Some(end) => {
+                self.i = end;
+                false
+            }
+            None => {
+                self.skip_value()?;
+                true
+            }
+        };
+        Some((self.s.get(start..self.i)?, checked))
+    }
+
     /// The record object; with `deferred`, `data` may be delimited by the
     /// line's tail ([`scan_record_deferred`]).
     fn record(&mut self, deferred: bool) -> Option<InputRecord<'a>> {
@@ -203,20 +284,9 @@ impl<'a> Cursor<'a> {
                 }
                 b"emitted_at" => emitted_at = c.integer()?,
                 b"data" => {
-                    if c.peek()? != b'{' {
-                        return None;
-                    }
-                    let start = c.i;
-                    // The tail's `}` is after the data's `{`: the two may
-                    // delimit one object (which its reader checks).
-                    match data_end_by_tail(c.b).filter(|&end| deferred && end > start + 1) {
-                        Some(end) => {
-                            c.i = end;
-                            data_checked = false;
-                        }
-                        None => c.skip_value()?,
-                    }
-                    data = line.get(start..c.i);
+                    let (text, checked) = c.data(deferred)?;
+                    data = Some(text);
+                    data_checked = checked;
                 }
                 b"meta" => {
                     let start = c.i;
@@ -456,12 +526,30 @@ pub(crate) mod tests {
         all.extend(SAMPLES);
         all.extend(NOT_ONE_VALUE);
         all.extend(GIVE_UP);
+        let show = |l: Option<InputLine<'_>>| {
+            l.and_then(|l| l.record).map(|r| {
+                format!(
+                    "{}|{:?}|{}|{}|{}|{:?}",
+                    r.stream, r.namespace, r.data, r.data_checked, r.emitted_at, r.meta
+                )
+            })
+        };
         for line in all {
             for cut in 0..=line.len() {
                 let text = String::from_utf8_lossy(&line.as_bytes()[..cut]);
                 let (strict, deferred) = both_ways(&text);
                 assert_eq!(strict, deferred, "{text}");
+                // The straight read of the usual layout takes what the
+                // general scan takes, the same way.
+                for d in [false, true] {
+                    if let Some(fast) = show(super::usual(&text, d)) {
+                        assert_eq!(Some(fast), show(general(&text, d)), "{text}");
+                    }
+                }
             }
+        }
+        for line in usual {
+            assert!(super::usual(line, true).is_some(), "{line}");
         }
     }
 
