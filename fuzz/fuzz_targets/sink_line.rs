@@ -1,8 +1,7 @@
 //! The destinations' input: arbitrary bytes as the lines a source prints.
 //! Never a panic; a line the fast scanner accepts as a RECORD is one serde
 //! reads as the same RECORD when its `data` is valid JSON; the deferred scan,
-//! its `data` checked as the engine checks it, takes exactly what the full
-//! scan takes.
+//! where its `data` passes the engine's check, reads what the full scan reads.
 #![no_main]
 
 use lakeport_core::sink::input::lines::for_each_line;
@@ -31,7 +30,9 @@ fuzz_target!(|data: &[u8]| {
                 .filter(|r| r.data_checked || is_one_value(r.data))
                 .map(|r| format!("{}|{:?}|{}|{}|{:?}", r.stream, r.namespace, r.data, r.emitted_at, r.meta))
         };
-        assert_eq!(shown(scan_record(text)), shown(scan_record_deferred(text)), "{text}");
+        // Where the check fails, the engine reads the line in full.
+        let deferred = shown(scan_record_deferred(text));
+        assert!(deferred.is_none() || deferred == shown(scan_record(text)), "{text}");
         let _ = parse_line(text);
         Ok(())
     });

@@ -574,12 +574,15 @@ fn bad_input_mid_stream_leaves_only_committed_files_and_states() {
         .all(|p| !p.to_string_lossy().contains("lakeport-tmp")));
 }
 
-/// A RECORD line ending the usual way whose `data` is not one JSON object
-/// (two objects, a bracket left open, a field after it) fails the write with
-/// the line's number, with and without a catalog, whether the record is
-/// decoded where it is read or held as text: never an extra or a lost row.
+/// RECORD lines ending the usual way (`…}, "emitted_at": N}}`) whose text
+/// between `"data":` and that tail is not one JSON object: with more fields
+/// of the record there (`meta`, one it does not know), every record is
+/// written; malformed (two objects, a bracket left open), the write fails
+/// naming the line — with and without a catalog, whether the record is
+/// decoded where it is read or held as text, and as a stream's first
+/// record: never an extra or a lost row.
 #[test]
-fn a_record_whose_data_is_not_one_object_fails_the_write() {
+fn a_record_whose_data_is_followed_by_more_fields_or_is_malformed() {
     let dir = tempfile::tempdir().unwrap();
     let line = |data: &str| {
         format!("{{\"type\":\"RECORD\",\"record\":{{\"stream\":\"s\",\"data\":{data},\"emitted_at\":1}}}}\n")
@@ -591,34 +594,56 @@ fn a_record_whose_data_is_not_one_object_fails_the_write() {
         "c.json",
         &configured(&json!({"streams": [stream]}), "full_refresh", "append"),
     );
-    for bad in [
-        r#"{"id":1} {"id":2}"#,
-        r#"{"id":1},"x":{"id":2}"#,
-        r#"{"id":{"a":1}"#,
-        r#"{"id":1,"name":"}"#,
-    ] {
-        for at in [10, 2500] {
-            let mut input: String = (0..at)
-                .map(|i| line(&format!(r#"{{"id":{i},"name":"n{i}"}}"#)))
-                .collect();
-            input.push_str(&line(bad));
-            input.push_str(&line(r#"{"id":-1,"name":"after"}"#));
-            for (format, with_catalog) in [("parquet", false), ("parquet", true), ("csv", false), ("csv", true)] {
-                let base = dir.path().join(format!("o-{format}-{with_catalog}-{at}"));
-                let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": format}));
-                let mut args = vec!["write", "--config", dst.to_str().unwrap()];
-                if with_catalog {
-                    args.extend(["--catalog", catalog.to_str().unwrap()]);
+    let write = |input: &str, format: &str, with_catalog: bool, name: &str| {
+        let base = dir.path().join(name);
+        let dst = write_json(dir.path(), "d.json", &json!({"base_path": base, "format": format}));
+        let mut args = vec!["write", "--config", dst.to_str().unwrap()];
+        if with_catalog {
+            args.extend(["--catalog", catalog.to_str().unwrap()]);
+        }
+        (run("destination-file", &args, Some(input.as_bytes())), base)
+    };
+    let good = |from: usize, to: usize| -> String {
+        (from..to)
+            .map(|i| line(&format!(r#"{{"id":{i},"name":"n{i}"}}"#)))
+            .collect()
+    };
+    for at in [0, 10, 2500] {
+        for with_catalog in [false, true] {
+            // More fields of the record between `data` and `emitted_at`.
+            let mut input = good(0, at);
+            input.push_str(&line(r#"{"id":-1,"name":"m"},"meta":{"changes":[]}"#));
+            input.push_str(&line(r#"{"id":-2,"name":"x"},"extra":{"a":[1,{"b":"}"}]}"#));
+            input.push_str(&good(at, at + 5));
+            let (r, base) = write(&input, "parquet", with_catalog, &format!("ok-{at}-{with_catalog}"));
+            let what = format!("more fields at {at}, catalog {with_catalog}");
+            assert!(r.status.success(), "{what}: {}", r.stdout);
+            assert_eq!(committed_rows(&base), at as u64 + 7, "{what}");
+            for bad in [
+                r#"{"id":1} {"id":2}"#,
+                r#"{"id":1},{"id":2}"#,
+                r#"{"id":{"a":1}"#,
+                r#"{"id":1,"name":"}"#,
+            ] {
+                let mut input = good(0, at);
+                input.push_str(&line(bad));
+                input.push_str(&good(at, at + 5));
+                for format in ["parquet", "csv"] {
+                    let (r, base) = write(
+                        &input,
+                        format,
+                        with_catalog,
+                        &format!("bad-{format}-{at}-{with_catalog}"),
+                    );
+                    let what = format!("{bad} at {at}, {format}, catalog {with_catalog}");
+                    assert_eq!(r.status.code(), Some(1), "{what}: {}", r.stdout);
+                    let message = r.errors()[0]["message"].as_str().unwrap_or("").to_string();
+                    assert!(
+                        message.contains(&format!("Input line {} is not a valid Airbyte message", at + 1)),
+                        "{what}: {message}"
+                    );
+                    assert!(files_under(&base).is_empty(), "{what}: {:?}", files_under(&base));
                 }
-                let r = run("destination-file", &args, Some(input.as_bytes()));
-                let what = format!("{bad} at {at}, {format}, catalog {with_catalog}");
-                assert_eq!(r.status.code(), Some(1), "{what}: {}", r.stdout);
-                let message = r.errors()[0]["message"].as_str().unwrap_or("").to_string();
-                assert!(
-                    message.contains(&format!("input line {}", at + 1)) && message.contains("not one JSON object"),
-                    "{what}: {message}"
-                );
-                assert!(files_under(&base).is_empty(), "{what}: {:?}", files_under(&base));
             }
         }
     }

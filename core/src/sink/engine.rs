@@ -8,12 +8,13 @@ use lakeport_protocol::{AirbyteMessage, ConfiguredAirbyteCatalog, ConnectorError
 
 use super::generation::{Cleanup, Sweep};
 use super::input::lines::for_each_line;
-use super::input::{invalid_line, parse_line_deferred};
+use super::input::message::InputRecord;
+use super::input::{invalid_line, parse_line, parse_line_deferred};
 use super::replayed::replayed_extracted_at;
 use super::settings::SinkConfig;
 use super::source_status::SourceStatuses;
 use super::states::{Pending, PendingStates, Scope};
-use super::stream::{Row, StreamSink};
+use super::stream::{Pushed, Row, StreamSink};
 use super::streams::{configured, Streams};
 use super::target::Target;
 use crate::schema::json_schema_to_arrow;
@@ -45,6 +46,46 @@ struct Engine<'a, T: Target> {
 }
 
 impl<'a, T: Target> Engine<'a, T> {
+    /// Hands record `r` of input line `n` to its stream. `false`, with
+    /// nothing done, when its `data` is unchecked ([`parse_line_deferred`])
+    /// and not one JSON value, or its stream is new: the caller then reads
+    /// the line in full and hands that over (a stream is only ever set up
+    /// from a record whose fields are certain).
+    fn record(&mut self, r: &InputRecord<'_>, n: u64, out: &mut Emitter) -> Result<bool, ConnectorError> {
+        let i = if r.data_checked {
+            self.stream(&r.stream, r.namespace.as_deref())?
+        } else {
+            match self.streams.find(&r.stream, r.namespace.as_deref()) {
+                Some(i) => i,
+                None => return Ok(false),
+            }
+        };
+        let (desc, stream) = self.streams.at_mut(i);
+        let committed_before = stream.committed.len();
+        let emitted_at = replayed_extracted_at(r.data).unwrap_or(r.emitted_at);
+        let row = Row {
+            seq: self.seq + 1,
+            line: n,
+            data: r.data,
+            data_checked: r.data_checked,
+            emitted_at,
+        };
+        let warnings = match stream.push(&mut *self.target, self.cfg, row)? {
+            Pushed::Taken(warnings) => warnings,
+            Pushed::Undelimited => return Ok(false),
+        };
+        self.seq += 1;
+        let committed_now = stream.committed.len();
+        for w in warnings {
+            out.warn(format!("stream '{}': {w}", desc.name))?;
+        }
+        if committed_now > committed_before {
+            files_committed(out, committed_now - committed_before);
+            self.release(out)?;
+        }
+        Ok(true)
+    }
+
     /// The position of the stream's writer in `streams`, created on first use.
     fn stream(&mut self, name: &str, namespace: Option<&str>) -> Result<usize, ConnectorError> {
         let (catalog, cfg) = (self.catalog, self.cfg);
@@ -75,26 +116,14 @@ impl<'a, T: Target> Engine<'a, T> {
         match parsed.kind.as_ref() {
             "RECORD" => {
                 let Some(r) = parsed.record else { return Ok(()) };
-                let i = self.stream(&r.stream, r.namespace.as_deref())?;
-                self.seq += 1;
-                let (desc, stream) = self.streams.at_mut(i);
-                let committed_before = stream.committed.len();
-                let emitted_at = replayed_extracted_at(r.data).unwrap_or(r.emitted_at);
-                let row = Row {
-                    seq: self.seq,
-                    line: n,
-                    data: r.data,
-                    data_checked: r.data_checked,
-                    emitted_at,
-                };
-                let warnings = stream.push(&mut *self.target, self.cfg, row)?;
-                let committed_now = stream.committed.len();
-                for w in warnings {
-                    out.warn(format!("stream '{}': {w}", desc.name))?;
-                }
-                if committed_now > committed_before {
-                    files_committed(out, committed_now - committed_before);
-                    self.release(out)?;
+                if !self.record(&r, n, out)? {
+                    // Its `data`, delimited by the line's tail, is not one
+                    // value (the line may hold more fields, or be malformed):
+                    // the line read in full says which.
+                    let full = parse_line(line).map_err(|e| invalid_line(n, &e))?;
+                    if let Some(r) = full.record {
+                        self.record(&r, n, out)?;
+                    }
                 }
             }
             "STATE" => {

@@ -75,6 +75,17 @@ impl<S: std::io::Write + Send + 'static> Part<S> {
     }
 }
 
+/// What a stream did with a record.
+#[derive(Debug, PartialEq)]
+pub enum Pushed {
+    /// Taken; the schema inference's new warnings.
+    Taken(Vec<String>),
+    /// Not taken, nothing changed: its `data` was delimited by its line's
+    /// tail only and is not one JSON value. The caller reads the line in
+    /// full (it may hold more fields, or be malformed) and hands over that.
+    Undelimited,
+}
+
 /// One record as the engine hands it to a stream.
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
@@ -212,8 +223,10 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         parts.chain(sample).min()
     }
 
-    /// Adds one record; returns the schema inference's new warnings.
-    pub fn push<T: Target<Sink = S>>(&mut self, target: &mut T, cfg: &SinkConfig, row: Row<'_>) -> Result<Vec<String>> {
+    /// Adds one record: [`Pushed::Taken`] with the schema inference's new
+    /// warnings, or [`Pushed::Undelimited`] (nothing added) for a `data` not
+    /// known to be one value that is not.
+    pub fn push<T: Target<Sink = S>>(&mut self, target: &mut T, cfg: &SinkConfig, row: Row<'_>) -> Result<Pushed> {
         let Row {
             seq,
             line,
@@ -221,26 +234,23 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             data_checked,
             emitted_at,
         } = row;
-        self.records += 1;
-        self.since_state += 1;
         let fits = |s: &Self| s.inferrer.is_none() || s.fits.as_ref().is_some_and(|f| f.fits(data));
         // The decoder of the first fast path reads `data` to its end; every
         // other path needs it delimited.
         let decoded = cfg.partition_by.is_empty() && self.push_decoded(target, cfg, row)?;
-        if decoded {
-            return Ok(vec![]);
+        if !decoded && !data_checked && !is_one_value(data) {
+            return Ok(Pushed::Undelimited);
         }
-        if !data_checked && !is_one_value(data) {
-            return Err(Error::format(
-                format!("stream '{}', input line {line}", self.name),
-                "invalid record: its \"data\" is not one JSON object (a bracket or a quote is not closed, or something follows it)",
-            ));
+        self.records += 1;
+        self.since_state += 1;
+        if decoded {
+            return Ok(Pushed::Taken(vec![]));
         }
         if cfg.partition_by.is_empty() {
             // The other fast path: its text straight to the decoder's buffer.
             if fits(self) {
                 self.push_row(target, cfg, row, String::new())?;
-                return Ok(vec![]);
+                return Ok(Pushed::Taken(vec![]));
             }
         }
         let map: Map<String, Value> = serde_json::from_str(data).map_err(|e| {
@@ -271,7 +281,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
                 if self.sample.len() >= INFER_SAMPLE {
                     self.start_inferred(target, cfg)?;
                 }
-                return Ok(self.new_warnings());
+                return Ok(Pushed::Taken(self.new_warnings()));
             }
             if !self.data_schema.as_ref().is_some_and(|s| record_fits(&record, s)) {
                 // Widen, and roll every open file over to the new schema.
@@ -289,7 +299,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             }
         }
         self.push_row(target, cfg, row, part_dir)?;
-        Ok(warnings)
+        Ok(Pushed::Taken(warnings))
     }
 
     fn set_schema(&mut self, data: &Schema, cfg: &SinkConfig) {
@@ -609,6 +619,8 @@ pub(crate) mod tests {
         pub(crate) static TEXT_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         /// Records the decoded fast path took on this thread.
         pub(crate) static DECODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        /// [`write_rows`] goes on past a record handed back undelimited.
+        static UNDELIMITED_SKIPPED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
 
     /// Files kept in memory.
@@ -680,7 +692,12 @@ pub(crate) mod tests {
                 data_checked: checked,
                 emitted_at: 1_700_000_000_000,
             };
-            if let Err(e) = sink.push(&mut target, &cfg, row) {
+            let pushed = sink.push(&mut target, &cfg, row).and_then(|p| match p {
+                Pushed::Taken(_) => Ok(()),
+                Pushed::Undelimited if UNDELIMITED_SKIPPED.with(std::cell::Cell::get) => Ok(()),
+                Pushed::Undelimited => Err(Error::Internal(format!("input line {}: undelimited", i + 1))),
+            });
+            if let Err(e) = pushed {
                 TEXT_ONLY.with(|t| t.set(false));
                 return Err(e);
             }
@@ -723,11 +740,11 @@ pub(crate) mod tests {
     }
 
     /// A `data` delimited by its line's tail only is written as a checked
-    /// one when it is one object, and refused on every path when it is not:
-    /// decoded at once (the decoder reads it to its end), held as text or
-    /// sampled for the schema (checked first).
+    /// one when it is one object, and handed back untaken on every path
+    /// when it is not: decoded at once (the decoder reads it to its end),
+    /// held as text or sampled for the schema (checked first).
     #[test]
-    fn an_unchecked_data_is_written_when_one_object_and_refused_otherwise() {
+    fn an_unchecked_data_is_written_when_one_object_and_handed_back_otherwise() {
         let records = odd_records();
         let records: Vec<&str> = records.iter().map(String::as_str).collect();
         let schema = Schema::new(vec![
@@ -752,10 +769,16 @@ pub(crate) mod tests {
                         input.push(bad);
                         let e = write_rows(&input, schema, text_only, 256, false).expect_err(bad);
                         assert!(
-                            e.to_string().contains(&format!("input line {}", at + 1))
-                                && e.to_string().contains("not one JSON object"),
+                            e.to_string().contains(&format!("input line {}: undelimited", at + 1)),
                             "{bad}: {e}"
                         );
+                        // Handed back with nothing changed: the stream goes on
+                        // as if it had not been offered.
+                        input.extend(&records[at..]);
+                        UNDELIMITED_SKIPPED.with(|s| s.set(true));
+                        let skipped = write_rows(&input, schema, text_only, 256, false);
+                        UNDELIMITED_SKIPPED.with(|s| s.set(false));
+                        assert_eq!(skipped.unwrap(), checked, "{bad} at {at}");
                     }
                 }
             }

@@ -37,27 +37,36 @@ impl<T> Streams<T> {
         namespace: Option<&str>,
         make: impl FnOnce(&StreamDescriptor) -> Result<T, E>,
     ) -> Result<usize, E> {
+        if let Some(i) = self.find(name, namespace) {
+            return Ok(i);
+        }
+        let desc = StreamDescriptor {
+            name: name.to_string(),
+            namespace: namespace.map(str::to_string),
+        };
+        let value = make(&desc)?;
+        self.entries.push((desc.clone(), value));
+        let i = self.entries.len() - 1;
+        self.index.insert(desc, i);
+        self.last = Some(i);
+        Ok(i)
+    }
+
+    /// The position of stream `name` in `namespace` if it is set up.
+    pub fn find(&mut self, name: &str, namespace: Option<&str>) -> Option<usize> {
         if let Some(i) = self.last {
             let (d, _) = &self.entries[i];
             if d.name == name && d.namespace.as_deref() == namespace {
-                return Ok(i);
+                return Some(i);
             }
         }
         let desc = StreamDescriptor {
             name: name.to_string(),
             namespace: namespace.map(str::to_string),
         };
-        let i = match self.index.get(&desc) {
-            Some(&i) => i,
-            None => {
-                let value = make(&desc)?;
-                self.entries.push((desc.clone(), value));
-                self.index.insert(desc, self.entries.len() - 1);
-                self.entries.len() - 1
-            }
-        };
+        let i = *self.index.get(&desc)?;
         self.last = Some(i);
-        Ok(i)
+        Some(i)
     }
 
     /// The stream at `i` (a position this table gave).
