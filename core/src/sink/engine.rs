@@ -46,8 +46,8 @@ struct Engine<'a, T: Target> {
 }
 
 impl<'a, T: Target> Engine<'a, T> {
-    /// Hands record `r` of input line `n` to its stream. `false`, with
-    /// nothing done, when its `data` is unchecked ([`parse_line_deferred`])
+    /// Hands record `r` of input line `n` to its stream. `false`, the
+    /// record not taken, when its `data` is unchecked ([`parse_line_deferred`])
     /// and not one JSON value, or its stream is new: the caller then reads
     /// the line in full and hands that over (a stream is only ever set up
     /// from a record whose fields are certain).
@@ -70,20 +70,24 @@ impl<'a, T: Target> Engine<'a, T> {
             data_checked: r.data_checked,
             emitted_at,
         };
-        let warnings = match stream.push(&mut *self.target, self.cfg, row)? {
-            Pushed::Taken(warnings) => warnings,
-            Pushed::Undelimited => return Ok(false),
+        // A record handed back may still have flushed the rows before it,
+        // and so committed a file.
+        let taken = match stream.push(&mut *self.target, self.cfg, row)? {
+            Pushed::Taken(warnings) => {
+                self.seq += 1;
+                for w in warnings {
+                    out.warn(format!("stream '{}': {w}", desc.name))?;
+                }
+                true
+            }
+            Pushed::Undelimited => false,
         };
-        self.seq += 1;
         let committed_now = stream.committed.len();
-        for w in warnings {
-            out.warn(format!("stream '{}': {w}", desc.name))?;
-        }
         if committed_now > committed_before {
             files_committed(out, committed_now - committed_before);
             self.release(out)?;
         }
-        Ok(true)
+        Ok(taken)
     }
 
     /// The position of the stream's writer in `streams`, created on first use.

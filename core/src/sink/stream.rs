@@ -80,9 +80,11 @@ impl<S: std::io::Write + Send + 'static> Part<S> {
 pub enum Pushed {
     /// Taken; the schema inference's new warnings.
     Taken(Vec<String>),
-    /// Not taken, nothing changed: its `data` was delimited by its line's
-    /// tail only and is not one JSON value. The caller reads the line in
-    /// full (it may hold more fields, or be malformed) and hands over that.
+    /// Not taken: its `data` was delimited by its line's tail only and is
+    /// not one JSON value. Nothing of it is kept (the rows decoded before it
+    /// may have gone to their file, as before any record held as text). The
+    /// caller reads the line in full (it may hold more fields, or be
+    /// malformed) and hands over that.
     Undelimited,
 }
 
