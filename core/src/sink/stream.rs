@@ -42,13 +42,11 @@ struct Part<S: std::io::Write + Send + 'static> {
     /// Records decoded as they were read (the fast path); they go to the
     /// file before any record of `rows`.
     decoded: Option<DecodedRows>,
-    /// Whether the records of the chunk being filled take the fast path (a
-    /// record it does not take sends the chunk's rest as text).
+    /// Whether the records of the chunk being filled may take the fast path
+    /// (a record it does not take sends the chunk's rest as text).
     decoding: bool,
-    /// Whether every other chunk goes to the file as text, to be decoded on
-    /// its own thread (see [`StreamSink::shares_decoding`]).
-    alternate: bool,
-    /// Chunks handed to the file.
+    /// Chunks handed to the file (where decoding is shared, the odd ones go
+    /// as text: see [`StreamSink::shares_decoding`]).
     sent: u64,
     file: Option<OpenFile<S>>,
     /// Sequence number of the oldest record not yet committed.
@@ -56,13 +54,12 @@ struct Part<S: std::io::Write + Send + 'static> {
 }
 
 impl<S: std::io::Write + Send + 'static> Part<S> {
-    fn new(rel_dir: String, alternate: bool) -> Self {
+    fn new(rel_dir: String) -> Self {
         Part {
             rel_dir,
             rows: RowChunk::default(),
             decoded: None,
             decoding: true,
-            alternate,
             sent: 0,
             file: None,
             first_uncommitted: None,
@@ -349,12 +346,13 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
         if tests::TEXT_ONLY.with(std::cell::Cell::get) {
             return Ok(false);
         }
-        let alternate = self.shares_decoding();
+        let shares = self.shares_decoding();
         let part = self
             .parts
             .entry(String::new())
-            .or_insert_with(|| Part::new(self.dir.clone(), alternate));
-        if !part.decoding {
+            .or_insert_with(|| Part::new(self.dir.clone()));
+        // Where decoding is shared, every other chunk goes as text.
+        if !part.decoding || (shares && part.sent % 2 == 1) {
             return Ok(false);
         }
         let batch_rows = cfg.batch_rows();
@@ -416,8 +414,7 @@ impl<S: std::io::Write + Send + 'static> StreamSink<S> {
             } else {
                 format!("{}/{}", self.dir, part_dir)
             };
-            let alternate = self.shares_decoding();
-            self.parts.insert(part_dir.clone(), Part::new(rel_dir, alternate));
+            self.parts.insert(part_dir.clone(), Part::new(rel_dir));
         }
         let Some(part) = self.parts.get_mut(&part_dir) else {
             return Err(Error::Internal("partition writer vanished".into()));
@@ -558,9 +555,10 @@ fn write_buffered<S: std::io::Write + Send + 'static, T: Target<Sink = S>>(
     if !part.rows.is_empty() {
         file.writer.send(Chunk::Text(std::mem::take(&mut part.rows)))?;
     }
-    // The next chunk tries the fast path again.
+    // The next chunk tries the fast path again (unless it is one whose
+    // decoding is left to the file's thread).
     part.sent += 1;
-    part.decoding = !part.alternate || part.sent % 2 == 0;
+    part.decoding = true;
     Ok(file.writer.bytes_written() + file.writer.buffered_bytes() >= cfg.file_size_bytes)
 }
 
